@@ -1,0 +1,35 @@
+// Package testenv helps tests that need an outside program (etcd, kubectl,
+// gcloud, chromium, docker): they skip with a clear reason on a developer's
+// machine that lacks it, and fail under CI=true so CI never goes green by
+// skipping.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// InCI reports whether the tests run under CI (CI=true).
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Need skips (or, in CI, fails) the test with reason when ok is false.
+func Need(t testing.TB, ok bool, reason string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if InCI() {
+		t.Fatalf("CI=true and %s", reason)
+	}
+	t.Skip(reason)
+}
+
+// LookPath returns the path of the named program, or skips (fails in CI)
+// naming what to install.
+func LookPath(t testing.TB, name, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	Need(t, err == nil, name+" not found on PATH (install: "+install+")")
+	return p
+}
