@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stratus-cloud/stratus/internal/datadir"
+)
+
+func newEnvCmd() *cobra.Command {
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "env cloudstack|gcloud|kubectl",
+		Short: "Print export lines that point a real client at the running stratus",
+		Long: `Print shell export lines that point a real client at the stratus running
+from the data directory. For example:
+
+  eval "$(stratus env kubectl)";    kubectl get nodes
+  eval "$(stratus env cloudstack)"; cloudstack listZones
+  eval "$(stratus env gcloud)";     gcloud compute zones list`,
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"cloudstack", "gcloud", "kubectl"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := datadir.ReadState(dataDir)
+			if err != nil {
+				return err
+			}
+			return printEnv(cmd.OutOrStdout(), args[0], dataDir, st)
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the running stratus")
+	return cmd
+}
+
+// shellQuote quotes s for POSIX shells.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@,+", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func printEnv(w io.Writer, client, dataDir string, st datadir.State) error {
+	exp := func(k, v string) { fmt.Fprintf(w, "export %s=%s\n", k, shellQuote(v)) }
+	switch client {
+	case "cloudstack":
+		if st.CloudStack == nil {
+			return fmt.Errorf("the running stratus does not serve the CloudStack API")
+		}
+		api := st.HTTPURL + "/client/api"
+		// The Go SDK's tests and the terraform provider read these...
+		exp("CLOUDSTACK_API_URL", api)
+		exp("CLOUDSTACK_API_KEY", st.CloudStack.APIKey)
+		exp("CLOUDSTACK_SECRET_KEY", st.CloudStack.SecretKey)
+		// ...and the cloudstack (cs) CLI these.
+		exp("CLOUDSTACK_ENDPOINT", api)
+		exp("CLOUDSTACK_KEY", st.CloudStack.APIKey)
+		exp("CLOUDSTACK_SECRET", st.CloudStack.SecretKey)
+	case "kubectl":
+		if st.Kubeconfig == "" {
+			return fmt.Errorf("the running stratus does not serve the Kubernetes API")
+		}
+		exp("KUBECONFIG", st.Kubeconfig)
+	case "gcloud":
+		if st.GCE == nil {
+			return fmt.Errorf("the running stratus does not serve the GCE API")
+		}
+		// gcloud gets a configuration directory of its own, so the user's
+		// real credentials are never sent to stratus; the "gce" file tells
+		// gcloud it is not on a GCE VM, which spares a DNS lookup.
+		abs, err := filepath.Abs(dataDir)
+		if err != nil {
+			return err
+		}
+		cfg := filepath.Join(abs, "gcloud")
+		if err := os.MkdirAll(cfg, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(cfg, "gce"), []byte("False"), 0o600); err != nil {
+			return err
+		}
+		exp("CLOUDSDK_CONFIG", cfg)
+		exp("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE", st.HTTPURL+"/compute/v1/")
+		exp("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", st.GCE.TokenFile)
+		exp("CLOUDSDK_CORE_PROJECT", st.GCE.Project)
+		exp("CLOUDSDK_COMPUTE_ZONE", st.GCE.Zone)
+		exp("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+	default:
+		return fmt.Errorf("unknown client %q: want cloudstack, gcloud or kubectl", client)
+	}
+	return nil
+}

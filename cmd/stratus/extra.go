@@ -1,0 +1,8 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// extraCommands are the subcommands each part contributes.
+func extraCommands() []*cobra.Command {
+	return nil
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/datadir"
+	"github.com/stratus-cloud/stratus/internal/httpserver"
+	"github.com/stratus-cloud/stratus/internal/store"
+)
+
+// upOptions are `stratus up`'s flags.
+type upOptions struct {
+	dataDir    string
+	httpAddr   string
+	kubeAddr   string
+	storeSpec  string
+	runtime    string
+	simNodes   int
+	datacenter string
+	log        logFlags
+}
+
+func newUpCmd() *cobra.Command {
+	var o upOptions
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Bring the whole cloud up on this machine",
+		Long: `Bring the whole cloud up on this machine: the simulated data center with the
+CloudStack API, the GCE gateway, the Kubernetes API with its controllers and a
+node agent, and the dashboard. Everything listens on loopback unless told
+otherwise. Ctrl-C stops it cleanly; the next 'stratus up' with the same data
+directory finds everything where it was left.`,
+		Example: `  stratus up
+  stratus up --data-dir /tmp/cloud --store memory --sim-nodes 100
+  stratus up --store etcd://127.0.0.1:2379`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUp(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "data directory (store file, certificates, credentials)")
+	f.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP APIs (CloudStack, GCE), the dashboard, /metrics, /healthz and /readyz")
+	f.StringVar(&o.kubeAddr, "kube-addr", "127.0.0.1:6443", "address of the Kubernetes API (HTTPS)")
+	f.StringVar(&o.storeSpec, "store", "bolt", "store backend: bolt (a file in the data dir), memory, or etcd://host:port[,host:port…]")
+	f.StringVar(&o.runtime, "runtime", "sim", "pod runtime of the host's node agent: sim or exec")
+	f.IntVar(&o.simNodes, "sim-nodes", 0, "number of extra simulated Kubernetes nodes")
+	f.StringVar(&o.datacenter, "datacenter", "", "data center description (YAML); default: the built-in one ('stratus datacenter example')")
+	o.log.register(cmd)
+	return cmd
+}
+
+// runUp runs stratus until ctx ends.
+func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
+	t0 := time.Now()
+	log, err := o.log.logger(stderr)
+	if err != nil {
+		return err
+	}
+	dir, err := datadir.Open(o.dataDir)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+
+	reg := prometheus.NewRegistry()
+	st, err := openStore(ctx, o.storeSpec, dir.Path(), log, reg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var group app.Group
+	group.Log = log
+	hs := httpserver.New(httpserver.Options{Addr: o.httpAddr, Log: log.With("component", "http"), Registry: reg, Ready: group.Ready})
+	w := &wiring{o: o, log: log, reg: reg, store: st, dir: dir, http: hs, group: &group}
+	if err := w.build(ctx); err != nil {
+		return err
+	}
+	// The HTTP front starts last, so /readyz answers only once every part
+	// behind it has started.
+	group.Add(hs)
+	if err := group.Start(ctx); err != nil {
+		return err
+	}
+	state, err := w.state(ctx)
+	if err != nil {
+		stopGroup(ctx, &group)
+		return err
+	}
+	state.PID = os.Getpid()
+	if err := dir.WriteState(state); err != nil {
+		stopGroup(ctx, &group)
+		return fmt.Errorf("record state in %s: %w", dir.Path(), err)
+	}
+	printBanner(stdout, o, dir.Path(), state, time.Since(t0))
+	log.Info("stratus is up", "took", time.Since(t0), "http", hs.URL())
+
+	<-ctx.Done()
+	log.Info("stopping")
+	return stopGroup(ctx, &group)
+}
+
+func stopGroup(ctx context.Context, g *app.Group) error {
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return g.Stop(stopCtx)
+}
+
+// wiring builds the parts of `stratus up` and knows what each offers.
+type wiring struct {
+	o     upOptions
+	log   *slog.Logger
+	reg   *prometheus.Registry
+	store store.Store
+	dir   *datadir.Dir
+	http  *httpserver.Server
+	group *app.Group
+
+	// stateFns add what each part offers to the recorded state.
+	stateFns []func(ctx context.Context, s *datadir.State) error
+}
+
+func (w *wiring) state(ctx context.Context) (datadir.State, error) {
+	s := datadir.State{HTTPURL: w.http.URL()}
+	for _, fn := range w.stateFns {
+		if err := fn(ctx, &s); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func printBanner(w io.Writer, o upOptions, dir string, st datadir.State, took time.Duration) {
+	fmt.Fprintf(w, "stratus %s is up (%s)\n", version, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "  %-12s %s (store: %s)\n", "data dir", dir, o.storeSpec)
+	if st.CloudStack != nil {
+		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env cloudstack)\"\n", "CloudStack", st.HTTPURL+"/client/api")
+	}
+	if st.GCE != nil {
+		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env gcloud)\"\n", "GCE", st.HTTPURL+"/compute/v1/")
+	}
+	if st.Kubeconfig != "" {
+		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env kubectl)\"\n", "Kubernetes", st.KubeURL)
+	}
+	if st.Dashboard {
+		fmt.Fprintf(w, "  %-12s %-40s log in as admin / password\n", "Dashboard", st.HTTPURL+"/client/")
+	}
+	fmt.Fprintf(w, "  %-12s %s\n", "Metrics", st.HTTPURL+"/metrics")
+	if st.JoinToken != "" {
+		fmt.Fprintf(w, "  %-12s stratus agent --server %s --token %s\n", "Join a node", st.KubeURL, st.JoinToken)
+	}
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
