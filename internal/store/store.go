@@ -30,7 +30,21 @@ var (
 	ErrClosed = errors.New("store: closed")
 )
 
-// KV is one stored object at one revision.
+// Limits every backend enforces, so a write that one backend accepts is
+// accepted by all (bbolt caps keys at 32 KiB, etcd requests at 1.5 MiB).
+const (
+	// MaxKeySize is the longest key, in bytes.
+	MaxKeySize = 4096
+	// MaxValueSize is the largest value, in bytes.
+	MaxValueSize = 1 << 20
+)
+
+// ErrInvalid marks a transaction no backend would accept (no ops, an empty
+// or too long key, a too large value, an unknown op kind).
+var ErrInvalid = errors.New("store: invalid transaction")
+
+// KV is one stored object at one revision. KVs returned by a Store are
+// shared: callers must not modify them or their Value.
 type KV struct {
 	Key   string
 	Value []byte
@@ -76,7 +90,8 @@ const (
 	CondRevision
 )
 
-// Op is one write in a transaction.
+// Op is one write in a transaction. The store keeps Value: callers must not
+// modify it after passing it to Txn.
 type Op struct {
 	Kind  OpKind
 	Key   string
@@ -218,18 +233,26 @@ type Store interface {
 	// Count returns how many keys have the prefix.
 	Count(ctx context.Context, prefix string) (int64, error)
 	// Txn applies ops atomically: all conditions are checked against the
-	// current state, then every write commits at one new revision. When a
+	// state before the transaction, then every write commits at one new
+	// revision. A key written more than once keeps only its last write,
+	// applied to the state before the transaction (see Collapse). When a
 	// condition fails nothing is written and the error is a *ConflictError.
-	// When Txn returns nil the write is durable (for durable backends).
+	// A transaction that changes nothing (only checks, or deletes of missing
+	// keys) does not advance the revision. When Txn returns nil the write is
+	// durable (for durable backends).
 	Txn(ctx context.Context, ops ...Op) (TxnResult, error)
 	// Watch streams changes to keys with the prefix, from opts.Rev on. The
 	// channel closes when ctx ends or the store closes; a batch with Err is
-	// sent first when the watch ends for another reason.
+	// sent first when the watch ends for another reason. A watch from a
+	// compacted revision is such a reason: its channel carries one batch
+	// with Err ErrCompacted (Watch itself does not fail for it), and so does
+	// a watcher that fell so far behind that the history it needs is gone.
 	Watch(ctx context.Context, prefix string, opts WatchOptions) (<-chan WatchBatch, error)
 	// Rev returns the current store revision.
 	Rev(ctx context.Context) (int64, error)
-	// Compact discards history older than rev: watches and lists from before
-	// it answer ErrCompacted.
+	// Compact discards history older than rev: a watch from rev still works,
+	// one from rev-1 answers ErrCompacted. Compacting to a revision already
+	// compacted is not an error; one ahead of the store is ErrFutureRevision.
 	Compact(ctx context.Context, rev int64) error
 	// Close releases the backend; later calls answer ErrClosed.
 	Close() error

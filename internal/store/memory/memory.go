@@ -10,7 +10,7 @@ package memory
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +29,11 @@ type Change struct {
 
 // Persister makes a batch of changes durable before the engine shows them.
 // Changes are in revision order; Rev is the store revision after the batch.
+// Persist must not keep the changes slice after it returns (the engine
+// reuses it); the KVs in it are immutable and may be kept.
+//
+// When Persist fails the engine cannot know what reached the disk, so it
+// stops accepting writes (fail-stop); reads go on.
 type Persister interface {
 	Persist(changes []Change, rev int64) error
 }
@@ -38,16 +43,23 @@ type Options struct {
 	// Persister, when set, is called with each commit batch; concurrent
 	// transactions are grouped into one call (group commit).
 	Persister Persister
+	// MaxBatch caps how many transactions one Persist call carries.
+	// Default 1024.
+	MaxBatch int
 	// HistoryLimit is how many recent events are kept for watches that
 	// start in the past or fall behind. Default 100,000.
 	HistoryLimit int
 	// ProgressInterval is how often a quiet watcher with ProgressNotify gets
 	// an empty batch. Default 5 s.
 	ProgressInterval time.Duration
-	// Initial state, loaded from disk by a durable backend.
+	// Initial state, loaded from disk by a durable backend, in any order.
 	Initial    []*store.KV
 	InitialRev int64
 }
+
+// maxWatchBatch caps the events in one WatchBatch (a batch may exceed it
+// only to keep one revision's events together).
+const maxWatchBatch = 1024
 
 // Engine implements store.Store in memory.
 type Engine struct {
@@ -60,11 +72,18 @@ type Engine struct {
 	hist     []store.Event
 	notify   chan struct{}
 	closed   bool
+	failed   error // set when a Persist failed: no more writes
 	closedCh chan struct{}
 
 	sendMu sync.RWMutex // guards sends on reqs against Close closing it
 	reqs   chan *txnReq
 	done   chan struct{}
+
+	// Owned by the committer goroutine (or by Txn under mu without one).
+	scratch  []store.Op
+	all      []Change
+	pending  map[string]*store.KV
+	reqBatch []*txnReq
 }
 
 var _ store.Store = (*Engine)(nil)
@@ -86,6 +105,9 @@ func New(opts Options) *Engine {
 	if opts.ProgressInterval <= 0 {
 		opts.ProgressInterval = 5 * time.Second
 	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1024
+	}
 	e := &Engine{
 		opts:     opts,
 		tree:     btree.NewG[*store.KV](32, lessKV),
@@ -97,9 +119,11 @@ func New(opts Options) *Engine {
 	for _, kv := range opts.Initial {
 		e.tree.ReplaceOrInsert(kv)
 	}
+	e.opts.Initial = nil // let the loader's slice go
 	if opts.Persister != nil {
-		e.reqs = make(chan *txnReq, 1024)
+		e.reqs = make(chan *txnReq, opts.MaxBatch)
 		e.done = make(chan struct{})
+		e.reqBatch = make([]*txnReq, 0, opts.MaxBatch)
 		go e.committer()
 	}
 	return e
@@ -176,7 +200,7 @@ func (e *Engine) Rev(ctx context.Context) (int64, error) {
 	return e.rev, nil
 }
 
-// Compact implements store.Store: history up to rev is dropped.
+// Compact implements store.Store: events before rev are dropped.
 func (e *Engine) Compact(ctx context.Context, rev int64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -186,21 +210,23 @@ func (e *Engine) Compact(ctx context.Context, rev int64) error {
 	if rev > e.rev {
 		return store.ErrFutureRevision
 	}
-	if rev <= e.oldest {
+	if rev-1 <= e.oldest {
 		return nil
 	}
 	i := 0
-	for i < len(e.hist) && e.hist[i].KV.ModRev <= rev {
+	for i < len(e.hist) && e.hist[i].KV.ModRev < rev {
 		i++
 	}
+	// Copy, so watchers still reading the old array see it unchanged and
+	// the dropped events can be collected.
 	e.hist = append([]store.Event(nil), e.hist[i:]...)
-	e.oldest = rev
+	e.oldest = rev - 1
 	return nil
 }
 
 // Txn implements store.Store.
 func (e *Engine) Txn(ctx context.Context, ops ...store.Op) (store.TxnResult, error) {
-	if err := validateOps(ops); err != nil {
+	if err := store.Validate(ops); err != nil {
 		return store.TxnResult{}, err
 	}
 	if e.reqs == nil {
@@ -209,16 +235,19 @@ func (e *Engine) Txn(ctx context.Context, ops ...store.Op) (store.TxnResult, err
 		if e.closed {
 			return store.TxnResult{}, store.ErrClosed
 		}
-		ov := overlay{e: e}
-		changes, err := ov.eval(ops, e.rev+1)
+		e.all = e.all[:0]
+		n, err := e.eval(ops, e.rev+1, false)
 		if err != nil {
 			return store.TxnResult{Rev: e.rev}, err
 		}
-		if len(changes) == 0 {
-			return store.TxnResult{Rev: e.rev}, nil
+		if n > 0 {
+			e.apply(e.all, e.rev+1)
+			clear(e.all) // drop references to the KVs
 		}
-		e.apply(changes, e.rev+1)
 		return store.TxnResult{Rev: e.rev}, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return store.TxnResult{}, err
 	}
 	req := &txnReq{ops: ops, done: make(chan struct{})}
 	e.sendMu.RLock()
@@ -241,49 +270,30 @@ func (e *Engine) Txn(ctx context.Context, ops ...store.Op) (store.TxnResult, err
 	return req.res, req.err
 }
 
-func validateOps(ops []store.Op) error {
-	if len(ops) == 0 {
-		return errors.New("store: empty transaction")
-	}
-	for _, op := range ops {
-		if op.Key == "" {
-			return errors.New("store: empty key")
-		}
-		switch op.Kind {
-		case store.OpPut, store.OpDelete, store.OpCheck:
-		default:
-			return errors.New("store: unknown op kind")
-		}
-	}
-	return nil
-}
-
-// overlay evaluates transactions against the committed state plus the
-// effects of earlier transactions in the same batch.
-type overlay struct {
-	e       *Engine
-	pending map[string]*store.KV // nil value: deleted in this batch
-}
-
-func (o *overlay) current(key string) *store.KV {
-	if o.pending != nil {
-		if kv, ok := o.pending[key]; ok {
+// current is key's state including the pending effects of earlier
+// transactions of the batch being evaluated.
+func (e *Engine) current(key string, batched bool) *store.KV {
+	if batched {
+		if kv, ok := e.pending[key]; ok {
 			return kv
 		}
 	}
-	kv, ok := o.e.tree.Get(&store.KV{Key: key})
-	if !ok {
-		return nil
-	}
+	kv, _ := e.tree.Get(&store.KV{Key: key})
 	return kv
 }
 
-// eval checks ops' conditions and returns their changes at rev, recording
-// them in the overlay. On a conflict nothing is recorded.
-func (o *overlay) eval(ops []store.Op, rev int64) ([]Change, error) {
-	for _, op := range ops {
-		cur := o.current(op.Key)
-		ok := true
+// eval checks ops' conditions and appends their changes at rev to e.all,
+// returning how many it appended. With batched set, it sees and records the
+// effects of earlier transactions of the batch in e.pending. On a conflict
+// nothing is recorded.
+func (e *Engine) eval(ops []store.Op, rev int64, batched bool) (int, error) {
+	for i := range ops {
+		op := &ops[i]
+		if op.If.Kind == store.CondNone {
+			continue
+		}
+		cur := e.current(op.Key, batched)
+		var ok bool
 		switch op.If.Kind {
 		case store.CondAbsent:
 			ok = cur == nil
@@ -293,92 +303,94 @@ func (o *overlay) eval(ops []store.Op, rev int64) ([]Change, error) {
 			ok = cur != nil && cur.ModRev == op.If.Rev
 		}
 		if !ok {
-			return nil, &store.ConflictError{Key: op.Key, Current: cur}
+			return 0, &store.ConflictError{Key: op.Key, Current: cur}
 		}
 	}
-	var changes []Change
-	seen := make(map[string]int, len(ops))
-	for _, op := range ops {
+	e.scratch = store.Collapse(e.scratch, ops)
+	n := 0
+	for i := range e.scratch {
+		op := &e.scratch[i]
+		cur := e.current(op.Key, batched)
 		var ch Change
-		switch op.Kind {
-		case store.OpCheck:
-			continue
-		case store.OpPut:
-			cur := o.current(op.Key)
+		if op.Kind == store.OpDelete {
+			if cur == nil {
+				continue // deleting a missing key changes nothing
+			}
+			ch = Change{Delete: true, KV: &store.KV{Key: op.Key, ModRev: rev}}
+		} else {
 			kv := &store.KV{Key: op.Key, Value: op.Value, CreateRev: rev, ModRev: rev}
 			if cur != nil {
 				kv.CreateRev = cur.CreateRev
 			}
 			ch = Change{KV: kv}
-		case store.OpDelete:
-			if o.current(op.Key) == nil {
-				continue
-			}
-			ch = Change{Delete: true, KV: &store.KV{Key: op.Key, ModRev: rev}}
 		}
-		if o.pending == nil {
-			o.pending = make(map[string]*store.KV)
-		}
-		if ch.Delete {
-			o.pending[op.Key] = nil
-		} else {
-			o.pending[op.Key] = ch.KV
-		}
-		// A key written twice in one transaction keeps only its last write.
-		if i, dup := seen[op.Key]; dup {
-			changes[i] = ch
-			continue
-		}
-		seen[op.Key] = len(changes)
-		changes = append(changes, ch)
+		e.all = append(e.all, ch)
+		n++
 	}
-	return changes, nil
+	if batched {
+		for _, ch := range e.all[len(e.all)-n:] {
+			if ch.Delete {
+				e.pending[ch.KV.Key] = nil
+			} else {
+				e.pending[ch.KV.Key] = ch.KV
+			}
+		}
+	}
+	clear(e.scratch) // drop references to values
+	return n, nil
 }
 
 // apply makes committed changes visible; e.mu must be held for writing.
 // Changes may span several revisions (a group commit).
 func (e *Engine) apply(changes []Change, rev int64) {
 	for _, ch := range changes {
-		prev, _ := e.tree.Get(&store.KV{Key: ch.KV.Key})
 		if ch.Delete {
-			if prev == nil {
+			prev, ok := e.tree.Delete(ch.KV)
+			if !ok {
 				continue
 			}
-			e.tree.Delete(prev)
 			e.hist = append(e.hist, store.Event{Type: store.EventDelete, KV: ch.KV, Prev: prev})
 			continue
 		}
-		e.tree.ReplaceOrInsert(ch.KV)
+		prev, _ := e.tree.ReplaceOrInsert(ch.KV)
 		e.hist = append(e.hist, store.Event{Type: store.EventPut, KV: ch.KV, Prev: prev})
 	}
 	e.rev = rev
-	if over := len(e.hist) - e.opts.HistoryLimit; over > 0 {
-		// Drop whole revisions only, so a watcher never sees half a txn.
-		cut := e.hist[over-1].KV.ModRev
-		for over < len(e.hist) && e.hist[over].KV.ModRev == cut {
-			over++
-		}
-		e.oldest = cut
-		e.hist = append(e.hist[:0:0], e.hist[over:]...)
-	}
+	e.trimHistory()
 	close(e.notify)
 	e.notify = make(chan struct{})
 }
 
-const maxBatch = 512
+// trimHistory keeps about HistoryLimit events. It lets the history grow a
+// quarter past the limit before cutting it back, so the copy is amortised
+// over many commits instead of paid on each.
+func (e *Engine) trimHistory() {
+	limit := e.opts.HistoryLimit
+	if len(e.hist) <= limit+limit/4 {
+		return
+	}
+	over := len(e.hist) - limit
+	// Drop whole revisions only, so a watcher never sees half a txn.
+	cut := e.hist[over-1].KV.ModRev
+	for over < len(e.hist) && e.hist[over].KV.ModRev == cut {
+		over++
+	}
+	e.oldest = cut
+	// A new array: watchers may still be reading the old one.
+	e.hist = append(make([]store.Event, 0, limit+limit/4+1), e.hist[over:]...)
+}
 
 // committer groups queued transactions into one Persist call.
 func (e *Engine) committer() {
 	defer close(e.done)
-	batch := make([]*txnReq, 0, maxBatch)
 	for {
 		req, ok := <-e.reqs
 		if !ok {
 			return
 		}
-		batch = append(batch[:0], req)
+		batch := append(e.reqBatch[:0], req)
 	drain:
-		for len(batch) < maxBatch {
+		for len(batch) < e.opts.MaxBatch {
 			select {
 			case r, ok := <-e.reqs:
 				if !ok {
@@ -390,6 +402,7 @@ func (e *Engine) committer() {
 			}
 		}
 		e.commitBatch(batch)
+		clear(batch)
 	}
 }
 
@@ -397,31 +410,43 @@ func (e *Engine) commitBatch(batch []*txnReq) {
 	// Only the committer writes, so reading state under RLock is enough
 	// while the batch is evaluated and persisted; readers keep going.
 	e.mu.RLock()
-	closed := e.closed
+	refuse := e.failed
+	if e.closed {
+		refuse = store.ErrClosed
+	}
 	rev := e.rev
-	ov := overlay{e: e}
-	var all []Change
+	batched := len(batch) > 1
+	if batched && e.pending == nil {
+		e.pending = make(map[string]*store.KV)
+	}
+	e.all = e.all[:0]
 	for _, r := range batch {
-		if closed {
-			r.err = store.ErrClosed
+		if refuse != nil {
+			r.err = refuse
 			continue
 		}
-		changes, err := ov.eval(r.ops, rev+1)
+		n, err := e.eval(r.ops, rev+1, batched)
 		if err != nil {
 			r.err = err
 			r.res.Rev = rev
 			continue
 		}
-		if len(changes) > 0 {
+		if n > 0 {
 			rev++
-			all = append(all, changes...)
 		}
 		r.res.Rev = rev
 	}
 	e.mu.RUnlock()
+	if batched {
+		clear(e.pending)
+	}
 
-	if len(all) > 0 {
-		if err := e.opts.Persister.Persist(all, rev); err != nil {
+	if len(e.all) > 0 {
+		if err := e.opts.Persister.Persist(e.all, rev); err != nil {
+			err = fmt.Errorf("store: commit failed, no further writes until restart: %w", err)
+			e.mu.Lock()
+			e.failed = err
+			e.mu.Unlock()
 			for _, r := range batch {
 				if r.err == nil {
 					r.err = err
@@ -429,9 +454,10 @@ func (e *Engine) commitBatch(batch []*txnReq) {
 			}
 		} else {
 			e.mu.Lock()
-			e.apply(all, rev)
+			e.apply(e.all, rev)
 			e.mu.Unlock()
 		}
+		clear(e.all)
 	}
 	for _, r := range batch {
 		close(r.done)
@@ -446,12 +472,8 @@ func (e *Engine) Watch(ctx context.Context, prefix string, opts store.WatchOptio
 		return nil, store.ErrClosed
 	}
 	next := opts.Rev
-	if next == 0 {
+	if next <= 0 {
 		next = e.rev + 1
-	}
-	if next <= e.oldest {
-		e.mu.RUnlock()
-		return nil, store.ErrCompacted
 	}
 	e.mu.RUnlock()
 	out := make(chan store.WatchBatch, 16)
@@ -488,34 +510,21 @@ func (e *Engine) watchLoop(ctx context.Context, prefix string, next int64, progr
 		}
 		if next <= e.oldest {
 			e.mu.RUnlock()
-			send(store.WatchBatch{Err: store.ErrCompacted})
+			send(store.WatchBatch{Err: store.ErrCompacted, Rev: next - 1})
 			return
 		}
-		var evs []store.Event
-		// History is in revision order: find the first event at or after next.
-		lo, hi := 0, len(e.hist)
-		for lo < hi {
-			m := (lo + hi) / 2
-			if e.hist[m].KV.ModRev < next {
-				lo = m + 1
-			} else {
-				hi = m
-			}
-		}
-		for _, ev := range e.hist[lo:] {
-			if strings.HasPrefix(ev.KV.Key, prefix) {
-				evs = append(evs, ev)
-			}
-		}
-		cur := e.rev
+		evs, upTo := e.collect(prefix, next)
 		wait := e.notify
 		e.mu.RUnlock()
 
-		if cur >= next {
-			if len(evs) > 0 && !send(store.WatchBatch{Events: evs, Rev: cur}) {
+		if upTo >= next {
+			if len(evs) > 0 && !send(store.WatchBatch{Events: evs, Rev: upTo}) {
 				return
 			}
-			next = cur + 1
+			next = upTo + 1
+			if upTo < e.revNow() {
+				continue // capped batch: more history to read
+			}
 		}
 		select {
 		case <-wait:
@@ -531,8 +540,42 @@ func (e *Engine) watchLoop(ctx context.Context, prefix string, next int64, progr
 	}
 }
 
-// Close implements store.Store. Queued transactions are answered before it
-// returns.
+func (e *Engine) revNow() int64 {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.rev
+}
+
+// collect returns the events under prefix from revision next on (at most
+// about maxWatchBatch, whole revisions only) and the revision they bring the
+// watcher up to. e.mu must be held.
+func (e *Engine) collect(prefix string, next int64) ([]store.Event, int64) {
+	// History is in revision order: find the first event at or after next.
+	lo, hi := 0, len(e.hist)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if e.hist[m].KV.ModRev < next {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	var evs []store.Event
+	for i := lo; i < len(e.hist); i++ {
+		ev := &e.hist[i]
+		if len(evs) >= maxWatchBatch && ev.KV.ModRev != evs[len(evs)-1].KV.ModRev {
+			return evs, evs[len(evs)-1].KV.ModRev
+		}
+		if strings.HasPrefix(ev.KV.Key, prefix) {
+			evs = append(evs, *ev)
+		}
+	}
+	return evs, e.rev
+}
+
+// Close implements store.Store. Transactions already queued are answered
+// (with ErrClosed, unless their batch was already being committed) before it
+// returns, and every watch channel closes.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
