@@ -1,0 +1,160 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/store"
+)
+
+// Options configure a Dashboard.
+type Options struct {
+	// CloudStack is the CloudStack API handler (what serves /client/api);
+	// the dashboard calls it in-process as the logged-in user (required).
+	CloudStack http.Handler
+	// Kube is a client of the Kubernetes API with cluster-wide read access;
+	// nil hides the Kubernetes views.
+	Kube kubernetes.Interface
+	// Store is watched (under /cloud/ and /registry/) to know when pages
+	// must refresh (required).
+	Store store.Store
+	// Log is the dashboard's logger (default slog.Default()).
+	Log *slog.Logger
+	// Clock gives the time (default time.Now); tests move it.
+	Clock func() time.Time
+}
+
+// Timings of the live machinery.
+const (
+	// minRefresh is the least time between two renders of one live page,
+	// so a burst of store changes costs each client a few renders a second.
+	minRefresh = 250 * time.Millisecond
+	// samplePeriod is how often the plots over time take a sample.
+	samplePeriod = 5 * time.Second
+	// heartbeat keeps idle event streams open through proxies.
+	heartbeat = 25 * time.Second
+	// defaultIdle is the session idle timeout when CloudStack names none.
+	defaultIdle = 30 * time.Minute
+)
+
+// Dashboard is the web UI. It is an app.Component: its store watchers and
+// samplers run between Start and Stop; Handler serves the pages.
+type Dashboard struct {
+	api   *cloudAPI
+	kube  kubernetes.Interface
+	st    store.Store
+	log   *slog.Logger
+	now   func() time.Time
+	pages *pages
+	// viewList is the pages in navigation order; views finds them by name.
+	viewList []*view
+	views    map[string]*view
+
+	sessions  *sessions
+	cloudChg  *changes
+	kubeChg   *changes
+	podSeries series
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	done    chan struct{} // closed by Stop: live streams end
+	wg      sync.WaitGroup
+	started bool
+}
+
+var _ app.Component = (*Dashboard)(nil)
+
+// New returns a dashboard over the given APIs. It serves pages at once;
+// live updates and samples begin with Start.
+func New(opts Options) (*Dashboard, error) {
+	if opts.CloudStack == nil {
+		return nil, errors.New("dashboard: Options.CloudStack is required")
+	}
+	if opts.Store == nil {
+		return nil, errors.New("dashboard: Options.Store is required")
+	}
+	d := &Dashboard{
+		api:      newCloudAPI(opts.CloudStack),
+		kube:     opts.Kube,
+		st:       opts.Store,
+		log:      opts.Log,
+		now:      opts.Clock,
+		sessions: newSessions(),
+		cloudChg: newChanges(),
+		kubeChg:  newChanges(),
+		done:     make(chan struct{}),
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	d.log = d.log.With("component", "dashboard")
+	if d.now == nil {
+		d.now = time.Now
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	d.pages = p
+	d.viewList = d.allViews()
+	d.views = make(map[string]*view, len(d.viewList))
+	for _, v := range d.viewList {
+		d.views[v.Name] = v
+	}
+	return d, nil
+}
+
+// Name implements app.Component.
+func (d *Dashboard) Name() string { return "dashboard" }
+
+// Start begins watching the store and sampling.
+func (d *Dashboard) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started {
+		return errors.New("dashboard: already started")
+	}
+	d.started = true
+	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	d.wg.Add(3)
+	go func() { defer d.wg.Done(); watchPrefix(ctx, d.st, cloudPrefix, d.cloudChg, d.log) }()
+	go func() { defer d.wg.Done(); watchPrefix(ctx, d.st, kubePrefix, d.kubeChg, d.log) }()
+	go func() { defer d.wg.Done(); d.sampleLoop(ctx) }()
+	return nil
+}
+
+// Stop ends the watchers, samplers and open live streams, and waits for
+// them within ctx.
+func (d *Dashboard) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	if !d.started {
+		d.mu.Unlock()
+		return nil
+	}
+	d.started = false
+	d.cancel()
+	close(d.done)
+	d.mu.Unlock()
+	waited := make(chan struct{})
+	go func() { d.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stopped is closed once Stop is called.
+func (d *Dashboard) stopped() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.done
+}

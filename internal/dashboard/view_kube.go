@@ -1,0 +1,218 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net"
+	"sort"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// podPageSize is how many pods one page of the pod table shows.
+const podPageSize = 100
+
+// kubeSummary is the Kubernetes part of the overview.
+type kubeSummary struct {
+	Nodes, NodesReady int
+	PodTotal          int
+	Phases            []stackPart
+	PhaseBar          template.HTML
+	PodChart          template.HTML
+	Err               string
+}
+
+type nodeRow struct {
+	Name    string
+	Ready   bool
+	CPU     string
+	Memory  string
+	Pods    int
+	Created metav1.Time
+}
+
+type podRow struct {
+	Namespace, Name, Node, Phase, IP string
+}
+
+type workloadRow struct {
+	Namespace, Name               string
+	Desired, Current, Ready, Avail int32
+}
+
+type servicePort struct {
+	Name, Protocol string
+	Port, NodePort int32
+	// Link opens the node port from the browser ("" without a node port).
+	Link string
+}
+
+type serviceRow struct {
+	Namespace, Name, Type, ClusterIP string
+	Ports                            []servicePort
+}
+
+type kubeData struct {
+	Summary     *kubeSummary
+	Nodes       []nodeRow
+	Pods        []podRow
+	PodPager    pager
+	Deployments []workloadRow
+	RCs         []workloadRow
+	Services    []serviceRow
+}
+
+// podPhases are the pod phases in display order, with their colour class.
+func podPhases() []stackPart {
+	return []stackPart{
+		{Label: string(corev1.PodRunning), Class: "running"},
+		{Label: string(corev1.PodPending), Class: "pending"},
+		{Label: string(corev1.PodSucceeded), Class: "stopped"},
+		{Label: string(corev1.PodFailed), Class: "error"},
+		{Label: string(corev1.PodUnknown), Class: "gone"},
+	}
+}
+
+// list options that let the API server answer from its cache.
+func cached() metav1.ListOptions { return metav1.ListOptions{ResourceVersion: "0"} }
+
+// summarize counts nodes and pods by phase.
+func (d *Dashboard) summarize(nodes []corev1.Node, pods []corev1.Pod) *kubeSummary {
+	ks := &kubeSummary{Nodes: len(nodes), PodTotal: len(pods), Phases: podPhases()}
+	for i := range nodes {
+		if nodeReady(&nodes[i]) {
+			ks.NodesReady++
+		}
+	}
+	for i := range pods {
+		ph := pods[i].Status.Phase
+		if ph == "" {
+			ph = corev1.PodPending
+		}
+		for j := range ks.Phases {
+			if ks.Phases[j].Label == string(ph) {
+				ks.Phases[j].N++
+			}
+		}
+	}
+	ks.PhaseBar = stackedBar(ks.Phases)
+	ks.PodChart = lineChart(d.podSeries.points(), [2]string{"pods", "running"}, d.now())
+	return ks
+}
+
+// kubeSummary loads the overview's Kubernetes counts.
+func (d *Dashboard) kubeSummary(ctx context.Context) (*kubeSummary, error) {
+	nodes, err := d.kube.CoreV1().Nodes().List(ctx, cached())
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	pods, err := d.kube.CoreV1().Pods("").List(ctx, cached())
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	return d.summarize(nodes.Items, pods.Items), nil
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func (d *Dashboard) loadKube(ctx context.Context, rq viewRequest) (any, error) {
+	core, apps := d.kube.CoreV1(), d.kube.AppsV1()
+	nodes, err := core.Nodes().List(ctx, cached())
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	pods, err := core.Pods("").List(ctx, cached())
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	deps, err := apps.Deployments("").List(ctx, cached())
+	if err != nil {
+		return nil, fmt.Errorf("list deployments: %w", err)
+	}
+	rcs, err := core.ReplicationControllers("").List(ctx, cached())
+	if err != nil {
+		return nil, fmt.Errorf("list replication controllers: %w", err)
+	}
+	svcs, err := core.Services("").List(ctx, cached())
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	kd := kubeData{Summary: d.summarize(nodes.Items, pods.Items)}
+
+	perNode := map[string]int{}
+	for i := range pods.Items {
+		perNode[pods.Items[i].Spec.NodeName]++
+	}
+	for i := range nodes.Items {
+		n := &nodes.Items[i]
+		kd.Nodes = append(kd.Nodes, nodeRow{
+			Name: n.Name, Ready: nodeReady(n), Pods: perNode[n.Name], Created: n.CreationTimestamp,
+			CPU: n.Status.Capacity.Cpu().String(), Memory: n.Status.Capacity.Memory().String(),
+		})
+	}
+	sort.Slice(kd.Nodes, func(i, j int) bool { return kd.Nodes[i].Name < kd.Nodes[j].Name })
+
+	items := pods.Items
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].Namespace != items[j].Namespace {
+			return items[i].Namespace < items[j].Namespace
+		}
+		return items[i].Name < items[j].Name
+	})
+	page := rq.intParam("page", 1)
+	kd.PodPager = newPager(nil, "/client/kube", page, podPageSize, int64(len(items)))
+	for i := (page - 1) * podPageSize; i < len(items) && i < page*podPageSize; i++ {
+		p := &items[i]
+		phase := string(p.Status.Phase)
+		if p.DeletionTimestamp != nil {
+			phase = "Terminating"
+		}
+		kd.Pods = append(kd.Pods, podRow{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName, Phase: phase, IP: p.Status.PodIP})
+	}
+
+	for i := range deps.Items {
+		dp := &deps.Items[i]
+		kd.Deployments = append(kd.Deployments, workloadRow{
+			Namespace: dp.Namespace, Name: dp.Name, Desired: replicas(dp.Spec.Replicas),
+			Current: dp.Status.Replicas, Ready: dp.Status.ReadyReplicas, Avail: dp.Status.AvailableReplicas,
+		})
+	}
+	for i := range rcs.Items {
+		rc := &rcs.Items[i]
+		kd.RCs = append(kd.RCs, workloadRow{
+			Namespace: rc.Namespace, Name: rc.Name, Desired: replicas(rc.Spec.Replicas),
+			Current: rc.Status.Replicas, Ready: rc.Status.ReadyReplicas, Avail: rc.Status.AvailableReplicas,
+		})
+	}
+	for i := range svcs.Items {
+		sv := &svcs.Items[i]
+		row := serviceRow{Namespace: sv.Namespace, Name: sv.Name, Type: string(sv.Spec.Type), ClusterIP: sv.Spec.ClusterIP}
+		for _, p := range sv.Spec.Ports {
+			sp := servicePort{Name: p.Name, Protocol: string(p.Protocol), Port: p.Port, NodePort: p.NodePort}
+			if p.NodePort > 0 {
+				sp.Link = "http://" + net.JoinHostPort(rq.host, strconv.Itoa(int(p.NodePort))) + "/"
+			}
+			row.Ports = append(row.Ports, sp)
+		}
+		kd.Services = append(kd.Services, row)
+	}
+	return kd, nil
+}
+
+// replicas reads an optional replica count (Kubernetes defaults it to 1).
+func replicas(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
+}
