@@ -1,0 +1,13 @@
+// Package cloud is the IaaS simulator's domain: a data center (zones, pods,
+// clusters, hosts with capacity, IP ranges, offerings, templates), the life
+// cycle of virtual machines placed on it, IP address management, security
+// groups, SSH key pairs, accounts, domains and users, async jobs, events,
+// resource limits and injected faults.
+//
+// All state lives in a store.Store under /cloud/...; a Sim keeps an
+// in-memory index of it (rebuilt from the store when it starts) so reads are
+// fast, and every change is one store transaction with revision conditions,
+// so concurrent requests never oversubscribe a host or hand out an address
+// twice. The CloudStack API (package cloudstack) is a front on this package;
+// nothing here knows about HTTP.
+package cloud
