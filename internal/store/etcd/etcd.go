@@ -1,0 +1,377 @@
+// Package etcd is the store backend on a real etcd cluster
+// (go.etcd.io/etcd/client/v3), so several stratus servers can share one
+// state. The store's revision is etcd's revision; every stratus key lives
+// under one prefix (default "/stratus"), so one etcd can hold several
+// stratus clouds as long as no prefix is a string prefix of another.
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/stratus-cloud/stratus/internal/store"
+)
+
+// Options configure New.
+type Options struct {
+	// Endpoints are the etcd client URLs or host:port pairs.
+	Endpoints []string
+	// Prefix is put before every key. Default "/stratus".
+	Prefix string
+	// DialTimeout bounds connecting to the cluster at New. Default 5 s.
+	DialTimeout time.Duration
+	// Logger receives connection messages. Default: discard.
+	Logger *slog.Logger
+}
+
+// Store implements store.Store on etcd.
+type Store struct {
+	c      *clientv3.Client
+	prefix string
+	log    *slog.Logger
+
+	closed    atomic.Bool
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New connects to the cluster and checks that it answers within
+// DialTimeout.
+func New(ctx context.Context, opts Options) (store.Store, error) {
+	if len(opts.Endpoints) == 0 {
+		return nil, errors.New("etcd store: no endpoints")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "/stratus"
+	}
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = 5 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c, err := clientv3.New(clientv3.Config{
+		Endpoints:   opts.Endpoints,
+		DialTimeout: opts.DialTimeout,
+		Logger:      zap.NewNop(),
+		Context:     context.WithoutCancel(ctx),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd store %v: %w", opts.Endpoints, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
+	defer cancel()
+	resp, err := c.Get(cctx, opts.Prefix, clientv3.WithCountOnly())
+	if err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("etcd store %v: no answer within %s: %w", opts.Endpoints, opts.DialTimeout, err)
+	}
+	log.Info("connected to etcd", "endpoints", opts.Endpoints, "prefix", opts.Prefix, "rev", resp.Header.Revision)
+	return &Store{c: c, prefix: opts.Prefix, log: log, done: make(chan struct{})}, nil
+}
+
+// err maps client errors to the store's.
+func (s *Store) err(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case s.closed.Load():
+		return store.ErrClosed
+	case errors.Is(err, rpctypes.ErrCompacted):
+		return store.ErrCompacted
+	case errors.Is(err, rpctypes.ErrFutureRev):
+		return store.ErrFutureRevision
+	}
+	return fmt.Errorf("etcd store: %w", err)
+}
+
+func (s *Store) kv(kv *mvccpb.KeyValue) *store.KV {
+	if kv == nil {
+		return nil
+	}
+	v := kv.Value
+	if v == nil {
+		v = []byte{}
+	}
+	return &store.KV{
+		Key:       string(kv.Key[len(s.prefix):]),
+		Value:     v,
+		CreateRev: kv.CreateRevision,
+		ModRev:    kv.ModRevision,
+	}
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, key string) (*store.KV, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	resp, err := s.c.Get(ctx, s.prefix+key)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return s.kv(resp.Kvs[0]), nil
+}
+
+// List implements store.Store: one linearizable range read.
+func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions) (store.ListResult, error) {
+	if s.closed.Load() {
+		return store.ListResult{}, store.ErrClosed
+	}
+	full := s.prefix + prefix
+	start := full
+	if opts.After != "" && opts.After >= prefix {
+		start = s.prefix + opts.After + "\x00"
+	}
+	end := clientv3.GetPrefixRangeEnd(full)
+	if start >= end && end != "\x00" {
+		// Nothing can follow After under the prefix; etcd would read the
+		// range backwards.
+		rev, err := s.Rev(ctx)
+		if err != nil {
+			return store.ListResult{}, err
+		}
+		if opts.MinRev > rev {
+			return store.ListResult{}, store.ErrFutureRevision
+		}
+		return store.ListResult{Rev: rev}, nil
+	}
+	ops := []clientv3.OpOption{clientv3.WithRange(end)}
+	if opts.Limit > 0 {
+		ops = append(ops, clientv3.WithLimit(int64(opts.Limit)))
+	}
+	resp, err := s.c.Get(ctx, start, ops...)
+	if err != nil {
+		return store.ListResult{}, s.err(err)
+	}
+	if opts.MinRev > resp.Header.Revision {
+		return store.ListResult{}, store.ErrFutureRevision
+	}
+	res := store.ListResult{Rev: resp.Header.Revision, More: resp.More}
+	if len(resp.Kvs) > 0 {
+		res.KVs = make([]*store.KV, len(resp.Kvs))
+		for i, kv := range resp.Kvs {
+			res.KVs[i] = s.kv(kv)
+		}
+	}
+	return res, nil
+}
+
+// Count implements store.Store.
+func (s *Store) Count(ctx context.Context, prefix string) (int64, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	resp, err := s.c.Get(ctx, s.prefix+prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, s.err(err)
+	}
+	return resp.Count, nil
+}
+
+// Rev implements store.Store.
+func (s *Store) Rev(ctx context.Context) (int64, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	resp, err := s.c.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	if err != nil {
+		return 0, s.err(err)
+	}
+	return resp.Header.Revision, nil
+}
+
+// Compact implements store.Store (etcd compacts the whole cluster).
+func (s *Store) Compact(ctx context.Context, rev int64) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	_, err := s.c.Compact(ctx, rev)
+	if errors.Is(err, rpctypes.ErrCompacted) {
+		return nil // already compacted that far
+	}
+	return s.err(err)
+}
+
+// Txn implements store.Store as one etcd transaction: the conditions become
+// compares, the (collapsed) writes the success branch, and the failure
+// branch reads the conditioned keys so the conflict can name one.
+func (s *Store) Txn(ctx context.Context, ops ...store.Op) (store.TxnResult, error) {
+	if err := store.Validate(ops); err != nil {
+		return store.TxnResult{}, err
+	}
+	if s.closed.Load() {
+		return store.TxnResult{}, store.ErrClosed
+	}
+	var (
+		cmps  []clientv3.Cmp
+		reads []clientv3.Op
+		conds []int // indexes of ops with conditions
+	)
+	for i := range ops {
+		op := &ops[i]
+		k := s.prefix + op.Key
+		switch op.If.Kind {
+		case store.CondNone:
+			continue
+		case store.CondAbsent:
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(k), "=", 0))
+		case store.CondExists:
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(k), ">", 0))
+		case store.CondRevision:
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", op.If.Rev))
+			if op.If.Rev <= 0 {
+				// A missing key has ModRevision 0 but never matches.
+				cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(k), ">", 0))
+			}
+		}
+		conds = append(conds, i)
+		reads = append(reads, clientv3.OpGet(k))
+	}
+	writes := store.Collapse(nil, ops)
+	then := make([]clientv3.Op, len(writes))
+	for i, w := range writes {
+		if w.Kind == store.OpDelete {
+			then[i] = clientv3.OpDelete(s.prefix + w.Key)
+		} else {
+			then[i] = clientv3.OpPut(s.prefix+w.Key, string(w.Value))
+		}
+	}
+	resp, err := s.c.Txn(ctx).If(cmps...).Then(then...).Else(reads...).Commit()
+	if err != nil {
+		return store.TxnResult{}, s.err(err)
+	}
+	res := store.TxnResult{Rev: resp.Header.Revision}
+	if resp.Succeeded {
+		return res, nil
+	}
+	// The reads ran at the same revision as the compares: find the first
+	// condition that failed.
+	for j, i := range conds {
+		op := &ops[i]
+		var cur *store.KV
+		if rr := resp.Responses[j].GetResponseRange(); rr != nil && len(rr.Kvs) > 0 {
+			cur = s.kv(rr.Kvs[0])
+		}
+		ok := true
+		switch op.If.Kind {
+		case store.CondAbsent:
+			ok = cur == nil
+		case store.CondExists:
+			ok = cur != nil
+		case store.CondRevision:
+			ok = cur != nil && cur.ModRev == op.If.Rev
+		}
+		if !ok {
+			return res, &store.ConflictError{Key: op.Key, Current: cur}
+		}
+	}
+	return res, &store.ConflictError{Key: ops[conds[0]].Key}
+}
+
+// Watch implements store.Store. A watch "from now on" (Rev 0) is pinned to
+// the revision after the current one before it starts, so no write that
+// follows Watch's return can be missed.
+func (s *Store) Watch(ctx context.Context, prefix string, opts store.WatchOptions) (<-chan store.WatchBatch, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	from := opts.Rev
+	if from <= 0 {
+		r, err := s.Rev(ctx)
+		if err != nil {
+			return nil, err
+		}
+		from = r + 1
+	}
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	wopts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithPrevKV()}
+	if opts.ProgressNotify {
+		wopts = append(wopts, clientv3.WithProgressNotify())
+	}
+	wch := s.c.Watch(wctx, s.prefix+prefix, wopts...)
+	out := make(chan store.WatchBatch, 16)
+	go func() {
+		defer close(out)
+		defer cancel()
+		send := func(b store.WatchBatch) bool {
+			select {
+			case out <- b:
+				return true
+			case <-ctx.Done():
+			case <-s.done:
+			}
+			return false
+		}
+		for resp := range wch {
+			switch {
+			case resp.CompactRevision != 0:
+				send(store.WatchBatch{Err: store.ErrCompacted, Rev: resp.CompactRevision - 1})
+				return
+			case resp.Canceled || resp.Err() != nil:
+				if ctx.Err() != nil || s.closed.Load() {
+					return
+				}
+				send(store.WatchBatch{Err: s.err(resp.Err())})
+				return
+			case resp.IsProgressNotify():
+				if opts.ProgressNotify && !send(store.WatchBatch{Rev: resp.Header.Revision}) {
+					return
+				}
+				continue
+			case len(resp.Events) == 0:
+				continue
+			}
+			evs := make([]store.Event, len(resp.Events))
+			for i, ev := range resp.Events {
+				if ev.Type == mvccpb.DELETE {
+					evs[i] = store.Event{
+						Type: store.EventDelete,
+						KV:   &store.KV{Key: string(ev.Kv.Key[len(s.prefix):]), ModRev: ev.Kv.ModRevision},
+						Prev: s.kv(ev.PrevKv),
+					}
+					continue
+				}
+				e := store.Event{Type: store.EventPut, KV: s.kv(ev.Kv)}
+				if !ev.IsCreate() {
+					e.Prev = s.kv(ev.PrevKv)
+				}
+				evs[i] = e
+			}
+			if !send(store.WatchBatch{Events: evs, Rev: evs[len(evs)-1].KV.ModRev}) {
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// Close implements store.Store: the client closes and every watch ends.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.done)
+		s.closeErr = s.c.Close()
+		if errors.Is(s.closeErr, context.Canceled) {
+			s.closeErr = nil
+		}
+	})
+	return s.closeErr
+}
