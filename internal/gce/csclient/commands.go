@@ -1,0 +1,154 @@
+package csclient
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+)
+
+// pageSize is the page size the client asks lists for; real CloudStack
+// caps unpaged lists at default.page.size.
+const pageSize = 500
+
+// maxPages bounds a list walk.
+const maxPages = 1000
+
+// list calls a list command page by page and gathers the items under key.
+func list[T any](ctx context.Context, c *Client, command, key string, params url.Values) ([]T, error) {
+	var all []T
+	q := url.Values{}
+	for k, v := range params {
+		q[k] = v
+	}
+	q.Set("pagesize", strconv.Itoa(pageSize))
+	for page := 1; page <= maxPages; page++ {
+		q.Set("page", strconv.Itoa(page))
+		var raw map[string]json.RawMessage
+		if err := c.Do(ctx, command, q, &raw); err != nil {
+			return nil, err
+		}
+		var items []T
+		if v, ok := raw[key]; ok {
+			if err := json.Unmarshal(v, &items); err != nil {
+				return nil, fmt.Errorf("cloudstack %s: decode %s: %w", command, key, err)
+			}
+		}
+		all = append(all, items...)
+		var count Int
+		if v, ok := raw["count"]; ok {
+			_ = json.Unmarshal(v, &count)
+		}
+		if len(items) < pageSize || int64(len(all)) >= int64(count) {
+			break
+		}
+	}
+	return all, nil
+}
+
+// Params builds url.Values from name/value pairs, leaving out empty values.
+func Params(kv ...string) url.Values {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	return q
+}
+
+// ListZones lists the zones the key pair sees.
+func (c *Client) ListZones(ctx context.Context) ([]Zone, error) {
+	return list[Zone](ctx, c, "listZones", "zone", nil)
+}
+
+// ListServiceOfferings lists the non-system service offerings.
+func (c *Client) ListServiceOfferings(ctx context.Context) ([]ServiceOffering, error) {
+	return list[ServiceOffering](ctx, c, "listServiceOfferings", "serviceoffering", nil)
+}
+
+// ListTemplates lists templates by filter (executable, self, …).
+func (c *Client) ListTemplates(ctx context.Context, filter string) ([]Template, error) {
+	return list[Template](ctx, c, "listTemplates", "template", Params("templatefilter", filter))
+}
+
+// ListVirtualMachines lists VMs matching params (zoneid, name, id, userdata).
+func (c *Client) ListVirtualMachines(ctx context.Context, params url.Values) ([]VirtualMachine, error) {
+	return list[VirtualMachine](ctx, c, "listVirtualMachines", "virtualmachine", params)
+}
+
+// ListSecurityGroups lists the account's security groups.
+func (c *Client) ListSecurityGroups(ctx context.Context, params url.Values) ([]SecurityGroup, error) {
+	return list[SecurityGroup](ctx, c, "listSecurityGroups", "securitygroup", params)
+}
+
+// ListSSHKeyPairs lists the account's SSH key pairs.
+func (c *Client) ListSSHKeyPairs(ctx context.Context) ([]SSHKeyPair, error) {
+	return list[SSHKeyPair](ctx, c, "listSSHKeyPairs", "sshkeypair", nil)
+}
+
+// ListVolumes lists volumes matching params.
+func (c *Client) ListVolumes(ctx context.Context, params url.Values) ([]Volume, error) {
+	return list[Volume](ctx, c, "listVolumes", "volume", params)
+}
+
+// ListAccounts lists accounts matching params.
+func (c *Client) ListAccounts(ctx context.Context, params url.Values) ([]Account, error) {
+	return list[Account](ctx, c, "listAccounts", "account", params)
+}
+
+// ListUsers lists users matching params.
+func (c *Client) ListUsers(ctx context.Context, params url.Values) ([]User, error) {
+	return list[User](ctx, c, "listUsers", "user", params)
+}
+
+// ListNetworks lists networks matching params.
+func (c *Client) ListNetworks(ctx context.Context, params url.Values) ([]Network, error) {
+	return list[Network](ctx, c, "listNetworks", "network", params)
+}
+
+// ListNetworkOfferings lists network offerings matching params.
+func (c *Client) ListNetworkOfferings(ctx context.Context, params url.Values) ([]NetworkOffering, error) {
+	return list[NetworkOffering](ctx, c, "listNetworkOfferings", "networkoffering", params)
+}
+
+// Async calls an async command and returns its id and job id.
+func (c *Client) Async(ctx context.Context, command string, params url.Values) (AsyncResult, error) {
+	var r AsyncResult
+	err := c.Do(ctx, command, params, &r)
+	if err == nil && r.JobID == "" {
+		err = fmt.Errorf("cloudstack %s: no jobid in answer", command)
+	}
+	return r, err
+}
+
+// QueryJob returns the state of an async job.
+func (c *Client) QueryJob(ctx context.Context, jobID string) (Job, error) {
+	var j Job
+	err := c.Do(ctx, "queryAsyncJobResult", Params("jobid", jobID), &j)
+	return j, err
+}
+
+// CreateSecurityGroup creates a security group.
+func (c *Client) CreateSecurityGroup(ctx context.Context, name, description string) (SecurityGroup, error) {
+	var r struct {
+		SG SecurityGroup `json:"securitygroup"`
+	}
+	err := c.Do(ctx, "createSecurityGroup", Params("name", name, "description", description), &r)
+	return r.SG, err
+}
+
+// RegisterSSHKeyPair registers a public key under name.
+func (c *Client) RegisterSSHKeyPair(ctx context.Context, name, publicKey string) error {
+	return c.Do(ctx, "registerSSHKeyPair", Params("name", name, "publickey", publicKey), nil)
+}
+
+// CreateNetwork creates a guest network.
+func (c *Client) CreateNetwork(ctx context.Context, params url.Values) (Network, error) {
+	var r struct {
+		Network Network `json:"network"`
+	}
+	err := c.Do(ctx, "createNetwork", params, &r)
+	return r.Network, err
+}

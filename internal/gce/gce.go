@@ -1,0 +1,166 @@
+package gce
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/store"
+)
+
+// CloudStackConfig says how the gateway reaches CloudStack.
+type CloudStackConfig struct {
+	// URL is the API endpoint, e.g. http://127.0.0.1:8080/client/api.
+	URL string
+	// APIKey and SecretKey are the gateway's own key pair (the root
+	// admin's in `stratus up`): used to tell which account a key pair
+	// belongs to when that account cannot see it itself, and by
+	// AdminToken.
+	APIKey, SecretKey string
+	// HTTPClient carries the calls: an in-process transport in `stratus
+	// up`, plain HTTP standalone. Nil means a client with a 60 s timeout.
+	HTTPClient *http.Client
+}
+
+// Options configure a Gateway.
+type Options struct {
+	CloudStack CloudStackConfig
+	// Store keeps tokens, labels, metadata, firewall settings and
+	// operation records under /gce/.
+	Store store.Store
+	// BaseURL is the URL clients use to reach the gateway
+	// ("http://127.0.0.1:8080"); selfLinks are built on it. Empty: taken
+	// from each request's Host.
+	BaseURL string
+	// Log is the gateway's logger; nil means slog.Default().
+	Log *slog.Logger
+	// WaitTimeout bounds one operations.wait call (GCE holds it about two
+	// minutes); default 2 minutes.
+	WaitTimeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway is the GCE v1 API in front of a CloudStack endpoint. It is an
+// app.Component: Start begins the sweeping of expired tokens.
+type Gateway struct {
+	opts  Options
+	log   *slog.Logger
+	st    store.Store
+	hc    *http.Client
+	admin *csclient.Client
+	mux   *http.ServeMux
+	now   func() time.Time
+
+	tokens   store.Typed[tokenRecord]
+	projects store.Typed[projectMeta]
+
+	mu      sync.Mutex
+	clients map[string]*csclient.Client // by API key
+
+	// netMu keeps concurrent inserts from each making a default network.
+	netMu sync.Mutex
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+var _ app.Component = (*Gateway)(nil)
+
+// New returns a gateway; it makes no calls until it serves a request.
+func New(opts Options) (*Gateway, error) {
+	if opts.Store == nil {
+		return nil, errors.New("gce: Options.Store is required")
+	}
+	if opts.CloudStack.URL == "" {
+		return nil, errors.New("gce: Options.CloudStack.URL is required")
+	}
+	g := &Gateway{
+		opts:    opts,
+		log:     opts.Log,
+		st:      opts.Store,
+		hc:      opts.CloudStack.HTTPClient,
+		now:     opts.Now,
+		clients: map[string]*csclient.Client{},
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.hc == nil {
+		g.hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.opts.WaitTimeout <= 0 {
+		g.opts.WaitTimeout = 2 * time.Minute
+	}
+	g.opts.BaseURL = strings.TrimRight(g.opts.BaseURL, "/")
+	if opts.CloudStack.APIKey != "" {
+		g.admin = g.client(opts.CloudStack.APIKey, opts.CloudStack.SecretKey)
+	}
+	g.tokens = store.Typed[tokenRecord]{S: g.st, Prefix: "/gce/tokens/"}
+	g.projects = store.Typed[projectMeta]{S: g.st, Prefix: "/gce/projects/"}
+	g.mux = g.routes()
+	return g, nil
+}
+
+// Handler serves /compute/v1/…, /batch/compute/v1 and /oauth2/token.
+func (g *Gateway) Handler() http.Handler { return g.mux }
+
+// Name implements app.Component.
+func (g *Gateway) Name() string { return "gce" }
+
+// Start implements app.Component: it sweeps expired tokens now and then.
+func (g *Gateway) Start(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	g.cancel = cancel
+	g.done = make(chan struct{})
+	go func() {
+		defer close(g.done)
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				g.sweepTokens(ctx)
+				g.sweepOperations(ctx)
+			}
+		}
+	}()
+	return nil
+}
+
+// Stop implements app.Component.
+func (g *Gateway) Stop(ctx context.Context) error {
+	if g.cancel == nil {
+		return nil
+	}
+	g.cancel()
+	select {
+	case <-g.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// client returns the (cached) CloudStack client of a key pair.
+func (g *Gateway) client(apiKey, secret string) *csclient.Client {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.clients[apiKey]; ok && c.SameSecret(secret) {
+		return c
+	}
+	c := csclient.New(g.opts.CloudStack.URL, apiKey, secret, g.hc)
+	g.clients[apiKey] = c
+	return c
+}

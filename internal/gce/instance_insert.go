@@ -1,0 +1,240 @@
+package gce
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+)
+
+// insertInstance deploys a CloudStack VM: the zone, the offering for the
+// machine type, the template for the boot disk's image, user-data as
+// CloudStack user data, the project's SSH key pairs, the security groups
+// of the firewalls that target the instance's tags, and the account's
+// guest network in the zone (made on first use in an advanced zone).
+func (g *Gateway) insertInstance(c *call) (any, error) {
+	z, err := c.zoneByName(c.r.PathValue("zone"))
+	if err != nil {
+		return nil, err
+	}
+	var in Instance
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	if !validName(in.Name) {
+		return nil, errInvalid("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", in.Name)
+	}
+	off, err := c.resolveMachineType(z, in.MachineType)
+	if err != nil {
+		return nil, err
+	}
+	var boot *AttachedDisk
+	for i := range in.Disks {
+		d := &in.Disks[i]
+		if d.Boot || (i == 0 && len(in.Disks) == 1) {
+			if boot != nil {
+				return nil, errInvalid("Invalid value for field 'resource.disks': more than one boot disk.")
+			}
+			boot = d
+			continue
+		}
+		return nil, errUnsupported("Attaching additional disks")
+	}
+	if boot == nil || boot.InitializeParams == nil || boot.InitializeParams.SourceImage == "" {
+		if boot != nil && boot.Source != "" {
+			return nil, errUnsupported("Booting from an existing disk")
+		}
+		return nil, errInvalid("Invalid value for field 'resource.disks': ''. A boot disk with 'initializeParams.sourceImage' is required.")
+	}
+	im, err := c.resolveImage(boot.InitializeParams.SourceImage)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.NetworkInterfaces) > 1 {
+		return nil, errUnsupported("More than one network interface")
+	}
+	external := false
+	for i, ni := range in.NetworkInterfaces {
+		if err := c.checkNetwork(ni.Network, "resource.networkInterfaces["+strconv.Itoa(i)+"].network"); err != nil {
+			return nil, err
+		}
+		external = external || len(ni.AccessConfigs) > 0
+	}
+	if len(in.NetworkInterfaces) == 0 {
+		external = false
+	}
+	var items []MetadataItem
+	if in.Metadata != nil {
+		items = in.Metadata.Items
+	}
+	if err := checkMetadata(items, "resource.metadata"); err != nil {
+		return nil, err
+	}
+	if err := checkLabels(in.Labels, "resource.labels"); err != nil {
+		return nil, err
+	}
+	var tags []string
+	if in.Tags != nil {
+		tags = in.Tags.Items
+	}
+	if err := checkTags(tags, "resource.tags"); err != nil {
+		return nil, err
+	}
+	if _, err := c.findVM(z, in.Name, false); err == nil {
+		return nil, errAlreadyExists(c.instancePath(z.name, in.Name))
+	} else if ae := new(apiError); !errors.As(err, &ae) || ae.Code != 404 {
+		return nil, err
+	}
+
+	q := csclient.Params("zoneid", z.cs.ID, "serviceofferingid", off.ID, "templateid", im.t.ID,
+		"name", in.Name, "displayname", in.Name, "startvm", "true")
+	if ud, ok := itemValue(items, userDataKey); ok && ud != "" {
+		q.Set("userdata", base64.StdEncoding.EncodeToString([]byte(ud)))
+	}
+	const gib = 1 << 30
+	size := boot.InitializeParams.DiskSizeGb
+	if size == 0 {
+		size = boot.DiskSizeGb
+	}
+	if size > 0 && size*gib > int64(im.t.Size) {
+		q.Set("rootdisksize", strconv.FormatInt(size, 10))
+	}
+	if size == 0 {
+		size = max((int64(im.t.Size)+gib-1)/gib, 1)
+	}
+	pm, err := c.projectMeta()
+	if err != nil {
+		return nil, err
+	}
+	switch len(pm.KeyPairs) {
+	case 0:
+	case 1:
+		q.Set("keypair", pm.KeyPairs[0])
+	default:
+		q.Set("keypairs", strings.Join(pm.KeyPairs, ","))
+	}
+	if z.cs.SecurityGroupsEnabled {
+		sgs, err := c.groupsFor(tags)
+		if err != nil {
+			return nil, err
+		}
+		if len(sgs) > 0 {
+			q.Set("securitygroupids", strings.Join(sgs, ","))
+		}
+	}
+	if z.cs.NetworkType != "Basic" {
+		nid, err := c.guestNetwork(z)
+		if err != nil {
+			return nil, err
+		}
+		if nid != "" {
+			q.Set("networkids", nid)
+		}
+	}
+
+	meta := &instanceMeta{Description: in.Description, Items: items, Labels: in.Labels, Tags: tags,
+		CanIPForward: in.CanIPForward, DeletionProtect: in.DeletionProtection, ExternalIP: external,
+		ServiceAccounts: in.ServiceAccounts, Scheduling: in.Scheduling,
+		SourceImage: c.linkIn(im.project, "global", "images", im.name), DiskSizeGb: size,
+		Created: c.g.now(), LastStart: c.g.now()}
+	target := "zones/" + z.name + "/instances/" + in.Name
+	res, err := c.cs.Async(c.ctx, "deployVirtualMachine", q)
+	if err != nil {
+		switch csclient.Code(err) {
+		case 533, 534, 535, 532:
+			// Out of room or over the limit: GCE reports that on the
+			// operation, not on the call.
+			return c.startOp(opScope{zone: z.name}, "insert", target, 0, nil, err)
+		}
+		return nil, err
+	}
+	meta.VMID = res.ID
+	if _, err := c.g.instanceMetas(c.project, z.name).Put(c.ctx, in.Name, meta); err != nil {
+		return nil, err
+	}
+	return c.startOp(opScope{zone: z.name}, "insert", target, idOf("instance", res.ID), []string{res.JobID}, nil)
+}
+
+// groupsFor returns the security groups an instance with these tags
+// joins: every group except those whose firewall targets other tags.
+func (c *call) groupsFor(tags []string) ([]string, error) {
+	sgs, err := c.cs.ListSecurityGroups(c.ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	metas, _, err := c.g.firewallMetas(c.project).List(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	targets := map[string][]string{}
+	for _, m := range metas {
+		targets[m.Name] = m.Val.TargetTags
+	}
+	has := map[string]bool{}
+	for _, t := range tags {
+		has[t] = true
+	}
+	var ids []string
+	for _, sg := range sgs {
+		tt := targets[sg.Name]
+		match := len(tt) == 0
+		for _, t := range tt {
+			match = match || has[t]
+		}
+		if match {
+			ids = append(ids, sg.ID)
+		}
+	}
+	return ids, nil
+}
+
+// guestNetwork returns the account's network for VMs in an advanced zone:
+// one named "default" if there is one, else any usable one, else a new
+// isolated network named "default" on an offering with source NAT.
+func (c *call) guestNetwork(z zoneInfo) (string, error) {
+	c.g.netMu.Lock()
+	defer c.g.netMu.Unlock()
+	nets, err := c.cs.ListNetworks(c.ctx, csclient.Params("zoneid", z.cs.ID))
+	if err != nil {
+		return "", err
+	}
+	var pick string
+	for _, n := range nets {
+		if n.Name == defaultNetwork {
+			return n.ID, nil
+		}
+		if pick == "" && (n.Type == "Isolated" || n.Type == "Shared") && n.State != "Destroy" {
+			pick = n.ID
+		}
+	}
+	if pick != "" {
+		return pick, nil
+	}
+	offs, err := c.cs.ListNetworkOfferings(c.ctx, url.Values{"guestiptype": {"Isolated"}, "state": {"Enabled"}, "zoneid": {z.cs.ID}})
+	if err != nil {
+		return "", err
+	}
+	best := ""
+	for _, o := range offs {
+		snat := false
+		for _, s := range o.Service {
+			snat = snat || s.Name == "SourceNat"
+		}
+		if snat && (best == "" || bool(o.IsDefault)) {
+			best = o.ID
+		}
+	}
+	if best == "" {
+		// No offering to make one with: let CloudStack choose.
+		return "", nil
+	}
+	n, err := c.cs.CreateNetwork(c.ctx, csclient.Params("name", defaultNetwork, "displaytext", "default network of GCE project "+c.project,
+		"networkofferingid", best, "zoneid", z.cs.ID))
+	if err != nil {
+		return "", err
+	}
+	return n.ID, nil
+}

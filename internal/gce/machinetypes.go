@@ -1,0 +1,216 @@
+package gce
+
+import (
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+)
+
+// offerings lists the service offerings that can be machine types (not
+// system offerings, not customized ones with no fixed size), sorted by
+// size.
+func (c *call) offerings() ([]csclient.ServiceOffering, error) {
+	all, err := c.cs.ListServiceOfferings(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, o := range all {
+		if bool(o.IsSystem) || o.CPUNumber <= 0 || o.Memory <= 0 {
+			continue
+		}
+		out = append(out, o)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].CPUNumber != out[j].CPUNumber {
+			return out[i].CPUNumber < out[j].CPUNumber
+		}
+		return out[i].Memory < out[j].Memory
+	})
+	return out, nil
+}
+
+// inZone reports whether an offering may be used in a zone (an empty
+// zone list means every zone).
+func inZone(zoneIDs, zoneID string) bool {
+	if zoneIDs == "" {
+		return true
+	}
+	for _, z := range strings.Split(zoneIDs, ",") {
+		if strings.TrimSpace(z) == zoneID {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *call) renderMachineType(o csclient.ServiceOffering, zone string) *MachineType {
+	name := gceName(o.Name)
+	desc := o.DisplayText
+	if desc == "" {
+		desc = o.Name
+	}
+	return &MachineType{Kind: "compute#machineType", ID: idOf("machineType", o.ID), CreationTimestamp: csTime(o.Created),
+		Name: name, Description: desc, GuestCPUs: int64(o.CPUNumber), MemoryMb: int64(o.Memory),
+		ImageSpaceGb: 10, MaximumPersistentDisks: 128, MaximumPersistentDisksSizeGb: 263168,
+		Zone: zone, SelfLink: c.link("zones", zone, "machineTypes", name)}
+}
+
+func (c *call) machineTypeEntries(z zoneInfo, os []csclient.ServiceOffering) []entry {
+	var es []entry
+	seen := map[string]bool{}
+	for _, o := range os {
+		if !inZone(o.ZoneID, z.cs.ID) || seen[gceName(o.Name)] {
+			continue
+		}
+		seen[gceName(o.Name)] = true
+		es = append(es, entry{scope: "zones/" + z.name, name: gceName(o.Name), created: csTime(o.Created), v: c.renderMachineType(o, z.name)})
+	}
+	return es
+}
+
+func (g *Gateway) listMachineTypes(c *call) (any, error) {
+	z, err := c.zoneByName(c.r.PathValue("zone"))
+	if err != nil {
+		return nil, err
+	}
+	os, err := c.offerings()
+	if err != nil {
+		return nil, err
+	}
+	es := c.machineTypeEntries(z, os)
+	for i := range es {
+		es[i].scope = ""
+	}
+	return c.list("compute#machineTypeList", c.link("zones", z.name, "machineTypes"), es)
+}
+
+func (g *Gateway) getMachineType(c *call) (any, error) {
+	z, err := c.zoneByName(c.r.PathValue("zone"))
+	if err != nil {
+		return nil, err
+	}
+	name := c.r.PathValue("name")
+	os, err := c.offerings()
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range os {
+		if gceName(o.Name) == name && inZone(o.ZoneID, z.cs.ID) {
+			return c.renderMachineType(o, z.name), nil
+		}
+	}
+	return nil, errNotFound("projects/" + c.project + "/zones/" + z.name + "/machineTypes/" + name)
+}
+
+func (g *Gateway) aggregatedMachineTypes(c *call) (any, error) {
+	zs, err := c.zones()
+	if err != nil {
+		return nil, err
+	}
+	os, err := c.offerings()
+	if err != nil {
+		return nil, err
+	}
+	var es []entry
+	scopes := make([]string, 0, len(zs))
+	for _, z := range zs {
+		es = append(es, c.machineTypeEntries(z, os)...)
+		scopes = append(scopes, "zones/"+z.name)
+	}
+	return c.aggregated("compute#machineTypeAggregatedList", "machineTypes", c.link("aggregated", "machineTypes"), es, scopes)
+}
+
+// predefinedRE reads GCE's predefined and custom machine type names.
+var predefinedRE = regexp.MustCompile(`^(?:([a-z][a-z0-9]*)-)?(standard|highmem|highcpu|custom)-(\d+)(?:-(\d+))?$`)
+
+// predefinedSize returns the vCPUs and memory (MiB) of a GCE machine type
+// name, for names that are not offerings (gcloud's default n1-standard-1).
+func predefinedSize(name string) (cpus, memMB int64, ok bool) {
+	switch name {
+	case "f1-micro":
+		return 1, 614, true
+	case "g1-small":
+		return 1, 1740, true
+	case "e2-micro":
+		return 2, 1024, true
+	case "e2-small":
+		return 2, 2048, true
+	case "e2-medium":
+		return 2, 4096, true
+	}
+	m := predefinedRE.FindStringSubmatch(name)
+	if m == nil {
+		return 0, 0, false
+	}
+	n, err := strconv.ParseInt(m[3], 10, 64)
+	if err != nil || n <= 0 || n > 1024 {
+		return 0, 0, false
+	}
+	family := m[1]
+	switch m[2] {
+	case "custom":
+		mem, err := strconv.ParseInt(m[4], 10, 64)
+		if err != nil || mem <= 0 {
+			return 0, 0, false
+		}
+		return n, mem, true
+	case "standard":
+		if family == "n1" {
+			return n, n * 3840, true
+		}
+		return n, n * 4096, true
+	case "highmem":
+		if family == "n1" {
+			return n, n * 6656, true
+		}
+		return n, n * 8192, true
+	case "highcpu":
+		if family == "n1" {
+			return n, n * 922, true
+		}
+		return n, n * 1024, true
+	}
+	return 0, 0, false
+}
+
+// resolveMachineType finds the offering for an instance's machineType
+// (a URL or partial path): an offering of that name in the zone, else,
+// for a GCE predefined type, the smallest offering at least that big
+// (or the biggest there is).
+func (c *call) resolveMachineType(z zoneInfo, ref string) (csclient.ServiceOffering, error) {
+	name := lastSegment(ref)
+	if ref == "" || (strings.Contains(ref, "/") && !strings.Contains(ref, "machineTypes/")) {
+		return csclient.ServiceOffering{}, errInvalid("Invalid value for field 'resource.machineType': '%s'. Invalid machine type.", ref)
+	}
+	if zz := afterSegment(relPath(ref), "zones"); zz != "" && zz != z.name {
+		return csclient.ServiceOffering{}, errInvalid("Invalid value for field 'resource.machineType': '%s'. Machine type must be in the instance's zone.", ref)
+	}
+	os, err := c.offerings()
+	if err != nil {
+		return csclient.ServiceOffering{}, err
+	}
+	var usable []csclient.ServiceOffering
+	for _, o := range os {
+		if !inZone(o.ZoneID, z.cs.ID) {
+			continue
+		}
+		if gceName(o.Name) == name {
+			return o, nil
+		}
+		usable = append(usable, o)
+	}
+	cpus, mem, ok := predefinedSize(name)
+	if !ok || len(usable) == 0 {
+		return csclient.ServiceOffering{}, errInvalid("Invalid value for field 'resource.machineType': '%s'. Machine type with name '%s' does not exist in zone '%s'.", ref, name, z.name)
+	}
+	for _, o := range usable {
+		if int64(o.CPUNumber) >= cpus && int64(o.Memory) >= mem {
+			return o, nil
+		}
+	}
+	return usable[len(usable)-1], nil
+}

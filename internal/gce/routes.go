@@ -1,0 +1,71 @@
+package gce
+
+import "net/http"
+
+// routes registers every method the gateway serves.
+func (g *Gateway) routes() *http.ServeMux {
+	m := http.NewServeMux()
+	const p = "/compute/v1/projects/{project}"
+	h := func(pattern string, fn handlerFunc) { m.Handle(pattern, g.api(fn, 0)) }
+	pub := func(pattern string, fn handlerFunc) { m.Handle(pattern, g.api(fn, publicRead)) }
+
+	h("GET "+p, g.getProject)
+	h("POST "+p+"/setCommonInstanceMetadata", g.setCommonInstanceMetadata)
+
+	h("GET "+p+"/zones", g.listZones)
+	h("GET "+p+"/zones/{zone}", g.getZone)
+	h("GET "+p+"/regions", g.listRegions)
+	h("GET "+p+"/regions/{region}", g.getRegion)
+
+	h("GET "+p+"/zones/{zone}/machineTypes", g.listMachineTypes)
+	h("GET "+p+"/zones/{zone}/machineTypes/{name}", g.getMachineType)
+	h("GET "+p+"/aggregated/machineTypes", g.aggregatedMachineTypes)
+
+	pub("GET "+p+"/global/images", g.listImages)
+	pub("GET "+p+"/global/images/{name}", g.getImage)
+	pub("GET "+p+"/global/images/family/{family}", g.getImageFromFamily)
+	pub("GET "+p+"/zones/{zone}/imageFamilyViews/{family}", g.getImageFamilyView)
+
+	h("GET "+p+"/global/networks", g.listNetworks)
+	h("GET "+p+"/global/networks/{name}", g.getNetwork)
+
+	h("GET "+p+"/global/firewalls", g.listFirewalls)
+	h("POST "+p+"/global/firewalls", g.insertFirewall)
+	h("GET "+p+"/global/firewalls/{name}", g.getFirewall)
+	h("PATCH "+p+"/global/firewalls/{name}", g.patchFirewall)
+	h("PUT "+p+"/global/firewalls/{name}", g.updateFirewall)
+	h("DELETE "+p+"/global/firewalls/{name}", g.deleteFirewall)
+
+	h("GET "+p+"/zones/{zone}/instances", g.listInstances)
+	h("POST "+p+"/zones/{zone}/instances", g.insertInstance)
+	h("GET "+p+"/aggregated/instances", g.aggregatedInstances)
+	h("GET "+p+"/zones/{zone}/instances/{name}", g.getInstance)
+	h("DELETE "+p+"/zones/{zone}/instances/{name}", g.deleteInstance)
+	h("POST "+p+"/zones/{zone}/instances/{name}/start", g.startInstance)
+	h("POST "+p+"/zones/{zone}/instances/{name}/stop", g.stopInstance)
+	h("POST "+p+"/zones/{zone}/instances/{name}/reset", g.resetInstance)
+	h("POST "+p+"/zones/{zone}/instances/{name}/setMetadata", g.setInstanceMetadata)
+	h("POST "+p+"/zones/{zone}/instances/{name}/setLabels", g.setInstanceLabels)
+	h("POST "+p+"/zones/{zone}/instances/{name}/setTags", g.setInstanceTags)
+	h("GET "+p+"/zones/{zone}/instances/{name}/serialPort", g.getSerialPortOutput)
+
+	h("GET "+p+"/zones/{zone}/disks", g.listDisks)
+	h("GET "+p+"/zones/{zone}/disks/{name}", g.getDisk)
+	h("GET "+p+"/aggregated/disks", g.aggregatedDisks)
+
+	h("GET "+p+"/zones/{zone}/operations", g.listZoneOperations)
+	h("GET "+p+"/zones/{zone}/operations/{name}", g.getOperation)
+	h("POST "+p+"/zones/{zone}/operations/{name}/wait", g.waitOperation)
+	h("GET "+p+"/regions/{region}/operations", g.listRegionOperations)
+	h("GET "+p+"/regions/{region}/operations/{name}", g.getOperation)
+	h("POST "+p+"/regions/{region}/operations/{name}/wait", g.waitOperation)
+	h("GET "+p+"/global/operations", g.listGlobalOperations)
+	h("GET "+p+"/global/operations/{name}", g.getOperation)
+	h("POST "+p+"/global/operations/{name}/wait", g.waitOperation)
+	h("GET "+p+"/aggregated/operations", g.aggregatedOperations)
+
+	m.HandleFunc("POST /batch/compute/v1", g.serveBatch)
+	m.HandleFunc("/oauth2/token", g.serveOAuthToken)
+	m.HandleFunc("/", g.notFoundHandler)
+	return m
+}
