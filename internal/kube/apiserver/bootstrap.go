@@ -1,0 +1,81 @@
+package apiserver
+
+import (
+	"context"
+	"net"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/stratus-cloud/stratus/internal/kube/registry"
+)
+
+// builtinNamespaces always exist.
+var builtinNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease}
+
+// bootstrap creates what a fresh cluster has: the four namespaces, the
+// kubernetes service (first cluster IP) and its endpoints pointing at this
+// server.
+func (s *Server) bootstrap(ctx context.Context, addr *net.TCPAddr) error {
+	nsr := s.reg.Lookup("", "v1", "namespaces")
+	wo := registry.WriteOptions{FieldManager: "kube-apiserver"}
+	for _, name := range builtinNamespaces {
+		if err := s.ensure(ctx, nsr, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, wo); err != nil {
+			return err
+		}
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Ports: []corev1.ServicePort{{
+			Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(int32(addr.Port))}}},
+	}
+	if err := s.ensure(ctx, s.reg.Lookup("", "v1", "services"), svc, wo); err != nil {
+		return err
+	}
+	ip := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		ip = "127.0.0.1"
+	}
+	port := int32(addr.Port)
+	ep := &corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault},
+		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: ip}},
+			Ports: []corev1.EndpointPort{{Name: "https", Port: port, Protocol: corev1.ProtocolTCP}}}},
+	}
+	if err := s.upsert(ctx, s.reg.Lookup("", "v1", "endpoints"), ep, wo); err != nil {
+		return err
+	}
+	name, proto, ready := "https", corev1.ProtocolTCP, true
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes", discoveryv1.LabelManagedBy: "stratus-apiserver"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
+	}
+	return s.upsert(ctx, s.reg.Lookup("discovery.k8s.io", "v1", "endpointslices"), slice, wo)
+}
+
+// ensure creates obj unless it exists.
+func (s *Server) ensure(ctx context.Context, r *registry.Resource, obj runtime.Object, wo registry.WriteOptions) error {
+	_, err := s.storage.Create(ctx, r, obj, wo)
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+// upsert creates obj or replaces what is stored.
+func (s *Server) upsert(ctx context.Context, r *registry.Resource, obj runtime.Object, wo registry.WriteOptions) error {
+	ns, name := registry.ObjectName(obj)
+	wo.CreateIfMissing = true
+	_, _, err := s.storage.Update(ctx, r, ns, name, func(cur runtime.Object) (runtime.Object, error) {
+		return obj.DeepCopyObject(), nil
+	}, wo)
+	return err
+}

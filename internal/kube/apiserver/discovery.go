@@ -1,0 +1,225 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
+
+	"github.com/stratus-cloud/stratus/internal/kube/registry"
+)
+
+// Kubernetes version the API reports (kubectl warns on skew > 1 minor).
+const (
+	kubeMajor = "1"
+	kubeMinor = "33"
+	kubeGit   = "v1.33.0-stratus"
+)
+
+var resourceVerbs = metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+
+func subresourceVerbs(sub string) metav1.Verbs {
+	switch sub {
+	case "log":
+		return metav1.Verbs{"get"}
+	case "binding":
+		return metav1.Verbs{"create"}
+	case "finalize":
+		return metav1.Verbs{"update"}
+	}
+	return metav1.Verbs{"get", "patch", "update"}
+}
+
+func subresourceKind(r *registry.Resource, sub string) (group, version, kind string) {
+	switch sub {
+	case "scale":
+		return "autoscaling", "v1", "Scale"
+	case "binding":
+		return "", "v1", "Binding"
+	case "log":
+		return "", "v1", "Pod"
+	}
+	return r.Group, r.Version, r.Kind
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, contentType string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeRaw(w, contentType, http.StatusOK, append(data, '\n'))
+}
+
+func (s *Server) serveVersion(w http.ResponseWriter, _ *http.Request) {
+	s.writeJSON(w, mtJSON, version.Info{
+		Major: kubeMajor, Minor: kubeMinor, GitVersion: kubeGit, GitCommit: "0000000000000000000000000000000000000000",
+		GitTreeState: "clean", BuildDate: "2026-01-01T00:00:00Z", GoVersion: runtime.Version(), Compiler: runtime.Compiler,
+		Platform: runtime.GOOS + "/" + runtime.GOARCH,
+	})
+}
+
+// wantsAggregated reports whether the client accepts aggregated discovery.
+func wantsAggregated(r *http.Request) (string, bool) {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		p := strings.ReplaceAll(part, " ", "")
+		if strings.Contains(p, "g=apidiscovery.k8s.io") && strings.Contains(p, "as=APIGroupDiscoveryList") {
+			if strings.Contains(p, "v=v2beta1") {
+				return "v2beta1", true
+			}
+			if strings.Contains(p, "v=v2") {
+				return "v2", true
+			}
+		}
+	}
+	return "", false
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if v, ok := wantsAggregated(r); ok {
+		s.writeAggregated(w, v, true)
+		return
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		_ = h
+	}
+	s.writeJSON(w, mtJSON, &metav1.APIVersions{
+		TypeMeta: metav1.TypeMeta{Kind: "APIVersions"},
+		Versions: []string{"v1"},
+		ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: host}},
+	})
+}
+
+func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
+	if v, ok := wantsAggregated(r); ok {
+		s.writeAggregated(w, v, false)
+		return
+	}
+	list := &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}}
+	for _, gv := range s.reg.GroupVersions() {
+		if gv.Group == "" {
+			continue
+		}
+		gvd := metav1.GroupVersionForDiscovery{GroupVersion: gv.String(), Version: gv.Version}
+		list.Groups = append(list.Groups, metav1.APIGroup{Name: gv.Group, Versions: []metav1.GroupVersionForDiscovery{gvd}, PreferredVersion: gvd})
+	}
+	s.writeJSON(w, mtJSON, list)
+}
+
+// groupVersionPath recognises /api/v1 and /apis/<group>/<version>.
+func groupVersionPath(p string) (schema.GroupVersion, bool) {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	switch {
+	case len(parts) == 2 && parts[0] == "api":
+		return schema.GroupVersion{Version: parts[1]}, true
+	case len(parts) == 3 && parts[0] == "apis":
+		return schema.GroupVersion{Group: parts[1], Version: parts[2]}, true
+	case len(parts) == 2 && parts[0] == "apis":
+		return schema.GroupVersion{Group: parts[1]}, true
+	}
+	return schema.GroupVersion{}, false
+}
+
+func (s *Server) serveResourceList(w http.ResponseWriter, _ *http.Request, gv schema.GroupVersion) {
+	if gv.Version == "" {
+		// /apis/<group>: the APIGroup.
+		for _, sgv := range s.reg.GroupVersions() {
+			if sgv.Group == gv.Group && gv.Group != "" {
+				gvd := metav1.GroupVersionForDiscovery{GroupVersion: sgv.String(), Version: sgv.Version}
+				s.writeJSON(w, mtJSON, &metav1.APIGroup{TypeMeta: metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"},
+					Name: sgv.Group, Versions: []metav1.GroupVersionForDiscovery{gvd}, PreferredVersion: gvd})
+				return
+			}
+		}
+		s.writeError(w, notFoundPath())
+		return
+	}
+	list := &metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv.String()}
+	found := false
+	for _, r := range s.reg.Resources {
+		if r.Group != gv.Group || r.Version != gv.Version {
+			continue
+		}
+		found = true
+		list.APIResources = append(list.APIResources, metav1.APIResource{
+			Name: r.Name, SingularName: r.Singular, Namespaced: r.Namespaced, Kind: r.Kind,
+			Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
+		})
+		for _, sub := range r.Subresources {
+			g, v, k := subresourceKind(r, sub)
+			ar := metav1.APIResource{Name: r.Name + "/" + sub, Namespaced: r.Namespaced, Kind: k, Verbs: subresourceVerbs(sub)}
+			if g != r.Group || v != r.Version {
+				ar.Group, ar.Version = g, v
+			}
+			list.APIResources = append(list.APIResources, ar)
+		}
+	}
+	if !found {
+		s.writeError(w, notFoundPath())
+		return
+	}
+	s.writeJSON(w, mtJSON, list)
+}
+
+func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
+	list := apidiscoveryv2.APIGroupDiscoveryList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: "apidiscovery.k8s.io/" + v}}
+	for _, gv := range s.reg.GroupVersions() {
+		if (gv.Group == "") != core {
+			continue
+		}
+		vd := apidiscoveryv2.APIVersionDiscovery{Version: gv.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
+		for _, r := range s.reg.Resources {
+			if r.Group != gv.Group || r.Version != gv.Version {
+				continue
+			}
+			scope := apidiscoveryv2.ScopeCluster
+			if r.Namespaced {
+				scope = apidiscoveryv2.ScopeNamespace
+			}
+			rd := apidiscoveryv2.APIResourceDiscovery{
+				Resource: r.Name, ResponseKind: &metav1.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind},
+				Scope: scope, SingularResource: r.Singular, Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
+			}
+			for _, sub := range r.Subresources {
+				g, ver, k := subresourceKind(r, sub)
+				rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{
+					Subresource: sub, ResponseKind: &metav1.GroupVersionKind{Group: g, Version: ver, Kind: k}, Verbs: subresourceVerbs(sub),
+				})
+			}
+			vd.Resources = append(vd.Resources, rd)
+		}
+		list.Items = append(list.Items, apidiscoveryv2.APIGroupDiscovery{ObjectMeta: metav1.ObjectMeta{Name: gv.Group}, Versions: []apidiscoveryv2.APIVersionDiscovery{vd}})
+	}
+	s.writeJSON(w, "application/json;g=apidiscovery.k8s.io;v="+v+";as=APIGroupDiscoveryList", list)
+}
+
+// serveSelfSubjectAccessReview answers "allowed" to every question: there
+// is no authorization beyond authentication.
+func (s *Server) serveSelfSubjectAccessReview(w http.ResponseWriter, r *http.Request) {
+	var review authorizationv1.SelfSubjectAccessReview
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&review); err != nil {
+		s.writeError(w, badRequest(err.Error()))
+		return
+	}
+	review.APIVersion, review.Kind = "authorization.k8s.io/v1", "SelfSubjectAccessReview"
+	review.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true, Reason: "stratus: authenticated users may do anything"}
+	data, _ := json.Marshal(&review)
+	writeRaw(w, mtJSON, http.StatusCreated, data)
+}
+
+func (s *Server) serveSelfSubjectReview(w http.ResponseWriter, r *http.Request) {
+	u := userFrom(r.Context())
+	review := authenticationv1.SelfSubjectReview{TypeMeta: metav1.TypeMeta{APIVersion: "authentication.k8s.io/v1", Kind: "SelfSubjectReview"},
+		Status: authenticationv1.SelfSubjectReviewStatus{UserInfo: authenticationv1.UserInfo{Username: u.Name, Groups: u.Groups}}}
+	data, _ := json.Marshal(&review)
+	writeRaw(w, mtJSON, http.StatusCreated, data)
+}

@@ -1,0 +1,265 @@
+// Package apiserver serves a lean Kubernetes API over the store: HTTPS with
+// bearer tokens, discovery (aggregated and legacy), a minimal OpenAPI v3,
+// and the verbs of core/v1, apps/v1, coordination.k8s.io/v1 and
+// discovery.k8s.io/v1 resources (create, get, list, watch, update, patch
+// including server-side apply, delete, deletecollection) with tables,
+// selectors, dry run and field validation, faithful enough that kubectl
+// and client-go work unchanged. What each resource is lives in package
+// registry; this package is the HTTP side.
+package apiserver
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/kube/certs"
+	"github.com/stratus-cloud/stratus/internal/kube/registry"
+	"github.com/stratus-cloud/stratus/internal/store"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Store holds every object (required).
+	Store store.Store
+	// DataDir receives the kubeconfig, the CA certificate and the node token.
+	DataDir string
+	// Addr is the HTTPS listen address; port 0 picks a free port.
+	Addr string
+	Log  *slog.Logger
+	// Metrics, when set, receives the server's Prometheus metrics.
+	Metrics prometheus.Registerer
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// HTTPClient reaches node agents for pods/log (default: a plain client).
+	HTTPClient *http.Client
+}
+
+// pkiKey is where the cluster's CA and tokens live in the store, so every
+// server sharing a store (and every restart) uses the same ones.
+const pkiKey = "/stratus/kube/pki"
+
+// Server is the Kubernetes API front. It is an app.Component.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	codecs  *registry.Codecs
+	reg     *registry.Registry
+	storage *registry.Storage
+	bundle  *certs.Bundle
+	metrics *metrics
+	now     func() time.Time
+
+	handler http.Handler
+
+	// base is cancelled by Stop; every watch and log stream derives from it.
+	base       context.Context
+	cancelBase context.CancelFunc
+
+	mu       sync.Mutex
+	ln       net.Listener
+	srv      *http.Server
+	boundURL string
+	served   chan struct{}
+	ready    atomic.Bool
+	openapi  openAPI
+}
+
+var (
+	_ app.Component = (*Server)(nil)
+	_ app.Readier   = (*Server)(nil)
+)
+
+// New builds a server: the scheme, the registry, and the cluster identity
+// (CA and tokens, created in the store on first use). It does not listen.
+func New(o Options) (*Server, error) {
+	if o.Store == nil {
+		return nil, errors.New("apiserver: Options.Store is required")
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:6443"
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}}
+	}
+	codecs := registry.NewCodecs()
+	reg, err := registry.New(codecs)
+	if err != nil {
+		return nil, err
+	}
+	st := registry.NewStorage(o.Store, reg)
+	st.Now = o.Now
+	s := &Server{opts: o, log: o.Log.With("component", "kube-apiserver"), codecs: codecs, reg: reg, storage: st, now: o.Now}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
+	if s.bundle, err = loadBundle(context.Background(), o.Store, o.Now()); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics(o.Metrics)
+	s.handler = s.buildHandler()
+	return s, nil
+}
+
+// loadBundle reads the cluster identity from the store, creating it on
+// first start.
+func loadBundle(ctx context.Context, st store.Store, now time.Time) (*certs.Bundle, error) {
+	for range 3 {
+		kv, err := st.Get(ctx, pkiKey)
+		if err == nil {
+			var b certs.Bundle
+			if err := json.Unmarshal(kv.Value, &b); err != nil {
+				return nil, fmt.Errorf("apiserver: stored credentials: %w", err)
+			}
+			if err := b.Validate(); err != nil {
+				return nil, err
+			}
+			return &b, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		b, err := certs.NewBundle(now)
+		if err != nil {
+			return nil, err
+		}
+		data, _ := json.Marshal(b)
+		if _, err := st.Txn(ctx, store.Create(pkiKey, data)); err == nil {
+			return b, nil
+		} else if !errors.Is(err, store.ErrConflict) {
+			return nil, err
+		}
+	}
+	return nil, errors.New("apiserver: could not store credentials")
+}
+
+// Name implements app.Component.
+func (s *Server) Name() string { return "kube-apiserver" }
+
+// Ready implements app.Readier: true once the server listens and the
+// built-in namespaces and the kubernetes service exist.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// Handler returns the authenticated HTTP handler (for tests and in-process use).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// AdminToken is the bearer token of user admin (group system:masters).
+func (s *Server) AdminToken() string { return s.bundle.AdminToken }
+
+// NodeToken is the bearer token node agents use (stratus agent --token).
+func (s *Server) NodeToken() string { return s.bundle.NodeToken }
+
+// CACert is the PEM CA certificate clients must trust.
+func (s *Server) CACert() []byte { return append([]byte(nil), s.bundle.CACertPEM...) }
+
+// KubeconfigPath is the kubeconfig file Start writes (mode 0600).
+func (s *Server) KubeconfigPath() string { return filepath.Join(s.opts.DataDir, "kubeconfig") }
+
+// URL is the https:// address the server listens on (after Start).
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.boundURL
+}
+
+// Registry exposes the served resources (for in-process users).
+func (s *Server) Registry() *registry.Registry { return s.reg }
+
+// Start listens on Options.Addr, creates the built-in objects, writes the
+// kubeconfig and serves HTTPS until Stop.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("apiserver: listen: %w", err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	url := "https://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	ips, names := certs.HostSANs(addr.IP.String())
+	cert, err := s.bundle.ServingCert(s.now(), ips, names)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if err := s.bootstrap(ctx, addr); err != nil {
+		ln.Close()
+		return fmt.Errorf("apiserver: bootstrap: %w", err)
+	}
+	if err := s.writeFiles(url); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return s.base },
+	}
+	s.mu.Lock()
+	s.ln, s.srv, s.boundURL, s.served = ln, srv, url, make(chan struct{})
+	s.mu.Unlock()
+	go func() {
+		defer close(s.served)
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve", "err", err)
+		}
+	}()
+	s.ready.Store(true)
+	s.log.Info("kubernetes API listening", "url", url, "kubeconfig", s.KubeconfigPath())
+	return nil
+}
+
+func (s *Server) writeFiles(url string) error {
+	if s.opts.DataDir == "" {
+		return nil
+	}
+	if err := certs.WriteFile(s.KubeconfigPath(), s.bundle.Kubeconfig(url)); err != nil {
+		return fmt.Errorf("apiserver: write kubeconfig: %w", err)
+	}
+	if err := certs.WriteFile(filepath.Join(s.opts.DataDir, "kube", "ca.crt"), s.bundle.CACertPEM); err != nil {
+		return err
+	}
+	return certs.WriteFile(filepath.Join(s.opts.DataDir, "kube", "node-token"), []byte(s.bundle.NodeToken+"\n"))
+}
+
+// Stop ends every watch and log stream and shuts the HTTPS server down.
+func (s *Server) Stop(ctx context.Context) error {
+	s.ready.Store(false)
+	s.cancelBase()
+	s.mu.Lock()
+	srv, served := s.srv, s.served
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	err := srv.Shutdown(ctx)
+	if err != nil {
+		srv.Close()
+	}
+	select {
+	case <-served:
+	case <-ctx.Done():
+	}
+	return err
+}
+

@@ -1,0 +1,391 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/stratus-cloud/stratus/internal/kube/registry"
+)
+
+// respond writes one object in the negotiated form (object, table row or metadata).
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, ri requestInfo, t target, code int, obj runtime.Object) {
+	switch t.as {
+	case "Table":
+		if _, ok := obj.(*metav1.Status); ok {
+			break
+		}
+		tbl, err := s.toTable(ri.res, []runtime.Object{obj}, t.version, r.URL.Query().Get("includeObject"), true)
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		tbl.ResourceVersion = objMetaRV(obj)
+		s.writeObject(w, t, code, tbl)
+		return
+	case "PartialObjectMetadata":
+		s.writeObject(w, t, code, partial(obj, t.version))
+		return
+	case "PartialObjectMetadataList":
+		s.writeError(w, newStatus(http.StatusNotAcceptable, metav1.StatusReasonNotAcceptable, "only PartialObjectMetadata may be requested for a single object"))
+		return
+	}
+	s.writeObject(w, target{mediaType: t.mediaType}, code, obj)
+}
+
+func objMetaRV(obj runtime.Object) string {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return ""
+	}
+	return m.GetResourceVersion()
+}
+
+func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
+	if ri.subresource == "finalize" {
+		s.writeError(w, newStatus(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, "the server does not allow this method on the requested resource"))
+		return
+	}
+	obj, err := s.storage.Get(r.Context(), ri.res, ri.namespace, ri.name)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	s.respond(w, r, ri, t, http.StatusOK, obj)
+}
+
+// listOptions parses the list and watch query parameters.
+func (s *Server) listOptions(r *http.Request, res *registry.Resource) (metav1.ListOptions, registry.Predicate, error) {
+	var opts metav1.ListOptions
+	if err := s.codecs.Params.DecodeParameters(r.URL.Query(), corev1.SchemeGroupVersion, &opts); err != nil {
+		return opts, registry.Predicate{}, apierrors.NewBadRequest(err.Error())
+	}
+	var p registry.Predicate
+	if opts.LabelSelector != "" {
+		sel, err := labels.Parse(opts.LabelSelector)
+		if err != nil {
+			return opts, p, apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+		}
+		p.Label = sel
+	}
+	if opts.FieldSelector != "" {
+		sel, err := fields.ParseSelector(opts.FieldSelector)
+		if err != nil {
+			return opts, p, apierrors.NewBadRequest(err.Error())
+		}
+		if err := registry.CheckFieldSelector(res, sel); err != nil {
+			return opts, p, err
+		}
+		p.Field = sel
+	}
+	if opts.Limit < 0 {
+		opts.Limit = 0
+	}
+	return opts, p, nil
+}
+
+func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
+	opts, pred, err := s.listOptions(r, ri.res)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	res, err := s.storage.List(r.Context(), ri.res, ri.namespace, pred, opts.Limit, opts.Continue)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	rv := strconv.FormatInt(res.Rev, 10)
+	switch t.as {
+	case "Table":
+		tbl, err := s.toTable(ri.res, res.Items, t.version, r.URL.Query().Get("includeObject"), true)
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		tbl.ResourceVersion, tbl.Continue = rv, res.Continue
+		s.writeObject(w, t, http.StatusOK, tbl)
+		return
+	case "PartialObjectMetadataList", "PartialObjectMetadata":
+		list := &metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/" + t.version, Kind: "PartialObjectMetadataList"}}
+		list.ResourceVersion, list.Continue = rv, res.Continue
+		for _, obj := range res.Items {
+			list.Items = append(list.Items, *partial(obj, t.version))
+		}
+		s.writeObject(w, t, http.StatusOK, list)
+		return
+	}
+	if t.mediaType == mtJSON {
+		s.writeJSONList(w, ri.res, res, rv)
+		return
+	}
+	list := ri.res.NewList()
+	if err := meta.SetList(list, res.Items); err != nil {
+		s.writeError(w, apierrors.NewInternalError(err))
+		return
+	}
+	lm, _ := meta.ListAccessor(list)
+	lm.SetResourceVersion(rv)
+	lm.SetContinue(res.Continue)
+	list.GetObjectKind().SetGroupVersionKind(ri.res.GVK().GroupVersion().WithKind(ri.res.ListKind))
+	s.writeObject(w, t, http.StatusOK, list)
+}
+
+// writeJSONList writes a JSON list from each item's cached encoding, so a
+// list of 10,000 unchanged pods encodes none of them again.
+func (s *Server) writeJSONList(w http.ResponseWriter, res *registry.Resource, lr registry.ListResult, rv string) {
+	gv := res.GVK().GroupVersion().String()
+	buf := make([]byte, 0, 256+len(lr.Items)*1024)
+	buf = append(buf, `{"kind":`...)
+	buf = strconv.AppendQuote(buf, res.ListKind)
+	buf = append(buf, `,"apiVersion":`...)
+	buf = strconv.AppendQuote(buf, gv)
+	buf = append(buf, `,"metadata":{"resourceVersion":`...)
+	buf = strconv.AppendQuote(buf, rv)
+	if lr.Continue != "" {
+		buf = append(buf, `,"continue":`...)
+		buf = strconv.AppendQuote(buf, lr.Continue)
+	}
+	buf = append(buf, `},"items":[`...)
+	for i, obj := range lr.Items {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		data, err := s.storage.JSON(res, obj, s.codecs.JSON)
+		if err != nil {
+			s.writeError(w, apierrors.NewInternalError(err))
+			return
+		}
+		buf = append(buf, data...)
+	}
+	buf = append(buf, "]}\n"...)
+	writeRaw(w, mtJSON, http.StatusOK, buf)
+}
+
+func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
+	o, err := parseWriteOpts(r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	data, err := readBody(w, r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	obj, warnings, err := s.decodeObject(r.Header.Get("Content-Type"), data, ri.res, o.fieldValidation)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	m, _ := meta.Accessor(obj)
+	if ri.res.Namespaced {
+		if m.GetNamespace() == "" {
+			m.SetNamespace(ri.namespace)
+		} else if m.GetNamespace() != ri.namespace {
+			s.writeError(w, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+			return
+		}
+	}
+	if m.GetName() == "" && m.GetGenerateName() == "" {
+		s.writeError(w, apierrors.NewInvalid(ri.res.GVK().GroupKind(), "", fieldRequired("metadata.name", "name or generateName is required")))
+		return
+	}
+	out, err := s.storage.Create(r.Context(), ri.res, obj, o.storage(""))
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	addWarnings(w, warnings)
+	s.respond(w, r, ri, target{mediaType: t.mediaType}, http.StatusCreated, out)
+}
+
+func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
+	o, err := parseWriteOpts(r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	data, err := readBody(w, r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	obj, warnings, err := s.decodeObject(r.Header.Get("Content-Type"), data, ri.res, o.fieldValidation)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	m, _ := meta.Accessor(obj)
+	if m.GetName() != ri.name {
+		s.writeError(w, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), ri.name)))
+		return
+	}
+	if ri.res.Namespaced {
+		if m.GetNamespace() == "" {
+			m.SetNamespace(ri.namespace)
+		} else if m.GetNamespace() != ri.namespace {
+			s.writeError(w, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+			return
+		}
+	}
+	sub := ri.subresource
+	wo := o.storage(sub)
+	fn := func(cur runtime.Object) (runtime.Object, error) { return obj.DeepCopyObject(), nil }
+	if sub == "finalize" {
+		wo.Subresource = ""
+		newNS := obj.(*corev1.Namespace)
+		fn = func(cur runtime.Object) (runtime.Object, error) {
+			ns := cur.(*corev1.Namespace)
+			if rv := newNS.ResourceVersion; rv != "" {
+				ns.ResourceVersion = rv
+			}
+			ns.Spec.Finalizers = newNS.Spec.Finalizers
+			return ns, nil
+		}
+	}
+	switch ri.res.Name {
+	case "endpoints", "leases", "events":
+		wo.CreateIfMissing = sub == ""
+	}
+	out, created, err := s.storage.Update(r.Context(), ri.res, ri.namespace, ri.name, fn, wo)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	addWarnings(w, warnings)
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	s.respond(w, r, ri, target{mediaType: t.mediaType}, code, out)
+}
+
+// deleteOptions reads DeleteOptions from the body and the query.
+func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.DeleteOptions, error) {
+	opts := &metav1.DeleteOptions{}
+	data, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > 0 {
+		switch {
+		case len(data) > 4 && string(data[:4]) == "k8s\x00":
+			if _, _, err := s.codecs.Protobuf.Decode(data, nil, opts); err != nil {
+				return nil, apierrors.NewBadRequest(err.Error())
+			}
+		default:
+			if err := json.Unmarshal(data, opts); err != nil {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("unable to decode DeleteOptions: %v", err))
+			}
+		}
+	}
+	q := r.URL.Query()
+	if v := q.Get("gracePeriodSeconds"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid gracePeriodSeconds: %v", err))
+		}
+		opts.GracePeriodSeconds = &n
+	}
+	if v := q.Get("propagationPolicy"); v != "" {
+		p := metav1.DeletionPropagation(v)
+		opts.PropagationPolicy = &p
+	}
+	if v := q.Get("orphanDependents"); v != "" {
+		b := v == "true"
+		opts.OrphanDependents = &b
+	}
+	opts.DryRun = append(opts.DryRun, q["dryRun"]...)
+	for _, d := range opts.DryRun {
+		if d != metav1.DryRunAll {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("Invalid dryRun: Unsupported value: %q: supported values: \"All\"", d))
+		}
+	}
+	if p := opts.PropagationPolicy; p != nil {
+		switch *p {
+		case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan:
+		default:
+			return nil, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "",
+				fieldNotSupported("propagationPolicy", string(*p), []string{"Foreground", "Background", "Orphan"}))
+		}
+		if opts.OrphanDependents != nil {
+			return nil, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "",
+				fieldInvalid("propagationPolicy", string(*p), "orphanDependents and deletionPropagation cannot be both set"))
+		}
+	}
+	if opts.GracePeriodSeconds != nil && *opts.GracePeriodSeconds < 0 {
+		z := int64(1)
+		opts.GracePeriodSeconds = &z
+	}
+	return opts, nil
+}
+
+func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
+	opts, err := s.deleteOptions(w, r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	res, err := s.storage.Delete(r.Context(), ri.res, ri.namespace, ri.name, opts, registry.WriteOptions{DryRun: len(opts.DryRun) > 0})
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if res.Deleted && !ri.res.ReturnDeleted {
+		m, _ := meta.Accessor(res.Obj)
+		st := &metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusSuccess,
+			Details: &metav1.StatusDetails{Name: ri.name, Group: ri.res.Group, Kind: ri.res.Name, UID: m.GetUID()}}
+		s.writeObject(w, target{mediaType: t.mediaType}, http.StatusOK, st)
+		return
+	}
+	s.writeObject(w, target{mediaType: t.mediaType}, http.StatusOK, res.Obj)
+}
+
+func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
+	opts, err := s.deleteOptions(w, r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	lo, pred, err := s.listOptions(r, ri.res)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	_ = lo
+	lr, err := s.storage.List(r.Context(), ri.res, ri.namespace, pred, 0, "")
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	var done []runtime.Object
+	for _, obj := range lr.Items {
+		ns, name := registry.ObjectName(obj)
+		res, err := s.storage.Delete(r.Context(), ri.res, ns, name, opts, registry.WriteOptions{DryRun: len(opts.DryRun) > 0})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		done = append(done, res.Obj)
+	}
+	list := ri.res.NewList()
+	if err := meta.SetList(list, done); err != nil {
+		s.writeError(w, apierrors.NewInternalError(err))
+		return
+	}
+	list.GetObjectKind().SetGroupVersionKind(ri.res.GVK().GroupVersion().WithKind(ri.res.ListKind))
+	s.writeObject(w, target{mediaType: t.mediaType}, http.StatusOK, list)
+}

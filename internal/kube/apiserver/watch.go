@@ -1,0 +1,280 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
+
+	"github.com/stratus-cloud/stratus/internal/kube/registry"
+	"github.com/stratus-cloud/stratus/internal/store"
+)
+
+// initialEventsEnd marks the bookmark that ends the initial events of a
+// watch-list (sendInitialEvents=true).
+const initialEventsEnd = "k8s.io/initial-events-end"
+
+// watchWriter frames watch events for one stream.
+type watchWriter struct {
+	s       *Server
+	w       http.ResponseWriter
+	flusher http.Flusher
+	t       target
+	res     *registry.Resource
+	include string
+	headers bool // table: column definitions not sent yet
+	pb      streaming.Encoder
+	buf     bytes.Buffer
+}
+
+func (ww *watchWriter) event(typ string, obj runtime.Object, cached bool) error {
+	switch {
+	case ww.t.mediaType == mtProtobuf:
+		var raw bytes.Buffer
+		if err := ww.s.codecs.Protobuf.Encode(obj, &raw); err != nil {
+			return err
+		}
+		return ww.pb.Encode(&metav1.WatchEvent{Type: typ, Object: runtime.RawExtension{Raw: raw.Bytes()}})
+	case ww.t.as == "Table" && typ != "BOOKMARK" && typ != "ERROR":
+		tbl, err := ww.s.toTable(ww.res, []runtime.Object{obj}, ww.t.version, ww.include, ww.headers)
+		if err != nil {
+			return err
+		}
+		ww.headers = false
+		tbl.ResourceVersion = objMetaRV(obj)
+		data, err := ww.s.encode(target{mediaType: mtJSON}, tbl)
+		if err != nil {
+			return err
+		}
+		return ww.writeJSON(typ, bytes.TrimSuffix(data, []byte("\n")))
+	case (ww.t.as == "PartialObjectMetadata" || ww.t.as == "PartialObjectMetadataList") && typ != "ERROR":
+		data, err := ww.s.encode(target{mediaType: mtJSON}, partial(obj, ww.t.version))
+		if err != nil {
+			return err
+		}
+		return ww.writeJSON(typ, bytes.TrimSuffix(data, []byte("\n")))
+	}
+	var data []byte
+	var err error
+	if cached {
+		data, err = ww.s.storage.JSON(ww.res, obj, ww.s.codecs.JSON)
+	} else {
+		data, err = ww.s.encode(target{mediaType: mtJSON}, obj)
+		data = bytes.TrimSuffix(data, []byte("\n"))
+	}
+	if err != nil {
+		return err
+	}
+	return ww.writeJSON(typ, data)
+}
+
+func (ww *watchWriter) writeJSON(typ string, obj []byte) error {
+	b := &ww.buf
+	b.Reset()
+	b.WriteString(`{"type":"`)
+	b.WriteString(typ)
+	b.WriteString(`","object":`)
+	b.Write(obj)
+	b.WriteString("}\n")
+	_, err := ww.w.Write(b.Bytes())
+	return err
+}
+
+func (ww *watchWriter) flush() {
+	if ww.flusher != nil {
+		ww.flusher.Flush()
+	}
+}
+
+func (ww *watchWriter) errorEvent(err error) {
+	st := statusOf(err)
+	st.Kind, st.APIVersion = "Status", "v1"
+	st.Status = metav1.StatusFailure
+	_ = ww.event("ERROR", st, false)
+	ww.flush()
+}
+
+func (ww *watchWriter) bookmark(rev int64, end bool) error {
+	obj := ww.res.New()
+	obj.GetObjectKind().SetGroupVersionKind(ww.res.GVK())
+	m, _ := meta.Accessor(obj)
+	m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	if end {
+		m.SetAnnotations(map[string]string{initialEventsEnd: "true"})
+	}
+	return ww.event("BOOKMARK", obj, false)
+}
+
+func tooOld(rv string, cur int64) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusGone,
+		Reason: metav1.StatusReasonExpired, Message: fmt.Sprintf("too old resource version: %s (%d)", rv, cur)}}
+}
+
+func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
+	opts, pred, err := s.listOptions(r, ri.res)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	timeout := time.Duration(1800+rand.IntN(1800)) * time.Second
+	if opts.TimeoutSeconds != nil && *opts.TimeoutSeconds > 0 {
+		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	stop := context.AfterFunc(s.base, cancel)
+	defer stop()
+
+	sendInitial := opts.ResourceVersion == "" || opts.ResourceVersion == "0"
+	if opts.SendInitialEvents != nil {
+		sendInitial = *opts.SendInitialEvents
+	}
+	var fromRev int64
+	if !sendInitial && opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
+		n, err := strconv.ParseInt(opts.ResourceVersion, 10, 64)
+		if err != nil || n < 0 {
+			s.writeError(w, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %s", opts.ResourceVersion)))
+			return
+		}
+		fromRev = n + 1
+	}
+	var initial []runtime.Object
+	var listRev int64
+	if sendInitial {
+		lr, err := s.storage.List(ctx, ri.res, ri.namespace, pred, 0, "")
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		initial, listRev, fromRev = lr.Items, lr.Rev, lr.Rev+1
+	}
+	ch, werr := s.opts.Store.Watch(ctx, registry.Prefix(ri.res, ri.namespace), store.WatchOptions{Rev: fromRev, ProgressNotify: opts.AllowWatchBookmarks})
+
+	ct := t.contentType()
+	if t.mediaType == mtProtobuf {
+		ct = mtProtobuf + ";stream=watch"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(http.StatusOK)
+	ww := &watchWriter{s: s, w: w, t: t, res: ri.res, include: r.URL.Query().Get("includeObject"), headers: true}
+	ww.flusher, _ = w.(http.Flusher)
+	if t.mediaType == mtProtobuf {
+		info, _ := runtime.SerializerInfoForMediaType(s.codecs.Factory.SupportedMediaTypes(), mtProtobuf)
+		ww.pb = streaming.NewEncoder(info.StreamSerializer.Framer.NewFrameWriter(w), info.StreamSerializer.Serializer)
+	}
+	if werr != nil {
+		if errors.Is(werr, store.ErrCompacted) {
+			cur, _ := s.opts.Store.Rev(ctx)
+			ww.errorEvent(tooOld(opts.ResourceVersion, cur))
+		} else {
+			ww.errorEvent(apierrors.NewInternalError(werr))
+		}
+		return
+	}
+	s.metrics.watchers.Inc()
+	defer s.metrics.watchers.Dec()
+
+	for _, obj := range initial {
+		if err := ww.event("ADDED", obj, true); err != nil {
+			return
+		}
+	}
+	if sendInitial && opts.SendInitialEvents != nil && opts.AllowWatchBookmarks {
+		if err := ww.bookmark(listRev, true); err != nil {
+			return
+		}
+	}
+	ww.flush()
+	filter := !pred.Empty()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b, ok := <-ch:
+			if !ok {
+				return
+			}
+			if b.Err != nil {
+				if errors.Is(b.Err, store.ErrCompacted) {
+					cur, _ := s.opts.Store.Rev(ctx)
+					ww.errorEvent(tooOld(strconv.FormatInt(fromRev-1, 10), cur))
+				}
+				return
+			}
+			if len(b.Events) == 0 {
+				if opts.AllowWatchBookmarks {
+					if err := ww.bookmark(b.Rev, false); err != nil {
+						return
+					}
+					ww.flush()
+				}
+				continue
+			}
+			for _, ev := range b.Events {
+				if err := s.sendEvent(ww, ri.res, pred, filter, ev); err != nil {
+					return
+				}
+				fromRev = ev.KV.ModRev + 1
+			}
+			ww.flush()
+		}
+	}
+}
+
+func (s *Server) sendEvent(ww *watchWriter, res *registry.Resource, pred registry.Predicate, filter bool, ev store.Event) error {
+	if ev.Type == store.EventDelete {
+		if ev.Prev == nil {
+			return nil
+		}
+		obj, err := s.storage.DecodeDeleted(res, ev.Prev, ev.KV.ModRev)
+		if err != nil {
+			return nil
+		}
+		if filter && !pred.Matches(res, obj) {
+			return nil
+		}
+		return ww.event("DELETED", obj, false)
+	}
+	obj, err := s.storage.Decode(res, ev.KV)
+	if err != nil {
+		s.log.Warn("watch: undecodable object", "key", ev.KV.Key, "err", err)
+		return nil
+	}
+	typ := "MODIFIED"
+	if ev.Prev == nil {
+		typ = "ADDED"
+	}
+	if filter {
+		now := pred.Matches(res, obj)
+		was := false
+		if ev.Prev != nil {
+			if prev, err := s.storage.Decode(res, ev.Prev); err == nil {
+				was = pred.Matches(res, prev)
+			}
+		}
+		switch {
+		case now && !was:
+			typ = "ADDED"
+		case !now && was:
+			// It left the selection: the client sees it deleted, at this revision.
+			cp := obj.DeepCopyObject()
+			m, _ := meta.Accessor(cp)
+			m.SetResourceVersion(strconv.FormatInt(ev.KV.ModRev, 10))
+			return ww.event("DELETED", cp, false)
+		case !now:
+			return nil
+		}
+	}
+	return ww.event(typ, obj, true)
+}

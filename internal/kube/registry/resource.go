@@ -1,0 +1,149 @@
+package registry
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Resource describes one served resource: its names for discovery, its
+// types, and the strategy hooks Storage calls.
+type Resource struct {
+	Group, Version, Name, Kind, ListKind, Singular string
+	Namespaced                                     bool
+	ShortNames, Categories                         []string
+	// Subresources served besides the main resource ("status", "scale",
+	// "log", "binding", "finalize").
+	Subresources []string
+
+	New     func() runtime.Object
+	NewList func() runtime.Object
+
+	// HasSpec: the object has a spec whose changes bump metadata.generation.
+	HasSpec bool
+	// HasStatus: the status subresource owns .status; writes to the main
+	// resource keep the stored status.
+	HasStatus bool
+	// KeepStatusOnCreate keeps the status a client sends on create (nodes).
+	KeepStatusOnCreate bool
+	// ReturnDeleted: DELETE answers with the object rather than a Status.
+	ReturnDeleted bool
+
+	// PrepareForCreate sets server-owned fields on a new object.
+	PrepareForCreate func(obj runtime.Object)
+	// Validate checks an object about to be written; old is nil on create.
+	Validate func(obj, old runtime.Object) field.ErrorList
+	// NameValidation checks metadata.name.
+	NameValidation func(name string, prefix bool) []string
+
+	// Columns and Row print the object as a table row.
+	Columns []metav1.TableColumnDefinition
+	Row     func(obj runtime.Object, now time.Time) []interface{}
+	// Fields adds selectable fields beyond metadata.name/namespace.
+	Fields func(obj runtime.Object, set fields.Set)
+	// Scale reads and writes replicas for the scale subresource.
+	Scale *ScaleAccess
+
+	fieldManagers map[string]*managedfields.FieldManager
+}
+
+// GVK returns the resource's group, version and kind.
+func (r *Resource) GVK() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
+}
+
+// GVR returns the resource's group, version and resource name.
+func (r *Resource) GVR() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Name}
+}
+
+// GroupResource is used in error messages ("pods", "deployments.apps").
+func (r *Resource) GroupResource() schema.GroupResource {
+	return schema.GroupResource{Group: r.Group, Resource: r.Name}
+}
+
+// HasSubresource reports whether sub is served.
+func (r *Resource) HasSubresource(sub string) bool {
+	for _, s := range r.Subresources {
+		if s == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// FieldManager returns the managed-fields tracker for the subresource ("" for the main resource).
+func (r *Resource) FieldManager(sub string) *managedfields.FieldManager {
+	return r.fieldManagers[sub]
+}
+
+// ScaleAccess reads and writes replicas of a scalable object.
+type ScaleAccess struct {
+	Get func(obj runtime.Object) (spec, status int32, selector string)
+	Set func(obj runtime.Object, replicas int32)
+}
+
+// Registry is the set of served resources, in discovery order.
+type Registry struct {
+	Codecs    *Codecs
+	Resources []*Resource
+	byGVR     map[schema.GroupVersionResource]*Resource
+	byGVK     map[schema.GroupVersionKind]*Resource
+}
+
+// GroupVersions lists the served group versions in discovery order (core first).
+func (g *Registry) GroupVersions() []schema.GroupVersion {
+	var out []schema.GroupVersion
+	seen := map[schema.GroupVersion]bool{}
+	for _, r := range g.Resources {
+		gv := schema.GroupVersion{Group: r.Group, Version: r.Version}
+		if !seen[gv] {
+			seen[gv] = true
+			out = append(out, gv)
+		}
+	}
+	return out
+}
+
+// Lookup finds a resource by group, version and plural name.
+func (g *Registry) Lookup(group, version, resource string) *Resource {
+	return g.byGVR[schema.GroupVersionResource{Group: group, Version: version, Resource: resource}]
+}
+
+// ByKind finds a resource by kind.
+func (g *Registry) ByKind(gvk schema.GroupVersionKind) *Resource { return g.byGVK[gvk] }
+
+// New builds the registry of every served resource, with field managers
+// for server-side apply.
+func New(c *Codecs) (*Registry, error) {
+	g := &Registry{Codecs: c, byGVR: map[schema.GroupVersionResource]*Resource{}, byGVK: map[schema.GroupVersionKind]*Resource{}}
+	g.Resources = []*Resource{
+		configMaps(), endpoints(), events(), namespaces(), nodes(), pods(),
+		replicationControllers(), secrets(), serviceAccounts(), services(),
+		deployments(), replicaSets(),
+		leases(), endpointSlices(),
+	}
+	tc := newTypeConverter(c.Scheme)
+	for _, r := range g.Resources {
+		g.byGVR[r.GVR()] = r
+		g.byGVK[r.GVK()] = r
+		r.fieldManagers = map[string]*managedfields.FieldManager{}
+		subs := []string{""}
+		if r.HasStatus {
+			subs = append(subs, "status")
+		}
+		for _, sub := range subs {
+			fm, err := managedfields.NewDefaultFieldManager(tc, c.Scheme, c.Scheme, c.Scheme, r.GVK(), r.GVK().GroupVersion(), sub, nil)
+			if err != nil {
+				return nil, err
+			}
+			r.fieldManagers[sub] = fm
+		}
+	}
+	return g, nil
+}

@@ -1,0 +1,538 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/stratus-cloud/stratus/internal/store"
+)
+
+// Storage keeps objects of every served resource in the store under
+// /registry/<group>/<resource>/[<namespace>/]<name>, encoded as protobuf
+// without their resourceVersion (the store's ModRev is the
+// resourceVersion), and applies each resource's strategy on writes.
+type Storage struct {
+	S   store.Store
+	Reg *Registry
+	// Now is the clock (tests may replace it).
+	Now func() time.Time
+
+	alloc allocator
+	cache objCache
+}
+
+// NewStorage returns storage for the registry's resources over s.
+func NewStorage(s store.Store, reg *Registry) *Storage {
+	return &Storage{S: s, Reg: reg, Now: time.Now, cache: objCache{m: map[string]cacheEntry{}}}
+}
+
+// Prefix returns the key prefix of a resource's objects in ns ("" for all
+// namespaces or cluster-scoped), with a trailing slash.
+func Prefix(r *Resource, ns string) string {
+	g := r.Group
+	if g == "" {
+		g = "core"
+	}
+	p := "/registry/" + g + "/" + r.Name + "/"
+	if r.Namespaced && ns != "" {
+		p += ns + "/"
+	}
+	return p
+}
+
+// Key returns the store key of one object.
+func Key(r *Resource, ns, name string) string { return Prefix(r, ns) + name }
+
+// objCache keeps the latest decoded object per key, so lists and watches
+// do not decode an unchanged object twice. Cached objects are shared: never
+// mutate them (DeepCopy first).
+type objCache struct {
+	mu sync.RWMutex
+	m  map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	rev  int64
+	obj  runtime.Object
+	json []byte // obj's JSON encoding, filled on first use
+}
+
+func (c *objCache) get(key string, rev int64) runtime.Object {
+	c.mu.RLock()
+	e, ok := c.m[key]
+	c.mu.RUnlock()
+	if ok && e.rev == rev {
+		return e.obj
+	}
+	return nil
+}
+
+func (c *objCache) put(key string, rev int64, obj runtime.Object) {
+	c.mu.Lock()
+	if e, ok := c.m[key]; !ok || e.rev < rev {
+		c.m[key] = cacheEntry{rev: rev, obj: obj}
+	}
+	c.mu.Unlock()
+}
+
+func (c *objCache) drop(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
+}
+
+// Decode returns the object stored in kv with its resourceVersion set. The
+// result is shared: callers must not modify it.
+func (st *Storage) Decode(r *Resource, kv *store.KV) (runtime.Object, error) {
+	if obj := st.cache.get(kv.Key, kv.ModRev); obj != nil {
+		return obj, nil
+	}
+	obj := r.New()
+	gvk := r.GVK()
+	out, _, err := st.Reg.Codecs.Protobuf.Decode(kv.Value, &gvk, obj)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
+	}
+	out.GetObjectKind().SetGroupVersionKind(gvk)
+	m, _ := meta.Accessor(out)
+	m.SetResourceVersion(strconv.FormatInt(kv.ModRev, 10))
+	st.cache.put(kv.Key, kv.ModRev, out)
+	return out, nil
+}
+
+// DecodeDeleted returns the last state of a deleted object, with the
+// deleting revision as its resourceVersion.
+func (st *Storage) DecodeDeleted(r *Resource, prev *store.KV, rev int64) (runtime.Object, error) {
+	obj, err := st.Decode(r, prev)
+	if err != nil {
+		return nil, err
+	}
+	st.cache.drop(prev.Key)
+	cp := obj.DeepCopyObject()
+	m, _ := meta.Accessor(cp)
+	m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	return cp, nil
+}
+
+func (st *Storage) encode(r *Resource, obj runtime.Object) ([]byte, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	rv := m.GetResourceVersion()
+	m.SetResourceVersion("")
+	obj.GetObjectKind().SetGroupVersionKind(r.GVK())
+	var buf bytes.Buffer
+	err = st.Reg.Codecs.Protobuf.Encode(obj, &buf)
+	m.SetResourceVersion(rv)
+	return buf.Bytes(), err
+}
+
+// WriteOptions shape one write.
+type WriteOptions struct {
+	DryRun bool
+	// FieldManager names the writer in managedFields.
+	FieldManager string
+	// SkipManagedFields: the caller has already tracked fields (apply).
+	SkipManagedFields bool
+	// Subresource is "" for the main resource, or "status".
+	Subresource string
+	// CreateIfMissing lets Update create the object (apply, some PUTs).
+	CreateIfMissing bool
+}
+
+// Get returns the stored object (shared; do not modify).
+func (st *Storage) Get(ctx context.Context, r *Resource, ns, name string) (runtime.Object, error) {
+	kv, err := st.S.Get(ctx, Key(r, ns, name))
+	if err != nil {
+		return nil, st.storeErr(err, r, name)
+	}
+	return st.Decode(r, kv)
+}
+
+func (st *Storage) storeErr(err error, r *Resource, name string) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return apierrors.NewNotFound(r.GroupResource(), name)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apierrors.NewTimeoutError(err.Error(), 1)
+	}
+	return apierrors.NewInternalError(err)
+}
+
+const nameChars = "bcdfghjklmnpqrstvwxz2456789"
+
+func generateName(base string) string {
+	if len(base) > 58 {
+		base = base[:58]
+	}
+	b := []byte(base)
+	for range 5 {
+		b = append(b, nameChars[rand.IntN(len(nameChars))])
+	}
+	return string(b)
+}
+
+// checkNamespace refuses writes into a missing or terminating namespace.
+func (st *Storage) checkNamespace(ctx context.Context, r *Resource, ns, name string) error {
+	if !r.Namespaced {
+		return nil
+	}
+	nsr := st.Reg.Lookup("", "v1", "namespaces")
+	obj, err := st.Get(ctx, nsr, "", ns)
+	if err != nil {
+		return err
+	}
+	if n := obj.(*corev1.Namespace); n.Status.Phase == corev1.NamespaceTerminating || n.DeletionTimestamp != nil {
+		e := apierrors.NewForbidden(r.GroupResource(), name,
+			fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+		e.ErrStatus.Details.Causes = append(e.ErrStatus.Details.Causes, metav1.StatusCause{
+			Type: corev1.NamespaceTerminatingCause, Message: fmt.Sprintf("namespace %s is being terminated", ns), Field: "metadata.namespace"})
+		return e
+	}
+	return nil
+}
+
+// Create stores a new object. obj is owned by the call.
+func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, o WriteOptions) (runtime.Object, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	if m.GetName() == "" && m.GetGenerateName() != "" {
+		m.SetName(generateName(m.GetGenerateName()))
+	}
+	if !r.Namespaced {
+		m.SetNamespace("")
+	}
+	if m.GetResourceVersion() != "" {
+		return nil, apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
+	}
+	now := metav1.NewTime(st.Now().Truncate(time.Second))
+	m.SetUID(uuid.NewUUID())
+	m.SetCreationTimestamp(now)
+	m.SetDeletionTimestamp(nil)
+	m.SetDeletionGracePeriodSeconds(nil)
+	m.SetSelfLink("")
+	m.SetGeneration(0)
+	if r.HasSpec {
+		m.SetGeneration(1)
+	}
+	st.Reg.Codecs.Scheme.Default(obj)
+	if r.HasStatus && !r.KeepStatusOnCreate {
+		// Status is the status subresource's; PrepareForCreate resets it.
+		setField(obj, "Status", reflect.Zero(fieldOf(obj, "Status").Type()))
+	}
+	if r.PrepareForCreate != nil {
+		r.PrepareForCreate(obj)
+	}
+	if errs := st.validate(r, obj, nil); errs != nil {
+		return nil, errs
+	}
+	if err := st.checkNamespace(ctx, r, m.GetNamespace(), m.GetName()); err != nil {
+		return nil, err
+	}
+	if !o.SkipManagedFields && o.FieldManager != "" {
+		if fm := r.FieldManager(""); fm != nil {
+			obj = fm.UpdateNoErrors(r.New(), obj, o.FieldManager)
+			m, _ = meta.Accessor(obj)
+		}
+	}
+	return st.commitCreate(ctx, r, obj, m, o)
+}
+
+func (st *Storage) commitCreate(ctx context.Context, r *Resource, obj runtime.Object, m metav1.Object, o WriteOptions) (runtime.Object, error) {
+	key := Key(r, m.GetNamespace(), m.GetName())
+	for attempt := 0; ; attempt++ {
+		var extra []store.Op
+		var al *serviceAllocation
+		if svc, ok := obj.(*corev1.Service); ok {
+			var err error
+			if al, err = st.alloc.allocateService(svc, nil); err != nil {
+				return nil, err
+			}
+			extra = al.ops
+		}
+		data, err := st.encode(r, obj)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		if o.DryRun {
+			return obj, nil
+		}
+		res, err := st.S.Txn(ctx, append([]store.Op{store.Create(key, data)}, extra...)...)
+		var ce *store.ConflictError
+		if errors.As(err, &ce) {
+			if ce.Key == key {
+				return nil, apierrors.NewAlreadyExists(r.GroupResource(), m.GetName())
+			}
+			if isAllocKey(ce.Key) && attempt < 1000 {
+				if err := retryAllocation(obj.(*corev1.Service), al, ce.Key); err != nil {
+					return nil, err
+				}
+				resetAuto(obj.(*corev1.Service), al)
+				continue
+			}
+		}
+		if err != nil {
+			return nil, st.storeErr(err, r, m.GetName())
+		}
+		m.SetResourceVersion(strconv.FormatInt(res.Rev, 10))
+		obj.GetObjectKind().SetGroupVersionKind(r.GVK())
+		st.cache.put(key, res.Rev, obj)
+		return obj, nil
+	}
+}
+
+func resetAuto(svc *corev1.Service, al *serviceAllocation) {
+	if al.autoIP {
+		svc.Spec.ClusterIP = ""
+		svc.Spec.ClusterIPs = nil
+	}
+	for _, i := range al.autoPorts {
+		svc.Spec.Ports[i].NodePort = 0
+	}
+}
+
+func (st *Storage) validate(r *Resource, obj, old runtime.Object) error {
+	m := objMeta(obj)
+	errs := validateMeta(r, m)
+	if old != nil {
+		errs = append(errs, metaUpdateErrors(m, objMeta(old))...)
+	}
+	if r.Validate != nil {
+		errs = append(errs, r.Validate(obj, old)...)
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(r.GVK().GroupKind(), m.Name, errs)
+	}
+	return nil
+}
+
+func fieldOf(obj runtime.Object, name string) reflect.Value {
+	return reflect.ValueOf(obj).Elem().FieldByName(name)
+}
+
+func setField(obj runtime.Object, name string, v reflect.Value) {
+	if f := fieldOf(obj, name); f.IsValid() {
+		f.Set(v)
+	}
+}
+
+// UpdateFunc turns the current object (a private copy; nil when it does
+// not exist and creation is allowed) into the desired one.
+type UpdateFunc func(cur runtime.Object) (runtime.Object, error)
+
+// Update reads the object, applies fn and writes the result if the object
+// did not change meanwhile, retrying otherwise. When the object fn returns
+// carries a resourceVersion different from the stored one the answer is
+// 409 Conflict. It reports whether the object was created.
+func (st *Storage) Update(ctx context.Context, r *Resource, ns, name string, fn UpdateFunc, o WriteOptions) (runtime.Object, bool, error) {
+	key := Key(r, ns, name)
+	for attempt := 0; attempt < 1000; attempt++ {
+		kv, err := st.S.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			if !o.CreateIfMissing {
+				return nil, false, apierrors.NewNotFound(r.GroupResource(), name)
+			}
+			obj, err := fn(nil)
+			if err != nil {
+				return nil, false, err
+			}
+			m, _ := meta.Accessor(obj)
+			m.SetResourceVersion("")
+			out, err := st.Create(ctx, r, obj, o)
+			if apierrors.IsAlreadyExists(err) {
+				continue
+			}
+			return out, err == nil, err
+		}
+		if err != nil {
+			return nil, false, st.storeErr(err, r, name)
+		}
+		cur, err := st.Decode(r, kv)
+		if err != nil {
+			return nil, false, apierrors.NewInternalError(err)
+		}
+		obj, err := fn(cur.DeepCopyObject())
+		if err != nil {
+			return nil, false, err
+		}
+		out, retry, err := st.tryUpdate(ctx, r, kv, cur, obj, o)
+		if retry {
+			continue
+		}
+		return out, false, err
+	}
+	return nil, false, apierrors.NewConflict(r.GroupResource(), name, errors.New("too many concurrent updates"))
+}
+
+// metaUpdateErrors checks the metadata fields an update may not change.
+func metaUpdateErrors(m, old *metav1.ObjectMeta) field.ErrorList {
+	return nil
+}
+
+func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur, obj runtime.Object, o WriteOptions) (runtime.Object, bool, error) {
+	cm, _ := meta.Accessor(cur)
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, false, apierrors.NewBadRequest(err.Error())
+	}
+	name := cm.GetName()
+	if rv := m.GetResourceVersion(); rv != "" && rv != cm.GetResourceVersion() {
+		return nil, false, apierrors.NewConflict(r.GroupResource(), name,
+			errors.New("the object has been modified; please apply your changes to the latest version and try again"))
+	}
+	if uid := m.GetUID(); uid != "" && uid != cm.GetUID() {
+		return nil, false, apierrors.NewConflict(r.GroupResource(), name,
+			fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", cm.GetUID(), uid))
+	}
+	if o.Subresource == "status" {
+		// The status subresource changes only .status.
+		next := cur.DeepCopyObject()
+		setField(next, "Status", fieldOf(obj, "Status"))
+		nm, _ := meta.Accessor(next)
+		nm.SetManagedFields(m.GetManagedFields())
+		obj, m = next, nm
+	} else if r.HasStatus {
+		setField(obj, "Status", fieldOf(cur, "Status"))
+	}
+	// Server-owned metadata.
+	m.SetName(cm.GetName())
+	m.SetNamespace(cm.GetNamespace())
+	m.SetUID(cm.GetUID())
+	m.SetCreationTimestamp(cm.GetCreationTimestamp())
+	m.SetDeletionTimestamp(cm.GetDeletionTimestamp())
+	m.SetDeletionGracePeriodSeconds(cm.GetDeletionGracePeriodSeconds())
+	m.SetGeneration(cm.GetGeneration())
+	m.SetResourceVersion(cm.GetResourceVersion())
+	m.SetSelfLink("")
+	st.Reg.Codecs.Scheme.Default(obj)
+	if sec, ok := obj.(*corev1.Secret); ok && r.PrepareForCreate != nil {
+		r.PrepareForCreate(sec) // stringData folds into data on every write
+	}
+	if r.HasSpec && o.Subresource == "" && !apiequality.Semantic.DeepEqual(fieldOf(obj, "Spec").Interface(), fieldOf(cur, "Spec").Interface()) {
+		m.SetGeneration(cm.GetGeneration() + 1)
+	}
+	if err := st.validate(r, obj, cur); err != nil {
+		return nil, false, err
+	}
+	if !o.SkipManagedFields && o.FieldManager != "" {
+		if fm := r.FieldManager(o.Subresource); fm != nil {
+			obj = fm.UpdateNoErrors(cur, obj, o.FieldManager)
+			m, _ = meta.Accessor(obj)
+		}
+	}
+	key := kv.Key
+	// An object pending deletion whose last finalizer went away is deleted now.
+	if cm.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && !namespacePending(obj) &&
+		(m.GetDeletionGracePeriodSeconds() == nil || *m.GetDeletionGracePeriodSeconds() == 0) {
+		if o.DryRun {
+			return obj, false, nil
+		}
+		ops := []store.Op{store.DeleteAt(key, kv.ModRev)}
+		if svc, ok := cur.(*corev1.Service); ok {
+			ops = append(ops, releaseService(svc)...)
+		}
+		res, err := st.S.Txn(ctx, ops...)
+		if errors.Is(err, store.ErrConflict) {
+			return nil, true, nil
+		}
+		if err != nil {
+			return nil, false, st.storeErr(err, r, name)
+		}
+		m.SetResourceVersion(strconv.FormatInt(res.Rev, 10))
+		return obj, false, nil
+	}
+	for attempt := 0; attempt < 1000; attempt++ {
+		var extra []store.Op
+		var al *serviceAllocation
+		if svc, ok := obj.(*corev1.Service); ok && o.Subresource == "" {
+			if al, err = st.alloc.allocateService(svc, cur.(*corev1.Service)); err != nil {
+				return nil, false, err
+			}
+			extra = al.ops
+		}
+		data, err := st.encode(r, obj)
+		if err != nil {
+			return nil, false, apierrors.NewInternalError(err)
+		}
+		if bytes.Equal(data, kv.Value) {
+			return cur, false, nil // nothing changed: no write, same resourceVersion
+		}
+		if o.DryRun {
+			return obj, false, nil
+		}
+		res, err := st.S.Txn(ctx, append([]store.Op{store.Update(key, data, kv.ModRev)}, extra...)...)
+		var ce *store.ConflictError
+		if errors.As(err, &ce) {
+			if ce.Key == key {
+				return nil, true, nil
+			}
+			if isAllocKey(ce.Key) && al != nil {
+				if err := retryAllocation(obj.(*corev1.Service), al, ce.Key); err != nil {
+					return nil, false, err
+				}
+				resetAuto(obj.(*corev1.Service), al)
+				continue
+			}
+		}
+		if err != nil {
+			return nil, false, st.storeErr(err, r, name)
+		}
+		m.SetResourceVersion(strconv.FormatInt(res.Rev, 10))
+		obj.GetObjectKind().SetGroupVersionKind(r.GVK())
+		st.cache.put(key, res.Rev, obj)
+		return obj, false, nil
+	}
+	return nil, false, apierrors.NewInternalError(errors.New("could not allocate"))
+}
+
+// namespacePending: a namespace stays while its spec.finalizers are not done.
+func namespacePending(obj runtime.Object) bool {
+	ns, ok := obj.(*corev1.Namespace)
+	return ok && len(ns.Spec.Finalizers) > 0
+}
+
+// JSON returns obj's JSON encoding, cached with the decoded object so
+// lists and watches encode an unchanged object once.
+func (st *Storage) JSON(r *Resource, obj runtime.Object, enc runtime.Encoder) ([]byte, error) {
+	ns, name := ObjectName(obj)
+	key := Key(r, ns, name)
+	st.cache.mu.RLock()
+	e, ok := st.cache.m[key]
+	st.cache.mu.RUnlock()
+	if ok && e.obj == obj && e.json != nil {
+		return e.json, nil
+	}
+	var buf bytes.Buffer
+	if err := enc.Encode(obj, &buf); err != nil {
+		return nil, err
+	}
+	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if ok && e.obj == obj {
+		st.cache.mu.Lock()
+		if cur, ok := st.cache.m[key]; ok && cur.obj == obj {
+			cur.json = data
+			st.cache.m[key] = cur
+		}
+		st.cache.mu.Unlock()
+	}
+	return data, nil
+}
