@@ -15,9 +15,9 @@ import (
 
 // requestInfo is a parsed resource path.
 type requestInfo struct {
-	verb                                                 string
+	verb                                                   string
 	group, version, namespace, resource, name, subresource string
-	res                                                  *registry.Resource
+	res                                                    *registry.Resource
 }
 
 // parsePath splits /api/v1/... and /apis/<g>/<v>/... into a requestInfo.

@@ -13,10 +13,10 @@ import (
 // kind that lists the fieldValidation parameter, which is what makes
 // kubectl (1.27+) delegate validation to the server. There are no schemas.
 type openAPI struct {
-	once  sync.Once
-	root  []byte
-	docs  map[string][]byte // "api/v1" -> document
-	hash  map[string]string
+	once sync.Once
+	root []byte
+	docs map[string][]byte // "api/v1" -> document
+	hash map[string]string
 }
 
 func (s *Server) openAPIDocs() *openAPI {
@@ -43,7 +43,7 @@ func (s *Server) openAPIDocs() *openAPI {
 				}
 				p += r.Name + "/{name}"
 				op := map[string]any{
-					"operationId": "patch" + r.Kind,
+					"operationId":                     "patch" + r.Kind,
 					"x-kubernetes-group-version-kind": map[string]string{"group": r.Group, "version": r.Version, "kind": r.Kind},
 					"x-kubernetes-action":             "patch",
 					"parameters": []map[string]any{
@@ -57,9 +57,9 @@ func (s *Server) openAPIDocs() *openAPI {
 				paths[p] = map[string]any{"patch": op}
 			}
 			doc, _ := json.Marshal(map[string]any{
-				"openapi": "3.0.0",
-				"info":    map[string]string{"title": "Kubernetes", "version": kubeGit},
-				"paths":   paths,
+				"openapi":    "3.0.0",
+				"info":       map[string]string{"title": "Kubernetes", "version": kubeGit},
+				"paths":      paths,
 				"components": map[string]any{"schemas": map[string]any{}},
 			})
 			sum := sha512.Sum512(doc)

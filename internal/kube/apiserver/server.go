@@ -262,4 +262,3 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	return err
 }
-

@@ -19,8 +19,8 @@ import (
 // Service address ranges. Cluster IPs are loopback addresses so the
 // userspace service proxy can bind them without privileges.
 const (
-	NodePortMin = 30000
-	NodePortMax = 32767
+	NodePortMin   = 30000
+	NodePortMax   = 32767
 	ipKeyPrefix   = "/registry/stratus.io/serviceips/"
 	portKeyPrefix = "/registry/stratus.io/servicenodeports/"
 )
@@ -70,9 +70,11 @@ func (a *allocator) candidatePort() int32 {
 	return p
 }
 
-func ipKey(ip string) string    { return ipKeyPrefix + ip }
-func portKey(p int32) string    { return portKeyPrefix + strconv.Itoa(int(p)) }
-func isAllocKey(k string) bool { return strings.HasPrefix(k, ipKeyPrefix) || strings.HasPrefix(k, portKeyPrefix) }
+func ipKey(ip string) string { return ipKeyPrefix + ip }
+func portKey(p int32) string { return portKeyPrefix + strconv.Itoa(int(p)) }
+func isAllocKey(k string) bool {
+	return strings.HasPrefix(k, ipKeyPrefix) || strings.HasPrefix(k, portKeyPrefix)
+}
 
 // serviceAllocation is what one write of a service claims and releases.
 type serviceAllocation struct {

@@ -132,7 +132,9 @@ func namespaces() *Resource {
 		}
 		ns.Labels[corev1.LabelMetadataName] = ns.Name
 	}
-	r.Fields = func(obj runtime.Object, s fields.Set) { s["status.phase"] = string(obj.(*corev1.Namespace).Status.Phase) }
+	r.Fields = func(obj runtime.Object, s fields.Set) {
+		s["status.phase"] = string(obj.(*corev1.Namespace).Status.Phase)
+	}
 	return r
 }
 
@@ -162,7 +164,9 @@ func replicationControllers() *Resource {
 	r.Subresources = []string{"status", "scale"}
 	r.HasSpec, r.HasStatus = true, true
 	r.Columns, r.Row = rcColumns, rcRow
-	r.PrepareForCreate = func(obj runtime.Object) { obj.(*corev1.ReplicationController).Status = corev1.ReplicationControllerStatus{} }
+	r.PrepareForCreate = func(obj runtime.Object) {
+		obj.(*corev1.ReplicationController).Status = corev1.ReplicationControllerStatus{}
+	}
 	r.Validate = validateRC
 	r.Fields = func(obj runtime.Object, s fields.Set) {
 		s["status.replicas"] = itoa(obj.(*corev1.ReplicationController).Status.Replicas)
@@ -260,7 +264,9 @@ func replicaSets() *Resource {
 		New: func() runtime.Object { return &appsv1.ReplicaSet{} }, NewList: func() runtime.Object { return &appsv1.ReplicaSetList{} },
 		HasSpec: true, HasStatus: true, Columns: rcColumns, Row: rsRow, Validate: validateReplicaSet}
 	r.PrepareForCreate = func(obj runtime.Object) { obj.(*appsv1.ReplicaSet).Status = appsv1.ReplicaSetStatus{} }
-	r.Fields = func(obj runtime.Object, s fields.Set) { s["status.replicas"] = itoa(obj.(*appsv1.ReplicaSet).Status.Replicas) }
+	r.Fields = func(obj runtime.Object, s fields.Set) {
+		s["status.replicas"] = itoa(obj.(*appsv1.ReplicaSet).Status.Replicas)
+	}
 	r.Scale = &ScaleAccess{
 		Get: func(obj runtime.Object) (int32, int32, string) {
 			rs := obj.(*appsv1.ReplicaSet)

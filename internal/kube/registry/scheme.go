@@ -33,11 +33,11 @@ type Codecs struct {
 	// Params decodes query parameters into option structs.
 	Params runtime.ParameterCodec
 	// JSON, YAML, Protobuf encode and decode (non-strict).
-	JSON     *json.Serializer
-	Strict   *json.Serializer
-	YAML     *json.Serializer
+	JSON       *json.Serializer
+	Strict     *json.Serializer
+	YAML       *json.Serializer
 	StrictYAML *json.Serializer
-	Protobuf *protobuf.Serializer
+	Protobuf   *protobuf.Serializer
 }
 
 // NewCodecs builds the scheme with every group the API serves, registers
