@@ -8,14 +8,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stratus-cloud/stratus/internal/store"
-	"github.com/stratus-cloud/stratus/internal/store/memory"
+	"github.com/stratus-cloud/stratus/internal/store/backend"
 )
 
-// openStore opens the backend named by spec.
+// openStore opens the backend named by spec, instrumented.
 func openStore(ctx context.Context, spec, dataDir string, log *slog.Logger, reg prometheus.Registerer) (store.Store, error) {
-	switch spec {
-	case "memory":
-		return memory.New(memory.Options{}), nil
+	s, err := backend.Open(ctx, spec, dataDir, log.With("component", "store"))
+	if err != nil {
+		return nil, fmt.Errorf("--store %s: %w", spec, err)
 	}
-	return nil, fmt.Errorf("--store %q: not available yet", spec)
+	return backend.Instrument(s, reg), nil
 }
