@@ -8,6 +8,7 @@ import (
 // Error codes of CloudStack's ApiErrorCode that the simulator produces.
 const (
 	CodeUnauthorized        = 401
+	CodeMalformed           = 430
 	CodeParamError          = 431
 	CodeUnsupported         = 432
 	CodeInternal            = 530

@@ -286,6 +286,8 @@ type VM struct {
 	Password          string            `json:"password,omitempty"`
 	Details           map[string]string `json:"details,omitempty"`
 	Created           time.Time         `json:"created"`
+	// UserID is the user who deployed the VM.
+	UserID string `json:"userId,omitempty"`
 	// JobID is the async job working on the VM, if any.
 	JobID string `json:"jobId,omitempty"`
 	Owner

@@ -133,3 +133,20 @@ func (s *Sim) SetStaticNAT(ctx context.Context, c Caller, ipID, vmID string) err
 		return s.commit(ctx, b)
 	})
 }
+
+// DisableStaticNAT removes a public address's static NAT, in an async job.
+func (s *Sim) DisableStaticNAT(ctx context.Context, c Caller, ipID, cmd string) (*Job, error) {
+	var err error
+	s.read(func(ix *index) {
+		var p *PublicIP
+		if p, err = ix.publicIPFor(c, ipID); err == nil && !p.StaticNAT {
+			err = Invalid("Specified IP address id is not associated with any vm Id")
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindPublicIP, InstanceID: ipID}, func(ctx context.Context, jc *jobCtx) error {
+		return s.SetStaticNAT(ctx, c, ipID, "")
+	})
+}

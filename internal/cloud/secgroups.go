@@ -269,3 +269,32 @@ func (s *Sim) Revoke(ctx context.Context, c Caller, egress bool, ruleID string) 
 		return Invalid("Unable to find the security group rule with id %s", ruleID)
 	})
 }
+
+// AuthorizeJob authorizes rules in an async job whose result is the group
+// with just the new rules, as CloudStack answers.
+func (s *Sim) AuthorizeJob(ctx context.Context, c Caller, egress bool, r RuleSpec, cmd string) (*Job, error) {
+	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindSecurityGroup, InstanceID: r.GroupID}, func(ctx context.Context, jc *jobCtx) error {
+		g, added, err := s.Authorize(ctx, c, egress, r)
+		if err != nil {
+			return err
+		}
+		snap := *g
+		if egress {
+			snap.Ingress, snap.Egress = []Rule{}, added
+		} else {
+			snap.Ingress, snap.Egress = added, []Rule{}
+		}
+		return s.write(func(ix *index) error {
+			b := &batch{}
+			jc.complete(b, KindSecurityGroup, &snap)
+			return s.commit(ctx, b)
+		})
+	})
+}
+
+// RevokeJob revokes a rule in an async job.
+func (s *Sim) RevokeJob(ctx context.Context, c Caller, egress bool, ruleID, cmd string) (*Job, error) {
+	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindSecurityGroup}, func(ctx context.Context, jc *jobCtx) error {
+		return s.Revoke(ctx, c, egress, ruleID)
+	})
+}

@@ -116,7 +116,7 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 		vm = &VM{ID: id, Seq: seq, Name: name, DisplayName: orDefault(r.DisplayName, name), Group: r.Group,
 			InstanceName: fmt.Sprintf("i-%d-%d-%s", ix.accountNumber(owner.AccountID), seq, orDefault(s.dc.Simulator.InstanceNameSuffix, "VM")),
 			State:        VMStopped, ZoneID: zone.ID, ServiceOfferingID: so.ID, TemplateID: tpl.ID, UserData: r.UserData,
-			KeyPairs: keys, SecurityGroupIDs: sgs, HA: so.HA, Details: r.Details, Created: now, Owner: owner}
+			KeyPairs: keys, SecurityGroupIDs: sgs, HA: so.HA, Details: r.Details, Created: now, Owner: owner, UserID: c.User.ID}
 		for i, n := range nets {
 			want := ""
 			if i == 0 {

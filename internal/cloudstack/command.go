@@ -1,0 +1,169 @@
+package cloudstack
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/stratus-cloud/stratus/internal/cloud"
+)
+
+// role is who may call a command.
+type role int
+
+const (
+	roleUser role = iota
+	roleDomainAdmin
+	roleRootAdmin
+)
+
+// command is one API command: its metadata (what listApis says) and its
+// implementation.
+type command struct {
+	Name   string
+	Async  bool
+	Desc   string
+	Params []param
+	// Resp is the response's object name (for listApis' "related" and
+	// documentation); RespOf a value of the view type its fields come from.
+	Resp   string
+	RespOf any
+	Role   role
+	Run    func(rq *request) (any, error)
+}
+
+// param is one declared parameter.
+type param struct {
+	Name     string
+	Type     string
+	Desc     string
+	Required bool
+	// Entity is the kind of object a uuid names; unknown ids are rejected
+	// with CloudStack's "entity does not exist" text before the command runs.
+	Entity cloud.Kind
+	Length int
+}
+
+// p declares a parameter from "name[*]:type[:Entity]" (* = required).
+func p(spec, desc string) param {
+	parts := strings.Split(spec, ":")
+	pr := param{Name: parts[0], Type: "string", Desc: desc, Length: 255}
+	if strings.HasSuffix(pr.Name, "*") {
+		pr.Name, pr.Required = strings.TrimSuffix(pr.Name, "*"), true
+	}
+	if len(parts) > 1 {
+		pr.Type = parts[1]
+	}
+	if len(parts) > 2 {
+		pr.Entity = cloud.Kind(parts[2])
+	}
+	if pr.Name == "userdata" {
+		pr.Length = 1048576
+	}
+	return pr
+}
+
+func (c *command) allowed(caller cloud.Caller) bool {
+	switch c.Role {
+	case roleRootAdmin:
+		return caller.IsRootAdmin()
+	case roleDomainAdmin:
+		return caller.IsAdmin()
+	}
+	return true
+}
+
+// check validates the declared parameters: required ones are present,
+// numbers parse, named entities exist.
+func (c *command) check(rq *request) error {
+	for _, pr := range c.Params {
+		v, ok := rq.p[pr.Name]
+		if pr.Required && (!ok || v == "") && !(pr.Type == "map" && len(rq.p.Map(pr.Name)) > 0) {
+			return cloud.Invalid("Unable to execute API command %s due to missing parameter %s", strings.ToLower(c.Name), pr.Name)
+		}
+		if !ok || v == "" {
+			continue
+		}
+		switch pr.Type {
+		case "integer", "short", "long":
+			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+				return rq.invalidValue(pr.Name, v)
+			}
+		case "uuid":
+			if !cloud.IsID(v) {
+				return rq.invalidValue(pr.Name, v)
+			}
+		case "list":
+			if pr.Entity != "" {
+				for _, id := range rq.p.List(pr.Name) {
+					if !cloud.IsID(id) {
+						return rq.invalidValue(pr.Name, id)
+					}
+				}
+			}
+		}
+	}
+	var err error
+	rq.h.sim.Read(func(r cloud.Reader) {
+		for _, pr := range c.Params {
+			if pr.Entity == "" {
+				continue
+			}
+			ids := rq.p.List(pr.Name)
+			if pr.Type == "uuid" {
+				ids = nil
+				if v := rq.p.Get(pr.Name); v != "" {
+					ids = []string{v}
+				}
+			}
+			for _, id := range ids {
+				if !r.Exists(pr.Entity, id) {
+					err = rq.invalidValue(pr.Name, id)
+					return
+				}
+			}
+		}
+	})
+	return err
+}
+
+// Helpers commands use on their parameters.
+
+func (rq *request) str(name string) string { return rq.p.Get(name) }
+
+func (rq *request) optStr(name string) *string {
+	if v, ok := rq.p[name]; ok {
+		return &v
+	}
+	return nil
+}
+
+func (rq *request) boolean(name string, def bool) bool {
+	v, ok := rq.p[name]
+	if !ok || v == "" {
+		return def
+	}
+	return parseBool(v)
+}
+
+func (rq *request) integer(name string, def int64) int64 {
+	v, ok := rq.p[name]
+	if !ok || v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+// scope reads the list scope parameters.
+func (rq *request) scope() cloud.Scope {
+	return cloud.Scope{ListAll: rq.boolean("listall", false), Account: rq.str("account"), DomainID: rq.str("domainid"),
+		Recursive: rq.boolean("isrecursive", false)}
+}
+
+// className is the Java class queryAsyncJobResult shows in cmd.
+func (rq *request) className() string {
+	return "org.apache.cloudstack.api.command." + map[bool]string{true: "admin", false: "user"}[rq.c.IsRootAdmin()] + "." + rq.cmd.Name
+}

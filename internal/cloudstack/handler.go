@@ -1,0 +1,248 @@
+package cloudstack
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stratus-cloud/stratus/internal/cloud"
+)
+
+// Options configure a Handler.
+type Options struct {
+	// Cloud is the simulator the API fronts (required).
+	Cloud *cloud.Sim
+	// Log is the API's logger (default slog.Default()).
+	Log *slog.Logger
+	// Metrics, when set, gets the API's request metrics.
+	Metrics prometheus.Registerer
+	// SessionTimeout is how long an idle login session lasts (default 30 min).
+	SessionTimeout time.Duration
+}
+
+// Handler serves /client/api.
+type Handler struct {
+	sim      *cloud.Sim
+	log      *slog.Logger
+	cmds     map[string]*command
+	order    []*command
+	sessions *sessions
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewHandler returns the CloudStack API handler over opts.Cloud.
+func NewHandler(opts Options) *Handler {
+	h := &Handler{sim: opts.Cloud, log: opts.Log, cmds: map[string]*command{}}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	timeout := opts.SessionTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Minute
+	}
+	h.sessions = newSessions(timeout)
+	for _, c := range commands() {
+		h.cmds[strings.ToLower(c.Name)] = c
+		h.order = append(h.order, c)
+	}
+	h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stratus_cloudstack_requests_total", Help: "CloudStack API requests by command and HTTP status.",
+	}, []string{"command", "code"})
+	h.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "stratus_cloudstack_request_duration_seconds", Help: "CloudStack API request latency by command.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"command"})
+	if opts.Metrics != nil {
+		for _, c := range []prometheus.Collector{h.requests, h.latency} {
+			if err := opts.Metrics.Register(c); err != nil {
+				var are prometheus.AlreadyRegisteredError
+				if !errors.As(err, &are) {
+					h.log.Warn("cannot register metrics", "err", err)
+				}
+			}
+		}
+	}
+	return h
+}
+
+// request is one API call being served.
+type request struct {
+	ctx    context.Context
+	h      *Handler
+	cmd    *command
+	p      Params
+	c      cloud.Caller
+	json   bool
+	w      http.ResponseWriter
+	r      *http.Request
+	byKey  bool
+	status int
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t0 := time.Now()
+	rq := &request{ctx: r.Context(), h: h, w: w, r: r}
+	cmdLabel := "unknown"
+	defer func() {
+		h.requests.WithLabelValues(cmdLabel, strconv.Itoa(rq.status)).Inc()
+		h.latency.WithLabelValues(cmdLabel).Observe(time.Since(t0).Seconds())
+	}()
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		rq.fail("errorresponse", cloud.Errorf(405, cloud.CSServerAPI, "Method %s is not allowed", r.Method))
+		return
+	}
+	p, err := parseParams(r)
+	if err != nil {
+		rq.json = strings.EqualFold(r.URL.Query().Get("response"), "json")
+		rq.fail("errorresponse", cloud.Errorf(cloud.CodeMalformed, cloud.CSServerAPI, "Malformed request: %v", err))
+		return
+	}
+	rq.p = p
+	rq.json = strings.EqualFold(p.Get("response"), "json")
+	name := p.Get("command")
+	cmd := h.cmds[strings.ToLower(name)]
+	if cmd != nil {
+		cmdLabel = cmd.Name
+	}
+	respName := responseName(name)
+	if name == "" {
+		respName = "errorresponse"
+	}
+
+	if cmd != nil && cmd.Name == "login" {
+		h.login(rq)
+		return
+	}
+	if err := h.authenticate(rq, cmd); err != nil {
+		rq.fail(respName, err)
+		return
+	}
+	switch {
+	case name == "":
+		rq.fail("errorresponse", cloud.Errorf(400, cloud.CSServerAPI, "no command specified"))
+		return
+	case cmd == nil || !cmd.allowed(rq.c):
+		if rq.byKey {
+			rq.fail(respName, errUnverified)
+		} else {
+			rq.fail("errorresponse", cloud.Errorf(cloud.CodeUnsupported, cloud.CSServerAPI, "The user is not allowed to request the API command or the API command does not exist"))
+		}
+		return
+	}
+	rq.cmd = cmd
+	if err := cmd.check(rq); err != nil {
+		rq.fail(respName, err)
+		return
+	}
+	body, err := cmd.Run(rq)
+	if err != nil {
+		rq.fail(respName, rq.apiError(err))
+		return
+	}
+	rq.status = http.StatusOK
+	writeAnswer(w, rq.json, respName, http.StatusOK, body)
+	h.log.Debug("api call", "command", cmd.Name, "account", rq.c.Account.Name, "took", time.Since(t0))
+}
+
+// errUnverified is the 401 of a failed signature or unknown key.
+var errUnverified = &cloud.Error{Code: cloud.CodeUnauthorized, Text: "unable to verify user credentials and/or request signature"}
+
+// fail writes an error answer: HTTP status = errorcode.
+func (rq *request) fail(name string, err error) {
+	e := cloud.AsError(err)
+	rq.status = e.Code
+	rq.w.Header().Set("X-Description", sanitizeHeader(e.Text))
+	writeAnswer(rq.w, rq.json, name, e.Code, errorBody{UUIDList: []string{}, ErrorCode: e.Code, CSErrorCode: e.CSCode, ErrorText: e.Text})
+	lvl := slog.LevelDebug
+	if e.Code >= 530 && e.Code != cloud.CodeInsufficientCap && e.Code != cloud.CodeResourceLimit {
+		lvl = slog.LevelWarn
+	}
+	cmd := "unknown"
+	if rq.cmd != nil {
+		cmd = rq.cmd.Name
+	}
+	rq.h.log.Log(rq.ctx, lvl, "api error", "command", cmd, "code", e.Code, "text", e.Text)
+}
+
+func sanitizeHeader(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// apiError turns a cloud error into the API's: an unknown id becomes
+// CloudStack's "entity does not exist" text for the parameter that named it.
+func (rq *request) apiError(err error) error {
+	var nf *cloud.NotFoundError
+	if errors.As(err, &nf) {
+		for _, prm := range rq.cmd.Params {
+			v := rq.p.Get(prm.Name)
+			if v != "" && (v == nf.ID || strings.Contains(","+v+",", ","+nf.ID+",")) {
+				return rq.invalidValue(prm.Name, nf.ID)
+			}
+		}
+		return rq.invalidValue("id", nf.ID)
+	}
+	return err
+}
+
+// invalidValue is ParamProcessWorker's text for a bad or unknown value.
+func (rq *request) invalidValue(name, value string) error {
+	return cloud.Invalid("Unable to execute API command %s due to invalid value. Invalid parameter %s value=%s due to incorrect long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.",
+		strings.ToLower(rq.cmd.Name), name, value)
+}
+
+// authenticate resolves the caller from a session or an API key signature.
+func (h *Handler) authenticate(rq *request, cmd *command) error {
+	p := rq.p
+	if key, ok := p.getFold("sessionkey"); ok || (!hasKey(p) && rq.sessionCookie() != "") {
+		s, ok := h.sessions.check(key, rq.sessionCookie(), rq.sessionKeyCookie())
+		if !ok {
+			return &cloud.Error{Code: cloud.CodeUnauthorized, Text: "unable to verify user credentials"}
+		}
+		c, ok := h.sim.CallerByUserID(s.userID)
+		if !ok {
+			return &cloud.Error{Code: cloud.CodeUnauthorized, Text: "unable to verify user credentials"}
+		}
+		rq.c = c
+		return nil
+	}
+	apiKey, ok := p.getFold("apikey")
+	if !ok || apiKey == "" {
+		return errUnverified
+	}
+	rq.byKey = true
+	c, secret, ok := h.sim.CallerByAPIKey(apiKey)
+	if !ok || !verifySignature(p, secret) || !checkExpires(p, h.sim.Now()) {
+		return errUnverified
+	}
+	rq.c = c
+	return nil
+}
+
+func hasKey(p Params) bool { _, ok := p.getFold("apikey"); return ok }
+
+func (rq *request) sessionCookie() string {
+	if c, err := rq.r.Cookie("JSESSIONID"); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (rq *request) sessionKeyCookie() string {
+	if c, err := rq.r.Cookie("sessionkey"); err == nil {
+		return c.Value
+	}
+	return ""
+}
