@@ -66,17 +66,15 @@ type cmpFilter struct {
 }
 
 func (c *cmpFilter) match(d map[string]any) bool {
-	vals := lookup(d, c.path)
 	neg := c.op == "ne" || c.op == "!=" || c.op == "!~"
-	if len(vals) == 0 {
-		return neg
-	}
-	for _, v := range vals {
-		if c.test(v) != neg {
-			return !neg
+	found := false
+	for _, v := range lookup(d, c.path) {
+		if c.test(v) {
+			found = true
+			break
 		}
 	}
-	return neg
+	return found != neg
 }
 
 // test applies the positive form of the operator to one value.

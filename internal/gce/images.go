@@ -47,7 +47,7 @@ func (c *call) catalog() ([]imageInfo, error) {
 			continue
 		}
 		seenID[t.ID] = true
-		im := imageInfo{t: t, project: c.project}
+		im := imageInfo{t: t, project: c.tok.Project}
 		if !strings.EqualFold(t.Account, c.tok.Account) {
 			if p, f, ok := osImage(t.OSTypeName, t.Name, t.DisplayText); ok {
 				im.project, im.family = p, f

@@ -41,7 +41,7 @@ func (g *Gateway) getProject(c *call) (any, error) {
 	return &Project{Kind: "compute#project", ID: idOf("project", c.tok.AccountID), CreationTimestamp: csTime(a.Created),
 		Name: c.project, Description: "CloudStack account " + c.tok.Account,
 		CommonInstanceMetadata: &Metadata{Kind: "compute#metadata", Fingerprint: fingerprint(pm.Items), Items: pm.Items},
-		Quotas: quotas, DefaultServiceAccount: c.project + "-compute@developer.gserviceaccount.com",
+		Quotas:                 quotas, DefaultServiceAccount: c.project + "-compute@developer.gserviceaccount.com",
 		DefaultNetworkTier: "PREMIUM", XpnProjectStatus: "UNSPECIFIED_XPN_PROJECT_STATUS", VMDNSSetting: "ZONAL_ONLY",
 		SelfLink: strings.TrimSuffix(c.base, "/") + "/" + c.project}, nil
 }

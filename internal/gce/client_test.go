@@ -1,0 +1,352 @@
+package gce
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+	compute "google.golang.org/api/compute/v1"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+)
+
+// service is Google's own Go client pointed at the gateway.
+func (e *testEnv) service(t testing.TB, token string) *compute.Service {
+	t.Helper()
+	svc, err := compute.NewService(context.Background(), option.WithEndpoint(e.srv.URL+"/compute/v1/"),
+		option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// wantAPIError checks a client error's HTTP code and reason.
+func wantAPIError(t *testing.T, err error, code int, reason string) {
+	t.Helper()
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) {
+		t.Fatalf("want googleapi.Error %d %s, got %v", code, reason, err)
+	}
+	if ge.Code != code || len(ge.Errors) == 0 || ge.Errors[0].Reason != reason {
+		t.Fatalf("want %d %s, got %d %+v", code, reason, ge.Code, ge.Errors)
+	}
+}
+
+// waitOp waits for a zonal or global operation with the client's wait call.
+func waitOp(t *testing.T, svc *compute.Service, project string, op *compute.Operation) *compute.Operation {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for op.Status != "DONE" {
+		var err error
+		if op.Zone != "" {
+			op, err = svc.ZoneOperations.Wait(project, lastSegment(op.Zone), op.Name).Context(ctx).Do()
+		} else {
+			op, err = svc.GlobalOperations.Wait(project, op.Name).Context(ctx).Do()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if op.Error != nil {
+		t.Fatalf("operation %s failed: %+v", op.Name, op.Error.Errors[0])
+	}
+	return op
+}
+
+func TestGoClientCatalog(t *testing.T) {
+	e := newFakeEnv(t)
+	svc := e.service(t, e.token)
+	p := e.project
+
+	zones, err := svc.Zones.List(p).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zones.Items) != 2 || zones.Items[0].Name != "sandbox-simulator" || zones.Items[0].Status != "UP" {
+		t.Fatalf("zones: %+v", zones.Items)
+	}
+	for _, z := range zones.Items {
+		if !strings.HasPrefix(z.SelfLink, e.srv.URL+"/compute/v1/projects/"+p+"/zones/") {
+			t.Fatalf("selfLink %q", z.SelfLink)
+		}
+	}
+	regions, err := svc.Regions.List(p).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(regions.Items) != 2 || len(regions.Items[0].Quotas) == 0 {
+		t.Fatalf("regions: %+v", regions.Items)
+	}
+	mts, err := svc.MachineTypes.List(p, "sandbox-simulator").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mts.Items) != 3 || mts.Items[2].Name != "small" || mts.Items[2].GuestCpus != 1 || mts.Items[2].MemoryMb != 2048 {
+		t.Fatalf("machine types: %+v", mts.Items[0])
+	}
+	mt, err := svc.MachineTypes.Get(p, "sandbox-simulator", "medium").Do()
+	if err != nil || mt.GuestCpus != 2 {
+		t.Fatalf("machine type medium: %+v %v", mt, err)
+	}
+	agg, err := svc.MachineTypes.AggregatedList(p).Do()
+	if err != nil || len(agg.Items["zones/sandbox-simulator-basic"].MachineTypes) != 3 {
+		t.Fatalf("aggregated machine types: %v %v", agg, err)
+	}
+	imgs, err := svc.Images.List("debian-cloud").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imgs.Items) != 1 || imgs.Items[0].Family != "debian-12" || imgs.Items[0].Status != "READY" {
+		for _, im := range imgs.Items {
+			t.Logf("%s %s %s", im.Name, im.Family, im.SelfLink)
+		}
+		t.Fatalf("debian-cloud images: %d", len(imgs.Items))
+	}
+	fam, err := svc.Images.GetFromFamily("ubuntu-os-cloud", "ubuntu-2204-lts").Do()
+	if err != nil || fam.Name != "ubuntu-22-04" {
+		t.Fatalf("ubuntu family: %+v %v", fam, err)
+	}
+	own, err := svc.Images.List(p).Do()
+	if err != nil || len(own.Items) != 1 || own.Items[0].Name != "my-golden" {
+		t.Fatalf("own images: %+v %v", own, err)
+	}
+	proj, err := svc.Projects.Get(p).Do()
+	if err != nil || proj.Name != p || proj.DefaultServiceAccount == "" {
+		t.Fatalf("project: %+v %v", proj, err)
+	}
+	// Filters the server must honour, in both syntaxes.
+	for filter, want := range map[string]int{
+		`name eq ".*basic.*"`:                 1,
+		`name ne ".*basic.*"`:                 1,
+		`(status eq UP)(name eq "sandbox-simulator")`: 1,
+		`name = "sandbox-simulator" OR name = "sandbox-simulator-basic"`: 2,
+		`status != UP`: 0,
+	} {
+		l, err := svc.Zones.List(p).Filter(filter).Do()
+		if err != nil || len(l.Items) != want {
+			t.Errorf("filter %s: %d items, %v (want %d)", filter, len(l.Items), err, want)
+		}
+	}
+	// Page tokens.
+	page, err := svc.MachineTypes.List(p, "sandbox-simulator").MaxResults(2).Do()
+	if err != nil || len(page.Items) != 2 || page.NextPageToken == "" {
+		t.Fatalf("page 1: %v %v", page, err)
+	}
+	page2, err := svc.MachineTypes.List(p, "sandbox-simulator").MaxResults(2).PageToken(page.NextPageToken).Do()
+	if err != nil || len(page2.Items) != 1 || page2.NextPageToken != "" || page2.Items[0].Name != "small" {
+		t.Fatalf("page 2: %v %v", page2, err)
+	}
+	_, err = svc.Zones.List(p).PageToken("garbage").Do()
+	wantAPIError(t, err, 400, "invalid")
+	_, err = svc.Zones.List(p).Filter(`name eq "(`).Do()
+	wantAPIError(t, err, 400, "invalid")
+}
+
+func TestGoClientAuth(t *testing.T) {
+	e := newFakeEnv(t)
+	_, err := e.service(t, "not-a-token").Zones.List(e.project).Do()
+	wantAPIError(t, err, 401, "authError")
+	_, err = e.service(t, e.token).Zones.List("someone-else").Do()
+	wantAPIError(t, err, 403, "forbidden")
+	// No header at all.
+	resp, err := http.Get(e.srv.URL + "/compute/v1/projects/" + e.project + "/zones")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("no token: %d", resp.StatusCode)
+	}
+}
+
+func TestGoClientFirewalls(t *testing.T) {
+	e := newFakeEnv(t)
+	svc := e.service(t, e.token)
+	p := e.project
+	op, err := svc.Firewalls.Insert(p, &compute.Firewall{Name: "web", Network: "global/networks/default",
+		Allowed:      []*compute.FirewallAllowed{{IPProtocol: "tcp", Ports: []string{"80", "8000-8100"}}, {IPProtocol: "icmp"}},
+		SourceRanges: []string{"10.0.0.0/8"}, TargetTags: []string{"web"}, Priority: 900}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.OperationType != "insert" || !strings.HasSuffix(op.TargetLink, "/global/firewalls/web") {
+		t.Fatalf("op: %+v", op)
+	}
+	waitOp(t, svc, p, op)
+	fw, err := svc.Firewalls.Get(p, "web").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fw.Priority != 900 || fw.Direction != "INGRESS" || len(fw.Allowed) != 2 || strings.Join(fw.Allowed[0].Ports, ",") != "80,8000-8100" ||
+		fw.Allowed[1].IPProtocol != "icmp" || strings.Join(fw.SourceRanges, ",") != "10.0.0.0/8" || fw.TargetTags[0] != "web" {
+		t.Fatalf("firewall: %+v allowed %+v", fw, fw.Allowed[0])
+	}
+	_, err = svc.Firewalls.Insert(p, &compute.Firewall{Name: "web", Allowed: []*compute.FirewallAllowed{{IPProtocol: "tcp"}}}).Do()
+	wantAPIError(t, err, 409, "alreadyExists")
+	_, err = svc.Firewalls.Insert(p, &compute.Firewall{Name: "Bad_Name", Allowed: []*compute.FirewallAllowed{{IPProtocol: "tcp"}}}).Do()
+	wantAPIError(t, err, 400, "invalid")
+	_, err = svc.Firewalls.Insert(p, &compute.Firewall{Name: "ports", Allowed: []*compute.FirewallAllowed{{IPProtocol: "tcp", Ports: []string{"70000"}}}}).Do()
+	wantAPIError(t, err, 400, "invalid")
+
+	op, err = svc.Firewalls.Patch(p, "web", &compute.Firewall{SourceRanges: []string{"192.168.0.0/16"}}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOp(t, svc, p, op)
+	fw, _ = svc.Firewalls.Get(p, "web").Do()
+	if strings.Join(fw.SourceRanges, ",") != "192.168.0.0/16" || len(fw.Allowed) != 2 {
+		t.Fatalf("patched: %+v", fw)
+	}
+	op, err = svc.Firewalls.Update(p, "web", &compute.Firewall{Name: "web", Allowed: []*compute.FirewallAllowed{{IPProtocol: "udp", Ports: []string{"53"}}}}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOp(t, svc, p, op)
+	fw, _ = svc.Firewalls.Get(p, "web").Do()
+	if len(fw.Allowed) != 1 || fw.Allowed[0].IPProtocol != "udp" || fw.SourceRanges[0] != "0.0.0.0/0" || fw.Priority != 1000 {
+		t.Fatalf("updated: %+v", fw)
+	}
+	list, err := svc.Firewalls.List(p).Filter(`name eq web`).Do()
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	op, err = svc.Firewalls.Delete(p, "web").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOp(t, svc, p, op)
+	_, err = svc.Firewalls.Get(p, "web").Do()
+	wantAPIError(t, err, 404, "notFound")
+}
+
+func TestGoClientInstances(t *testing.T) {
+	e := newFakeEnv(t)
+	svc := e.service(t, e.token)
+	p, zone := e.project, "sandbox-simulator"
+	ud := "#cloud-config\nruncmd:\n - echo hi\n"
+	inst := &compute.Instance{Name: "vm1", MachineType: "zones/" + zone + "/machineTypes/n1-standard-1",
+		Disks: []*compute.AttachedDisk{{Boot: true, AutoDelete: true, InitializeParams: &compute.AttachedDiskInitializeParams{
+			SourceImage: "projects/debian-cloud/global/images/family/debian-12"}}},
+		NetworkInterfaces: []*compute.NetworkInterface{{Network: "global/networks/default",
+			AccessConfigs: []*compute.AccessConfig{{Name: "external-nat", Type: "ONE_TO_ONE_NAT"}}}},
+		Metadata: &compute.Metadata{Items: []*compute.MetadataItems{{Key: "user-data", Value: &ud}, {Key: "foo", Value: googleapi.String("bar")}}},
+		Labels:   map[string]string{"env": "dev"}, Tags: &compute.Tags{Items: []string{"web"}}}
+	op, err := svc.Instances.Insert(p, zone, inst).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(op.Zone, "/zones/"+zone) || op.OperationType != "insert" {
+		t.Fatalf("insert op: %+v", op)
+	}
+	waitOp(t, svc, p, op)
+	got, err := svc.Instances.Get(p, zone, "vm1").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "RUNNING" || !strings.HasSuffix(got.MachineType, "/machineTypes/medium") || got.Labels["env"] != "dev" ||
+		got.Tags.Items[0] != "web" || len(got.Metadata.Items) != 2 || *got.Metadata.Items[0].Value != ud || got.NetworkInterfaces[0].NetworkIP == "" {
+		t.Fatalf("instance: %+v", got)
+	}
+	_, err = svc.Instances.Insert(p, zone, inst).Do()
+	wantAPIError(t, err, 409, "alreadyExists")
+
+	for _, step := range []struct {
+		do   func(...googleapi.CallOption) (*compute.Operation, error)
+		want string
+	}{
+		{svc.Instances.Stop(p, zone, "vm1").Do, "TERMINATED"},
+		{svc.Instances.Start(p, zone, "vm1").Do, "RUNNING"},
+		{svc.Instances.Reset(p, zone, "vm1").Do, "RUNNING"},
+	} {
+		op, err := step.do()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitOp(t, svc, p, op)
+		got, _ := svc.Instances.Get(p, zone, "vm1").Do()
+		if got.Status != step.want {
+			t.Fatalf("after %s: %s", op.OperationType, got.Status)
+		}
+	}
+	// setMetadata checks the fingerprint.
+	got, _ = svc.Instances.Get(p, zone, "vm1").Do()
+	_, err = svc.Instances.SetMetadata(p, zone, "vm1", &compute.Metadata{Fingerprint: "stale", Items: nil}).Do()
+	wantAPIError(t, err, 412, "conditionNotMet")
+	items := append(got.Metadata.Items, &compute.MetadataItems{Key: "k", Value: googleapi.String("v")})
+	op, err = svc.Instances.SetMetadata(p, zone, "vm1", &compute.Metadata{Fingerprint: got.Metadata.Fingerprint, Items: items}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOp(t, svc, p, op)
+	op, err = svc.Instances.SetLabels(p, zone, "vm1", &compute.InstancesSetLabelsRequest{LabelFingerprint: got.LabelFingerprint, Labels: map[string]string{"env": "prod"}}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOp(t, svc, p, op)
+	got, _ = svc.Instances.Get(p, zone, "vm1").Do()
+	if len(got.Metadata.Items) != 3 || got.Labels["env"] != "prod" {
+		t.Fatalf("after set: %+v %+v", got.Metadata.Items, got.Labels)
+	}
+	out, err := svc.Instances.GetSerialPortOutput(p, zone, "vm1").Do()
+	if err != nil || !strings.Contains(out.Contents, "vm1 login:") || out.Next != int64(len(out.Contents)) {
+		t.Fatalf("serial: %+v %v", out, err)
+	}
+	list, err := svc.Instances.List(p, zone).Do()
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	agg, err := svc.Instances.AggregatedList(p).Do()
+	if err != nil || len(agg.Items["zones/"+zone].Instances) != 1 || agg.Items["zones/sandbox-simulator-basic"].Warning == nil {
+		t.Fatalf("aggregated: %+v %v", agg, err)
+	}
+	disks, err := svc.Disks.List(p, zone).Do()
+	if err != nil || len(disks.Items) != 1 || disks.Items[0].Name != "vm1" || disks.Items[0].SizeGb != 20 {
+		t.Fatalf("disks: %+v %v", disks, err)
+	}
+	ops, err := svc.ZoneOperations.List(p, zone).Do()
+	if err != nil || len(ops.Items) < 6 {
+		t.Fatalf("operations: %v %v", ops, err)
+	}
+	one, err := svc.ZoneOperations.Get(p, zone, ops.Items[0].Name).Do()
+	if err != nil || one.Status != "DONE" || one.Progress != 100 {
+		t.Fatalf("operation get: %+v %v", one, err)
+	}
+	aggOps, err := svc.GlobalOperations.AggregatedList(p).Do()
+	if err != nil || len(aggOps.Items["zones/"+zone].Operations) != len(ops.Items) {
+		t.Fatalf("aggregated operations: %v %v", aggOps, err)
+	}
+	op, err = svc.Instances.Delete(p, zone, "vm1").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOp(t, svc, p, op)
+	_, err = svc.Instances.Get(p, zone, "vm1").Do()
+	wantAPIError(t, err, 404, "notFound")
+	_, err = svc.Instances.Get(p, "no-such-zone", "vm1").Do()
+	wantAPIError(t, err, 404, "notFound")
+}
+
+func TestGoClientCapacityFailure(t *testing.T) {
+	e := newFakeEnv(t)
+	e.fake.MaxVMs = 0
+	svc := e.service(t, e.token)
+	e.fake.MaxVMs = -1 // every deploy fails for want of room
+	op, err := svc.Instances.Insert(e.project, "sandbox-simulator", &compute.Instance{Name: "big", MachineType: "zones/sandbox-simulator/machineTypes/large",
+		Disks: []*compute.AttachedDisk{{Boot: true, InitializeParams: &compute.AttachedDiskInitializeParams{SourceImage: "projects/debian-cloud/global/images/debian-12"}}}}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err = svc.ZoneOperations.Wait(e.project, "sandbox-simulator", op.Name).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Status != "DONE" || op.Error == nil || op.Error.Errors[0].Code != "ZONE_RESOURCE_POOL_EXHAUSTED" || op.HttpErrorStatusCode != 503 {
+		t.Fatalf("op: %+v", op)
+	}
+}
