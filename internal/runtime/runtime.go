@@ -1,0 +1,158 @@
+// Package runtime is the one small interface between a node agent and
+// whatever runs containers: sim (nothing runs; behaviour is configured),
+// exec (host processes) and, later, docker. A runtime declares what it can do
+// (Capabilities) and answers anything else with an error that wraps
+// ErrNotSupported, never with a silent no-op. Every implementation passes the
+// conformance kit in runtime/runtimetest.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Runtime runs containers for one or more node agents. Methods are safe for
+// concurrent use.
+type Runtime interface {
+	// Info names the runtime and declares its capabilities.
+	Info() Info
+	// Start creates and starts a container. It returns the container's
+	// status at return: Running, or Created when the runtime starts it
+	// later (the sim runtime's start latency), or Exited when it finished
+	// at once. Every later change of state is passed to notify (from any
+	// goroutine; notify must not block). A container that cannot be
+	// started at all (no such program) gives an error.
+	Start(ctx context.Context, spec ContainerSpec, notify Notify) (Status, error)
+	// Stop stops a container: politely first, forcibly once grace has
+	// passed. Stopping a stopped container is not an error.
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	// Status reports a container's current status.
+	Status(ctx context.Context, id string) (Status, error)
+	// Logs writes a container's output to w as opts asks. With Follow it
+	// returns when the container has exited and its output is written, or
+	// when ctx ends.
+	Logs(ctx context.Context, id string, opts LogOptions, w io.Writer) error
+	// Remove forgets a stopped container and its logs (stopping it first
+	// if it still runs).
+	Remove(ctx context.Context, id string) error
+}
+
+// Notify receives a container's new status.
+type Notify func(Status)
+
+// Info describes a runtime.
+type Info struct {
+	Name         string // "sim", "exec", "docker"
+	Capabilities Capabilities
+}
+
+// Capabilities says what a runtime really does; callers ask before they
+// rely on something.
+type Capabilities struct {
+	// Processes: the container's command really runs.
+	Processes bool
+	// Images: images are pulled and their file systems used.
+	Images bool
+	// Ports: a container's declared ports answer on the pod IP.
+	Ports bool
+	// Env and WorkingDir are applied to the container's process.
+	Env bool
+	// GracefulStop: Stop signals first and kills after the grace period.
+	GracefulStop bool
+	// Logs: container output is kept and served.
+	Logs bool
+}
+
+// ContainerSpec is what the agent asks a runtime to run: one container of a
+// pod, already resolved (env values, pod IP).
+type ContainerSpec struct {
+	PodNamespace string
+	PodName      string
+	PodUID       string
+	Name         string // container name in the pod
+	Attempt      int    // restart count of this container so far
+	Image        string
+	Command      []string
+	Args         []string
+	Env          []EnvVar
+	WorkingDir   string
+	Ports        []Port
+	PodIP        string
+	// Annotations are the pod's annotations; the sim runtime reads its
+	// behaviour overrides from them.
+	Annotations map[string]string
+}
+
+// EnvVar is one environment variable.
+type EnvVar struct{ Name, Value string }
+
+// Port is one declared container port.
+type Port struct {
+	Name     string
+	Port     int32
+	Protocol string // "TCP" (default), "UDP", "SCTP"
+}
+
+// State is a container's life-cycle state.
+type State uint8
+
+// The container states, in order.
+const (
+	StateCreated State = iota // accepted, not running yet
+	StateRunning
+	StateExited
+)
+
+func (s State) String() string {
+	switch s {
+	case StateCreated:
+		return "created"
+	case StateRunning:
+		return "running"
+	case StateExited:
+		return "exited"
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// Status is a container's observed status.
+type Status struct {
+	ID         string
+	State      State
+	StartedAt  time.Time
+	FinishedAt time.Time
+	ExitCode   int
+	// Reason is a CamelCase word as the kubelet shows it: "Completed",
+	// "Error", "OOMKilled", "StartError".
+	Reason  string
+	Message string
+}
+
+// LogOptions select what Logs writes.
+type LogOptions struct {
+	Follow     bool
+	TailLines  int64 // < 0: all lines
+	Timestamps bool  // prefix each line with its RFC 3339 time
+	SinceTime  time.Time
+	LimitBytes int64 // <= 0: no limit
+}
+
+// ErrNotSupported is wrapped by every "this runtime cannot do that" error.
+var ErrNotSupported = errors.New("not supported by this runtime")
+
+// ErrNotFound is wrapped when a container id is unknown.
+var ErrNotFound = errors.New("no such container")
+
+// NotSupported returns an error naming the runtime and operation that
+// wraps ErrNotSupported.
+func NotSupported(runtime, op string) error {
+	return fmt.Errorf("%s runtime: %s: %w", runtime, op, ErrNotSupported)
+}
+
+// NotFound returns an error naming the container that wraps ErrNotFound.
+func NotFound(runtime, id string) error {
+	return fmt.Errorf("%s runtime: container %q: %w", runtime, id, ErrNotFound)
+}
