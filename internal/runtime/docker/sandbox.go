@@ -1,0 +1,195 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+
+	"github.com/stratus-cloud/stratus/internal/runtime"
+)
+
+// PauseImage is the sandbox image's reference; it is made from nothing by
+// prepare (an image import of a one-file root file system).
+const PauseImage = "stratus/pause:1"
+
+// sandbox is a pod's namespace holder.
+type sandbox struct {
+	key   string
+	ready chan struct{} // closed once id, ip and err are set
+	id    string
+	ip    string // address on the Docker network
+	err   error
+	refs  int // containers of the pod, created or being created
+}
+
+// prepare makes sure the sandbox image exists, and on first use removes
+// what an earlier process of the same instance left behind.
+func (r *Runtime) prepare(ctx context.Context) error {
+	r.prepMu.Lock()
+	defer r.prepMu.Unlock()
+	if r.pause != "" {
+		return nil
+	}
+	if r.opts.Instance != "" {
+		if err := r.removeInstance(ctx); err != nil {
+			r.log.Warn("removing leftover containers failed", "err", err)
+		}
+	}
+	if err := r.importPause(ctx); err != nil {
+		return err
+	}
+	r.pause = PauseImage
+	return nil
+}
+
+// importPause imports the sandbox image unless the engine has it.
+func (r *Runtime) importPause(ctx context.Context) error {
+	if _, err := r.cli.ImageInspect(ctx, PauseImage); err == nil {
+		return nil
+	} else if !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("docker runtime: engine: %w", err)
+	}
+	v, err := r.cli.ServerVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("docker runtime: engine version: %w", err)
+	}
+	rootfs, err := pauseRootFS(v.Arch)
+	if err != nil {
+		return err
+	}
+	rc, err := r.cli.ImageImport(ctx, image.ImportSource{Source: bytes.NewReader(rootfs), SourceName: "-"}, PauseImage, image.ImportOptions{
+		Changes: []string{`ENTRYPOINT ["/pause"]`, "LABEL " + LabelManaged + "=true"},
+		Message: "stratus pod sandbox",
+	})
+	if err != nil {
+		return fmt.Errorf("docker runtime: import sandbox image: %w", err)
+	}
+	defer rc.Close()
+	if err := drainJSON(rc); err != nil {
+		return fmt.Errorf("docker runtime: import sandbox image: %w", err)
+	}
+	r.log.Info("sandbox image imported", "image", PauseImage, "arch", v.Arch)
+	return nil
+}
+
+// acquireSandbox returns the pod's sandbox, creating it for the pod's
+// first container; the caller releases it if its container is not made.
+func (r *Runtime) acquireSandbox(ctx context.Context, key string, spec runtime.ContainerSpec) (*sandbox, error) {
+	r.mu.Lock()
+	sb, ok := r.pods[key]
+	if !ok {
+		sb = &sandbox{key: key, ready: make(chan struct{})}
+		r.pods[key] = sb
+	}
+	sb.refs++
+	r.mu.Unlock()
+	if !ok {
+		sb.id, sb.ip, sb.err = r.createSandbox(ctx, spec)
+		close(sb.ready)
+	}
+	select {
+	case <-sb.ready:
+	case <-ctx.Done():
+		r.releaseSandbox(key)
+		return nil, ctx.Err()
+	}
+	if sb.err != nil {
+		err := sb.err
+		r.releaseSandbox(key)
+		return nil, err
+	}
+	return sb, nil
+}
+
+// createSandbox creates and starts the pod's sandbox container.
+func (r *Runtime) createSandbox(ctx context.Context, spec runtime.ContainerSpec) (id, ip string, err error) {
+	cfg := &container.Config{
+		Image:    PauseImage,
+		Hostname: hostname(spec.PodName),
+		Labels:   r.labels(spec, "sandbox"),
+	}
+	hc := &container.HostConfig{
+		NetworkMode:   container.NetworkMode(r.opts.Network),
+		IpcMode:       container.IpcMode("shareable"),
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		LogConfig:     container.LogConfig{Type: "none"},
+	}
+	name := containerName("stratus", "POD", spec)
+	created, err := r.cli.ContainerCreate(ctx, cfg, hc, nil, nil, name)
+	if cerrdefs.IsNotFound(err) {
+		// Another runtime's Close removed the image between our check
+		// and now: import it again, once.
+		if ierr := r.importPause(ctx); ierr != nil {
+			return "", "", ierr
+		}
+		created, err = r.cli.ContainerCreate(ctx, cfg, hc, nil, nil, name)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("create: %w", err)
+	}
+	if err := r.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		r.removeQuietly(created.ID)
+		return "", "", fmt.Errorf("start: %w", err)
+	}
+	info, err := r.cli.ContainerInspect(ctx, created.ID)
+	if err != nil {
+		r.removeQuietly(created.ID)
+		return "", "", fmt.Errorf("inspect: %w", err)
+	}
+	if ns := info.NetworkSettings; ns != nil {
+		ip = ns.IPAddress
+		for netName, ep := range ns.Networks {
+			if ep != nil && ep.IPAddress != "" && (ip == "" || netName == r.opts.Network) {
+				ip = ep.IPAddress
+			}
+		}
+	}
+	r.log.Debug("pod sandbox started", "pod", spec.PodNamespace+"/"+spec.PodName, "id", shortID(created.ID), "ip", ip)
+	return created.ID, ip, nil
+}
+
+// releaseSandbox drops one reference; the last one removes the sandbox.
+func (r *Runtime) releaseSandbox(key string) {
+	r.mu.Lock()
+	sb, ok := r.pods[key]
+	if !ok {
+		r.mu.Unlock()
+		return
+	}
+	sb.refs--
+	last := sb.refs == 0
+	if last {
+		delete(r.pods, key)
+	}
+	r.mu.Unlock()
+	if !last {
+		return
+	}
+	<-sb.ready
+	if sb.id != "" {
+		r.removeQuietly(sb.id)
+	}
+}
+
+// removeImageIfUnused removes ref unless a container uses it.
+func (r *Runtime) removeImageIfUnused(ctx context.Context, ref string) {
+	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("ancestor", ref))})
+	if err != nil || len(list) > 0 {
+		return
+	}
+	if _, err := r.cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		r.log.Warn("removing sandbox image failed", "image", ref, "err", err)
+	}
+}
+
+// drainJSON reads an engine progress stream to its end and returns the
+// error it reports, if any.
+func drainJSON(rc io.Reader) error {
+	return decodeProgress(rc, func(string) {})
+}
