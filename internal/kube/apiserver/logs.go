@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -18,12 +19,13 @@ import (
 // kube-apiserver proxies to the kubelet:
 // GET http://<InternalIP>:<kubeletEndpoint port>/containerLogs/<ns>/<pod>/<container>.
 func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, ri requestInfo) {
-	var opts corev1.PodLogOptions
-	if err := s.codecs.Params.DecodeParameters(r.URL.Query(), corev1.SchemeGroupVersion, &opts); err != nil {
-		s.writeError(w, apierrors.NewBadRequest(err.Error()))
+	opts, err := parseLogOptions(r.URL.Query())
+	if err != nil {
+		s.writeError(w, err)
 		return
 	}
-	obj, err := s.storage.Get(r.Context(), ri.res, ri.namespace, ri.name)
+	var obj runtime.Object
+	obj, err = s.storage.Get(r.Context(), ri.res, ri.namespace, ri.name)
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -133,4 +135,39 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, ri requestInfo
 			return
 		}
 	}
+}
+
+// parseLogOptions reads PodLogOptions from the query.
+func parseLogOptions(q url.Values) (corev1.PodLogOptions, error) {
+	var o corev1.PodLogOptions
+	o.Container = q.Get("container")
+	boolOpt := func(name string, dst *bool) error {
+		if v := q.Get(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return apierrors.NewBadRequest(fmt.Sprintf("invalid %s: %q", name, v))
+			}
+			*dst = b
+		}
+		return nil
+	}
+	intOpt := func(name string, dst **int64) error {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return apierrors.NewBadRequest(fmt.Sprintf("invalid %s: %q", name, v))
+			}
+			*dst = &n
+		}
+		return nil
+	}
+	for _, err := range []error{
+		boolOpt("follow", &o.Follow), boolOpt("previous", &o.Previous), boolOpt("timestamps", &o.Timestamps),
+		intOpt("tailLines", &o.TailLines), intOpt("sinceSeconds", &o.SinceSeconds), intOpt("limitBytes", &o.LimitBytes),
+	} {
+		if err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
