@@ -15,19 +15,19 @@ type zone struct {
 }
 
 type host struct {
-	ID              string      `json:"id"`
-	Name            string      `json:"name"`
-	State           string      `json:"state"`
-	ZoneName        string      `json:"zonename"`
-	ClusterName     string      `json:"clustername"`
-	CPUNumber       int64       `json:"cpunumber"`
-	CPUSpeed        int64       `json:"cpuspeed"`
-	CPUAllocated    flexString  `json:"cpuallocated"`
-	CPUAllocatedMHz flexInt     `json:"cpuallocatedvalue"`
-	MemoryTotal     int64       `json:"memorytotal"`
-	MemoryAllocated flexInt     `json:"memoryallocated"`
-	MemoryUsed      flexInt     `json:"memoryused"`
-	Type            string      `json:"type"`
+	ID              string     `json:"id"`
+	Name            string     `json:"name"`
+	State           string     `json:"state"`
+	ZoneName        string     `json:"zonename"`
+	ClusterName     string     `json:"clustername"`
+	CPUNumber       int64      `json:"cpunumber"`
+	CPUSpeed        int64      `json:"cpuspeed"`
+	CPUAllocated    flexString `json:"cpuallocated"`
+	CPUAllocatedMHz flexInt    `json:"cpuallocatedvalue"`
+	MemoryTotal     int64      `json:"memorytotal"`
+	MemoryAllocated flexInt    `json:"memoryallocated"`
+	MemoryUsed      flexInt    `json:"memoryused"`
+	Type            string     `json:"type"`
 }
 
 type nic struct {

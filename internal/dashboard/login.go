@@ -90,7 +90,7 @@ func (d *Dashboard) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	d.log.Info("login", "user", user.Username, "account", user.Account, "role", user.Role())
 	setCookie(w, r, loginCookie, "", -1)
 	setCookie(w, r, sessionCookie, s.id, 0)
-	http.Redirect(w, r, ld.Next, http.StatusSeeOther)
+	http.Redirect(w, r, localPath(ld.Next), http.StatusSeeOther)
 }
 
 // logoutSubmit ends both the dashboard and the CloudStack session.

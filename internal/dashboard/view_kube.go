@@ -39,7 +39,7 @@ type podRow struct {
 }
 
 type workloadRow struct {
-	Namespace, Name               string
+	Namespace, Name                string
 	Desired, Current, Ready, Avail int32
 }
 
