@@ -70,7 +70,7 @@ func miscCommands() []*command {
 				return Object{Key: "simulatormock", Obj: mockOf(m)}, nil
 			}},
 		{Name: "querySimulatorMock", Desc: "query simulator mock", Resp: "simulatormock", RespOf: mockView{}, Role: roleRootAdmin,
-			Params: []param{p("id*:long", "id of the configured mock")},
+			Params: []param{p("id*:uuid:SimulatorMock", "id of the configured mock")},
 			Run: func(rq *request) (any, error) {
 				m, err := rq.h.sim.Fault(rq.c, rq.str("id"))
 				if err != nil {
@@ -79,7 +79,7 @@ func miscCommands() []*command {
 				return Object{Key: "simulatormock", Obj: mockOf(m)}, nil
 			}},
 		{Name: "cleanupSimulatorMock", Desc: "cleanup simulator mock", Resp: "success", RespOf: Success{}, Role: roleRootAdmin,
-			Params: []param{p("id*:long", "id of the configured mock")},
+			Params: []param{p("id*:uuid:SimulatorMock", "id of the configured mock")},
 			Run: func(rq *request) (any, error) {
 				if err := rq.h.sim.ClearFault(rq.ctx, rq.c, rq.str("id")); err != nil {
 					return nil, err
