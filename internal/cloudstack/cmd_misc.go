@@ -32,8 +32,7 @@ func miscCommands() []*command {
 		{Name: "queryAsyncJobResult", Desc: "Retrieves the current status of asynchronous job.", Resp: "asyncjobs", RespOf: jobView{},
 			Params: []param{p("jobid*:uuid:AsyncJob", "the ID of the asynchronous job")}, Run: queryJob},
 		{Name: "listAsyncJobs", Desc: "Lists all pending asynchronous jobs for the account.", Resp: "asyncjobs", RespOf: jobView{},
-			Params: listParams(pListAll, pAccount, pDomainID, pRecurse, p("startdate:date", "The start date of the async job (use format \"yyyy-MM-dd'T'HH:mm:ss'+'SSSS\")"),
-				p("id:uuid:AsyncJob", "the id of the async job")), Run: listJobs},
+			Params: listParams(pListAll, pAccount, pDomainID, pRecurse, p("startdate:date", "The start date of the async job (use format \"yyyy-MM-dd'T'HH:mm:ss'+'SSSS\")")), Run: listJobs},
 		{Name: "listEvents", Desc: "A command to list events.", Resp: "event", RespOf: eventView{},
 			Params: listParams(pListAll, pAccount, pDomainID, pRecurse, p("id:uuid", "the ID of the event"), p("type:string", "the event type (see event types)"),
 				p("level:string", "the event level (INFO, WARN, ERROR)"), p("startdate:date", "the start date range of the list you want to retrieve (use format \"yyyy-MM-dd\" or the new format \"yyyy-MM-dd HH:mm:ss\")"),
@@ -183,7 +182,7 @@ func listJobs(rq *request) (any, error) {
 	}
 	return rq.read(func(r cloud.Reader) (any, error) {
 		return listView(rq, "asyncjobs", jobs, func(j *cloud.Job) bool {
-			return rq.match("id", j.ID) && !j.Created.Before(since)
+			return !j.Created.Before(since)
 		}, func(j *cloud.Job) jobView { return jobOf(r, j) })
 	})
 }

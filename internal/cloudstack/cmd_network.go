@@ -12,7 +12,6 @@ func networkCommands() []*command {
 			Params: ownedListParams(withID(cloud.KindNetwork, pName, pZoneID, pTags, p("type:string", "the type of the network. Supported values are: isolated, l2, shared and all"),
 				p("traffictype:string", "type of the traffic"), p("vpcid:uuid", "List networks by VPC"),
 				p("canusefordeploy:boolean", "list networks available for VM deployment"),
-				p("isdefault:boolean", "true if network is default, false otherwise"),
 				p("issystem:boolean", "true if network is system, false otherwise"))...), Run: listNetworks},
 		{Name: "createNetwork", Desc: "Creates a network", Resp: "network", RespOf: networkView{},
 			Params: []param{p("name*:string", "the name of the network"), p("displaytext:string", "the display text of the network"),

@@ -14,7 +14,7 @@ func vmCommands() []*command {
 			Resp: "virtualmachine", RespOf: vmView{}, Params: []param{
 				p("zoneid*:uuid:Zone", "availability zone for the virtual machine"),
 				p("serviceofferingid*:uuid:ServiceOffering", "the ID of the service offering for the virtual machine"),
-				p("templateid*:uuid:Template", "the ID of the template for the virtual machine"),
+				p("templateid:uuid:Template", "the ID of the template for the virtual machine"),
 				p("diskofferingid:uuid:DiskOffering", "the ID of the disk offering for the virtual machine."),
 				p("name:string", "host name for the virtual machine"),
 				p("displayname:string", "an optional user generated name for the virtual machine"),
@@ -137,6 +137,9 @@ func (rq *request) vmAnswer(vm *cloud.VM, err error) (any, error) {
 }
 
 func deployVM(rq *request) (any, error) {
+	if rq.str("templateid") == "" {
+		return nil, cloud.Invalid("Unable to execute API command deployvirtualmachine due to missing parameter templateid")
+	}
 	keys := rq.p.List("keypairs")
 	if k := rq.str("keypair"); k != "" {
 		keys = append([]string{k}, keys...)

@@ -12,10 +12,10 @@ import (
 
 // env is what a scenario needs from the default data center.
 type env struct {
-	cs                          *cloudstack.CloudStackClient
-	basicZone, advZone          string
-	micro, small, smallHA       string
-	template                    string
+	cs                    *cloudstack.CloudStackClient
+	basicZone, advZone    string
+	micro, small, smallHA string
+	template              string
 }
 
 func setup(t *testing.T, srv *cstest.Server) env {

@@ -118,3 +118,7 @@ func checkExpires(p Params, now time.Time) bool {
 	}
 	return false
 }
+
+// SignString signs an already built, lower-cased string to sign (for
+// clients and tests).
+func SignString(s, secret string) string { return sign([]byte(s), secret) }
