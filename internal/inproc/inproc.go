@@ -6,6 +6,7 @@
 package inproc
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -21,8 +22,11 @@ func Client(h http.Handler) *http.Client { return &http.Client{Transport: Transp
 type transport struct{ h http.Handler }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	// A server request: body, RemoteAddr and RequestURI as net/http sets them.
-	sreq := req.Clone(req.Context())
+	// A server request: body, RemoteAddr and RequestURI as net/http sets
+	// them, and a context that ends when the client closes the body, so an
+	// abandoned stream stops its handler at once.
+	ctx, cancel := context.WithCancel(req.Context())
+	sreq := req.Clone(ctx)
 	if sreq.Body == nil {
 		sreq.Body = http.NoBody
 	}
@@ -45,11 +49,23 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}()
 	select {
 	case <-w.ready:
-	case <-req.Context().Done():
-		pr.CloseWithError(req.Context().Err())
-		return nil, req.Context().Err()
+	case <-ctx.Done():
+		pr.CloseWithError(ctx.Err())
+		cancel()
+		return nil, ctx.Err()
 	}
-	return w.resp(pr), nil
+	return w.resp(&cancelBody{PipeReader: pr, cancel: cancel}), nil
+}
+
+// cancelBody ends the handler's context when the client closes the body.
+type cancelBody struct {
+	*io.PipeReader
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	b.cancel()
+	return b.PipeReader.Close()
 }
 
 // writer is the handler's side: headers are handed over once, the body goes

@@ -57,7 +57,8 @@ func TestStreamingAndCancel(t *testing.T) {
 			t.Fatalf("line %d: %q %v", i, sc.Text(), sc.Err())
 		}
 	}
-	cancel()
+	defer cancel()
+	// Closing the body alone ends the handler's context.
 	resp.Body.Close()
 	select {
 	case <-stopped:
