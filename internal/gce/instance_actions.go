@@ -121,7 +121,7 @@ func (g *Gateway) setInstanceMetadata(c *call) (any, error) {
 		return nil, err
 	}
 	cur := metadataItems(vm, m)
-	if body.Fingerprint != "" && body.Fingerprint != fingerprint(cur) {
+	if body.Fingerprint != "" && !sameFingerprint(body.Fingerprint, fingerprint(cur)) {
 		return nil, errFingerprint("metadata")
 	}
 	oldUD, _ := itemValue(cur, userDataKey)
@@ -153,7 +153,7 @@ func (g *Gateway) setInstanceLabels(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if body.LabelFingerprint != "" && body.LabelFingerprint != fingerprint(m.Labels) {
+	if body.LabelFingerprint != "" && !sameFingerprint(body.LabelFingerprint, fingerprint(m.Labels)) {
 		return nil, errFingerprint("label")
 	}
 	if err := c.updateMeta(z.name, vm, func(m *instanceMeta) { m.Labels = body.Labels }); err != nil {
@@ -174,7 +174,7 @@ func (g *Gateway) setInstanceTags(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if body.Fingerprint != "" && body.Fingerprint != fingerprint(m.Tags) {
+	if body.Fingerprint != "" && !sameFingerprint(body.Fingerprint, fingerprint(m.Tags)) {
 		return nil, errFingerprint("tags")
 	}
 	if err := c.updateMeta(z.name, vm, func(m *instanceMeta) { m.Tags = body.Items }); err != nil {

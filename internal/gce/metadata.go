@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"regexp"
+	"strings"
 )
 
 // fingerprint is GCE's optimistic-locking token for a piece of state:
@@ -95,3 +96,13 @@ func itemValue(items []MetadataItem, key string) (string, bool) {
 }
 
 func strPtr(s string) *string { return &s }
+
+// sameFingerprint compares fingerprints as bytes: GCE's fingerprints are
+// base64 bytes, and gcloud (apitools) sends them back URL-safe encoded.
+func sameFingerprint(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.NewReplacer("-", "+", "_", "/").Replace(s)
+		return strings.TrimRight(s, "=")
+	}
+	return norm(a) == norm(b)
+}

@@ -102,7 +102,7 @@ func (g *Gateway) setCommonInstanceMetadata(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if body.Fingerprint != "" && body.Fingerprint != fingerprint(pm.Items) {
+	if body.Fingerprint != "" && !sameFingerprint(body.Fingerprint, fingerprint(pm.Items)) {
 		return nil, errFingerprint("metadata")
 	}
 	keysText, _ := itemValue(body.Items, sshKeysKey)

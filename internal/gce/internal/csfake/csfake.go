@@ -230,7 +230,7 @@ func (s *Server) dispatch(cmd string, p url.Values) (any, *apiError) {
 			"state": "Running", "zoneid": p.Get("zoneid"), "templateid": p.Get("templateid"), "templatename": "tmpl",
 			"serviceofferingid": so["id"], "serviceofferingname": so["name"], "cpunumber": so["cpunumber"], "memory": so["memory"],
 			"created": "2024-02-01T10:00:00+0000",
-			"nic": []map[string]any{{"id": "nic-" + id, "networkid": p.Get("networkids"), "ipaddress": "10.1.1." + strconv.Itoa(n), "netmask": "255.255.255.0", "macaddress": "02:00:00:00:00:01", "isdefault": true}}}
+			"nic":     []map[string]any{{"id": "nic-" + id, "networkid": p.Get("networkids"), "ipaddress": "10.1.1." + strconv.Itoa(n), "netmask": "255.255.255.0", "macaddress": "02:00:00:00:00:01", "isdefault": true}}}
 		if ud := p.Get("userdata"); ud != "" {
 			vm["userdata"] = ud
 		}
