@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -132,11 +133,41 @@ func redirectBack(w http.ResponseWriter, r *http.Request, fallback string) {
 	http.Redirect(w, r, localPath(back), http.StatusSeeOther)
 }
 
+// fetchHeader marks a form post sent by the page's script: it gets a JSON
+// answer instead of a redirect, and the page stays as it is.
+const fetchHeader = "X-Stratus-Fetch"
+
+// answer tells the user how a form post went: as JSON to the page's script,
+// or as a one-shot message on the page the browser is sent back to.
+func (d *Dashboard) answer(w http.ResponseWriter, r *http.Request, s *session, text string, isErr bool, fallback string) {
+	if r.Header.Get(fetchHeader) == "" {
+		s.setFlash(text, isErr)
+		redirectBack(w, r, fallback)
+		return
+	}
+	status := http.StatusOK
+	if isErr {
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, map[string]any{"ok": !isErr, "message": text})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
 // failed tells the user what went wrong with a call, in words; a lost
 // CloudStack session sends them to log in again.
 func (d *Dashboard) failed(w http.ResponseWriter, r *http.Request, s *session, err error, fallback string) {
 	if errors.Is(err, errSessionExpired) {
 		d.endSession(w, r, s)
+		if r.Header.Get(fetchHeader) != "" {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"ok": false, "login": true, "message": "Your session ended; log in again."})
+			return
+		}
 		http.Redirect(w, r, "/client/login", http.StatusSeeOther)
 		return
 	}
@@ -144,8 +175,7 @@ func (d *Dashboard) failed(w http.ResponseWriter, r *http.Request, s *session, e
 	if !errors.As(err, &ae) {
 		d.log.Warn("request failed", "path", r.URL.Path, "user", s.user.Username, "err", err)
 	}
-	s.setFlash(errorText(err), true)
-	redirectBack(w, r, fallback)
+	d.answer(w, r, s, errorText(err), true, fallback)
 }
 
 // errorText is the message shown for an error: the API's own text for API

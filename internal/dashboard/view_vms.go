@@ -201,8 +201,7 @@ func deployRequest(f url.Values) (url.Values, string) {
 func (d *Dashboard) deploySubmit(w http.ResponseWriter, r *http.Request, s *session) {
 	p, msg := deployRequest(r.PostForm)
 	if msg != "" {
-		s.setFlash(msg, true)
-		redirectBack(w, r, "/client/vms")
+		d.answer(w, r, s, msg, true, "/client/vms")
 		return
 	}
 	var resp struct {
@@ -218,8 +217,7 @@ func (d *Dashboard) deploySubmit(w http.ResponseWriter, r *http.Request, s *sess
 	if name == "" {
 		name = resp.ID
 	}
-	s.setFlash(fmt.Sprintf("Deploying %s (job %s).", name, resp.JobID), false)
-	redirectBack(w, r, "/client/vms")
+	d.answer(w, r, s, fmt.Sprintf("Deploying %s (job %s).", name, resp.JobID), false, "/client/vms")
 }
 
 // vmCommands maps a form action to its CloudStack command.
@@ -242,8 +240,7 @@ func (d *Dashboard) vmActionSubmit(w http.ResponseWriter, r *http.Request, s *se
 	id, action := r.PathValue("id"), r.PathValue("action")
 	cmd := vmCommand(action)
 	if cmd == "" || !idPattern.MatchString(id) {
-		s.setFlash("Unknown action or VM.", true)
-		redirectBack(w, r, "/client/vms")
+		d.answer(w, r, s, "Unknown action or VM.", true, "/client/vms")
 		return
 	}
 	var resp struct {
@@ -258,8 +255,7 @@ func (d *Dashboard) vmActionSubmit(w http.ResponseWriter, r *http.Request, s *se
 		return
 	}
 	d.log.Info("VM action", "user", s.user.Username, "vm", id, "action", action, "job", resp.JobID)
-	s.setFlash(fmt.Sprintf("%s requested (job %s).", actionLabel(action), resp.JobID), false)
-	redirectBack(w, r, "/client/vms")
+	d.answer(w, r, s, fmt.Sprintf("%s requested (job %s).", actionLabel(action), resp.JobID), false, "/client/vms")
 }
 
 func actionLabel(a string) string {
