@@ -22,7 +22,9 @@ var builtinNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem
 // server.
 func (s *Server) bootstrap(ctx context.Context, addr *net.TCPAddr) error {
 	nsr := s.reg.Lookup("", "v1", "namespaces")
-	wo := registry.WriteOptions{FieldManager: "kube-apiserver"}
+	// No managed fields here: tracking needs the apply schema, which is still
+	// being parsed in the background, and start-up must not wait for it.
+	wo := registry.WriteOptions{}
 	for _, name := range builtinNamespaces {
 		if err := s.ensure(ctx, nsr, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, wo); err != nil {
 			return err

@@ -327,4 +327,3 @@ func watchPods(t *testing.T, k *kubectl, do func(), want string) {
 		}
 	}
 }
-

@@ -252,9 +252,13 @@ func (s *Server) Stop(ctx context.Context) error {
 	if srv == nil {
 		return nil
 	}
-	err := srv.Shutdown(ctx)
+	// In-flight requests are short (watches and log streams already ended
+	// with base), so a brief grace is enough before closing what is left.
+	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	err := srv.Shutdown(sctx)
 	if err != nil {
-		srv.Close()
+		err = srv.Close()
 	}
 	select {
 	case <-served:

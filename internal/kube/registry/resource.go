@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,6 +50,9 @@ type Resource struct {
 	// Scale reads and writes replicas for the scale subresource.
 	Scale *ScaleAccess
 
+	scheme        *runtime.Scheme
+	fmOnce        sync.Once
+	fmErr         error
 	fieldManagers map[string]*managedfields.FieldManager
 }
 
@@ -77,8 +81,26 @@ func (r *Resource) HasSubresource(sub string) bool {
 	return false
 }
 
-// FieldManager returns the managed-fields tracker for the subresource ("" for the main resource).
+// FieldManager returns the managed-fields tracker for the subresource ("" for
+// the main resource), or nil when it has none. Trackers are built on first
+// use (they need the apply schema, which is slow to parse).
 func (r *Resource) FieldManager(sub string) *managedfields.FieldManager {
+	r.fmOnce.Do(func() {
+		r.fieldManagers = map[string]*managedfields.FieldManager{}
+		subs := []string{""}
+		if r.HasStatus {
+			subs = append(subs, "status")
+		}
+		tc := typeConverter()
+		for _, s := range subs {
+			fm, err := managedfields.NewDefaultFieldManager(tc, r.scheme, r.scheme, r.scheme, r.GVK(), r.GVK().GroupVersion(), s, nil)
+			if err != nil {
+				r.fmErr = err
+				return
+			}
+			r.fieldManagers[s] = fm
+		}
+	})
 	return r.fieldManagers[sub]
 }
 
@@ -128,22 +150,11 @@ func New(c *Codecs) (*Registry, error) {
 		deployments(), replicaSets(),
 		leases(), endpointSlices(),
 	}
-	tc := newTypeConverter(c.Scheme)
 	for _, r := range g.Resources {
 		g.byGVR[r.GVR()] = r
 		g.byGVK[r.GVK()] = r
-		r.fieldManagers = map[string]*managedfields.FieldManager{}
-		subs := []string{""}
-		if r.HasStatus {
-			subs = append(subs, "status")
-		}
-		for _, sub := range subs {
-			fm, err := managedfields.NewDefaultFieldManager(tc, c.Scheme, c.Scheme, c.Scheme, r.GVK(), r.GVK().GroupVersion(), sub, nil)
-			if err != nil {
-				return nil, err
-			}
-			r.fieldManagers[sub] = fm
-		}
+		r.scheme = c.Scheme
 	}
+	Prewarm()
 	return g, nil
 }
