@@ -1,8 +1,240 @@
 package main
 
-import "context"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
 
-// build adds every part to the group, in start order.
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/stratus-cloud/stratus/internal/agent"
+	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/cloud"
+	"github.com/stratus-cloud/stratus/internal/cloudstack"
+	"github.com/stratus-cloud/stratus/internal/dashboard"
+	"github.com/stratus-cloud/stratus/internal/datadir"
+	"github.com/stratus-cloud/stratus/internal/gce"
+	"github.com/stratus-cloud/stratus/internal/inproc"
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
+	"github.com/stratus-cloud/stratus/internal/runtime"
+	"github.com/stratus-cloud/stratus/internal/runtime/docker"
+	"github.com/stratus-cloud/stratus/internal/runtime/exec"
+	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+)
+
+// build adds every part to the group, in start order: the simulated cloud
+// and its API, the Kubernetes API, the node agents, the GCE gateway and the
+// dashboard. The HTTP front is added last by runUp.
 func (w *wiring) build(ctx context.Context) error {
+	dc, err := cloud.LoadDatacenter(w.o.datacenter)
+	if err != nil {
+		return fmt.Errorf("--datacenter: %w", err)
+	}
+	sim, err := cloud.New(ctx, cloud.Options{Store: w.store, Datacenter: dc, Log: w.log.With("component", "cloud")})
+	if err != nil {
+		return err
+	}
+	cs := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: w.log.With("component", "cloudstack"), Metrics: w.reg})
+	w.group.Add(sim)
+	w.http.Handle("/client/api", "cloudstack", cs)
+	w.http.Handle("/client/api/", "cloudstack", cs)
+	w.stateFns = append(w.stateFns, func(ctx context.Context, s *datadir.State) error {
+		key, secret, err := sim.AdminKeys(ctx)
+		if err != nil {
+			return fmt.Errorf("cloudstack admin keys: %w", err)
+		}
+		s.CloudStack = &datadir.CloudStackState{APIKey: key, SecretKey: secret}
+		return nil
+	})
+
+	kc, err := w.buildKube(ctx)
+	if err != nil {
+		return err
+	}
+	w.buildGCE(sim, cs)
+
+	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, Store: w.store, Log: w.log.With("component", "dashboard")})
+	if err != nil {
+		return err
+	}
+	w.group.Add(d)
+	w.http.Handle("/client/", "dashboard", d.Handler())
+	w.http.Handle("GET /client", "dashboard", http.RedirectHandler("/client/", http.StatusMovedPermanently))
+	w.http.Handle("GET /{$}", "dashboard", http.RedirectHandler("/client/", http.StatusFound))
+	w.stateFns = append(w.stateFns, func(ctx context.Context, s *datadir.State) error { s.Dashboard = true; return nil })
 	return nil
+}
+
+// buildKube adds the Kubernetes API server, the host's node agent and the
+// simulated nodes, and returns an in-process client of the API.
+func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
+	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.kubeAddr, Log: w.log, Metrics: w.reg})
+	if err != nil {
+		return nil, err
+	}
+	w.group.Add(srv)
+	kc, err := kubernetes.NewForConfig(srv.LoopbackConfig())
+	if err != nil {
+		return nil, err
+	}
+	w.stateFns = append(w.stateFns, func(ctx context.Context, s *datadir.State) error {
+		s.KubeURL = srv.URL()
+		s.Kubeconfig = srv.KubeconfigPath()
+		s.JoinToken = srv.NodeToken()
+		return nil
+	})
+
+	rt, err := w.newRuntime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "stratus"
+	}
+	ag, err := agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: srv.NodeToken(), Log: w.log})
+	if err != nil {
+		return nil, err
+	}
+	w.group.Add(ag)
+	if w.o.simNodes > 0 {
+		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.simNodes, Runtime: sim.New(sim.Options{Ports: true}), Token: srv.NodeToken(), Log: w.log})
+		if err != nil {
+			return nil, err
+		}
+		w.group.Add(pool)
+	}
+	return kc, nil
+}
+
+// newRuntime returns the host agent's runtime named by --runtime.
+func (w *wiring) newRuntime(ctx context.Context) (runtime.Runtime, error) {
+	name := w.o.runtime
+	if name == "auto" {
+		name = "sim"
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		if docker.Available(pctx) {
+			name = "docker"
+		}
+		cancel()
+		w.log.Info("runtime chosen", "runtime", name)
+	}
+	switch name {
+	case "sim":
+		return sim.New(sim.Options{Ports: true, Log: w.log.With("component", "runtime")}), nil
+	case "exec":
+		return exec.New(exec.Options{Log: w.log.With("component", "runtime")}), nil
+	case "docker":
+		// One instance name per data dir: containers a crashed earlier run
+		// left behind are cleaned up by the next one.
+		sum := sha256.Sum256([]byte(w.dir.Path()))
+		return docker.New(docker.Options{Instance: "stratus-" + hex.EncodeToString(sum[:6]), Log: w.log.With("component", "runtime")})
+	}
+	return nil, fmt.Errorf("--runtime %q: want auto, sim, exec or docker", w.o.runtime)
+}
+
+// buildGCE adds the GCE gateway. It needs the root admin's keys, which
+// exist once the simulator has started, so it is built in its own Start.
+func (w *wiring) buildGCE(sim *cloud.Sim, cs http.Handler) {
+	var h lateHandler
+	var gw atomic.Pointer[gce.Gateway]
+	w.group.Add(app.Func{
+		N: "gce",
+		StartFn: func(ctx context.Context) error {
+			key, secret, err := sim.AdminKeys(ctx)
+			if err != nil {
+				return err
+			}
+			g, err := gce.New(gce.Options{
+				CloudStack: gce.CloudStackConfig{URL: "http://stratus.inproc/client/api", APIKey: key, SecretKey: secret, HTTPClient: inproc.Client(cs)},
+				Store:      w.store,
+				Log:        w.log.With("component", "gce"),
+			})
+			if err != nil {
+				return err
+			}
+			if err := g.Start(ctx); err != nil {
+				return err
+			}
+			gw.Store(g)
+			h.set(g.Handler())
+			return nil
+		},
+		StopFn: func(ctx context.Context) error {
+			if g := gw.Load(); g != nil {
+				return g.Stop(ctx)
+			}
+			return nil
+		},
+	})
+	w.http.Handle("/compute/", "gce", &h)
+	w.http.Handle("/batch/compute/v1", "gce", &h)
+	w.http.Handle("/oauth2/", "gce", &h)
+	w.stateFns = append(w.stateFns, func(ctx context.Context, s *datadir.State) error {
+		g := gw.Load()
+		token, project, err := g.AdminToken(ctx)
+		if err != nil {
+			return fmt.Errorf("gce admin token: %w", err)
+		}
+		tokenFile := w.dir.File("gcloud-token")
+		if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
+			return err
+		}
+		zone, err := firstZone(ctx, g.Handler(), project, token)
+		if err != nil {
+			return fmt.Errorf("gce default zone: %w", err)
+		}
+		s.GCE = &datadir.GCEState{Project: project, Zone: zone, TokenFile: tokenFile}
+		return nil
+	})
+}
+
+// firstZone asks the gateway for the project's zones and returns the first.
+func firstZone(ctx context.Context, h http.Handler, project, token string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://stratus.inproc/compute/v1/projects/"+project+"/zones", nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := inproc.Client(h).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("zones list: HTTP %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return "", err
+	}
+	if len(list.Items) == 0 {
+		return "", fmt.Errorf("the data center has no zones")
+	}
+	return list.Items[0].Name, nil
+}
+
+// lateHandler serves with a handler set after the routes are mounted, and
+// 503 until then.
+type lateHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (l *lateHandler) set(h http.Handler) { l.h.Store(&h) }
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := l.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	http.Error(w, "starting", http.StatusServiceUnavailable)
 }

@@ -13,7 +13,7 @@ import (
 
 // openStore opens the backend named by spec, instrumented.
 func openStore(ctx context.Context, spec, dataDir string, log *slog.Logger, reg prometheus.Registerer) (store.Store, error) {
-	s, err := backend.Open(ctx, spec, dataDir, log.With("component", "store"))
+	s, err := backend.Open(ctx, spec, dataDir, log)
 	if err != nil {
 		return nil, fmt.Errorf("--store %s: %w", spec, err)
 	}

@@ -52,7 +52,7 @@ directory finds everything where it was left.`,
 	f.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP APIs (CloudStack, GCE), the dashboard, /metrics, /healthz and /readyz")
 	f.StringVar(&o.kubeAddr, "kube-addr", "127.0.0.1:6443", "address of the Kubernetes API (HTTPS)")
 	f.StringVar(&o.storeSpec, "store", "bolt", "store backend: bolt (a file in the data dir), memory, or etcd://host:port[,host:port…]")
-	f.StringVar(&o.runtime, "runtime", "sim", "pod runtime of the host's node agent: sim or exec")
+	f.StringVar(&o.runtime, "runtime", "auto", "pod runtime of the host's node agent: auto (docker when an engine answers, else sim), sim, exec or docker")
 	f.IntVar(&o.simNodes, "sim-nodes", 0, "number of extra simulated Kubernetes nodes")
 	f.StringVar(&o.datacenter, "datacenter", "", "data center description (YAML); default: the built-in one ('stratus datacenter example')")
 	o.log.register(cmd)
