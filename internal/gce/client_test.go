@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/cloud"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 
 	"golang.org/x/oauth2"
 	compute "google.golang.org/api/compute/v1"
@@ -60,7 +64,7 @@ func waitOp(t *testing.T, svc *compute.Service, project string, op *compute.Oper
 }
 
 func TestGoClientCatalog(t *testing.T) {
-	e := newFakeEnv(t)
+	e := newRealEnv(t)
 	svc := e.service(t, e.token)
 	p := e.project
 
@@ -87,7 +91,7 @@ func TestGoClientCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mts.Items) != 3 || mts.Items[2].Name != "small" || mts.Items[2].GuestCpus != 1 || mts.Items[2].MemoryMb != 2048 {
+	if len(mts.Items) != 8 || mts.Items[5].Name != "small" || mts.Items[5].GuestCpus != 1 || mts.Items[5].MemoryMb != 2048 {
 		t.Fatalf("machine types: %+v", mts.Items[0])
 	}
 	mt, err := svc.MachineTypes.Get(p, "sandbox-simulator", "medium").Do()
@@ -95,7 +99,7 @@ func TestGoClientCatalog(t *testing.T) {
 		t.Fatalf("machine type medium: %+v %v", mt, err)
 	}
 	agg, err := svc.MachineTypes.AggregatedList(p).Do()
-	if err != nil || len(agg.Items["zones/sandbox-simulator-basic"].MachineTypes) != 3 {
+	if err != nil || len(agg.Items["zones/sandbox-simulator-basic"].MachineTypes) != 8 {
 		t.Fatalf("aggregated machine types: %v %v", agg, err)
 	}
 	imgs, err := svc.Images.List("debian-cloud").Do()
@@ -112,9 +116,11 @@ func TestGoClientCatalog(t *testing.T) {
 	if err != nil || fam.Name != "ubuntu-22-04" {
 		t.Fatalf("ubuntu family: %+v %v", fam, err)
 	}
-	own, err := svc.Images.List(p).Do()
-	if err != nil || len(own.Items) != 1 || own.Items[0].Name != "my-golden" {
-		t.Fatalf("own images: %+v %v", own, err)
+	for project, want := range map[string]string{"centos-cloud": "centos-7", "fedora-coreos-cloud": "fedora-coreos", "ubuntu-os-cloud": "ubuntu-24-04"} {
+		l, err := svc.Images.List(project).Do()
+		if err != nil || !slices.ContainsFunc(l.Items, func(im *compute.Image) bool { return im.Name == want }) {
+			t.Fatalf("images of %s: want %s: %v", project, want, err)
+		}
 	}
 	proj, err := svc.Projects.Get(p).Do()
 	if err != nil || proj.Name != p || proj.DefaultServiceAccount == "" {
@@ -138,8 +144,8 @@ func TestGoClientCatalog(t *testing.T) {
 	if err != nil || len(page.Items) != 2 || page.NextPageToken == "" {
 		t.Fatalf("page 1: %v %v", page, err)
 	}
-	page2, err := svc.MachineTypes.List(p, "sandbox-simulator").MaxResults(2).PageToken(page.NextPageToken).Do()
-	if err != nil || len(page2.Items) != 1 || page2.NextPageToken != "" || page2.Items[0].Name != "small" {
+	page2, err := svc.MachineTypes.List(p, "sandbox-simulator").MaxResults(6).PageToken(page.NextPageToken).Do()
+	if err != nil || len(page2.Items) != 6 || page2.NextPageToken != "" || page2.Items[5].Name != "tiny" {
 		t.Fatalf("page 2: %v %v", page2, err)
 	}
 	_, err = svc.Zones.List(p).PageToken("garbage").Do()
@@ -149,7 +155,7 @@ func TestGoClientCatalog(t *testing.T) {
 }
 
 func TestGoClientAuth(t *testing.T) {
-	e := newFakeEnv(t)
+	e := newRealEnv(t)
 	_, err := e.service(t, "not-a-token").Zones.List(e.project).Do()
 	wantAPIError(t, err, 401, "authError")
 	_, err = e.service(t, e.token).Zones.List("someone-else").Do()
@@ -166,7 +172,7 @@ func TestGoClientAuth(t *testing.T) {
 }
 
 func TestGoClientFirewalls(t *testing.T) {
-	e := newFakeEnv(t)
+	e := newRealEnv(t)
 	svc := e.service(t, e.token)
 	p := e.project
 	op, err := svc.Firewalls.Insert(p, &compute.Firewall{Name: "web", Network: "global/networks/default",
@@ -226,7 +232,7 @@ func TestGoClientFirewalls(t *testing.T) {
 }
 
 func TestGoClientInstances(t *testing.T) {
-	e := newFakeEnv(t)
+	e := newRealEnv(t)
 	svc := e.service(t, e.token)
 	p, zone := e.project, "sandbox-simulator"
 	ud := "#cloud-config\nruncmd:\n - echo hi\n"
@@ -306,7 +312,7 @@ func TestGoClientInstances(t *testing.T) {
 		t.Fatalf("aggregated: %+v %v", agg, err)
 	}
 	disks, err := svc.Disks.List(p, zone).Do()
-	if err != nil || len(disks.Items) != 1 || disks.Items[0].Name != "vm1" || disks.Items[0].SizeGb != 20 {
+	if err != nil || len(disks.Items) != 1 || disks.Items[0].Name != "vm1" || disks.Items[0].SizeGb < 1 || len(disks.Items[0].Users) != 1 {
 		t.Fatalf("disks: %+v %v", disks, err)
 	}
 	ops, err := svc.ZoneOperations.List(p, zone).Do()
@@ -333,11 +339,21 @@ func TestGoClientInstances(t *testing.T) {
 }
 
 func TestGoClientCapacityFailure(t *testing.T) {
-	e := newFakeEnv(t)
-	e.fake.MaxVMs = 0
+	dc, err := cloud.LoadDatacenter("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hosts too small for the "huge" offering.
+	for ci := range dc.Zones[0].Pods[0].Clusters {
+		for hi := range dc.Zones[0].Pods[0].Clusters[ci].Hosts {
+			h := &dc.Zones[0].Pods[0].Clusters[ci].Hosts[hi]
+			h.CPUs, h.Memory = 4, 8192
+		}
+	}
+	cs := cstest.Start(t, cstest.Options{Datacenter: dc})
+	e := newEnv(t, cs.URL, cs.APIKey, cs.SecretKey, cs.HTTP.Client())
 	svc := e.service(t, e.token)
-	e.fake.MaxVMs = -1 // every deploy fails for want of room
-	op, err := svc.Instances.Insert(e.project, "sandbox-simulator", &compute.Instance{Name: "big", MachineType: "zones/sandbox-simulator/machineTypes/large",
+	op, err := svc.Instances.Insert(e.project, "sandbox-simulator", &compute.Instance{Name: "big", MachineType: "zones/sandbox-simulator/machineTypes/huge",
 		Disks: []*compute.AttachedDisk{{Boot: true, InitializeParams: &compute.AttachedDiskInitializeParams{SourceImage: "projects/debian-cloud/global/images/debian-12"}}}}).Do()
 	if err != nil {
 		t.Fatal(err)
@@ -347,6 +363,8 @@ func TestGoClientCapacityFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	if op.Status != "DONE" || op.Error == nil || op.Error.Errors[0].Code != "ZONE_RESOURCE_POOL_EXHAUSTED" || op.HttpErrorStatusCode != 503 {
-		t.Fatalf("op: %+v", op)
+		t.Fatalf("op: %+v %+v", op, op.Error)
 	}
+	_, err = svc.Instances.Get(e.project, "sandbox-simulator", "big").Do()
+	wantAPIError(t, err, 404, "notFound")
 }

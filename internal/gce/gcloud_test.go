@@ -187,9 +187,11 @@ func runGcloudScenario(t *testing.T, e *testEnv, zone string) {
 	}
 }
 
-func TestGcloudFake(t *testing.T) {
+// TestGcloud drives the real gcloud against the gateway in front of the
+// real CloudStack simulator.
+func TestGcloud(t *testing.T) {
 	if testing.Short() {
-		t.Skip("gcloud scenario is slow")
+		t.Skip("the gcloud scenario takes a minute or more")
 	}
-	runGcloudScenario(t, newFakeEnv(t), "sandbox-simulator")
+	runGcloudScenario(t, newRealEnv(t), "sandbox-simulator")
 }

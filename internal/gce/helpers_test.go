@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 	"github.com/stratus-cloud/stratus/internal/gce/internal/csfake"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
 )
@@ -19,6 +20,7 @@ type testEnv struct {
 	token   string
 	project string
 	fake    *csfake.Server // nil against the real simulator
+	cs      *cstest.Server // nil against the fake
 }
 
 // newFakeEnv starts a gateway in front of the fake CloudStack.
@@ -48,4 +50,14 @@ func newEnv(t testing.TB, url, key, secret string, hc *http.Client) *testEnv {
 		t.Fatal(err)
 	}
 	return &testEnv{gw: gw, srv: srv, token: tok, project: project}
+}
+
+// newRealEnv starts a gateway in front of the real CloudStack simulator
+// (internal/cloudstack over internal/cloud), reached over HTTP.
+func newRealEnv(t testing.TB) *testEnv {
+	t.Helper()
+	cs := cstest.Start(t, cstest.Options{})
+	env := newEnv(t, cs.URL, cs.APIKey, cs.SecretKey, cs.HTTP.Client())
+	env.cs = cs
+	return env
 }

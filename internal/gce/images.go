@@ -22,9 +22,9 @@ const (
 )
 
 // catalog sorts every executable template the caller sees into image
-// projects: the caller's own templates (and public ones of no known OS)
-// into the caller's project, the other public ones into the public image
-// project of their OS. Names are unique within a project.
+// projects: public templates of a known OS into the public image project
+// of that OS (debian-cloud, …), the others into the caller's project.
+// Names are unique within a project.
 func (c *call) catalog() ([]imageInfo, error) {
 	if c.imageCache != nil {
 		return c.imageCache, nil
@@ -48,12 +48,11 @@ func (c *call) catalog() ([]imageInfo, error) {
 		}
 		seenID[t.ID] = true
 		im := imageInfo{t: t, project: c.tok.Project}
-		if !strings.EqualFold(t.Account, c.tok.Account) {
-			if p, f, ok := osImage(t.OSTypeName, t.Name, t.DisplayText); ok {
-				im.project, im.family = p, f
-			}
-		} else if _, f, ok := osImage(t.OSTypeName, t.Name, t.DisplayText); ok {
+		if p, f, ok := osImage(t.OSTypeName, t.Name, t.DisplayText); ok {
 			im.family = f
+			if t.IsPublic {
+				im.project = p
+			}
 		}
 		for _, tag := range t.Tags {
 			switch tag.Key {

@@ -96,16 +96,9 @@ func (g *Gateway) deleteInstance(c *call) (any, error) {
 		return nil, err
 	}
 	target := "zones/" + z.name + "/instances/" + vm.Name
-	op, err := c.startOp(opScope{zone: z.name}, "delete", target, idOf("instance", vm.ID), []string{res.JobID}, nil)
-	if err != nil {
-		return nil, err
-	}
-	// Forget the record once the VM is gone.
-	_, _, _ = c.g.opsOf(c.project).Update(c.ctx, op.Name, func(r *opRecord) (*opRecord, error) {
-		r.Forget = c.project + "/" + z.name + "/" + vm.Name
-		return r, nil
-	})
-	return op, nil
+	// The record is forgotten once the VM is gone.
+	return c.startOp(opScope{zone: z.name}, "delete", target, idOf("instance", vm.ID), []string{res.JobID}, nil,
+		func(r *opRecord) { r.Forget = c.project + "/" + z.name + "/" + vm.Name })
 }
 
 func (g *Gateway) setInstanceMetadata(c *call) (any, error) {

@@ -19,9 +19,11 @@ func instanceStatus(state string) (status string, hidden bool) {
 		return "STAGING", false
 	case "Stopping":
 		return "STOPPING", false
-	case "Stopped", "Shutdown", "Error":
+	case "Stopped", "Shutdown":
 		return "TERMINATED", false
-	case "Destroyed", "Expunging", "Expunged":
+	case "Destroyed", "Expunging", "Expunged", "Error":
+		// A VM whose deployment failed stays in Error until CloudStack
+		// expunges it; in GCE a failed insert leaves no instance.
 		return "", true
 	}
 	return "PROVISIONING", false
@@ -111,9 +113,6 @@ func (c *call) renderInstance(z zoneInfo, vm *csclient.VirtualMachine, m *instan
 		DeletionProtection: m.DeletionProtect,
 		LastStartTimestamp: gceTime(m.LastStart),
 		LastStopTimestamp:  gceTime(m.LastStop),
-	}
-	if vm.State == "Error" {
-		inst.StatusMessage = "The CloudStack VM is in state Error."
 	}
 	if inst.CreationTimestamp == "" {
 		inst.CreationTimestamp = gceTime(m.Created)

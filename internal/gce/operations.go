@@ -36,7 +36,7 @@ func (s opScope) key() string {
 
 // startOp records an operation over CloudStack jobs and answers it. With
 // no jobs, or with failErr set, it is DONE at once.
-func (c *call) startOp(scope opScope, opType, target string, targetID uint64, jobs []string, failErr error) (*Operation, error) {
+func (c *call) startOp(scope opScope, opType, target string, targetID uint64, jobs []string, failErr error, opts ...func(*opRecord)) (*Operation, error) {
 	now := c.g.now()
 	var rnd [14]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
@@ -61,6 +61,9 @@ func (c *call) startOp(scope opScope, opType, target string, targetID uint64, jo
 	if failErr != nil {
 		rec.Status, rec.End = opDone, now
 		rec.fail(failErr)
+	}
+	for _, o := range opts {
+		o(rec)
 	}
 	if _, err := c.g.opsOf(c.project).Create(c.ctx, rec.Name, rec); err != nil {
 		return nil, err
@@ -153,6 +156,11 @@ func (c *call) refresh(rec *opRecord) (*opRecord, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if next.CleanupVM != "" && next.Error != nil && rec.Status != opDone {
+		if _, err := c.cs.Async(c.ctx, "destroyVirtualMachine", csclient.Params("id", next.CleanupVM, "expunge", "true")); err != nil {
+			c.g.log.Debug("clean up failed instance", "vm", next.CleanupVM, "err", err)
+		}
 	}
 	if next.Forget != "" && next.Error == nil {
 		if err := c.g.instanceMetas(c.project, "").Delete(c.ctx, strings.TrimPrefix(next.Forget, c.project+"/")); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -76,6 +76,9 @@ type opRecord struct {
 	// Forget is an instance metadata key (project/zone/name) deleted when
 	// the operation succeeds (instance delete).
 	Forget string `json:"forget,omitempty"`
+	// CleanupVM is a VM destroyed when the operation fails (a failed
+	// insert leaves nothing behind in GCE).
+	CleanupVM string `json:"cleanupVm,omitempty"`
 }
 
 func (g *Gateway) instanceMetas(project, zone string) store.Typed[instanceMeta] {
