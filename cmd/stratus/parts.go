@@ -91,19 +91,11 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil
 	})
 
-	rt, err := w.newRuntime(ctx)
-	if err != nil {
-		return nil, err
+	if !w.o.controlPlaneOnly {
+		if err := w.buildHostAgent(ctx, kc, srv.NodeToken()); err != nil {
+			return nil, err
+		}
 	}
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "stratus"
-	}
-	ag, err := agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: srv.NodeToken(), Log: w.log})
-	if err != nil {
-		return nil, err
-	}
-	w.group.Add(ag)
 	if w.o.simNodes > 0 {
 		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.simNodes, Runtime: sim.New(sim.Options{Ports: true}), Token: srv.NodeToken(), Log: w.log})
 		if err != nil {
@@ -112,6 +104,24 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		w.group.Add(pool)
 	}
 	return kc, nil
+}
+
+// buildHostAgent adds the node agent of this host.
+func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, token string) error {
+	rt, err := w.newRuntime(ctx)
+	if err != nil {
+		return err
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "stratus"
+	}
+	ag, err := agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log})
+	if err != nil {
+		return err
+	}
+	w.group.Add(ag)
+	return nil
 }
 
 // newRuntime returns the host agent's runtime named by --runtime.

@@ -28,7 +28,7 @@ Point the real clients at it with 'stratus env cloudstack|gcloud|kubectl'.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUpCmd(), newEnvCmd(), newVersionCmd())
+	root.AddCommand(newUpCmd(), newServerCmd(), newEnvCmd(), newVersionCmd())
 	root.AddCommand(extraCommands()...)
 	return root
 }

@@ -27,6 +27,8 @@ type upOptions struct {
 	simNodes   int
 	datacenter string
 	log        logFlags
+	// controlPlaneOnly: no node agent on this host (`stratus server`).
+	controlPlaneOnly bool
 }
 
 func newUpCmd() *cobra.Command {
@@ -47,16 +49,43 @@ directory finds everything where it was left.`,
 			return runUp(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
+	registerServeFlags(cmd, &o)
+	f := cmd.Flags()
+	f.StringVar(&o.runtime, "runtime", "auto", "pod runtime of the host's node agent: auto (docker when an engine answers, else sim), sim, exec or docker")
+	return cmd
+}
+
+// newServerCmd is `stratus up` without a node agent: the control plane of a
+// cluster whose nodes join with `stratus agent`.
+func newServerCmd() *cobra.Command {
+	o := upOptions{controlPlaneOnly: true}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane only; nodes join with 'stratus agent'",
+		Long: `Run the control plane only: the CloudStack, GCE and Kubernetes APIs, the
+controllers and the dashboard, without a node agent on this host. Several
+servers share one etcd cluster (--store etcd://…) and answer the same APIs;
+nodes join any of them with 'stratus agent --server URL --token T'.`,
+		Example: `  stratus server --store etcd://10.0.0.1:2379,10.0.0.2:2379,10.0.0.3:2379 --http-addr 0.0.0.0:8080 --kube-addr 0.0.0.0:6443`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUp(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	registerServeFlags(cmd, &o)
+	return cmd
+}
+
+// registerServeFlags adds the flags `up` and `server` share.
+func registerServeFlags(cmd *cobra.Command, o *upOptions) {
 	f := cmd.Flags()
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "data directory (store file, certificates, credentials)")
 	f.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP APIs (CloudStack, GCE), the dashboard, /metrics, /healthz and /readyz")
 	f.StringVar(&o.kubeAddr, "kube-addr", "127.0.0.1:6443", "address of the Kubernetes API (HTTPS)")
 	f.StringVar(&o.storeSpec, "store", "bolt", "store backend: bolt (a file in the data dir), memory, or etcd://host:port[,host:port…]")
-	f.StringVar(&o.runtime, "runtime", "auto", "pod runtime of the host's node agent: auto (docker when an engine answers, else sim), sim, exec or docker")
 	f.IntVar(&o.simNodes, "sim-nodes", 0, "number of extra simulated Kubernetes nodes")
 	f.StringVar(&o.datacenter, "datacenter", "", "data center description (YAML); default: the built-in one ('stratus datacenter example')")
 	o.log.register(cmd)
-	return cmd
 }
 
 // runUp runs stratus until ctx ends.
