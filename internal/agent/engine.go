@@ -1,0 +1,330 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+
+	"github.com/stratus-cloud/stratus/internal/runtime"
+)
+
+type nodeConfig struct {
+	name     string
+	capacity corev1.ResourceList
+	labels   map[string]string
+	taints   []corev1.Taint
+}
+
+type engineConfig struct {
+	client     kubernetes.Interface
+	rt         runtime.Runtime
+	token      string
+	addr       string
+	internalIP string
+	workers    int
+	timing     Timing
+	clock      clock.WithTicker
+	log        *slog.Logger
+	name       string
+	single     string // the node name when the engine serves one node
+	nodes      []nodeConfig
+}
+
+// engine runs the pods of a fixed set of nodes.
+type engine struct {
+	cfg    engineConfig
+	client kubernetes.Interface
+	rt     runtime.Runtime
+	rtName string
+	log    *slog.Logger
+	clock  clock.WithTicker
+	timing Timing
+
+	nodes    map[string]*node
+	nodeList []*node
+
+	podQ workqueue.TypedRateLimitingInterface[string]
+	hbQ  workqueue.TypedDelayingInterface[string]
+
+	podInformer  cache.SharedIndexInformer
+	podLister    corelisters.PodLister
+	nodeInformer cache.SharedIndexInformer
+	broadcaster  record.EventBroadcaster
+
+	mu   sync.Mutex
+	pods map[string]*podState // by namespace/name
+
+	leasesOff atomic.Bool // the API serves no leases: heartbeat through node status
+
+	ln  net.Listener
+	srv *http.Server
+
+	ready  atomic.Bool
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newEngine(c engineConfig) *engine {
+	c.timing = c.timing.withDefaults()
+	if c.clock == nil {
+		c.clock = clock.RealClock{}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.workers <= 0 {
+		c.workers = 4
+	}
+	if c.addr == "" {
+		c.addr = "127.0.0.1:0"
+	}
+	e := &engine{
+		cfg: c, client: c.client, rt: c.rt, rtName: c.rt.Info().Name, log: c.log.With("component", c.name),
+		clock: c.clock, timing: c.timing, nodes: make(map[string]*node, len(c.nodes)),
+		pods: map[string]*podState{},
+	}
+	for _, nc := range c.nodes {
+		n := &node{name: nc.name, cfg: nc}
+		e.nodes[nc.name] = n
+		e.nodeList = append(e.nodeList, n)
+	}
+	return e
+}
+
+func (e *engine) logAddr() net.Addr {
+	if e.ln == nil {
+		return nil
+	}
+	return e.ln.Addr()
+}
+
+func (e *engine) start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", e.cfg.addr)
+	if err != nil {
+		return fmt.Errorf("agent: log server: %w", err)
+	}
+	e.ln = ln
+	if e.cfg.internalIP == "" {
+		e.cfg.internalIP = ln.Addr().(*net.TCPAddr).IP.String()
+		if ip := net.ParseIP(e.cfg.internalIP); ip == nil || ip.IsUnspecified() {
+			e.cfg.internalIP = "127.0.0.1"
+		}
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.cancel = cancel
+	e.srv = &http.Server{Handler: e.logHandler(), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return runCtx }}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := e.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Error("log server stopped", "err", err)
+		}
+	}()
+
+	e.broadcaster = record.NewBroadcaster(record.WithContext(runCtx))
+	e.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: e.client.CoreV1().Events("")})
+	for _, n := range e.nodeList {
+		n.recorder = e.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: n.name})
+	}
+
+	e.podQ = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
+		workqueue.TypedRateLimitingQueueConfig[string]{Clock: e.clock})
+	e.hbQ = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{Clock: e.clock})
+
+	fail := func(err error) error {
+		_ = e.stop(context.Background())
+		return err
+	}
+	e.ensureLeaseNamespace(runCtx)
+	if err := e.registerAll(runCtx); err != nil {
+		return fail(err)
+	}
+
+	// informers: pods bound to our nodes, and our nodes
+	podSel := fields.OneTermNotEqualSelector("spec.nodeName", "").String()
+	nodeTweak := func(*metav1.ListOptions) {}
+	if e.cfg.single != "" {
+		podSel = fields.OneTermEqualSelector("spec.nodeName", e.cfg.single).String()
+		nodeTweak = func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", e.cfg.single).String()
+		}
+	}
+	pf := informers.NewSharedInformerFactoryWithOptions(e.client, e.timing.ResyncInterval,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = podSel }))
+	nf := informers.NewSharedInformerFactoryWithOptions(e.client, 0, informers.WithTweakListOptions(nodeTweak))
+	e.podInformer = pf.Core().V1().Pods().Informer()
+	e.podLister = pf.Core().V1().Pods().Lister()
+	e.nodeInformer = nf.Core().V1().Nodes().Informer()
+	_, _ = e.podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    e.onPod,
+		UpdateFunc: func(_, obj any) { e.onPod(obj) },
+		DeleteFunc: e.onPod,
+	})
+	_, _ = e.nodeInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    e.onNode,
+		UpdateFunc: func(_, obj any) { e.onNode(obj) },
+		DeleteFunc: e.onNodeDeleted,
+	})
+	pf.Start(runCtx.Done())
+	nf.Start(runCtx.Done())
+	e.wg.Add(1)
+	go func() { defer e.wg.Done(); <-runCtx.Done(); pf.Shutdown(); nf.Shutdown() }()
+	if !cache.WaitForCacheSync(ctx.Done(), e.podInformer.HasSynced, e.nodeInformer.HasSynced) {
+		return fail(errors.New("agent: informers did not sync"))
+	}
+
+	for range e.cfg.workers {
+		e.wg.Add(1)
+		go func() { defer e.wg.Done(); e.podWorker(runCtx) }()
+	}
+	hbWorkers := min(e.cfg.workers, 8)
+	for range hbWorkers {
+		e.wg.Add(1)
+		go func() { defer e.wg.Done(); e.heartbeatWorker(runCtx) }()
+	}
+	for _, n := range e.nodeList {
+		e.hbQ.AddAfter(n.name, e.jitter(e.timing.RenewInterval))
+	}
+	e.ready.Store(true)
+	e.log.Info("node agent started", "nodes", len(e.nodeList), "runtime", e.rtName, "logs", ln.Addr().String())
+	return nil
+}
+
+// jitter spreads d by up to -10 %, so many nodes do not beat in step.
+func (e *engine) jitter(d time.Duration) time.Duration {
+	if len(e.nodeList) < 2 {
+		return d
+	}
+	return d - time.Duration(rand.Int64N(int64(d)/10+1))
+}
+
+func (e *engine) stop(ctx context.Context) error {
+	e.ready.Store(false)
+	if e.cancel != nil {
+		e.cancel()
+	}
+	if e.podQ != nil {
+		e.podQ.ShutDown()
+	}
+	if e.hbQ != nil {
+		e.hbQ.ShutDown()
+	}
+	var errs []error
+	if e.srv != nil {
+		if err := e.srv.Shutdown(ctx); err != nil {
+			_ = e.srv.Close()
+		}
+	} else if e.ln != nil {
+		_ = e.ln.Close()
+	}
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("agent: workers did not stop: %w", ctx.Err()))
+	}
+	if e.broadcaster != nil {
+		e.broadcaster.Shutdown()
+	}
+	if c, ok := e.rt.(interface{ Close() error }); ok {
+		if err := c.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *engine) onPod(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	key := pod.Namespace + "/" + pod.Name
+	if _, mine := e.nodes[pod.Spec.NodeName]; !mine {
+		e.mu.Lock()
+		_, known := e.pods[key]
+		e.mu.Unlock()
+		if !known {
+			return
+		}
+	}
+	e.podQ.Add(key)
+}
+
+func (e *engine) podWorker(ctx context.Context) {
+	for {
+		key, quit := e.podQ.Get()
+		if quit {
+			return
+		}
+		after, err := e.syncPod(ctx, key)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				e.log.Debug("pod sync failed; retrying", "pod", key, "err", err)
+			}
+			e.podQ.AddRateLimited(key)
+		default:
+			e.podQ.Forget(key)
+			if after > 0 {
+				e.podQ.AddAfter(key, after)
+			}
+		}
+		e.podQ.Done(key)
+	}
+}
+
+// podState is what the agent knows of one pod it runs.
+type podState struct {
+	mu          sync.Mutex // held by the pod's sync; the log server reads ctrs under it
+	key         string
+	uid         types.UID
+	node        *node
+	ip          string
+	ctrs        map[string]*ctrState
+	startTime   time.Time
+	terminating bool // containers are being stopped for deletion
+	stopped     bool // every container is stopped after deletion began
+}
+
+// ctrState is one container of a pod across its restarts.
+type ctrState struct {
+	id       string // current runtime container ("" before the first start)
+	status   runtime.Status
+	restarts int32
+	lastID   string
+	last     *runtime.Status // the previous run, once restarted
+	// back-off before the next restart
+	backoff      time.Duration
+	backoffUntil time.Time
+	// why the container is not running ("" when it is or runs soon)
+	waitReason, waitMessage string
+	exitHandled             bool // back-off already computed for this exit
+}

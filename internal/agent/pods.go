@@ -1,0 +1,508 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/stratus-cloud/stratus/internal/runtime"
+)
+
+func typesUID(s string) types.UID { return types.UID(s) }
+
+// waitingReasoner is implemented by runtime start errors that carry the
+// kubelet's waiting reason (ErrImagePull, InvalidImageName, …).
+type waitingReasoner interface{ WaitingReason() string }
+
+// syncPod moves one pod toward its spec and reports its status. It returns
+// how long until it wants to look again (0: only on change).
+func (e *engine) syncPod(ctx context.Context, key string) (time.Duration, error) {
+	ns, name := splitKey(key)
+	pod, err := e.podLister.Pods(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		pod = nil
+	} else if err != nil {
+		return 0, err
+	}
+	e.mu.Lock()
+	ps := e.pods[key]
+	e.mu.Unlock()
+	var n *node
+	if pod != nil {
+		n = e.nodes[pod.Spec.NodeName]
+	}
+	// gone, moved elsewhere, or replaced by a pod of the same name
+	if ps != nil && (pod == nil || n == nil || ps.uid != pod.UID) {
+		e.forget(ctx, key, ps)
+		ps = nil
+	}
+	if pod == nil || n == nil {
+		return 0, nil
+	}
+	if ps == nil {
+		ps = &podState{key: key, uid: pod.UID, node: n, ctrs: map[string]*ctrState{}}
+		if pod.Status.StartTime != nil {
+			ps.startTime = pod.Status.StartTime.Time
+		}
+		for _, cs := range pod.Status.ContainerStatuses {
+			ps.ctrs[cs.Name] = &ctrState{restarts: cs.RestartCount}
+		}
+		e.mu.Lock()
+		e.pods[key] = ps
+		e.mu.Unlock()
+	}
+
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if pod.DeletionTimestamp != nil {
+		return e.terminate(ctx, pod, ps)
+	}
+	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+	if terminal {
+		e.stopIDs(ctx, pod, ps, ps.runningIDs(), 0, false)
+		return 0, nil
+	}
+	if ps.startTime.IsZero() {
+		ps.startTime = e.clock.Now()
+	}
+	var requeue time.Duration
+	if ps.ip == "" {
+		if pod.Spec.HostNetwork {
+			ps.ip = e.cfg.internalIP
+		} else if ip, ok := n.podIP(pod.Status.PodIP); ok {
+			ps.ip = ip
+		}
+	}
+	if ps.ip != "" {
+		for i := range pod.Spec.Containers {
+			if d := e.syncContainer(ctx, pod, ps, &pod.Spec.Containers[i]); d > 0 && (requeue == 0 || d < requeue) {
+				requeue = d
+			}
+		}
+	}
+	return requeue, e.writeStatus(ctx, pod, ps)
+}
+
+func splitKey(key string) (string, string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i], key[i+1:]
+		}
+	}
+	return "", key
+}
+
+// syncContainer starts or restarts one container as its restart policy
+// says; it returns when to look again for a pending back-off.
+func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podState, c *corev1.Container) time.Duration {
+	cs := ps.ctrs[c.Name]
+	if cs == nil {
+		cs = &ctrState{}
+		ps.ctrs[c.Name] = cs
+	}
+	if cs.id != "" {
+		if st, err := e.rt.Status(ctx, cs.id); err == nil {
+			cs.status = st
+		}
+		if cs.status.State != runtime.StateExited {
+			return 0
+		}
+		restart := pod.Spec.RestartPolicy == corev1.RestartPolicyAlways || pod.Spec.RestartPolicy == "" ||
+			(pod.Spec.RestartPolicy == corev1.RestartPolicyOnFailure && cs.status.ExitCode != 0)
+		if !restart {
+			return 0
+		}
+		now := e.clock.Now()
+		if !cs.exitHandled {
+			cs.exitHandled = true
+			ran := cs.status.FinishedAt.Sub(cs.status.StartedAt)
+			switch {
+			case cs.backoff == 0 || ran >= 10*time.Minute:
+				cs.backoff = e.timing.BackoffBase
+				cs.backoffUntil = now // the first restart is at once
+			default:
+				cs.backoffUntil = now.Add(cs.backoff)
+				cs.backoff = min(2*cs.backoff, e.timing.BackoffMax)
+			}
+		}
+		if wait := cs.backoffUntil.Sub(now); wait > 0 {
+			cs.waitReason = "CrashLoopBackOff"
+			cs.waitMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", wait.Round(time.Second), c.Name, pod.Name, pod.Namespace, pod.UID)
+			ps.node.recorder.Eventf(pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)", c.Name, pod.Name, pod.Namespace, pod.UID)
+			return wait
+		}
+	} else if !cs.backoffUntil.IsZero() {
+		if wait := cs.backoffUntil.Sub(e.clock.Now()); wait > 0 {
+			return wait
+		}
+	}
+	return e.startContainer(ctx, pod, ps, c, cs)
+}
+
+func (e *engine) startContainer(ctx context.Context, pod *corev1.Pod, ps *podState, c *corev1.Container, cs *ctrState) time.Duration {
+	spec := runtime.ContainerSpec{
+		PodNamespace: pod.Namespace, PodName: pod.Name, PodUID: string(pod.UID), Name: c.Name,
+		Attempt: int(cs.restarts), Image: c.Image, Command: c.Command, Args: c.Args,
+		WorkingDir: c.WorkingDir, PodIP: ps.ip, Annotations: pod.Annotations,
+		Env: e.containerEnv(pod, ps, c),
+	}
+	for _, p := range c.Ports {
+		spec.Ports = append(spec.Ports, runtime.Port{Name: p.Name, Port: p.ContainerPort, Protocol: string(p.Protocol)})
+	}
+	key := ps.key
+	uid := pod.UID
+	st, err := e.rt.Start(ctx, spec, func(runtime.Status) {
+		// the runtime's goroutine: just look at the pod again
+		e.mu.Lock()
+		cur := e.pods[key]
+		e.mu.Unlock()
+		if cur != nil && cur.uid == uid {
+			e.podQ.Add(key)
+		}
+	})
+	rec := ps.node.recorder
+	if err != nil {
+		reason := "RunContainerError"
+		var wr waitingReasoner
+		if errors.As(err, &wr) {
+			reason = wr.WaitingReason()
+		}
+		cs.waitReason, cs.waitMessage = reason, err.Error()
+		rec.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %v", err)
+		if cs.backoff == 0 {
+			cs.backoff = e.timing.BackoffBase
+		}
+		cs.backoffUntil = e.clock.Now().Add(cs.backoff)
+		cs.backoff = min(2*cs.backoff, e.timing.BackoffMax)
+		return cs.backoffUntil.Sub(e.clock.Now())
+	}
+	if cs.id != "" {
+		// a restart: the run before becomes lastState, the one before that goes
+		if cs.lastID != "" {
+			_ = e.rt.Remove(ctx, cs.lastID)
+		}
+		prev := cs.status
+		cs.last, cs.lastID = &prev, cs.id
+		cs.restarts++
+	} else {
+		rec.Eventf(pod, corev1.EventTypeNormal, "Pulled", "Container image %q already present on machine", c.Image)
+	}
+	cs.id, cs.status = st.ID, st
+	cs.exitHandled = false
+	cs.waitReason, cs.waitMessage = "", ""
+	rec.Eventf(pod, corev1.EventTypeNormal, "Created", "Created container: %s", c.Name)
+	rec.Eventf(pod, corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
+	return 0
+}
+
+// containerEnv resolves the container's env (values and the downward-API
+// fields a runtime can know).
+func (e *engine) containerEnv(pod *corev1.Pod, ps *podState, c *corev1.Container) []runtime.EnvVar {
+	env := make([]runtime.EnvVar, 0, len(c.Env))
+	for _, v := range c.Env {
+		val := v.Value
+		if v.ValueFrom != nil && v.ValueFrom.FieldRef != nil {
+			switch v.ValueFrom.FieldRef.FieldPath {
+			case "metadata.name":
+				val = pod.Name
+			case "metadata.namespace":
+				val = pod.Namespace
+			case "metadata.uid":
+				val = string(pod.UID)
+			case "spec.nodeName":
+				val = pod.Spec.NodeName
+			case "spec.serviceAccountName":
+				val = pod.Spec.ServiceAccountName
+			case "status.podIP":
+				val = ps.ip
+			case "status.hostIP":
+				val = e.cfg.internalIP
+			}
+		}
+		env = append(env, runtime.EnvVar{Name: v.Name, Value: val})
+	}
+	return env
+}
+
+// terminate stops a deleted pod's containers within its grace period, then
+// removes the pod object (as the kubelet does with a zero-grace delete).
+func (e *engine) terminate(ctx context.Context, pod *corev1.Pod, ps *podState) (time.Duration, error) {
+	if !ps.terminating {
+		ps.terminating = true
+		grace := int64(30)
+		if pod.DeletionGracePeriodSeconds != nil {
+			grace = *pod.DeletionGracePeriodSeconds
+		} else if pod.Spec.TerminationGracePeriodSeconds != nil {
+			grace = *pod.Spec.TerminationGracePeriodSeconds
+		}
+		podCopy := pod.DeepCopy()
+		key := ps.key
+		ids := ps.runningIDs()
+		if e.rt.Info().Capabilities.GracefulStop && grace > 0 && len(ids) > 0 {
+			// a real process may take its grace period: do not hold a worker
+			e.wg.Add(1)
+			go func() {
+				defer e.wg.Done()
+				e.stopIDs(ctx, podCopy, ps, ids, time.Duration(grace)*time.Second, true)
+				ps.mu.Lock()
+				ps.stopped = true
+				ps.mu.Unlock()
+				e.podQ.Add(key)
+			}()
+			return 0, nil
+		}
+		e.stopIDs(ctx, podCopy, ps, ids, 0, true)
+		ps.stopped = true
+	}
+	if !ps.stopped {
+		return 0, nil
+	}
+	zero := int64(0)
+	err := e.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+		GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return 0, err
+	}
+	return 0, nil
+}
+
+// runningIDs maps container names to their current runtime ids (ps.mu held).
+func (ps *podState) runningIDs() map[string]string {
+	ids := make(map[string]string, len(ps.ctrs))
+	for name, cs := range ps.ctrs {
+		if cs.id != "" {
+			ids[name] = cs.id
+		}
+	}
+	return ids
+}
+
+// stopIDs stops the given containers of a pod.
+func (e *engine) stopIDs(ctx context.Context, pod *corev1.Pod, ps *podState, ids map[string]string, grace time.Duration, events bool) {
+	for name, id := range ids {
+		st, err := e.rt.Status(ctx, id)
+		if err != nil || st.State == runtime.StateExited {
+			continue
+		}
+		if events {
+			ps.node.recorder.Eventf(pod, corev1.EventTypeNormal, "Killing", "Stopping container %s", name)
+		}
+		if err := e.rt.Stop(ctx, id, grace); err != nil {
+			e.log.Warn("stop container", "pod", ps.key, "container", name, "err", err)
+		}
+	}
+}
+
+// forget tears down everything of a pod the agent no longer runs.
+func (e *engine) forget(ctx context.Context, key string, ps *podState) {
+	e.mu.Lock()
+	if e.pods[key] == ps {
+		delete(e.pods, key)
+	}
+	e.mu.Unlock()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, cs := range ps.ctrs {
+		for _, id := range []string{cs.id, cs.lastID} {
+			if id != "" {
+				_ = e.rt.Stop(ctx, id, 0)
+				_ = e.rt.Remove(ctx, id)
+			}
+		}
+	}
+	if ps.ip != "" && ps.ip != e.cfg.internalIP {
+		ps.node.releaseIP(ps.ip)
+	}
+}
+
+// writeStatus computes the pod's status and writes it if it changed.
+func (e *engine) writeStatus(ctx context.Context, pod *corev1.Pod, ps *podState) error {
+	st := e.podStatus(pod, ps)
+	if equality.Semantic.DeepEqual(&pod.Status, &st) {
+		return nil
+	}
+	upd := pod.DeepCopy()
+	upd.Status = st
+	_, err := e.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+func mtime(t time.Time) metav1.Time {
+	if t.IsZero() {
+		return metav1.Time{}
+	}
+	return metav1.NewTime(t.Truncate(time.Second))
+}
+
+// podStatus is the status the kubelet would report for pod now.
+func (e *engine) podStatus(pod *corev1.Pod, ps *podState) corev1.PodStatus {
+	old := &pod.Status
+	st := corev1.PodStatus{
+		HostIP:   e.cfg.internalIP,
+		HostIPs:  []corev1.HostIP{{IP: e.cfg.internalIP}},
+		QOSClass: old.QOSClass,
+	}
+	if !ps.startTime.IsZero() {
+		t := mtime(ps.startTime)
+		if old.StartTime != nil {
+			t = *old.StartTime
+		}
+		st.StartTime = &t
+	}
+	if ps.ip != "" {
+		st.PodIP = ps.ip
+		st.PodIPs = []corev1.PodIP{{IP: ps.ip}}
+	}
+	var waiting, running, stopped, succeeded, failed int
+	var notReady []string
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		cs := ps.ctrs[c.Name]
+		s := corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: e.rtName + "://" + c.Image}
+		if cs != nil {
+			s.RestartCount = cs.restarts
+			if cs.last != nil {
+				s.LastTerminationState.Terminated = terminated(cs.last, e.rtName)
+			}
+		}
+		switch {
+		case cs == nil || (cs.id == "" && cs.waitReason == ""):
+			s.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+		case cs.waitReason != "":
+			s.State.Waiting = &corev1.ContainerStateWaiting{Reason: cs.waitReason, Message: cs.waitMessage}
+			if cs.id != "" && cs.status.State == runtime.StateExited {
+				// in back-off: the exit just seen is the last state
+				s.LastTerminationState.Terminated = terminated(&cs.status, e.rtName)
+			}
+		case cs.status.State == runtime.StateCreated:
+			s.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+			s.ContainerID = e.rtName + "://" + cs.id
+		case cs.status.State == runtime.StateRunning:
+			s.State.Running = &corev1.ContainerStateRunning{StartedAt: mtime(cs.status.StartedAt)}
+			s.Ready, s.Started = true, ptr(true)
+			s.ContainerID = e.rtName + "://" + cs.id
+		default:
+			s.State.Terminated = terminated(&cs.status, e.rtName)
+			s.ContainerID = e.rtName + "://" + cs.id
+		}
+		if s.Started == nil {
+			s.Started = ptr(false)
+		}
+		switch {
+		case s.State.Running != nil:
+			running++
+		case s.State.Terminated != nil:
+			stopped++
+			if s.State.Terminated.ExitCode == 0 {
+				succeeded++
+			} else {
+				failed++
+			}
+		case s.LastTerminationState.Terminated != nil:
+			stopped++ // waiting to restart
+			failed++
+		default:
+			waiting++
+		}
+		if !s.Ready {
+			notReady = append(notReady, c.Name)
+		}
+		st.ContainerStatuses = append(st.ContainerStatuses, s)
+	}
+	total := len(pod.Spec.Containers)
+	switch {
+	case waiting > 0:
+		st.Phase = corev1.PodPending
+	case running > 0:
+		st.Phase = corev1.PodRunning
+	case stopped == total && total > 0:
+		switch pod.Spec.RestartPolicy {
+		case corev1.RestartPolicyNever:
+			st.Phase = corev1.PodSucceeded
+			if failed > 0 {
+				st.Phase = corev1.PodFailed
+			}
+		case corev1.RestartPolicyOnFailure:
+			st.Phase = corev1.PodRunning
+			if succeeded == total {
+				st.Phase = corev1.PodSucceeded
+			}
+		default:
+			st.Phase = corev1.PodRunning
+		}
+	default:
+		st.Phase = corev1.PodPending
+	}
+	if ps.terminating && ps.stopped {
+		st.Phase = old.Phase
+	}
+
+	ready := len(notReady) == 0 && total > 0
+	readyReason, readyMsg := "", ""
+	if !ready {
+		readyReason, readyMsg = "ContainersNotReady", fmt.Sprintf("containers with unready status: %v", notReady)
+		if st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed {
+			readyReason = "PodCompleted"
+			readyMsg = ""
+		}
+	}
+	cond := func(t corev1.PodConditionType, ok bool, reason, msg string) corev1.PodCondition {
+		c := corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: msg}
+		if ok {
+			c.Status, c.Reason, c.Message = corev1.ConditionTrue, "", ""
+		}
+		c.LastTransitionTime = mtime(e.clock.Now())
+		for _, oc := range old.Conditions {
+			if oc.Type == t && oc.Status == c.Status {
+				c.LastTransitionTime = oc.LastTransitionTime
+				c.LastProbeTime = oc.LastProbeTime
+			}
+		}
+		return c
+	}
+	st.Conditions = []corev1.PodCondition{
+		cond(corev1.PodReadyToStartContainers, ps.ip != "", "", ""),
+		cond(corev1.PodInitialized, true, "", ""),
+		cond(corev1.PodReady, ready, readyReason, readyMsg),
+		cond(corev1.ContainersReady, ready, readyReason, readyMsg),
+	}
+	// keep conditions others own (PodScheduled, readiness gates,
+	// DisruptionTarget); a bound pod is scheduled even if the API's binding
+	// did not say so
+	scheduled := false
+	for _, oc := range old.Conditions {
+		scheduled = scheduled || oc.Type == corev1.PodScheduled
+	}
+	if !scheduled {
+		st.Conditions = append(st.Conditions, cond(corev1.PodScheduled, true, "", ""))
+	}
+	for _, oc := range old.Conditions {
+		switch oc.Type {
+		case corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady:
+		default:
+			st.Conditions = append(st.Conditions, oc)
+		}
+	}
+	return st
+}
+
+func terminated(s *runtime.Status, rt string) *corev1.ContainerStateTerminated {
+	return &corev1.ContainerStateTerminated{
+		ExitCode: int32(s.ExitCode), Reason: s.Reason, Message: s.Message,
+		StartedAt: mtime(s.StartedAt), FinishedAt: mtime(s.FinishedAt),
+		ContainerID: rt + "://" + s.ID,
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
