@@ -124,8 +124,8 @@ func New(o Options) (*Agent, error) {
 	e := newEngine(engineConfig{
 		client: o.Client, rt: o.Runtime, token: o.Token, addr: o.Addr, internalIP: o.InternalIP,
 		workers: o.Workers, timing: o.Timing, clock: o.Clock, log: o.Log, name: "agent",
-		single:  o.NodeName,
-		nodes: []nodeConfig{{name: o.NodeName, capacity: capacity, labels: o.Labels, taints: o.Taints}},
+		single: o.NodeName,
+		nodes:  []nodeConfig{{name: o.NodeName, capacity: capacity, labels: o.Labels, taints: o.Taints}},
 	})
 	return &Agent{e: e}, nil
 }

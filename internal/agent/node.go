@@ -144,9 +144,9 @@ func (e *engine) registerAll(ctx context.Context) error {
 
 func (e *engine) nodeLabels(n *node) map[string]string {
 	l := map[string]string{
-		corev1.LabelHostname:    n.name,
-		corev1.LabelOSStable:    goruntime.GOOS,
-		corev1.LabelArchStable:  goruntime.GOARCH,
+		corev1.LabelHostname:      n.name,
+		corev1.LabelOSStable:      goruntime.GOOS,
+		corev1.LabelArchStable:    goruntime.GOARCH,
 		"node.stratus.io/runtime": e.rtName,
 	}
 	for k, v := range n.cfg.labels {
@@ -307,7 +307,7 @@ func (e *engine) renewLease(ctx context.Context, n *node) error {
 		if l == nil {
 			l = &coordinationv1.Lease{
 				ObjectMeta: metav1.ObjectMeta{Name: n.name, Namespace: LeaseNamespace},
-				Spec: coordinationv1.LeaseSpec{HolderIdentity: &n.name, LeaseDurationSeconds: &dur, RenewTime: &now},
+				Spec:       coordinationv1.LeaseSpec{HolderIdentity: &n.name, LeaseDurationSeconds: &dur, RenewTime: &now},
 			}
 			if uid != "" {
 				l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: n.name, UID: typesUID(uid)}}

@@ -505,4 +505,3 @@ func terminated(s *runtime.Status, rt string) *corev1.ContainerStateTerminated {
 }
 
 func ptr[T any](v T) *T { return &v }
-
