@@ -55,6 +55,9 @@ func stackedBar(parts []stackPart) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="stack" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="counts by state">`, w, h+20, w, h+20)
 	fmt.Fprintf(&b, `<rect class="bar-bg" x="0" y="0" width="%d" height="%d" rx="3"/>`, w, h)
+	if total == 0 {
+		fmt.Fprintf(&b, `<text class="tick" x="8" y="15">none</text>`)
+	}
 	x := 0.0
 	lx := 0
 	for _, p := range parts {
