@@ -381,29 +381,71 @@ func (e *Engine) trimHistory() {
 }
 
 // committer groups queued transactions into one Persist call.
+//
+// Right after a commit, the writers it answered send their next
+// transactions within microseconds of each other; taking only the first to
+// arrive would leave the rest waiting a whole commit, and batches would
+// alternate between one transaction and all the others. So when the last
+// batch carried several transactions, the committer waits a little for as
+// many to gather: until that many are queued, or a quarter of the last
+// commit's duration (at most lingerMax) has passed. A lone writer never
+// waits: its batches carry one transaction.
 func (e *Engine) committer() {
 	defer close(e.done)
+	var (
+		lastSize int
+		lastDur  time.Duration
+		timer    = time.NewTimer(time.Hour)
+	)
+	timer.Stop()
 	for {
 		req, ok := <-e.reqs
 		if !ok {
 			return
 		}
 		batch := append(e.reqBatch[:0], req)
-	drain:
-		for len(batch) < e.opts.MaxBatch {
-			select {
-			case r, ok := <-e.reqs:
-				if !ok {
-					break drain
+		batch, open := e.drain(batch)
+		if want := min(lastSize, e.opts.MaxBatch); open && len(batch) < want {
+			timer.Reset(min(lastDur/4, lingerMax))
+		linger:
+			for len(batch) < want {
+				select {
+				case r, ok := <-e.reqs:
+					if !ok {
+						break linger
+					}
+					batch = append(batch, r)
+				case <-timer.C:
+					break linger
 				}
-				batch = append(batch, r)
-			default:
-				break drain
 			}
+			timer.Stop()
 		}
+		start := time.Now()
 		e.commitBatch(batch)
+		lastSize, lastDur = len(batch), time.Since(start)
 		clear(batch)
 	}
+}
+
+// lingerMax bounds how long a batch waits for more transactions.
+const lingerMax = 2 * time.Millisecond
+
+// drain adds the transactions already queued to batch, up to MaxBatch; open
+// is false when the queue was closed.
+func (e *Engine) drain(batch []*txnReq) (_ []*txnReq, open bool) {
+	for len(batch) < e.opts.MaxBatch {
+		select {
+		case r, ok := <-e.reqs:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, r)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 func (e *Engine) commitBatch(batch []*txnReq) {
