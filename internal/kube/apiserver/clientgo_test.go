@@ -601,4 +601,3 @@ func TestFinalizersAndGracefulDeletion(t *testing.T) {
 		t.Fatalf("stale scale update: %v", err)
 	}
 }
-
