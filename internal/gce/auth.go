@@ -207,3 +207,21 @@ func (g *Gateway) sweepTokens(ctx context.Context) {
 		}
 	}
 }
+
+// DefaultZone is the GCE name of the first enabled zone the gateway's own
+// key pair sees, for CLOUDSDK_COMPUTE_ZONE.
+func (g *Gateway) DefaultZone(ctx context.Context) (string, error) {
+	if g.admin == nil {
+		return "", errors.New("gce: no CloudStack key pair configured")
+	}
+	zs, err := g.admin.ListZones(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, z := range zs {
+		if z.AllocationState == "" || z.AllocationState == "Enabled" {
+			return gceName(z.Name), nil
+		}
+	}
+	return "", errors.New("gce: CloudStack has no enabled zone")
+}

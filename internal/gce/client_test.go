@@ -368,3 +368,11 @@ func TestGoClientCapacityFailure(t *testing.T) {
 	_, err = svc.Instances.Get(e.project, "sandbox-simulator", "big").Do()
 	wantAPIError(t, err, 404, "notFound")
 }
+
+func TestDefaultZone(t *testing.T) {
+	e := newRealEnv(t)
+	z, err := e.gw.DefaultZone(context.Background())
+	if err != nil || z != "sandbox-simulator" {
+		t.Fatalf("DefaultZone = %q, %v", z, err)
+	}
+}

@@ -9,29 +9,16 @@ import (
 	"testing"
 
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
-	"github.com/stratus-cloud/stratus/internal/gce/internal/csfake"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
 )
 
-// testEnv is a gateway over a CloudStack, served over HTTP.
+// testEnv is a gateway in front of a CloudStack, served over HTTP.
 type testEnv struct {
 	gw      *Gateway
 	srv     *httptest.Server
 	token   string
 	project string
-	fake    *csfake.Server // nil against the real simulator
-	cs      *cstest.Server // nil against the fake
-}
-
-// newFakeEnv starts a gateway in front of the fake CloudStack.
-func newFakeEnv(t testing.TB) *testEnv {
-	t.Helper()
-	fake := csfake.New()
-	cs := httptest.NewServer(fake)
-	t.Cleanup(cs.Close)
-	env := newEnv(t, cs.URL+"/client/api", csfake.APIKey, csfake.SecretKey, cs.Client())
-	env.fake = fake
-	return env
+	cs      *cstest.Server // the CloudStack behind it
 }
 
 func newEnv(t testing.TB, url, key, secret string, hc *http.Client) *testEnv {
