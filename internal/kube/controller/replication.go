@@ -1,0 +1,473 @@
+package controller
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+)
+
+type replKind int
+
+const (
+	rcKind replKind = iota
+	rsKind
+)
+
+// controllerIndex indexes pods (and replica sets) by their controller's UID.
+const controllerIndex = "controllerUID"
+
+func controllerIndexFunc(obj any) ([]string, error) {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, nil
+	}
+	if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
+		return []string{string(ref.UID)}, nil
+	}
+	return nil, nil
+}
+
+// burstReplicas bounds the pods one sync creates or deletes, as in
+// kube-controller-manager.
+const burstReplicas = 500
+
+// replicaSetView is what the replication logic needs of an RC or an RS.
+type replicaSetView struct {
+	meta       metav1.Object
+	replicas   int32
+	selector   labels.Selector
+	template   *corev1.PodTemplateSpec
+	minReady   int32
+	status     appsv1.ReplicaSetStatus // RC status maps onto it
+	ownerRef   metav1.OwnerReference
+}
+
+// expectations counts creates and deletes a sync made that the informer
+// has not shown yet, so the next sync does not make them twice.
+type expectations struct {
+	mu sync.Mutex
+	m  map[string]*expect
+}
+
+type expect struct {
+	adds, dels atomic.Int64
+	at         time.Time
+}
+
+func (e *expectations) get(key string) *expect {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.m[key]
+}
+
+func (e *expectations) set(key string, adds, dels int64) {
+	x := &expect{at: time.Now()}
+	x.adds.Store(adds)
+	x.dels.Store(dels)
+	e.mu.Lock()
+	e.m[key] = x
+	e.mu.Unlock()
+}
+
+func (e *expectations) satisfied(key string) bool {
+	x := e.get(key)
+	if x == nil {
+		return true
+	}
+	return (x.adds.Load() <= 0 && x.dels.Load() <= 0) || time.Since(x.at) > 5*time.Minute
+}
+
+func (e *expectations) observe(key string, add bool) {
+	if x := e.get(key); x != nil {
+		if add {
+			x.adds.Add(-1)
+		} else {
+			x.dels.Add(-1)
+		}
+	}
+}
+
+func (e *expectations) forget(key string) {
+	e.mu.Lock()
+	delete(e.m, key)
+	e.mu.Unlock()
+}
+
+type replication struct {
+	m        *Manager
+	kind     replKind
+	loop     *loop
+	podIdx   cache.Indexer
+	rcLister corelisters.ReplicationControllerLister
+	rsLister appslisters.ReplicaSetLister
+	rec      record.EventRecorder
+	exp      *expectations
+}
+
+func (m *Manager) podInformerWithIndex() cache.SharedIndexInformer {
+	inf := m.factory.Core().V1().Pods().Informer()
+	if _, ok := inf.GetIndexer().GetIndexers()[controllerIndex]; !ok {
+		_ = inf.AddIndexers(cache.Indexers{controllerIndex: controllerIndexFunc})
+	}
+	return inf
+}
+
+func (m *Manager) addReplication(kind replKind) {
+	r := &replication{m: m, kind: kind, exp: &expectations{m: map[string]*expect{}}}
+	name, component := "replicationcontroller", "replication-controller"
+	if kind == rsKind {
+		name, component = "replicaset", "replicaset-controller"
+	}
+	r.rec = m.recorder(component)
+	r.loop = m.newLoop(name, 2*m.o.Workers, r.sync)
+	pods := m.podInformerWithIndex()
+	r.podIdx = pods.GetIndexer()
+	if kind == rcKind {
+		inf := m.factory.Core().V1().ReplicationControllers()
+		r.rcLister = inf.Lister()
+		_, _ = inf.Informer().AddEventHandler(r.loop.handler())
+	} else {
+		inf := m.factory.Apps().V1().ReplicaSets()
+		r.rsLister = inf.Lister()
+		_, _ = inf.Informer().AddEventHandler(r.loop.handler())
+	}
+	_, _ = pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { r.podEvent(obj, 1) },
+		UpdateFunc: func(old, obj any) {
+			op, np := old.(*corev1.Pod), obj.(*corev1.Pod)
+			if op.ResourceVersion == np.ResourceVersion {
+				return
+			}
+			if np.DeletionTimestamp != nil && op.DeletionTimestamp == nil {
+				// a pod being deleted is no longer active: count it as gone
+				r.podEvent(obj, -1)
+				return
+			}
+			r.podEvent(obj, 0)
+		},
+		DeleteFunc: func(obj any) { r.podEvent(obj, -1) },
+	})
+}
+
+func (r *replication) ownerKind() string {
+	if r.kind == rcKind {
+		return "ReplicationController"
+	}
+	return "ReplicaSet"
+}
+
+// podEvent enqueues the pod's controller; delta +1/-1 lowers the create or
+// delete expectations.
+func (r *replication) podEvent(obj any, delta int) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	ref := metav1.GetControllerOfNoCopy(pod)
+	if ref == nil || ref.Kind != r.ownerKind() {
+		return
+	}
+	key := pod.Namespace + "/" + ref.Name
+	switch delta {
+	case 1:
+		r.exp.observe(key, true)
+	case -1:
+		r.exp.observe(key, false)
+	}
+	r.loop.q.Add(key)
+}
+
+func (r *replication) view(ns, name string) (*replicaSetView, runtimeObject, error) {
+	if r.kind == rcKind {
+		rc, err := r.rcLister.ReplicationControllers(ns).Get(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		v := &replicaSetView{meta: rc, replicas: 1, template: rc.Spec.Template, minReady: rc.Spec.MinReadySeconds}
+		if rc.Spec.Replicas != nil {
+			v.replicas = *rc.Spec.Replicas
+		}
+		sel := rc.Spec.Selector
+		if len(sel) == 0 && rc.Spec.Template != nil {
+			sel = rc.Spec.Template.Labels
+		}
+		v.selector = labels.SelectorFromValidatedSet(sel)
+		v.status = appsv1.ReplicaSetStatus{Replicas: rc.Status.Replicas, FullyLabeledReplicas: rc.Status.FullyLabeledReplicas,
+			ReadyReplicas: rc.Status.ReadyReplicas, AvailableReplicas: rc.Status.AvailableReplicas, ObservedGeneration: rc.Status.ObservedGeneration}
+		v.ownerRef = metav1.OwnerReference{APIVersion: "v1", Kind: "ReplicationController", Name: rc.Name, UID: rc.UID,
+			Controller: ptr(true), BlockOwnerDeletion: ptr(true)}
+		return v, rc, nil
+	}
+	rs, err := r.rsLister.ReplicaSets(ns).Get(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	v := &replicaSetView{meta: rs, replicas: 1, template: &rs.Spec.Template, minReady: rs.Spec.MinReadySeconds, status: rs.Status}
+	if rs.Spec.Replicas != nil {
+		v.replicas = *rs.Spec.Replicas
+	}
+	sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
+	if err != nil {
+		return nil, nil, err
+	}
+	v.selector = sel
+	v.ownerRef = metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID,
+		Controller: ptr(true), BlockOwnerDeletion: ptr(true)}
+	return v, rs, nil
+}
+
+type runtimeObject = runtime.Object
+
+func ptr[T any](v T) *T { return &v }
+
+func activePod(p *corev1.Pod) bool {
+	return p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
+}
+
+func podReady(p *corev1.Pod) (bool, time.Time) {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue, c.LastTransitionTime.Time
+		}
+	}
+	return false, time.Time{}
+}
+
+func (r *replication) sync(ctx context.Context, key string) (time.Duration, error) {
+	ns, name, _ := cache.SplitMetaNamespaceKey(key)
+	v, obj, err := r.view(ns, name)
+	if apierrors.IsNotFound(err) {
+		r.exp.forget(key)
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	owned, _ := r.podIdx.ByIndex(controllerIndex, string(v.meta.GetUID()))
+	active := make([]*corev1.Pod, 0, len(owned))
+	for _, o := range owned {
+		if p := o.(*corev1.Pod); activePod(p) {
+			active = append(active, p)
+		}
+	}
+	var manageErr error
+	if r.exp.satisfied(key) && v.meta.GetDeletionTimestamp() == nil && v.template != nil {
+		manageErr = r.manage(ctx, key, v, obj, active)
+	}
+	after, err := r.updateStatus(ctx, v, active)
+	if manageErr != nil {
+		return 0, manageErr
+	}
+	return after, err
+}
+
+func (r *replication) manage(ctx context.Context, key string, v *replicaSetView, obj runtimeObject, active []*corev1.Pod) error {
+	diff := len(active) - int(v.replicas)
+	switch {
+	case diff < 0:
+		n := min(-diff, burstReplicas)
+		r.exp.set(key, int64(n), 0)
+		created, err := slowStart(ctx, n, func(ctx context.Context) error {
+			pod := r.newPod(v)
+			got, err := r.m.o.Client.CoreV1().Pods(v.meta.GetNamespace()).Create(ctx, pod, metav1.CreateOptions{})
+			if err != nil {
+				r.exp.observe(key, true)
+				r.rec.Eventf(obj, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
+				return err
+			}
+			r.rec.Eventf(obj, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %s", got.Name)
+			return nil
+		})
+		for range n - created {
+			r.exp.observe(key, true) // never attempted
+		}
+		return err
+	case diff > 0:
+		n := min(diff, burstReplicas)
+		victims := rankForDeletion(active, n)
+		r.exp.set(key, 0, int64(n))
+		var wg sync.WaitGroup
+		var firstErr atomic.Value
+		sem := make(chan struct{}, 64)
+		for _, p := range victims {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				uid := p.UID
+				err := r.m.o.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+				if err != nil && !apierrors.IsNotFound(err) {
+					r.exp.observe(key, false)
+					r.rec.Eventf(obj, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				r.rec.Eventf(obj, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
+			}()
+		}
+		wg.Wait()
+		if e, ok := firstErr.Load().(error); ok {
+			return e
+		}
+	}
+	return nil
+}
+
+// slowStart calls fn n times in batches of 1, 2, 4, … (all of a batch in
+// parallel, at most 64 at once), stopping after a batch with an error, as
+// kube-controller-manager does so a failing create does not flood the API.
+// It returns how many calls were made.
+func slowStart(ctx context.Context, n int, fn func(context.Context) error) (int, error) {
+	done := 0
+	sem := make(chan struct{}, 64)
+	for batch := 1; done < n; batch *= 2 {
+		size := min(batch, n-done)
+		var wg sync.WaitGroup
+		var firstErr atomic.Value
+		for range size {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if err := fn(ctx); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}()
+		}
+		wg.Wait()
+		done += size
+		if e, ok := firstErr.Load().(error); ok {
+			return done, e
+		}
+	}
+	return done, nil
+}
+
+func (r *replication) newPod(v *replicaSetView) *corev1.Pod {
+	t := v.template
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			GenerateName:    v.meta.GetName() + "-",
+			Namespace:       v.meta.GetNamespace(),
+			Labels:          copyMap(t.Labels),
+			Annotations:     copyMap(t.Annotations),
+			Finalizers:      append([]string(nil), t.Finalizers...),
+			OwnerReferences: []metav1.OwnerReference{v.ownerRef},
+		},
+		Spec: *t.Spec.DeepCopy(),
+	}
+	return pod
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// rankForDeletion picks the n pods to delete first: unscheduled, then
+// pending, not ready, ready for less time, restarted more, newer.
+func rankForDeletion(pods []*corev1.Pod, n int) []*corev1.Pod {
+	sorted := append([]*corev1.Pod(nil), pods...)
+	phaseRank := map[corev1.PodPhase]int{corev1.PodPending: 0, corev1.PodUnknown: 1, corev1.PodRunning: 2}
+	restarts := func(p *corev1.Pod) int32 {
+		var r int32
+		for _, c := range p.Status.ContainerStatuses {
+			r = max(r, c.RestartCount)
+		}
+		return r
+	}
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if (a.Spec.NodeName == "") != (b.Spec.NodeName == "") {
+			return a.Spec.NodeName == ""
+		}
+		if pa, pb := phaseRank[a.Status.Phase], phaseRank[b.Status.Phase]; pa != pb {
+			return pa < pb
+		}
+		ra, ta := podReady(a)
+		rb, tb := podReady(b)
+		if ra != rb {
+			return !ra
+		}
+		if ra && !ta.Equal(tb) {
+			return ta.After(tb)
+		}
+		if x, y := restarts(a), restarts(b); x != y {
+			return x > y
+		}
+		return b.CreationTimestamp.Before(&a.CreationTimestamp)
+	})
+	return sorted[:n]
+}
+
+func (r *replication) updateStatus(ctx context.Context, v *replicaSetView, active []*corev1.Pod) (time.Duration, error) {
+	now := r.m.o.Clock.Now()
+	st := appsv1.ReplicaSetStatus{Replicas: int32(len(active)), ObservedGeneration: v.meta.GetGeneration()}
+	var tmplLabels labels.Selector
+	if v.template != nil {
+		tmplLabels = labels.SelectorFromSet(v.template.Labels)
+	}
+	var after time.Duration
+	for _, p := range active {
+		if tmplLabels != nil && tmplLabels.Matches(labels.Set(p.Labels)) {
+			st.FullyLabeledReplicas++
+		}
+		ready, since := podReady(p)
+		if !ready {
+			continue
+		}
+		st.ReadyReplicas++
+		minReady := time.Duration(v.minReady) * time.Second
+		if minReady == 0 || !since.Add(minReady).After(now) {
+			st.AvailableReplicas++
+		} else if d := since.Add(minReady).Sub(now); after == 0 || d < after {
+			after = d + time.Second
+		}
+	}
+	old := v.status
+	old.Conditions = nil
+	if equality.Semantic.DeepEqual(old, st) {
+		return after, nil
+	}
+	var err error
+	switch o := v.meta.(type) {
+	case *corev1.ReplicationController:
+		upd := o.DeepCopy()
+		upd.Status.Replicas, upd.Status.FullyLabeledReplicas = st.Replicas, st.FullyLabeledReplicas
+		upd.Status.ReadyReplicas, upd.Status.AvailableReplicas = st.ReadyReplicas, st.AvailableReplicas
+		upd.Status.ObservedGeneration = st.ObservedGeneration
+		_, err = r.m.o.Client.CoreV1().ReplicationControllers(o.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	case *appsv1.ReplicaSet:
+		upd := o.DeepCopy()
+		st.Conditions = upd.Status.Conditions
+		upd.Status = st
+		_, err = r.m.o.Client.AppsV1().ReplicaSets(o.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return 0, nil
+	}
+	return after, err
+}
