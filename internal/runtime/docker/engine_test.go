@@ -17,6 +17,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -41,6 +42,7 @@ func TestMain(m *testing.M) {
 	engineUp = docker.Available(ctx)
 	var cli *client.Client
 	if engineUp {
+		reapDeadRuns(ctx)
 		var err error
 		cli, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 		if err != nil {
@@ -80,6 +82,41 @@ func leftovers(ctx context.Context, cli *client.Client) int {
 		}
 	}
 	return n
+}
+
+// reapDeadRuns removes what earlier runs of these tests left when their
+// process was killed before cleaning up: containers of instances
+// "t<pid>-…" and test images "stratus-test/testbox:t<pid>" of pids no
+// longer alive.
+func reapDeadRuns(ctx context.Context) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return
+	}
+	defer cli.Close()
+	dead := func(run string) bool {
+		pid, err := strconv.Atoi(strings.TrimPrefix(run, "t"))
+		if err != nil || !strings.HasPrefix(run, "t") {
+			return false
+		}
+		_, err = os.Stat(fmt.Sprintf("/proc/%d", pid))
+		return errors.Is(err, os.ErrNotExist)
+	}
+	list, _ := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", docker.LabelManaged+"=true"))})
+	for _, c := range list {
+		run, _, _ := strings.Cut(c.Labels[docker.LabelRuntime], "-")
+		if dead(run) {
+			_ = cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+		}
+	}
+	imgs, _ := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", "stratus-test/testbox"))})
+	for _, im := range imgs {
+		for _, tag := range im.RepoTags {
+			if _, run, ok := strings.Cut(tag, ":"); ok && dead(run) {
+				_ = dockertest.RemoveImage(ctx, cli, tag)
+			}
+		}
+	}
 }
 
 // need skips (fails in CI) without an engine, and fails if the test image

@@ -177,14 +177,26 @@ func (r *Runtime) releaseSandbox(key string) {
 	}
 }
 
-// removeImageIfUnused removes ref unless a container uses it.
+// removeImageIfUnused removes ref unless a container uses it, and with it
+// any untagged sandbox images that concurrent imports by several runtimes
+// left (each import makes a new image; the tag moves to the last one).
 func (r *Runtime) removeImageIfUnused(ctx context.Context, ref string) {
 	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("ancestor", ref))})
 	if err != nil || len(list) > 0 {
 		return
 	}
-	if _, err := r.cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
-		r.log.Warn("removing sandbox image failed", "image", ref, "err", err)
+	ids := []string{ref}
+	dangling, err := r.cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("dangling", "true"), filters.Arg("label", LabelManaged+"=true"))})
+	if err == nil {
+		for _, im := range dangling {
+			ids = append(ids, im.ID)
+		}
+	}
+	for _, id := range ids {
+		// Not forced: an image a container still uses stays.
+		if _, err := r.cli.ImageRemove(ctx, id, image.RemoveOptions{PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+			r.log.Warn("removing sandbox image failed", "image", id, "err", err)
+		}
 	}
 }
 
