@@ -1,0 +1,126 @@
+// Package e2e runs the controller manager, node agents and the service
+// proxy against the real stratus API server, driven by client-go and the
+// real kubectl.
+package e2e
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/stratus-cloud/stratus/internal/agent"
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
+	"github.com/stratus-cloud/stratus/internal/kube/controller"
+	"github.com/stratus-cloud/stratus/internal/runtime"
+	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+)
+
+type cluster struct {
+	srv *apiserver.Server
+	cs  kubernetes.Interface
+	cm  *controller.Manager
+}
+
+func logger() *slog.Logger {
+	if os.Getenv("E2E_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func stopWithTimeout(t testing.TB, name string, stop func(context.Context) error) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := stop(ctx); err != nil {
+			t.Errorf("stop %s: %v", name, err)
+		}
+	})
+}
+
+func startCluster(t testing.TB, o controller.Options) *cluster {
+	t.Helper()
+	srv := apiservertest.Start(t)
+	cfg := srv.LoopbackConfig()
+	cfg.QPS, cfg.Burst = -1, -1
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Client, o.Log = cs, logger()
+	cm := controller.New(o)
+	if err := cm.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stopWithTimeout(t, "controllers", cm.Stop)
+	eventually(t, 20*time.Second, "controllers ready", cm.Ready)
+	return &cluster{srv: srv, cs: cs, cm: cm}
+}
+
+func (c *cluster) addAgent(t testing.TB, name string, rt runtime.Runtime, timing agent.Timing) *agent.Agent {
+	t.Helper()
+	a, err := agent.New(agent.Options{Client: c.cs, NodeName: name, Runtime: rt, Token: c.srv.NodeToken(), Timing: timing, Log: logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func runningPods(t testing.TB, cs kubernetes.Interface, ns, selector string) []corev1.Pod {
+	l, err := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []corev1.Pod
+	for _, p := range l.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestReplicationControllerWithClientGo(t *testing.T) {
+	c := startCluster(t, controller.Options{})
+	a := c.addAgent(t, "node-a", sim.New(sim.Options{}), agent.Timing{})
+	stopWithTimeout(t, "agent", a.Stop)
+	ctx := context.Background()
+	eventually(t, 10*time.Second, "node has a pod CIDR", func() bool {
+		n, err := c.cs.CoreV1().Nodes().Get(ctx, "node-a", metav1.GetOptions{})
+		return err == nil && n.Spec.PodCIDR != ""
+	})
+	three := int32(3)
+	rc := &corev1.ReplicationController{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.ReplicationControllerSpec{Replicas: &three, Selector: map[string]string{"app": "web"},
+			Template: &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}}}}
+	if _, err := c.cs.CoreV1().ReplicationControllers("default").Create(ctx, rc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "3 running pods", func() bool { return len(runningPods(t, c.cs, "default", "app=web")) == 3 })
+	eventually(t, 10*time.Second, "rc status ready 3", func() bool {
+		got, err := c.cs.CoreV1().ReplicationControllers("default").Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && got.Status.ReadyReplicas == 3 && got.Status.AvailableReplicas == 3
+	})
+}
