@@ -322,4 +322,3 @@ func (p *Proxy) forward(c net.Conn, b *backend) {
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	<-done
 }
-

@@ -34,14 +34,14 @@ const (
 // and EndpointSlices listing the pods it selects (ready ones as addresses,
 // others as not ready), as the endpoints and endpointslice controllers do.
 type endpoints struct {
-	m          *Manager
-	loop       *loop
-	svcLister  corelisters.ServiceLister
-	podLister  corelisters.PodLister
-	epLister   corelisters.EndpointsLister
-	sliceLister discoverylisters.EndpointSliceLister
+	m              *Manager
+	loop           *loop
+	svcLister      corelisters.ServiceLister
+	podLister      corelisters.PodLister
+	epLister       corelisters.EndpointsLister
+	sliceLister    discoverylisters.EndpointSliceLister
 	doEP, doSlices bool
-	slicesOff  atomic.Bool // the API serves no endpoint slices
+	slicesOff      atomic.Bool // the API serves no endpoint slices
 }
 
 func (m *Manager) addEndpoints(doEP, doSlices bool) {

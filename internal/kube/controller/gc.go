@@ -120,8 +120,12 @@ func (m *Manager) addGC() {
 		})
 	}
 	add(&kindRes{kind: "Pod", inf: f.Core().V1().Pods().Informer(), dep: true,
-		get: func(ctx context.Context, ns, n string) (metav1.Object, error) { return c.CoreV1().Pods(ns).Get(ctx, n, metav1.GetOptions{}) },
-		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error { return c.CoreV1().Pods(ns).Delete(ctx, n, o) },
+		get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
+			return c.CoreV1().Pods(ns).Get(ctx, n, metav1.GetOptions{})
+		},
+		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
+			return c.CoreV1().Pods(ns).Delete(ctx, n, o)
+		},
 		upd: func(ctx context.Context, o runtime.Object) error {
 			p := o.(*corev1.Pod)
 			_, err := c.CoreV1().Pods(p.Namespace).Update(ctx, p, metav1.UpdateOptions{})
@@ -143,7 +147,9 @@ func (m *Manager) addGC() {
 		get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
 			return c.AppsV1().ReplicaSets(ns).Get(ctx, n, metav1.GetOptions{})
 		},
-		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error { return c.AppsV1().ReplicaSets(ns).Delete(ctx, n, o) },
+		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
+			return c.AppsV1().ReplicaSets(ns).Delete(ctx, n, o)
+		},
 		upd: func(ctx context.Context, o runtime.Object) error {
 			x := o.(*appsv1.ReplicaSet)
 			_, err := c.AppsV1().ReplicaSets(x.Namespace).Update(ctx, x, metav1.UpdateOptions{})
@@ -153,15 +159,21 @@ func (m *Manager) addGC() {
 		get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
 			return c.AppsV1().Deployments(ns).Get(ctx, n, metav1.GetOptions{})
 		},
-		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error { return c.AppsV1().Deployments(ns).Delete(ctx, n, o) },
+		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
+			return c.AppsV1().Deployments(ns).Delete(ctx, n, o)
+		},
 		upd: func(ctx context.Context, o runtime.Object) error {
 			x := o.(*appsv1.Deployment)
 			_, err := c.AppsV1().Deployments(x.Namespace).Update(ctx, x, metav1.UpdateOptions{})
 			return err
 		}})
 	add(&kindRes{kind: "Service", inf: f.Core().V1().Services().Informer(), owner: true,
-		get: func(ctx context.Context, ns, n string) (metav1.Object, error) { return c.CoreV1().Services(ns).Get(ctx, n, metav1.GetOptions{}) },
-		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error { return c.CoreV1().Services(ns).Delete(ctx, n, o) },
+		get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
+			return c.CoreV1().Services(ns).Get(ctx, n, metav1.GetOptions{})
+		},
+		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
+			return c.CoreV1().Services(ns).Delete(ctx, n, o)
+		},
 		upd: func(ctx context.Context, o runtime.Object) error {
 			x := o.(*corev1.Service)
 			_, err := c.CoreV1().Services(x.Namespace).Update(ctx, x, metav1.UpdateOptions{})
@@ -314,5 +326,3 @@ func (g *gc) dropFinalizer(ctx context.Context, k *kindRes, obj runtime.Object, 
 	}
 	return err
 }
-
-

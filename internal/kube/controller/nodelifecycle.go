@@ -30,14 +30,14 @@ import (
 // each node a /24 pod CIDR from the cluster range (the node IPAM
 // controller's job) and deletes the pods of deleted nodes (pod GC).
 type nodeLifecycle struct {
-	m          *Manager
-	loop       *loop
-	nodeLister corelisters.NodeLister
+	m           *Manager
+	loop        *loop
+	nodeLister  corelisters.NodeLister
 	leaseLister coordlisters.LeaseLister
-	podIdx     cache.Indexer
-	rec        record.EventRecorder
-	lifecycle  bool
-	ipam       bool
+	podIdx      cache.Indexer
+	rec         record.EventRecorder
+	lifecycle   bool
+	ipam        bool
 
 	mu       sync.Mutex
 	seen     map[string]heartbeat // node → last heartbeat and when we saw it change
@@ -449,5 +449,3 @@ func (nl *nodeLifecycle) assignCIDR(ctx context.Context, n *corev1.Node) error {
 	}
 	return nil
 }
-
-

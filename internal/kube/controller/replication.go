@@ -47,13 +47,13 @@ const burstReplicas = 500
 
 // replicaSetView is what the replication logic needs of an RC or an RS.
 type replicaSetView struct {
-	meta       metav1.Object
-	replicas   int32
-	selector   labels.Selector
-	template   *corev1.PodTemplateSpec
-	minReady   int32
-	status     appsv1.ReplicaSetStatus // RC status maps onto it
-	ownerRef   metav1.OwnerReference
+	meta     metav1.Object
+	replicas int32
+	selector labels.Selector
+	template *corev1.PodTemplateSpec
+	minReady int32
+	status   appsv1.ReplicaSetStatus // RC status maps onto it
+	ownerRef metav1.OwnerReference
 }
 
 // expectations counts creates and deletes a sync made that the informer
