@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/stratus-cloud/stratus/internal/agent"
+	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/proxy"
+	"github.com/stratus-cloud/stratus/internal/runtime"
+	rtexec "github.com/stratus-cloud/stratus/internal/runtime/exec"
+	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+)
+
+// newAgentCmd is `stratus agent`: a node agent that joins the cluster of a
+// stratus server from another process or host.
+func newAgentCmd() *cobra.Command {
+	var o struct {
+		server, token, name, runtime, caFile, addr, internalIP string
+		proxy                                                  bool
+	}
+	cmd := &cobra.Command{
+		Use:   "agent --server URL --token T",
+		Short: "Join this host to a stratus cluster as a node",
+		Long: `Run a node agent that registers this host as a node of the stratus cluster
+at --server, with the join token 'stratus up' prints. Pods bound to the node
+run in the chosen runtime (sim: simulated; exec: host processes). The agent
+serves container logs to the API server on --addr, which must be reachable
+from the server (the default, loopback, suits an agent on the same host).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.server == "" || o.token == "" {
+				return errors.New("--server and --token are required (stratus up prints both)")
+			}
+			if o.name == "" {
+				h, err := os.Hostname()
+				if err != nil || h == "" {
+					return errors.New("no --name given and the host name is unknown")
+				}
+				o.name = strings.ToLower(h)
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			cfg := &rest.Config{Host: o.server, BearerToken: o.token, UserAgent: "stratus-agent/" + o.name, QPS: 50, Burst: 100}
+			if o.caFile == "" {
+				if home, err := os.UserHomeDir(); err == nil {
+					if p := filepath.Join(home, ".stratus", "kube", "ca.crt"); agentFileExists(p) && strings.HasPrefix(o.server, "https://127.") {
+						o.caFile = p // same host as the default data dir
+					}
+				}
+			}
+			cfg.TLSClientConfig.CAFile = o.caFile
+			cs, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return fmt.Errorf("agent: %w", err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if _, err := cs.Discovery().ServerVersion(); err != nil {
+				return fmt.Errorf("agent: cannot reach %s (with --ca-file %q): %w", o.server, o.caFile, err)
+			}
+			var rt runtime.Runtime
+			switch o.runtime {
+			case "sim":
+				rt = sim.New(sim.Options{Ports: true, Log: log.With("component", "runtime")})
+			case "exec":
+				rt = rtexec.New(rtexec.Options{Log: log.With("component", "runtime")})
+			default:
+				return fmt.Errorf("--runtime %q: want sim or exec", o.runtime)
+			}
+			ag, err := agent.New(agent.Options{Client: cs, NodeName: o.name, Runtime: rt, Token: o.token,
+				Addr: o.addr, InternalIP: o.internalIP, Log: log})
+			if err != nil {
+				return err
+			}
+			g := &app.Group{Log: log}
+			g.Add(ag)
+			if o.proxy {
+				g.Add(proxy.New(proxy.Options{Client: cs, Log: log}))
+			}
+			if err := g.Start(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "node %s joined %s (runtime %s); Ctrl-C to stop\n", o.name, o.server, o.runtime)
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			return g.Stop(sctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.server, "server", "", "URL of the stratus Kubernetes API (https://host:6443)")
+	f.StringVar(&o.token, "token", "", "join token printed by 'stratus up'")
+	f.StringVar(&o.name, "name", "", "node name (default: this host's name)")
+	f.StringVar(&o.runtime, "runtime", "sim", "pod runtime: sim or exec")
+	f.StringVar(&o.caFile, "ca-file", "", "CA certificate of the server (default: ~/.stratus/kube/ca.crt for a server on this host)")
+	f.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address of the agent's log server")
+	f.StringVar(&o.internalIP, "internal-ip", "", "node address the API server reaches the agent at (default: the log server's host)")
+	f.BoolVar(&o.proxy, "proxy", false, "also run the service proxy (cluster IPs and node ports) on this host")
+	return cmd
+}
+
+func agentFileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
