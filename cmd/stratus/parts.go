@@ -23,6 +23,9 @@ import (
 	"github.com/stratus-cloud/stratus/internal/gce"
 	"github.com/stratus-cloud/stratus/internal/inproc"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
+	"github.com/stratus-cloud/stratus/internal/kube/controller"
+	"github.com/stratus-cloud/stratus/internal/leader"
+	"github.com/stratus-cloud/stratus/internal/proxy"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 	"github.com/stratus-cloud/stratus/internal/runtime/docker"
 	"github.com/stratus-cloud/stratus/internal/runtime/exec"
@@ -91,10 +94,16 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil
 	})
 
+	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg})
+	// Servers sharing a store take turns: only the lease holder runs the
+	// scheduler and controllers. The identity is stable per data dir, so a
+	// restarted server takes its own lease back at once.
+	w.group.Add(leader.New(leader.Options{Client: kc, Identity: w.identity(), Log: w.log}, cm))
 	if !w.o.controlPlaneOnly {
 		if err := w.buildHostAgent(ctx, kc, srv.NodeToken()); err != nil {
 			return nil, err
 		}
+		w.group.Add(proxy.New(proxy.Options{Client: kc, Log: w.log}))
 	}
 	if w.o.simNodes > 0 {
 		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.simNodes, Runtime: sim.New(sim.Options{Ports: true}), Token: srv.NodeToken(), Log: w.log})
@@ -122,6 +131,13 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 	}
 	w.group.Add(ag)
 	return nil
+}
+
+// identity names this server for leader election: host name and data dir.
+func (w *wiring) identity() string {
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(w.dir.Path()))
+	return host + "-" + hex.EncodeToString(sum[:4])
 }
 
 // newRuntime returns the host agent's runtime named by --runtime.
