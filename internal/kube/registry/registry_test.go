@@ -1,0 +1,201 @@
+package registry
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/stratus-cloud/stratus/internal/store/memory"
+)
+
+func newStorage(t *testing.T) *Storage {
+	t.Helper()
+	reg, err := New(NewCodecs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.New(memory.Options{})
+	t.Cleanup(func() { mem.Close() })
+	st := NewStorage(mem, reg)
+	if _, err := st.Create(context.Background(), reg.Lookup("", "v1", "namespaces"), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestPullPolicy(t *testing.T) {
+	for image, want := range map[string]corev1.PullPolicy{
+		"nginx": corev1.PullAlways, "nginx:latest": corev1.PullAlways, "nginx:1.27": corev1.PullIfNotPresent,
+		"localhost:5000/x": corev1.PullAlways, "localhost:5000/x:v1": corev1.PullIfNotPresent, "x@sha256:abc": corev1.PullIfNotPresent,
+	} {
+		if got := pullPolicy(image); got != want {
+			t.Errorf("pullPolicy(%q) = %s, want %s", image, got, want)
+		}
+	}
+}
+
+func TestPodRow(t *testing.T) {
+	now := time.Now()
+	created := metav1.NewTime(now.Add(-90 * time.Second))
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	tests := []struct {
+		name string
+		pod  corev1.Pod
+		want []interface{}
+	}{
+		{"pending", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", CreationTimestamp: created},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}, Status: corev1.PodStatus{Phase: corev1.PodPending}},
+			[]interface{}{"p", "0/1", "Pending", "0", "90s", none, none, none, none}},
+		{"running", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", CreationTimestamp: created},
+			Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "a"}, {Name: "b"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1", ContainerStatuses: []corev1.ContainerStatus{
+				{Name: "a", Ready: true, State: running, RestartCount: 2}, {Name: "b", State: running}}}},
+			[]interface{}{"p", "1/2", "Running", "2", "90s", "10.0.0.1", "n1", none, none}},
+		{"waiting", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", CreationTimestamp: created},
+			Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}}}}},
+			[]interface{}{"p", "0/1", "ImagePullBackOff", "0", "90s", none, none, none, none}},
+		{"terminating", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", CreationTimestamp: created, DeletionTimestamp: &created},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}, Status: corev1.PodStatus{Phase: corev1.PodRunning}},
+			[]interface{}{"p", "0/1", "Terminating", "0", "90s", none, none, none, none}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := podRow(&tt.pod, now)
+			if len(got) != len(podColumns) {
+				t.Fatalf("%d cells for %d columns", len(got), len(podColumns))
+			}
+			for i := range tt.want {
+				if got[i] != tt.want[i] {
+					t.Errorf("cell %d (%s) = %v, want %v", i, podColumns[i].Name, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestEveryResourcePrints(t *testing.T) {
+	reg, err := New(NewCodecs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reg.Resources {
+		obj := r.New()
+		if got := r.Row(obj, time.Now()); len(got) != len(r.Columns) {
+			t.Errorf("%s: %d cells for %d columns", r.Name, len(got), len(r.Columns))
+		}
+	}
+}
+
+func TestServiceRow(t *testing.T) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, ClusterIP: "127.100.0.9",
+		Selector: map[string]string{"app": "x"}, Ports: []corev1.ServicePort{{Port: 80, NodePort: 30001, Protocol: "TCP"}, {Port: 53, Protocol: "UDP"}}}}
+	got := serviceRow(svc, time.Now())
+	want := []interface{}{"s", "NodePort", "127.100.0.9", none, "80:30001/TCP,53/UDP"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("cell %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if got[6] != "app=x" {
+		t.Errorf("selector %v", got[6])
+	}
+}
+
+func TestValidation(t *testing.T) {
+	st := newStorage(t)
+	ctx := context.Background()
+	tests := []struct {
+		res  string
+		obj  runtime.Object
+		want string
+	}{
+		{"pods", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"}}, "spec.containers: Required value"},
+		{"pods", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "Bad_Name", Namespace: "default"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}, "metadata.name: Invalid value"},
+		{"pods", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}, {Name: "c", Image: "i"}}}}, `spec.containers[1].name: Duplicate value: "c"`},
+		{"services", &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}}, "spec.ports: Required value"},
+		{"services", &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80, NodePort: 30000}}}}, "spec.ports[0].nodePort: Forbidden"},
+		{"configmaps", &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "default"}, Data: map[string]string{"bad key": "v"}}, "data[bad key]"},
+	}
+	for _, tt := range tests {
+		r := st.Reg.Lookup("", "v1", tt.res)
+		_, err := st.Create(ctx, r, tt.obj, WriteOptions{})
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want Invalid with %q", tt.res, err, tt.want)
+		}
+	}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "d", Namespace: "default"}, Spec: appsv1.DeploymentSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"a": "c"}}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}}}
+	_, err := st.Create(ctx, st.Reg.Lookup("apps", "v1", "deployments"), d, WriteOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "`selector` does not match template `labels`") {
+		t.Errorf("deployment selector mismatch: %v", err)
+	}
+}
+
+func TestContinueToken(t *testing.T) {
+	tok := encodeContinue(42, "default/p10")
+	got, err := decodeContinue(tok)
+	if err != nil || got != "default/p10" {
+		t.Fatalf("round trip: %q %v", got, err)
+	}
+	for _, bad := range []string{"!!", "e30", encodeContinue(1, "/../x")} {
+		if _, err := decodeContinue(bad); err == nil {
+			t.Errorf("decodeContinue(%q) accepted", bad)
+		}
+	}
+}
+
+func TestFieldSelectorSupport(t *testing.T) {
+	reg, _ := New(NewCodecs())
+	pods := reg.Lookup("", "v1", "pods")
+	for sel, ok := range map[string]bool{"spec.nodeName=n": true, "status.phase!=Running": true, "metadata.name=x": true, "spec.foo=1": false} {
+		s, err := fields.ParseSelector(sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckFieldSelector(pods, s); (err == nil) != ok {
+			t.Errorf("%s: %v", sel, err)
+		}
+	}
+}
+
+func TestGenerationAndNoopUpdate(t *testing.T) {
+	st := newStorage(t)
+	ctx := context.Background()
+	r := st.Reg.Lookup("apps", "v1", "replicasets")
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "rs", Namespace: "default"}, Spec: appsv1.ReplicaSetSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"a": "b"}}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}}}
+	created, err := st.Create(ctx, r, rs, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, _, err := st.Update(ctx, r, "default", "rs", func(cur runtime.Object) (runtime.Object, error) { return cur, nil }, WriteOptions{})
+	if err != nil || same.(*appsv1.ReplicaSet).ResourceVersion != created.(*appsv1.ReplicaSet).ResourceVersion {
+		t.Fatalf("no-op update wrote: %v", err)
+	}
+	labeled, _, _ := st.Update(ctx, r, "default", "rs", func(cur runtime.Object) (runtime.Object, error) {
+		cur.(*appsv1.ReplicaSet).Labels = map[string]string{"x": "y"}
+		return cur, nil
+	}, WriteOptions{})
+	if labeled.(*appsv1.ReplicaSet).Generation != 1 {
+		t.Fatalf("metadata change bumped generation")
+	}
+	scaled, _, _ := st.Update(ctx, r, "default", "rs", func(cur runtime.Object) (runtime.Object, error) {
+		n := int32(4)
+		cur.(*appsv1.ReplicaSet).Spec.Replicas = &n
+		return cur, nil
+	}, WriteOptions{})
+	if scaled.(*appsv1.ReplicaSet).Generation != 2 {
+		t.Fatalf("spec change: generation %d", scaled.(*appsv1.ReplicaSet).Generation)
+	}
+}
