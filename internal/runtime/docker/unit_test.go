@@ -118,39 +118,49 @@ func TestContainerName(t *testing.T) {
 	}
 }
 
-// TestPauseProgram runs the sandbox program on this host when it has the
-// architecture: it must load, and wait rather than exit.
+// TestPauseProgram runs the sandbox programs: natively for this host's
+// architecture, and for the other under qemu-user when it is installed.
+// Each must load, and wait rather than exit or spin.
 func TestPauseProgram(t *testing.T) {
-	for _, arch := range []string{"amd64", "arm64"} {
-		if _, ok := pauseProgram(arch); !ok {
-			t.Errorf("no pause program for %s", arch)
-		}
-	}
 	if _, ok := pauseProgram("s390x"); ok {
 		t.Error("pause program for an unknown architecture")
 	}
 	if goruntime.GOOS != "linux" {
 		t.Skip("not Linux")
 	}
-	elf, ok := pauseProgram(goruntime.GOARCH)
-	if !ok {
-		t.Skipf("no pause program for %s", goruntime.GOARCH)
+	for _, tc := range []struct{ arch, qemu string }{{"amd64", "qemu-x86_64-static"}, {"arm64", "qemu-aarch64-static"}} {
+		t.Run(tc.arch, func(t *testing.T) {
+			elf, ok := pauseProgram(tc.arch)
+			if !ok {
+				t.Fatalf("no pause program for %s", tc.arch)
+			}
+			path := filepath.Join(t.TempDir(), "pause")
+			if err := os.WriteFile(path, elf, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(path)
+			if tc.arch != goruntime.GOARCH {
+				q, err := exec.LookPath(tc.qemu)
+				if err != nil {
+					t.Skipf("not %s and no %s", tc.arch, tc.qemu)
+				}
+				cmd = exec.Command(q, path)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				t.Fatalf("pause exited by itself: %v", err)
+			case <-time.After(300 * time.Millisecond):
+			}
+			_ = cmd.Process.Kill()
+			<-done
+			if u := cmd.ProcessState.UserTime(); u > 200*time.Millisecond {
+				t.Errorf("pause spent %v of CPU time in 300 ms: it spins", u)
+			}
+		})
 	}
-	path := filepath.Join(t.TempDir(), "pause")
-	if err := os.WriteFile(path, elf, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(path)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		t.Fatalf("pause exited by itself: %v", err)
-	case <-time.After(200 * time.Millisecond):
-	}
-	_ = cmd.Process.Kill()
-	<-done
 }
