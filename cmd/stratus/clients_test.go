@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +69,27 @@ func TestUpWithRealClients(t *testing.T) {
 		t.Fatalf("kubectl get nodes:\n%s", out)
 	}
 	run(t, kEnv, home, kubectl133, "create", "configmap", "survivor", "--from-literal=a=b")
+	// The cluster does the work: a deployment's pods run, and a NodePort
+	// service answers on the host through the service proxy.
+	run(t, kEnv, home, kubectl133, "create", "deployment", "web", "--image=nginx", "--replicas=2", "--port=80")
+	run(t, kEnv, home, kubectl133, "expose", "deployment", "web", "--type=NodePort", "--port=80")
+	run(t, kEnv, home, kubectl133, "wait", "--for=condition=Available", "deployment/web", "--timeout=60s")
+	port := run(t, kEnv, home, kubectl133, "get", "service", "web", "-o", "jsonpath={.spec.ports[0].nodePort}")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://127.0.0.1:" + port + "/")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), "default/web-") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node port %s does not answer from a pod: %v", port, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	gEnv := env(t, dir, "gcloud")
 	if out := run(t, gEnv, home, gcloud, "compute", "zones", "list", "--format=value(name)"); !strings.Contains(out, gEnv["CLOUDSDK_COMPUTE_ZONE"]) {
