@@ -33,6 +33,7 @@ type Handler struct {
 	cmds     map[string]*command
 	order    []*command
 	sessions *sessions
+	bufs     bufPool
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 }
@@ -148,7 +149,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rq.status = http.StatusOK
-	writeAnswer(w, rq.json, respName, http.StatusOK, body)
+	h.bufs.writeAnswer(w, rq.json, respName, http.StatusOK, body)
 	h.log.Debug("api call", "command", cmd.Name, "account", rq.c.Account.Name, "took", time.Since(t0))
 }
 
@@ -160,7 +161,7 @@ func (rq *request) fail(name string, err error) {
 	e := cloud.AsError(err)
 	rq.status = e.Code
 	rq.w.Header().Set("X-Description", sanitizeHeader(e.Text))
-	writeAnswer(rq.w, rq.json, name, e.Code, errorBody{UUIDList: []string{}, ErrorCode: e.Code, CSErrorCode: e.CSCode, ErrorText: e.Text})
+	rq.h.bufs.writeAnswer(rq.w, rq.json, name, e.Code, errorBody{UUIDList: []string{}, ErrorCode: e.Code, CSErrorCode: e.CSCode, ErrorText: e.Text})
 	lvl := slog.LevelDebug
 	if e.Code >= 530 && e.Code != cloud.CodeInsufficientCap && e.Code != cloud.CodeResourceLimit {
 		lvl = slog.LevelWarn

@@ -9,58 +9,56 @@ import (
 // defaultPageSize is CloudStack's default.page.size, also the largest page.
 const defaultPageSize = 500
 
-// pageWindow returns the [from, to) window of n items for page/pagesize.
-func (rq *request) pageWindow(n int) (int, int, error) {
+// pageRange returns the first index and the size of the page that
+// page/pagesize ask for (size -1: everything).
+func (rq *request) pageRange() (from, size int64, err error) {
 	page, hasPage := rq.p["page"]
-	size, hasSize := rq.p["pagesize"]
+	sz, hasSize := rq.p["pagesize"]
 	if !hasPage && !hasSize {
-		return 0, min(n, defaultPageSize), nil
+		return 0, defaultPageSize, nil
 	}
-	ps := int64(defaultPageSize)
-	if hasSize && size != "" {
+	size = defaultPageSize
+	if hasSize && sz != "" {
 		if !hasPage || page == "" {
 			return 0, 0, cloud.Invalid("\"page\" parameter is required when \"pagesize\" is specified")
 		}
-		ps = rq.integer("pagesize", defaultPageSize)
-		if ps == -1 {
-			return 0, n, nil
+		size = rq.integer("pagesize", defaultPageSize)
+		if size == -1 {
+			return 0, -1, nil
 		}
-		if ps < 1 {
-			return 0, 0, rq.invalidValue("pagesize", size)
+		if size < 1 {
+			return 0, 0, rq.invalidValue("pagesize", sz)
 		}
-		if ps > defaultPageSize {
+		if size > defaultPageSize {
 			return 0, 0, cloud.Invalid("Page size can't exceed max allowed page size value: %d", defaultPageSize)
 		}
 	}
 	pg := rq.integer("page", 1)
-	if pg < 1 {
+	if pg < 1 || pg > 1<<40 {
 		return 0, 0, rq.invalidValue("page", page)
 	}
-	from := (pg - 1) * ps
-	if from >= int64(n) {
-		return n, n, nil
-	}
-	return int(from), int(min(from+ps, int64(n))), nil
+	return (pg - 1) * size, size, nil
 }
 
-// listView filters all with keep, pages the matches and renders the page.
-// Call it inside Sim.Read.
+// listView filters all with keep, counts the matches and renders the page
+// asked for. Call it inside Sim.Read.
 func listView[T any, V any](rq *request, key string, all []T, keep func(T) bool, view func(T) V) (List, error) {
-	matches := make([]T, 0, min(len(all), 64))
-	for _, x := range all {
-		if keep == nil || keep(x) {
-			matches = append(matches, x)
-		}
-	}
-	from, to, err := rq.pageWindow(len(matches))
+	from, size, err := rq.pageRange()
 	if err != nil {
 		return List{}, err
 	}
-	views := make([]V, 0, to-from)
-	for _, x := range matches[from:to] {
-		views = append(views, view(x))
+	views := make([]V, 0, min(max(size, 0), int64(len(all)), defaultPageSize))
+	n := int64(0)
+	for _, x := range all {
+		if keep != nil && !keep(x) {
+			continue
+		}
+		if n >= from && (size < 0 || n < from+size) {
+			views = append(views, view(x))
+		}
+		n++
 	}
-	return List{Key: key, Count: len(matches), Items: views}, nil
+	return List{Key: key, Count: int(n), Items: views}, nil
 }
 
 // idFilter matches the id and ids parameters.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // version is the CloudStack version the API claims to be.
@@ -83,35 +84,104 @@ type errorBody struct {
 	ErrorText   string   `json:"errortext"`
 }
 
+// bufPool recycles answer buffers: a page of 500 VMs is about a megabyte.
+type bufPool struct{ p sync.Pool }
+
+func (b *bufPool) get() *bytes.Buffer {
+	if x, ok := b.p.Get().(*bytes.Buffer); ok {
+		return x
+	}
+	return new(bytes.Buffer)
+}
+
+func (b *bufPool) put(x *bytes.Buffer) {
+	if x.Cap() > 16<<20 {
+		return
+	}
+	x.Reset()
+	b.p.Put(x)
+}
+
 // writeAnswer writes {"<name>": body} as JSON or XML with the status.
 func writeAnswer(w http.ResponseWriter, jsonFormat bool, name string, status int, body any) {
-	inner, err := json.Marshal(body)
-	if err != nil {
-		inner, _ = json.Marshal(errorBody{UUIDList: []string{}, ErrorCode: 530, CSErrorCode: 4250, ErrorText: "failed to encode the response"})
+	var pool bufPool
+	pool.writeAnswer(w, jsonFormat, name, status, body)
+}
+
+func (pool *bufPool) writeAnswer(w http.ResponseWriter, jsonFormat bool, name string, status int, body any) {
+	doc := pool.get()
+	defer pool.put(doc)
+	doc.WriteString(`{"`)
+	doc.WriteString(name)
+	doc.WriteString(`":`)
+	if err := encodeBody(doc, body); err != nil {
+		doc.Reset()
+		doc.WriteString(`{"` + name + `":{"uuidList":[],"errorcode":530,"cserrorcode":4250,"errortext":"failed to encode the response"}}`)
 		status = 530
+	} else {
+		doc.WriteByte('}')
 	}
-	var out bytes.Buffer
+	out := doc
 	if jsonFormat {
 		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-		out.Grow(len(inner) + len(name) + 8)
-		out.WriteString(`{"`)
-		out.WriteString(name)
-		out.WriteString(`":`)
-		out.Write(inner)
-		out.WriteByte('}')
 	} else {
 		w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
-		out.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
-		if err := jsonToXML(&out, name, inner); err != nil {
-			out.Reset()
-			out.WriteString(`<?xml version="1.0" encoding="UTF-8"?><errorresponse cloud-stack-version="` + version +
+		x := pool.get()
+		defer pool.put(x)
+		x.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
+		// the envelope's one member is the root element
+		inner := doc.Bytes()[len(name)+4 : doc.Len()-1]
+		if err := jsonToXML(x, name, inner); err != nil {
+			x.Reset()
+			x.WriteString(`<?xml version="1.0" encoding="UTF-8"?><errorresponse cloud-stack-version="` + version +
 				`"><errorcode>530</errorcode><errortext>failed to encode the response</errortext></errorresponse>`)
 			status = 530
 		}
+		out = x
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(out.Bytes())
+}
+
+// encodeBody writes an answer body. Lists and objects are streamed into
+// the buffer (json.Marshal of a Marshaler would re-scan its output).
+func encodeBody(buf *bytes.Buffer, body any) error {
+	enc := json.NewEncoder(buf)
+	encode := func(v any) error {
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		return nil
+	}
+	switch b := body.(type) {
+	case List:
+		if b.Count == 0 {
+			buf.WriteString("{}")
+			return nil
+		}
+		buf.WriteString(`{"count":`)
+		buf.WriteString(strconv.Itoa(b.Count))
+		buf.WriteString(`,"`)
+		buf.WriteString(b.Key)
+		buf.WriteString(`":`)
+		if err := encode(b.Items); err != nil {
+			return err
+		}
+		buf.WriteByte('}')
+		return nil
+	case Object:
+		buf.WriteString(`{"`)
+		buf.WriteString(b.Key)
+		buf.WriteString(`":`)
+		if err := encode(b.Obj); err != nil {
+			return err
+		}
+		buf.WriteByte('}')
+		return nil
+	}
+	return encode(body)
 }
 
 // jsonToXML writes the JSON document as CloudStack's XML: the root element
