@@ -26,10 +26,15 @@ func (d *Dashboard) sampleLoop(ctx context.Context) {
 			d.log.Info("session expired", "user", s.user.Username)
 			_ = d.api.logout(ctx, s.cs)
 		}
-		for _, s := range d.sessions.all() {
+		live := d.sessions.all()
+		for _, s := range live {
 			d.sampleVMs(ctx, s)
 		}
-		d.samplePods(ctx)
+		// Pods are sampled cluster-wide; skip the list while nobody is
+		// logged in.
+		if len(live) > 0 {
+			d.samplePods(ctx)
+		}
 	}
 }
 

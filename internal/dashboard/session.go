@@ -30,6 +30,30 @@ type session struct {
 	lastSeen time.Time
 	flash    flash
 	vmSeries series
+	// form caches the deploy form's choices (see formCacheTTL).
+	form   *deployForm
+	formAt time.Time
+}
+
+// formCacheTTL is how long a session reuses the deploy form's choices:
+// listing security groups names every member VM, which costs milliseconds
+// with thousands of VMs, and the choices rarely change.
+const formCacheTTL = 15 * time.Second
+
+// cachedForm returns the cached deploy form choices, if fresh.
+func (s *session) cachedForm(now time.Time) *deployForm {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.form == nil || now.Sub(s.formAt) > formCacheTTL {
+		return nil
+	}
+	return s.form
+}
+
+func (s *session) cacheForm(f *deployForm, now time.Time) {
+	s.mu.Lock()
+	s.form, s.formAt = f, now
+	s.mu.Unlock()
 }
 
 // flash is a one-shot message shown on the next page.

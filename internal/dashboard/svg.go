@@ -115,6 +115,8 @@ func lineChart(points []sample, names [2]string, now time.Time) template.HTML {
 			fmt.Fprintf(&b, "%.1f,%.1f", xOf(p.At), yOf(p.V[i]))
 		}
 		b.WriteString(`"/>`)
+		last := points[len(points)-1]
+		fmt.Fprintf(&b, `<circle class="line%d-key" cx="%.1f" cy="%.1f" r="3"/>`, i, xOf(last.At), yOf(last.V[i]))
 	}
 	// Legend with the latest values.
 	for i := range 2 {

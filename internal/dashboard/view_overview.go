@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // vmState is a VM state the overview counts, with the class its colour
@@ -56,14 +57,14 @@ func (d *Dashboard) loadOverview(ctx context.Context, rq viewRequest) (any, erro
 		od.HostsErr = errorText(err)
 	}
 	od.Hosts = hosts
-	for _, st := range vmStates() {
-		n, err := d.countVMs(ctx, rq.s.cs, st.Name)
-		if err != nil {
-			return nil, err
-		}
-		od.VMTotal += n
-		od.VMStates = append(od.VMStates, stackPart{Label: st.Name, Class: st.Class, N: n})
+	states, err := d.countByState(ctx, rq.s.cs)
+	if err != nil {
+		return nil, err
 	}
+	for _, p := range states {
+		od.VMTotal += p.N
+	}
+	od.VMStates = states
 	od.VMBar = stackedBar(od.VMStates)
 	od.VMChart = lineChart(rq.s.vmSeries.points(), [2]string{"VMs", "running"}, d.now())
 	if d.kube != nil && rq.s.user.RootAdmin() {
@@ -110,4 +111,31 @@ func percentOf(s string) float64 {
 		return 0
 	}
 	return f / 100
+}
+
+// countByState asks the API how many VMs there are and how many are in the
+// common states, one call each with a page of one (the list's count is the
+// total), the calls in parallel; the rest (Migrating, Destroyed, …) is
+// counted as "other".
+func (d *Dashboard) countByState(ctx context.Context, cs *csSession) ([]stackPart, error) {
+	states := []vmState{{"Running", "running"}, {"Starting", "pending"}, {"Stopping", "pending"}, {"Stopped", "stopped"}, {"Error", "error"}}
+	parts := make([]stackPart, len(states)+1)
+	errs := make([]error, len(states)+1)
+	var total int64
+	var wg sync.WaitGroup
+	wg.Go(func() { total, errs[len(states)] = d.countVMs(ctx, cs, "") })
+	for i, st := range states {
+		parts[i] = stackPart{Label: st.Name, Class: st.Class}
+		wg.Go(func() { parts[i].N, errs[i] = d.countVMs(ctx, cs, st.Name) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	other := total
+	for _, p := range parts[:len(states)] {
+		other -= p.N
+	}
+	parts[len(states)] = stackPart{Label: "other", Class: "gone", N: max(other, 0)}
+	return parts, nil
 }

@@ -121,6 +121,9 @@ type deployForm struct {
 }
 
 func (d *Dashboard) loadDeployForm(ctx context.Context, rq viewRequest) (any, error) {
+	if f := rq.s.cachedForm(d.now()); f != nil {
+		return *f, nil
+	}
 	f := deployForm{States: vmStates()}
 	calls := []struct {
 		cmd    string
@@ -148,6 +151,7 @@ func (d *Dashboard) loadDeployForm(ctx context.Context, rq viewRequest) (any, er
 			return f, err
 		}
 	}
+	rq.s.cacheForm(&f, d.now())
 	return f, nil
 }
 
