@@ -11,6 +11,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
+	"github.com/stratus-cloud/stratus/internal/gce/csclient"
 
 	"golang.org/x/oauth2"
 	compute "google.golang.org/api/compute/v1"
@@ -256,7 +257,8 @@ func TestGoClientInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Status != "RUNNING" || !strings.HasSuffix(got.MachineType, "/machineTypes/medium") || got.Labels["env"] != "dev" ||
-		got.Tags.Items[0] != "web" || len(got.Metadata.Items) != 2 || *got.Metadata.Items[0].Value != ud || got.NetworkInterfaces[0].NetworkIP == "" {
+		got.Tags.Items[0] != "web" || len(got.Metadata.Items) != 2 || *got.Metadata.Items[0].Value != ud || got.NetworkInterfaces[0].NetworkIP == "" ||
+		got.NetworkInterfaces[0].AccessConfigs[0].NatIP == "" {
 		t.Fatalf("instance: %+v", got)
 	}
 	_, err = svc.Instances.Insert(p, zone, inst).Do()
@@ -334,6 +336,16 @@ func TestGoClientInstances(t *testing.T) {
 	waitOp(t, svc, p, op)
 	_, err = svc.Instances.Get(p, zone, "vm1").Do()
 	wantAPIError(t, err, 404, "notFound")
+	// The instance's external address went back to CloudStack.
+	var ips struct {
+		IPs []struct {
+			IsStaticNAT bool `json:"isstaticnat"`
+		} `json:"publicipaddress"`
+	}
+	cs := csclient.New(e.cs.URL, e.cs.APIKey, e.cs.SecretKey, nil)
+	if err := cs.Do(context.Background(), "listPublicIpAddresses", nil, &ips); err != nil || len(ips.IPs) != 1 || ips.IPs[0].IsStaticNAT {
+		t.Fatalf("public IPs after delete: %+v %v", ips, err)
+	}
 	_, err = svc.Instances.Get(p, "no-such-zone", "vm1").Do()
 	wantAPIError(t, err, 404, "notFound")
 }

@@ -66,6 +66,8 @@ type Gateway struct {
 
 	// netMu keeps concurrent inserts from each making a default network.
 	netMu sync.Mutex
+	// opLocks serialize refreshes of one operation (striped by name).
+	opLocks [64]sync.Mutex
 
 	cancel context.CancelFunc
 	done   chan struct{}

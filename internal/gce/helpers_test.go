@@ -2,10 +2,10 @@ package gce
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
@@ -26,7 +26,7 @@ func newEnv(t testing.TB, url, key, secret string, hc *http.Client) *testEnv {
 	st := memory.New(memory.Options{})
 	t.Cleanup(func() { st.Close() })
 	gw, err := New(Options{CloudStack: CloudStackConfig{URL: url, APIKey: key, SecretKey: secret, HTTPClient: hc},
-		Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Store: st, Log: slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,4 +47,12 @@ func newRealEnv(t testing.TB) *testEnv {
 	env := newEnv(t, cs.URL, cs.APIKey, cs.SecretKey, cs.HTTP.Client())
 	env.cs = cs
 	return env
+}
+
+// testLogWriter shows the gateway's warnings in the test log.
+type testLogWriter struct{ t testing.TB }
+
+func (w testLogWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }

@@ -98,7 +98,10 @@ func (g *Gateway) deleteInstance(c *call) (any, error) {
 	target := "zones/" + z.name + "/instances/" + vm.Name
 	// The record is forgotten once the VM is gone.
 	return c.startOp(opScope{zone: z.name}, "delete", target, idOf("instance", vm.ID), []string{res.JobID}, nil,
-		func(r *opRecord) { r.Forget = c.project + "/" + z.name + "/" + vm.Name })
+		func(r *opRecord) {
+			r.Forget = c.project + "/" + z.name + "/" + vm.Name
+			r.ReleaseIP = m.NATIPID
+		})
 }
 
 func (g *Gateway) setInstanceMetadata(c *call) (any, error) {

@@ -155,7 +155,12 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 	if _, err := c.g.instanceMetas(c.project, z.name).Put(c.ctx, in.Name, meta); err != nil {
 		return nil, err
 	}
-	return c.startOp(opScope{zone: z.name}, "insert", target, idOf("instance", res.ID), []string{res.JobID}, nil, func(r *opRecord) { r.CleanupVM = res.ID })
+	return c.startOp(opScope{zone: z.name}, "insert", target, idOf("instance", res.ID), []string{res.JobID}, nil, func(r *opRecord) {
+		r.CleanupVM = res.ID
+		if external && z.cs.NetworkType != "Basic" {
+			r.NAT = &natStep{VMID: res.ID, ZoneID: z.cs.ID}
+		}
+	})
 }
 
 // groupsFor returns the security groups an instance with these tags

@@ -135,6 +135,8 @@ func (c *call) renderInstance(z zoneInfo, vm *csclient.VirtualMachine, m *instan
 			switch {
 			case vm.PublicIP != "":
 				ac.NatIP = vm.PublicIP
+			case m.NATIP != "":
+				ac.NatIP = m.NATIP
 			case z.cs.NetworkType == "Basic":
 				// A basic zone's guest addresses are reachable as they are.
 				ac.NatIP = nic.IPAddress

@@ -126,6 +126,18 @@ func (c *call) refresh(rec *opRecord) (*opRecord, error) {
 	if rec.Status == opDone {
 		return rec, nil
 	}
+	// One refresh of an operation at a time, so follow-up steps run once.
+	mu := &c.g.opLocks[idOf("op", rec.Name)%uint64(len(c.g.opLocks))]
+	mu.Lock()
+	defer mu.Unlock()
+	cur, _, err := c.g.opsOf(c.project).Get(c.ctx, rec.Name)
+	if err != nil {
+		return nil, err
+	}
+	rec = cur
+	if rec.Status == opDone {
+		return rec, nil
+	}
 	var failCode int
 	var failText string
 	for _, id := range rec.Jobs {
@@ -140,6 +152,12 @@ func (c *call) refresh(rec *opRecord) (*opRecord, error) {
 			if failText == "" {
 				failCode, failText = j.Failure()
 			}
+		}
+	}
+	if rec.NAT != nil && failText == "" {
+		more, err := c.natStep(rec)
+		if err != nil || more {
+			return rec, err
 		}
 	}
 	now := c.g.now()
@@ -160,6 +178,11 @@ func (c *call) refresh(rec *opRecord) (*opRecord, error) {
 	if next.CleanupVM != "" && next.Error != nil && rec.Status != opDone {
 		if _, err := c.cs.Async(c.ctx, "destroyVirtualMachine", csclient.Params("id", next.CleanupVM, "expunge", "true")); err != nil {
 			c.g.log.Debug("clean up failed instance", "vm", next.CleanupVM, "err", err)
+		}
+	}
+	if next.ReleaseIP != "" && next.Error == nil && rec.Status != opDone {
+		if _, err := c.cs.Async(c.ctx, "disassociateIpAddress", csclient.Params("id", next.ReleaseIP)); err != nil {
+			c.g.log.Warn("release public IP of deleted instance", "ip", next.ReleaseIP, "err", err)
 		}
 	}
 	if next.Forget != "" && next.Error == nil {
@@ -312,4 +335,58 @@ func (g *Gateway) sweepOperations(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// natStep moves an insert's external address along once the jobs before
+// it are done; more is true while there is still a job to wait for. A
+// failure leaves the instance without an external address (and logged),
+// not the insert failed.
+func (c *call) natStep(rec *opRecord) (more bool, err error) {
+	n := *rec.NAT
+	switch n.Phase {
+	case 0:
+		vms, err := c.cs.ListVirtualMachines(c.ctx, csclient.Params("id", n.VMID))
+		if err != nil || len(vms) == 0 || len(vms[0].Nic) == 0 {
+			c.g.log.Warn("external address: VM not found", "vm", n.VMID, "err", err)
+			break
+		}
+		if vms[0].PublicIP != "" {
+			break
+		}
+		res, err := c.cs.Async(c.ctx, "associateIpAddress", csclient.Params("networkid", vms[0].Nic[0].NetworkID, "zoneid", n.ZoneID))
+		if err != nil {
+			c.g.log.Warn("external address: acquire public IP", "vm", n.VMID, "err", err)
+			break
+		}
+		n.Phase, n.IPID = 1, res.ID
+		_, _, err = c.g.opsOf(c.project).Update(c.ctx, rec.Name, func(cur *opRecord) (*opRecord, error) {
+			cur.NAT, cur.Jobs = &n, []string{res.JobID}
+			return cur, nil
+		})
+		return true, err
+	case 1:
+		if err := c.cs.Do(c.ctx, "enableStaticNat", csclient.Params("ipaddressid", n.IPID, "virtualmachineid", n.VMID), nil); err != nil {
+			c.g.log.Warn("external address: static NAT", "vm", n.VMID, "err", err)
+			break
+		}
+		// Not every CloudStack shows the address on the VM (publicip),
+		// so the gateway remembers it.
+		var ips struct {
+			IPs []struct {
+				IPAddress string `json:"ipaddress"`
+			} `json:"publicipaddress"`
+		}
+		if err := c.cs.Do(c.ctx, "listPublicIpAddresses", csclient.Params("id", n.IPID), &ips); err != nil || len(ips.IPs) == 0 {
+			c.g.log.Warn("external address: read public IP", "ip", n.IPID, "err", err)
+		}
+		addr := ""
+		if len(ips.IPs) > 0 {
+			addr = ips.IPs[0].IPAddress
+		}
+		zone, name := rec.Zone, lastSegment(rec.Target)
+		if err := c.updateMeta(zone, &csclient.VirtualMachine{ID: n.VMID, Name: name}, func(m *instanceMeta) { m.NATIPID, m.NATIP = n.IPID, addr }); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }

@@ -24,6 +24,8 @@ type instanceMeta struct {
 	CanIPForward    bool              `json:"canIpForward,omitempty"`
 	DeletionProtect bool              `json:"deletionProtection,omitempty"`
 	ExternalIP      bool              `json:"externalIp,omitempty"`
+	NATIPID         string            `json:"natIpId,omitempty"`
+	NATIP           string            `json:"natIp,omitempty"`
 	ServiceAccounts []ServiceAccount  `json:"serviceAccounts,omitempty"`
 	Scheduling      *Scheduling       `json:"scheduling,omitempty"`
 	SourceImage     string            `json:"sourceImage,omitempty"`
@@ -46,6 +48,15 @@ type firewallMeta struct {
 	SourceRanges []string       `json:"sourceRanges,omitempty"`
 	DestRanges   []string       `json:"destinationRanges,omitempty"`
 	Created      time.Time      `json:"created"`
+}
+
+// natStep is where an external address's set-up stands.
+type natStep struct {
+	VMID   string `json:"vmId"`
+	ZoneID string `json:"zoneId"`
+	// Phase: 0 the VM is being deployed, 1 the address is being acquired.
+	Phase int    `json:"phase"`
+	IPID  string `json:"ipId,omitempty"`
 }
 
 // projectMeta is a project's common instance metadata; the ssh-keys item
@@ -79,6 +90,12 @@ type opRecord struct {
 	// CleanupVM is a VM destroyed when the operation fails (a failed
 	// insert leaves nothing behind in GCE).
 	CleanupVM string `json:"cleanupVm,omitempty"`
+	// NAT, on an insert in an advanced zone that asked for an external
+	// address, is the follow-up: acquire a public IP, then static NAT.
+	NAT *natStep `json:"nat,omitempty"`
+	// ReleaseIP is a public IP released when the operation succeeds
+	// (instance delete).
+	ReleaseIP string `json:"releaseIp,omitempty"`
 }
 
 func (g *Gateway) instanceMetas(project, zone string) store.Typed[instanceMeta] {
