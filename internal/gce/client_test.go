@@ -388,3 +388,63 @@ func TestDefaultZone(t *testing.T) {
 		t.Fatalf("DefaultZone = %q, %v", z, err)
 	}
 }
+
+// TestProjectsAreAccounts: a second CloudStack account is a second
+// project; each token reaches only its own.
+func TestProjectsAreAccounts(t *testing.T) {
+	e := newRealEnv(t)
+	ctx := context.Background()
+	admin := csclient.New(e.cs.URL, e.cs.APIKey, e.cs.SecretKey, nil)
+	var acc struct {
+		Account struct {
+			User []struct {
+				ID string `json:"id"`
+			} `json:"user"`
+		} `json:"account"`
+	}
+	if err := admin.Do(ctx, "createAccount", csclient.Params("username", "alice", "account", "alice", "email", "alice@example.com",
+		"password", "pw", "firstname", "Alice", "lastname", "A", "accounttype", "0"), &acc); err != nil || len(acc.Account.User) == 0 {
+		t.Fatalf("createAccount: %+v %v", acc, err)
+	}
+	var keys struct {
+		UserKeys struct {
+			APIKey    string `json:"apikey"`
+			SecretKey string `json:"secretkey"`
+		} `json:"userkeys"`
+	}
+	if err := admin.Do(ctx, "registerUserKeys", csclient.Params("id", acc.Account.User[0].ID), &keys); err != nil {
+		t.Fatal(err)
+	}
+	tok, project, err := e.gw.IssueToken(ctx, keys.UserKeys.APIKey, keys.UserKeys.SecretKey)
+	if err != nil || project != "alice" {
+		t.Fatalf("IssueToken: %q %v", project, err)
+	}
+	alice := e.service(t, tok)
+	_, err = alice.Instances.AggregatedList(e.project).Do()
+	wantAPIError(t, err, 403, "forbidden")
+	_, err = e.service(t, e.token).Projects.Get("alice").Do()
+	wantAPIError(t, err, 403, "forbidden")
+	op, err := alice.Instances.Insert("alice", "sandbox-simulator-basic", &compute.Instance{Name: "hers", MachineType: "zones/sandbox-simulator-basic/machineTypes/micro",
+		Disks: []*compute.AttachedDisk{{Boot: true, InitializeParams: &compute.AttachedDiskInitializeParams{SourceImage: "projects/debian-cloud/global/images/family/debian-12"}}}}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitOp(t, alice, "alice", op)
+	mine, err := e.service(t, e.token).Instances.AggregatedList(e.project).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for scope, l := range mine.Items {
+		if len(l.Instances) > 0 {
+			t.Fatalf("admin's project sees %s in %s", l.Instances[0].Name, scope)
+		}
+	}
+	hers, err := alice.Instances.List("alice", "sandbox-simulator-basic").Do()
+	if err != nil || len(hers.Items) != 1 {
+		t.Fatalf("alice's instances: %v %v", hers, err)
+	}
+	// A wrong secret gets no token.
+	if _, _, err := e.gw.IssueToken(ctx, keys.UserKeys.APIKey, "wrong"); err == nil {
+		t.Fatal("IssueToken accepted a wrong secret")
+	}
+}
