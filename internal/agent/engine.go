@@ -19,13 +19,13 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
+	"github.com/stratus-cloud/stratus/internal/kube/controller/eventsink"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 )
 
@@ -143,8 +143,7 @@ func (e *engine) start(ctx context.Context) error {
 		}
 	}()
 
-	e.broadcaster = record.NewBroadcaster(record.WithContext(runCtx))
-	e.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: e.client.CoreV1().Events("")})
+	e.broadcaster, _ = eventsink.NewBroadcaster(runCtx, e.client)
 	for _, n := range e.nodeList {
 		n.recorder = e.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: n.name})
 	}
@@ -206,7 +205,12 @@ func (e *engine) start(ctx context.Context) error {
 		go func() { defer e.wg.Done(); e.heartbeatWorker(runCtx) }()
 	}
 	for _, n := range e.nodeList {
-		e.hbQ.AddAfter(n.name, e.jitter(e.timing.RenewInterval))
+		first := e.timing.RenewInterval
+		if len(e.nodeList) > 1 {
+			// spread a pool's first heartbeats (and lease creations) evenly
+			first = time.Duration(rand.Int64N(int64(first))) + time.Millisecond
+		}
+		e.hbQ.AddAfter(n.name, first)
 	}
 	e.ready.Store(true)
 	e.log.Info("node agent started", "nodes", len(e.nodeList), "runtime", e.rtName, "logs", ln.Addr().String())

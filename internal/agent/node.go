@@ -118,9 +118,9 @@ func (e *engine) ensureLeaseNamespace(ctx context.Context) {
 	}
 }
 
-// registerAll registers every node, 32 at a time.
+// registerAll registers every node, 64 at a time.
 func (e *engine) registerAll(ctx context.Context) error {
-	sem := make(chan struct{}, 32)
+	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
@@ -219,7 +219,6 @@ func (e *engine) register(ctx context.Context, n *node) error {
 			}
 		}
 		n.recorder.Eventf(nodeRef(created), corev1.EventTypeNormal, "Starting", "Starting kubelet.")
-		n.recorder.Eventf(nodeRef(created), corev1.EventTypeNormal, "RegisteredNode", "Node %s event: Registered Node %s", n.name, n.name)
 	case apierrors.IsAlreadyExists(err):
 		cur, err := nodes.Get(ctx, n.name, metav1.GetOptions{})
 		if err != nil {
@@ -260,8 +259,13 @@ func (e *engine) register(ctx context.Context, n *node) error {
 	n.lastStatus = e.clock.Now()
 	n.uid = string(created.UID)
 	n.mu.Unlock()
-	if err := e.renewLease(ctx, n); err != nil {
-		e.log.Debug("node lease", "node", n.name, "err", err)
+	if len(e.nodeList) == 1 {
+		// one node: its lease at once; a pool creates leases with the first
+		// heartbeat, spread over the renew interval, so that registering
+		// thousands of nodes is one write each
+		if err := e.renewLease(ctx, n); err != nil {
+			e.log.Debug("node lease", "node", n.name, "err", err)
+		}
 	}
 	return nil
 }

@@ -20,13 +20,13 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
 	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/kube/controller/eventsink"
 	"github.com/stratus-cloud/stratus/internal/kube/controller/scheduler"
 )
 
@@ -131,8 +131,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.factory = informers.NewSharedInformerFactory(m.o.Client, 0)
-	m.bcast = record.NewBroadcaster(record.WithContext(runCtx))
-	m.bcast.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: m.o.Client.CoreV1().Events("")})
+	m.bcast, _ = eventsink.NewBroadcaster(runCtx, m.o.Client)
 
 	if m.enabled("scheduler") {
 		m.sched = scheduler.New(scheduler.Options{Client: m.o.Client, Informers: m.factory,
