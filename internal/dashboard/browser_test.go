@@ -141,6 +141,7 @@ func TestBrowser(t *testing.T) {
 	browser := startBrowser(t)
 	t.Run("VirtualMachines", func(t *testing.T) { testBrowserVirtualMachines(t, browser) })
 	t.Run("Kubernetes", func(t *testing.T) { testBrowserKubernetes(t, browser) })
+	t.Run("KubernetesFake", func(t *testing.T) { testBrowserKubernetesFake(t, browser) })
 }
 
 func testBrowserVirtualMachines(t *testing.T, browser context.Context) {
@@ -208,7 +209,40 @@ func testBrowserVirtualMachines(t *testing.T, browser context.Context) {
 	c.do("log out", chromedp.Click("#logout"), chromedp.WaitVisible("#username"))
 }
 
+// testBrowserKubernetes runs against stratus's own API server, controllers
+// and a node agent: scaling a deployment makes real (simulated) pods.
 func testBrowserKubernetes(t *testing.T, browser context.Context) {
+	st := newStore(t)
+	kube := newRealKube(t, st)
+	site := newSite(t, st, newFakeCS(t, st), kube)
+	createDeployment(t, kube, "web", 1)
+	c := newChrome(t, browser, site)
+	c.login("/client/kube", "admin", "password")
+	c.do("open the Kubernetes view",
+		chromedp.WaitVisible("#deployments"),
+		waitFor(`document.querySelector("#live-status.on")`),
+		waitFor(`document.querySelectorAll("tr.pod .state-Running").length === 1`),
+	)
+	c.markPage()
+	scaleDeployment(t, kube, "web", 5)
+	c.do("see the scaled deployment's pods appear",
+		waitFor(`document.querySelectorAll("tr.pod .state-Running").length === 5`),
+		waitFor(`document.querySelector('#deployments tr[data-name="web"] .ready').textContent === "5"`),
+	)
+	if c.reloadedSince() {
+		t.Fatal("the page reloaded")
+	}
+	if href := eval[string](c, `document.querySelector("a.nodeport").getAttribute("href")`); !strings.HasPrefix(href, "http://127.0.0.1:3") {
+		t.Errorf("node port link %q", href)
+	}
+	c.shot("kubernetes scaled")
+	c.do("overview with the cluster", chromedp.Navigate(c.base+"/client/"), waitFor(`document.querySelector("#count-pods").textContent === "5"`))
+	c.shot("overview with kubernetes")
+}
+
+// testBrowserKubernetesFake runs the same story against client-go's fake
+// clientset, the test playing the controllers.
+func testBrowserKubernetesFake(t *testing.T, browser context.Context) {
 	st := newStore(t)
 	cluster := newFakeCluster(t, st)
 	site := newSite(t, st, newFakeCS(t, st), cluster.cs)

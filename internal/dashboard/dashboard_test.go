@@ -3,10 +3,13 @@ package dashboard
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -368,5 +371,83 @@ func TestStopEndsLiveStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ev.sc.Scan() {
+	}
+}
+
+func TestIdleSessionExpires(t *testing.T) {
+	st := newStore(t)
+	cs := newFakeCS(t, st)
+	var mu sync.Mutex
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	d, err := New(Options{CloudStack: cs, Store: st, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := &testSite{d: d, srv: httptest.NewServer(d.Handler()), st: st}
+	defer site.srv.Close()
+	b := site.browser(t)
+	b.login("alice", "wonderland")
+	if r, _ := b.get("/client/vms"); r.StatusCode != http.StatusOK {
+		t.Fatalf("fresh session: %d", r.StatusCode)
+	}
+	mu.Lock()
+	now = now.Add(1799 * time.Second) // the fake's timeout is 1800 s
+	mu.Unlock()
+	if r, _ := b.get("/client/vms"); r.StatusCode != http.StatusOK {
+		t.Fatalf("active session: %d", r.StatusCode)
+	}
+	mu.Lock()
+	now = now.Add(1801 * time.Second)
+	mu.Unlock()
+	if r, _ := b.get("/client/vms"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("idle session still admitted: %d", r.StatusCode)
+	}
+	if gone := d.sessions.sweep(clock()); len(gone) != 1 {
+		t.Errorf("sweep removed %d sessions", len(gone))
+	}
+}
+
+func TestFetchAnswers(t *testing.T) {
+	st := newStore(t)
+	cs := newFakeCS(t, st)
+	site := newSite(t, st, cs, nil)
+	b := site.browser(t)
+	csrf := b.login("alice", "wonderland")
+	for _, tc := range []struct {
+		name   string
+		form   url.Values
+		status int
+		ok     bool
+		msg    string
+	}{
+		{"bad form", url.Values{"csrf": {csrf}, "zoneid": {"zone-1"}}, http.StatusBadRequest, false, "Choose a service offering."},
+		{"API refusal", url.Values{"csrf": {csrf}, "zoneid": {"zone-1"}, "serviceofferingid": {"so-9"}, "templateid": {"tpl-1"}}, http.StatusBadRequest, false, "Unable to execute API command deployvirtualmachine"},
+		{"deployed", url.Values{"csrf": {csrf}, "zoneid": {"zone-1"}, "serviceofferingid": {"so-1"}, "templateid": {"tpl-1"}, "name": {"f1"}}, http.StatusOK, true, "Deploying f1 (job "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", site.srv.URL+"/client/vms", strings.NewReader(tc.form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set(fetchHeader, "1")
+			resp, err := b.hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var answer struct {
+				OK      bool   `json:"ok"`
+				Message string `json:"message"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status || answer.OK != tc.ok || !strings.HasPrefix(answer.Message, tc.msg) {
+				t.Errorf("got %d %+v, want %d ok=%v %q", resp.StatusCode, answer, tc.status, tc.ok, tc.msg)
+			}
+		})
+	}
+	// A page's flash is not consumed by background posts.
+	if f := b.flashOf("/client/vms"); f != "" {
+		t.Errorf("flash %q left behind", f)
 	}
 }

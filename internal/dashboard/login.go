@@ -87,6 +87,9 @@ func (d *Dashboard) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	s := &session{id: randomToken(), csrf: randomToken(), cs: cs, user: user, idle: idle, lastSeen: d.now()}
 	d.sessions.add(s)
 	d.sampleVMs(r.Context(), s)
+	if user.RootAdmin() {
+		d.samplePods(r.Context())
+	}
 	d.log.Info("login", "user", user.Username, "account", user.Account, "role", user.Role())
 	setCookie(w, r, loginCookie, "", -1)
 	setCookie(w, r, sessionCookie, s.id, 0)
