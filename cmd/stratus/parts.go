@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -213,42 +212,13 @@ func (w *wiring) buildGCE(sim *cloud.Sim, cs http.Handler) {
 		if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
 			return err
 		}
-		zone, err := firstZone(ctx, g.Handler(), project, token)
+		zone, err := g.DefaultZone(ctx)
 		if err != nil {
 			return fmt.Errorf("gce default zone: %w", err)
 		}
 		s.GCE = &datadir.GCEState{Project: project, Zone: zone, TokenFile: tokenFile}
 		return nil
 	})
-}
-
-// firstZone asks the gateway for the project's zones and returns the first.
-func firstZone(ctx context.Context, h http.Handler, project, token string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://stratus.inproc/compute/v1/projects/"+project+"/zones", nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := inproc.Client(h).Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var list struct {
-		Items []struct {
-			Name string `json:"name"`
-		} `json:"items"`
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("zones list: HTTP %d", resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
-		return "", err
-	}
-	if len(list.Items) == 0 {
-		return "", fmt.Errorf("the data center has no zones")
-	}
-	return list.Items[0].Name, nil
 }
 
 // lateHandler serves with a handler set after the routes are mounted, and
