@@ -1,13 +1,13 @@
 package apiserver_test
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"bufio"
 	"bytes"
-	"net/http"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
 	"sync"

@@ -16,7 +16,9 @@ import (
 	"github.com/stratus-cloud/stratus/internal/store/memory"
 )
 
-func newStorage(t *testing.T) *Storage {
+func newStorage(t *testing.T) *Storage { return newStorageB(t) }
+
+func newStorageB(t testing.TB) *Storage {
 	t.Helper()
 	reg, err := New(NewCodecs())
 	if err != nil {
@@ -197,5 +199,50 @@ func TestGenerationAndNoopUpdate(t *testing.T) {
 	}, WriteOptions{})
 	if scaled.(*appsv1.ReplicaSet).Generation != 2 {
 		t.Fatalf("spec change: generation %d", scaled.(*appsv1.ReplicaSet).Generation)
+	}
+}
+
+// TestCreateFieldsMatchFieldManager checks the cached managed fields of a
+// create against what the field manager computes for the same object.
+func TestCreateFieldsMatchFieldManager(t *testing.T) {
+	st := newStorage(t)
+	ctx := context.Background()
+	r := st.Reg.Lookup("", "v1", "pods")
+	mk := func(name, image, label string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"app": label}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: image, Ports: []corev1.ContainerPort{{ContainerPort: 80}}}}}}
+	}
+	for i, p := range []*corev1.Pod{mk("a", "nginx", "x"), mk("b", "nginx", "y"), mk("c", "nginx:2", "x"), mk("d", "nginx", "z")} {
+		got, err := st.Create(ctx, r, p, WriteOptions{FieldManager: "tester"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Recompute with the field manager from an identical object.
+		want := got.DeepCopyObject().(*corev1.Pod)
+		want.ManagedFields = nil
+		ref := r.FieldManager("").UpdateNoErrors(r.New(), want, "tester").(*corev1.Pod)
+		g, w := got.(*corev1.Pod).ManagedFields, ref.ManagedFields
+		if len(g) != 1 || len(w) != 1 || string(g[0].FieldsV1.Raw) != string(w[0].FieldsV1.Raw) || g[0].APIVersion != w[0].APIVersion || g[0].Operation != w[0].Operation {
+			t.Fatalf("pod %d: cached %+v, field manager %+v", i, g, w)
+		}
+	}
+	if len(st.fields.m) != 2 {
+		t.Fatalf("shape cache has %d entries, want 2 (two images)", len(st.fields.m))
+	}
+}
+
+func TestShapeKey(t *testing.T) {
+	k := func(s string) [32]byte { return shapeKey("k", "m", []byte(s)) }
+	if k(`{"a":"x","b":[{"n":"1"}]}`) != k(`{"a":"y","b":[{"n":"1"}]}`) {
+		t.Error("scalar outside lists changed the shape")
+	}
+	if k(`{"a":"x","b":[{"n":"1"}]}`) == k(`{"a":"x","b":[{"n":"2"}]}`) {
+		t.Error("list item value did not change the shape")
+	}
+	if k(`{"a":"x"}`) == k(`{"c":"x"}`) || k(`{"a":{"q":1}}`) == k(`{"a":{"r":1}}`) {
+		t.Error("keys did not change the shape")
+	}
+	if k(`{"a":"x\"y","b":1}`) != k(`{"a":"z","b":2}`) {
+		t.Error("escaped quotes broke the scanner")
 	}
 }

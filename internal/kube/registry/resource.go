@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -93,7 +94,19 @@ func (r *Resource) FieldManager(sub string) *managedfields.FieldManager {
 		}
 		tc := typeConverter()
 		for _, s := range subs {
-			fm, err := managedfields.NewDefaultFieldManager(tc, r.scheme, r.scheme, r.scheme, r.GVK(), r.GVK().GroupVersion(), s, nil)
+			// As in kube-apiserver, the main resource does not own .status and
+			// the status subresource does not own .spec.
+			var reset map[fieldpath.APIVersion]fieldpath.Filter
+			if r.HasStatus {
+				other := "status"
+				if s == "status" {
+					other = "spec"
+				}
+				reset = map[fieldpath.APIVersion]fieldpath.Filter{
+					fieldpath.APIVersion(r.GVK().GroupVersion().String()): fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie(other))),
+				}
+			}
+			fm, err := managedfields.NewDefaultFieldManager(tc, r.scheme, r.scheme, r.scheme, r.GVK(), r.GVK().GroupVersion(), s, reset)
 			if err != nil {
 				r.fmErr = err
 				return

@@ -33,8 +33,9 @@ type Storage struct {
 	// Now is the clock (tests may replace it).
 	Now func() time.Time
 
-	alloc allocator
-	cache objCache
+	alloc  allocator
+	cache  objCache
+	fields fieldsCache
 }
 
 // NewStorage returns storage for the registry's resources over s.
@@ -249,10 +250,8 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 		return nil, err
 	}
 	if !o.SkipManagedFields && o.FieldManager != "" {
-		if fm := r.FieldManager(""); fm != nil {
-			obj = fm.UpdateNoErrors(r.New(), obj, o.FieldManager)
-			m, _ = meta.Accessor(obj)
-		}
+		obj = st.trackCreate(r, obj, o.FieldManager)
+		m, _ = meta.Accessor(obj)
 	}
 	return st.commitCreate(ctx, r, obj, m, o)
 }

@@ -1,0 +1,153 @@
+package registry
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Managed fields on create.
+//
+// Tracking which fields a writer owns costs a create about ten times the
+// rest of its work (structured-merge-diff converts and walks the whole
+// object twice). For a create the answer depends only on the object's
+// shape: which fields are set, map keys, and list items (whose keys name
+// set elements). Scalar values outside lists (names, label values, image
+// of a pod template) do not change it. So the owned field set is cached by
+// a hash of the object's JSON with those scalars blanked, and objects of the
+// same shape (every pod of a ReplicaSet, every "kubectl run" of one image)
+// pay the full cost once. TestCreateFieldsMatchFieldManager checks the
+// shortcut against the field manager.
+type fieldsCache struct {
+	mu sync.Mutex
+	m  map[[32]byte][]byte
+}
+
+const fieldsCacheMax = 4096
+
+func (c *fieldsCache) get(k [32]byte) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *fieldsCache) put(k [32]byte, v []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= fieldsCacheMax {
+		c.m = make(map[[32]byte][]byte, 256)
+	}
+	c.m[k] = v
+}
+
+// trackCreate records manager as the owner of every field of a new object.
+func (st *Storage) trackCreate(r *Resource, obj runtime.Object, manager string) runtime.Object {
+	fm := r.FieldManager("")
+	if fm == nil {
+		return obj
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil || len(m.GetManagedFields()) > 0 || m.GetAnnotations()["kubectl.kubernetes.io/last-applied-configuration"] != "" {
+		return fm.UpdateNoErrors(r.New(), obj, manager)
+	}
+	js, err := json.Marshal(obj)
+	if err != nil {
+		return fm.UpdateNoErrors(r.New(), obj, manager)
+	}
+	key := shapeKey(r.GVK().String(), manager, js)
+	if raw, ok := st.fields.get(key); ok {
+		m.SetManagedFields([]metav1.ManagedFieldsEntry{{
+			Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: r.GVK().GroupVersion().String(),
+			Time: ptrTime(metav1.NewTime(st.Now())), FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: raw},
+		}})
+		return obj
+	}
+	out := fm.UpdateNoErrors(r.New(), obj, manager)
+	if om, err := meta.Accessor(out); err == nil {
+		if mf := om.GetManagedFields(); len(mf) == 1 && mf[0].Manager == manager && mf[0].FieldsV1 != nil &&
+			mf[0].Operation == metav1.ManagedFieldsOperationUpdate && mf[0].Subresource == "" {
+			st.fields.put(key, mf[0].FieldsV1.Raw)
+		}
+	}
+	return out
+}
+
+func ptrTime(t metav1.Time) *metav1.Time { return &t }
+
+// shapeKey hashes JSON with every scalar value that is not inside an array
+// replaced by a placeholder; object keys and array contents stay as they are.
+func shapeKey(kind, manager string, js []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(manager))
+	h.Write([]byte{0})
+	// stack of container kinds: '{' or '['; expectKey tracks object keys.
+	stack := make([]byte, 0, 16)
+	inArray := 0
+	expectKey := false
+	out := make([]byte, 0, len(js))
+	for i := 0; i < len(js); i++ {
+		c := js[i]
+		switch c {
+		case '{':
+			stack = append(stack, c)
+			expectKey = true
+			out = append(out, c)
+		case '[':
+			stack = append(stack, c)
+			inArray++
+			expectKey = false
+			out = append(out, c)
+		case '}', ']':
+			if len(stack) > 0 {
+				if stack[len(stack)-1] == '[' {
+					inArray--
+				}
+				stack = stack[:len(stack)-1]
+			}
+			out = append(out, c)
+		case ',':
+			expectKey = len(stack) > 0 && stack[len(stack)-1] == '{'
+			out = append(out, c)
+		case ':':
+			expectKey = false
+			out = append(out, c)
+		default:
+			// A scalar: string, number, true, false or null.
+			j := i
+			if c == '"' {
+				j++
+				for j < len(js) && js[j] != '"' {
+					if js[j] == '\\' {
+						j++
+					}
+					j++
+				}
+				j++
+			} else {
+				for j < len(js) && js[j] != ',' && js[j] != '}' && js[j] != ']' {
+					j++
+				}
+			}
+			if j > len(js) {
+				j = len(js)
+			}
+			if expectKey || inArray > 0 {
+				out = append(out, js[i:j]...)
+			} else {
+				out = append(out, '_')
+			}
+			i = j - 1
+		}
+	}
+	h.Write(out)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
