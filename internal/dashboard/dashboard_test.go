@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -449,5 +451,26 @@ func TestFetchAnswers(t *testing.T) {
 	// A page's flash is not consumed by background posts.
 	if f := b.flashOf("/client/vms"); f != "" {
 		t.Errorf("flash %q left behind", f)
+	}
+}
+
+func TestJobsShowsNewestFirst(t *testing.T) {
+	st := newStore(t)
+	cs := newFakeCS(t, st)
+	cs.delay = time.Millisecond
+	site := newSite(t, st, cs, nil)
+	b := site.browser(t)
+	csrf := b.login("alice", "wonderland")
+	for i := range 120 {
+		b.post("/client/vms", url.Values{"csrf": {csrf}, "zoneid": {"zone-1"}, "serviceofferingid": {"so-1"}, "templateid": {"tpl-1"}, "name": {fmt.Sprintf("j%d", i)}})
+	}
+	_, body := b.get("/client/jobs")
+	rows := regexp.MustCompile(`<td class="when">2026-01-01T00:(\d\d:\d\d)`).FindAllStringSubmatch(body, -1)
+	if len(rows) != listPageSize {
+		t.Fatalf("%d job rows, want %d", len(rows), listPageSize)
+	}
+	// Seconds 1..120 were used; the newest (02:00) comes first, the 50th is 01:11.
+	if rows[0][1] != "02:00" || rows[len(rows)-1][1] != "01:11" {
+		t.Errorf("jobs from %s to %s", rows[0][1], rows[len(rows)-1][1])
 	}
 }

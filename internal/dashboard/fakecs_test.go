@@ -168,7 +168,13 @@ func (f *fakeCS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		jobs := append([]map[string]any(nil), f.jobs...)
 		f.mu.Unlock()
-		f.reply(w, cmd, 200, map[string]any{"count": len(jobs), "asyncjobs": jobs})
+		count := len(jobs)
+		if pg, _ := strconv.Atoi(p.Get("page")); pg > 0 {
+			ps, _ := strconv.Atoi(p.Get("pagesize"))
+			lo := min((pg-1)*ps, len(jobs))
+			jobs = jobs[lo:min(lo+ps, len(jobs))]
+		}
+		f.reply(w, cmd, 200, map[string]any{"count": count, "asyncjobs": jobs})
 	case "listEvents":
 		f.reply(w, cmd, 200, map[string]any{})
 	case "listVirtualMachines":
@@ -186,7 +192,8 @@ func (f *fakeCS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			name = "VM-" + id
 		}
 		f.vms[id] = &fakeVM{id: id, name: name, account: u.account, state: "Starting", seq: f.seq}
-		f.jobs = append(f.jobs, map[string]any{"jobid": "job-" + id, "cmd": "org.apache.cloudstack.api.command.user.vm.DeployVMCmd", "jobstatus": 1, "jobinstancetype": "VirtualMachine", "jobinstanceid": id, "account": u.account})
+		f.jobs = append(f.jobs, map[string]any{"jobid": "job-" + id, "cmd": "org.apache.cloudstack.api.command.user.vm.DeployVMCmd", "jobstatus": 1, "jobinstancetype": "VirtualMachine", "jobinstanceid": id, "account": u.account,
+			"created": time.Date(2026, 1, 1, 0, 0, f.seq, 0, time.UTC).Format("2006-01-02T15:04:05-0700")})
 		f.mu.Unlock()
 		f.touch(id)
 		f.later(id, "Running")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 )
 
@@ -44,26 +45,54 @@ type jobsData struct {
 
 func (d *Dashboard) loadJobs(ctx context.Context, rq viewRequest) (any, error) {
 	var jd jobsData
-	var jr struct {
-		Jobs []asyncJob `json:"asyncjobs"`
-	}
-	p := url.Values{"listall": {"true"}, "page": {"1"}, "pagesize": {strconv.Itoa(listPageSize)}}
-	if err := d.api.callInto(ctx, rq.s.cs, "listAsyncJobs", p, &jr); err != nil {
+	jobs, err := d.newestJobs(ctx, rq.s.cs)
+	if err != nil {
 		return nil, err
 	}
-	jd.Jobs = jr.Jobs
+	jd.Jobs = jobs
 	page := rq.intParam("page", 1)
 	var er struct {
 		Count  int64   `json:"count"`
 		Events []event `json:"event"`
 	}
-	p = url.Values{"listall": {"true"}, "page": {strconv.Itoa(page)}, "pagesize": {strconv.Itoa(listPageSize)}}
+	p := url.Values{"listall": {"true"}, "page": {strconv.Itoa(page)}, "pagesize": {strconv.Itoa(listPageSize)}}
 	if err := d.api.callInto(ctx, rq.s.cs, "listEvents", p, &er); err != nil {
 		return nil, err
 	}
 	jd.Events, jd.EventCount = er.Events, er.Count
 	jd.EventsPager = newPager(nil, "/client/jobs", page, listPageSize, er.Count)
 	return jd, nil
+}
+
+// newestJobs returns the newest listPageSize async jobs, newest first. The
+// API names no order, so it reads the first and the last pages and sorts.
+func (d *Dashboard) newestJobs(ctx context.Context, cs *csSession) ([]asyncJob, error) {
+	list := func(page int) (int, []asyncJob, error) {
+		var jr struct {
+			Count int        `json:"count"`
+			Jobs  []asyncJob `json:"asyncjobs"`
+		}
+		p := url.Values{"listall": {"true"}, "page": {strconv.Itoa(page)}, "pagesize": {strconv.Itoa(listPageSize)}}
+		err := d.api.callInto(ctx, cs, "listAsyncJobs", p, &jr)
+		return jr.Count, jr.Jobs, err
+	}
+	count, jobs, err := list(1)
+	if err != nil {
+		return nil, err
+	}
+	// The newest jobs are on page 1 or on the last two pages.
+	last := (count + listPageSize - 1) / listPageSize
+	for page := max(last-1, 2); page <= last; page++ {
+		_, more, err := list(page)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, more...)
+	}
+	// CloudStack dates (2006-01-02T15:04:05-0700) from one server share
+	// an offset, so they sort as strings.
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].Created > jobs[j].Created })
+	return jobs[:min(len(jobs), listPageSize)], nil
 }
 
 type faultsData struct {
