@@ -133,6 +133,9 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 	if st.Code == 0 {
 		st.Code = http.StatusInternalServerError
 	}
+	if st.Code >= 500 {
+		s.log.Error("request failed", "code", st.Code, "reason", st.Reason, "err", st.Message)
+	}
 	data, merr := json.Marshal(st)
 	if merr != nil {
 		data = fmt.Appendf(nil, `{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":%q,"code":500}`, merr.Error())
