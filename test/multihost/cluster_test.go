@@ -24,6 +24,7 @@ type cluster struct {
 	file    string
 	project string
 	env     []string
+	ids     map[string]string // service → container id (kept across stop, start and partitions)
 }
 
 // projectPrefix starts every project (and image tag) these tests make; the
@@ -64,7 +65,8 @@ func newCluster(t *testing.T) *cluster {
 	reapDeadRuns(t)
 	name := fmt.Sprintf("%s%d", projectPrefix, os.Getpid())
 	c := &cluster{
-		t: t, root: root, file: filepath.Join(root, "deploy", "docker-compose.yml"), project: name,
+		ids: map[string]string{},
+		t:   t, root: root, file: filepath.Join(root, "deploy", "docker-compose.yml"), project: name,
 		env: []string{
 			"STRATUS_IMAGE=stratus-mh/stratus:" + name,
 			"ETCD_IMAGE=stratus-mh/etcd:" + name,
@@ -123,10 +125,14 @@ func (c *cluster) up(services ...string) {
 // id returns a service's container id.
 func (c *cluster) id(service string) string {
 	c.t.Helper()
+	if id, ok := c.ids[service]; ok {
+		return id
+	}
 	id := strings.TrimSpace(c.must(c.compose(time.Minute, "ps", "-q", service)))
 	if id == "" {
 		c.t.Fatalf("service %s has no container", service)
 	}
+	c.ids[service] = id
 	return id
 }
 
@@ -148,6 +154,12 @@ func (c *cluster) addr(service string, port int) string {
 func (c *cluster) stop(service string) {
 	c.t.Helper()
 	c.must(c.run(time.Minute, "docker", "stop", c.id(service)))
+}
+
+// kill kills a service's container with SIGKILL: a crash.
+func (c *cluster) kill(service string) {
+	c.t.Helper()
+	c.must(c.run(time.Minute, "docker", "kill", c.id(service)))
 }
 
 func (c *cluster) start(service string) {

@@ -124,17 +124,18 @@ func missingKeys(prefix string, acked []int, got map[string]string) []string {
 	return missing
 }
 
-// testEtcdMemberStopped stops the leader under write traffic: the other two
-// elect a new one and go on; the stopped member, started again, catches up;
-// nothing acknowledged is lost.
-func testEtcdMemberStopped(t *testing.T, c *cluster) {
+// testEtcdLeaderKilled kills the leader (SIGKILL: no leadership transfer,
+// no clean shutdown) under write traffic: the other two elect a new one and
+// go on; the killed member, started again, catches up; nothing
+// acknowledged is lost.
+func testEtcdLeaderKilled(t *testing.T, c *cluster) {
 	leader := etcdLeader(t, c, time.Minute)
-	t.Logf("stopping the leader, %s", leader)
+	t.Logf("killing the leader, %s", leader)
 	w := etcdWriter(t, c, "/mh/stopped")
 	defer w.stop()
 	w.waitMore(t, 20, time.Minute, "before the fault")
-	c.stop(leader)
-	w.waitMore(t, 20, time.Minute, leader+" stopped")
+	c.kill(leader)
+	w.waitMore(t, 20, time.Minute, leader+" killed")
 	c.start(leader)
 	etcdLeader(t, c, time.Minute)
 	w.waitMore(t, 10, time.Minute, leader+" back")

@@ -16,7 +16,7 @@ func TestCluster(t *testing.T) {
 	}
 	c.up(etcdMembers...)
 	etcdLeader(t, c, 2*time.Minute)
-	t.Run("EtcdMemberStopped", func(t *testing.T) { testEtcdMemberStopped(t, c) })
+	t.Run("EtcdLeaderKilled", func(t *testing.T) { testEtcdLeaderKilled(t, c) })
 	t.Run("EtcdMemberPartitioned", func(t *testing.T) { testEtcdMemberPartitioned(t, c) })
 
 	stratusErr := c.build("stratus")
