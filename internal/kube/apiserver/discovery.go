@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -89,9 +88,6 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		_ = h
-	}
 	s.writeJSON(w, mtJSON, &metav1.APIVersions{
 		TypeMeta:                   metav1.TypeMeta{Kind: "APIVersions"},
 		Versions:                   []string{"v1"},

@@ -18,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/stratus-cloud/stratus/internal/store"
 )
@@ -312,9 +311,6 @@ func resetAuto(svc *corev1.Service, al *serviceAllocation) {
 func (st *Storage) validate(r *Resource, obj, old runtime.Object) error {
 	m := objMeta(obj)
 	errs := validateMeta(r, m)
-	if old != nil {
-		errs = append(errs, metaUpdateErrors(m, objMeta(old))...)
-	}
 	if r.Validate != nil {
 		errs = append(errs, r.Validate(obj, old)...)
 	}
@@ -380,11 +376,6 @@ func (st *Storage) Update(ctx context.Context, r *Resource, ns, name string, fn 
 		return out, false, err
 	}
 	return nil, false, apierrors.NewConflict(r.GroupResource(), name, errors.New("too many concurrent updates"))
-}
-
-// metaUpdateErrors checks the metadata fields an update may not change.
-func metaUpdateErrors(m, old *metav1.ObjectMeta) field.ErrorList {
-	return nil
 }
 
 func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur, obj runtime.Object, o WriteOptions) (runtime.Object, bool, error) {
