@@ -120,6 +120,9 @@ func localPath(p string) string {
 		strings.HasPrefix(p, "/client/api") || strings.HasPrefix(p, "/client/live") {
 		return "/client/"
 	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" {
+		return "/client/"
+	}
 	return p
 }
 

@@ -26,6 +26,9 @@ func (d *Dashboard) serveLive(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	rc := http.NewResponseController(w)
+	// A stream outlives any server write timeout; clearing it may not be
+	// supported, and then the stream simply reconnects.
+	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
