@@ -10,5 +10,8 @@
 // and `docker exec`. They need Docker and docker-compose; without them
 // they skip, and fail under CI=true. Run them with
 //
-//	CI=true go test -count=1 -timeout 20m ./test/multihost/
+//	STRATUS_MULTIHOST=all CI=true go test -count=1 -timeout 20m ./test/multihost/
+//
+// (STRATUS_MULTIHOST=etcd runs only the etcd scenarios; unset, the tests
+// skip.)
 package multihost
