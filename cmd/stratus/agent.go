@@ -19,9 +19,6 @@ import (
 	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/proxy"
-	"github.com/stratus-cloud/stratus/internal/runtime"
-	rtexec "github.com/stratus-cloud/stratus/internal/runtime/exec"
-	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
 
 // newAgentCmd is `stratus agent`: a node agent that joins the cluster of a
@@ -36,7 +33,7 @@ func newAgentCmd() *cobra.Command {
 		Short: "Join this host to a stratus cluster as a node",
 		Long: `Run a node agent that registers this host as a node of the stratus cluster
 at --server, with the join token 'stratus up' prints. Pods bound to the node
-run in the chosen runtime (sim: simulated; exec: host processes). The agent
+run in the chosen runtime (sim: simulated; exec: host processes; docker: containers). The agent
 serves container logs to the API server on --addr, which must be reachable
 from the server (the default, loopback, suits an agent on the same host).`,
 		Args: cobra.NoArgs,
@@ -70,14 +67,9 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			if _, err := cs.Discovery().ServerVersion(); err != nil {
 				return fmt.Errorf("agent: cannot reach %s (with --ca-file %q): %w", o.server, o.caFile, err)
 			}
-			var rt runtime.Runtime
-			switch o.runtime {
-			case "sim":
-				rt = sim.New(sim.Options{Ports: true, Log: log.With("component", "runtime")})
-			case "exec":
-				rt = rtexec.New(rtexec.Options{Log: log.With("component", "runtime")})
-			default:
-				return fmt.Errorf("--runtime %q: want sim or exec", o.runtime)
+			rt, rtName, err := openRuntime(ctx, o.runtime, "stratus-agent-"+o.name, log)
+			if err != nil {
+				return err
 			}
 			ag, err := agent.New(agent.Options{Client: cs, NodeName: o.name, Runtime: rt, Token: o.token,
 				Addr: o.addr, InternalIP: o.internalIP, Log: log})
@@ -92,7 +84,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			if err := g.Start(ctx); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "node %s joined %s (runtime %s); Ctrl-C to stop\n", o.name, o.server, o.runtime)
+			fmt.Fprintf(cmd.OutOrStdout(), "node %s joined %s (runtime %s); Ctrl-C to stop\n", o.name, o.server, rtName)
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
@@ -103,7 +95,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 	f.StringVar(&o.server, "server", "", "URL of the stratus Kubernetes API (https://host:6443)")
 	f.StringVar(&o.token, "token", "", "join token printed by 'stratus up'")
 	f.StringVar(&o.name, "name", "", "node name (default: this host's name)")
-	f.StringVar(&o.runtime, "runtime", "sim", "pod runtime: sim or exec")
+	f.StringVar(&o.runtime, "runtime", "auto", runtimeFlagHelp)
 	f.StringVar(&o.caFile, "ca-file", "", "CA certificate of the server (default: ~/.stratus/kube/ca.crt for a server on this host)")
 	f.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address of the agent's log server")
 	f.StringVar(&o.internalIP, "internal-ip", "", "node address the API server reaches the agent at (default: the log server's host)")

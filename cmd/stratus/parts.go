@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
 
@@ -25,9 +24,6 @@ import (
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
 	"github.com/stratus-cloud/stratus/internal/leader"
 	"github.com/stratus-cloud/stratus/internal/proxy"
-	"github.com/stratus-cloud/stratus/internal/runtime"
-	"github.com/stratus-cloud/stratus/internal/runtime/docker"
-	"github.com/stratus-cloud/stratus/internal/runtime/exec"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
 
@@ -116,7 +112,10 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 
 // buildHostAgent adds the node agent of this host.
 func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, token string) error {
-	rt, err := w.newRuntime(ctx)
+	// One docker instance name per data dir: containers a crashed earlier
+	// run left behind are cleaned up by the next one.
+	sum := sha256.Sum256([]byte(w.dir.Path()))
+	rt, _, err := openRuntime(ctx, w.o.runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
 	if err != nil {
 		return err
 	}
@@ -137,32 +136,6 @@ func (w *wiring) identity() string {
 	host, _ := os.Hostname()
 	sum := sha256.Sum256([]byte(w.dir.Path()))
 	return host + "-" + hex.EncodeToString(sum[:4])
-}
-
-// newRuntime returns the host agent's runtime named by --runtime.
-func (w *wiring) newRuntime(ctx context.Context) (runtime.Runtime, error) {
-	name := w.o.runtime
-	if name == "auto" {
-		name = "sim"
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		if docker.Available(pctx) {
-			name = "docker"
-		}
-		cancel()
-		w.log.Info("runtime chosen", "runtime", name)
-	}
-	switch name {
-	case "sim":
-		return sim.New(sim.Options{Ports: true, Log: w.log.With("component", "runtime")}), nil
-	case "exec":
-		return exec.New(exec.Options{Log: w.log.With("component", "runtime")}), nil
-	case "docker":
-		// One instance name per data dir: containers a crashed earlier run
-		// left behind are cleaned up by the next one.
-		sum := sha256.Sum256([]byte(w.dir.Path()))
-		return docker.New(docker.Options{Instance: "stratus-" + hex.EncodeToString(sum[:6]), Log: w.log.With("component", "runtime")})
-	}
-	return nil, fmt.Errorf("--runtime %q: want auto, sim, exec or docker", w.o.runtime)
 }
 
 // buildGCE adds the GCE gateway. It needs the root admin's keys, which

@@ -51,7 +51,7 @@ directory finds everything where it was left.`,
 	}
 	registerServeFlags(cmd, &o)
 	f := cmd.Flags()
-	f.StringVar(&o.runtime, "runtime", "auto", "pod runtime of the host's node agent: auto (docker when an engine answers, else sim), sim, exec or docker")
+	f.StringVar(&o.runtime, "runtime", "auto", runtimeFlagHelp)
 	return cmd
 }
 
