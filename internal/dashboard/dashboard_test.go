@@ -474,3 +474,36 @@ func TestJobsShowsNewestFirst(t *testing.T) {
 		t.Errorf("jobs from %s to %s", rows[0][1], rows[len(rows)-1][1])
 	}
 }
+
+func TestVMActions(t *testing.T) {
+	st := newStore(t)
+	cs := newFakeCS(t, st)
+	cs.delay = time.Millisecond
+	cs.addVMs("alice", 1, "Stopped")
+	site := newSite(t, st, cs, nil)
+	b := site.browser(t)
+	csrf := b.login("alice", "wonderland")
+	const id = "00000000-0000-0000-0000-000000000001"
+	for _, tc := range []struct {
+		action, flash, cmd string
+	}{
+		{"start", "Start requested (job ", "startVirtualMachine"},
+		{"reboot", "Reboot requested (job ", "rebootVirtualMachine"},
+		{"stop", "Stop requested (job ", "stopVirtualMachine"},
+		{"destroy", "Destroy requested (job ", "destroyVirtualMachine"},
+		{"explode", "error Unknown action or VM.", ""},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			resp, _ := b.post("/client/vms/"+id+"/"+tc.action, url.Values{"csrf": {csrf}, "back": {"/client/vms?page=1"}})
+			if loc := resp.Header.Get("Location"); loc != "/client/vms?page=1" {
+				t.Errorf("back to %q", loc)
+			}
+			if f := b.flashOf("/client/vms"); !strings.HasPrefix(f, tc.flash) {
+				t.Errorf("flash %q, want %q", f, tc.flash)
+			}
+			if tc.cmd != "" && cs.callCount(tc.cmd) != 1 {
+				t.Errorf("%s called %d times", tc.cmd, cs.callCount(tc.cmd))
+			}
+		})
+	}
+}
