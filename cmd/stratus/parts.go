@@ -63,6 +63,8 @@ func (w *wiring) build(ctx context.Context) error {
 		return err
 	}
 	w.group.Add(d)
+	// The dashboard's live streams end when the HTTP front begins to stop.
+	w.http.OnShutdown(func() { _ = d.Stop(context.Background()) })
 	w.http.Handle("/client/", "dashboard", d.Handler())
 	w.http.Handle("GET /client", "dashboard", http.RedirectHandler("/client/", http.StatusMovedPermanently))
 	w.http.Handle("GET /{$}", "dashboard", http.RedirectHandler("/client/", http.StatusFound))

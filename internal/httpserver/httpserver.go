@@ -46,8 +46,18 @@ type Server struct {
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 
-	mu     sync.Mutex
-	routes []string
+	mu         sync.Mutex
+	routes     []string
+	onShutdown []func()
+}
+
+// OnShutdown registers f to run when Stop begins, before in-flight requests
+// are waited for: parts with long-lived streams (server-sent events) end
+// them there, so a clean stop does not wait out its timeout.
+func (s *Server) OnShutdown(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onShutdown = append(s.onShutdown, f)
 }
 
 // New returns a server with /healthz, /readyz and /metrics mounted.
@@ -162,6 +172,11 @@ func (s *Server) Start(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(s.opts.Log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	s.mu.Lock()
+	for _, f := range s.onShutdown {
+		s.srv.RegisterOnShutdown(f)
+	}
+	s.mu.Unlock()
 	s.done = make(chan error, 1)
 	go func() {
 		err := s.srv.Serve(ln)

@@ -1,0 +1,70 @@
+package httpserver
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServer(t *testing.T) {
+	var ready atomic.Bool
+	s := New(Options{Addr: "127.0.0.1:0", Registry: prometheus.NewRegistry(), Ready: func() (bool, []string) {
+		if ready.Load() {
+			return true, nil
+		}
+		return false, []string{"cloud", "kube-apiserver"}
+	}})
+	s.Handle("/hello", "hello", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	var shutdown atomic.Bool
+	s.OnShutdown(func() { shutdown.Store(true) })
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(t, s.URL()+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "cloud, kube-apiserver") {
+		t.Fatalf("/readyz before ready: %d %q", code, body)
+	}
+	ready.Store(true)
+	if code, _ := get(t, s.URL()+"/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz when ready: %d", code)
+	}
+	if code, _ := get(t, s.URL()+"/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz: %d", code)
+	}
+	if code, _ := get(t, s.URL()+"/hello"); code != http.StatusTeapot {
+		t.Fatalf("/hello: %d", code)
+	}
+	_, metrics := get(t, s.URL()+"/metrics")
+	for _, want := range []string{
+		`stratus_http_requests_total{code="418",method="GET",route="hello"} 1`,
+		`stratus_http_request_duration_seconds_count{route="hello"} 1`,
+		"go_goroutines",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !shutdown.Load() {
+		t.Fatal("OnShutdown hook not run")
+	}
+}
