@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/stratus-cloud/stratus/internal/inproc"
 )
 
 // apiError is an error answered by the CloudStack API: its errorcode (also
@@ -23,59 +24,6 @@ func (e *apiError) Error() string { return fmt.Sprintf("CloudStack error %d: %s"
 
 // errSessionExpired: the CloudStack session is gone (401 on a session call).
 var errSessionExpired = errors.New("dashboard: CloudStack session expired")
-
-// handlerTransport is an http.RoundTripper that serves each request with an
-// http.Handler in-process: no sockets, no TCP.
-type handlerTransport struct{ h http.Handler }
-
-// RoundTrip implements http.RoundTripper.
-func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	// A handler may read RemoteAddr and RequestURI as a server sets them.
-	r := req.Clone(req.Context())
-	if r.RemoteAddr == "" {
-		r.RemoteAddr = "127.0.0.1:0"
-	}
-	r.RequestURI = r.URL.RequestURI()
-	if r.Body == nil {
-		r.Body = http.NoBody
-	}
-	rec := &recorder{header: http.Header{}}
-	t.h.ServeHTTP(rec, r)
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
-	return &http.Response{
-		Status:        fmt.Sprintf("%d %s", rec.status, http.StatusText(rec.status)),
-		StatusCode:    rec.status,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        rec.header,
-		Body:          io.NopCloser(&rec.body),
-		ContentLength: int64(rec.body.Len()),
-		Request:       req,
-	}, nil
-}
-
-// recorder is the minimal http.ResponseWriter handlerTransport needs.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-}
-
-func (r *recorder) Write(p []byte) (int, error) {
-	r.WriteHeader(http.StatusOK)
-	return r.body.Write(p)
-}
 
 // csSession is one logged-in CloudStack session: the session key sent as a
 // parameter and the cookies the login set (JSESSIONID, sessionkey).
@@ -114,7 +62,7 @@ func (u csUser) Role() string {
 type cloudAPI struct{ hc *http.Client }
 
 func newCloudAPI(h http.Handler) *cloudAPI {
-	return &cloudAPI{hc: &http.Client{Transport: handlerTransport{h: h}}}
+	return &cloudAPI{hc: inproc.Client(h)}
 }
 
 // apiURL is what the in-process requests name; only the path matters.
