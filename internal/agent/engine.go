@@ -26,6 +26,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/stratus-cloud/stratus/internal/kube/controller/eventsink"
+	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 )
 
@@ -191,7 +192,7 @@ func (e *engine) start(ctx context.Context) error {
 	nf.Start(runCtx.Done())
 	e.wg.Add(1)
 	go func() { defer e.wg.Done(); <-runCtx.Done(); pf.Shutdown(); nf.Shutdown() }()
-	if !cache.WaitForCacheSync(ctx.Done(), e.podInformer.HasSynced, e.nodeInformer.HasSynced) {
+	if !informersync.Wait(ctx.Done(), e.podInformer.HasSynced, e.nodeInformer.HasSynced) {
 		return fail(errors.New("agent: informers did not sync"))
 	}
 

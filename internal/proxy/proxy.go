@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 )
 
 // Options configure the proxy.
@@ -142,7 +143,7 @@ func (p *Proxy) Start(ctx context.Context) error {
 	go func() {
 		defer p.wg.Done()
 		defer f.Shutdown()
-		if !cache.WaitForCacheSync(runCtx.Done(), si.Informer().HasSynced, ei.Informer().HasSynced) {
+		if !informersync.Wait(runCtx.Done(), si.Informer().HasSynced, ei.Informer().HasSynced) {
 			return
 		}
 		p.ready.Store(true)

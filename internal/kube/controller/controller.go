@@ -28,6 +28,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/kube/controller/eventsink"
 	"github.com/stratus-cloud/stratus/internal/kube/controller/scheduler"
+	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 )
 
 // Options configure the controller manager.
@@ -167,14 +168,8 @@ func (m *Manager) Start(ctx context.Context) error {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		synced := m.factory.WaitForCacheSync(runCtx.Done())
-		for typ, ok := range synced {
-			if !ok {
-				if runCtx.Err() == nil {
-					m.log.Error("informer did not sync", "type", fmt.Sprint(typ))
-				}
-				return
-			}
+		if !informersync.Factory(runCtx.Done(), m.factory) {
+			return
 		}
 		for _, l := range m.loops {
 			m.wg.Add(1)

@@ -35,6 +35,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 )
 
 // Name is the scheduler name pods ask for (or leave empty).
@@ -265,7 +267,7 @@ func (s *Scheduler) unaccount(uid types.UID, a *assumed) {
 func (s *Scheduler) Run(ctx context.Context) {
 	defer s.queue.ShutDown()
 	defer s.binds.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), s.podsSynced, s.nodesSynced) {
+	if !informersync.Wait(ctx.Done(), s.podsSynced, s.nodesSynced) {
 		return
 	}
 	var wg sync.WaitGroup
