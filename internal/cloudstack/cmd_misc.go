@@ -77,6 +77,23 @@ func miscCommands() []*command {
 				}
 				return Object{Key: "simulatormock", Obj: mockOf(m)}, nil
 			}},
+		// listSimulatorMocks is stratus's own: real CloudStack has no way to
+		// list the mocks configureSimulator made, and the dashboard shows them.
+		{Name: "listSimulatorMocks", Desc: "Lists the simulator mocks configureSimulator made (stratus)", Resp: "simulatormock", RespOf: mockView{}, Role: roleRootAdmin,
+			Params: []param{p("id:uuid:SimulatorMock", "list the mock with this id")},
+			Run: func(rq *request) (any, error) {
+				mocks, err := rq.h.sim.Faults(rq.c)
+				if err != nil {
+					return nil, err
+				}
+				views := make([]mockView, 0, len(mocks))
+				for _, m := range mocks {
+					if rq.match("id", m.ID) {
+						views = append(views, mockOf(m))
+					}
+				}
+				return List{Key: "simulatormock", Count: len(views), Items: views}, nil
+			}},
 		{Name: "cleanupSimulatorMock", Desc: "cleanup simulator mock", Resp: "success", RespOf: Success{}, Role: roleRootAdmin,
 			Params: []param{p("id*:uuid:SimulatorMock", "id of the configured mock")},
 			Run: func(rq *request) (any, error) {

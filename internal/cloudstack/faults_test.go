@@ -57,6 +57,16 @@ func TestInjectedFaults(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "533") {
 		t.Fatalf("deploy with start fault: %v", err)
 	}
+	var listed struct {
+		Count int `json:"count"`
+		Mocks []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"simulatormock"`
+	}
+	if err := custom(cs).CustomRequest("listSimulatorMocks", withParam("id", id), &listed); err != nil || listed.Count != 1 || listed.Mocks[0].Name != "StartCommand" {
+		t.Fatalf("listSimulatorMocks id=%s: %+v %v", id, listed, err)
+	}
 	if err := custom(cs).CustomRequest("cleanupSimulatorMock", withParam("id", id), new(map[string]any)); err != nil {
 		t.Fatalf("cleanupSimulatorMock: %v", err)
 	}
@@ -66,6 +76,9 @@ func TestInjectedFaults(t *testing.T) {
 
 	// a user may not configure faults
 	alice, _ := newUserClient(t, srv, cs, "alice")
+	if err := custom(alice).CustomRequest("listSimulatorMocks", &cloudstack.CustomServiceParams{}, new(map[string]any)); err == nil {
+		t.Fatal("a user listed the faults")
+	}
 	if err := custom(alice).CustomRequest("configureSimulator", withParam("name", "StartCommand"), new(map[string]any)); err == nil {
 		t.Fatal("a user configured a fault")
 	}

@@ -105,6 +105,11 @@ type faultsData struct {
 const faultListCommand = "listSimulatorMocks"
 
 func (d *Dashboard) loadFaults(ctx context.Context, rq viewRequest) (any, error) {
+	// The listing is a root admin's call; asking as anyone else would get a
+	// 401, which reads as an ended session.
+	if !rq.s.user.RootAdmin() {
+		return faultsData{Missing: "Injected faults are shown to administrators only."}, nil
+	}
 	var fr struct {
 		Mocks []simulatorMock `json:"simulatormock"`
 	}
