@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
@@ -73,12 +74,10 @@ func rcOf(name string, replicas int32) *corev1.ReplicationController {
 
 func scaleAndWait(b *testing.B, c *cluster, name string, replicas int32) {
 	ctx := context.Background()
-	sc, err := c.cs.CoreV1().ReplicationControllers("default").GetScale(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sc.Spec.Replicas = replicas
-	if _, err := c.cs.CoreV1().ReplicationControllers("default").UpdateScale(ctx, name, sc, metav1.UpdateOptions{}); err != nil {
+	// As kubectl scale does: a merge patch of the scale subresource, which
+	// cannot conflict with the controller's status writes.
+	patch := []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, replicas))
+	if _, err := c.cs.CoreV1().ReplicationControllers("default").Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}, "scale"); err != nil {
 		b.Fatal(err)
 	}
 	eventually(b, 5*time.Minute, fmt.Sprintf("%d ready replicas", replicas), func() bool {
