@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,7 +111,17 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 
 	var group app.Group
 	group.Log = log
-	hs := httpserver.New(httpserver.Options{Addr: o.httpAddr, Log: log.With("component", "http"), Registry: reg, Ready: group.Ready})
+	// Ready once every part is and what they offer is recorded for
+	// `stratus env`, so a client that saw /readyz can use env at once.
+	var recorded atomic.Bool
+	ready := func() (bool, []string) {
+		ok, missing := group.Ready()
+		if !recorded.Load() {
+			ok, missing = false, append(missing, "state")
+		}
+		return ok, missing
+	}
+	hs := httpserver.New(httpserver.Options{Addr: o.httpAddr, Log: log.With("component", "http"), Registry: reg, Ready: ready})
 	w := &wiring{o: o, log: log, reg: reg, store: st, dir: dir, http: hs, group: &group}
 	if err := w.build(ctx); err != nil {
 		return err
@@ -121,7 +132,11 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	if err := group.Start(ctx); err != nil {
 		return err
 	}
-	state, err := w.state(ctx)
+	// Recording the state is part of starting: a Ctrl-C that arrives
+	// meanwhile waits for it, then stops everything cleanly.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	state, err := w.state(sctx)
+	cancel()
 	if err != nil {
 		stopGroup(ctx, &group)
 		return err
@@ -131,6 +146,7 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 		stopGroup(ctx, &group)
 		return fmt.Errorf("record state in %s: %w", dir.Path(), err)
 	}
+	recorded.Store(true)
 	printBanner(stdout, o, dir.Path(), state, time.Since(t0))
 	log.Info("stratus is up", "took", time.Since(t0), "http", hs.URL())
 

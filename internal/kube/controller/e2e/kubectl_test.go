@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
@@ -149,12 +150,17 @@ func TestKubectl(t *testing.T) {
 	stopWithTimeout(t, "exec-node", execNode.Stop)
 	// only pods that ask for it go to the exec node
 	ctx := context.Background()
-	n, err := c.cs.CoreV1().Nodes().Get(ctx, "exec-node", metav1.GetOptions{})
+	// The agent writes the node too (status, heartbeats): retry on conflict.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := c.cs.CoreV1().Nodes().Get(ctx, "exec-node", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: "stratus.io/exec", Effect: corev1.TaintEffectNoSchedule})
+		_, err = c.cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: "stratus.io/exec", Effect: corev1.TaintEffectNoSchedule})
-	if _, err := c.cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	px := proxy.New(proxy.Options{Client: c.cs, Log: logger()})
