@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/app"
@@ -24,6 +24,7 @@ import (
 // newAgentCmd is `stratus agent`: a node agent that joins the cluster of a
 // stratus server from another process or host.
 func newAgentCmd() *cobra.Command {
+	var lf logFlags
 	var o struct {
 		server, token, name, runtime, caFile, addr, internalIP string
 		proxy                                                  bool
@@ -48,7 +49,11 @@ from the server (the default, loopback, suits an agent on the same host).`,
 				}
 				o.name = strings.ToLower(h)
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			log, err := lf.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			klog.SetSlogLogger(log.With("component", "client-go"))
 			cfg := &rest.Config{Host: o.server, BearerToken: o.token, UserAgent: "stratus-agent/" + o.name, QPS: 50, Burst: 100}
 			if o.caFile == "" {
 				if home, err := os.UserHomeDir(); err == nil {
@@ -91,6 +96,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			return g.Stop(sctx)
 		},
 	}
+	lf.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.server, "server", "", "URL of the stratus Kubernetes API (https://host:6443)")
 	f.StringVar(&o.token, "token", "", "join token printed by 'stratus up'")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/datadir"
@@ -96,6 +97,9 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// client-go's own log lines (leader election, event broadcasting) go
+	// through the same slog handler as ours.
+	klog.SetSlogLogger(log.With("component", "client-go"))
 	dir, err := datadir.Open(o.dataDir)
 	if err != nil {
 		return err
