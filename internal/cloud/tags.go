@@ -64,6 +64,20 @@ func (ix *index) ownerOf(c Caller, k Kind, id string) (Owner, error) {
 	return o, nil
 }
 
+// checkTaggable fails, before a job is made, when the caller cannot reach
+// one of the resources.
+func (s *Sim) checkTaggable(c Caller, k Kind, ids []string) error {
+	var err error
+	s.read(func(ix *index) {
+		for _, id := range ids {
+			if _, err = ix.ownerOf(c, k, id); err != nil {
+				return
+			}
+		}
+	})
+	return err
+}
+
 // KV is one tag key and value.
 type KV struct{ Key, Value string }
 
@@ -77,15 +91,7 @@ func (s *Sim) CreateTags(ctx context.Context, c Caller, k Kind, ids []string, ta
 			return nil, Invalid("Tag key cannot be empty")
 		}
 	}
-	var err error
-	s.read(func(ix *index) {
-		for _, id := range ids {
-			if _, err = ix.ownerOf(c, k, id); err != nil {
-				return
-			}
-		}
-	})
-	if err != nil {
+	if err := s.checkTaggable(c, k, ids); err != nil {
 		return nil, err
 	}
 	return s.Submit(ctx, c, JobSpec{Cmd: cmd}, func(ctx context.Context, jc *jobCtx) error {
@@ -115,15 +121,7 @@ func (s *Sim) CreateTags(ctx context.Context, c Caller, k Kind, ids []string, ta
 // DeleteTags removes tags from resources (all, or those matching tags:
 // by key, and by value when given), in an async job.
 func (s *Sim) DeleteTags(ctx context.Context, c Caller, k Kind, ids []string, tags []KV, cmd string) (*Job, error) {
-	var err error
-	s.read(func(ix *index) {
-		for _, id := range ids {
-			if _, err = ix.ownerOf(c, k, id); err != nil {
-				return
-			}
-		}
-	})
-	if err != nil {
+	if err := s.checkTaggable(c, k, ids); err != nil {
 		return nil, err
 	}
 	return s.Submit(ctx, c, JobSpec{Cmd: cmd}, func(ctx context.Context, jc *jobCtx) error {
