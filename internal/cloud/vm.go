@@ -503,9 +503,7 @@ func (s *Sim) DestroyVM(ctx context.Context, c Caller, id string, expunge bool, 
 				ix.releaseHost(b, vm)
 				n.HostID = ""
 			}
-			if n.State != VMDestroyed {
-				n.State = VMDestroyed
-			}
+			n.State = VMDestroyed
 			ix.event(b, s, vm.Owner, jc.caller(ix), "VM.DESTROY", "Successfully completed destroying VM. Vm Name: "+vm.Name, vm.ID, KindVM)
 			if expunge {
 				n.State = VMExpunging
