@@ -1,10 +1,12 @@
 package apiserver
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -24,10 +26,18 @@ import (
 // watch-list (sendInitialEvents=true).
 const initialEventsEnd = "k8s.io/initial-events-end"
 
+// watchFlushInterval is the shortest time between two flushes of a busy
+// watch stream.
+const watchFlushInterval = 5 * time.Millisecond
+
+// watchBufferSize is the write buffer of one watch stream.
+const watchBufferSize = 32 << 10
+
 // watchWriter frames watch events for one stream.
 type watchWriter struct {
 	s       *Server
-	w       http.ResponseWriter
+	w       io.Writer // bw, or the ResponseWriter for protobuf
+	bw      *bufio.Writer
 	flusher http.Flusher
 	t       target
 	res     *registry.Resource
@@ -91,6 +101,9 @@ func (ww *watchWriter) writeJSON(typ string, obj []byte) error {
 }
 
 func (ww *watchWriter) flush() {
+	if ww.bw != nil {
+		_ = ww.bw.Flush()
+	}
 	if ww.flusher != nil {
 		ww.flusher.Flush()
 	}
@@ -167,11 +180,14 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestIn
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "no-cache, private")
 	w.WriteHeader(http.StatusOK)
-	ww := &watchWriter{s: s, w: w, t: t, res: ri.res, include: r.URL.Query().Get("includeObject"), headers: true}
+	// Events gather in a buffer larger than HTTP/2's 4 KiB handler chunks,
+	// so a burst leaves in a few full frames.
+	ww := &watchWriter{s: s, bw: bufio.NewWriterSize(w, watchBufferSize), t: t, res: ri.res, include: r.URL.Query().Get("includeObject"), headers: true}
+	ww.w = ww.bw
 	ww.flusher, _ = w.(http.Flusher)
 	if t.mediaType == mtProtobuf {
 		info, _ := runtime.SerializerInfoForMediaType(s.codecs.Factory.SupportedMediaTypes(), mtProtobuf)
-		ww.pb = streaming.NewEncoder(info.StreamSerializer.Framer.NewFrameWriter(w), info.StreamSerializer.Serializer)
+		ww.pb = streaming.NewEncoder(info.StreamSerializer.Framer.NewFrameWriter(ww.bw), info.StreamSerializer.Serializer)
 	}
 	if werr != nil {
 		if errors.Is(werr, store.ErrCompacted) {
@@ -197,38 +213,74 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestIn
 	}
 	ww.flush()
 	filter := !pred.Empty()
+	// Flushes are paced: a quiet stream is flushed at once; a busy one at
+	// most every watchFlushInterval, and between two flushes it is not read,
+	// so the store gathers what happens meanwhile into one batch. A burst of
+	// events thus reaches the client in a few large writes, not in one small
+	// TLS record and two goroutine wake-ups each.
+	handle := func(b store.WatchBatch, ok bool) bool {
+		if !ok {
+			return false
+		}
+		if b.Err != nil {
+			if errors.Is(b.Err, store.ErrCompacted) {
+				cur, _ := s.opts.Store.Rev(ctx)
+				ww.errorEvent(tooOld(strconv.FormatInt(fromRev-1, 10), cur))
+			}
+			return false
+		}
+		if len(b.Events) == 0 {
+			if opts.AllowWatchBookmarks {
+				return ww.bookmark(b.Rev, false) == nil
+			}
+			return true
+		}
+		for _, ev := range b.Events {
+			if err := s.sendEvent(ww, ri.res, pred, filter, ev); err != nil {
+				return false
+			}
+			fromRev = ev.KV.ModRev + 1
+		}
+		return true
+	}
+	drain := func() bool {
+		for {
+			select {
+			case b, ok := <-ch:
+				if !handle(b, ok) {
+					return false
+				}
+			default:
+				return true
+			}
+		}
+	}
+	lastFlush := time.Now()
+	pause := time.NewTimer(time.Hour)
+	pause.Stop()
+	defer pause.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case b, ok := <-ch:
-			if !ok {
+			if !handle(b, ok) || !drain() {
 				return
 			}
-			if b.Err != nil {
-				if errors.Is(b.Err, store.ErrCompacted) {
-					cur, _ := s.opts.Store.Rev(ctx)
-					ww.errorEvent(tooOld(strconv.FormatInt(fromRev-1, 10), cur))
-				}
-				return
-			}
-			if len(b.Events) == 0 {
-				if opts.AllowWatchBookmarks {
-					if err := ww.bookmark(b.Rev, false); err != nil {
-						return
-					}
-					ww.flush()
-				}
-				continue
-			}
-			for _, ev := range b.Events {
-				if err := s.sendEvent(ww, ri.res, pred, filter, ev); err != nil {
-					return
-				}
-				fromRev = ev.KV.ModRev + 1
-			}
-			ww.flush()
 		}
+		if wait := watchFlushInterval - time.Since(lastFlush); wait > 0 {
+			pause.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-pause.C:
+			}
+			if !drain() {
+				return
+			}
+		}
+		ww.flush()
+		lastFlush = time.Now()
 	}
 }
 
