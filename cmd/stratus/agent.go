@@ -17,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/stratus-cloud/stratus/internal/agent"
+	"github.com/stratus-cloud/stratus/internal/agent/failover"
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/proxy"
 )
@@ -26,20 +27,23 @@ import (
 func newAgentCmd() *cobra.Command {
 	var lf logFlags
 	var o struct {
-		server, token, name, runtime, caFile, addr, internalIP string
-		proxy                                                  bool
+		servers                                        []string
+		token, name, runtime, caFile, addr, internalIP string
+		proxy                                          bool
 	}
 	cmd := &cobra.Command{
-		Use:   "agent --server URL --token T",
+		Use:   "agent --server URL[,URL…] --token T",
 		Short: "Join this host to a stratus cluster as a node",
 		Long: `Run a node agent that registers this host as a node of the stratus cluster
-at --server, with the join token 'stratus up' prints. Pods bound to the node
+at --server, with the join token 'stratus up' prints. Given several servers
+of one cluster (--server repeated or comma-separated), the agent uses one at a
+time and moves on to the next when it stops answering. Pods bound to the node
 run in the chosen runtime (sim: simulated; exec: host processes; docker: containers). The agent
 serves container logs to the API server on --addr, which must be reachable
 from the server (the default, loopback, suits an agent on the same host).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.server == "" || o.token == "" {
+			if len(o.servers) == 0 || o.token == "" {
 				return errors.New("--server and --token are required (stratus up prints both)")
 			}
 			if o.name == "" {
@@ -54,15 +58,19 @@ from the server (the default, loopback, suits an agent on the same host).`,
 				return err
 			}
 			klog.SetSlogLogger(log.With("component", "client-go"))
-			cfg := &rest.Config{Host: o.server, BearerToken: o.token, UserAgent: "stratus-agent/" + o.name, QPS: 50, Burst: 100}
+			servers, err := failover.New(o.servers, log)
+			if err != nil {
+				return fmt.Errorf("--server: %w", err)
+			}
 			if o.caFile == "" {
 				if home, err := os.UserHomeDir(); err == nil {
-					if p := filepath.Join(home, ".stratus", "kube", "ca.crt"); agentFileExists(p) && strings.HasPrefix(o.server, "https://127.") {
+					if p := filepath.Join(home, ".stratus", "kube", "ca.crt"); agentFileExists(p) && allLoopback(servers.URLs()) {
 						o.caFile = p // same host as the default data dir
 					}
 				}
 			}
-			cfg.TLSClientConfig.CAFile = o.caFile
+			cfg := servers.Config(&rest.Config{BearerToken: o.token, UserAgent: "stratus-agent/" + o.name, QPS: 50, Burst: 100,
+				TLSClientConfig: rest.TLSClientConfig{CAFile: o.caFile}})
 			cs, err := kubernetes.NewForConfig(cfg)
 			if err != nil {
 				return fmt.Errorf("agent: %w", err)
@@ -70,7 +78,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if _, err := cs.Discovery().ServerVersion(); err != nil {
-				return fmt.Errorf("agent: cannot reach %s (with --ca-file %q): %w", o.server, o.caFile, err)
+				return fmt.Errorf("agent: cannot reach %s (with --ca-file %q): %w", strings.Join(servers.URLs(), ", "), o.caFile, err)
 			}
 			rt, rtName, err := openRuntime(ctx, o.runtime, "stratus-agent-"+o.name, log)
 			if err != nil {
@@ -89,7 +97,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			if err := g.Start(ctx); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "node %s joined %s (runtime %s); Ctrl-C to stop\n", o.name, o.server, rtName)
+			fmt.Fprintf(cmd.OutOrStdout(), "node %s joined %s (runtime %s); Ctrl-C to stop\n", o.name, servers.Current(), rtName)
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
@@ -98,7 +106,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 	}
 	lf.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&o.server, "server", "", "URL of the stratus Kubernetes API (https://host:6443)")
+	f.StringSliceVar(&o.servers, "server", nil, "URL of a stratus Kubernetes API (https://host:6443); several servers of one cluster: repeat it or separate them with commas")
 	f.StringVar(&o.token, "token", "", "join token printed by 'stratus up'")
 	f.StringVar(&o.name, "name", "", "node name (default: this host's name)")
 	f.StringVar(&o.runtime, "runtime", "auto", runtimeFlagHelp)
@@ -107,6 +115,16 @@ from the server (the default, loopback, suits an agent on the same host).`,
 	f.StringVar(&o.internalIP, "internal-ip", "", "node address the API server reaches the agent at (default: the log server's host)")
 	f.BoolVar(&o.proxy, "proxy", false, "also run the service proxy (cluster IPs and node ports) on this host")
 	return cmd
+}
+
+// allLoopback reports whether every server is on this host's loopback.
+func allLoopback(urls []string) bool {
+	for _, u := range urls {
+		if !strings.HasPrefix(u, "https://127.") && !strings.HasPrefix(u, "https://localhost") {
+			return false
+		}
+	}
+	return true
 }
 
 func agentFileExists(p string) bool {

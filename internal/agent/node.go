@@ -375,8 +375,21 @@ func (e *engine) heartbeatWorker(ctx context.Context) {
 // heartbeat renews the lease and, when due or when someone marked the node
 // not Ready, writes the full status.
 func (e *engine) heartbeat(ctx context.Context, n *node) {
-	if err := e.renewLease(ctx, n); err != nil && ctx.Err() == nil {
-		e.log.Warn("node lease renewal failed", "node", n.name, "err", err)
+	// A server that stopped answering must not hold the heartbeat: each
+	// try has a deadline, and a failed one is tried once more at once (a
+	// client of several servers has moved on to the next by then).
+	for attempt := 1; ; attempt++ {
+		hctx, cancel := context.WithTimeout(ctx, e.requestTimeout())
+		err := e.renewLease(hctx, n)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		if attempt == 2 {
+			e.log.Warn("node lease renewal failed", "node", n.name, "err", err)
+			break
+		}
+		e.log.Debug("node lease renewal failed; trying again", "node", n.name, "err", err)
 	}
 	n.mu.Lock()
 	due := e.clock.Since(n.lastStatus) >= e.timing.StatusReportInterval
@@ -389,9 +402,17 @@ func (e *engine) heartbeat(ctx context.Context, n *node) {
 	if !due && !e.leasesOff.Load() {
 		return
 	}
-	if err := e.updateNodeStatus(ctx, n, curNode); err != nil && ctx.Err() == nil {
+	hctx, cancel := context.WithTimeout(ctx, e.requestTimeout())
+	defer cancel()
+	if err := e.updateNodeStatus(hctx, n, curNode); err != nil && ctx.Err() == nil {
 		e.log.Warn("node status update failed", "node", n.name, "err", err)
 	}
+}
+
+// requestTimeout bounds one heartbeat's API calls: the renew interval,
+// but at least 2 s.
+func (e *engine) requestTimeout() time.Duration {
+	return max(e.timing.RenewInterval, 2*time.Second)
 }
 
 func (e *engine) updateNodeStatus(ctx context.Context, n *node, cur *corev1.Node) error {
