@@ -75,7 +75,8 @@ func (w *wiring) build(ctx context.Context) error {
 // buildKube adds the Kubernetes API server, the host's node agent and the
 // simulated nodes, and returns an in-process client of the API.
 func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
-	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.kubeAddr, Log: w.log, Metrics: w.reg})
+	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.kubeAddr, Log: w.log, Metrics: w.reg,
+		SANs: w.o.tlsSANs, NodeToken: w.o.token})
 	if err != nil {
 		return nil, err
 	}

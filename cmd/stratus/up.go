@@ -28,6 +28,8 @@ type upOptions struct {
 	runtime    string
 	simNodes   int
 	datacenter string
+	tlsSANs    []string // extra names of the Kubernetes API's certificate
+	token      string   // the cluster's join token ("": generated)
 	log        logFlags
 	// controlPlaneOnly: no node agent on this host (`stratus server`).
 	controlPlaneOnly bool
@@ -87,6 +89,8 @@ func registerServeFlags(cmd *cobra.Command, o *upOptions) {
 	f.StringVar(&o.storeSpec, "store", "bolt", "store backend: bolt (a file in the data dir), memory, or etcd://host:port[,host:port…]")
 	f.IntVar(&o.simNodes, "sim-nodes", 0, "number of extra simulated Kubernetes nodes")
 	f.StringVar(&o.datacenter, "datacenter", "", "data center description (YAML); default: the built-in one ('stratus datacenter example')")
+	f.StringSliceVar(&o.tlsSANs, "tls-san", nil, "extra host names or IPs of the Kubernetes API's certificate (comma-separated or repeated), for clients that reach it by those")
+	f.StringVar(&o.token, "token", "", "the cluster's join token for 'stratus agent' (default: generated once and kept in the store); servers sharing a store must be given the same one")
 	o.log.register(cmd)
 }
 

@@ -45,6 +45,12 @@ type Options struct {
 	Now func() time.Time
 	// HTTPClient reaches node agents for pods/log (default: a plain client).
 	HTTPClient *http.Client
+	// SANs are extra names and addresses the serving certificate carries
+	// (beyond loopback, the host's names and its interfaces' addresses).
+	SANs []string
+	// NodeToken, when set, is the cluster's join token (what agents present)
+	// instead of a generated one. Servers sharing a store must agree on it.
+	NodeToken string
 }
 
 // pkiKey is where the cluster's CA and tokens live in the store, so every
@@ -109,7 +115,7 @@ func New(o Options) (*Server, error) {
 	st.Now = o.Now
 	s := &Server{opts: o, log: o.Log.With("component", "kube-apiserver"), codecs: codecs, reg: reg, storage: st, now: o.Now}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
-	if s.bundle, err = loadBundle(context.Background(), o.Store, o.Now()); err != nil {
+	if s.bundle, err = loadBundle(context.Background(), o.Store, o.Now(), o.NodeToken); err != nil {
 		return nil, err
 	}
 	s.metrics = newMetrics(o.Metrics)
@@ -118,8 +124,8 @@ func New(o Options) (*Server, error) {
 }
 
 // loadBundle reads the cluster identity from the store, creating it on
-// first start.
-func loadBundle(ctx context.Context, st store.Store, now time.Time) (*certs.Bundle, error) {
+// first start; a nodeToken given replaces the stored join token.
+func loadBundle(ctx context.Context, st store.Store, now time.Time, nodeToken string) (*certs.Bundle, error) {
 	for range 3 {
 		kv, err := st.Get(ctx, pkiKey)
 		if err == nil {
@@ -130,7 +136,17 @@ func loadBundle(ctx context.Context, st store.Store, now time.Time) (*certs.Bund
 			if err := b.Validate(); err != nil {
 				return nil, err
 			}
-			return &b, nil
+			if nodeToken == "" || b.NodeToken == nodeToken {
+				return &b, nil
+			}
+			b.NodeToken = nodeToken
+			data, _ := json.Marshal(&b)
+			if _, err := st.Txn(ctx, store.Update(pkiKey, data, kv.ModRev)); err == nil {
+				return &b, nil
+			} else if !errors.Is(err, store.ErrConflict) {
+				return nil, err
+			}
+			continue
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
@@ -138,6 +154,9 @@ func loadBundle(ctx context.Context, st store.Store, now time.Time) (*certs.Bund
 		b, err := certs.NewBundle(now)
 		if err != nil {
 			return nil, err
+		}
+		if nodeToken != "" {
+			b.NodeToken = nodeToken
 		}
 		data, _ := json.Marshal(b)
 		if _, err := st.Txn(ctx, store.Create(pkiKey, data)); err == nil {
@@ -194,7 +213,7 @@ func (s *Server) Start(ctx context.Context) error {
 		host = "127.0.0.1"
 	}
 	url := "https://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
-	ips, names := certs.HostSANs(addr.IP.String())
+	ips, names := certs.HostSANs(append([]string{addr.IP.String()}, s.opts.SANs...)...)
 	cert, err := s.bundle.ServingCert(s.now(), ips, names)
 	if err != nil {
 		ln.Close()

@@ -18,6 +18,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -149,7 +150,10 @@ func (b *Bundle) ServingCert(now time.Time, ips []net.IP, dnsNames []string) (tl
 
 // HostSANs returns the names a serving certificate should carry for this
 // host: 127.0.0.1, ::1, localhost, the host name, the addresses of the
-// host's interfaces, plus extra (an address the server was asked to bind).
+// host's interfaces, plus extra: the address the server was asked to bind
+// and names or addresses it should also answer to (--tls-san). The
+// unspecified addresses (0.0.0.0, ::), which a server binds to listen on
+// every interface, name nothing and are left out.
 func HostSANs(extra ...string) ([]net.IP, []string) {
 	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 	names := []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"}
@@ -159,16 +163,21 @@ func HostSANs(extra ...string) ([]net.IP, []string) {
 		seenName[n] = true
 	}
 	add := func(s string) {
+		s = strings.TrimSpace(s)
 		if s == "" {
 			return
 		}
-		if ip := net.ParseIP(s); ip != nil {
+		if ip := net.ParseIP(strings.Trim(s, "[]")); ip != nil {
+			if ip.IsUnspecified() {
+				return
+			}
 			if !seenIP[ip.String()] {
 				seenIP[ip.String()] = true
 				ips = append(ips, ip)
 			}
 			return
 		}
+		s = strings.ToLower(strings.TrimSuffix(s, "."))
 		if !seenName[s] {
 			seenName[s] = true
 			names = append(names, s)
