@@ -22,25 +22,29 @@ import (
 // same shape (every pod of a ReplicaSet, every "kubectl run" of one image)
 // pay the full cost once. TestCreateFieldsMatchFieldManager checks the
 // shortcut against the field manager.
-type fieldsCache struct {
+type fieldsCache = keyCache[[]byte]
+
+// keyCache is a bounded map from a content hash to a computed result; when
+// full it starts over (a hit rate near one matters, recency does not).
+type keyCache[V any] struct {
 	mu sync.Mutex
-	m  map[[32]byte][]byte
+	m  map[[32]byte]V
 }
 
 const fieldsCacheMax = 4096
 
-func (c *fieldsCache) get(k [32]byte) ([]byte, bool) {
+func (c *keyCache[V]) get(k [32]byte) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.m[k]
 	return v, ok
 }
 
-func (c *fieldsCache) put(k [32]byte, v []byte) {
+func (c *keyCache[V]) put(k [32]byte, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= fieldsCacheMax {
-		c.m = make(map[[32]byte][]byte, 256)
+		c.m = make(map[[32]byte]V, 256)
 	}
 	c.m[k] = v
 }

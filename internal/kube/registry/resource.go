@@ -55,6 +55,8 @@ type Resource struct {
 	fmOnce        sync.Once
 	fmErr         error
 	fieldManagers map[string]*managedfields.FieldManager
+	// updateManagers track plain updates (no apply) with updateConverter.
+	updateManagers map[string]*managedfields.FieldManager
 }
 
 // GVK returns the resource's group, version and kind.
@@ -88,6 +90,7 @@ func (r *Resource) HasSubresource(sub string) bool {
 func (r *Resource) FieldManager(sub string) *managedfields.FieldManager {
 	r.fmOnce.Do(func() {
 		r.fieldManagers = map[string]*managedfields.FieldManager{}
+		r.updateManagers = map[string]*managedfields.FieldManager{}
 		subs := []string{""}
 		if r.HasStatus {
 			subs = append(subs, "status")
@@ -112,9 +115,24 @@ func (r *Resource) FieldManager(sub string) *managedfields.FieldManager {
 				return
 			}
 			r.fieldManagers[s] = fm
+			um, err := managedfields.NewDefaultFieldManager(updateConverter(), r.scheme, r.scheme, r.scheme, r.GVK(), r.GVK().GroupVersion(), s, reset)
+			if err != nil {
+				r.fmErr = err
+				return
+			}
+			r.updateManagers[s] = um
 		}
 	})
 	return r.fieldManagers[sub]
+}
+
+// updateFieldManager is FieldManager for plain updates: the same tracking
+// without validating the (already valid) objects again.
+func (r *Resource) updateFieldManager(sub string) *managedfields.FieldManager {
+	if r.FieldManager(sub) == nil {
+		return nil
+	}
+	return r.updateManagers[sub]
 }
 
 // ScaleAccess reads and writes replicas of a scalable object.

@@ -32,9 +32,10 @@ type Storage struct {
 	// Now is the clock (tests may replace it).
 	Now func() time.Time
 
-	alloc  allocator
-	cache  objCache
-	fields fieldsCache
+	alloc   allocator
+	cache   objCache
+	fields  fieldsCache
+	updates keyCache[[]cachedEntry]
 }
 
 // NewStorage returns storage for the registry's resources over s.
@@ -424,10 +425,8 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		return nil, false, err
 	}
 	if !o.SkipManagedFields && o.FieldManager != "" {
-		if fm := r.FieldManager(o.Subresource); fm != nil {
-			obj = fm.UpdateNoErrors(cur, obj, o.FieldManager)
-			m, _ = meta.Accessor(obj)
-		}
+		obj = st.trackUpdate(r, cur, obj, o.FieldManager, o.Subresource)
+		m, _ = meta.Accessor(obj)
 	}
 	key := kv.Key
 	// An object pending deletion whose last finalizer went away is deleted now.
