@@ -198,7 +198,6 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 	return k, true
 }
 
-
 // scanJSON returns js with every scalar outside arrays replaced by a
 // placeholder ('_', or 'n' for null), and calls leaf with each such
 // scalar's path (object keys joined by NUL) and raw value.

@@ -53,7 +53,7 @@ func TestUpdateFieldsMatchFieldManager(t *testing.T) {
 	st := newStorage(t)
 	pod := func(i int) runtime.Object {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint("p", i), Namespace: "default", UID: "u", Labels: map[string]string{"app": "x"}},
-			Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "nginx"}}},
+			Spec:   corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "nginx"}}},
 			Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}}}
 	}
 	lease := func(i int) runtime.Object {
