@@ -285,11 +285,7 @@ func (ix *index) purgeAccount(b *batch, s *Sim, a *Account, c Caller) {
 }
 
 func (ix *index) removeUser(b *batch, u *User) {
-	del(b, ix.users, u.ID)
-	if u.APIKey != "" {
-		key := u.APIKey
-		b.then(func(int64) { delete(ix.apiKeys, key) })
-	}
+	del(b, ix.users, u.ID) // the users table keeps apiKeys in step
 }
 
 // userFor returns a user c may manage: itself, or any user of an account
@@ -318,15 +314,8 @@ func (s *Sim) RegisterUserKeys(ctx context.Context, c Caller, userID string) (*U
 		}
 		n := *u
 		n.APIKey, n.SecretKey = newSecret(64), newSecret(64)
-		old := u.APIKey
 		b := &batch{}
-		put(b, ix.users, &n)
-		b.then(func(int64) {
-			if old != "" {
-				delete(ix.apiKeys, old)
-			}
-			ix.apiKeys[n.APIKey] = n.ID
-		})
+		put(b, ix.users, &n) // the users table keeps apiKeys in step
 		out = &n
 		return s.commit(ctx, b)
 	})

@@ -3,8 +3,10 @@ package cloud
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/stratus-cloud/stratus/internal/store"
@@ -32,6 +34,11 @@ type table[T any] struct {
 	// resource, VMs by account).
 	group   func(*T) string
 	grouped atomic.Pointer[map[string][]*T]
+	// onChange, when set, keeps a derived index in step (old or new is nil
+	// for a create or a removal). Called with mu held for writing.
+	onChange func(old, new *T)
+	// tombs is the index's record of recent local deletes (see index.tombs).
+	tombs map[string]int64
 }
 
 // byGroup returns the objects whose group key is k, in creation order.
@@ -51,6 +58,12 @@ func (t *table[T]) byGroup(k string) []*T {
 func newTable[T any](kind Kind, name string, id func(*T) string, seq func(*T) int64) *table[T] {
 	return &table[T]{kind: kind, prefix: keyRoot + name + "/", m: map[string]row[T]{}, id: id, seq: seq}
 }
+
+func (t *table[T]) segment() string {
+	return strings.TrimSuffix(strings.TrimPrefix(t.prefix, keyRoot), "/")
+}
+
+func (t *table[T]) setTombs(m map[string]int64) { t.tombs = m }
 
 func (t *table[T]) get(id string) (*T, bool) {
 	r, ok := t.m[id]
@@ -86,33 +99,72 @@ func (t *table[T]) all() []*T {
 	return out
 }
 
+// set indexes v as of store revision rev, unless the index already holds a
+// newer revision of it.
 func (t *table[T]) set(v *T, rev int64) {
-	t.m[t.id(v)] = row[T]{v: v, rev: rev}
+	id := t.id(v)
+	old, had := t.m[id]
+	if had && old.rev > rev {
+		return
+	}
+	t.m[id] = row[T]{v: v, rev: rev}
 	t.sorted.Store(nil)
 	t.grouped.Store(nil)
+	if t.onChange != nil {
+		t.onChange(old.v, v)
+	}
 }
 
 func (t *table[T]) remove(id string) {
+	old, had := t.m[id]
+	if !had {
+		return
+	}
 	delete(t.m, id)
 	t.sorted.Store(nil)
 	t.grouped.Store(nil)
+	if t.onChange != nil {
+		t.onChange(old.v, nil)
+	}
 }
 
-// load fills the table from the store.
-func (t *table[T]) load(ctx context.Context, st store.Store) error {
-	res, err := st.List(ctx, t.prefix, store.ListOptions{})
-	if err != nil {
-		return err
+// stalePut reports whether a put of id at rev is already reflected in the
+// table: it holds that revision or a newer one, or deleted the key later.
+func (t *table[T]) stalePut(id string, rev int64) bool {
+	if r, ok := t.m[id]; ok && r.rev >= rev {
+		return true
 	}
-	for _, kv := range res.KVs {
-		v := new(T)
-		if err := json.Unmarshal(kv.Value, v); err != nil {
-			return fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		t.m[t.id(v)] = row[T]{v: v, rev: kv.ModRev}
+	return t.tombs[t.prefix+id] >= rev
+}
+
+// staleDelete reports whether a delete of id at rev has nothing to do.
+func (t *table[T]) staleDelete(id string, rev int64) bool {
+	r, ok := t.m[id]
+	return !ok || r.rev >= rev
+}
+
+// applyPut indexes a stored value (from a load or another writer's change)
+// unless the table already reflects it.
+func (t *table[T]) applyPut(id string, kv *store.KV) error {
+	if t.stalePut(id, kv.ModRev) {
+		return nil
 	}
-	t.sorted.Store(nil)
+	v := new(T)
+	if err := json.Unmarshal(kv.Value, v); err != nil {
+		return fmt.Errorf("decode %s: %w", kv.Key, err)
+	}
+	if t.id(v) != id {
+		return fmt.Errorf("decode %s: id %q does not match its key", kv.Key, t.id(v))
+	}
+	t.set(v, kv.ModRev)
 	return nil
+}
+
+// applyDelete removes id for a delete at rev unless it is stale.
+func (t *table[T]) applyDelete(id string, rev int64) {
+	if !t.staleDelete(id, rev) {
+		t.remove(id)
+	}
 }
 
 // batch collects the writes of one transaction and what to do to the index
@@ -151,14 +203,23 @@ func del[T any](b *batch, t *table[T], id string) {
 	if !ok {
 		return
 	}
-	b.ops = append(b.ops, store.DeleteAt(t.prefix+id, r.rev))
-	b.applies = append(b.applies, func(int64) { t.remove(id) })
+	key := t.prefix + id
+	b.ops = append(b.ops, store.DeleteAt(key, r.rev))
+	b.applies = append(b.applies, func(rev int64) {
+		t.remove(id)
+		t.tombs[key] = rev
+	})
 }
 
 func (b *batch) then(f func(rev int64)) { b.applies = append(b.applies, f) }
 
 // commit writes the batch in one transaction and applies it to the index.
-// The caller holds s.wmu.
+// Every transaction also reserves creation sequence numbers when the batch
+// used more than this server had reserved, and touches syncKey, so a
+// reader can learn the revision of the last change to the cloud (Sync). A
+// failed revision condition means another server changed what the batch
+// was decided on: commit answers a *staleError, on which write refreshes
+// the index and runs the whole decision again. The caller holds s.wmu.
 func (s *Sim) commit(ctx context.Context, b *batch) error {
 	if b.err != nil {
 		return b.err
@@ -166,14 +227,32 @@ func (s *Sim) commit(ctx context.Context, b *batch) error {
 	if len(b.ops) == 0 {
 		return nil
 	}
-	res, err := s.st.Txn(ctx, b.ops...)
+	ix := s.ix
+	ops := b.ops
+	if op, ok := ix.seqOp(); ok {
+		ops = append(ops, op)
+	}
+	ops = append(ops, store.Put(syncKey, s.idValue))
+	res, err := s.st.Txn(ctx, ops...)
 	if err != nil {
+		ix.seqAbort()
+		if errors.Is(err, store.ErrConflict) {
+			return &staleError{err: err}
+		}
 		return Errorf(CodeInternal, CSCloudRuntime, "failed to save the change: %v", err)
 	}
 	s.mu.Lock()
+	ix.seqCommitted(res.Rev)
 	for _, f := range b.applies {
 		f(res.Rev)
 	}
 	s.mu.Unlock()
 	return nil
 }
+
+// staleError is a transaction that failed a revision condition: the index
+// was behind the store.
+type staleError struct{ err error }
+
+func (e *staleError) Error() string { return "failed to save the change: " + e.err.Error() }
+func (e *staleError) Unwrap() error { return e.err }

@@ -42,7 +42,7 @@ func (ix *index) allocIP(b *batch, n *Network, want, owner string) (string, *IPR
 			s, _ := parseIP(r.Start)
 			e, _ := parseIP(r.End)
 			if a >= s && a <= e {
-				if used[a] || b.pending[claimKey(n.ID, a)] {
+				if _, taken := used[a]; taken || b.pending[claimKey(n.ID, a)] {
 					return "", nil, Errorf(CodeInsufficientCap, CSInsufficientCapacity,
 						"The IP address %s is already in use in network %s", want, n.Name)
 				}
@@ -68,7 +68,7 @@ func (ix *index) allocIP(b *batch, n *Network, want, owner string) (string, *IPR
 				from = max(s, hint)
 			}
 			for a := from; a <= e && a >= from; a++ {
-				if !used[a] && !b.pending[claimKey(n.ID, a)] {
+				if _, taken := used[a]; !taken && !b.pending[claimKey(n.ID, a)] {
 					ix.claim(b, n.ID, a, owner)
 					ix.nextIP[n.ID] = a + 1
 					return formatIP(a), r, nil
@@ -90,7 +90,7 @@ func (ix *index) claim(b *batch, network string, ip uint32, owner string) {
 	}
 	b.pending[key] = true
 	b.ops = append(b.ops, store.Create(key, []byte(strconv.Quote(owner))))
-	b.then(func(int64) { ix.markClaimed(network, ip, true) })
+	b.then(func(rev int64) { ix.markClaimed(network, ip, rev, true) })
 }
 
 // release adds the deletion of an address claim to b.
@@ -99,8 +99,12 @@ func (ix *index) release(b *batch, network, ip string) {
 	if err != nil {
 		return
 	}
-	b.ops = append(b.ops, store.Delete(claimKey(network, a)))
-	b.then(func(int64) { ix.markClaimed(network, a, false) })
+	key := claimKey(network, a)
+	b.ops = append(b.ops, store.Delete(key))
+	b.then(func(rev int64) {
+		ix.markClaimed(network, a, rev, false)
+		ix.tombs[key] = rev
+	})
 }
 
 // ipCount returns the addresses of a network and how many are in use.

@@ -37,6 +37,8 @@ type Job struct {
 	InstanceID   string    `json:"instanceId,omitempty"`
 	Created      time.Time `json:"created"`
 	Completed    time.Time `json:"completed,omitzero"`
+	// Server is the ID of the server that runs the job (Options.ID).
+	Server string `json:"server,omitempty"`
 	Owner
 }
 
@@ -80,7 +82,7 @@ func (jc *jobCtx) complete(b *batch, kind Kind, obj any) {
 // newJob adds a pending job to b and returns it.
 func (s *Sim) newJob(b *batch, c Caller, owner Owner, spec JobSpec) *Job {
 	j := &Job{ID: newID(), Seq: s.ix.nextSeq(), Cmd: spec.Cmd, UserID: c.User.ID, Status: JobPending,
-		InstanceType: spec.InstanceType, InstanceID: spec.InstanceID, Created: s.clock.Now().UTC(), Owner: owner}
+		InstanceType: spec.InstanceType, InstanceID: spec.InstanceID, Created: s.clock.Now().UTC(), Server: s.id, Owner: owner}
 	put(b, s.ix.jobs, j)
 	return j
 }
@@ -174,11 +176,12 @@ func (s *Sim) Jobs(c Caller, sc Scope) ([]*Job, error) {
 	return out, err
 }
 
-// failInterruptedJobs marks jobs that a previous run left pending as failed.
+// failInterruptedJobs marks jobs that a previous run of this server left
+// pending as failed. Other servers' pending jobs are theirs to finish.
 func (s *Sim) failInterruptedJobs(ctx context.Context) error {
 	b := &batch{}
 	for _, j := range s.ix.jobs.all() {
-		if j.Status != JobPending {
+		if j.Status != JobPending || j.Server != s.id {
 			continue
 		}
 		n := *j

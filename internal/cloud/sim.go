@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,6 +29,11 @@ type Options struct {
 	// job to finish before answering, so that jobs that finish at once are
 	// complete when the client first polls (default 100 ms; negative: never).
 	InlineWait time.Duration
+	// ID names this simulator among the servers sharing the store; it
+	// should stay the same across restarts. Jobs record the ID of the
+	// server running them, and Start fails only the pending jobs of its
+	// own ID (a previous run's): with several servers, give each its own.
+	ID string
 }
 
 // Sim is the simulated cloud. It is an app.Component: Start loads (or, on
@@ -37,9 +44,13 @@ type Sim struct {
 	log   *slog.Logger
 	clock Clock
 	wait  time.Duration
+	id    string
+	// idValue is what this server writes at syncKey.
+	idValue []byte
 
-	// wmu serializes writers: a writer decides on the index, commits, then
-	// applies under mu. Readers take mu only.
+	// wmu serializes this server's writers: a writer decides on the index,
+	// commits, then applies under mu. Readers take mu only. The follower
+	// (see follow.go), which applies other servers' changes, takes both.
 	wmu sync.Mutex
 	mu  sync.RWMutex
 	ix  *index
@@ -48,6 +59,8 @@ type Sim struct {
 	cancel  context.CancelFunc
 	jobs    sync.WaitGroup
 	started bool
+
+	fol follower
 }
 
 var (
@@ -66,7 +79,8 @@ func New(ctx context.Context, opts Options) (*Sim, error) {
 	if err := opts.Datacenter.Validate(); err != nil {
 		return nil, fmt.Errorf("cloud: %w", err)
 	}
-	s := &Sim{st: opts.Store, dc: opts.Datacenter, log: opts.Log, clock: opts.Clock, wait: opts.InlineWait, ix: newIndex()}
+	s := &Sim{st: opts.Store, dc: opts.Datacenter, log: opts.Log, clock: opts.Clock, wait: opts.InlineWait, ix: newIndex(),
+		id: opts.ID, idValue: []byte(strconv.Quote(opts.ID))}
 	s.ix.dc = opts.Datacenter
 	if s.log == nil {
 		s.log = slog.Default()
@@ -92,11 +106,19 @@ func (s *Sim) Ready() bool {
 }
 
 // Start loads the state from the store, seeding the data center first if
-// the store has none, and fails jobs a previous run left pending.
-func (s *Sim) Start(ctx context.Context) error {
-	if err := s.write(func(*index) error { return s.load(ctx) }); err != nil {
+// the store has none, starts following the store's changes (other
+// servers') and fails jobs a previous run left pending.
+func (s *Sim) Start(ctx context.Context) (err error) {
+	var rev int64
+	if err := s.write(func(*index) (err error) { rev, err = s.load(ctx); return err }); err != nil {
 		return err
 	}
+	s.startFollowing(rev)
+	defer func() {
+		if err != nil {
+			s.stopFollowing()
+		}
+	}()
 	if err := s.write(func(*index) error { return s.failInterruptedJobs(ctx) }); err != nil {
 		return err
 	}
@@ -114,39 +136,51 @@ func (s *Sim) Start(ctx context.Context) error {
 	return nil
 }
 
-// load seeds an empty store, then reads the state into a fresh index.
+// load seeds an empty store, then reads the state into a fresh index and
+// returns the revision it reflects. Two servers seeding one store at once
+// conflict on metaKey; the loser's retry (see write) loads the winner's.
 // Caller holds wmu.
-func (s *Sim) load(ctx context.Context) error {
+func (s *Sim) load(ctx context.Context) (int64, error) {
 	if _, err := s.st.Get(ctx, metaKey); errors.Is(err, store.ErrNotFound) {
 		if err := s.seed(ctx); err != nil {
-			return fmt.Errorf("cloud: seed data center: %w", err)
+			return 0, fmt.Errorf("cloud: seed data center: %w", err)
 		}
 		s.log.Info("seeded data center", "name", s.dc.Name, "zones", len(s.dc.Zones))
 	} else if err != nil {
-		return fmt.Errorf("cloud: %w", err)
+		return 0, fmt.Errorf("cloud: %w", err)
 	}
+	return s.reload(ctx)
+}
+
+// reload replaces the index with a fresh one read from the store. Caller
+// holds wmu.
+func (s *Sim) reload(ctx context.Context) (int64, error) {
 	ix := newIndex()
 	ix.dc = s.dc
-	if err := ix.load(ctx, s.st); err != nil {
-		return fmt.Errorf("cloud: load state: %w", err)
+	rev, err := ix.load(ctx, s.st)
+	if err != nil {
+		return 0, fmt.Errorf("cloud: load state: %w", err)
 	}
 	s.mu.Lock()
 	s.ix = ix
 	s.mu.Unlock()
-	return nil
+	return rev, nil
 }
 
-// Stop ends running async jobs and waits for them.
+// Stop ends running async jobs and waits for them, then stops following
+// the store.
 func (s *Sim) Stop(ctx context.Context) error {
 	s.cancel()
 	done := make(chan struct{})
 	go func() { s.jobs.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
+		s.stopFollowing()
 		return ctx.Err()
 	}
+	s.stopFollowing()
+	return nil
 }
 
 // Datacenter returns the description the simulator runs with.
@@ -162,16 +196,40 @@ func (s *Sim) read(f func(ix *index)) {
 	f(s.ix)
 }
 
-// write runs f under the writer lock; f decides on the index (which only
-// writers change, so it is stable while wmu is held) and commits batches.
-func (s *Sim) write(f func(ix *index) error) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return f(s.ix)
-}
+// maxAttempts bounds how often write runs a decision that keeps failing
+// because other servers change what it read.
+const maxAttempts = 25
 
-// nextSeq returns the next creation sequence number. Caller holds wmu.
-func (ix *index) nextSeq() int64 {
-	ix.seq++
-	return ix.seq
+// write runs f under the writer lock; f decides on the index (which
+// changes only under wmu, so it is stable while f runs) and commits
+// batches. When a commit finds that another server changed what f read,
+// write waits until the index has caught up with the store and runs f
+// again, so the caller sees the outcome on fresh state rather than a
+// conflict. f must therefore be safe to run again after a stale commit.
+func (s *Sim) write(f func(ix *index) error) error {
+	for attempt := 1; ; attempt++ {
+		s.wmu.Lock()
+		err := f(s.ix)
+		s.wmu.Unlock()
+		var se *staleError
+		if !errors.As(err, &se) {
+			return err
+		}
+		if attempt == maxAttempts {
+			s.log.Warn("change conflicted on every attempt", "attempts", attempt, "err", err)
+			return Errorf(CodeInternal, CSCloudRuntime, "%s", se.Error())
+		}
+		// Wait for the change that beat us; a short random pause first
+		// keeps two servers from colliding in step again.
+		time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(200*time.Microsecond))))
+		s.log.Debug("another server changed what a change was decided on; deciding again", "attempt", attempt, "err", se.err)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
+		serr := s.Sync(ctx)
+		cancel()
+		// Before Start follows the store there is nothing to wait for: the
+		// decision (loading) reads the store itself.
+		if serr != nil && !errors.Is(serr, errNotFollowing) {
+			return Errorf(CodeInternal, CSCloudRuntime, "%s", se.Error())
+		}
+	}
 }

@@ -2,6 +2,8 @@ package cloud
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/stratus-cloud/stratus/internal/store"
@@ -20,6 +22,17 @@ type meta struct {
 	Datacenter  string `json:"datacenter"`
 	AdminUserID string `json:"adminUserId"`
 }
+
+// seqKey holds the end of the highest block of creation sequence numbers
+// any server has reserved (see index.nextSeq).
+const seqKey = keyRoot + "seq"
+
+// syncKey is touched by every transaction of the simulator: its ModRev is
+// the revision of the last change to the cloud, which Sync waits for.
+const syncKey = keyRoot + "lastwrite"
+
+// seqBlock is how many sequence numbers a server reserves at a time.
+const seqBlock = 100
 
 // index is the in-memory mirror of the simulator's state in the store.
 type index struct {
@@ -46,16 +59,39 @@ type index struct {
 	jobs             *table[Job]
 	mocks            *table[Mock]
 
+	// mirrors maps a table's key segment ("vms") to it, for applying
+	// stored values by key.
+	mirrors map[string]mirror
+
 	meta meta
-	seq  int64
 	// dc is the data center description (default limits).
 	dc *Datacenter
-	// apiKeys maps API keys to user ids.
+	// apiKeys maps API keys to user ids (kept in step with users).
 	apiKeys map[string]string
-	// claimed holds the assigned addresses of each network (or public pool).
-	claimed map[string]map[uint32]bool
+	// claimed holds the assigned addresses of each network (or public
+	// pool), with the revision of each claim.
+	claimed map[string]map[uint32]int64
 	// nextIP is where the next address search in a network starts (writers only).
 	nextIP map[string]uint32
+	// tombs holds the revision of this server's recent deletes by key,
+	// until the store's watch has gone past them, so an older change of
+	// the key arriving late on the watch does not bring it back.
+	tombs map[string]int64
+
+	// Creation sequence numbers: this server hands out seq+1 … seqEnd and
+	// owns them once seqEnd is stored at seqKey (seqReserved); seqStored
+	// and seqRev are seqKey's value and revision as last seen.
+	seq, seqEnd, seqReserved int64
+	seqStored, seqRev        int64
+	seqDirty                 bool
+}
+
+// mirror is a table as the store's changes see it.
+type mirror interface {
+	stalePut(id string, rev int64) bool
+	staleDelete(id string, rev int64) bool
+	applyPut(id string, kv *store.KV) error
+	applyDelete(id string, rev int64)
 }
 
 func newIndex() *index {
@@ -83,75 +119,211 @@ func newIndex() *index {
 		jobs:             newTable(KindJob, "jobs", func(v *Job) string { return v.ID }, func(v *Job) int64 { return v.Seq }),
 		mocks:            newTable(KindMock, "mocks", func(v *Mock) string { return v.ID }, func(v *Mock) int64 { return v.Seq }),
 		apiKeys:          map[string]string{},
-		claimed:          map[string]map[uint32]bool{},
+		claimed:          map[string]map[uint32]int64{},
 		nextIP:           map[string]uint32{},
+		tombs:            map[string]int64{},
 	}
 	ix.tags.group = func(t *Tag) string { return t.ResourceID }
 	ix.vms.group = func(v *VM) string { return v.AccountID }
+	ix.users.onChange = func(old, n *User) {
+		if old != nil && old.APIKey != "" && ix.apiKeys[old.APIKey] == old.ID {
+			delete(ix.apiKeys, old.APIKey)
+		}
+		if n != nil && n.APIKey != "" {
+			ix.apiKeys[n.APIKey] = n.ID
+		}
+	}
+	ix.mirrors = map[string]mirror{}
+	for _, m := range []interface {
+		mirror
+		segment() string
+		setTombs(map[string]int64)
+	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
+		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
+		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks} {
+		m.setTombs(ix.tombs)
+		ix.mirrors[m.segment()] = m
+	}
 	return ix
 }
 
-// load reads the whole state from the store.
-func (ix *index) load(ctx context.Context, st store.Store) error {
-	kv, err := st.Get(ctx, metaKey)
+// load reads the whole state from the store in one consistent list and
+// returns the revision it reflects.
+func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
+	res, err := st.List(ctx, keyRoot, store.ListOptions{})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if err := jsonUnmarshal(kv.Value, &ix.meta); err != nil {
-		return err
-	}
-	loaders := []interface {
-		load(context.Context, store.Store) error
-	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
-		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
-		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks}
-	for _, l := range loaders {
-		if err := l.load(ctx, st); err != nil {
-			return err
+	seeded := false
+	for _, kv := range res.KVs {
+		if kv.Key == metaKey {
+			seeded = true
 		}
+		if err := ix.apply(store.Event{Type: store.EventPut, KV: kv}); err != nil {
+			return 0, err
+		}
+	}
+	if !seeded {
+		return 0, fmt.Errorf("%s: %w", metaKey, store.ErrNotFound)
 	}
 	ix.seq = max(maxSeq(ix.zones), maxSeq(ix.pods), maxSeq(ix.clusters), maxSeq(ix.hosts),
 		maxSeq(ix.serviceOfferings), maxSeq(ix.diskOfferings), maxSeq(ix.networkOfferings), maxSeq(ix.osTypes),
 		maxSeq(ix.templates), maxSeq(ix.domains), maxSeq(ix.accounts), maxSeq(ix.users), maxSeq(ix.vms),
 		maxSeq(ix.volumes), maxSeq(ix.networks), maxSeq(ix.publicIPs), maxSeq(ix.securityGroups),
-		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks))
-	for _, u := range ix.users.all() {
-		if u.APIKey != "" {
-			ix.apiKeys[u.APIKey] = u.ID
-		}
-	}
-	res, err := st.List(ctx, claimPrefix, store.ListOptions{})
-	if err != nil {
-		return err
-	}
-	for _, kv := range res.KVs {
-		rest := strings.TrimPrefix(kv.Key, claimPrefix)
-		net, ip, ok := strings.Cut(rest, "/")
-		if !ok {
-			continue
-		}
-		a, err := parseIP(ip)
-		if err != nil {
-			continue
-		}
-		ix.markClaimed(net, a, true)
-	}
-	return nil
+		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks), ix.seqStored)
+	// Nothing is reserved yet: the first nextSeq reserves a block.
+	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
+	return res.Rev, nil
 }
 
-func (ix *index) markClaimed(network string, ip uint32, on bool) {
+// stale reports whether the index already reflects ev (this server's own
+// change, applied when it committed, or one applied before).
+func (ix *index) stale(ev store.Event) bool {
+	rev := ev.KV.ModRev
+	key := ev.KV.Key
+	switch {
+	case key == seqKey:
+		return ix.seqRev >= rev
+	case strings.HasPrefix(key, claimPrefix):
+		net, a, ok := parseClaimKey(key)
+		if !ok {
+			return true
+		}
+		r, held := ix.claimed[net][a]
+		if ev.Type == store.EventDelete {
+			return !held || r >= rev
+		}
+		return (held && r >= rev) || ix.tombs[key] >= rev
+	}
+	seg, id, ok := strings.Cut(strings.TrimPrefix(key, keyRoot), "/")
+	m := ix.mirrors[seg]
+	if !ok || m == nil || !strings.HasPrefix(key, keyRoot) {
+		return true // meta, syncKey, or a key this version does not know
+	}
+	if ev.Type == store.EventDelete {
+		return m.staleDelete(id, rev)
+	}
+	return m.stalePut(id, rev)
+}
+
+// apply brings one stored change into the index, unless it is stale.
+// Caller holds wmu and mu (or owns ix alone).
+func (ix *index) apply(ev store.Event) error {
+	kv := ev.KV
+	key := kv.Key
+	switch {
+	case key == metaKey:
+		if ev.Type == store.EventPut {
+			return jsonUnmarshal(kv.Value, &ix.meta)
+		}
+		return nil
+	case key == seqKey:
+		if ev.Type != store.EventPut || ix.seqRev >= kv.ModRev {
+			return nil
+		}
+		n, err := strconv.ParseInt(string(kv.Value), 10, 64)
+		if err != nil {
+			return fmt.Errorf("decode %s: %w", key, err)
+		}
+		ix.seqStored, ix.seqRev = n, kv.ModRev
+		return nil
+	case strings.HasPrefix(key, claimPrefix):
+		if ix.stale(ev) {
+			return nil
+		}
+		net, a, _ := parseClaimKey(key)
+		ix.markClaimed(net, a, kv.ModRev, ev.Type == store.EventPut)
+		return nil
+	}
+	seg, id, ok := strings.Cut(strings.TrimPrefix(key, keyRoot), "/")
+	m := ix.mirrors[seg]
+	if !ok || m == nil || !strings.HasPrefix(key, keyRoot) {
+		return nil
+	}
+	if ev.Type == store.EventDelete {
+		m.applyDelete(id, kv.ModRev)
+		return nil
+	}
+	return m.applyPut(id, kv)
+}
+
+// forget drops the tombstones of deletes at or before rev: the watch has
+// delivered everything up to rev, so no older change can arrive any more.
+func (ix *index) forget(rev int64) {
+	for k, r := range ix.tombs {
+		if r <= rev {
+			delete(ix.tombs, k)
+		}
+	}
+}
+
+func parseClaimKey(key string) (string, uint32, bool) {
+	net, ip, ok := strings.Cut(strings.TrimPrefix(key, claimPrefix), "/")
+	if !ok {
+		return "", 0, false
+	}
+	a, err := parseIP(ip)
+	return net, a, err == nil
+}
+
+// markClaimed records (on) or drops the claim of an address made at rev.
+func (ix *index) markClaimed(network string, ip uint32, rev int64, on bool) {
 	m := ix.claimed[network]
 	if m == nil {
 		if !on {
 			return
 		}
-		m = map[uint32]bool{}
+		m = map[uint32]int64{}
 		ix.claimed[network] = m
 	}
 	if on {
-		m[ip] = true
+		m[ip] = rev
 	} else {
 		delete(m, ip)
+	}
+}
+
+// nextSeq returns the next creation sequence number. Numbers come from a
+// block this server reserves in the store (seqKey), so servers sharing a
+// store never hand out the same one; a batch that starts a new block
+// stores the reservation in its own transaction (seqOp), conditioned on
+// seqKey being unchanged. Caller holds wmu.
+func (ix *index) nextSeq() int64 {
+	if ix.seq >= ix.seqEnd {
+		ix.seq = max(ix.seq, ix.seqStored)
+		ix.seqEnd = ix.seq + seqBlock
+		ix.seqDirty = true
+	}
+	ix.seq++
+	return ix.seq
+}
+
+// seqOp returns the write that reserves the block being handed out, if it
+// is not reserved yet.
+func (ix *index) seqOp() (store.Op, bool) {
+	if !ix.seqDirty {
+		return store.Op{}, false
+	}
+	v := []byte(strconv.FormatInt(ix.seqEnd, 10))
+	if ix.seqRev == 0 {
+		return store.Create(seqKey, v), true
+	}
+	return store.Update(seqKey, v, ix.seqRev), true
+}
+
+// seqCommitted records that a transaction with the pending reservation
+// committed at rev.
+func (ix *index) seqCommitted(rev int64) {
+	if ix.seqDirty {
+		ix.seqReserved, ix.seqStored, ix.seqRev, ix.seqDirty = ix.seqEnd, ix.seqEnd, rev, false
+	}
+}
+
+// seqAbort gives up a block whose reservation did not commit: the next
+// number starts a new one after whatever the store holds by then.
+func (ix *index) seqAbort() {
+	if ix.seqDirty {
+		ix.seqEnd, ix.seqDirty = ix.seqReserved, false
 	}
 }
 

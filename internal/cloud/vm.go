@@ -167,7 +167,7 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 
 func (s *Sim) newJobVal(c Caller, owner Owner, spec JobSpec) *Job {
 	return &Job{ID: newID(), Seq: s.ix.nextSeq(), Cmd: spec.Cmd, UserID: c.User.ID, Status: JobPending,
-		InstanceType: spec.InstanceType, InstanceID: spec.InstanceID, Created: s.clock.Now().UTC(), Owner: owner}
+		InstanceType: spec.InstanceType, InstanceID: spec.InstanceID, Created: s.clock.Now().UTC(), Server: s.id, Owner: owner}
 }
 
 // complete marks a not-yet-stored job as succeeded with obj's snapshot.
