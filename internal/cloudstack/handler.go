@@ -118,6 +118,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		respName = "errorresponse"
 	}
 
+	// With several servers on one store, another one may have just
+	// changed what this request reads (or the key it is signed with).
+	if err := h.sim.Sync(rq.ctx); err != nil {
+		rq.fail(respName, cloud.Errorf(cloud.CodeInternal, cloud.CSCloudRuntime, "Unable to read the current state: %v", err))
+		return
+	}
 	if cmd != nil && cmd.Name == "login" {
 		h.login(rq)
 		return

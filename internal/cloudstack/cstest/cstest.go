@@ -1,5 +1,5 @@
 // Package cstest starts an in-process CloudStack API server over a memory
-// store, for tests that drive it with real clients.
+// store (or a given one), for tests that drive it with real clients.
 package cstest
 
 import (
@@ -14,6 +14,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/cloudstack"
+	"github.com/stratus-cloud/stratus/internal/store"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
 )
 
@@ -33,6 +34,12 @@ type Options struct {
 	Datacenter *cloud.Datacenter
 	// Log receives the server's logs (default: discarded).
 	Log *slog.Logger
+	// Store, when set, holds the state instead of a fresh memory store
+	// (the test owns it: it is not closed). Several servers on one Store
+	// are several management servers on one data center.
+	Store store.Store
+	// ID names the server among those sharing Store (cloud.Options.ID).
+	ID string
 }
 
 // Start runs a server for the test's lifetime.
@@ -49,9 +56,12 @@ func Start(t testing.TB, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	st := memory.New(memory.Options{})
+	st, own := opts.Store, false
+	if st == nil {
+		st, own = memory.New(memory.Options{}), true
+	}
 	ctx := context.Background()
-	sim, err := cloud.New(ctx, cloud.Options{Store: st, Datacenter: dc, Log: log})
+	sim, err := cloud.New(ctx, cloud.Options{Store: st, Datacenter: dc, Log: log, ID: opts.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +88,9 @@ func Start(t testing.TB, opts Options) *Server {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = sim.Stop(sctx)
-		_ = st.Close()
+		if own {
+			_ = st.Close()
+		}
 	})
 	return &Server{Sim: sim, URL: srv.URL + "/client/api", APIKey: key, SecretKey: secret, HTTP: srv}
 }
