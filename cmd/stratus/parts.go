@@ -35,7 +35,7 @@ func (w *wiring) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--datacenter: %w", err)
 	}
-	sim, err := cloud.New(ctx, cloud.Options{Store: w.store, Datacenter: dc, Log: w.log.With("component", "cloud")})
+	sim, err := cloud.New(ctx, cloud.Options{Store: w.store, Datacenter: dc, Log: w.log.With("component", "cloud"), ID: w.identity()})
 	if err != nil {
 		return err
 	}
