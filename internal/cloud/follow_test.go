@@ -38,8 +38,12 @@ func TestApplyIsIdempotentByRevision(t *testing.T) {
 		{name: "delete removes", events: []store.Event{put(5, "a"), del(6)}, want: ""},
 		{name: "stale delete is ignored", events: []store.Event{put(7, "b"), del(6)}, want: "b"},
 		{
-			name:   "own delete is not undone by its late put",
-			local:  func(ix *index) { ix.vms.set(&VM{ID: "v1", Name: "a"}, 5); ix.vms.remove("v1"); ix.tombs["/cloud/vms/v1"] = 8 },
+			name: "own delete is not undone by its late put",
+			local: func(ix *index) {
+				ix.vms.set(&VM{ID: "v1", Name: "a"}, 5)
+				ix.vms.remove("v1")
+				ix.tombs["/cloud/vms/v1"] = 8
+			},
 			events: []store.Event{put(5, "a"), del(8)},
 			want:   "",
 		},
