@@ -32,13 +32,31 @@ type Options struct {
 	DialTimeout time.Duration
 	// Logger receives connection messages. Default: discard.
 	Logger *slog.Logger
+	// ProgressInterval is how often a caught-up watcher that asked for
+	// progress notifications gets one, besides those etcd sends. Default 5 s.
+	ProgressInterval time.Duration
+	// WatchCacheEvents and WatchCacheBytes bound the recent events the
+	// shared watch keeps for watchers (see hub). Defaults 50,000 and 64 MiB.
+	WatchCacheEvents int
+	WatchCacheBytes  int
 }
 
-// Store implements store.Store on etcd.
+// Store implements store.Store on etcd. All its watchers share one etcd
+// watch (see hub).
 type Store struct {
 	c      *clientv3.Client
 	prefix string
 	log    *slog.Logger
+	opts   Options
+
+	// ctx ends at Close; the shared watch runs in it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	hubMu sync.Mutex
+	hub   *hub
+	// hubs counts the shared watches started (for tests).
+	hubs atomic.Int64
 
 	closed    atomic.Bool
 	done      chan struct{}
@@ -59,6 +77,15 @@ func New(ctx context.Context, opts Options) (store.Store, error) {
 	}
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 5 * time.Second
+	}
+	if opts.ProgressInterval <= 0 {
+		opts.ProgressInterval = 5 * time.Second
+	}
+	if opts.WatchCacheEvents <= 0 {
+		opts.WatchCacheEvents = 50_000
+	}
+	if opts.WatchCacheBytes <= 0 {
+		opts.WatchCacheBytes = 64 << 20
 	}
 	log := opts.Logger
 	if log == nil {
@@ -81,7 +108,9 @@ func New(ctx context.Context, opts Options) (store.Store, error) {
 		return nil, fmt.Errorf("etcd store %v: no answer within %s: %w", opts.Endpoints, opts.DialTimeout, err)
 	}
 	log.Info("connected to etcd", "endpoints", opts.Endpoints, "prefix", opts.Prefix, "rev", resp.Header.Revision)
-	return &Store{c: c, prefix: opts.Prefix, log: log, done: make(chan struct{})}, nil
+	s := &Store{c: c, prefix: opts.Prefix, log: log, opts: opts, done: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	return s, nil
 }
 
 // err maps client errors to the store's.
@@ -205,7 +234,14 @@ func (s *Store) Compact(ctx context.Context, rev int64) error {
 	}
 	_, err := s.c.Compact(ctx, rev)
 	if errors.Is(err, rpctypes.ErrCompacted) {
-		return nil // already compacted that far
+		err = nil // already compacted that far
+	}
+	if err == nil {
+		s.hubMu.Lock()
+		if s.hub != nil {
+			s.hub.compacted(rev)
+		}
+		s.hubMu.Unlock()
 	}
 	return s.err(err)
 }
@@ -288,10 +324,15 @@ func (s *Store) Txn(ctx context.Context, ops ...store.Op) (store.TxnResult, erro
 
 // Watch implements store.Store. A watch "from now on" (Rev 0) is pinned to
 // the revision after the current one before it starts, so no write that
-// follows Watch's return can be missed.
+// follows Watch's return can be missed. Watchers share one etcd watch (see
+// hub), so a hundred watchers cost etcd one stream.
 func (s *Store) Watch(ctx context.Context, prefix string, opts store.WatchOptions) (<-chan store.WatchBatch, error) {
 	if s.closed.Load() {
 		return nil, store.ErrClosed
+	}
+	h, err := s.sharedHub(ctx)
+	if err != nil {
+		return nil, err
 	}
 	from := opts.Rev
 	if from <= 0 {
@@ -301,66 +342,57 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts store.WatchOption
 		}
 		from = r + 1
 	}
-	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-	wopts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithPrevKV()}
-	if opts.ProgressNotify {
-		wopts = append(wopts, clientv3.WithProgressNotify())
-	}
-	wch := s.c.Watch(wctx, s.prefix+prefix, wopts...)
 	out := make(chan store.WatchBatch, 16)
 	go func() {
 		defer close(out)
-		defer cancel()
-		send := func(b store.WatchBatch) bool {
-			select {
-			case out <- b:
-				return true
-			case <-ctx.Done():
-			case <-s.done:
-			}
-			return false
-		}
-		for resp := range wch {
-			switch {
-			case resp.CompactRevision != 0:
-				send(store.WatchBatch{Err: store.ErrCompacted, Rev: resp.CompactRevision - 1})
-				return
-			case resp.Canceled || resp.Err() != nil:
-				if ctx.Err() != nil || s.closed.Load() {
-					return
-				}
-				send(store.WatchBatch{Err: s.err(resp.Err())})
-				return
-			case resp.IsProgressNotify():
-				if opts.ProgressNotify && !send(store.WatchBatch{Rev: resp.Header.Revision}) {
-					return
-				}
-				continue
-			case len(resp.Events) == 0:
-				continue
-			}
-			evs := make([]store.Event, len(resp.Events))
-			for i, ev := range resp.Events {
-				if ev.Type == mvccpb.DELETE {
-					evs[i] = store.Event{
-						Type: store.EventDelete,
-						KV:   &store.KV{Key: string(ev.Kv.Key[len(s.prefix):]), ModRev: ev.Kv.ModRevision},
-						Prev: s.kv(ev.PrevKv),
-					}
-					continue
-				}
-				e := store.Event{Type: store.EventPut, KV: s.kv(ev.Kv)}
-				if !ev.IsCreate() {
-					e.Prev = s.kv(ev.PrevKv)
-				}
-				evs[i] = e
-			}
-			if !send(store.WatchBatch{Events: evs, Rev: evs[len(evs)-1].KV.ModRev}) {
-				return
-			}
-		}
+		h.serve(ctx, prefix, from, opts.ProgressNotify, out)
 	}()
 	return out, nil
+}
+
+// watchAlone feeds a watcher from an etcd watch of its own, from
+// revision from on: for a watcher the shared watch cannot serve.
+func (s *Store) watchAlone(ctx context.Context, prefix string, from int64, progress bool, out chan<- store.WatchBatch) {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	wopts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithPrevKV()}
+	if progress {
+		wopts = append(wopts, clientv3.WithProgressNotify())
+	}
+	wch := s.c.Watch(wctx, s.prefix+prefix, wopts...)
+	send := func(b store.WatchBatch) bool {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+		case <-s.done:
+		}
+		return false
+	}
+	for resp := range wch {
+		switch {
+		case resp.CompactRevision != 0:
+			send(store.WatchBatch{Err: store.ErrCompacted, Rev: resp.CompactRevision - 1})
+			return
+		case resp.Canceled || resp.Err() != nil:
+			if ctx.Err() != nil || s.closed.Load() {
+				return
+			}
+			send(store.WatchBatch{Err: s.err(resp.Err())})
+			return
+		case resp.IsProgressNotify():
+			if progress && !send(store.WatchBatch{Rev: resp.Header.Revision}) {
+				return
+			}
+			continue
+		case len(resp.Events) == 0:
+			continue
+		}
+		evs := s.events(resp.Events)
+		if !send(store.WatchBatch{Events: evs, Rev: evs[len(evs)-1].KV.ModRev}) {
+			return
+		}
+	}
 }
 
 // Close implements store.Store: the client closes and every watch ends.
@@ -368,6 +400,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		close(s.done)
+		s.cancel()
 		s.closeErr = s.c.Close()
 		if errors.Is(s.closeErr, context.Canceled) {
 			s.closeErr = nil

@@ -26,15 +26,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func open(t testing.TB) store.Store {
+func open(t testing.TB) store.Store { return openWith(t, etcd.Options{}) }
+
+// openWith opens a store on the shared etcd under a fresh prefix; the test
+// closes it.
+func openWith(t testing.TB, opts etcd.Options) store.Store {
 	srv := shared.Get(t)
-	s, err := etcd.New(context.Background(), etcd.Options{
-		Endpoints: srv.Endpoints,
-		Prefix:    fmt.Sprintf("/test-%d-%d/", os.Getpid(), prefixes.Add(1)),
-	})
+	opts.Endpoints = srv.Endpoints
+	opts.Prefix = fmt.Sprintf("/test-%d-%d/", os.Getpid(), prefixes.Add(1))
+	s, err := etcd.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
