@@ -91,14 +91,17 @@ func (e *expectations) satisfied(key string) bool {
 	return (x.adds.Load() <= 0 && x.dels.Load() <= 0) || time.Since(x.at) > 5*time.Minute
 }
 
-func (e *expectations) observe(key string, add bool) {
-	if x := e.get(key); x != nil {
-		if add {
-			x.adds.Add(-1)
-		} else {
-			x.dels.Add(-1)
-		}
+// observe counts one create (add) or delete seen; it reports whether that
+// one completed the expectations.
+func (e *expectations) observe(key string, add bool) bool {
+	x := e.get(key)
+	if x == nil {
+		return false
 	}
+	if add {
+		return x.adds.Add(-1) == 0 && x.dels.Load() <= 0
+	}
+	return x.dels.Add(-1) == 0 && x.adds.Load() <= 0
 }
 
 func (e *expectations) forget(key string) {
@@ -185,14 +188,28 @@ func (r *replication) podEvent(obj any, delta int) {
 		return
 	}
 	key := pod.Namespace + "/" + ref.Name
+	completed := false
 	switch delta {
 	case 1:
-		r.exp.observe(key, true)
+		completed = r.exp.observe(key, true)
 	case -1:
-		r.exp.observe(key, false)
+		completed = r.exp.observe(key, false)
 	}
-	r.loop.q.Add(key)
+	// The event that completes a burst of creates or deletes syncs at once,
+	// so the next burst starts. Any other waits a little, so a stream of pod
+	// events becomes one sync and one status write instead of one each
+	// (every sync scans all the controller's pods); the last event of a
+	// stream is still counted within statusBatchWindow.
+	if completed {
+		r.loop.q.Add(key)
+		return
+	}
+	r.loop.q.AddAfter(key, statusBatchWindow)
 }
+
+// statusBatchWindow is how long pod status changes gather before the
+// controller's status is recounted.
+const statusBatchWindow = 50 * time.Millisecond
 
 func (r *replication) view(ns, name string) (*replicaSetView, runtimeObject, error) {
 	if r.kind == rcKind {
@@ -423,16 +440,27 @@ func rankForDeletion(pods []*corev1.Pod, n int) []*corev1.Pod {
 	return sorted[:n]
 }
 
+// hasLabels reports whether set holds every label of want (a selector
+// from want matches set), without building a selector per pod.
+func hasLabels(set, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := set[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *replication) updateStatus(ctx context.Context, v *replicaSetView, active []*corev1.Pod) (time.Duration, error) {
 	now := r.m.o.Clock.Now()
 	st := appsv1.ReplicaSetStatus{Replicas: int32(len(active)), ObservedGeneration: v.meta.GetGeneration()}
-	var tmplLabels labels.Selector
+	var tmplLabels map[string]string
 	if v.template != nil {
-		tmplLabels = labels.SelectorFromSet(v.template.Labels)
+		tmplLabels = v.template.Labels
 	}
 	var after time.Duration
 	for _, p := range active {
-		if tmplLabels != nil && tmplLabels.Matches(labels.Set(p.Labels)) {
+		if v.template != nil && hasLabels(p.Labels, tmplLabels) {
 			st.FullyLabeledReplicas++
 		}
 		ready, since := podReady(p)

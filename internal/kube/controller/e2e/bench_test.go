@@ -95,18 +95,36 @@ func BenchmarkScaleRC10kPods(b *testing.B) {
 	startPool(b, c, nodes)
 	eventually(b, time.Minute, "nodes Ready", func() bool { return readyNodes(b, c) == nodes })
 	b.ResetTimer()
+	writes := 0
+	var cpu time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		name := fmt.Sprint("bench", i)
 		if _, err := c.cs.CoreV1().ReplicationControllers("default").Create(context.Background(), rcOf(name, 0), metav1.CreateOptions{}); err != nil {
 			b.Fatal(err)
 		}
+		before, n0 := c.writes.snapshot()
+		c0 := cpuTime()
 		b.StartTimer()
 		scaleAndWait(b, c, name, pods)
 		b.StopTimer()
+		cpu += cpuTime() - c0
+		after, n1 := c.writes.snapshot()
+		writes += n1 - n0
+		if os.Getenv("BENCH_WRITES") != "" {
+			for k, v := range after {
+				if d := v - before[k]; d > 0 {
+					b.Logf("%-40s %6d (%.2f/pod)", k, d, float64(d)/pods)
+				}
+			}
+		}
 		scaleAndWait(b, c, name, 0)
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/10k-pods")
+	b.ReportMetric(float64(writes)/float64(b.N*pods), "writes/pod")
+	// CPU seconds the process spent (all cores): less sensitive than the
+	// wall time to what else the machine runs.
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/10k-pods")
 }
 
 func cpuTime() time.Duration {

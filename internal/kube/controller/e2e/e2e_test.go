@@ -6,7 +6,10 @@ package e2e
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,9 +26,62 @@ import (
 )
 
 type cluster struct {
-	srv *apiserver.Server
-	cs  kubernetes.Interface
-	cm  *controller.Manager
+	srv    *apiserver.Server
+	cs     kubernetes.Interface
+	cm     *controller.Manager
+	writes *writeCounter
+}
+
+// writeCounter counts the API writes of the cluster's in-process clients
+// (controllers, agents, the test) by method and path shape, so benchmarks
+// can report writes per pod.
+type writeCounter struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+func (w *writeCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet {
+		k := req.Method + " " + writeKind(req.URL.Path)
+		w.mu.Lock()
+		w.n[k]++
+		w.mu.Unlock()
+	}
+	return w.next.RoundTrip(req)
+}
+
+// writeKind names a request path by resource and subresource
+// (".../pods/p-1/status" → "pods/status").
+func writeKind(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	for i, p := range parts {
+		if p == "namespaces" && i+2 < len(parts) {
+			parts = parts[i+2:]
+			break
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return path
+	case 1, 2:
+		return parts[0]
+	default:
+		return parts[0] + "/" + parts[2]
+	}
+}
+
+// snapshot returns the counts so far and the total.
+func (w *writeCounter) snapshot() (map[string]int, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := make(map[string]int, len(w.n))
+	total := 0
+	for k, v := range w.n {
+		c[k] = v
+		total += v
+	}
+	return c, total
 }
 
 func logger() *slog.Logger {
@@ -50,6 +106,8 @@ func startCluster(t testing.TB, o controller.Options) *cluster {
 	srv := apiservertest.Start(t)
 	cfg := srv.LoopbackConfig()
 	cfg.QPS, cfg.Burst = -1, -1
+	wc := &writeCounter{next: cfg.Transport, n: map[string]int{}}
+	cfg.Transport = wc
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +119,7 @@ func startCluster(t testing.TB, o controller.Options) *cluster {
 	}
 	stopWithTimeout(t, "controllers", cm.Stop)
 	eventually(t, 20*time.Second, "controllers ready", cm.Ready)
-	return &cluster{srv: srv, cs: cs, cm: cm}
+	return &cluster{srv: srv, cs: cs, cm: cm, writes: wc}
 }
 
 func (c *cluster) addAgent(t testing.TB, name string, rt runtime.Runtime, timing agent.Timing) *agent.Agent {
