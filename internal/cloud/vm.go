@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/store"
 )
 
 // DeployRequest is what deployVirtualMachine asks for.
@@ -144,6 +147,10 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 			vm.JobID = job.ID
 		} else {
 			job.complete(s.clock.Now().UTC(), KindVM, vm)
+		}
+		if r.Name != "" {
+			// Two servers may check the name at once: the claim decides.
+			b.ops = append(b.ops, store.Create(vmNameKey(vm), []byte(strconv.Quote(vm.ID))))
 		}
 		put(b, ix.vms, vm)
 		put(b, ix.volumes, vol)
@@ -517,8 +524,19 @@ func (s *Sim) DestroyVM(ctx context.Context, c Caller, id string, expunge bool, 
 	})
 }
 
+// vmNameKey is the claim on a VM's name in its account and zone: created
+// with the VM (when the caller chose the name), removed when it is
+// expunged, so servers sharing a store cannot both give a name out.
+func vmNameKey(vm *VM) string {
+	return vmNamePrefix + vm.AccountID + "/" + vm.ZoneID + "/" + strings.ToLower(vm.Name)
+}
+
+// vmNamePrefix holds the VM name claims (see vmNameKey).
+const vmNamePrefix = keyRoot + "vmnames/"
+
 // expunge adds the removal of a VM, its volume, tags and addresses to b.
 func (ix *index) expunge(b *batch, s *Sim, vm *VM, c Caller) {
+	b.ops = append(b.ops, store.Delete(vmNameKey(vm)))
 	for _, nic := range vm.NICs {
 		ix.release(b, nic.NetworkID, nic.IP)
 	}

@@ -334,3 +334,49 @@ func TestTwoServersSeedOnce(t *testing.T) {
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestTwoServersOneName: the same VM name deployed through both servers at
+// once is given to one VM; the other deploy gets CloudStack's answer for a
+// taken name.
+func TestTwoServersOneName(t *testing.T) {
+	for _, tc := range sharedStores {
+		t.Run(tc.name, func(t *testing.T) {
+			srvs := twoServers(t, tc.open(t), multiDC)
+			ids := lookupIDs(t, cloudstack.NewClient(srvs[0].URL, srvs[0].APIKey, srvs[0].SecretKey, false))
+			for round := range 10 {
+				name := fmt.Sprintf("web%d", round)
+				// three clients on each server, all at once
+				errs := make([]error, 3*len(srvs))
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				for i := range errs {
+					srv := srvs[i%len(srvs)]
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						cs := cloudstack.NewClient(srv.URL, srv.APIKey, srv.SecretKey, false)
+						p := cs.VirtualMachine.NewDeployVirtualMachineParams(ids.so, ids.tpl, ids.zone)
+						p.SetName(name)
+						p.SetStartvm(false)
+						<-start
+						_, errs[i] = cs.VirtualMachine.DeployVirtualMachine(p)
+					}()
+				}
+				close(start)
+				wg.Wait()
+				ok := 0
+				for _, err := range errs {
+					switch {
+					case err == nil:
+						ok++
+					case !strings.Contains(err.Error(), "CloudStack API error 431") || !strings.Contains(err.Error(), "already exists"):
+						t.Errorf("%s: %v", name, err)
+					}
+				}
+				if ok != 1 {
+					t.Errorf("%s: %d deploys succeeded, want 1 (%v)", name, ok, errs)
+				}
+			}
+		})
+	}
+}
