@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,20 +27,32 @@ import (
 //   - Parts equal in both objects cannot show up in the comparison, so the
 //     field manager is given copies with them zeroed (the spec of a status
 //     write, the status of a main-resource write, unchanged metadata).
-//   - The result depends only on the managed fields before, the two
-//     trimmed objects' shapes (keys, and list contents verbatim, since list
-//     items name set elements) and which scalars outside lists are equal in
-//     both. Keyed by that, the result (entries, and for each whether its
-//     time is kept or now) is cached, so a lease renewal, a node heartbeat
-//     or a replica count change pays the full cost once per shape.
+//   - The comparison looks at string values only to tell whether they are
+//     equal (and, where they name list items in a field set, to order
+//     them). So the result depends only on the shapes of the trimmed
+//     objects and of the managed fields before, with every string replaced
+//     by the number of its class of equal strings, numbers in lists kept,
+//     and for other numbers whether they are equal in both objects. Keyed
+//     by that, the result is cached as a template (entries with strings as
+//     class numbers, and whether each keeps its time or takes the write's),
+//     so the first status write of every pod of a controller, a lease
+//     renewal or a replica count change pays the full cost once. A template
+//     is used only when the strings it names sort the same way as when it
+//     was made.
 //
 // TestUpdateFieldsMatchFieldManager checks both against the field manager.
 type cachedEntry struct {
-	e metav1.ManagedFieldsEntry // Time unset
+	e metav1.ManagedFieldsEntry // Time unset; FieldsV1 a template
 	// time kept from entry idx of the stored object's (fromNew false) or
 	// the request's (fromNew true) managed fields; idx -1: the write's time
 	idx     int
 	fromNew bool
+}
+
+// cachedResult is a cached update result.
+type cachedResult struct {
+	entries []cachedEntry
+	order   []int // classes the templates name, by increasing value
 }
 
 // maxCachedManagers keeps the cache away from the cap on update managers
@@ -60,11 +74,13 @@ func (st *Storage) trackUpdate(r *Resource, cur, obj runtime.Object, manager, su
 	lm, _ := meta.Accessor(live)
 	nm, _ := meta.Accessor(next)
 	liveMF, newMF := lm.GetManagedFields(), nm.GetManagedFields()
-	key, cacheable := updateKey(r, sub, manager, live, next, liveMF, newMF)
+	key, syms, cacheable := updateKey(r, sub, manager, live, next, liveMF, newMF)
 	if cacheable {
-		if ce, ok := st.updates.get(key); ok {
-			m.SetManagedFields(rebuildEntries(ce, liveMF, newMF, metav1.NewTime(st.Now().UTC())))
-			return obj
+		if res, ok := st.updates.get(key); ok {
+			if mf, ok := rebuildEntries(res, syms, liveMF, newMF, metav1.NewTime(st.Now().UTC())); ok {
+				m.SetManagedFields(mf)
+				return obj
+			}
 		}
 	}
 	out := fm.UpdateNoErrors(live, next, manager)
@@ -75,8 +91,8 @@ func (st *Storage) trackUpdate(r *Resource, cur, obj runtime.Object, manager, su
 	mf := om.GetManagedFields()
 	m.SetManagedFields(mf)
 	if cacheable {
-		if ce, ok := cacheEntries(mf, liveMF, newMF); ok {
-			st.updates.put(key, ce)
+		if res, ok := cacheEntries(mf, syms, liveMF, newMF); ok {
+			st.updates.put(key, res)
 		}
 	}
 	return obj
@@ -133,12 +149,188 @@ func trimStruct(a, b reflect.Value, top bool) {
 	}
 }
 
-// updateKey hashes what an update's managed fields depend on; ok is false
-// when the objects cannot be encoded or carry too many managers.
-func updateKey(r *Resource, sub, manager string, live, next runtime.Object, liveMF, newMF []metav1.ManagedFieldsEntry) ([32]byte, bool) {
+// symbols numbers the distinct string values of an update's inputs.
+type symbols struct {
+	ids  map[string]int
+	vals []string
+	bad  bool // a value this scheme cannot carry (escapes)
+}
+
+// plainString returns the value of a JSON string token without escapes.
+func plainString(tok []byte) (string, bool) {
+	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
+		return "", false
+	}
+	v := tok[1 : len(tok)-1]
+	for _, c := range v {
+		if c == '\\' || c == '"' || c < 0x20 || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			return "", false
+		}
+	}
+	return string(v), true
+}
+
+// sym replaces a string token by its class: "\u0000S<n>".
+func (s *symbols) sym(tok []byte) []byte {
+	v, ok := plainString(tok)
+	if !ok {
+		s.bad = true
+		return tok
+	}
+	id, ok := s.ids[v]
+	if !ok {
+		id = len(s.vals)
+		s.ids[v] = id
+		s.vals = append(s.vals, v)
+	}
+	return fmt.Appendf(nil, `"\u0000S%d"`, id)
+}
+
+// value returns the string token a class stands for in this update.
+func (s *symbols) value(tok []byte) ([]byte, bool) {
+	const pre = `"\u0000S`
+	if !bytes.HasPrefix(tok, []byte(pre)) {
+		return tok, true
+	}
+	id, err := strconv.Atoi(string(tok[len(pre) : len(tok)-1]))
+	if err != nil || id < 0 || id >= len(s.vals) {
+		return nil, false
+	}
+	return []byte(`"` + s.vals[id] + `"`), true
+}
+
+// mapFields rewrites the string values inside the key and value path
+// elements ("k:{...}", "v:...") of a FieldsV1 document with f.
+func mapFields(raw []byte, f func(tok []byte) ([]byte, bool)) ([]byte, bool) {
+	ok := true
+	out := mapJSON(raw, func(key []byte) []byte {
+		if !bytes.HasPrefix(key, []byte(`"k:`)) && !bytes.HasPrefix(key, []byte(`"v:`)) {
+			return key // a field name or "."
+		}
+		k, plain := plainKey(key)
+		if !plain {
+			ok = false
+			return key
+		}
+		inner := mapJSON([]byte(k[2:]), nil, func(tok []byte) []byte {
+			v, good := f(tok)
+			if !good {
+				ok = false
+				return tok
+			}
+			return v
+		})
+		q, good := quoteKey(k[:2] + string(inner))
+		if !good {
+			ok = false
+			return key
+		}
+		return q
+	}, nil)
+	return out, ok
+}
+
+// plainKey unquotes a JSON object key that escapes nothing but quotes and
+// backslashes (what a field set's keys hold); plain is false for others.
+func plainKey(tok []byte) (string, bool) {
+	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
+		return "", false
+	}
+	v := tok[1 : len(tok)-1]
+	b := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(v) || (v[i+1] != '"' && v[i+1] != '\\') {
+				return "", false
+			}
+			i++
+			b = append(b, v[i])
+		case c < 0x20 || c == '<' || c == '>' || c == '&' || c >= 0x80:
+			return "", false
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b), true
+}
+
+// quoteKey is plainKey's inverse.
+func quoteKey(k string) ([]byte, bool) {
+	q := make([]byte, 0, len(k)+8)
+	q = append(q, '"')
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '"' || c == '\\':
+			q = append(q, '\\', c)
+		case c < 0x20 || c == '<' || c == '>' || c == '&' || c >= 0x80:
+			return nil, false
+		default:
+			q = append(q, c)
+		}
+	}
+	return append(q, '"'), true
+}
+
+// mapJSON copies a JSON text, passing object keys through key and string
+// values through str (nil: unchanged).
+func mapJSON(js []byte, key, str func(tok []byte) []byte) []byte {
+	out := make([]byte, 0, len(js)+16)
+	var stack []byte
+	expectKey := false
+	for i := 0; i < len(js); i++ {
+		c := js[i]
+		switch c {
+		case '{', '[':
+			stack = append(stack, c)
+			expectKey = c == '{'
+			out = append(out, c)
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			out = append(out, c)
+		case ',':
+			expectKey = len(stack) > 0 && stack[len(stack)-1] == '{'
+			out = append(out, c)
+		case ':':
+			expectKey = false
+			out = append(out, c)
+		case '"':
+			j := i + 1
+			for j < len(js) && js[j] != '"' {
+				if js[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			j = min(j+1, len(js))
+			tok := js[i:j]
+			switch {
+			case expectKey && key != nil:
+				out = append(out, key(tok)...)
+			case !expectKey && str != nil:
+				out = append(out, str(tok)...)
+			default:
+				out = append(out, tok...)
+			}
+			i = j - 1
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// updateKey hashes what an update's managed fields depend on, and returns
+// the string classes of its inputs; ok is false when the update cannot be
+// cached.
+func updateKey(r *Resource, sub, manager string, live, next runtime.Object, liveMF, newMF []metav1.ManagedFieldsEntry) ([32]byte, *symbols, bool) {
 	var k [32]byte
 	if len(liveMF) > maxCachedManagers || len(newMF) > maxCachedManagers {
-		return k, false
+		return k, nil, false
 	}
 	lm, _ := meta.Accessor(live)
 	nm, _ := meta.Accessor(next)
@@ -149,8 +341,9 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 	lm.SetManagedFields(liveMF)
 	nm.SetManagedFields(newMF)
 	if err1 != nil || err2 != nil {
-		return k, false
+		return k, nil, false
 	}
+	syms := &symbols{ids: map[string]int{}}
 	h := sha256.New()
 	str := func(s string) {
 		var n [8]byte
@@ -162,7 +355,7 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 	str(sub)
 	str(manager)
 	for _, list := range [][]metav1.ManagedFieldsEntry{liveMF, newMF} {
-		str(string(rune('0' + len(list))))
+		str(strconv.Itoa(len(list)))
 		for i := range list {
 			e := &list[i]
 			str(e.Manager)
@@ -177,31 +370,36 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 			}
 			if e.FieldsV1 == nil {
 				str("nofields")
-			} else {
-				str("fields")
-				str(string(e.FieldsV1.Raw))
+				continue
 			}
+			raw, ok := mapFields(e.FieldsV1.Raw, func(tok []byte) ([]byte, bool) { return syms.sym(tok), true })
+			if !ok {
+				return k, nil, false
+			}
+			str("fields")
+			str(string(raw))
 		}
 	}
-	// Scalars outside lists: which are equal in both.
+	// Numbers and booleans outside lists: which are equal in both.
 	leaves := map[string][]byte{}
-	shape := scanJSON(lj, func(path, val []byte) { leaves[string(path)] = val })
+	shape := scanJSON(lj, func(path, val []byte) { leaves[string(path)] = val }, syms.sym)
 	str(string(shape))
 	shape = scanJSON(nj, func(path, val []byte) {
 		if old, ok := leaves[string(path)]; ok && bytes.Equal(old, val) {
 			str(string(path))
 		}
-	})
+	}, syms.sym)
 	str("|")
 	str(string(shape))
 	h.Sum(k[:0])
-	return k, true
+	return k, syms, !syms.bad
 }
 
-// scanJSON returns js with every scalar outside arrays replaced by a
-// placeholder ('_', or 'n' for null), and calls leaf with each such
-// scalar's path (object keys joined by NUL) and raw value.
-func scanJSON(js []byte, leaf func(path, val []byte)) []byte {
+// scanJSON returns js with every string value replaced by str(value),
+// every other scalar outside arrays by a placeholder ('_', or 'n' for null)
+// and calls leaf with each such scalar's path (object keys joined by NUL)
+// and raw value; object keys, and numbers and booleans in arrays, stay.
+func scanJSON(js []byte, leaf func(path, val []byte), str func(tok []byte) []byte) []byte {
 	type frame struct {
 		kind byte
 		base int
@@ -258,13 +456,15 @@ func scanJSON(js []byte, leaf func(path, val []byte)) []byte {
 			j = min(j, len(js))
 			tok := js[i:j]
 			switch {
-			case inArray > 0:
-				out = append(out, tok...)
 			case expectKey:
-				if n := len(stack); n > 0 {
+				if n := len(stack); n > 0 && inArray == 0 {
 					path = append(path[:stack[n-1].base], 0)
 					path = append(path, tok...)
 				}
+				out = append(out, tok...)
+			case c == '"':
+				out = append(out, str(tok)...)
+			case inArray > 0:
 				out = append(out, tok...)
 			case string(tok) == "null":
 				out = append(out, 'n')
@@ -280,26 +480,53 @@ func scanJSON(js []byte, leaf func(path, val []byte)) []byte {
 }
 
 // cacheEntries turns a computed result into a cache value: each entry's
-// time is kept from an input entry of the same writer or is the write's.
-func cacheEntries(out, liveMF, newMF []metav1.ManagedFieldsEntry) ([]cachedEntry, bool) {
+// fields become a template and its time is kept from an input entry of the
+// same writer or is the write's.
+func cacheEntries(out []metav1.ManagedFieldsEntry, syms *symbols, liveMF, newMF []metav1.ManagedFieldsEntry) (*cachedResult, bool) {
 	if len(out) > maxCachedManagers {
 		return nil, false
 	}
-	ce := make([]cachedEntry, 0, len(out))
+	res := &cachedResult{entries: make([]cachedEntry, 0, len(out))}
+	used := map[int]bool{}
 	for _, e := range out {
 		if e.Time == nil {
 			return nil, false
 		}
 		c := cachedEntry{e: e, idx: -1}
 		c.e.Time = nil
+		if e.FieldsV1 != nil {
+			known := true
+			tmpl, ok := mapFields(e.FieldsV1.Raw, func(tok []byte) ([]byte, bool) {
+				v, plain := plainString(tok)
+				id, found := syms.ids[v]
+				if !plain || !found {
+					known = false // a value from nowhere: do not guess
+					return tok, true
+				}
+				used[id] = true
+				return fmt.Appendf(nil, `"\u0000S%d"`, id), true
+			})
+			if !ok || !known {
+				return nil, false
+			}
+			// The template must give back exactly these bytes.
+			if back, ok := mapFields(tmpl, syms.value); !ok || !bytes.Equal(back, e.FieldsV1.Raw) {
+				return nil, false
+			}
+			c.e.FieldsV1 = &metav1.FieldsV1{Raw: tmpl}
+		}
 		if i := sameWriter(liveMF, &e); i >= 0 {
 			c.idx = i
 		} else if i := sameWriter(newMF, &e); i >= 0 {
 			c.idx, c.fromNew = i, true
 		}
-		ce = append(ce, c)
+		res.entries = append(res.entries, c)
 	}
-	return ce, true
+	for id := range used {
+		res.order = append(res.order, id)
+	}
+	sort.Slice(res.order, func(i, j int) bool { return syms.vals[res.order[i]] < syms.vals[res.order[j]] })
+	return res, true
 }
 
 func sameWriter(list []metav1.ManagedFieldsEntry, e *metav1.ManagedFieldsEntry) int {
@@ -314,10 +541,17 @@ func sameWriter(list []metav1.ManagedFieldsEntry, e *metav1.ManagedFieldsEntry) 
 }
 
 // rebuildEntries makes the managed fields of a cached result, sorted as the
-// field manager sorts them.
-func rebuildEntries(ce []cachedEntry, liveMF, newMF []metav1.ManagedFieldsEntry, now metav1.Time) []metav1.ManagedFieldsEntry {
-	out := make([]metav1.ManagedFieldsEntry, len(ce))
-	for i, c := range ce {
+// field manager sorts them; ok is false when this update's strings do not
+// sort as the template's did.
+func rebuildEntries(res *cachedResult, syms *symbols, liveMF, newMF []metav1.ManagedFieldsEntry, now metav1.Time) ([]metav1.ManagedFieldsEntry, bool) {
+	for i := 1; i < len(res.order); i++ {
+		a, b := res.order[i-1], res.order[i]
+		if a >= len(syms.vals) || b >= len(syms.vals) || syms.vals[a] >= syms.vals[b] {
+			return nil, false
+		}
+	}
+	out := make([]metav1.ManagedFieldsEntry, len(res.entries))
+	for i, c := range res.entries {
 		out[i] = c.e
 		t := now
 		if c.idx >= 0 {
@@ -325,11 +559,18 @@ func rebuildEntries(ce []cachedEntry, liveMF, newMF []metav1.ManagedFieldsEntry,
 			if c.fromNew {
 				src = newMF
 			}
+			if c.idx >= len(src) || src[c.idx].Time == nil {
+				return nil, false
+			}
 			t = *src[c.idx].Time
 		}
 		out[i].Time = &t
 		if c.e.FieldsV1 != nil {
-			out[i].FieldsV1 = &metav1.FieldsV1{Raw: c.e.FieldsV1.Raw}
+			raw, ok := mapFields(c.e.FieldsV1.Raw, syms.value)
+			if !ok {
+				return nil, false
+			}
+			out[i].FieldsV1 = &metav1.FieldsV1{Raw: raw}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -348,5 +589,5 @@ func rebuildEntries(ce []cachedEntry, liveMF, newMF []metav1.ManagedFieldsEntry,
 		}
 		return p.Subresource < q.Subresource
 	})
-	return out
+	return out, true
 }

@@ -35,7 +35,7 @@ type Storage struct {
 	alloc   allocator
 	cache   objCache
 	fields  fieldsCache
-	updates keyCache[[]cachedEntry]
+	updates keyCache[*cachedResult]
 }
 
 // NewStorage returns storage for the registry's resources over s.
