@@ -281,6 +281,7 @@ func (ix *index) purgeAccount(b *batch, s *Sim, a *Account, c Caller) {
 		}
 	}
 	del(b, ix.accounts, a.ID)
+	ix.dropUsageGuard(b, a.ID)
 	ix.event(b, s, c.Owner(), c, "ACCOUNT.DELETE", "Successfully deleted account "+a.Name, a.ID, KindAccount)
 }
 

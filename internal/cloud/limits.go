@@ -3,6 +3,9 @@ package cloud
 import (
 	"context"
 	"fmt"
+	"strconv"
+
+	"github.com/stratus-cloud/stratus/internal/store"
 )
 
 // Resource is a kind of limited resource, numbered as CloudStack's
@@ -107,8 +110,9 @@ func (ix *index) usage(accountID string) map[Resource]int64 {
 }
 
 // checkLimits fails with 532 when adding want to the owner's usage would
-// pass one of its limits.
-func (ix *index) checkLimits(o Owner, want map[Resource]int64) error {
+// pass one of its limits. When a limit applies, b also rewrites the
+// account's usage guard (see guardUsage).
+func (ix *index) checkLimits(b *batch, o Owner, want map[Resource]int64) error {
 	acc, ok := ix.accounts.get(o.AccountID)
 	if !ok {
 		return notFound(KindAccount, o.AccountID)
@@ -133,7 +137,46 @@ func (ix *index) checkLimits(o Owner, want map[Resource]int64) error {
 				r.Name(), acc.Name, dom.ID)
 		}
 	}
+	if used != nil {
+		ix.guardUsage(b, acc.ID)
+	}
 	return nil
+}
+
+// usagePrefix holds one key per account whose usage a limit was checked
+// against, /cloud/usage/<account>.
+const usagePrefix = keyRoot + "usage/"
+
+// guardUsage adds to b a rewrite of the account's usage key, conditioned
+// on the revision this server last saw. Usage is counted from the index,
+// so without it two servers could each admit the last VM a limit allows;
+// with it one of them fails its condition, catches up and counts again.
+func (ix *index) guardUsage(b *batch, accountID string) {
+	key := usagePrefix + accountID
+	if b.pending[key] {
+		return
+	}
+	if b.pending == nil {
+		b.pending = map[string]bool{}
+	}
+	b.pending[key] = true
+	v := []byte(strconv.FormatInt(ix.guards[accountID]+1, 10))
+	if rev := ix.guards[accountID]; rev > 0 {
+		b.ops = append(b.ops, store.Update(key, v, rev))
+	} else {
+		b.ops = append(b.ops, store.Create(key, v))
+	}
+	b.then(func(rev int64) { ix.guards[accountID] = max(ix.guards[accountID], rev) })
+}
+
+// dropUsageGuard adds the removal of a deleted account's usage key to b.
+func (ix *index) dropUsageGuard(b *batch, accountID string) {
+	key := usagePrefix + accountID
+	b.ops = append(b.ops, store.Delete(key))
+	b.then(func(rev int64) {
+		delete(ix.guards, accountID)
+		ix.tombs[key] = rev
+	})
 }
 
 // Limit is one account's limit of one resource.

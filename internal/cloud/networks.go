@@ -77,7 +77,7 @@ func (ix *index) newNetwork(b *batch, s *Sim, z *Zone, off *NetworkOffering, o O
 	if off.GuestIPType == "Shared" {
 		return nil, Invalid("Only root admins can create shared networks; this simulator does not create them")
 	}
-	if err := ix.checkLimits(o, map[Resource]int64{ResNetwork: 1}); err != nil {
+	if err := ix.checkLimits(b, o, map[Resource]int64{ResNetwork: 1}); err != nil {
 		return nil, err
 	}
 	n := &Network{ID: newID(), Seq: ix.nextSeq(), Name: name, DisplayText: orDefault(displayText, name), ZoneID: z.ID,

@@ -8,7 +8,7 @@ func (ix *index) allocPublicIP(b *batch, s *Sim, z *Zone, o Owner, networkID, wa
 	if !ok {
 		return nil, Invalid("Zone %s has no public IP ranges", z.Name)
 	}
-	if err := ix.checkLimits(o, map[Resource]int64{ResPublicIP: 1}); err != nil {
+	if err := ix.checkLimits(b, o, map[Resource]int64{ResPublicIP: 1}); err != nil {
 		return nil, err
 	}
 	id := newID()

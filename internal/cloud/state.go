@@ -73,6 +73,8 @@ type index struct {
 	claimed map[string]map[uint32]int64
 	// nextIP is where the next address search in a network starts (writers only).
 	nextIP map[string]uint32
+	// guards holds the revision of each account's usage key (see guardUsage).
+	guards map[string]int64
 	// tombs holds the revision of this server's recent deletes by key,
 	// until the store's watch has gone past them, so an older change of
 	// the key arriving late on the watch does not bring it back.
@@ -122,6 +124,7 @@ func newIndex() *index {
 		claimed:          map[string]map[uint32]int64{},
 		nextIP:           map[string]uint32{},
 		tombs:            map[string]int64{},
+		guards:           map[string]int64{},
 	}
 	ix.tags.group = func(t *Tag) string { return t.ResourceID }
 	ix.vms.group = func(v *VM) string { return v.AccountID }
@@ -184,6 +187,12 @@ func (ix *index) stale(ev store.Event) bool {
 	switch {
 	case key == seqKey:
 		return ix.seqRev >= rev
+	case strings.HasPrefix(key, usagePrefix):
+		r, held := ix.guards[strings.TrimPrefix(key, usagePrefix)]
+		if ev.Type == store.EventDelete {
+			return !held || r >= rev
+		}
+		return (held && r >= rev) || ix.tombs[key] >= rev
 	case strings.HasPrefix(key, claimPrefix):
 		net, a, ok := parseClaimKey(key)
 		if !ok {
@@ -226,6 +235,17 @@ func (ix *index) apply(ev store.Event) error {
 			return fmt.Errorf("decode %s: %w", key, err)
 		}
 		ix.seqStored, ix.seqRev = n, kv.ModRev
+		return nil
+	case strings.HasPrefix(key, usagePrefix):
+		if ix.stale(ev) {
+			return nil
+		}
+		acc := strings.TrimPrefix(key, usagePrefix)
+		if ev.Type == store.EventDelete {
+			delete(ix.guards, acc)
+		} else {
+			ix.guards[acc] = kv.ModRev
+		}
 		return nil
 	case strings.HasPrefix(key, claimPrefix):
 		if ix.stale(ev) {

@@ -90,7 +90,8 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 				return notFound(KindHost, r.HostID)
 			}
 		}
-		if err := ix.checkLimits(owner, map[Resource]int64{ResUserVM: 1, ResCPU: int64(so.CPUs), ResMemory: int64(so.MemoryMB), ResVolume: 1}); err != nil {
+		b := &batch{}
+		if err := ix.checkLimits(b, owner, map[Resource]int64{ResUserVM: 1, ResCPU: int64(so.CPUs), ResMemory: int64(so.MemoryMB), ResVolume: 1}); err != nil {
 			return err
 		}
 		keys, err := ix.resolveKeyPairs(owner, r.KeyPairs)
@@ -106,7 +107,6 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 			return Invalid("The vm with hostName %s already exists in the network domain: cs%s.%s; network=%s", name,
 				strings.ReplaceAll(owner.AccountID, "-", "")[:4], "cloud.internal", zone.Name)
 		}
-		b := &batch{}
 		sgs, err := ix.resolveSecurityGroups(b, s, zone, owner, r.SecurityGroupIDs, r.SecurityGroupNames, c)
 		if err != nil {
 			return err
@@ -619,10 +619,10 @@ func (s *Sim) ChangeServiceOffering(ctx context.Context, c Caller, id, offeringI
 			return Invalid("Unable to upgrade virtual machine %s: it is in %s state, not Stopped", vm.Name, vm.State)
 		}
 		old, _ := ix.serviceOfferings.get(vm.ServiceOfferingID)
-		if err := ix.checkLimits(vm.Owner, map[Resource]int64{ResCPU: int64(so.CPUs - old.CPUs), ResMemory: int64(so.MemoryMB - old.MemoryMB)}); err != nil {
+		b := &batch{}
+		if err := ix.checkLimits(b, vm.Owner, map[Resource]int64{ResCPU: int64(so.CPUs - old.CPUs), ResMemory: int64(so.MemoryMB - old.MemoryMB)}); err != nil {
 			return err
 		}
-		b := &batch{}
 		n := *vm
 		n.ServiceOfferingID, n.HA = so.ID, so.HA
 		put(b, ix.vms, &n)

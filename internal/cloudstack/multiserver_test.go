@@ -380,3 +380,62 @@ func TestTwoServersOneName(t *testing.T) {
 		})
 	}
 }
+
+// TestTwoServersOneLimit: an account limited to 3 VMs deploys 8 at once,
+// half through each server: 3 are admitted, the others get 532. The
+// account and its keys, made on one server, work on the other at once.
+func TestTwoServersOneLimit(t *testing.T) {
+	for _, tc := range sharedStores {
+		t.Run(tc.name, func(t *testing.T) {
+			srvs := twoServers(t, tc.open(t), multiDC)
+			admin := cloudstack.NewClient(srvs[0].URL, srvs[0].APIKey, srvs[0].SecretKey, false)
+			ids := lookupIDs(t, admin)
+			ap := admin.Account.NewCreateAccountParams("dana@example.com", "Dana", "Last", "secret-dana", "dana")
+			ap.SetAccounttype(0)
+			acc, err := admin.Account.CreateAccount(ap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, err := admin.User.RegisterUserKeys(admin.User.NewRegisterUserKeysParams(acc.User[0].Id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			up := admin.Limit.NewUpdateResourceLimitParams(0)
+			up.SetAccount("dana")
+			up.SetDomainid(acc.Domainid)
+			up.SetMax(3)
+			if _, err := admin.Limit.UpdateResourceLimit(up); err != nil {
+				t.Fatal(err)
+			}
+			errs := make([]error, 8)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range errs {
+				srv := srvs[(i+1)%len(srvs)] // the first on the other server
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					cs := cloudstack.NewClient(srv.URL, keys.Apikey, keys.Secretkey, false)
+					p := cs.VirtualMachine.NewDeployVirtualMachineParams(ids.so, ids.tpl, ids.zone)
+					p.SetStartvm(false)
+					<-start
+					_, errs[i] = cs.VirtualMachine.DeployVirtualMachine(p)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			ok := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case !strings.Contains(err.Error(), "CloudStack API error 532") || !strings.Contains(err.Error(), "user_vm"):
+					t.Errorf("deploy: %v", err)
+				}
+			}
+			if ok != 3 {
+				t.Errorf("%d deploys admitted, want 3", ok)
+			}
+		})
+	}
+}
