@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,22 +15,42 @@ import (
 )
 
 // TestAgentJoins: `stratus agent` in another process joins the cluster of
-// a running `stratus up` with the join token from the banner, and its node
-// turns Ready.
+// a running `stratus up` with the join token given to up (--token), and its
+// node turns Ready; of the two servers it is given, the first does not
+// answer. The API's certificate carries the --tls-san names.
 func TestAgentJoins(t *testing.T) {
 	testenv.Need(t, fileExists(kubectl133), kubectl133+" not found (the Google Cloud SDK ships it)")
 	dir := filepath.Join(t.TempDir(), "data")
-	p := startUp(t, dir, "--runtime", "sim")
+	const token = "a-join-token-of-our-choosing"
+	p := startUp(t, dir, "--runtime", "sim", "--token", token, "--tls-san", "stratus.test,10.11.12.13", "--tls-san", "other.test")
 	p.waitReady(t, 60*time.Second)
 	st, err := datadir.ReadState(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if st.JoinToken != token {
+		t.Fatalf("join token %q, want the one given to --token", st.JoinToken)
+	}
 	if banner := <-p.banner; !strings.Contains(banner, "--token "+st.JoinToken) {
 		t.Fatalf("banner does not show the join token:\n%s", banner)
 	}
+	ca, err := os.ReadFile(filepath.Join(dir, "kube", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca)
+	for _, name := range []string{"stratus.test", "10.11.12.13", "other.test", "127.0.0.1", "localhost"} {
+		c, err := tls.Dial("tcp", strings.TrimPrefix(st.KubeURL, "https://"), &tls.Config{RootCAs: roots, ServerName: name})
+		if err != nil {
+			t.Errorf("TLS as %s: %v", name, err)
+			continue
+		}
+		_ = c.Close()
+	}
 
-	agent := exec.Command(stratusBinary(t), "agent", "--server", st.KubeURL, "--token", st.JoinToken,
+	dead := "https://" + freeAddr(t) // nothing listens there
+	agent := exec.Command(stratusBinary(t), "agent", "--server", dead+","+st.KubeURL, "--token", st.JoinToken,
 		"--name", "joined-node", "--runtime", "sim", "--ca-file", filepath.Join(dir, "kube", "ca.crt"))
 	var out strings.Builder
 	agent.Stdout, agent.Stderr = &out, &out
