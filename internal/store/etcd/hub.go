@@ -80,7 +80,14 @@ func (h *hub) run(ctx context.Context, wch clientv3.WatchChan) {
 			h.fail(store.ErrCompacted)
 			return
 		case resp.Canceled || resp.Err() != nil:
-			h.fail(h.s.err(resp.Err()))
+			err := h.s.err(resp.Err())
+			if err == nil {
+				err = errors.New("etcd store: shared watch cancelled")
+			}
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			h.fail(err)
 			return
 		case resp.IsProgressNotify():
 			h.mu.Lock()
@@ -121,7 +128,7 @@ func (h *hub) fail(err error) {
 		h.wake()
 	}
 	h.mu.Unlock()
-	if !errors.Is(err, context.Canceled) {
+	if !errors.Is(err, context.Canceled) && !h.s.closed.Load() {
 		h.s.log.Warn("shared etcd watch ended; watchers continue on their own watches", "err", err)
 	}
 }
