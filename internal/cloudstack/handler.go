@@ -120,7 +120,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// With several servers on one store, another one may have just
 	// changed what this request reads (or the key it is signed with).
-	if err := h.sim.Sync(rq.ctx); err != nil {
+	sctx, cancel := context.WithTimeout(rq.ctx, syncTimeout)
+	err = h.sim.Sync(sctx)
+	cancel()
+	if err != nil {
 		rq.fail(respName, cloud.Errorf(cloud.CodeInternal, cloud.CSCloudRuntime, "Unable to read the current state: %v", err))
 		return
 	}
@@ -158,6 +161,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.bufs.writeAnswer(w, rq.json, respName, http.StatusOK, body)
 	h.log.Debug("api call", "command", cmd.Name, "account", rq.c.Account.Name, "took", time.Since(t0))
 }
+
+// syncTimeout bounds how long a request waits for the state to catch up
+// with the store before it fails with 530.
+const syncTimeout = 10 * time.Second
 
 // errUnverified is the 401 of a failed signature or unknown key.
 var errUnverified = &cloud.Error{Code: cloud.CodeUnauthorized, Text: "unable to verify user credentials and/or request signature"}
