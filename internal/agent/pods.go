@@ -331,7 +331,10 @@ func (e *engine) writeStatus(ctx context.Context, pod *corev1.Pod, ps *podState)
 	upd := pod.DeepCopy()
 	upd.Status = st
 	_, err := e.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-	if apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		// A conflict means a newer version of the pod exists, and the pod
+		// informer is about to bring it, which syncs the pod again: no
+		// back-off needed (the scheduler's binding writes the pod twice).
 		return nil
 	}
 	return err

@@ -119,6 +119,7 @@ type replication struct {
 	rsLister appslisters.ReplicaSetLister
 	rec      record.EventRecorder
 	exp      *expectations
+	windows  sync.Map // key → status batch window (time.Duration)
 }
 
 func (m *Manager) podInformerWithIndex() cache.SharedIndexInformer {
@@ -204,12 +205,26 @@ func (r *replication) podEvent(obj any, delta int) {
 		r.loop.q.Add(key)
 		return
 	}
-	r.loop.q.AddAfter(key, statusBatchWindow)
+	window := minStatusWindow
+	if w, ok := r.windows.Load(key); ok {
+		window = w.(time.Duration)
+	}
+	r.loop.q.AddAfter(key, window)
 }
 
-// statusBatchWindow is how long pod status changes gather before the
-// controller's status is recounted.
-const statusBatchWindow = 50 * time.Millisecond
+// How long pod status changes gather before the controller's status is
+// recounted: a recount scans every pod of the controller, so the window
+// grows with their number (perPodWindow each), keeping the share of CPU
+// recounts take bounded.
+const (
+	minStatusWindow = 50 * time.Millisecond
+	maxStatusWindow = time.Second
+	perPodWindow    = 10 * time.Microsecond
+)
+
+func statusWindow(pods int) time.Duration {
+	return min(max(time.Duration(pods)*perPodWindow, minStatusWindow), maxStatusWindow)
+}
 
 func (r *replication) view(ns, name string) (*replicaSetView, runtimeObject, error) {
 	if r.kind == rcKind {
@@ -272,12 +287,14 @@ func (r *replication) sync(ctx context.Context, key string) (time.Duration, erro
 	v, obj, err := r.view(ns, name)
 	if apierrors.IsNotFound(err) {
 		r.exp.forget(key)
+		r.windows.Delete(key)
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
 	owned, _ := r.podIdx.ByIndex(controllerIndex, string(v.meta.GetUID()))
+	r.windows.Store(key, statusWindow(len(owned)))
 	active := make([]*corev1.Pod, 0, len(owned))
 	for _, o := range owned {
 		if p := o.(*corev1.Pod); activePod(p) {
