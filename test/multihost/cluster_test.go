@@ -213,12 +213,17 @@ func reapDeadRuns(t *testing.T) {
 		_, err = os.Stat(fmt.Sprintf("/proc/%d", pid))
 		return errors.Is(err, os.ErrNotExist)
 	}
-	out, err := exec.CommandContext(ctx, "docker", "ps", "-a", "--filter", "label=com.docker.compose.project", "--format", `{{.Label "com.docker.compose.project"}}`).Output()
-	if err != nil {
-		return
+	// projects are found by their containers, networks and volumes: a run
+	// killed during `compose down` may have left only some of them
+	var projects []string
+	for _, ls := range [][]string{{"ps", "-a"}, {"network", "ls"}, {"volume", "ls"}} {
+		out, err := exec.CommandContext(ctx, "docker", append(ls, "--filter", "label=com.docker.compose.project", "--format", `{{.Label "com.docker.compose.project"}}`)...).Output()
+		if err == nil {
+			projects = append(projects, strings.Fields(string(out))...)
+		}
 	}
 	seen := map[string]bool{}
-	for _, p := range strings.Fields(string(out)) {
+	for _, p := range projects {
 		if seen[p] || !dead(p) {
 			continue
 		}
@@ -228,9 +233,15 @@ func reapDeadRuns(t *testing.T) {
 		if f := strings.Fields(string(ids)); len(f) > 0 {
 			_ = exec.CommandContext(ctx, "docker", append([]string{"rm", "-f", "-v"}, f...)...).Run()
 		}
-		_ = exec.CommandContext(ctx, "docker", "network", "rm", p+"_stratus").Run()
+		// the project's network and named volumes (server1-data) go too
+		for _, kind := range []string{"network", "volume"} {
+			ids, _ := exec.CommandContext(ctx, "docker", kind, "ls", "-q", "--filter", "label=com.docker.compose.project="+p).Output()
+			if f := strings.Fields(string(ids)); len(f) > 0 {
+				_ = exec.CommandContext(ctx, "docker", append([]string{kind, "rm"}, f...)...).Run()
+			}
+		}
 	}
-	out, err = exec.CommandContext(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "stratus-mh/*").Output()
+	out, err := exec.CommandContext(ctx, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}", "stratus-mh/*").Output()
 	if err != nil {
 		return
 	}

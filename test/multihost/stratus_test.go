@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
@@ -63,6 +64,8 @@ func kube(t *testing.T, c *cluster, server string) kubernetes.Interface {
 	}
 	cfg.Host = "https://" + c.addr(server, 6443)
 	cfg.Timeout = 5 * time.Second
+	// client-go's default (5/s) would pace the writers, not the cluster
+	cfg.QPS, cfg.Burst = 25, 25
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -185,13 +188,43 @@ func testServerStopped(t *testing.T, c *cluster) {
 	defer w2.stop()
 	w1.waitMore(t, 10, time.Minute, "server1 before the fault")
 	w2.waitMore(t, 10, time.Minute, "server2 before the fault")
+	stopped := time.Now()
 	c.stop("server1")
 	w2.waitMore(t, 20, time.Minute, "server2 with server1 stopped")
+	// agent1 used server1: its heartbeats go on through another server
+	waitLeaseRenewed(t, kube(t, c, "server2"), "agent1", stopped, time.Minute)
 	acked := map[string][]int{"stop-s1": w1.stop(), "stop-s2": w2.stop()}
 	c.start("server1")
 	waitServers(t, c, "server1")
 	checkConfigMaps(t, kube(t, c, "server3"), acked)
 	checkConfigMaps(t, kube(t, c, "server1"), acked)
+}
+
+// waitLeaseRenewed waits until node's lease is renewed after since (twice,
+// so that one renewal in flight at the fault does not count).
+func waitLeaseRenewed(t *testing.T, cs kubernetes.Interface, node string, since time.Time, timeout time.Duration) {
+	t.Helper()
+	until := time.Now().Add(timeout)
+	var renewals []time.Time
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		l, err := cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, node, metav1.GetOptions{})
+		cancel()
+		if err == nil && l.Spec.RenewTime != nil {
+			r := l.Spec.RenewTime.Time
+			if r.After(since) && (len(renewals) == 0 || r.After(renewals[len(renewals)-1])) {
+				renewals = append(renewals, r)
+			}
+		}
+		if len(renewals) >= 2 {
+			t.Logf("%s: lease renewed at %v after the fault", node, renewals)
+			return
+		}
+		if time.Now().After(until) {
+			t.Fatalf("%s: lease not renewed twice within %v of the fault (renewals %v, last err %v)", node, timeout, renewals, err)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // testEtcdUnderServers: an etcd member (the leader) stops while a server
@@ -257,8 +290,15 @@ func testAgentStopped(t *testing.T, c *cluster) {
 			Replicas: ptr(int32(replicas)),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}},
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{sim.AnnotationOutput: "hello from mh-web"}},
+				Spec: corev1.PodSpec{
+					Containers: []corev1.Container{{Name: "web", Image: "nginx"}},
+					// leave a lost node after 5 s, not the default 300 s
+					Tolerations: []corev1.Toleration{
+						{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr(int64(5))},
+						{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr(int64(5))},
+					},
+				},
 			},
 		},
 	}
@@ -277,11 +317,64 @@ func testAgentStopped(t *testing.T, c *cluster) {
 		t.Fatalf("no agent runs a pod: %v", byNode)
 	}
 	t.Logf("pods by node %v; stopping %s", counts(byNode), victim)
+	w := configMapWriter(cs, "agent")
+	defer w.stop()
+	w.waitMore(t, 10, time.Minute, "before the fault")
 	t0 := time.Now()
 	c.stop(victim)
-	byNode = waitPods(t, cs, replicas, victim, 4*time.Minute)
+	waitNodeNotReady(t, cs, victim, 2*time.Minute)
+	t.Logf("%s NotReady after %v", victim, time.Since(t0).Round(time.Second))
+	byNode = waitPods(t, cs, replicas, victim, 3*time.Minute)
 	t.Logf("pods moved off %s in %v: %v", victim, time.Since(t0).Round(time.Second), counts(byNode))
+	w.waitMore(t, 5, time.Minute, victim+" stopped")
+	// the logs of every pod, whichever agent runs it, through another server
+	checkLogs(t, kube(t, c, "server2"), byNode)
 	c.start(victim)
+	checkConfigMaps(t, kube(t, c, "server3"), map[string][]int{"agent": w.stop()})
+	until = deadline(2 * time.Minute)
+	for {
+		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err == nil && readyNodes(nodes.Items, []string{victim}) == 1 {
+			t.Logf("%s Ready again", victim)
+			return
+		}
+		if time.Now().After(until) {
+			t.Fatalf("%s not Ready again after its start: %v", victim, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// checkLogs reads every pod's log through cs: the API server reaches the
+// agent that runs the pod on its host.
+func checkLogs(t *testing.T, cs kubernetes.Interface, byNode map[string][]string) {
+	t.Helper()
+	for node, pods := range byNode {
+		for _, pod := range pods {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			b, err := cs.CoreV1().Pods("default").GetLogs(pod, &corev1.PodLogOptions{}).DoRaw(ctx)
+			cancel()
+			if err != nil || !strings.Contains(string(b), "hello from mh-web") {
+				t.Errorf("logs of %s on %s: %q, %v", pod, node, b, err)
+			}
+		}
+	}
+}
+
+// waitNodeNotReady waits until the node's Ready condition is not True.
+func waitNodeNotReady(t *testing.T, cs kubernetes.Interface, node string, timeout time.Duration) {
+	t.Helper()
+	until := time.Now().Add(timeout)
+	for {
+		nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+		if err == nil && readyNodes(nodes.Items, []string{node}) == 0 {
+			return
+		}
+		if time.Now().After(until) {
+			t.Fatalf("%s still Ready %v after it stopped (err %v)", node, timeout, err)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // waitPods waits until want pods of mh-web run, none on avoid, and returns
