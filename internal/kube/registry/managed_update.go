@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"sort"
 	"strconv"
@@ -156,34 +155,40 @@ type symbols struct {
 	bad  bool // a value this scheme cannot carry (escapes)
 }
 
-// plainString returns the value of a JSON string token without escapes.
-func plainString(tok []byte) (string, bool) {
-	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
-		return "", false
+// sym appends to dst the class of a string token: "\u0000S<n>".
+func (s *symbols) sym(dst, tok []byte) []byte {
+	if !plainToken(tok) {
+		s.bad = true
+		return append(dst, tok...)
 	}
 	v := tok[1 : len(tok)-1]
-	for _, c := range v {
-		if c == '\\' || c == '"' || c < 0x20 || c == '<' || c == '>' || c == '&' || c >= 0x80 {
-			return "", false
-		}
-	}
-	return string(v), true
-}
-
-// sym replaces a string token by its class: "\u0000S<n>".
-func (s *symbols) sym(tok []byte) []byte {
-	v, ok := plainString(tok)
-	if !ok {
-		s.bad = true
-		return tok
-	}
-	id, ok := s.ids[v]
+	id, ok := s.ids[string(v)]
 	if !ok {
 		id = len(s.vals)
-		s.ids[v] = id
-		s.vals = append(s.vals, v)
+		s.ids[string(v)] = id
+		s.vals = append(s.vals, string(v))
 	}
-	return fmt.Appendf(nil, `"\u0000S%d"`, id)
+	return appendSym(dst, id)
+}
+
+func appendSym(dst []byte, id int) []byte {
+	dst = append(dst, `"\u0000S`...)
+	dst = strconv.AppendInt(dst, int64(id), 10)
+	return append(dst, '"')
+}
+
+// plainToken reports whether a JSON string token escapes nothing (and
+// holds nothing an encoder might escape), so its bytes are its value.
+func plainToken(tok []byte) bool {
+	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
+		return false
+	}
+	for _, c := range tok[1 : len(tok)-1] {
+		if c == '\\' || c == '"' || c < 0x20 || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // value returns the string token a class stands for in this update.
@@ -372,7 +377,7 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 				str("nofields")
 				continue
 			}
-			raw, ok := mapFields(e.FieldsV1.Raw, func(tok []byte) ([]byte, bool) { return syms.sym(tok), true })
+			raw, ok := mapFields(e.FieldsV1.Raw, func(tok []byte) ([]byte, bool) { return syms.sym(nil, tok), true })
 			if !ok {
 				return k, nil, false
 			}
@@ -395,11 +400,12 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 	return k, syms, !syms.bad
 }
 
-// scanJSON returns js with every string value replaced by str(value),
+// scanJSON returns js with every string value replaced by what str
+// appends for it,
 // every other scalar outside arrays by a placeholder ('_', or 'n' for null)
 // and calls leaf with each such scalar's path (object keys joined by NUL)
 // and raw value; object keys, and numbers and booleans in arrays, stay.
-func scanJSON(js []byte, leaf func(path, val []byte), str func(tok []byte) []byte) []byte {
+func scanJSON(js []byte, leaf func(path, val []byte), str func(dst, tok []byte) []byte) []byte {
 	type frame struct {
 		kind byte
 		base int
@@ -463,7 +469,7 @@ func scanJSON(js []byte, leaf func(path, val []byte), str func(tok []byte) []byt
 				}
 				out = append(out, tok...)
 			case c == '"':
-				out = append(out, str(tok)...)
+				out = str(out, tok)
 			case inArray > 0:
 				out = append(out, tok...)
 			case string(tok) == "null":
@@ -497,14 +503,16 @@ func cacheEntries(out []metav1.ManagedFieldsEntry, syms *symbols, liveMF, newMF 
 		if e.FieldsV1 != nil {
 			known := true
 			tmpl, ok := mapFields(e.FieldsV1.Raw, func(tok []byte) ([]byte, bool) {
-				v, plain := plainString(tok)
-				id, found := syms.ids[v]
-				if !plain || !found {
+				id, found := -1, false
+				if plainToken(tok) {
+					id, found = syms.ids[string(tok[1:len(tok)-1])]
+				}
+				if !found {
 					known = false // a value from nowhere: do not guess
 					return tok, true
 				}
 				used[id] = true
-				return fmt.Appendf(nil, `"\u0000S%d"`, id), true
+				return appendSym(nil, id), true
 			})
 			if !ok || !known {
 				return nil, false

@@ -191,7 +191,7 @@ func TestScanJSON(t *testing.T) {
 	var leaves []string
 	shape := scanJSON([]byte(`{"a":"x","b":{"c":1,"d":null},"e":[{"f":"g","n":2}],"h":"q\"r"}`), func(path, val []byte) {
 		leaves = append(leaves, fmt.Sprintf("%q=%s", path, val))
-	}, func(tok []byte) []byte { return []byte("<" + string(tok) + ">") })
+	}, func(dst, tok []byte) []byte { return append(append(append(dst, '<'), tok...), '>') })
 	if want := `{"a":<"x">,"b":{"c":_,"d":n},"e":[{"f":<"g">,"n":2}],"h":<"q\"r">}`; string(shape) != want {
 		t.Errorf("shape %s, want %s", shape, want)
 	}
@@ -204,7 +204,7 @@ func TestScanJSON(t *testing.T) {
 func TestFieldsTemplate(t *testing.T) {
 	syms := &symbols{ids: map[string]int{}}
 	raw := []byte(`{"f:status":{"f:podIPs":{".":{},"k:{\"ip\":\"10.0.0.1\"}":{".":{},"f:ip":{}}},"f:x":{"v:\"a\"":{}}}}`)
-	tmpl, ok := mapFields(raw, func(tok []byte) ([]byte, bool) { return syms.sym(tok), true })
+	tmpl, ok := mapFields(raw, func(tok []byte) ([]byte, bool) { return syms.sym(nil, tok), true })
 	if !ok || syms.bad || len(syms.vals) != 2 {
 		t.Fatalf("template %s: ok %v, classes %v", tmpl, ok, syms.vals)
 	}
