@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -148,6 +149,18 @@ func BenchmarkIdleCPU(b *testing.B) {
 	time.Sleep(5 * time.Second) // let events and the last status writes drain
 	const window = 20 * time.Second
 	var pct float64
+	if path := os.Getenv("BENCH_IDLE_PROFILE"); path != "" {
+		// a CPU profile of the idle window only
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for b.Loop() {
 		c0, t0 := cpuTime(), time.Now()
 		time.Sleep(window)
