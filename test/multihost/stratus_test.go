@@ -243,13 +243,18 @@ func testEtcdUnderServers(t *testing.T, c *cluster) {
 }
 
 // testServerPartitioned: server3's host is cut off while server1 takes
-// writes; once healed, server3 serves every acknowledged object.
+// writes; agent3, which used server3, carries on through another; once
+// healed, server3 serves every acknowledged object.
 func testServerPartitioned(t *testing.T, c *cluster) {
 	w := configMapWriter(kube(t, c, "server1"), "part")
 	defer w.stop()
 	w.waitMore(t, 10, time.Minute, "before the partition")
+	cut := time.Now()
 	c.partition("server3")
 	w.waitMore(t, 20, time.Minute, "server3 cut off")
+	// agent3 used server3: its connections there hang rather than fail,
+	// and its heartbeats go on through another server all the same
+	waitLeaseRenewed(t, kube(t, c, "server1"), "agent3", cut, time.Minute)
 	c.heal("server3")
 	w.waitMore(t, 5, time.Minute, "healed")
 	acked := w.stop()
