@@ -1,8 +1,8 @@
 // Package failover lets one Kubernetes client use several API servers of
 // the same cluster (servers sharing one store): requests go to one server
 // at a time, and when it stops answering (a connection cannot be made, the
-// connection breaks, a request times out) the client moves on to the next
-// one and carries on there.
+// connection breaks, a request times out, it answers 502, 503 or 504) the
+// client moves on to the next one and carries on there.
 //
 // It is an http.RoundTripper under client-go's own transport wrappers
 // (rest.Config.WrapTransport), so authentication, user agent, rate limits
@@ -139,6 +139,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.try(req, idx, i > 0)
 		if err == nil {
+			if unavailable(resp.StatusCode) {
+				// answered, but cannot serve (its store out of reach, say):
+				// the answer stands, the next request goes elsewhere
+				s.failed(idx, fmt.Errorf("%s answered %s", s.urls[idx].Host, resp.Status))
+			}
 			return resp, nil
 		}
 		lastErr = err
@@ -234,6 +239,12 @@ func notSent(err error) bool {
 	}
 	var dns *net.DNSError
 	return errors.As(err, &dns)
+}
+
+// unavailable reports whether a status says the server cannot serve now
+// rather than that the request was wrong.
+func unavailable(code int) bool {
+	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
 }
 
 func readOnly(req *http.Request) bool {

@@ -3,6 +3,7 @@ package failover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -53,6 +54,14 @@ func hangup(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
+// status answers with code and "a<code>".
+func status(code int) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(code)
+		_, _ = fmt.Fprintf(w, "a%d", code)
+	}
+}
+
 func do(t *testing.T, c *http.Client, method, url, body string) (string, error) {
 	t.Helper()
 	var r io.Reader
@@ -87,6 +96,8 @@ func TestRoundTrip(t *testing.T) {
 		{"unknown host", func(*testing.T) string { return "http://no-such-host.invalid:1" }, "GET", "", "b:", true},
 		{"dropped GET is retried", func(t *testing.T) string { return newBackend(t, "a", hangup).srv.URL }, "GET", "", "b:", true},
 		{"dropped POST is not retried", func(t *testing.T) string { return newBackend(t, "a", hangup).srv.URL }, "POST", "x=1", "", true},
+		{"503 stands, the next goes on", func(t *testing.T) string { return newBackend(t, "a", status(503)).srv.URL }, "GET", "", "a503", true},
+		{"404 is an answer like any", func(t *testing.T) string { return newBackend(t, "a", status(404)).srv.URL }, "GET", "", "a404", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
