@@ -27,10 +27,13 @@ import (
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
 
-// build adds every part to the group, in start order: the simulated cloud
-// and its API, the Kubernetes API, the node agents, the GCE gateway and the
-// dashboard. The HTTP front is added last by runUp.
+// build adds every part to the group, in two stages whose parts start
+// side by side: first the simulated cloud and the Kubernetes API server,
+// which need only the store; then what stands on them: the controllers, the
+// node agents and service proxy, the GCE gateway and the dashboard. The
+// HTTP front is added last by runUp.
 func (w *wiring) build(ctx context.Context) error {
+	w.first, w.second = nil, nil
 	dc, err := cloud.LoadDatacenter(w.o.datacenter)
 	if err != nil {
 		return fmt.Errorf("--datacenter: %w", err)
@@ -40,7 +43,7 @@ func (w *wiring) build(ctx context.Context) error {
 		return err
 	}
 	cs := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: w.log.With("component", "cloudstack"), Metrics: w.reg})
-	w.group.Add(sim)
+	w.first = append(w.first, sim)
 	w.http.Handle("/client/api", "cloudstack", cs)
 	w.http.Handle("/client/api/", "cloudstack", cs)
 	w.stateFns = append(w.stateFns, func(ctx context.Context, s *datadir.State) error {
@@ -62,7 +65,11 @@ func (w *wiring) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.group.Add(d)
+	w.second = append(w.second, d)
+	w.group.Add(
+		&app.Parallel{N: "foundations", Parts: w.first, Log: w.log},
+		&app.Parallel{N: "services", Parts: w.second, Log: w.log},
+	)
 	// The dashboard's live streams end when the HTTP front begins to stop.
 	w.http.OnShutdown(func() { _ = d.Stop(context.Background()) })
 	w.http.Handle("/client/", "dashboard", d.Handler())
@@ -80,7 +87,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.group.Add(srv)
+	w.first = append(w.first, srv)
 	kc, err := kubernetes.NewForConfig(srv.LoopbackConfig())
 	if err != nil {
 		return nil, err
@@ -96,19 +103,19 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	// Servers sharing a store take turns: only the lease holder runs the
 	// scheduler and controllers. The identity is stable per data dir, so a
 	// restarted server takes its own lease back at once.
-	w.group.Add(leader.New(leader.Options{Client: kc, Identity: w.identity(), Log: w.log}, cm))
+	w.second = append(w.second, leader.New(leader.Options{Client: kc, Identity: w.identity(), Log: w.log}, cm))
 	if !w.o.controlPlaneOnly {
 		if err := w.buildHostAgent(ctx, kc, srv.NodeToken()); err != nil {
 			return nil, err
 		}
-		w.group.Add(proxy.New(proxy.Options{Client: kc, Log: w.log}))
+		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log}))
 	}
 	if w.o.simNodes > 0 {
 		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.simNodes, Runtime: sim.New(sim.Options{Ports: true}), Token: srv.NodeToken(), Log: w.log})
 		if err != nil {
 			return nil, err
 		}
-		w.group.Add(pool)
+		w.second = append(w.second, pool)
 	}
 	return kc, nil
 }
@@ -130,7 +137,7 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 	if err != nil {
 		return err
 	}
-	w.group.Add(ag)
+	w.second = append(w.second, ag)
 	return nil
 }
 
@@ -146,7 +153,7 @@ func (w *wiring) identity() string {
 func (w *wiring) buildGCE(sim *cloud.Sim, cs http.Handler) {
 	var h lateHandler
 	var gw atomic.Pointer[gce.Gateway]
-	w.group.Add(app.Func{
+	w.second = append(w.second, app.Func{
 		N: "gce",
 		StartFn: func(ctx context.Context) error {
 			key, secret, err := sim.AdminKeys(ctx)

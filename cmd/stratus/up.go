@@ -178,6 +178,8 @@ type wiring struct {
 	dir   *datadir.Dir
 	http  *httpserver.Server
 	group *app.Group
+	// first and second are the two start stages build fills.
+	first, second []app.Component
 
 	// stateFns add what each part offers to the recorded state.
 	stateFns []func(ctx context.Context, s *datadir.State) error

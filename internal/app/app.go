@@ -145,7 +145,15 @@ func (g *Group) Ready() (bool, []string) {
 	var notReady []string
 	for i, c := range g.comps {
 		if i >= len(g.started) {
-			notReady = append(notReady, c.Name())
+			if p, ok := c.(*Parallel); ok {
+				notReady = append(notReady, p.NotReady()...)
+			} else {
+				notReady = append(notReady, c.Name())
+			}
+			continue
+		}
+		if p, ok := c.(*Parallel); ok {
+			notReady = append(notReady, p.NotReady()...)
 			continue
 		}
 		if r, ok := c.(Readier); ok && !r.Ready() {
