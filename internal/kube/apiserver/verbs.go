@@ -1,18 +1,23 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metainternalversionvalidation "k8s.io/apimachinery/pkg/apis/meta/internalversion/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
 )
@@ -96,6 +101,10 @@ func (s *Server) listOptions(r *http.Request, res *registry.Resource) (metav1.Li
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
 	opts, pred, err := s.listOptions(r, ri.res)
 	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if err := s.checkListRV(r.Context(), opts); err != nil {
 		s.writeError(w, err)
 		return
 	}
@@ -388,4 +397,65 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 	}
 	list.GetObjectKind().SetGroupVersionKind(ri.res.GVK().GroupVersion().WithKind(ri.res.ListKind))
 	s.writeObject(w, target{mediaType: t.mediaType}, http.StatusOK, list)
+}
+
+// rvWaitLimit is how long a list for a resourceVersion the store has not
+// reached yet waits for it (the real server's watch cache waits 3 s).
+const rvWaitLimit = 3 * time.Second
+
+// checkListRV applies a list's resourceVersion and resourceVersionMatch as
+// the real server does: "" and "0" (and continuations) list the newest
+// state; N (NotOlderThan) lists a state at least as new as N, waiting a
+// little for the store to get there; Exact N lists the state at N, which
+// the store can only give while nothing has been written since (older
+// states are answered 410, as a compacted etcd would).
+func (s *Server) checkListRV(ctx context.Context, opts metav1.ListOptions) error {
+	in := metainternalversion.ListOptions{ResourceVersion: opts.ResourceVersion,
+		ResourceVersionMatch: opts.ResourceVersionMatch, Continue: opts.Continue, Limit: opts.Limit}
+	if errs := metainternalversionvalidation.ValidateListOptions(&in, true); len(errs) > 0 {
+		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "ListOptions"}, "", errs)
+	}
+	if opts.ResourceVersion == "" || opts.ResourceVersion == "0" || opts.Continue != "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(opts.ResourceVersion, 10, 64)
+	if err != nil || n < 0 {
+		return apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %s", opts.ResourceVersion))
+	}
+	cur, err := s.opts.Store.Rev(ctx)
+	if err != nil {
+		return err
+	}
+	if n > cur {
+		deadline := time.Now().Add(rvWaitLimit)
+		for n > cur && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+			if cur, err = s.opts.Store.Rev(ctx); err != nil {
+				return err
+			}
+		}
+		if n > cur {
+			return tooLargeRV(n, cur)
+		}
+	}
+	if opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact && n < cur {
+		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusGone,
+			Reason: metav1.StatusReasonExpired, Message: "The resourceVersion for the provided list is too old."}}
+	}
+	return nil
+}
+
+// tooLargeRV is the real server's answer to a list for a resourceVersion it
+// has not reached: 504 with a ResourceVersionTooLarge cause, which client-go
+// reflectors recognise and retry.
+func tooLargeRV(want, cur int64) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusGatewayTimeout,
+		Reason:  metav1.StatusReasonTimeout,
+		Message: fmt.Sprintf("Timeout: Too large resource version: %d, current: %d", want, cur),
+		Details: &metav1.StatusDetails{RetryAfterSeconds: 1,
+			Causes: []metav1.StatusCause{{Type: metav1.CauseTypeResourceVersionTooLarge, Message: "Too large resource version"}}}}}
 }
