@@ -102,7 +102,9 @@ func BenchmarkStartup(b *testing.B) {
 		cmd.Env = append(os.Environ(), "HOME="+dir)
 		d, p = timeToReady(b, cmd, "http://"+httpAddr+"/readyz")
 		up += d
-		time.Sleep(500 * time.Millisecond) // let start-up garbage settle before reading RSS
+		// Idle: start-up is over, its memory given back (--trim-memory runs
+		// a second after ready) and the heartbeats have come round.
+		time.Sleep(3 * time.Second)
 		rss += rssMB(p.Pid)
 		p.Signal(os.Interrupt)
 		p.Wait()

@@ -16,6 +16,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/datadir"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
+	"github.com/stratus-cloud/stratus/internal/memtrim"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 
@@ -30,6 +31,7 @@ type upOptions struct {
 	datacenter string
 	tlsSANs    []string // extra names of the Kubernetes API's certificate
 	token      string   // the cluster's join token ("": generated)
+	trimMemory bool     // give start-up memory back once up
 	log        logFlags
 	// controlPlaneOnly: no node agent on this host (`stratus server`).
 	controlPlaneOnly bool
@@ -91,6 +93,7 @@ func registerServeFlags(cmd *cobra.Command, o *upOptions) {
 	f.StringVar(&o.datacenter, "datacenter", "", "data center description (YAML); default: the built-in one ('stratus datacenter example')")
 	f.StringSliceVar(&o.tlsSANs, "tls-san", nil, "extra host names or IPs of the Kubernetes API's certificate (comma-separated or repeated), for clients that reach it by those")
 	f.StringVar(&o.token, "token", "", "the cluster's join token for 'stratus agent' (default: generated once and kept in the store); servers sharing a store must be given the same one")
+	f.BoolVar(&o.trimMemory, "trim-memory", true, "once up, give back the memory only start-up needed (heap garbage; on Linux, program pages the kernel reads back on use)")
 	o.log.register(cmd)
 }
 
@@ -157,6 +160,9 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	recorded.Store(true)
 	printBanner(stdout, o, dir.Path(), state, time.Since(t0))
 	log.Info("stratus is up", "took", time.Since(t0), "http", hs.URL())
+	if o.trimMemory {
+		go trimAfterStart(ctx, log)
+	}
 
 	<-ctx.Done()
 	log.Info("stopping")
@@ -215,4 +221,16 @@ func printBanner(w io.Writer, o upOptions, dir string, st datadir.State, took ti
 		fmt.Fprintf(w, "  %-12s stratus agent --server %s --token %s\n", "Join a node", st.KubeURL, st.JoinToken)
 	}
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
+
+// trimAfterStart gives back start-up memory once the first informer syncs
+// and start-up garbage have settled.
+func trimAfterStart(ctx context.Context, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(time.Second):
+	}
+	r := memtrim.Trim()
+	log.Debug("start-up memory released", "programPagesAdvised", r.PagedOut, "err", r.Err)
 }
