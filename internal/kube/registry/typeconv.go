@@ -5,18 +5,21 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/managedfields"
-	"k8s.io/client-go/applyconfigurations"
 	"sigs.k8s.io/structured-merge-diff/v6/typed"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
 )
 
-// typeConverter is the structured-merge-diff schema of every built-in type
-// (embedded in client-go's apply configurations), which server-side apply
-// needs to merge lists by key. Parsing it takes most of a second, so it is
-// parsed once per process, in the background, and is immutable afterwards:
-// a lazily computed constant, not shared mutable state.
+// typeConverter is the structured-merge-diff schema of the stored types
+// (client-go's, cut down and embedded: see applyschema.go), which
+// server-side apply needs to merge lists by key. It is decoded once per
+// process and immutable afterwards: a lazily computed constant, not shared
+// mutable state.
 var typeConverter = sync.OnceValue(func() managedfields.TypeConverter {
-	return applyconfigurations.NewTypeConverter(schemeForTypes())
+	p, err := applyParser()
+	if err != nil {
+		panic(err) // the embedded file is checked by TestApplySchemaMatchesClientGo
+	}
+	return managedfields.NewSchemeTypeConverter(schemeForTypes(), p)
 })
 
 // schemeForTypes is only used to look up the Go types of the schema.
