@@ -80,38 +80,52 @@ func rssMB(pid int) float64 {
 	return 0
 }
 
-// BenchmarkStartup measures `stratus up` (fresh data dir, default bolt
-// store) from exec to the first 200 on /readyz, beside a hello-world Go HTTP
-// server's time to its first answer in the same run. Targets: ratio ≤ 3,
-// idle RSS ≤ 60 MB.
+// BenchmarkStartup measures `stratus up` (default bolt store) from exec to
+// the first 200 on /readyz, beside a hello-world Go HTTP server's time to its
+// first answer in the same run: "fresh" with a new data dir (certificates,
+// the data center and the cluster's objects are created), "restart" with
+// the data dir of an earlier run. Targets: ratio ≤ 3, idle RSS ≤ 60 MB.
 func BenchmarkStartup(b *testing.B) {
 	bin := stratusBinary(b)
 	hello := buildHello(b)
-	var up, floor time.Duration
-	var rss float64
-	for i := 0; i < b.N; i++ {
-		addr := freeAddr(b)
-		d, p := timeToReady(b, exec.Command(hello, addr), "http://"+addr+"/readyz")
-		floor += d
-		p.Kill()
-		p.Wait()
+	for _, mode := range []string{"fresh", "restart"} {
+		b.Run(mode, func(b *testing.B) {
+			var up, floor time.Duration
+			var rss float64
+			n := 0
+			for b.Loop() {
+				addr := freeAddr(b)
+				d, p := timeToReady(b, exec.Command(hello, addr), "http://"+addr+"/readyz")
+				floor += d
+				p.Kill()
+				p.Wait()
 
-		dir := b.TempDir()
-		httpAddr := freeAddr(b)
-		cmd := exec.Command(bin, "up", "--data-dir", dir, "--http-addr", httpAddr, "--kube-addr", freeAddr(b))
-		cmd.Env = append(os.Environ(), "HOME="+dir)
-		d, p = timeToReady(b, cmd, "http://"+httpAddr+"/readyz")
-		up += d
-		// Idle: start-up is over, its memory given back (--trim-memory runs
-		// a second after ready) and the heartbeats have come round.
-		time.Sleep(3 * time.Second)
-		rss += rssMB(p.Pid)
-		p.Signal(os.Interrupt)
-		p.Wait()
+				dir := b.TempDir()
+				start := func() (time.Duration, *os.Process) {
+					httpAddr := freeAddr(b)
+					cmd := exec.Command(bin, "up", "--data-dir", dir, "--http-addr", httpAddr, "--kube-addr", freeAddr(b))
+					cmd.Env = append(os.Environ(), "HOME="+dir)
+					return timeToReady(b, cmd, "http://"+httpAddr+"/readyz")
+				}
+				if mode == "restart" {
+					_, p := start()
+					p.Signal(os.Interrupt)
+					p.Wait()
+				}
+				d, p = start()
+				up += d
+				// Idle: start-up is over, its memory given back (--trim-memory
+				// runs a second after ready) and the heartbeats have come round.
+				time.Sleep(3 * time.Second)
+				rss += rssMB(p.Pid)
+				p.Signal(os.Interrupt)
+				p.Wait()
+				n++
+			}
+			b.ReportMetric(float64(up.Microseconds())/float64(n)/1000, "up-ms")
+			b.ReportMetric(float64(floor.Microseconds())/float64(n)/1000, "hello-ms")
+			b.ReportMetric(float64(up)/float64(floor), "ratio")
+			b.ReportMetric(rss/float64(n), "idle-RSS-MB")
+		})
 	}
-	n := float64(b.N)
-	b.ReportMetric(float64(up.Microseconds())/n/1000, "up-ms")
-	b.ReportMetric(float64(floor.Microseconds())/n/1000, "hello-ms")
-	b.ReportMetric(float64(up)/float64(floor), "ratio")
-	b.ReportMetric(rss/n, "idle-RSS-MB")
 }
