@@ -317,6 +317,13 @@ type podState struct {
 	startTime   time.Time
 	terminating bool // containers are being stopped for deletion
 	stopped     bool // every container is stopped after deletion began
+	// changes counts changes of what the status is computed from besides
+	// the pod object; verified* is the pod version and count at which the
+	// stored status was last found right, so a resync of an unchanged pod
+	// skips computing it again.
+	changes         uint64
+	verifiedRV      string
+	verifiedChanges uint64
 }
 
 // ctrState is one container of a pod across its restarts.

@@ -71,6 +71,7 @@ func (e *engine) syncPod(ctx context.Context, key string) (time.Duration, error)
 	}
 	if ps.startTime.IsZero() {
 		ps.startTime = e.clock.Now()
+		ps.changes++
 	}
 	var requeue time.Duration
 	if ps.ip == "" {
@@ -79,6 +80,7 @@ func (e *engine) syncPod(ctx context.Context, key string) (time.Duration, error)
 		} else if ip, ok := n.podIP(pod.Status.PodIP); ok {
 			ps.ip = ip
 		}
+		ps.changes++
 	}
 	if ps.ip != "" {
 		for i := range pod.Spec.Containers {
@@ -108,8 +110,9 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 		ps.ctrs[c.Name] = cs
 	}
 	if cs.id != "" {
-		if st, err := e.rt.Status(ctx, cs.id); err == nil {
+		if st, err := e.rt.Status(ctx, cs.id); err == nil && st != cs.status {
 			cs.status = st
+			ps.changes++
 		}
 		if cs.status.State != runtime.StateExited {
 			return 0
@@ -133,6 +136,7 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 			}
 		}
 		if wait := cs.backoffUntil.Sub(now); wait > 0 {
+			ps.changes++
 			cs.waitReason = "CrashLoopBackOff"
 			cs.waitMessage = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", wait.Round(time.Second), c.Name, pod.Name, pod.Namespace, pod.UID)
 			ps.node.recorder.Eventf(pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)", c.Name, pod.Name, pod.Namespace, pod.UID)
@@ -147,6 +151,7 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 }
 
 func (e *engine) startContainer(ctx context.Context, pod *corev1.Pod, ps *podState, c *corev1.Container, cs *ctrState) time.Duration {
+	ps.changes++
 	spec := runtime.ContainerSpec{
 		PodNamespace: pod.Namespace, PodName: pod.Name, PodUID: string(pod.UID), Name: c.Name,
 		Attempt: int(cs.restarts), Image: c.Image, Command: c.Command, Args: c.Args,
@@ -324,8 +329,12 @@ func (e *engine) forget(ctx context.Context, key string, ps *podState) {
 
 // writeStatus computes the pod's status and writes it if it changed.
 func (e *engine) writeStatus(ctx context.Context, pod *corev1.Pod, ps *podState) error {
+	if pod.ResourceVersion != "" && ps.verifiedRV == pod.ResourceVersion && ps.verifiedChanges == ps.changes {
+		return nil // nothing it depends on changed since it was found right
+	}
 	st := e.podStatus(pod, ps)
 	if equality.Semantic.DeepEqual(&pod.Status, &st) {
+		ps.verifiedRV, ps.verifiedChanges = pod.ResourceVersion, ps.changes
 		return nil
 	}
 	upd := pod.DeepCopy()

@@ -219,7 +219,7 @@ func (r *replication) podEvent(obj any, delta int) {
 const (
 	minStatusWindow = 50 * time.Millisecond
 	maxStatusWindow = time.Second
-	perPodWindow    = 10 * time.Microsecond
+	perPodWindow    = 20 * time.Microsecond
 )
 
 func statusWindow(pods int) time.Duration {

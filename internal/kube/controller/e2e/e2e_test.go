@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -181,4 +182,47 @@ func TestReplicationControllerWithClientGo(t *testing.T) {
 		got, err := c.cs.CoreV1().ReplicationControllers("default").Get(ctx, "web", metav1.GetOptions{})
 		return err == nil && got.Status.ReadyReplicas == 3 && got.Status.AvailableReplicas == 3
 	})
+}
+
+// TestAgentRestoresOverwrittenStatus: the agent skips recomputing the
+// status of a pod on resync while the pod is the version it verified; a
+// status someone else overwrites is a new version and is put right, and
+// many resyncs in between write nothing.
+func TestAgentRestoresOverwrittenStatus(t *testing.T) {
+	c := startCluster(t, controller.Options{})
+	a := c.addAgent(t, "node-a", sim.New(sim.Options{}), agent.Timing{ResyncInterval: 50 * time.Millisecond})
+	stopWithTimeout(t, "agent", a.Stop)
+	ctx := context.Background()
+	eventually(t, 10*time.Second, "node has a pod CIDR", func() bool {
+		n, err := c.cs.CoreV1().Nodes().Get(ctx, "node-a", metav1.GetOptions{})
+		return err == nil && n.Spec.PodCIDR != ""
+	})
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.PodSpec{NodeName: "node-a", Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}
+	if _, err := c.cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	get := func() *corev1.Pod {
+		p, err := c.cs.CoreV1().Pods("default").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	eventually(t, 10*time.Second, "pod running", func() bool { return get().Status.Phase == corev1.PodRunning })
+	for i := range 3 {
+		time.Sleep(200 * time.Millisecond) // several resyncs
+		p := get()
+		rv := p.ResourceVersion
+		p.Status.Phase = corev1.PodPending
+		p.Status.Message = fmt.Sprint("overwritten ", i)
+		upd, err := c.cs.CoreV1().Pods("default").UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		if err != nil {
+			t.Fatalf("overwrite %d (pod was at %s, resyncs wrote nothing): %v", i, rv, err)
+		}
+		eventually(t, 10*time.Second, "status restored", func() bool {
+			p := get()
+			return p.Status.Phase == corev1.PodRunning && p.Status.Message == "" && p.ResourceVersion != upd.ResourceVersion
+		})
+	}
 }

@@ -20,10 +20,11 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// Default rate and burst of events written per broadcaster.
+// Default rate and burst of events written per broadcaster: the
+// kubelet's defaults (eventRecordQPS 50, eventBurst 100).
 const (
-	DefaultQPS   = 100
-	DefaultBurst = 300
+	DefaultQPS   = 50
+	DefaultBurst = 100
 )
 
 // Sink is the record.EventSink of a broadcaster and the rate limit of its
