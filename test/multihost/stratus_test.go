@@ -259,15 +259,24 @@ func testServerPartitioned(t *testing.T, c *cluster) {
 	w.waitMore(t, 5, time.Minute, "healed")
 	acked := w.stop()
 	waitServers(t, c, "server3")
+	// server3's etcd client may need a moment to reconnect: wait until it
+	// lists again (a subtest that failed meanwhile would fail the test).
+	cs := kube(t, c, "server3")
 	deadline := time.Now().Add(time.Minute)
 	for {
-		// server3 may need a moment to reconnect to etcd.
-		ok := t.Run("check", func(t *testing.T) { checkConfigMaps(t, kube(t, c, "server3"), map[string][]int{"part": acked}) })
-		if ok || time.Now().After(deadline) {
-			return
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := cs.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{Limit: 1})
+		cancel()
+		if err == nil {
+			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server3 still not answering a minute after the partition healed: %v", err)
+		}
+		t.Logf("server3 not answering yet: %v", err)
 		time.Sleep(time.Second)
 	}
+	checkConfigMaps(t, cs, map[string][]int{"part": acked})
 }
 
 // testAgentStopped: a Deployment's pods run on the agents; one agent's host
