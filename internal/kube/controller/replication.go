@@ -143,11 +143,11 @@ func (m *Manager) addReplication(kind replKind) {
 	if kind == rcKind {
 		inf := m.factory.Core().V1().ReplicationControllers()
 		r.rcLister = inf.Lister()
-		_, _ = inf.Informer().AddEventHandler(r.loop.handler())
+		_, _ = inf.Informer().AddEventHandler(r.ownerHandler())
 	} else {
 		inf := m.factory.Apps().V1().ReplicaSets()
 		r.rsLister = inf.Lister()
-		_, _ = inf.Informer().AddEventHandler(r.loop.handler())
+		_, _ = inf.Informer().AddEventHandler(r.ownerHandler())
 	}
 	_, _ = pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { r.podEvent(obj, 1) },
@@ -165,6 +165,35 @@ func (m *Manager) addReplication(kind replKind) {
 		},
 		DeleteFunc: func(obj any) { r.podEvent(obj, -1) },
 	})
+}
+
+// ownerHandler enqueues RCs or RSs. An update that changed neither spec
+// (generation) nor labels nor deletion, which is mostly the controller's
+// own status write, waits the status window like a pod status change: a
+// sync right after it would only count the same pods again.
+func (r *replication) ownerHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    r.loop.enqueue,
+		DeleteFunc: r.loop.enqueue,
+		UpdateFunc: func(old, obj any) {
+			om, ok1 := old.(metav1.Object)
+			nm, ok2 := obj.(metav1.Object)
+			if !ok1 || !ok2 || om.GetGeneration() != nm.GetGeneration() || !om.GetDeletionTimestamp().Equal(nm.GetDeletionTimestamp()) ||
+				!labels.Equals(om.GetLabels(), nm.GetLabels()) {
+				r.loop.enqueue(obj)
+				return
+			}
+			key, err := cache.MetaNamespaceKeyFunc(obj)
+			if err != nil {
+				return
+			}
+			window := minStatusWindow
+			if w, ok := r.windows.Load(key); ok {
+				window = w.(time.Duration)
+			}
+			r.loop.q.AddAfter(key, window)
+		},
+	}
 }
 
 func (r *replication) ownerKind() string {
