@@ -183,15 +183,9 @@ func (r *replication) ownerHandler() cache.ResourceEventHandler {
 				r.loop.enqueue(obj)
 				return
 			}
-			key, err := cache.MetaNamespaceKeyFunc(obj)
-			if err != nil {
-				return
+			if key, err := cache.MetaNamespaceKeyFunc(obj); err == nil {
+				r.loop.q.AddAfter(key, r.window(key))
 			}
-			window := minStatusWindow
-			if w, ok := r.windows.Load(key); ok {
-				window = w.(time.Duration)
-			}
-			r.loop.q.AddAfter(key, window)
 		},
 	}
 }
@@ -226,19 +220,24 @@ func (r *replication) podEvent(obj any, delta int) {
 		completed = r.exp.observe(key, false)
 	}
 	// The event that completes a burst of creates or deletes syncs at once,
-	// so the next burst starts. Any other waits a little, so a stream of pod
-	// events becomes one sync and one status write instead of one each
-	// (every sync scans all the controller's pods); the last event of a
-	// stream is still counted within statusBatchWindow.
+	// so the next burst starts. Any other (a status change, a pod someone
+	// else deleted) waits the status window, so a stream of pod events
+	// becomes one sync and one status write instead of one each (every sync
+	// scans all the controller's pods); the last event of a stream is still
+	// counted within the window.
 	if completed {
 		r.loop.q.Add(key)
 		return
 	}
-	window := minStatusWindow
+	r.loop.q.AddAfter(key, r.window(key))
+}
+
+// window is the status window of a controller, from its last sync.
+func (r *replication) window(key string) time.Duration {
 	if w, ok := r.windows.Load(key); ok {
-		window = w.(time.Duration)
+		return w.(time.Duration)
 	}
-	r.loop.q.AddAfter(key, window)
+	return minStatusWindow
 }
 
 // How long pod status changes gather before the controller's status is
