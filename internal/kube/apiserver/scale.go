@@ -158,26 +158,19 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, ri request
 			}
 			pod.Annotations[k] = v
 		}
+		// The node and the PodScheduled condition in one write, as the
+		// real binding does: a second write would make the node's agent
+		// act on a version about to be replaced.
+		setPodCondition(pod, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(s.now())})
 		return pod, nil
 	}
 	wo := o.storage("")
 	wo.FieldManager = ""
-	out, _, err := s.storage.Update(r.Context(), ri.res, ri.namespace, ri.name, fn, wo)
-	if err != nil {
+	wo.Subresource = "binding"
+	if _, _, err := s.storage.Update(r.Context(), ri.res, ri.namespace, ri.name, fn, wo); err != nil {
 		s.writeError(w, err)
 		return
 	}
-	// The PodScheduled condition belongs to status; set it as the real binding does.
-	_, _, err = s.storage.Update(r.Context(), ri.res, ri.namespace, ri.name, func(cur runtime.Object) (runtime.Object, error) {
-		pod := cur.(*corev1.Pod)
-		setPodCondition(pod, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(s.now())})
-		return pod, nil
-	}, registry.WriteOptions{Subresource: "status"})
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	_ = out
 	st := &metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusSuccess, Code: http.StatusCreated}
 	s.writeObject(w, target{mediaType: t.mediaType}, http.StatusCreated, st)
 }

@@ -152,7 +152,9 @@ type WriteOptions struct {
 	FieldManager string
 	// SkipManagedFields: the caller has already tracked fields (apply).
 	SkipManagedFields bool
-	// Subresource is "" for the main resource, or "status".
+	// Subresource is "" for the main resource, "status", or "binding": a
+	// pod's binding, one write that changes both spec (the node) and status
+	// (PodScheduled), as the real server's binding does.
 	Subresource string
 	// CreateIfMissing lets Update create the object (apply, some PUTs).
 	CreateIfMissing bool
@@ -401,7 +403,7 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		nm, _ := meta.Accessor(next)
 		nm.SetManagedFields(m.GetManagedFields())
 		obj, m = next, nm
-	} else if r.HasStatus {
+	} else if r.HasStatus && o.Subresource != "binding" {
 		setField(obj, "Status", fieldOf(cur, "Status"))
 	}
 	// Server-owned metadata.
