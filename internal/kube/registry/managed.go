@@ -123,25 +123,7 @@ func shapeKey(kind, manager string, js []byte) [32]byte {
 			expectKey = false
 			out = append(out, c)
 		default:
-			// A scalar: string, number, true, false or null.
-			j := i
-			if c == '"' {
-				j++
-				for j < len(js) && js[j] != '"' {
-					if js[j] == '\\' {
-						j++
-					}
-					j++
-				}
-				j++
-			} else {
-				for j < len(js) && js[j] != ',' && js[j] != '}' && js[j] != ']' {
-					j++
-				}
-			}
-			if j > len(js) {
-				j = len(js)
-			}
+			j := scalarEnd(js, i)
 			if expectKey || inArray > 0 {
 				out = append(out, js[i:j]...)
 			} else {
@@ -154,4 +136,25 @@ func shapeKey(kind, manager string, js []byte) [32]byte {
 	var k [32]byte
 	h.Sum(k[:0])
 	return k
+}
+
+// scalarEnd returns the end of the JSON scalar (string, number, true, false
+// or null) starting at js[i]: the index just past it, at most len(js).
+func scalarEnd(js []byte, i int) int {
+	j := i
+	if js[i] == '"' {
+		j++
+		for j < len(js) && js[j] != '"' {
+			if js[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		j++
+	} else {
+		for j < len(js) && js[j] != ',' && js[j] != '}' && js[j] != ']' {
+			j++
+		}
+	}
+	return min(j, len(js))
 }

@@ -444,22 +444,7 @@ func scanJSON(js []byte, leaf func(path, val []byte), str func(dst, tok []byte) 
 			expectKey = false
 			out = append(out, c)
 		default:
-			j := i
-			if c == '"' {
-				j++
-				for j < len(js) && js[j] != '"' {
-					if js[j] == '\\' {
-						j++
-					}
-					j++
-				}
-				j++
-			} else {
-				for j < len(js) && js[j] != ',' && js[j] != '}' && js[j] != ']' {
-					j++
-				}
-			}
-			j = min(j, len(js))
+			j := scalarEnd(js, i)
 			tok := js[i:j]
 			switch {
 			case expectKey:
