@@ -114,6 +114,12 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ri requestInf
 		return
 	}
 	rv := strconv.FormatInt(res.Rev, 10)
+	if opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact && rv != opts.ResourceVersion {
+		// A write landed between the check and the list: the state asked
+		// for is gone.
+		s.writeError(w, listTooOld())
+		return
+	}
 	switch t.as {
 	case "Table":
 		tbl, err := s.toTable(ri.res, res.Items, t.version, r.URL.Query().Get("includeObject"), true)
@@ -443,10 +449,15 @@ func (s *Server) checkListRV(ctx context.Context, opts metav1.ListOptions) error
 		}
 	}
 	if opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact && n < cur {
-		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusGone,
-			Reason: metav1.StatusReasonExpired, Message: "The resourceVersion for the provided list is too old."}}
+		return listTooOld()
 	}
 	return nil
+}
+
+// listTooOld answers an Exact list for a state the store no longer has.
+func listTooOld() error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusGone,
+		Reason: metav1.StatusReasonExpired, Message: "The resourceVersion for the provided list is too old."}}
 }
 
 // tooLargeRV is the real server's answer to a list for a resourceVersion it
