@@ -24,6 +24,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
 	"github.com/stratus-cloud/stratus/internal/leader"
 	"github.com/stratus-cloud/stratus/internal/proxy"
+	"github.com/stratus-cloud/stratus/internal/runtime"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
 
@@ -120,25 +121,87 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	return kc, nil
 }
 
-// buildHostAgent adds the node agent of this host.
+// buildHostAgent adds the node agent of this host. Choosing and opening
+// the runtime (asking whether a docker engine answers, cleaning up what a
+// crashed run left) starts now, beside the first stage, and the agent
+// waits for it in the second.
 func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, token string) error {
 	// One docker instance name per data dir: containers a crashed earlier
 	// run left behind are cleaned up by the next one.
 	sum := sha256.Sum256([]byte(w.dir.Path()))
-	rt, _, err := openRuntime(ctx, w.o.runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
-	if err != nil {
-		return err
-	}
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "stratus"
 	}
-	ag, err := agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log})
+	ha := &hostAgent{opened: make(chan struct{})}
+	go func() {
+		defer close(ha.opened)
+		ha.rt, _, ha.err = openRuntime(ctx, w.o.runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
+	}()
+	ha.newAgent = func(rt runtime.Runtime) (*agent.Agent, error) {
+		return agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log})
+	}
+	w.second = append(w.second, ha)
+	return nil
+}
+
+// hostAgent is the host's node agent, created once its runtime is open.
+type hostAgent struct {
+	opened   chan struct{} // closed when rt or err is set
+	rt       runtime.Runtime
+	err      error
+	newAgent func(runtime.Runtime) (*agent.Agent, error)
+	ag       atomic.Pointer[agent.Agent]
+}
+
+func (h *hostAgent) Name() string { return "agent" }
+
+func (h *hostAgent) Start(ctx context.Context) error {
+	select {
+	case <-h.opened:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if h.err != nil {
+		return h.err
+	}
+	ag, err := h.newAgent(h.rt)
 	if err != nil {
+		closeRuntime(h.rt)
 		return err
 	}
-	w.second = append(w.second, ag)
+	if err := ag.Start(ctx); err != nil {
+		return err
+	}
+	h.ag.Store(ag)
 	return nil
+}
+
+// Stop stops the agent, or closes a runtime opened for an agent that never
+// started.
+func (h *hostAgent) Stop(ctx context.Context) error {
+	if ag := h.ag.Load(); ag != nil {
+		return ag.Stop(ctx)
+	}
+	select {
+	case <-h.opened:
+		if h.err == nil {
+			closeRuntime(h.rt)
+		}
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (h *hostAgent) Ready() bool {
+	ag := h.ag.Load()
+	return ag != nil && ag.Ready()
+}
+
+func closeRuntime(rt runtime.Runtime) {
+	if c, ok := rt.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
 }
 
 // identity names this server for leader election: host name and data dir.

@@ -17,6 +17,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/datadir"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
 	"github.com/stratus-cloud/stratus/internal/memtrim"
+	"github.com/stratus-cloud/stratus/internal/startgc"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 
@@ -158,6 +159,7 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 		return fmt.Errorf("record state in %s: %w", dir.Path(), err)
 	}
 	recorded.Store(true)
+	startgc.Done()
 	printBanner(stdout, o, dir.Path(), state, time.Since(t0))
 	log.Info("stratus is up", "took", time.Since(t0), "http", hs.URL())
 	if o.trimMemory {
