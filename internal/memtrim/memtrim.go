@@ -2,10 +2,11 @@
 //
 // Start-up decodes schemas, registers types and runs the init code of every
 // package linked in; little of that is touched again. Trim returns the
-// garbage heap to the operating system and, on Linux, asks the kernel to
-// page out the program's read-only mappings (code and constant data):
-// pages still in use fault back in on their next use, from the page cache
-// or the binary, so what stays resident is the idle working set.
+// garbage heap to the operating system and, on Linux, unmaps the program's
+// read-only mappings (code and constant data) from the process: pages still
+// in use fault back in from the page cache on their next use, so what stays
+// resident is the idle working set, and the page cache keeps the binary warm
+// for the next start.
 package memtrim
 
 import "runtime/debug"
