@@ -156,6 +156,11 @@ type ListOptions struct {
 	// (Kubernetes' "NotOlderThan"); every backend serves its newest state,
 	// and answers ErrFutureRevision when MinRev is ahead of it.
 	MinRev int64
+	// Rev, when non-zero, lists the state at exactly that revision (for
+	// Kubernetes' "Exact" lists and continued pages): ErrCompacted when the
+	// history no longer reaches back to it, ErrFutureRevision when the store
+	// has not reached it. MinRev is ignored then.
+	Rev int64
 }
 
 // ListResult is a consistent snapshot of the keys under a prefix.

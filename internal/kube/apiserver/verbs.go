@@ -104,22 +104,17 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ri requestInf
 		s.writeError(w, err)
 		return
 	}
-	if err := s.checkListRV(r.Context(), opts); err != nil {
+	exact, err := s.checkListRV(r.Context(), opts)
+	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	res, err := s.storage.List(r.Context(), ri.res, ri.namespace, pred, opts.Limit, opts.Continue)
+	res, err := s.storage.ListAt(r.Context(), ri.res, ri.namespace, pred, opts.Limit, opts.Continue, exact)
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
 	rv := strconv.FormatInt(res.Rev, 10)
-	if opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact && rv != opts.ResourceVersion {
-		// A write landed between the check and the list: the state asked
-		// for is gone.
-		s.writeError(w, listTooOld())
-		return
-	}
 	switch t.as {
 	case "Table":
 		tbl, err := s.toTable(ri.res, res.Items, t.version, r.URL.Query().Get("includeObject"), true)
@@ -410,54 +405,50 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 const rvWaitLimit = 3 * time.Second
 
 // checkListRV applies a list's resourceVersion and resourceVersionMatch as
-// the real server does: "" and "0" (and continuations) list the newest
-// state; N (NotOlderThan) lists a state at least as new as N, waiting a
-// little for the store to get there; Exact N lists the state at N, which
-// the store can only give while nothing has been written since (older
-// states are answered 410, as a compacted etcd would).
-func (s *Server) checkListRV(ctx context.Context, opts metav1.ListOptions) error {
+// the real server does, and returns the revision to list at exactly (0:
+// the newest). "" and "0" (and continuations, which carry their own) list
+// the newest state; N (NotOlderThan) lists a state at least as new as N,
+// waiting a little for the store to get there; Exact N, and N with a limit
+// but no match (the legacy paging rule), list the state at N, which the
+// store keeps as long as its history reaches back to N.
+func (s *Server) checkListRV(ctx context.Context, opts metav1.ListOptions) (int64, error) {
 	in := metainternalversion.ListOptions{ResourceVersion: opts.ResourceVersion,
 		ResourceVersionMatch: opts.ResourceVersionMatch, Continue: opts.Continue, Limit: opts.Limit}
 	if errs := metainternalversionvalidation.ValidateListOptions(&in, true); len(errs) > 0 {
-		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "ListOptions"}, "", errs)
+		return 0, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "ListOptions"}, "", errs)
 	}
 	if opts.ResourceVersion == "" || opts.ResourceVersion == "0" || opts.Continue != "" {
-		return nil
+		return 0, nil
 	}
 	n, err := strconv.ParseInt(opts.ResourceVersion, 10, 64)
 	if err != nil || n < 0 {
-		return apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %s", opts.ResourceVersion))
+		return 0, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %s", opts.ResourceVersion))
 	}
 	cur, err := s.opts.Store.Rev(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if n > cur {
 		deadline := time.Now().Add(rvWaitLimit)
 		for n > cur && time.Now().Before(deadline) {
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return 0, ctx.Err()
 			case <-time.After(10 * time.Millisecond):
 			}
 			if cur, err = s.opts.Store.Rev(ctx); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if n > cur {
-			return tooLargeRV(n, cur)
+			return 0, tooLargeRV(n, cur)
 		}
 	}
-	if opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact && n < cur {
-		return listTooOld()
+	if opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact ||
+		(opts.ResourceVersionMatch == "" && opts.Limit > 0) {
+		return n, nil
 	}
-	return nil
-}
-
-// listTooOld answers an Exact list for a state the store no longer has.
-func listTooOld() error {
-	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusGone,
-		Reason: metav1.StatusReasonExpired, Message: "The resourceVersion for the provided list is too old."}}
+	return 0, nil
 }
 
 // tooLargeRV is the real server's answer to a list for a resourceVersion it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -67,6 +68,9 @@ func (p Predicate) Matches(r *Resource, obj runtime.Object) bool {
 }
 
 // continueToken is the opaque "continue" value, shaped like the real server's.
+// ResourceVersion is the revision of the list's first page, which every
+// later page is listed at; -1 (the real server's "inconsistent" token,
+// handed out when that revision is gone) lists the newest state.
 type continueToken struct {
 	APIVersion      string `json:"v"`
 	ResourceVersion int64  `json:"rv"`
@@ -78,22 +82,48 @@ func encodeContinue(rev int64, rel string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeContinue(s string) (string, error) {
+// decodeContinue returns the key to list after, relative to the list's
+// prefix, and the revision to list at (0: the newest).
+func decodeContinue(s string) (string, int64, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return "", fmt.Errorf("continue key is not valid: %v", err)
+		return "", 0, fmt.Errorf("continue key is not valid: %v", err)
 	}
 	var t continueToken
 	if err := json.Unmarshal(b, &t); err != nil {
-		return "", fmt.Errorf("continue key is not valid: %v", err)
+		return "", 0, fmt.Errorf("continue key is not valid: %v", err)
 	}
 	if t.APIVersion != "meta.k8s.io/v1" {
-		return "", fmt.Errorf("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+		return "", 0, fmt.Errorf("continue key is not valid: server does not recognize this encoded version %q", t.APIVersion)
 	}
-	if t.StartKey == "" || strings.Contains(t.StartKey, "/..") || strings.HasPrefix(t.StartKey, "/") {
-		return "", fmt.Errorf("continue key is not valid: start key is not valid")
+	if t.ResourceVersion == 0 || t.ResourceVersion < -1 {
+		return "", 0, fmt.Errorf("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
 	}
-	return strings.TrimSuffix(t.StartKey, "\x00"), nil
+	if t.StartKey == "" {
+		return "", 0, fmt.Errorf("continue key is not valid: encoded start key empty (version meta.k8s.io/v1)")
+	}
+	if strings.Contains(t.StartKey, "/..") || strings.HasPrefix(t.StartKey, "/") {
+		return "", 0, fmt.Errorf("continue key is not valid: start key is not valid")
+	}
+	return strings.TrimSuffix(t.StartKey, "\x00"), max(t.ResourceVersion, 0), nil
+}
+
+// The real server's answers for a state that is no longer kept.
+const (
+	listExpired = "The resourceVersion for the provided list is too old."
+	// continueExpired is followed, as in the real server, by the Status
+	// carrying a continue token that lists the rest at the newest state.
+	continueExpired = "The provided continue parameter is too old to display a consistent list result. " +
+		"You can start a new list without the continue parameter, or use the continue token in this response " +
+		"to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent " +
+		"list - objects that were created, modified, or deleted between the time the first chunk was returned " +
+		"and now may show up in the list."
+)
+
+func expired(msg, cont string) error {
+	err := apierrors.NewResourceExpired(msg)
+	err.ErrStatus.ListMeta.Continue = cont
+	return err
 }
 
 // ListResult is one page of a list.
@@ -105,16 +135,26 @@ type ListResult struct {
 }
 
 // List returns the objects under ns matching p, at most limit (0: all),
-// starting after the continue token.
+// starting after the continue token, at the newest state (or at the
+// token's).
 func (st *Storage) List(ctx context.Context, r *Resource, ns string, p Predicate, limit int64, cont string) (ListResult, error) {
+	return st.ListAt(ctx, r, ns, p, limit, cont, 0)
+}
+
+// ListAt is List at revision rev (0: the newest): Kubernetes' Exact lists.
+// A continue token brings its own revision, so every page of a list shows
+// the same state; once that state is no longer kept the answer is 410
+// Expired, with a token for the rest at the newest state, as the real
+// server (on etcd) answers after a compaction.
+func (st *Storage) ListAt(ctx context.Context, r *Resource, ns string, p Predicate, limit int64, cont string, rev int64) (ListResult, error) {
 	prefix := Prefix(r, ns)
 	after := ""
 	if cont != "" {
-		rel, err := decodeContinue(cont)
+		rel, at, err := decodeContinue(cont)
 		if err != nil {
 			return ListResult{}, apierrors.NewBadRequest(err.Error())
 		}
-		after = prefix + rel
+		after, rev = prefix+rel, at
 	}
 	// A list of one namespace needs no other (and the namespace name is a
 	// prefix of others': "/ns/" ends in a slash, so that is exact).
@@ -125,12 +165,18 @@ func (st *Storage) List(ctx context.Context, r *Resource, ns string, p Predicate
 		if filter && page > 0 && page < 500 {
 			page = 500
 		}
-		res, err := st.S.List(ctx, prefix, store.ListOptions{Limit: page, After: after})
-		if err != nil {
+		res, err := st.S.List(ctx, prefix, store.ListOptions{Limit: page, After: after, Rev: rev})
+		switch {
+		case errors.Is(err, store.ErrCompacted) && cont != "":
+			return ListResult{}, expired(continueExpired, encodeContinue(-1, strings.TrimPrefix(after, prefix)))
+		case errors.Is(err, store.ErrCompacted):
+			return ListResult{}, expired(listExpired, "")
+		case err != nil:
 			return ListResult{}, st.storeErr(err, r, "")
 		}
 		if out.Rev == 0 {
-			out.Rev = res.Rev
+			// Further pages of a filtered list read the same state.
+			out.Rev, rev = res.Rev, res.Rev
 		}
 		if out.Items == nil {
 			out.Items = make([]runtime.Object, 0, len(res.KVs))

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -144,13 +145,23 @@ func TestValidation(t *testing.T) {
 }
 
 func TestContinueToken(t *testing.T) {
-	tok := encodeContinue(42, "default/p10")
-	got, err := decodeContinue(tok)
-	if err != nil || got != "default/p10" {
-		t.Fatalf("round trip: %q %v", got, err)
+	tests := []struct {
+		rev     int64
+		wantRev int64
+	}{
+		{42, 42},
+		{-1, 0}, // the "inconsistent" token: the newest state
 	}
-	for _, bad := range []string{"!!", "e30", encodeContinue(1, "/../x")} {
-		if _, err := decodeContinue(bad); err == nil {
+	for _, tc := range tests {
+		got, rev, err := decodeContinue(encodeContinue(tc.rev, "default/p10"))
+		if err != nil || got != "default/p10" || rev != tc.wantRev {
+			t.Errorf("round trip of rev %d: %q %d %v", tc.rev, got, rev, err)
+		}
+	}
+	raw := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for _, bad := range []string{"!!", "e30", encodeContinue(1, "/../x"), encodeContinue(0, "a"), encodeContinue(-2, "a"),
+		raw(`{"v":"meta.k8s.io/v2","rv":1,"start":"a"}`), raw(`{"v":"meta.k8s.io/v1","rv":1,"start":""}`)} {
+		if _, _, err := decodeContinue(bad); err == nil {
 			t.Errorf("decodeContinue(%q) accepted", bad)
 		}
 	}

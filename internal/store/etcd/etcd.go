@@ -173,6 +173,13 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 	if start >= end && end != "\x00" {
 		// Nothing can follow After under the prefix; etcd would read the
 		// range backwards.
+		if opts.Rev != 0 {
+			// Still answer whether that revision can be read.
+			if _, err := s.c.Get(ctx, full, clientv3.WithRev(opts.Rev), clientv3.WithCountOnly()); err != nil {
+				return store.ListResult{}, s.err(err)
+			}
+			return store.ListResult{Rev: opts.Rev}, nil
+		}
 		rev, err := s.Rev(ctx)
 		if err != nil {
 			return store.ListResult{}, err
@@ -186,14 +193,20 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 	if opts.Limit > 0 {
 		ops = append(ops, clientv3.WithLimit(int64(opts.Limit)))
 	}
+	if opts.Rev != 0 {
+		ops = append(ops, clientv3.WithRev(opts.Rev))
+	}
 	resp, err := s.c.Get(ctx, start, ops...)
 	if err != nil {
 		return store.ListResult{}, s.err(err)
 	}
-	if opts.MinRev > resp.Header.Revision {
+	res := store.ListResult{Rev: resp.Header.Revision, More: resp.More}
+	switch {
+	case opts.Rev != 0:
+		res.Rev = opts.Rev
+	case opts.MinRev > resp.Header.Revision:
 		return store.ListResult{}, store.ErrFutureRevision
 	}
-	res := store.ListResult{Rev: resp.Header.Revision, More: resp.More}
 	if len(resp.Kvs) > 0 {
 		res.KVs = make([]*store.KV, len(resp.Kvs))
 		for i, kv := range resp.Kvs {

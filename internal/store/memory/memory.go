@@ -11,6 +11,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -150,14 +151,17 @@ func (e *Engine) List(ctx context.Context, prefix string, opts store.ListOptions
 	if e.closed {
 		return store.ListResult{}, store.ErrClosed
 	}
-	if opts.MinRev > e.rev {
-		return store.ListResult{}, store.ErrFutureRevision
-	}
-	res := store.ListResult{Rev: e.rev}
 	start := prefix
 	if opts.After != "" && opts.After >= prefix {
 		start = opts.After + "\x00"
 	}
+	if opts.Rev != 0 {
+		return e.listAt(prefix, start, opts)
+	}
+	if opts.MinRev > e.rev {
+		return store.ListResult{}, store.ErrFutureRevision
+	}
+	res := store.ListResult{Rev: e.rev}
 	e.tree.AscendGreaterOrEqual(&store.KV{Key: start}, func(kv *store.KV) bool {
 		if !strings.HasPrefix(kv.Key, prefix) {
 			return false
@@ -169,6 +173,85 @@ func (e *Engine) List(ctx context.Context, prefix string, opts store.ListOptions
 		res.KVs = append(res.KVs, kv)
 		return true
 	})
+	return res, nil
+}
+
+// listAt lists the keys under prefix from start on as they were at
+// opts.Rev: the current tree with every key written since put back to its
+// state before its first write after opts.Rev, which the history's events
+// carry as Prev. e.mu must be held.
+func (e *Engine) listAt(prefix, start string, opts store.ListOptions) (store.ListResult, error) {
+	switch {
+	case opts.Rev > e.rev:
+		return store.ListResult{}, store.ErrFutureRevision
+	case opts.Rev < e.oldest:
+		return store.ListResult{}, store.ErrCompacted
+	}
+	// then: the state at opts.Rev of each key written since (nil: absent).
+	var then map[string]*store.KV
+	for i := e.histIndex(opts.Rev + 1); i < len(e.hist); i++ {
+		ev := &e.hist[i]
+		k := ev.KV.Key
+		if k < start || !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		if then == nil {
+			then = make(map[string]*store.KV)
+		}
+		if _, seen := then[k]; !seen {
+			then[k] = ev.Prev
+		}
+	}
+	// gone: keys that existed at opts.Rev and are deleted now, in order.
+	var gone []*store.KV
+	for k, kv := range then {
+		if kv == nil {
+			continue
+		}
+		if _, ok := e.tree.Get(&store.KV{Key: k}); !ok {
+			gone = append(gone, kv)
+		}
+	}
+	slices.SortFunc(gone, func(a, b *store.KV) int { return strings.Compare(a.Key, b.Key) })
+
+	res := store.ListResult{Rev: opts.Rev}
+	full := func() bool {
+		if opts.Limit > 0 && len(res.KVs) == opts.Limit {
+			res.More = true
+			return true
+		}
+		return false
+	}
+	e.tree.AscendGreaterOrEqual(&store.KV{Key: start}, func(kv *store.KV) bool {
+		if !strings.HasPrefix(kv.Key, prefix) {
+			return false
+		}
+		for len(gone) > 0 && gone[0].Key < kv.Key {
+			if full() {
+				return false
+			}
+			res.KVs = append(res.KVs, gone[0])
+			gone = gone[1:]
+		}
+		old, changed := then[kv.Key]
+		if changed {
+			if old == nil {
+				return true // created after opts.Rev
+			}
+			kv = old
+		}
+		if full() {
+			return false
+		}
+		res.KVs = append(res.KVs, kv)
+		return true
+	})
+	for _, kv := range gone {
+		if full() {
+			break
+		}
+		res.KVs = append(res.KVs, kv)
+	}
 	return res, nil
 }
 
@@ -592,18 +675,8 @@ func (e *Engine) revNow() int64 {
 // about maxWatchBatch, whole revisions only) and the revision they bring the
 // watcher up to. e.mu must be held.
 func (e *Engine) collect(prefix string, next int64) ([]store.Event, int64) {
-	// History is in revision order: find the first event at or after next.
-	lo, hi := 0, len(e.hist)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if e.hist[m].KV.ModRev < next {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
 	var evs []store.Event
-	for i := lo; i < len(e.hist); i++ {
+	for i := e.histIndex(next); i < len(e.hist); i++ {
 		ev := &e.hist[i]
 		if len(evs) >= maxWatchBatch && ev.KV.ModRev != evs[len(evs)-1].KV.ModRev {
 			return evs, evs[len(evs)-1].KV.ModRev
@@ -613,6 +686,21 @@ func (e *Engine) collect(prefix string, next int64) ([]store.Event, int64) {
 		}
 	}
 	return evs, e.rev
+}
+
+// histIndex returns the index of the first event in the history at or after
+// revision rev (the history is in revision order). e.mu must be held.
+func (e *Engine) histIndex(rev int64) int {
+	lo, hi := 0, len(e.hist)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if e.hist[m].KV.ModRev < rev {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // Close implements store.Store. Transactions already queued are answered

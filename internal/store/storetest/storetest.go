@@ -44,6 +44,7 @@ func Run(t *testing.T, open Open) {
 		{"Invalid", testInvalid},
 		{"List", testList},
 		{"ListPaging", testListPaging},
+		{"ListAtRevision", testListAtRevision},
 		{"Count", testCount},
 		{"RevisionMonotonic", testRevisionMonotonic},
 		{"Typed", testTyped},
@@ -375,6 +376,65 @@ func testList(t *testing.T, s store.Store) {
 	}
 	if _, err := s.List(ctx, "/p/", store.ListOptions{MinRev: cur + 1000}); !errors.Is(err, store.ErrFutureRevision) {
 		t.Errorf("List with future MinRev: err = %v, want ErrFutureRevision", err)
+	}
+}
+
+func testListAtRevision(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	txn(t, s, store.Put("/s/a", []byte("a1")), store.Put("/s/b", []byte("b1")), store.Put("/s/c", []byte("c1")),
+		store.Put("/s/e", []byte("e1")), store.Put("/t/x", []byte("x1")))
+	then := rev(t, s)
+	// After then: b changes, c goes, d comes, a goes and comes back,
+	// e goes; outside the prefix t/x changes.
+	txn(t, s, store.Put("/s/b", []byte("b2")))
+	txn(t, s, store.Delete("/s/c"), store.Put("/s/d", []byte("d2")))
+	txn(t, s, store.Delete("/s/a"))
+	txn(t, s, store.Put("/s/a", []byte("a3")), store.Delete("/s/e"), store.Put("/t/x", []byte("x3")))
+	now := rev(t, s)
+
+	tests := []struct {
+		name string
+		opts store.ListOptions
+		want string
+		more bool
+	}{
+		{"whole", store.ListOptions{Rev: then}, "/s/a=a1 /s/b=b1 /s/c=c1 /s/e=e1", false},
+		{"limit", store.ListOptions{Rev: then, Limit: 2}, "/s/a=a1 /s/b=b1", true},
+		{"second page", store.ListOptions{Rev: then, Limit: 2, After: "/s/b"}, "/s/c=c1 /s/e=e1", false},
+		{"after a deleted key", store.ListOptions{Rev: then, After: "/s/c"}, "/s/e=e1", false},
+		{"limit on a deleted key", store.ListOptions{Rev: then, Limit: 3}, "/s/a=a1 /s/b=b1 /s/c=c1", true},
+		{"now", store.ListOptions{Rev: now}, "/s/a=a3 /s/b=b2 /s/d=d2", false},
+	}
+	for _, tc := range tests {
+		res, err := s.List(ctx, "/s/", tc.opts)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		var got []string
+		for _, kv := range res.KVs {
+			got = append(got, kv.Key+"="+string(kv.Value))
+		}
+		if strings.Join(got, " ") != tc.want || res.More != tc.more || res.Rev != tc.opts.Rev {
+			t.Errorf("%s: got %v more=%v rev=%d, want %s more=%v rev=%d", tc.name, got, res.More, res.Rev, tc.want, tc.more, tc.opts.Rev)
+		}
+		for _, kv := range res.KVs {
+			if kv.ModRev > tc.opts.Rev || kv.CreateRev > kv.ModRev {
+				t.Errorf("%s: %s has CreateRev %d ModRev %d, listed at %d", tc.name, kv.Key, kv.CreateRev, kv.ModRev, tc.opts.Rev)
+			}
+		}
+	}
+	if _, err := s.List(ctx, "/s/", store.ListOptions{Rev: now + 1000}); !errors.Is(err, store.ErrFutureRevision) {
+		t.Errorf("List at a future revision: err = %v, want ErrFutureRevision", err)
+	}
+	if err := s.Compact(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.List(ctx, "/s/", store.ListOptions{Rev: then}); !errors.Is(err, store.ErrCompacted) {
+		t.Errorf("List at a compacted revision: err = %v, want ErrCompacted", err)
+	}
+	if res, err := s.List(ctx, "/s/", store.ListOptions{Rev: now}); err != nil || len(res.KVs) != 3 {
+		t.Errorf("List at the compaction revision: %v, %v", res.KVs, err)
 	}
 }
 
