@@ -2,7 +2,9 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"net"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -25,19 +27,23 @@ func (s *Server) bootstrap(ctx context.Context, addr *net.TCPAddr) error {
 	// No managed fields here: tracking needs the apply schema, which is still
 	// being parsed in the background, and start-up must not wait for it.
 	wo := registry.WriteOptions{}
+	// Writes side by side share the store's commits (one fsync for each
+	// step rather than for each object): first the namespaces, then what
+	// lives in default.
+	var nsWrites []func() error
 	for _, name := range builtinNamespaces {
-		if err := s.ensure(ctx, nsr, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, wo); err != nil {
-			return err
-		}
+		nsWrites = append(nsWrites, func() error {
+			return s.ensure(ctx, nsr, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, wo)
+		})
+	}
+	if err := together(nsWrites...); err != nil {
+		return err
 	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
 			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Ports: []corev1.ServicePort{{
 			Name: "https", Port: 443, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(int32(addr.Port))}}},
-	}
-	if err := s.ensure(ctx, s.reg.Lookup("", "v1", "services"), svc, wo); err != nil {
-		return err
 	}
 	ip := addr.IP.String()
 	if addr.IP.IsUnspecified() {
@@ -49,9 +55,6 @@ func (s *Server) bootstrap(ctx context.Context, addr *net.TCPAddr) error {
 		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: ip}},
 			Ports: []corev1.EndpointPort{{Name: "https", Port: port, Protocol: corev1.ProtocolTCP}}}},
 	}
-	if err := s.upsert(ctx, s.reg.Lookup("", "v1", "endpoints"), ep, wo); err != nil {
-		return err
-	}
 	name, proto, ready := "https", corev1.ProtocolTCP, true
 	slice := &discoveryv1.EndpointSlice{
 		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
@@ -60,7 +63,24 @@ func (s *Server) bootstrap(ctx context.Context, addr *net.TCPAddr) error {
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
 		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
 	}
-	return s.upsert(ctx, s.reg.Lookup("discovery.k8s.io", "v1", "endpointslices"), slice, wo)
+	return together(
+		func() error { return s.ensure(ctx, s.reg.Lookup("", "v1", "services"), svc, wo) },
+		func() error { return s.upsert(ctx, s.reg.Lookup("", "v1", "endpoints"), ep, wo) },
+		func() error {
+			return s.upsert(ctx, s.reg.Lookup("discovery.k8s.io", "v1", "endpointslices"), slice, wo)
+		},
+	)
+}
+
+// together runs fns side by side and returns their errors joined.
+func together(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Go(func() { errs[i] = fn() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // ensure creates obj unless it exists.
