@@ -85,12 +85,14 @@ func rssMB(pid int) float64 {
 // first answer in the same run: "fresh" with a new data dir (certificates,
 // the data center and the cluster's objects are created), "restart" with
 // the data dir of an earlier run. Targets: ratio ≤ 3, idle RSS ≤ 60 MB.
+// version-ms is `stratus version` from exec to exit: what the binary costs
+// before it does any work (runtime start and package init).
 func BenchmarkStartup(b *testing.B) {
 	bin := stratusBinary(b)
 	hello := buildHello(b)
 	for _, mode := range []string{"fresh", "restart"} {
 		b.Run(mode, func(b *testing.B) {
-			var up, floor time.Duration
+			var up, floor, idle time.Duration
 			var rss float64
 			n := 0
 			for b.Loop() {
@@ -99,6 +101,13 @@ func BenchmarkStartup(b *testing.B) {
 				floor += d
 				p.Kill()
 				p.Wait()
+				// The binary's own floor: exec, runtime start and the init
+				// of every package linked in, doing no work.
+				t0 := time.Now()
+				if out, err := exec.Command(bin, "version").CombinedOutput(); err != nil {
+					b.Fatalf("stratus version: %v\n%s", err, out)
+				}
+				idle += time.Since(t0)
 
 				dir := b.TempDir()
 				start := func() (time.Duration, *os.Process) {
@@ -125,6 +134,8 @@ func BenchmarkStartup(b *testing.B) {
 			b.ReportMetric(float64(up.Microseconds())/float64(n)/1000, "up-ms")
 			b.ReportMetric(float64(floor.Microseconds())/float64(n)/1000, "hello-ms")
 			b.ReportMetric(float64(up)/float64(floor), "ratio")
+			b.ReportMetric(float64(idle.Microseconds())/float64(n)/1000, "version-ms")
+			b.ReportMetric(float64(idle)/float64(floor), "version-ratio")
 			b.ReportMetric(rss/float64(n), "idle-RSS-MB")
 		})
 	}
