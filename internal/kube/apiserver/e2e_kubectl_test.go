@@ -163,6 +163,10 @@ func kubectlScenario(t *testing.T, version string) {
 	if !strings.HasPrefix(sorted, "pod/alpha\npod/nginx") {
 		t.Errorf("sort-by: %q", sorted)
 	}
+	// kubectl pages with limit and continue: one pod a request.
+	if chunked := k.ok("get", "pods", "--chunk-size=1", "-o", "name"); chunked != k.ok("get", "pods", "-o", "name") {
+		t.Errorf("get --chunk-size=1: %q", chunked)
+	}
 	contains(t, "annotate", k.ok("annotate", "pod", "nginx", "note=hello"), "pod/nginx annotated")
 
 	// Watch: kubectl get -w prints new rows as they come.
