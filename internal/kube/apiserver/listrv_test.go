@@ -11,20 +11,26 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
 )
 
-// TestListResourceVersionSemantics drives client-go through the list
-// resourceVersion rules the real server keeps.
-func TestListResourceVersionSemantics(t *testing.T) {
+// podsOnMemoryStore starts a server on a memory store the test can compact
+// and returns a client of its default namespace's pods.
+func podsOnMemoryStore(t *testing.T) (*memory.Engine, typedcorev1.PodInterface) {
 	st := memory.New(memory.Options{})
 	t.Cleanup(func() { st.Close() })
 	srv := apiservertest.StartWith(t, apiservertest.Options{Store: st})
-	cs := clientset(t, apiservertest.RESTConfig(t, srv))
+	return st, clientset(t, apiservertest.RESTConfig(t, srv)).CoreV1().Pods("default")
+}
+
+// TestListResourceVersionSemantics drives client-go through the list
+// resourceVersion rules the real server keeps.
+func TestListResourceVersionSemantics(t *testing.T) {
+	_, pods := podsOnMemoryStore(t)
 	ctx := context.Background()
-	pods := cs.CoreV1().Pods("default")
 	if _, err := pods.Create(ctx, testPod("a", nil), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -110,12 +116,8 @@ func names(l *corev1.PodList) []string {
 // store's history is compacted the next page is 410 Expired with a token
 // that lists the rest at the newest state.
 func TestListContinueIsASnapshot(t *testing.T) {
-	st := memory.New(memory.Options{})
-	t.Cleanup(func() { st.Close() })
-	srv := apiservertest.StartWith(t, apiservertest.Options{Store: st})
-	cs := clientset(t, apiservertest.RESTConfig(t, srv))
+	st, pods := podsOnMemoryStore(t)
 	ctx := context.Background()
-	pods := cs.CoreV1().Pods("default")
 	for _, n := range []string{"p1", "p2", "p3", "p4", "p5", "p6"} {
 		if _, err := pods.Create(ctx, testPod(n, nil), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
