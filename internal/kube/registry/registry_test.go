@@ -10,9 +10,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/stratus-cloud/stratus/internal/store/memory"
 )
@@ -141,6 +143,75 @@ func TestValidation(t *testing.T) {
 	_, err := st.Create(ctx, st.Reg.Lookup("apps", "v1", "deployments"), d, WriteOptions{})
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "`selector` does not match template `labels`") {
 		t.Errorf("deployment selector mismatch: %v", err)
+	}
+}
+
+// TestValidationMessages checks the real server's texts, as kubectl prints
+// them, for resources and deployment strategies.
+func TestValidationMessages(t *testing.T) {
+	st := newStorage(t)
+	ctx := context.Background()
+	pod := func(req, lim string) *corev1.Pod {
+		rr := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
+		if req != "" {
+			rr.Requests[corev1.ResourceCPU] = resource.MustParse(req)
+		}
+		if lim != "" {
+			rr.Limits[corev1.ResourceCPU] = resource.MustParse(lim)
+		}
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "p-", Namespace: "default"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i", Resources: rr}}}}
+	}
+	dep := func(f func(*appsv1.DeploymentSpec)) *appsv1.Deployment {
+		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{GenerateName: "d-", Namespace: "default"}, Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"a": "b"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}}}
+		f(&d.Spec)
+		return d
+	}
+	rolling := func(unavailable, surge intstr.IntOrString) func(*appsv1.DeploymentSpec) {
+		return func(s *appsv1.DeploymentSpec) {
+			s.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &unavailable, MaxSurge: &surge}}
+		}
+	}
+	tests := []struct {
+		name string
+		obj  runtime.Object
+		want string // "" for valid
+	}{
+		{"request above limit", pod("2", "1"), `spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1`},
+		{"negative limit", pod("", "-1"), `spec.containers[0].resources.limits[cpu]: Invalid value: "-1": must be greater than or equal to 0`},
+		{"request at limit", pod("500m", "0.5"), ""},
+		{"request without limit", pod("4", ""), ""},
+		{"surge and unavailable 0", dep(rolling(intstr.FromInt32(0), intstr.FromString("0%"))), "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0"},
+		{"bad percent", dep(rolling(intstr.FromString("x%"), intstr.FromInt32(1))), `spec.strategy.rollingUpdate.maxUnavailable: Invalid value: "x%": a valid percent string must be`},
+		{"over 100%", dep(rolling(intstr.FromString("101%"), intstr.FromInt32(1))), `spec.strategy.rollingUpdate.maxUnavailable: Invalid value: "101%": must not be greater than 100%`},
+		{"negative surge", dep(rolling(intstr.FromInt32(1), intstr.FromInt32(-1))), `spec.strategy.rollingUpdate.maxSurge: Invalid value: -1: must be greater than or equal to 0`},
+		{"rolling 0 and 1", dep(rolling(intstr.FromInt32(0), intstr.FromInt32(1))), ""},
+		{"recreate with rolling", dep(func(s *appsv1.DeploymentSpec) {
+			rolling(intstr.FromInt32(1), intstr.FromInt32(1))(s)
+			s.Strategy.Type = appsv1.RecreateDeploymentStrategyType
+		}), "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'"},
+		{"unknown strategy", dep(func(s *appsv1.DeploymentSpec) { s.Strategy.Type = "Sideways" }), `spec.strategy.type: Unsupported value: "Sideways": supported values: "Recreate", "RollingUpdate"`},
+		{"deadline not above minReady", dep(func(s *appsv1.DeploymentSpec) {
+			s.MinReadySeconds, s.ProgressDeadlineSeconds = 10, new(int32(10))
+		}), "spec.progressDeadlineSeconds: Invalid value: 10: must be greater than minReadySeconds"},
+		{"negative history", dep(func(s *appsv1.DeploymentSpec) { s.RevisionHistoryLimit = new(int32(-1)) }), "spec.revisionHistoryLimit: Invalid value: -1: must be greater than or equal to 0"},
+	}
+	for _, tt := range tests {
+		r := st.Reg.Lookup("", "v1", "pods")
+		if _, ok := tt.obj.(*appsv1.Deployment); ok {
+			r = st.Reg.Lookup("apps", "v1", "deployments")
+		}
+		_, err := st.Create(ctx, r, tt.obj, WriteOptions{})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v, want it accepted", tt.name, err)
+		case tt.want != "" && (!apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: %v, want Invalid with %q", tt.name, err, tt.want)
+		}
 	}
 }
 

@@ -2,7 +2,11 @@ package registry
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
+	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +15,7 @@ import (
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -57,6 +62,7 @@ func validatePodSpec(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 			if c.Image == "" {
 				errs = append(errs, field.Required(ip.Child("image"), ""))
 			}
+			errs = append(errs, validateResources(&c.Resources, ip.Child("resources"))...)
 			if c.ImagePullPolicy != "" && !pullPolicies.Has(string(c.ImagePullPolicy)) {
 				errs = append(errs, field.NotSupported(ip.Child("imagePullPolicy"), c.ImagePullPolicy, sets.List(pullPolicies)))
 			}
@@ -81,6 +87,27 @@ func validatePodSpec(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 	}
 	if s.TerminationGracePeriodSeconds != nil && *s.TerminationGracePeriodSeconds < 0 {
 		errs = append(errs, field.Invalid(p.Child("terminationGracePeriodSeconds"), *s.TerminationGracePeriodSeconds, "must be greater than or equal to 0"))
+	}
+	return errs
+}
+
+// validateResources checks a container's requests and limits as the real
+// server does: no negative quantity, no request above its limit.
+func validateResources(r *corev1.ResourceRequirements, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, name := range slices.Sorted(maps.Keys(r.Limits)) {
+		if q := r.Limits[name]; q.Sign() < 0 {
+			errs = append(errs, field.Invalid(p.Child("limits").Key(string(name)), q.String(), "must be greater than or equal to 0"))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Requests)) {
+		q := r.Requests[name]
+		if q.Sign() < 0 {
+			errs = append(errs, field.Invalid(p.Child("requests").Key(string(name)), q.String(), "must be greater than or equal to 0"))
+		}
+		if lim, ok := r.Limits[name]; ok && q.Cmp(lim) > 0 {
+			errs = append(errs, field.Invalid(p.Child("requests"), q.String(), fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+		}
 	}
 	return errs
 }
@@ -155,7 +182,65 @@ func validateDeployment(obj, old runtime.Object) field.ErrorList {
 	if old != nil && !apiequalSelector(d.Spec.Selector, old.(*appsv1.Deployment).Spec.Selector) {
 		errs = append(errs, field.Invalid(sp.Child("selector"), d.Spec.Selector, "field is immutable"))
 	}
+	errs = append(errs, validateStrategy(&d.Spec.Strategy, sp.Child("strategy"))...)
+	errs = append(errs, apivalidation.ValidateNonnegativeField(int64(d.Spec.MinReadySeconds), sp.Child("minReadySeconds"))...)
+	if d.Spec.RevisionHistoryLimit != nil {
+		errs = append(errs, apivalidation.ValidateNonnegativeField(int64(*d.Spec.RevisionHistoryLimit), sp.Child("revisionHistoryLimit"))...)
+	}
+	if pd := d.Spec.ProgressDeadlineSeconds; pd != nil {
+		errs = append(errs, apivalidation.ValidateNonnegativeField(int64(*pd), sp.Child("progressDeadlineSeconds"))...)
+		if *pd <= d.Spec.MinReadySeconds {
+			errs = append(errs, field.Invalid(sp.Child("progressDeadlineSeconds"), pd, "must be greater than minReadySeconds"))
+		}
+	}
 	return errs
+}
+
+var strategyTypes = []string{string(appsv1.RecreateDeploymentStrategyType), string(appsv1.RollingUpdateDeploymentStrategyType)}
+
+// validateStrategy checks a deployment's (defaulted) update strategy.
+func validateStrategy(st *appsv1.DeploymentStrategy, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch st.Type {
+	case appsv1.RecreateDeploymentStrategyType:
+		if st.RollingUpdate != nil {
+			errs = append(errs, field.Forbidden(p.Child("rollingUpdate"), "may not be specified when strategy `type` is 'Recreate'"))
+		}
+	case appsv1.RollingUpdateDeploymentStrategyType:
+		if st.RollingUpdate == nil {
+			break
+		}
+		rp := p.Child("rollingUpdate")
+		unavailable, uerrs := intOrPercent(st.RollingUpdate.MaxUnavailable, rp.Child("maxUnavailable"))
+		surge, serrs := intOrPercent(st.RollingUpdate.MaxSurge, rp.Child("maxSurge"))
+		errs = append(append(errs, uerrs...), serrs...)
+		if unavailable == 0 && surge == 0 {
+			errs = append(errs, field.Invalid(rp.Child("maxUnavailable"), st.RollingUpdate.MaxUnavailable, "may not be 0 when `maxSurge` is 0"))
+		}
+		if v := st.RollingUpdate.MaxUnavailable; v != nil && v.Type == intstr.String && unavailable > 100 {
+			errs = append(errs, field.Invalid(rp.Child("maxUnavailable"), v, "must not be greater than 100%"))
+		}
+	default:
+		errs = append(errs, field.NotSupported(p.Child("type"), st.Type, strategyTypes))
+	}
+	return errs
+}
+
+// intOrPercent returns the number in v (an int, or a percent string) and
+// the errors of a negative or malformed value.
+func intOrPercent(v *intstr.IntOrString, p *field.Path) (int, field.ErrorList) {
+	if v == nil {
+		return 0, nil
+	}
+	if v.Type == intstr.String {
+		var errs field.ErrorList
+		for _, msg := range validation.IsValidPercent(v.StrVal) {
+			errs = append(errs, field.Invalid(p, *v, msg))
+		}
+		n, _ := strconv.Atoi(strings.TrimSuffix(v.StrVal, "%"))
+		return n, errs
+	}
+	return v.IntValue(), apivalidation.ValidateNonnegativeField(int64(v.IntValue()), p)
 }
 
 func validateReplicaSet(obj, old runtime.Object) field.ErrorList {
