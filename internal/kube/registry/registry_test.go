@@ -162,6 +162,11 @@ func TestValidationMessages(t *testing.T) {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "p-", Namespace: "default"},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i", Resources: rr}}}}
 	}
+	withVolumes := func(vols []corev1.Volume, mounts ...corev1.VolumeMount) *corev1.Pod {
+		p := pod("", "")
+		p.Spec.Volumes, p.Spec.Containers[0].VolumeMounts = vols, mounts
+		return p
+	}
 	dep := func(f func(*appsv1.DeploymentSpec)) *appsv1.Deployment {
 		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{GenerateName: "d-", Namespace: "default"}, Spec: appsv1.DeploymentSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}},
@@ -198,6 +203,15 @@ func TestValidationMessages(t *testing.T) {
 		{"deadline not above minReady", dep(func(s *appsv1.DeploymentSpec) {
 			s.MinReadySeconds, s.ProgressDeadlineSeconds = 10, new(int32(10))
 		}), "spec.progressDeadlineSeconds: Invalid value: 10: must be greater than minReadySeconds"},
+		{"mount of a missing volume", withVolumes([]corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+			corev1.VolumeMount{Name: "x", MountPath: "/x"}), `spec.containers[0].volumeMounts[0].name: Not found: "x"`},
+		{"mount without path", withVolumes([]corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+			corev1.VolumeMount{Name: "v"}), "spec.containers[0].volumeMounts[0].mountPath: Required value"},
+		{"volume without type", withVolumes([]corev1.Volume{{Name: "v"}}), "spec.volumes[0]: Required value: must specify a volume type"},
+		{"volume twice", withVolumes([]corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			{Name: "v", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}), `spec.volumes[1].name: Duplicate value: "v"`},
+		{"volume mounted", withVolumes([]corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}}},
+			corev1.VolumeMount{Name: "v", MountPath: "/etc/x"}), ""},
 		{"negative history", dep(func(s *appsv1.DeploymentSpec) { s.RevisionHistoryLimit = new(int32(-1)) }), "spec.revisionHistoryLimit: Invalid value: -1: must be greater than or equal to 0"},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ func validatePodSpec(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 	if len(s.Containers) == 0 {
 		errs = append(errs, field.Required(p.Child("containers"), ""))
 	}
+	errs = append(errs, validateVolumes(s.Volumes, p.Child("volumes"))...)
 	names := sets.New[string]()
 	check := func(cs []corev1.Container, cp *field.Path) {
 		for i := range cs {
@@ -63,6 +65,7 @@ func validatePodSpec(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 				errs = append(errs, field.Required(ip.Child("image"), ""))
 			}
 			errs = append(errs, validateResources(&c.Resources, ip.Child("resources"))...)
+			errs = append(errs, validateMounts(c.VolumeMounts, s.Volumes, ip.Child("volumeMounts"))...)
 			if c.ImagePullPolicy != "" && !pullPolicies.Has(string(c.ImagePullPolicy)) {
 				errs = append(errs, field.NotSupported(ip.Child("imagePullPolicy"), c.ImagePullPolicy, sets.List(pullPolicies)))
 			}
@@ -87,6 +90,71 @@ func validatePodSpec(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 	}
 	if s.TerminationGracePeriodSeconds != nil && *s.TerminationGracePeriodSeconds < 0 {
 		errs = append(errs, field.Invalid(p.Child("terminationGracePeriodSeconds"), *s.TerminationGracePeriodSeconds, "must be greater than or equal to 0"))
+	}
+	return errs
+}
+
+// validateVolumes checks a pod's volumes: a DNS label name, unique, and
+// exactly one volume type each.
+func validateVolumes(vols []corev1.Volume, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for i := range vols {
+		vp := p.Index(i)
+		switch n := volumeTypes(&vols[i].VolumeSource); {
+		case n == 0:
+			errs = append(errs, field.Required(vp, "must specify a volume type"))
+		case n > 1:
+			errs = append(errs, field.Forbidden(vp, "may not specify more than 1 volume type"))
+		}
+		name := vols[i].Name
+		if name == "" {
+			errs = append(errs, field.Required(vp.Child("name"), ""))
+		} else {
+			for _, msg := range validation.IsDNS1123Label(name) {
+				errs = append(errs, field.Invalid(vp.Child("name"), name, msg))
+			}
+		}
+		if seen.Has(name) {
+			errs = append(errs, field.Duplicate(vp.Child("name"), name))
+		}
+		seen.Insert(name)
+	}
+	return errs
+}
+
+// volumeTypes counts the sources a volume sets (each is a pointer field).
+func volumeTypes(src *corev1.VolumeSource) int {
+	v := reflect.ValueOf(src).Elem()
+	n := 0
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
+			n++
+		}
+	}
+	return n
+}
+
+// validateMounts checks a container's volume mounts against the pod's
+// volumes.
+func validateMounts(mounts []corev1.VolumeMount, vols []corev1.Volume, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	paths := sets.New[string]()
+	for i, m := range mounts {
+		mp := p.Index(i)
+		if m.Name == "" {
+			errs = append(errs, field.Required(mp.Child("name"), ""))
+		}
+		if !slices.ContainsFunc(vols, func(v corev1.Volume) bool { return v.Name == m.Name }) {
+			errs = append(errs, field.NotFound(mp.Child("name"), m.Name))
+		}
+		if m.MountPath == "" {
+			errs = append(errs, field.Required(mp.Child("mountPath"), ""))
+		}
+		if paths.Has(m.MountPath) {
+			errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must be unique"))
+		}
+		paths.Insert(m.MountPath)
 	}
 	return errs
 }
