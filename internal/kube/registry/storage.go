@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -420,7 +419,7 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 	if sec, ok := obj.(*corev1.Secret); ok && r.PrepareForCreate != nil {
 		r.PrepareForCreate(sec) // stringData folds into data on every write
 	}
-	if r.HasSpec && o.Subresource == "" && !apiequality.Semantic.DeepEqual(fieldOf(obj, "Spec").Interface(), fieldOf(cur, "Spec").Interface()) {
+	if r.HasSpec && o.Subresource == "" && !specEqual(fieldOf(obj, "Spec").Interface(), fieldOf(cur, "Spec").Interface()) {
 		m.SetGeneration(cm.GetGeneration() + 1)
 	}
 	if err := st.validate(r, obj, cur); err != nil {
