@@ -350,16 +350,21 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 	}
 	syms := &symbols{ids: map[string]int{}}
 	h := sha256.New()
-	str := func(s string) {
+	strb := func(b []byte) {
 		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
 		h.Write(n[:])
-		h.Write([]byte(s))
+		h.Write(b)
 	}
+	str := func(s string) { strb([]byte(s)) }
 	str(r.GVK().String())
 	str(sub)
 	str(manager)
-	for _, list := range [][]metav1.ManagedFieldsEntry{liveMF, newMF} {
+	// A request mostly carries back the managed fields it read: an entry
+	// of newMF whose fields are those of liveMF's entry at the same index
+	// maps to the same bytes (its strings already have their classes).
+	var mapped [][]byte
+	for li, list := range [][]metav1.ManagedFieldsEntry{liveMF, newMF} {
 		str(strconv.Itoa(len(list)))
 		for i := range list {
 			e := &list[i]
@@ -377,25 +382,37 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 				str("nofields")
 				continue
 			}
-			raw, ok := mapFields(e.FieldsV1.Raw, func(tok []byte) ([]byte, bool) { return syms.sym(nil, tok), true })
-			if !ok {
-				return k, nil, false
+			var raw []byte
+			if li == 1 && i < len(mapped) && mapped[i] != nil && liveMF[i].FieldsV1 != nil && bytes.Equal(liveMF[i].FieldsV1.Raw, e.FieldsV1.Raw) {
+				raw = mapped[i]
+			} else {
+				var ok bool
+				raw, ok = mapFields(e.FieldsV1.Raw, func(tok []byte) ([]byte, bool) { return syms.sym(nil, tok), true })
+				if !ok {
+					return k, nil, false
+				}
+			}
+			if li == 0 {
+				if mapped == nil {
+					mapped = make([][]byte, len(list))
+				}
+				mapped[i] = raw
 			}
 			str("fields")
-			str(string(raw))
+			strb(raw)
 		}
 	}
 	// Numbers and booleans outside lists: which are equal in both.
 	leaves := map[string][]byte{}
 	shape := scanJSON(lj, func(path, val []byte) { leaves[string(path)] = val }, syms.sym)
-	str(string(shape))
+	strb(shape)
 	shape = scanJSON(nj, func(path, val []byte) {
 		if old, ok := leaves[string(path)]; ok && bytes.Equal(old, val) {
-			str(string(path))
+			strb(path)
 		}
 	}, syms.sym)
 	str("|")
-	str(string(shape))
+	strb(shape)
 	h.Sum(k[:0])
 	return k, syms, !syms.bad
 }

@@ -138,10 +138,32 @@ func (st *Storage) encode(r *Resource, obj runtime.Object) ([]byte, error) {
 	rv := m.GetResourceVersion()
 	m.SetResourceVersion("")
 	obj.GetObjectKind().SetGroupVersionKind(r.GVK())
-	var buf bytes.Buffer
-	err = st.Reg.Codecs.Protobuf.Encode(obj, &buf)
+	var out encoded
+	err = st.Reg.Codecs.Protobuf.EncodeWithAllocator(obj, &out, &out)
 	m.SetResourceVersion(rv)
-	return buf.Bytes(), err
+	return out.data, err
+}
+
+// encoded receives one protobuf encoding without copying it: it allocates
+// the serializer's buffer and keeps that buffer when it is what is written
+// (the serializer writes it whole, once); other writes are appended.
+type encoded struct {
+	buf  []byte // the last buffer handed out
+	data []byte
+}
+
+func (e *encoded) Allocate(n uint64) []byte {
+	e.buf = make([]byte, n)
+	return e.buf
+}
+
+func (e *encoded) Write(p []byte) (int, error) {
+	if e.data == nil && len(p) > 0 && len(e.buf) > 0 && &p[0] == &e.buf[0] {
+		e.data = p[:len(p):len(p)]
+		return len(p), nil
+	}
+	e.data = append(e.data, p...)
+	return len(p), nil
 }
 
 // WriteOptions shape one write.
@@ -157,6 +179,10 @@ type WriteOptions struct {
 	Subresource string
 	// CreateIfMissing lets Update create the object (apply, some PUTs).
 	CreateIfMissing bool
+	// ReadOnlyCurrent: the UpdateFunc only reads the current object (a
+	// PUT, which replaces it), so Update hands it the stored object itself
+	// instead of a private copy.
+	ReadOnlyCurrent bool
 }
 
 // Get returns the stored object (shared; do not modify).
@@ -367,7 +393,11 @@ func (st *Storage) Update(ctx context.Context, r *Resource, ns, name string, fn 
 		if err != nil {
 			return nil, false, apierrors.NewInternalError(err)
 		}
-		obj, err := fn(cur.DeepCopyObject())
+		in := cur
+		if !o.ReadOnlyCurrent {
+			in = cur.DeepCopyObject()
+		}
+		obj, err := fn(in)
 		if err != nil {
 			return nil, false, err
 		}
