@@ -62,10 +62,30 @@ func Key(r *Resource, ns, name string) string { return Prefix(r, ns) + name }
 // objCache keeps the latest decoded object per key, so lists and watches
 // do not decode an unchanged object twice. Cached objects are shared: never
 // mutate them (DeepCopy first).
+//
+// It also keeps the objects the latest ones replaced, for a while: a watch
+// with a selector decodes the previous version of every changed object to
+// tell whether it matched before (ADDED, MODIFIED or DELETED), soon after
+// the write. Two generations of prevGeneration each bound that memory; a
+// lookup that finds neither decodes as before.
 type objCache struct {
-	mu sync.RWMutex
-	m  map[string]cacheEntry
+	mu         sync.RWMutex
+	m          map[string]cacheEntry
+	prev, prv2 map[keyRev]runtime.Object
+	prevSince  time.Time // when prev was started
 }
+
+type keyRev struct {
+	key string
+	rev int64
+}
+
+// prevGeneration is how long one generation of replaced objects gathers:
+// a replaced object stays one to two of them, longer than a watcher falls
+// behind in a burst (10,000 pods scaled at about 7,500 writes a second),
+// and what is kept follows the write rate, so an idle cluster (lease
+// renewals) keeps little.
+const prevGeneration = time.Second
 
 type cacheEntry struct {
 	rev  int64
@@ -75,18 +95,30 @@ type cacheEntry struct {
 
 func (c *objCache) get(key string, rev int64) runtime.Object {
 	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.m[key]
-	c.mu.RUnlock()
 	if ok && e.rev == rev {
 		return e.obj
 	}
-	return nil
+	if ok && e.rev < rev {
+		return nil
+	}
+	if o, ok := c.prev[keyRev{key, rev}]; ok {
+		return o
+	}
+	return c.prv2[keyRev{key, rev}]
 }
 
 func (c *objCache) put(key string, rev int64, obj runtime.Object) {
 	c.mu.Lock()
 	if e, ok := c.m[key]; !ok || e.rev < rev {
 		c.m[key] = cacheEntry{rev: rev, obj: obj}
+		if ok {
+			if now := time.Now(); c.prev == nil || now.Sub(c.prevSince) >= prevGeneration {
+				c.prv2, c.prev, c.prevSince = c.prev, make(map[keyRev]runtime.Object, len(c.prev)), now
+			}
+			c.prev[keyRev{key, e.rev}] = e.obj
+		}
 	}
 	c.mu.Unlock()
 }
