@@ -332,11 +332,16 @@ func (r *replication) sync(ctx context.Context, key string) (time.Duration, erro
 	if err != nil {
 		return 0, err
 	}
+	// Expectations first, counts second (as kube-controller-manager): pod
+	// events reach the tally before the expectations, so counts read after
+	// the last expected event was seen include it. Read the other way
+	// round, a create completing in between makes one pod too many.
+	satisfied := r.exp.satisfied(key)
 	t, _ := r.tallies.LoadOrStore(key, &tally{})
 	c := t.(*tally).count(r.podIdx, v.meta.GetUID(), v.template, time.Duration(v.minReady)*time.Second, r.m.o.Clock.Now())
 	r.windows.Store(key, statusWindow(int(c.active)))
 	var manageErr error
-	if r.exp.satisfied(key) && v.meta.GetDeletionTimestamp() == nil && v.template != nil {
+	if satisfied && v.meta.GetDeletionTimestamp() == nil && v.template != nil {
 		manageErr = r.manage(ctx, key, v, obj, int(c.active))
 	}
 	after, err := r.updateStatus(ctx, v, c)
