@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -173,8 +174,8 @@ func (e *engine) start(ctx context.Context) error {
 		}
 	}
 	pf := informers.NewSharedInformerFactoryWithOptions(e.client, e.timing.ResyncInterval,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = podSel }))
-	nf := informers.NewSharedInformerFactoryWithOptions(e.client, 0, informers.WithTweakListOptions(nodeTweak))
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = podSel }), informers.WithTransform(dropManagedFields))
+	nf := informers.NewSharedInformerFactoryWithOptions(e.client, 0, informers.WithTweakListOptions(nodeTweak), informers.WithTransform(dropManagedFields))
 	e.podInformer = pf.Core().V1().Pods().Informer()
 	e.podLister = pf.Core().V1().Pods().Lister()
 	e.nodeInformer = nf.Core().V1().Nodes().Informer()
@@ -360,4 +361,15 @@ type ctrState struct {
 	// why the container is not running ("" when it is or runs soon)
 	waitReason, waitMessage string
 	exitHandled             bool // back-off already computed for this exit
+}
+
+// dropManagedFields is the informers' transform: the agent never reads
+// managed fields, so its cached pods and nodes go without them, and its
+// status writes carry none (the kubelet's status patches carry none
+// either); the server keeps the stored ones for a request without any.
+func dropManagedFields(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil && m.GetManagedFields() != nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }

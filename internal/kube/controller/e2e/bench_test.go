@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"testing"
@@ -114,6 +115,9 @@ func BenchmarkScaleRC10kPods(b *testing.B) {
 		stopTimeline()
 		stopProfile()
 		cpu += cpuTime() - c0
+		if path := os.Getenv("BENCH_HEAP_PROFILE"); path != "" {
+			writeHeapProfile(b, path) // what 10,000 running pods hold
+		}
 		after, n1 := c.writes.snapshot()
 		writes += n1 - n0
 		if os.Getenv("BENCH_WRITES") != "" {
@@ -146,6 +150,18 @@ func startProfile(b *testing.B, path string) func() {
 		b.Fatal(err)
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // timeline logs, every 250 ms, the pod creations, bindings and pod status
