@@ -30,6 +30,9 @@ type Storage struct {
 	Reg *Registry
 	// Now is the clock (tests may replace it).
 	Now func() time.Time
+	// GenerateName makes a name from a generateName prefix (tests may
+	// replace it).
+	GenerateName func(base string) string
 
 	alloc   allocator
 	cache   objCache
@@ -39,7 +42,7 @@ type Storage struct {
 
 // NewStorage returns storage for the registry's resources over s.
 func NewStorage(s store.Store, reg *Registry) *Storage {
-	return &Storage{S: s, Reg: reg, Now: time.Now, cache: objCache{m: map[string]cacheEntry{}}}
+	return &Storage{S: s, Reg: reg, Now: time.Now, GenerateName: generateName, cache: objCache{m: map[string]cacheEntry{}}}
 }
 
 // Prefix returns the key prefix of a resource's objects in ns ("" for all
@@ -275,8 +278,9 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
-	if m.GetName() == "" && m.GetGenerateName() != "" {
-		m.SetName(generateName(m.GetGenerateName()))
+	generated := m.GetName() == "" && m.GetGenerateName() != ""
+	if generated {
+		m.SetName(st.GenerateName(m.GetGenerateName()))
 	}
 	if !r.Namespaced {
 		m.SetNamespace("")
@@ -312,8 +316,23 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 		obj = st.trackCreate(r, obj, o.FieldManager)
 		m, _ = meta.Accessor(obj)
 	}
-	return st.commitCreate(ctx, r, obj, m, o)
+	_, svc := obj.(*corev1.Service) // a retry would take its allocations for requested ones
+	for attempt := 1; ; attempt++ {
+		out, err := st.commitCreate(ctx, r, obj, m, o)
+		if generated && !svc && attempt < maxGenerateNameAttempts && apierrors.IsAlreadyExists(err) {
+			// As kube-apiserver (RetryGenerateName): a generated name
+			// that is taken is generated again. Five characters of 27
+			// make a collision likely among 10,000 pods of one owner.
+			m.SetName(st.GenerateName(m.GetGenerateName()))
+			continue
+		}
+		return out, err
+	}
 }
+
+// maxGenerateNameAttempts is how many names a create with generateName
+// tries, as kube-apiserver.
+const maxGenerateNameAttempts = 8
 
 func (st *Storage) commitCreate(ctx context.Context, r *Resource, obj runtime.Object, m metav1.Object, o WriteOptions) (runtime.Object, error) {
 	key := Key(r, m.GetNamespace(), m.GetName())
