@@ -165,8 +165,9 @@ func (s *symbols) sym(dst, tok []byte) []byte {
 	id, ok := s.ids[string(v)]
 	if !ok {
 		id = len(s.vals)
-		s.ids[string(v)] = id
-		s.vals = append(s.vals, string(v))
+		sv := string(v)
+		s.ids[sv] = id
+		s.vals = append(s.vals, sv)
 	}
 	return appendSym(dst, id)
 }
@@ -349,14 +350,16 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 		return k, nil, false
 	}
 	syms := &symbols{ids: map[string]int{}}
-	h := sha256.New()
+	// everything the key covers, each part length-prefixed, hashed at once
+	kb := make([]byte, 0, 2*(len(lj)+len(nj))+512)
 	strb := func(b []byte) {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
+		kb = binary.LittleEndian.AppendUint64(kb, uint64(len(b)))
+		kb = append(kb, b...)
 	}
-	str := func(s string) { strb([]byte(s)) }
+	str := func(s string) {
+		kb = binary.LittleEndian.AppendUint64(kb, uint64(len(s)))
+		kb = append(kb, s...)
+	}
 	str(r.GVK().String())
 	str(sub)
 	str(manager)
@@ -413,8 +416,7 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 	}, syms.sym)
 	str("|")
 	strb(shape)
-	h.Sum(k[:0])
-	return k, syms, !syms.bad
+	return sha256.Sum256(kb), syms, !syms.bad
 }
 
 // scanJSON returns js with every string value replaced by what str
