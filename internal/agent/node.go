@@ -366,7 +366,7 @@ func (e *engine) heartbeatWorker(ctx context.Context) {
 		n := e.nodes[name]
 		if n != nil {
 			e.heartbeat(ctx, n)
-			e.hbQ.AddAfter(name, e.jitter(e.timing.RenewInterval))
+			e.hbQ.AddAfter(name, e.beatDelay(e.jitter(e.timing.RenewInterval)))
 		}
 		e.hbQ.Done(name)
 	}

@@ -333,13 +333,19 @@ func (e *engine) writeStatus(ctx context.Context, pod *corev1.Pod, ps *podState)
 		return nil // nothing it depends on changed since it was found right
 	}
 	st := e.podStatus(pod, ps)
-	if equality.Semantic.DeepEqual(&pod.Status, &st) {
+	if sameStatus(&pod.Status, &st) {
 		ps.verifiedRV, ps.verifiedChanges = pod.ResourceVersion, ps.changes
 		return nil
 	}
 	upd := pod.DeepCopy()
 	upd.Status = st
-	_, err := e.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	got, err := e.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	if err == nil && got != nil && got.ResourceVersion != "" {
+		// The version just written holds the status computed from what the
+		// agent knows now: the sync its own watch event brings finds it
+		// right without computing it again.
+		ps.verifiedRV, ps.verifiedChanges = got.ResourceVersion, ps.changes
+	}
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		// A conflict means a newer version of the pod exists, and the pod
 		// informer is about to bring it, which syncs the pod again: no
@@ -347,6 +353,32 @@ func (e *engine) writeStatus(ctx context.Context, pod *corev1.Pod, ps *podState)
 		return nil
 	}
 	return err
+}
+
+// sameStatus reports whether two pod statuses are semantically equal. The
+// cheap fields that differ whenever a status moves on (phase, addresses,
+// the number of conditions and container statuses) are compared first, so
+// a status that changed is told apart without the reflective comparison.
+func sameStatus(a, b *corev1.PodStatus) bool {
+	if a.Phase != b.Phase || a.PodIP != b.PodIP || a.HostIP != b.HostIP || a.Reason != b.Reason ||
+		len(a.Conditions) != len(b.Conditions) || len(a.ContainerStatuses) != len(b.ContainerStatuses) ||
+		len(a.InitContainerStatuses) != len(b.InitContainerStatuses) || (a.StartTime == nil) != (b.StartTime == nil) {
+		return false
+	}
+	for i := range a.Conditions {
+		if a.Conditions[i].Type != b.Conditions[i].Type || a.Conditions[i].Status != b.Conditions[i].Status {
+			return false
+		}
+	}
+	for i := range a.ContainerStatuses {
+		x, y := &a.ContainerStatuses[i], &b.ContainerStatuses[i]
+		if x.Ready != y.Ready || x.RestartCount != y.RestartCount || x.ContainerID != y.ContainerID ||
+			(x.State.Running == nil) != (y.State.Running == nil) || (x.State.Waiting == nil) != (y.State.Waiting == nil) ||
+			(x.State.Terminated == nil) != (y.State.Terminated == nil) {
+			return false
+		}
+	}
+	return equality.Semantic.DeepEqual(a, b)
 }
 
 func mtime(t time.Time) metav1.Time {

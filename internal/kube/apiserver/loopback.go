@@ -11,6 +11,11 @@ import (
 // LoopbackConfig returns a client-go config whose transport calls the
 // handler in-process (no TCP, no TLS), authenticated as admin. Watches
 // stream. For controllers running in the same process.
+//
+// Requests and answers are protobuf where the type has it, JSON otherwise,
+// as kube-apiserver's own loopback client and the controller manager's and
+// scheduler's default connection do: bodies client-go would otherwise send
+// as JSON (a pod's binding, events) cost a fraction to encode and decode.
 func (s *Server) LoopbackConfig() *rest.Config {
 	return &rest.Config{
 		Host:      "http://stratus-loopback",
@@ -18,6 +23,10 @@ func (s *Server) LoopbackConfig() *rest.Config {
 		QPS:       -1,
 		Burst:     -1,
 		UserAgent: "stratus-loopback",
+		ContentConfig: rest.ContentConfig{
+			ContentType:        mtProtobuf,
+			AcceptContentTypes: mtProtobuf + "," + mtJSON,
+		},
 	}
 }
 

@@ -251,7 +251,9 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ri requestI
 	sub := ri.subresource
 	wo := o.storage(sub)
 	fn := func(cur runtime.Object) (runtime.Object, error) { return obj.DeepCopyObject(), nil }
+	wo.ReadOnlyCurrent = true // the request's object replaces it
 	if sub == "finalize" {
+		wo.ReadOnlyCurrent = false
 		wo.Subresource = ""
 		newNS := obj.(*corev1.Namespace)
 		fn = func(cur runtime.Object) (runtime.Object, error) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -131,7 +132,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
-	m.factory = informers.NewSharedInformerFactory(m.o.Client, 0)
+	m.factory = informers.NewSharedInformerFactoryWithOptions(m.o.Client, 0, informers.WithTransform(dropManagedFields))
 	m.bcast, _ = eventsink.NewBroadcaster(runCtx, m.o.Client)
 
 	if m.enabled("scheduler") {
@@ -318,4 +319,16 @@ func (m *metrics) observe(name string, d time.Duration, err error) {
 	}
 	m.syncs.WithLabelValues(name, res).Inc()
 	m.seconds.WithLabelValues(name).Observe(d.Seconds())
+}
+
+// dropManagedFields is the informers' transform: no controller reads
+// managed fields, so, as kube-controller-manager and kube-scheduler do,
+// the cached objects go without them (for 10,000 pods, tens of MB). An
+// update of such an object keeps the stored managed fields: the server
+// takes them from the stored object when a request has none.
+func dropManagedFields(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil && m.GetManagedFields() != nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }

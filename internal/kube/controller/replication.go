@@ -120,6 +120,7 @@ type replication struct {
 	rec      record.EventRecorder
 	exp      *expectations
 	windows  sync.Map // key → status batch window (time.Duration)
+	tallies  sync.Map // key → *tally
 }
 
 func (m *Manager) podInformerWithIndex() cache.SharedIndexInformer {
@@ -150,20 +151,25 @@ func (m *Manager) addReplication(kind replKind) {
 		_, _ = inf.Informer().AddEventHandler(r.ownerHandler())
 	}
 	_, _ = pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { r.podEvent(obj, 1) },
+		AddFunc: func(obj any) { r.podEvent(obj, 1, false) },
 		UpdateFunc: func(old, obj any) {
 			op, np := old.(*corev1.Pod), obj.(*corev1.Pod)
 			if op.ResourceVersion == np.ResourceVersion {
 				return
 			}
+			if oref, nref := metav1.GetControllerOfNoCopy(op), metav1.GetControllerOfNoCopy(np); oref != nil &&
+				(nref == nil || nref.UID != oref.UID) {
+				// released or taken over: no longer its old owner's
+				r.podEvent(op, 0, true)
+			}
 			if np.DeletionTimestamp != nil && op.DeletionTimestamp == nil {
 				// a pod being deleted is no longer active: count it as gone
-				r.podEvent(obj, -1)
+				r.podEvent(obj, -1, false)
 				return
 			}
-			r.podEvent(obj, 0)
+			r.podEvent(obj, 0, false)
 		},
-		DeleteFunc: func(obj any) { r.podEvent(obj, -1) },
+		DeleteFunc: func(obj any) { r.podEvent(obj, -1, true) },
 	})
 }
 
@@ -197,9 +203,10 @@ func (r *replication) ownerKind() string {
 	return "ReplicaSet"
 }
 
-// podEvent enqueues the pod's controller; delta +1/-1 lowers the create or
-// delete expectations.
-func (r *replication) podEvent(obj any, delta int) {
+// podEvent updates the tally of the pod's controller and enqueues it;
+// delta +1/-1 lowers the create or delete expectations; gone: the pod is
+// no longer there (or no longer the controller's).
+func (r *replication) podEvent(obj any, delta int, gone bool) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
@@ -212,6 +219,9 @@ func (r *replication) podEvent(obj any, delta int) {
 		return
 	}
 	key := pod.Namespace + "/" + ref.Name
+	if t, ok := r.tallies.Load(key); ok {
+		t.(*tally).observe(pod, ref.UID, gone)
+	}
 	completed := false
 	switch delta {
 	case 1:
@@ -316,32 +326,45 @@ func (r *replication) sync(ctx context.Context, key string) (time.Duration, erro
 	if apierrors.IsNotFound(err) {
 		r.exp.forget(key)
 		r.windows.Delete(key)
+		r.tallies.Delete(key)
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	owned, _ := r.podIdx.ByIndex(controllerIndex, string(v.meta.GetUID()))
-	r.windows.Store(key, statusWindow(len(owned)))
-	active := make([]*corev1.Pod, 0, len(owned))
-	for _, o := range owned {
-		if p := o.(*corev1.Pod); activePod(p) {
-			active = append(active, p)
-		}
-	}
+	// Expectations first, counts second (as kube-controller-manager): pod
+	// events reach the tally before the expectations, so counts read after
+	// the last expected event was seen include it. Read the other way
+	// round, a create completing in between makes one pod too many.
+	satisfied := r.exp.satisfied(key)
+	t, _ := r.tallies.LoadOrStore(key, &tally{})
+	c := t.(*tally).count(r.podIdx, v.meta.GetUID(), v.template, time.Duration(v.minReady)*time.Second, r.m.o.Clock.Now())
+	r.windows.Store(key, statusWindow(int(c.active)))
 	var manageErr error
-	if r.exp.satisfied(key) && v.meta.GetDeletionTimestamp() == nil && v.template != nil {
-		manageErr = r.manage(ctx, key, v, obj, active)
+	if satisfied && v.meta.GetDeletionTimestamp() == nil && v.template != nil {
+		manageErr = r.manage(ctx, key, v, obj, int(c.active))
 	}
-	after, err := r.updateStatus(ctx, v, active)
+	after, err := r.updateStatus(ctx, v, c)
 	if manageErr != nil {
 		return 0, manageErr
 	}
 	return after, err
 }
 
-func (r *replication) manage(ctx context.Context, key string, v *replicaSetView, obj runtimeObject, active []*corev1.Pod) error {
-	diff := len(active) - int(v.replicas)
+// activePods lists the active pods the controller owns, from the index.
+func (r *replication) activePods(uid string) []*corev1.Pod {
+	owned, _ := r.podIdx.ByIndex(controllerIndex, uid)
+	active := make([]*corev1.Pod, 0, len(owned))
+	for _, o := range owned {
+		if p := o.(*corev1.Pod); activePod(p) {
+			active = append(active, p)
+		}
+	}
+	return active
+}
+
+func (r *replication) manage(ctx context.Context, key string, v *replicaSetView, obj runtimeObject, active int) error {
+	diff := active - int(v.replicas)
 	switch {
 	case diff < 0:
 		n := min(-diff, burstReplicas)
@@ -362,8 +385,9 @@ func (r *replication) manage(ctx context.Context, key string, v *replicaSetView,
 		}
 		return err
 	case diff > 0:
-		n := min(diff, burstReplicas)
-		victims := rankForDeletion(active, n)
+		pods := r.activePods(string(v.meta.GetUID()))
+		n := min(diff, burstReplicas, len(pods))
+		victims := rankForDeletion(pods, n)
 		r.exp.set(key, 0, int64(n))
 		var wg sync.WaitGroup
 		var firstErr atomic.Value
@@ -496,30 +520,10 @@ func hasLabels(set, want map[string]string) bool {
 	return true
 }
 
-func (r *replication) updateStatus(ctx context.Context, v *replicaSetView, active []*corev1.Pod) (time.Duration, error) {
-	now := r.m.o.Clock.Now()
-	st := appsv1.ReplicaSetStatus{Replicas: int32(len(active)), ObservedGeneration: v.meta.GetGeneration()}
-	var tmplLabels map[string]string
-	if v.template != nil {
-		tmplLabels = v.template.Labels
-	}
-	var after time.Duration
-	for _, p := range active {
-		if v.template != nil && hasLabels(p.Labels, tmplLabels) {
-			st.FullyLabeledReplicas++
-		}
-		ready, since := podReady(p)
-		if !ready {
-			continue
-		}
-		st.ReadyReplicas++
-		minReady := time.Duration(v.minReady) * time.Second
-		if minReady == 0 || !since.Add(minReady).After(now) {
-			st.AvailableReplicas++
-		} else if d := since.Add(minReady).Sub(now); after == 0 || d < after {
-			after = d + time.Second
-		}
-	}
+func (r *replication) updateStatus(ctx context.Context, v *replicaSetView, c counts) (time.Duration, error) {
+	st := appsv1.ReplicaSetStatus{Replicas: c.active, FullyLabeledReplicas: c.labeled, ReadyReplicas: c.ready,
+		AvailableReplicas: c.available, ObservedGeneration: v.meta.GetGeneration()}
+	after := c.after
 	old := v.status
 	old.Conditions = nil
 	if equality.Semantic.DeepEqual(old, st) {

@@ -165,8 +165,9 @@ func (s *symbols) sym(dst, tok []byte) []byte {
 	id, ok := s.ids[string(v)]
 	if !ok {
 		id = len(s.vals)
-		s.ids[string(v)] = id
-		s.vals = append(s.vals, string(v))
+		sv := string(v)
+		s.ids[sv] = id
+		s.vals = append(s.vals, sv)
 	}
 	return appendSym(dst, id)
 }
@@ -349,17 +350,24 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 		return k, nil, false
 	}
 	syms := &symbols{ids: map[string]int{}}
-	h := sha256.New()
+	// everything the key covers, each part length-prefixed, hashed at once
+	kb := make([]byte, 0, 2*(len(lj)+len(nj))+512)
+	strb := func(b []byte) {
+		kb = binary.LittleEndian.AppendUint64(kb, uint64(len(b)))
+		kb = append(kb, b...)
+	}
 	str := func(s string) {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
+		kb = binary.LittleEndian.AppendUint64(kb, uint64(len(s)))
+		kb = append(kb, s...)
 	}
 	str(r.GVK().String())
 	str(sub)
 	str(manager)
-	for _, list := range [][]metav1.ManagedFieldsEntry{liveMF, newMF} {
+	// A request mostly carries back the managed fields it read: an entry
+	// of newMF whose fields are those of liveMF's entry at the same index
+	// maps to the same bytes (its strings already have their classes).
+	var mapped [][]byte
+	for li, list := range [][]metav1.ManagedFieldsEntry{liveMF, newMF} {
 		str(strconv.Itoa(len(list)))
 		for i := range list {
 			e := &list[i]
@@ -377,27 +385,38 @@ func updateKey(r *Resource, sub, manager string, live, next runtime.Object, live
 				str("nofields")
 				continue
 			}
-			raw, ok := mapFields(e.FieldsV1.Raw, func(tok []byte) ([]byte, bool) { return syms.sym(nil, tok), true })
-			if !ok {
-				return k, nil, false
+			var raw []byte
+			if li == 1 && i < len(mapped) && mapped[i] != nil && liveMF[i].FieldsV1 != nil && bytes.Equal(liveMF[i].FieldsV1.Raw, e.FieldsV1.Raw) {
+				raw = mapped[i]
+			} else {
+				var ok bool
+				raw, ok = mapFields(e.FieldsV1.Raw, func(tok []byte) ([]byte, bool) { return syms.sym(nil, tok), true })
+				if !ok {
+					return k, nil, false
+				}
+			}
+			if li == 0 {
+				if mapped == nil {
+					mapped = make([][]byte, len(list))
+				}
+				mapped[i] = raw
 			}
 			str("fields")
-			str(string(raw))
+			strb(raw)
 		}
 	}
 	// Numbers and booleans outside lists: which are equal in both.
 	leaves := map[string][]byte{}
 	shape := scanJSON(lj, func(path, val []byte) { leaves[string(path)] = val }, syms.sym)
-	str(string(shape))
+	strb(shape)
 	shape = scanJSON(nj, func(path, val []byte) {
 		if old, ok := leaves[string(path)]; ok && bytes.Equal(old, val) {
-			str(string(path))
+			strb(path)
 		}
 	}, syms.sym)
 	str("|")
-	str(string(shape))
-	h.Sum(k[:0])
-	return k, syms, !syms.bad
+	strb(shape)
+	return sha256.Sum256(kb), syms, !syms.bad
 }
 
 // scanJSON returns js with every string value replaced by what str

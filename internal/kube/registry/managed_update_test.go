@@ -110,6 +110,11 @@ func TestUpdateFieldsMatchFieldManager(t *testing.T) {
 			{"kubectl", "", func(obj runtime.Object, i int) { // and a removal, managed fields sent back
 				delete(obj.(*corev1.Pod).Labels, "app")
 			}},
+			{"controller", "", func(obj runtime.Object, i int) { // without managed fields, as from a trimmed informer
+				p := obj.(*corev1.Pod)
+				p.ManagedFields = nil
+				p.Labels["trimmed"] = fmt.Sprint(i)
+			}},
 		}},
 		{"lease renewals", [3]string{"coordination.k8s.io", "v1", "leases"}, lease, true, []updateStep{
 			{"kubelet", "", func(obj runtime.Object, i int) {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +30,9 @@ type Storage struct {
 	Reg *Registry
 	// Now is the clock (tests may replace it).
 	Now func() time.Time
+	// GenerateName makes a name from a generateName prefix (tests may
+	// replace it).
+	GenerateName func(base string) string
 
 	alloc   allocator
 	cache   objCache
@@ -40,7 +42,7 @@ type Storage struct {
 
 // NewStorage returns storage for the registry's resources over s.
 func NewStorage(s store.Store, reg *Registry) *Storage {
-	return &Storage{S: s, Reg: reg, Now: time.Now, cache: objCache{m: map[string]cacheEntry{}}}
+	return &Storage{S: s, Reg: reg, Now: time.Now, GenerateName: generateName, cache: objCache{m: map[string]cacheEntry{}}}
 }
 
 // Prefix returns the key prefix of a resource's objects in ns ("" for all
@@ -63,10 +65,30 @@ func Key(r *Resource, ns, name string) string { return Prefix(r, ns) + name }
 // objCache keeps the latest decoded object per key, so lists and watches
 // do not decode an unchanged object twice. Cached objects are shared: never
 // mutate them (DeepCopy first).
+//
+// It also keeps the objects the latest ones replaced, for a while: a watch
+// with a selector decodes the previous version of every changed object to
+// tell whether it matched before (ADDED, MODIFIED or DELETED), soon after
+// the write. Two generations of prevGeneration each bound that memory; a
+// lookup that finds neither decodes as before.
 type objCache struct {
-	mu sync.RWMutex
-	m  map[string]cacheEntry
+	mu         sync.RWMutex
+	m          map[string]cacheEntry
+	prev, prv2 map[keyRev]runtime.Object
+	prevSince  time.Time // when prev was started
 }
+
+type keyRev struct {
+	key string
+	rev int64
+}
+
+// prevGeneration is how long one generation of replaced objects gathers:
+// a replaced object stays one to two of them, longer than a watcher falls
+// behind in a burst (10,000 pods scaled at about 7,500 writes a second),
+// and what is kept follows the write rate, so an idle cluster (lease
+// renewals) keeps little.
+const prevGeneration = time.Second
 
 type cacheEntry struct {
 	rev  int64
@@ -76,18 +98,30 @@ type cacheEntry struct {
 
 func (c *objCache) get(key string, rev int64) runtime.Object {
 	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.m[key]
-	c.mu.RUnlock()
 	if ok && e.rev == rev {
 		return e.obj
 	}
-	return nil
+	if ok && e.rev < rev {
+		return nil
+	}
+	if o, ok := c.prev[keyRev{key, rev}]; ok {
+		return o
+	}
+	return c.prv2[keyRev{key, rev}]
 }
 
 func (c *objCache) put(key string, rev int64, obj runtime.Object) {
 	c.mu.Lock()
 	if e, ok := c.m[key]; !ok || e.rev < rev {
 		c.m[key] = cacheEntry{rev: rev, obj: obj}
+		if ok {
+			if now := time.Now(); c.prev == nil || now.Sub(c.prevSince) >= prevGeneration {
+				c.prv2, c.prev, c.prevSince = c.prev, make(map[keyRev]runtime.Object, len(c.prev)), now
+			}
+			c.prev[keyRev{key, e.rev}] = e.obj
+		}
 	}
 	c.mu.Unlock()
 }
@@ -139,10 +173,32 @@ func (st *Storage) encode(r *Resource, obj runtime.Object) ([]byte, error) {
 	rv := m.GetResourceVersion()
 	m.SetResourceVersion("")
 	obj.GetObjectKind().SetGroupVersionKind(r.GVK())
-	var buf bytes.Buffer
-	err = st.Reg.Codecs.Protobuf.Encode(obj, &buf)
+	var out encoded
+	err = st.Reg.Codecs.Protobuf.EncodeWithAllocator(obj, &out, &out)
 	m.SetResourceVersion(rv)
-	return buf.Bytes(), err
+	return out.data, err
+}
+
+// encoded receives one protobuf encoding without copying it: it allocates
+// the serializer's buffer and keeps that buffer when it is what is written
+// (the serializer writes it whole, once); other writes are appended.
+type encoded struct {
+	buf  []byte // the last buffer handed out
+	data []byte
+}
+
+func (e *encoded) Allocate(n uint64) []byte {
+	e.buf = make([]byte, n)
+	return e.buf
+}
+
+func (e *encoded) Write(p []byte) (int, error) {
+	if e.data == nil && len(p) > 0 && len(e.buf) > 0 && &p[0] == &e.buf[0] {
+		e.data = p[:len(p):len(p)]
+		return len(p), nil
+	}
+	e.data = append(e.data, p...)
+	return len(p), nil
 }
 
 // WriteOptions shape one write.
@@ -158,6 +214,10 @@ type WriteOptions struct {
 	Subresource string
 	// CreateIfMissing lets Update create the object (apply, some PUTs).
 	CreateIfMissing bool
+	// ReadOnlyCurrent: the UpdateFunc only reads the current object (a
+	// PUT, which replaces it), so Update hands it the stored object itself
+	// instead of a private copy.
+	ReadOnlyCurrent bool
 }
 
 // Get returns the stored object (shared; do not modify).
@@ -218,8 +278,9 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
-	if m.GetName() == "" && m.GetGenerateName() != "" {
-		m.SetName(generateName(m.GetGenerateName()))
+	generated := m.GetName() == "" && m.GetGenerateName() != ""
+	if generated {
+		m.SetName(st.GenerateName(m.GetGenerateName()))
 	}
 	if !r.Namespaced {
 		m.SetNamespace("")
@@ -255,8 +316,23 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 		obj = st.trackCreate(r, obj, o.FieldManager)
 		m, _ = meta.Accessor(obj)
 	}
-	return st.commitCreate(ctx, r, obj, m, o)
+	_, svc := obj.(*corev1.Service) // a retry would take its allocations for requested ones
+	for attempt := 1; ; attempt++ {
+		out, err := st.commitCreate(ctx, r, obj, m, o)
+		if generated && !svc && attempt < maxGenerateNameAttempts && apierrors.IsAlreadyExists(err) {
+			// As kube-apiserver (RetryGenerateName): a generated name
+			// that is taken is generated again. Five characters of 27
+			// make a collision likely among 10,000 pods of one owner.
+			m.SetName(st.GenerateName(m.GetGenerateName()))
+			continue
+		}
+		return out, err
+	}
 }
+
+// maxGenerateNameAttempts is how many names a create with generateName
+// tries, as kube-apiserver.
+const maxGenerateNameAttempts = 8
 
 func (st *Storage) commitCreate(ctx context.Context, r *Resource, obj runtime.Object, m metav1.Object, o WriteOptions) (runtime.Object, error) {
 	key := Key(r, m.GetNamespace(), m.GetName())
@@ -368,7 +444,11 @@ func (st *Storage) Update(ctx context.Context, r *Resource, ns, name string, fn 
 		if err != nil {
 			return nil, false, apierrors.NewInternalError(err)
 		}
-		obj, err := fn(cur.DeepCopyObject())
+		in := cur
+		if !o.ReadOnlyCurrent {
+			in = cur.DeepCopyObject()
+		}
+		obj, err := fn(in)
 		if err != nil {
 			return nil, false, err
 		}
@@ -420,7 +500,7 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 	if sec, ok := obj.(*corev1.Secret); ok && r.PrepareForCreate != nil {
 		r.PrepareForCreate(sec) // stringData folds into data on every write
 	}
-	if r.HasSpec && o.Subresource == "" && !apiequality.Semantic.DeepEqual(fieldOf(obj, "Spec").Interface(), fieldOf(cur, "Spec").Interface()) {
+	if r.HasSpec && o.Subresource == "" && !specEqual(fieldOf(obj, "Spec").Interface(), fieldOf(cur, "Spec").Interface()) {
 		m.SetGeneration(cm.GetGeneration() + 1)
 	}
 	if err := st.validate(r, obj, cur); err != nil {

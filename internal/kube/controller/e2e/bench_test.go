@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"testing"
@@ -106,10 +107,17 @@ func BenchmarkScaleRC10kPods(b *testing.B) {
 		}
 		before, n0 := c.writes.snapshot()
 		c0 := cpuTime()
+		stopProfile := startProfile(b, os.Getenv("BENCH_SCALE_PROFILE"))
+		stopTimeline := timeline(b, c, os.Getenv("BENCH_TIMELINE") != "")
 		b.StartTimer()
 		scaleAndWait(b, c, name, pods)
 		b.StopTimer()
+		stopTimeline()
+		stopProfile()
 		cpu += cpuTime() - c0
+		if path := os.Getenv("BENCH_HEAP_PROFILE"); path != "" {
+			writeHeapProfile(b, path) // what 10,000 running pods hold
+		}
 		after, n1 := c.writes.snapshot()
 		writes += n1 - n0
 		if os.Getenv("BENCH_WRITES") != "" {
@@ -126,6 +134,64 @@ func BenchmarkScaleRC10kPods(b *testing.B) {
 	// CPU seconds the process spent (all cores): less sensitive than the
 	// wall time to what else the machine runs.
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/10k-pods")
+}
+
+// startProfile writes a CPU profile to path (none when empty) until the
+// returned func is called.
+func startProfile(b *testing.B, path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// timeline logs, every 250 ms, the pod creations, bindings and pod status
+// writes so far, so where a scale spends its time shows (when on).
+func timeline(b *testing.B, c *cluster, on bool) func() {
+	if !on {
+		return func() {}
+	}
+	base, _ := c.writes.snapshot()
+	t0, c0 := time.Now(), cpuTime()
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			now, _ := c.writes.snapshot()
+			d := func(k string) int { return now[k] - base[k] }
+			b.Logf("%6.2fs cpu %5.2fs created %5d bound %5d status %5d rc-status %3d events %5d", time.Since(t0).Seconds(),
+				(cpuTime() - c0).Seconds(), d("POST pods"), d("POST pods/binding"), d("PUT pods/status"),
+				d("PUT replicationcontrollers/status"), d("POST events")+d("PATCH events"))
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 func cpuTime() time.Duration {
@@ -161,10 +227,16 @@ func BenchmarkIdleCPU(b *testing.B) {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	var renewals float64
 	for b.Loop() {
+		w0, _ := c.writes.snapshot()
 		c0, t0 := cpuTime(), time.Now()
 		time.Sleep(window)
 		pct = 100 * float64(cpuTime()-c0) / float64(time.Since(t0))
+		w1, _ := c.writes.snapshot()
+		renewals = float64(w1["PUT leases"]-w0["PUT leases"]) / time.Since(t0).Seconds()
 	}
 	b.ReportMetric(pct, "%cpu-idle")
+	// what the idle CPU pays for: 1,000 nodes renew every 10 s
+	b.ReportMetric(renewals, "lease-renewals/s")
 }

@@ -182,6 +182,19 @@ func TestReplicationControllerWithClientGo(t *testing.T) {
 		got, err := c.cs.CoreV1().ReplicationControllers("default").Get(ctx, "web", metav1.GetOptions{})
 		return err == nil && got.Status.ReadyReplicas == 3 && got.Status.AvailableReplicas == 3
 	})
+	// The controllers' and agent's informers drop managed fields, so their
+	// writes carry none: the server keeps the stored entries and adds the
+	// writer's, creation's and the status's.
+	for _, p := range runningPods(t, c.cs, "default", "app=web") {
+		var create, status bool
+		for _, e := range p.ManagedFields {
+			create = create || (e.Operation == metav1.ManagedFieldsOperationUpdate && e.Subresource == "")
+			status = status || (e.Operation == metav1.ManagedFieldsOperationUpdate && e.Subresource == "status")
+		}
+		if !create || !status {
+			t.Errorf("pod %s: managed fields %+v, want the creation's and the status's", p.Name, p.ManagedFields)
+		}
+	}
 }
 
 // TestAgentRestoresOverwrittenStatus: the agent skips recomputing the
