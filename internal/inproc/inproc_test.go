@@ -78,3 +78,34 @@ func TestPanicBecomes500(t *testing.T) {
 		t.Fatalf("got %d", resp.StatusCode)
 	}
 }
+
+// deep uses about n KiB of stack, as a handler decoding and validating an
+// object does.
+//
+//go:noinline
+func deep(n int) byte {
+	var buf [1024]byte
+	buf[n%1024] = byte(n)
+	if n == 0 {
+		return buf[0]
+	}
+	return deep(n-1) + buf[n%1024]
+}
+
+// BenchmarkRoundTrip: small requests to a handler with a deep stack.
+func BenchmarkRoundTrip(b *testing.B) {
+	c := Client(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte{deep(32)})
+	}))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := c.Get("http://in.process/x")
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+}
