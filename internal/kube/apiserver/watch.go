@@ -31,8 +31,11 @@ const initialEventsEnd = "k8s.io/initial-events-end"
 // watch stream.
 const watchFlushInterval = 5 * time.Millisecond
 
-// watchBufferSize is the write buffer of one watch stream.
-const watchBufferSize = 32 << 10
+// watchBufferSize is the write buffer of one watch stream: once HTTP/2 has
+// put its 9-byte frame header in front, a full buffer is exactly two full
+// TLS records (16 KiB each), where 32 KiB would leave in three, the third
+// carrying 9 bytes (and costing a write of its own).
+const watchBufferSize = 2*16384 - 9
 
 // watchWriter frames watch events for one stream.
 type watchWriter struct {
