@@ -250,8 +250,8 @@ func (wc *watchCaches) limits() (capacity int, idle time.Duration) {
 }
 
 // acquireWatchCache returns the resource's cache, starting it if need be,
-// with one more reader counted; release it with releaseWatchCache. It
-// returns nil when no cache can be had (the stream reads the store).
+// with one more reader counted; the caller releases it. It returns nil when
+// no cache can be had (the stream then reads the store).
 func (s *Server) acquireWatchCache(res *registry.Resource) *watchCache {
 	wc := &s.watchCaches
 	wc.mu.Lock()
@@ -309,7 +309,8 @@ func (c *watchCache) dropIfIdle() bool {
 	return idle
 }
 
-// stop ends the cache: streams still on it go to the store.
+// stop ends the cache: streams still on it go to the store. The caller
+// holds the server's watchCaches.mu; stopping twice is harmless.
 func (c *watchCache) stop() {
 	c.cancel()
 	wc := &c.s.watchCaches
