@@ -324,7 +324,14 @@ func (st *watchStream) fromStore() bool {
 	defer cancel()
 	ch, err := s.opts.Store.Watch(wctx, st.prefix, store.WatchOptions{Rev: st.next, ProgressNotify: st.bookmarks})
 	if err != nil {
-		ww.errorEvent(apierrors.NewInternalError(err))
+		// Backends report a compacted start on the channel; should one
+		// fail Watch with it instead, it is still a 410.
+		if errors.Is(err, store.ErrCompacted) {
+			cur, _ := s.opts.Store.Rev(ctx)
+			ww.errorEvent(tooOld(strconv.FormatInt(st.next-1, 10), cur))
+		} else {
+			ww.errorEvent(apierrors.NewInternalError(err))
+		}
 		return false
 	}
 	handle := func(b store.WatchBatch, ok bool) bool {

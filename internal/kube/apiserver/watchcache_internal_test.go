@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -165,7 +166,9 @@ func TestWatchFallsBehindCache(t *testing.T) {
 		wantGone     bool
 	}{
 		{name: "store-still-has-them", historyLimit: 0},
-		{name: "store-lost-them", historyLimit: 8, wantGone: true},
+		// The store keeps about 40 events: far fewer than the stream
+		// misses, enough for the cache's own store watcher to keep up.
+		{name: "store-lost-them", historyLimit: 40, wantGone: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startInternal(t, memory.Options{HistoryLimit: tc.historyLimit}, 4, time.Minute)
@@ -184,10 +187,15 @@ func TestWatchFallsBehindCache(t *testing.T) {
 			createPod(t, s, "p-000")
 			g.waitFor(t, func(l []string) bool { return strings.Contains(strings.Join(l, ""), "p-000") })
 			g.setShut(true)
-			const n = 40
+			const n = 200
+			var last string
 			for i := 1; i < n; i++ {
-				createPod(t, s, fmt.Sprintf("p-%03d", i))
+				last = createPod(t, s, fmt.Sprintf("p-%03d", i))
 			}
+			// Only once the cache has all of them has its ring surely
+			// moved past the stream (until then they may still be on
+			// their way, and the stream would not fall behind).
+			waitCacheRev(t, s, "pods", last)
 			g.setShut(false)
 			if tc.wantGone {
 				lines := g.waitFor(t, func(l []string) bool { return strings.Contains(l[len(l)-1], `"ERROR"`) })
@@ -219,6 +227,34 @@ func TestWatchFallsBehindCache(t *testing.T) {
 			createPod(t, s, "last")
 			g.waitFor(t, func(l []string) bool { return strings.Contains(l[len(l)-1], `"last"`) })
 		})
+	}
+}
+
+// waitCacheRev waits until the resource's cache has reached revision rev.
+func waitCacheRev(t *testing.T, s *Server, resource, rev string) {
+	t.Helper()
+	res := s.reg.Lookup("", "v1", resource)
+	want, err := strconv.ParseInt(rev, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.watchCaches.mu.Lock()
+		c := s.watchCaches.m[res]
+		s.watchCaches.mu.Unlock()
+		if c != nil {
+			c.mu.RLock()
+			got := c.rev
+			c.mu.RUnlock()
+			if got >= want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the %s cache never reached revision %s", resource, rev)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
