@@ -73,6 +73,8 @@ type Server struct {
 	// base is cancelled by Stop; every watch and log stream derives from it.
 	base       context.Context
 	cancelBase context.CancelFunc
+	// watchCaches share each watched resource's events among its streams.
+	watchCaches watchCaches
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -265,6 +267,7 @@ func (s *Server) writeFiles(url string) error {
 func (s *Server) Stop(ctx context.Context) error {
 	s.ready.Store(false)
 	s.cancelBase()
+	s.stopWatchCaches()
 	s.mu.Lock()
 	srv, served := s.srv, s.served
 	s.mu.Unlock()

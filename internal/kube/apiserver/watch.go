@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,8 +31,11 @@ const initialEventsEnd = "k8s.io/initial-events-end"
 // watch stream.
 const watchFlushInterval = 5 * time.Millisecond
 
-// watchBufferSize is the write buffer of one watch stream.
-const watchBufferSize = 32 << 10
+// watchBufferSize is the write buffer of one watch stream: once HTTP/2 has
+// put its 9-byte frame header in front, a full buffer is exactly two full
+// TLS records (16 KiB each), where 32 KiB would leave in three, the third
+// carrying 9 bytes (and costing a write of its own).
+const watchBufferSize = 2*16384 - 9
 
 // watchWriter frames watch events for one stream.
 type watchWriter struct {
@@ -86,6 +90,27 @@ func (ww *watchWriter) event(typ string, obj runtime.Object, cached bool) error 
 		return err
 	}
 	return ww.writeJSON(typ, data)
+}
+
+// send writes one event as type typ: plain objects as the framed bytes the
+// event shares with every stream of the format, tables and metadata
+// encoded for this stream.
+func (ww *watchWriter) send(ev *watchEvent, typ int) error {
+	if ww.t.as != "" {
+		return ww.event(evTypeNames[typ], ev.obj, ev.cached)
+	}
+	var b []byte
+	var err error
+	if ww.t.mediaType == mtProtobuf {
+		b, err = ev.pbFrame(ww.s, typ)
+	} else {
+		b, err = ev.jsonFrame(ww.s, ww.res, typ)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = ww.w.Write(b)
+	return err
 }
 
 func (ww *watchWriter) writeJSON(typ string, obj []byte) error {
@@ -171,7 +196,19 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestIn
 		}
 		initial, listRev, fromRev = lr.Items, lr.Rev, lr.Rev+1
 	}
-	ch, werr := s.opts.Store.Watch(ctx, registry.Prefix(ri.res, ri.namespace), store.WatchOptions{Rev: fromRev, ProgressNotify: opts.AllowWatchBookmarks})
+	if fromRev == 0 {
+		// From now on: after the store's current revision.
+		cur, err := s.opts.Store.Rev(ctx)
+		if err != nil {
+			s.writeError(w, apierrors.NewInternalError(err))
+			return
+		}
+		fromRev = cur + 1
+	}
+	cache := s.acquireWatchCache(ri.res)
+	if cache != nil {
+		defer cache.release()
+	}
 
 	ct := t.contentType()
 	if t.mediaType == mtProtobuf {
@@ -186,17 +223,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestIn
 	ww.w = ww.bw
 	ww.flusher, _ = w.(http.Flusher)
 	if t.mediaType == mtProtobuf {
-		info, _ := runtime.SerializerInfoForMediaType(s.codecs.Factory.SupportedMediaTypes(), mtProtobuf)
-		ww.pb = streaming.NewEncoder(info.StreamSerializer.Framer.NewFrameWriter(ww.bw), info.StreamSerializer.Serializer)
-	}
-	if werr != nil {
-		if errors.Is(werr, store.ErrCompacted) {
-			cur, _ := s.opts.Store.Rev(ctx)
-			ww.errorEvent(tooOld(opts.ResourceVersion, cur))
-		} else {
-			ww.errorEvent(apierrors.NewInternalError(werr))
-		}
-		return
+		ww.pb = s.protobufWatchEncoder(ww.bw)
 	}
 	s.metrics.watchers.Inc()
 	defer s.metrics.watchers.Dec()
@@ -212,12 +239,101 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestIn
 		}
 	}
 	ww.flush()
-	filter := !pred.Empty()
-	// Flushes are paced: a quiet stream is flushed at once; a busy one at
-	// most every watchFlushInterval, and between two flushes it is not read,
-	// so the store gathers what happens meanwhile into one batch. A burst of
-	// events thus reaches the client in a few large writes, not in one small
-	// TLS record and two goroutine wake-ups each.
+	st := &watchStream{s: s, ctx: ctx, ww: ww, res: ri.res, prefix: registry.Prefix(ri.res, ri.namespace),
+		pred: pred, filter: !pred.Empty(), bookmarks: opts.AllowWatchBookmarks, next: fromRev, cache: cache}
+	for {
+		if st.cache != nil {
+			if !st.fromCache() {
+				return
+			}
+			// The cache cannot serve the stream (any more): it reads the
+			// store until it is back inside the cache's window.
+		}
+		if !st.fromStore() {
+			return
+		}
+	}
+}
+
+// watchStream is one watch response after its initial events.
+type watchStream struct {
+	s         *Server
+	ctx       context.Context
+	ww        *watchWriter
+	res       *registry.Resource
+	prefix    string // the namespace's (or all) keys
+	pred      registry.Predicate
+	filter    bool
+	bookmarks bool
+	next      int64 // the first revision not yet sent
+	cache     *watchCache
+	buf       []*watchEvent
+}
+
+// fromCache sends from the watch cache. It returns true when the stream
+// must read the store instead, false when the stream is over.
+func (st *watchStream) fromCache() bool {
+	first, progress := true, uint64(0)
+	for {
+		r, ok := st.cache.read(st.next, st.buf)
+		if !ok {
+			return true
+		}
+		if first {
+			// Bookmarks are for progress notifications after the start.
+			first, progress = false, r.progress
+		}
+		for _, ev := range r.events {
+			if err := st.deliver(ev); err != nil {
+				return false
+			}
+		}
+		st.buf = r.events[:0]
+		clear(r.events)
+		wrote := len(r.events) > 0
+		st.next = max(st.next, r.upTo+1)
+		if st.bookmarks && r.progress != progress {
+			progress = r.progress
+			if st.ww.bookmark(st.next-1, false) != nil {
+				return false
+			}
+			wrote = true
+		}
+		if wrote {
+			st.ww.flush()
+		}
+		select {
+		case <-st.ctx.Done():
+			return false
+		case <-r.wake:
+		}
+	}
+}
+
+// fromStore sends from a store watch of the stream's own. It returns true
+// when the stream can go back to the cache, false when it is over.
+//
+// Flushes are paced: a quiet stream is flushed at once; a busy one at most
+// every watchFlushInterval, and between two flushes it is not read, so the
+// store gathers what happens meanwhile into one batch. A burst of events
+// thus reaches the client in a few large writes, not in one small TLS record
+// and two goroutine wake-ups each.
+func (st *watchStream) fromStore() bool {
+	s, ctx, ww := st.s, st.ctx, st.ww
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch, err := s.opts.Store.Watch(wctx, st.prefix, store.WatchOptions{Rev: st.next, ProgressNotify: st.bookmarks})
+	if err != nil {
+		// Backends report a compacted start on the channel; should one
+		// fail Watch with it instead, it is still a 410.
+		if errors.Is(err, store.ErrCompacted) {
+			cur, _ := s.opts.Store.Rev(ctx)
+			ww.errorEvent(tooOld(strconv.FormatInt(st.next-1, 10), cur))
+		} else {
+			ww.errorEvent(apierrors.NewInternalError(err))
+		}
+		return false
+	}
 	handle := func(b store.WatchBatch, ok bool) bool {
 		if !ok {
 			return false
@@ -225,21 +341,24 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestIn
 		if b.Err != nil {
 			if errors.Is(b.Err, store.ErrCompacted) {
 				cur, _ := s.opts.Store.Rev(ctx)
-				ww.errorEvent(tooOld(strconv.FormatInt(fromRev-1, 10), cur))
+				ww.errorEvent(tooOld(strconv.FormatInt(st.next-1, 10), cur))
 			}
 			return false
 		}
 		if len(b.Events) == 0 {
-			if opts.AllowWatchBookmarks {
+			st.next = max(st.next, b.Rev+1)
+			if st.bookmarks {
 				return ww.bookmark(b.Rev, false) == nil
 			}
 			return true
 		}
-		for _, ev := range b.Events {
-			if err := s.sendEvent(ww, ri.res, pred, filter, ev); err != nil {
-				return false
+		for _, e := range b.Events {
+			if ev := s.newWatchEvent(st.res, e); ev != nil {
+				if err := st.deliver(ev); err != nil {
+					return false
+				}
 			}
-			fromRev = ev.KV.ModRev + 1
+			st.next = e.KV.ModRev + 1
 		}
 		return true
 	}
@@ -262,71 +381,57 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestIn
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case b, ok := <-ch:
 			if !handle(b, ok) || !drain() {
-				return
+				return false
 			}
 		}
 		if wait := watchFlushInterval - time.Since(lastFlush); wait > 0 {
 			pause.Reset(wait)
 			select {
 			case <-ctx.Done():
-				return
+				return false
 			case <-pause.C:
 			}
 			if !drain() {
-				return
+				return false
 			}
 		}
 		ww.flush()
 		lastFlush = time.Now()
+		if st.cache != nil && st.cache.covers(st.next) {
+			return true
+		}
 	}
 }
 
-func (s *Server) sendEvent(ww *watchWriter, res *registry.Resource, pred registry.Predicate, filter bool, ev store.Event) error {
-	if ev.Type == store.EventDelete {
-		if ev.Prev == nil {
-			return nil
-		}
-		obj, err := s.storage.DecodeDeleted(res, ev.Prev, ev.KV.ModRev)
-		if err != nil {
-			return nil
-		}
-		if filter && !pred.Matches(res, obj) {
-			return nil
-		}
-		return ww.event("DELETED", obj, false)
-	}
-	obj, err := s.storage.Decode(res, ev.KV)
-	if err != nil {
-		s.log.Warn("watch: undecodable object", "key", ev.KV.Key, "err", err)
+// deliver sends one event if the stream selects it. With a selector, an
+// object that starts matching is ADDED and one that stops is DELETED, at
+// the revision of the change, as the real server does.
+func (st *watchStream) deliver(ev *watchEvent) error {
+	if !strings.HasPrefix(ev.key, st.prefix) {
 		return nil
 	}
-	typ := "MODIFIED"
-	if ev.Prev == nil {
-		typ = "ADDED"
-	}
-	if filter {
-		now := pred.Matches(res, obj)
-		was := false
-		if ev.Prev != nil {
-			if prev, err := s.storage.Decode(res, ev.Prev); err == nil {
-				was = pred.Matches(res, prev)
+	typ := ev.typ
+	if st.filter {
+		now := ev.matches(st.s, st.res, st.pred, false)
+		switch {
+		case ev.typ == evDeleted:
+			if !now {
+				return nil
+			}
+		default:
+			was := ev.prevKV != nil && ev.matches(st.s, st.res, st.pred, true)
+			switch {
+			case now && !was:
+				typ = evAdded
+			case !now && was:
+				typ = evDeleted
+			case !now:
+				return nil
 			}
 		}
-		switch {
-		case now && !was:
-			typ = "ADDED"
-		case !now && was:
-			// It left the selection: the client sees it deleted, at this revision.
-			cp := obj.DeepCopyObject()
-			m, _ := meta.Accessor(cp)
-			m.SetResourceVersion(strconv.FormatInt(ev.KV.ModRev, 10))
-			return ww.event("DELETED", cp, false)
-		case !now:
-			return nil
-		}
 	}
-	return ww.event(typ, obj, true)
+	return st.ww.send(ev, typ)
 }
