@@ -167,6 +167,11 @@ func TestValidationMessages(t *testing.T) {
 		p.Spec.Volumes, p.Spec.Containers[0].VolumeMounts = vols, mounts
 		return p
 	}
+	withTolerations := func(ts ...corev1.Toleration) *corev1.Pod {
+		p := pod("", "")
+		p.Spec.Tolerations = ts
+		return p
+	}
 	dep := func(f func(*appsv1.DeploymentSpec)) *appsv1.Deployment {
 		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{GenerateName: "d-", Namespace: "default"}, Spec: appsv1.DeploymentSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}},
@@ -212,6 +217,24 @@ func TestValidationMessages(t *testing.T) {
 			{Name: "v", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}), `spec.volumes[1].name: Duplicate value: "v"`},
 		{"volume mounted", withVolumes([]corev1.Volume{{Name: "v", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}}},
 			corev1.VolumeMount{Name: "v", MountPath: "/etc/x"}), ""},
+		{"toleration Exists with a value", withTolerations(corev1.Toleration{Key: "k", Operator: corev1.TolerationOpExists, Value: "v"}),
+			"spec.tolerations[0].operator: Invalid value: {\"key\":\"k\",\"operator\":\"Exists\",\"value\":\"v\"}: value must be empty when `operator` is 'Exists'"},
+		{"toleration without key", withTolerations(corev1.Toleration{Operator: corev1.TolerationOpEqual, Value: "v"}),
+			`spec.tolerations[0].operator: Invalid value: "Equal": operator must be Exists when ` + "`key`" + ` is empty`},
+		{"toleration seconds without NoExecute", withTolerations(corev1.Toleration{Key: "k", Operator: corev1.TolerationOpExists,
+			Effect: corev1.TaintEffectNoSchedule, TolerationSeconds: new(int64(5))}),
+			`spec.tolerations[0].effect: Invalid value: "NoSchedule": effect must be 'NoExecute' when ` + "`tolerationSeconds`" + ` is set`},
+		{"unknown toleration operator", withTolerations(corev1.Toleration{Key: "k", Operator: "Near"}),
+			`spec.tolerations[0].operator: Unsupported value: "Near": supported values: "Equal", "Exists"`},
+		{"unknown taint effect", withTolerations(corev1.Toleration{Key: "k", Operator: corev1.TolerationOpExists, Effect: "Never"}),
+			`spec.tolerations[0].effect: Unsupported value: "Never"`},
+		{"toleration ok", withTolerations(corev1.Toleration{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists,
+			Effect: corev1.TaintEffectNoExecute, TolerationSeconds: new(int64(300))}, corev1.Toleration{Operator: corev1.TolerationOpExists}), ""},
+		{"bad node selector", func() *corev1.Pod {
+			p := pod("", "")
+			p.Spec.NodeSelector = map[string]string{"bad key!": "v"}
+			return p
+		}(), `spec.nodeSelector: Invalid value: "bad key!"`},
 		{"negative history", dep(func(s *appsv1.DeploymentSpec) { s.RevisionHistoryLimit = new(int32(-1)) }), "spec.revisionHistoryLimit: Invalid value: -1: must be greater than or equal to 0"},
 	}
 	for _, tt := range tests {
