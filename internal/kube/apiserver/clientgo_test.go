@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -310,38 +309,6 @@ func TestLoopbackClient(t *testing.T) {
 	}
 	if _, err := cs.CoreV1().Pods("default").Get(ctx, "missing", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("loopback get missing: %v", err)
-	}
-}
-
-func TestWatchTooOld(t *testing.T) {
-	mem := memory.New(memory.Options{})
-	t.Cleanup(func() { mem.Close() })
-	srv := apiservertest.StartWith(t, apiservertest.Options{Store: mem})
-	cs := clientset(t, apiservertest.RESTConfig(t, srv))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	p, err := cs.CoreV1().Pods("default").Create(ctx, testPod("old", nil), metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		if _, err := cs.CoreV1().Pods("default").Create(ctx, testPod(fmt.Sprint("n", i), nil), metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rev, _ := mem.Rev(ctx)
-	if err := mem.Compact(ctx, rev); err != nil {
-		t.Fatal(err)
-	}
-	w, err := cs.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{ResourceVersion: p.ResourceVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	ev := <-w.ResultChan()
-	st, ok := ev.Object.(*metav1.Status)
-	if ev.Type != watch.Error || !ok || st.Code != http.StatusGone || !strings.Contains(st.Message, "too old resource version") {
-		t.Fatalf("watch from compacted revision: %v %+v", ev.Type, ev.Object)
 	}
 }
 

@@ -165,46 +165,53 @@ func sortPrefix(s []string, n int) {
 	}
 }
 
-// TestWatchTooOldWithCache: with a cache following pods, a watch from
-// before the cache's start still goes to the store, which answers 410
-// once compacted.
-func TestWatchTooOldWithCache(t *testing.T) {
-	mem := memory.New(memory.Options{})
-	t.Cleanup(func() { mem.Close() })
-	srv := apiservertest.StartWith(t, apiservertest.Options{Store: mem})
-	cs := clientset(t, apiservertest.RESTConfig(t, srv))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	p, err := cs.CoreV1().Pods("default").Create(ctx, testPod("old", nil), metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Pods("default").Create(ctx, testPod("older", nil), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	warm, err := cs.CoreV1().Pods("").Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer warm.Stop()
-	for i := range 3 {
-		if _, err := cs.CoreV1().Pods("default").Create(ctx, testPod(fmt.Sprint("n", i), nil), metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rev, _ := mem.Rev(ctx)
-	if err := mem.Compact(ctx, rev); err != nil {
-		t.Fatal(err)
-	}
-	w, err := cs.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{ResourceVersion: p.ResourceVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-	ev := <-w.ResultChan()
-	st, ok := ev.Object.(*metav1.Status)
-	if ev.Type != watch.Error || !ok || st.Code != http.StatusGone || !strings.Contains(st.Message, "too old resource version") {
-		t.Fatalf("watch from compacted revision: %v %+v", ev.Type, ev.Object)
+// TestWatchTooOld: a watch from a compacted revision gets 410 Gone, also
+// with a cache following pods: a watch from before the cache's start still
+// goes to the store.
+func TestWatchTooOld(t *testing.T) {
+	for _, warm := range []bool{false, true} {
+		t.Run(fmt.Sprint("cache running: ", warm), func(t *testing.T) {
+			mem := memory.New(memory.Options{})
+			t.Cleanup(func() { mem.Close() })
+			srv := apiservertest.StartWith(t, apiservertest.Options{Store: mem})
+			cs := clientset(t, apiservertest.RESTConfig(t, srv))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			pods := cs.CoreV1().Pods("default")
+			p, err := pods.Create(ctx, testPod("old", nil), metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if warm {
+				if _, err := pods.Create(ctx, testPod("older", nil), metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				w, err := cs.CoreV1().Pods("").Watch(ctx, metav1.ListOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Stop()
+			}
+			for i := range 3 {
+				if _, err := pods.Create(ctx, testPod(fmt.Sprint("n", i), nil), metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rev, _ := mem.Rev(ctx)
+			if err := mem.Compact(ctx, rev); err != nil {
+				t.Fatal(err)
+			}
+			w, err := pods.Watch(ctx, metav1.ListOptions{ResourceVersion: p.ResourceVersion})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Stop()
+			ev := <-w.ResultChan()
+			st, ok := ev.Object.(*metav1.Status)
+			if ev.Type != watch.Error || !ok || st.Code != http.StatusGone || !strings.Contains(st.Message, "too old resource version") {
+				t.Fatalf("watch from compacted revision: %v %+v", ev.Type, ev.Object)
+			}
+		})
 	}
 }
 
