@@ -172,6 +172,12 @@ func TestValidationMessages(t *testing.T) {
 		p.Spec.Tolerations = ts
 		return p
 	}
+	svc := func(f func(*corev1.ServicePort)) *corev1.Service {
+		s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{GenerateName: "s-", Namespace: "default"},
+			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}
+		f(&s.Spec.Ports[0])
+		return s
+	}
 	dep := func(f func(*appsv1.DeploymentSpec)) *appsv1.Deployment {
 		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{GenerateName: "d-", Namespace: "default"}, Spec: appsv1.DeploymentSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"a": "b"}},
@@ -235,12 +241,29 @@ func TestValidationMessages(t *testing.T) {
 			p.Spec.NodeSelector = map[string]string{"bad key!": "v"}
 			return p
 		}(), `spec.nodeSelector: Invalid value: "bad key!"`},
+		{"bad port name", svc(func(p *corev1.ServicePort) { p.Name = "HTTP_1" }), `spec.ports[0].name: Invalid value: "HTTP_1": a lowercase RFC 1123 label must consist of`},
+		{"target port out of range", svc(func(p *corev1.ServicePort) { p.TargetPort = intstr.FromInt32(70000) }), "spec.ports[0].targetPort: Invalid value: 70000: must be between 1 and 65535, inclusive"},
+		{"bad target port name", svc(func(p *corev1.ServicePort) { p.TargetPort = intstr.FromString("web_port") }), `spec.ports[0].targetPort: Invalid value: "web_port": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)`},
+		{"named target port", svc(func(p *corev1.ServicePort) { p.TargetPort = intstr.FromString("http") }), ""},
+		{"bad selector", func() *corev1.Service {
+			s := svc(func(*corev1.ServicePort) {})
+			s.Spec.Selector = map[string]string{"app": "bad value"}
+			return s
+		}(), `spec.selector: Invalid value: "bad value"`},
+		{"unknown session affinity", func() *corev1.Service {
+			s := svc(func(*corev1.ServicePort) {})
+			s.Spec.SessionAffinity = "Sticky"
+			return s
+		}(), `spec.sessionAffinity: Unsupported value: "Sticky": supported values: "ClientIP", "None"`},
 		{"negative history", dep(func(s *appsv1.DeploymentSpec) { s.RevisionHistoryLimit = new(int32(-1)) }), "spec.revisionHistoryLimit: Invalid value: -1: must be greater than or equal to 0"},
 	}
 	for _, tt := range tests {
 		r := st.Reg.Lookup("", "v1", "pods")
-		if _, ok := tt.obj.(*appsv1.Deployment); ok {
+		switch tt.obj.(type) {
+		case *appsv1.Deployment:
 			r = st.Reg.Lookup("apps", "v1", "deployments")
+		case *corev1.Service:
+			r = st.Reg.Lookup("", "v1", "services")
 		}
 		_, err := st.Create(ctx, r, tt.obj, WriteOptions{})
 		switch {

@@ -32,11 +32,12 @@ func validateMeta(r *Resource, m *metav1.ObjectMeta) field.ErrorList {
 }
 
 var (
-	restartPolicies = sets.New(string(corev1.RestartPolicyAlways), string(corev1.RestartPolicyOnFailure), string(corev1.RestartPolicyNever))
-	dnsPolicies     = sets.New(string(corev1.DNSClusterFirst), string(corev1.DNSClusterFirstWithHostNet), string(corev1.DNSDefault), string(corev1.DNSNone))
-	pullPolicies    = sets.New(string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever))
-	protocols       = sets.New(string(corev1.ProtocolTCP), string(corev1.ProtocolUDP), string(corev1.ProtocolSCTP))
-	serviceTypes    = sets.New(string(corev1.ServiceTypeClusterIP), string(corev1.ServiceTypeNodePort), string(corev1.ServiceTypeLoadBalancer), string(corev1.ServiceTypeExternalName))
+	restartPolicies   = sets.New(string(corev1.RestartPolicyAlways), string(corev1.RestartPolicyOnFailure), string(corev1.RestartPolicyNever))
+	dnsPolicies       = sets.New(string(corev1.DNSClusterFirst), string(corev1.DNSClusterFirstWithHostNet), string(corev1.DNSDefault), string(corev1.DNSNone))
+	pullPolicies      = sets.New(string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever))
+	protocols         = sets.New(string(corev1.ProtocolTCP), string(corev1.ProtocolUDP), string(corev1.ProtocolSCTP))
+	sessionAffinities = sets.New(string(corev1.ServiceAffinityClientIP), string(corev1.ServiceAffinityNone))
+	serviceTypes      = sets.New(string(corev1.ServiceTypeClusterIP), string(corev1.ServiceTypeNodePort), string(corev1.ServiceTypeLoadBalancer), string(corev1.ServiceTypeExternalName))
 )
 
 func validatePodSpec(s *corev1.PodSpec, p *field.Path) field.ErrorList {
@@ -405,6 +406,9 @@ func validateService(obj, old runtime.Object) field.ErrorList {
 			errs = append(errs, field.Required(pp.Child("name"), ""))
 		}
 		if p.Name != "" {
+			for _, msg := range validation.IsDNS1123Label(p.Name) {
+				errs = append(errs, field.Invalid(pp.Child("name"), p.Name, msg))
+			}
 			if names.Has(p.Name) {
 				errs = append(errs, field.Duplicate(pp.Child("name"), p.Name))
 			}
@@ -412,6 +416,16 @@ func validateService(obj, old runtime.Object) field.ErrorList {
 		}
 		for _, msg := range validation.IsValidPortNum(int(p.Port)) {
 			errs = append(errs, field.Invalid(pp.Child("port"), p.Port, msg))
+		}
+		switch tp := p.TargetPort; tp.Type {
+		case intstr.Int:
+			for _, msg := range validation.IsValidPortNum(tp.IntValue()) {
+				errs = append(errs, field.Invalid(pp.Child("targetPort"), tp.IntValue(), msg))
+			}
+		case intstr.String:
+			for _, msg := range validation.IsValidPortName(tp.StrVal) {
+				errs = append(errs, field.Invalid(pp.Child("targetPort"), tp.StrVal, msg))
+			}
 		}
 		if !protocols.Has(string(p.Protocol)) {
 			errs = append(errs, field.NotSupported(pp.Child("protocol"), p.Protocol, sets.List(protocols)))
@@ -423,6 +437,10 @@ func validateService(obj, old runtime.Object) field.ErrorList {
 				errs = append(errs, field.Invalid(pp.Child("nodePort"), p.NodePort, fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %d-%d", NodePortMin, NodePortMax)))
 			}
 		}
+	}
+	errs = append(errs, metav1validation.ValidateLabels(svc.Spec.Selector, sp.Child("selector"))...)
+	if !sessionAffinities.Has(string(svc.Spec.SessionAffinity)) {
+		errs = append(errs, field.NotSupported(sp.Child("sessionAffinity"), svc.Spec.SessionAffinity, sets.List(sessionAffinities)))
 	}
 	if ip := svc.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone && net.ParseIP(ip) == nil {
 		errs = append(errs, field.Invalid(sp.Child("clusterIPs").Index(0), ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
