@@ -172,6 +172,11 @@ func TestValidationMessages(t *testing.T) {
 		p.Spec.Tolerations = ts
 		return p
 	}
+	withEnv := func(name string) *corev1.Pod {
+		p := pod("", "")
+		p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: name, Value: "v"}}
+		return p
+	}
 	svc := func(f func(*corev1.ServicePort)) *corev1.Service {
 		s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{GenerateName: "s-", Namespace: "default"},
 			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}
@@ -255,6 +260,9 @@ func TestValidationMessages(t *testing.T) {
 			s.Spec.SessionAffinity = "Sticky"
 			return s
 		}(), `spec.sessionAffinity: Unsupported value: "Sticky": supported values: "ClientIP", "None"`},
+		{"env name with =", withEnv("A=B"), `spec.containers[0].env[0].name: Invalid value: "A=B": a valid environment variable name must consist only of printable ASCII characters other than '='`},
+		{"env without name", withEnv(""), "spec.containers[0].env[0].name: Required value"},
+		{"relaxed env name", withEnv("1.my-var"), ""},
 		{"negative history", dep(func(s *appsv1.DeploymentSpec) { s.RevisionHistoryLimit = new(int32(-1)) }), "spec.revisionHistoryLimit: Invalid value: -1: must be greater than or equal to 0"},
 	}
 	for _, tt := range tests {

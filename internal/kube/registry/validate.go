@@ -65,6 +65,18 @@ func validatePodSpec(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 			if c.Image == "" {
 				errs = append(errs, field.Required(ip.Child("image"), ""))
 			}
+			for j, ev := range c.Env {
+				np := ip.Child("env").Index(j).Child("name")
+				if ev.Name == "" {
+					errs = append(errs, field.Required(np, ""))
+					continue
+				}
+				// The relaxed rule: RelaxedEnvironmentVariableValidation is on
+				// by default in the version this server reports.
+				for _, msg := range validation.IsRelaxedEnvVarName(ev.Name) {
+					errs = append(errs, field.Invalid(np, ev.Name, msg))
+				}
+			}
 			errs = append(errs, validateResources(&c.Resources, ip.Child("resources"))...)
 			errs = append(errs, validateMounts(c.VolumeMounts, s.Volumes, ip.Child("volumeMounts"))...)
 			if c.ImagePullPolicy != "" && !pullPolicies.Has(string(c.ImagePullPolicy)) {
