@@ -91,51 +91,59 @@ func shapeKey(kind, manager string, js []byte) [32]byte {
 	h.Write([]byte{0})
 	h.Write([]byte(manager))
 	h.Write([]byte{0})
-	// stack of container kinds: '{' or '['; expectKey tracks object keys.
-	stack := make([]byte, 0, 16)
+	placeholder := []byte{'_'}
+	out := walkJSON(js, func(tok []byte, key, inArray bool) []byte {
+		if key || inArray {
+			return tok
+		}
+		return placeholder
+	})
+	h.Write(out)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// walkJSON copies a compact JSON text: punctuation as it is, and each
+// scalar (an object key, or a value) through f, which is told whether the
+// scalar is a key and whether it lies inside an array.
+func walkJSON(js []byte, f func(tok []byte, key, inArray bool) []byte) []byte {
+	out := make([]byte, 0, len(js)+16)
+	stack := make([]byte, 0, 16) // container kinds: '{' or '['
 	inArray := 0
 	expectKey := false
-	out := make([]byte, 0, len(js))
 	for i := 0; i < len(js); i++ {
-		c := js[i]
-		switch c {
-		case '{':
+		switch c := js[i]; c {
+		case '{', '[':
 			stack = append(stack, c)
-			expectKey = true
-			out = append(out, c)
-		case '[':
-			stack = append(stack, c)
-			inArray++
-			expectKey = false
+			expectKey = c == '{'
+			if c == '[' {
+				inArray++
+			}
 			out = append(out, c)
 		case '}', ']':
-			if len(stack) > 0 {
-				if stack[len(stack)-1] == '[' {
+			if n := len(stack); n > 0 {
+				if stack[n-1] == '[' {
 					inArray--
 				}
-				stack = stack[:len(stack)-1]
+				stack = stack[:n-1]
 			}
 			out = append(out, c)
 		case ',':
 			expectKey = len(stack) > 0 && stack[len(stack)-1] == '{'
 			out = append(out, c)
-		case ':':
-			expectKey = false
+		case ':', ' ', '\t', '\n', '\r':
+			if c == ':' {
+				expectKey = false
+			}
 			out = append(out, c)
 		default:
 			j := scalarEnd(js, i)
-			if expectKey || inArray > 0 {
-				out = append(out, js[i:j]...)
-			} else {
-				out = append(out, '_')
-			}
+			out = append(out, f(js[i:j], expectKey, inArray > 0)...)
 			i = j - 1
 		}
 	}
-	h.Write(out)
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
+	return out
 }
 
 // scalarEnd returns the end of the JSON scalar (string, number, true, false

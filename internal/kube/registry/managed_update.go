@@ -283,51 +283,15 @@ func quoteKey(k string) ([]byte, bool) {
 // mapJSON copies a JSON text, passing object keys through key and string
 // values through str (nil: unchanged).
 func mapJSON(js []byte, key, str func(tok []byte) []byte) []byte {
-	out := make([]byte, 0, len(js)+16)
-	var stack []byte
-	expectKey := false
-	for i := 0; i < len(js); i++ {
-		c := js[i]
-		switch c {
-		case '{', '[':
-			stack = append(stack, c)
-			expectKey = c == '{'
-			out = append(out, c)
-		case '}', ']':
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
-			}
-			out = append(out, c)
-		case ',':
-			expectKey = len(stack) > 0 && stack[len(stack)-1] == '{'
-			out = append(out, c)
-		case ':':
-			expectKey = false
-			out = append(out, c)
-		case '"':
-			j := i + 1
-			for j < len(js) && js[j] != '"' {
-				if js[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			j = min(j+1, len(js))
-			tok := js[i:j]
-			switch {
-			case expectKey && key != nil:
-				out = append(out, key(tok)...)
-			case !expectKey && str != nil:
-				out = append(out, str(tok)...)
-			default:
-				out = append(out, tok...)
-			}
-			i = j - 1
-		default:
-			out = append(out, c)
+	return walkJSON(js, func(tok []byte, isKey, _ bool) []byte {
+		switch {
+		case isKey && key != nil:
+			return key(tok)
+		case !isKey && str != nil && tok[0] == '"':
+			return str(tok)
 		}
-	}
-	return out
+		return tok
+	})
 }
 
 // updateKey hashes what an update's managed fields depend on, and returns
