@@ -231,9 +231,11 @@ func TestWatchFallsBehindCache(t *testing.T) {
 }
 
 // waitCacheRev waits until the resource's cache has reached revision rev,
-// or has stopped: with a short store history its own store watcher may
-// fall out of it on a loaded machine, and then every stream on it reads the
-// store, which is as far behind as the test needs.
+// or is gone: with a short store history its own store watcher may fall
+// out of it on a loaded machine (even before this is called), and then
+// every stream on it reads the store, which is as far behind as the test
+// needs. The stream under test holds the cache, so no other one replaces
+// it.
 func waitCacheRev(t *testing.T, s *Server, resource, rev string) {
 	t.Helper()
 	res := s.reg.Lookup("", "v1", resource)
@@ -242,22 +244,18 @@ func waitCacheRev(t *testing.T, s *Server, resource, rev string) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	var seen *watchCache
 	for {
 		s.watchCaches.mu.Lock()
 		c := s.watchCaches.m[res]
 		s.watchCaches.mu.Unlock()
-		if c == nil && seen != nil {
+		if c == nil {
 			return // stopped
 		}
-		if c != nil {
-			seen = c
-			c.mu.RLock()
-			got, stopped := c.rev, c.stopped
-			c.mu.RUnlock()
-			if got >= want || stopped {
-				return
-			}
+		c.mu.RLock()
+		got, stopped := c.rev, c.stopped
+		c.mu.RUnlock()
+		if got >= want || stopped {
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the %s cache never reached revision %s", resource, rev)
