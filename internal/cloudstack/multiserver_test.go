@@ -333,6 +333,39 @@ func TestTwoServersSeedOnce(t *testing.T) {
 	}
 }
 
+// deployAtOnce sends n deploys (not started VMs), made by deploy, at the
+// same moment, and returns how many succeeded; each failure must carry
+// every one of wantErr.
+func deployAtOnce(t *testing.T, n int, deploy func(i int) (*cloudstack.CloudStackClient, *cloudstack.DeployVirtualMachineParams), wantErr ...string) int {
+	t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range errs {
+		cs, p := deploy(i)
+		p.SetStartvm(false)
+		wg.Go(func() {
+			<-start
+			_, errs[i] = cs.VirtualMachine.DeployVirtualMachine(p)
+		})
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+			continue
+		}
+		for _, w := range wantErr {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("deploy: %v, want an error with %q", err, w)
+			}
+		}
+	}
+	return ok
+}
+
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestTwoServersOneName: the same VM name deployed through both servers at
@@ -346,35 +379,15 @@ func TestTwoServersOneName(t *testing.T) {
 			for round := range 10 {
 				name := fmt.Sprintf("web%d", round)
 				// three clients on each server, all at once
-				errs := make([]error, 3*len(srvs))
-				var wg sync.WaitGroup
-				start := make(chan struct{})
-				for i := range errs {
+				ok := deployAtOnce(t, 3*len(srvs), func(i int) (*cloudstack.CloudStackClient, *cloudstack.DeployVirtualMachineParams) {
 					srv := srvs[i%len(srvs)]
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						cs := cloudstack.NewClient(srv.URL, srv.APIKey, srv.SecretKey, false)
-						p := cs.VirtualMachine.NewDeployVirtualMachineParams(ids.so, ids.tpl, ids.zone)
-						p.SetName(name)
-						p.SetStartvm(false)
-						<-start
-						_, errs[i] = cs.VirtualMachine.DeployVirtualMachine(p)
-					}()
-				}
-				close(start)
-				wg.Wait()
-				ok := 0
-				for _, err := range errs {
-					switch {
-					case err == nil:
-						ok++
-					case !strings.Contains(err.Error(), "CloudStack API error 431") || !strings.Contains(err.Error(), "already exists"):
-						t.Errorf("%s: %v", name, err)
-					}
-				}
+					cs := cloudstack.NewClient(srv.URL, srv.APIKey, srv.SecretKey, false)
+					p := cs.VirtualMachine.NewDeployVirtualMachineParams(ids.so, ids.tpl, ids.zone)
+					p.SetName(name)
+					return cs, p
+				}, "CloudStack API error 431", "already exists")
 				if ok != 1 {
-					t.Errorf("%s: %d deploys succeeded, want 1 (%v)", name, ok, errs)
+					t.Errorf("%s: %d deploys succeeded, want 1", name, ok)
 				}
 			}
 		})
@@ -407,32 +420,11 @@ func TestTwoServersOneLimit(t *testing.T) {
 			if _, err := admin.Limit.UpdateResourceLimit(up); err != nil {
 				t.Fatal(err)
 			}
-			errs := make([]error, 8)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := range errs {
+			ok := deployAtOnce(t, 8, func(i int) (*cloudstack.CloudStackClient, *cloudstack.DeployVirtualMachineParams) {
 				srv := srvs[(i+1)%len(srvs)] // the first on the other server
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					cs := cloudstack.NewClient(srv.URL, keys.Apikey, keys.Secretkey, false)
-					p := cs.VirtualMachine.NewDeployVirtualMachineParams(ids.so, ids.tpl, ids.zone)
-					p.SetStartvm(false)
-					<-start
-					_, errs[i] = cs.VirtualMachine.DeployVirtualMachine(p)
-				}()
-			}
-			close(start)
-			wg.Wait()
-			ok := 0
-			for _, err := range errs {
-				switch {
-				case err == nil:
-					ok++
-				case !strings.Contains(err.Error(), "CloudStack API error 532") || !strings.Contains(err.Error(), "user_vm"):
-					t.Errorf("deploy: %v", err)
-				}
-			}
+				cs := cloudstack.NewClient(srv.URL, keys.Apikey, keys.Secretkey, false)
+				return cs, cs.VirtualMachine.NewDeployVirtualMachineParams(ids.so, ids.tpl, ids.zone)
+			}, "CloudStack API error 532", "user_vm")
 			if ok != 3 {
 				t.Errorf("%d deploys admitted, want 3", ok)
 			}
