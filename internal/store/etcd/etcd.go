@@ -365,6 +365,17 @@ func (s *Store) Watch(ctx context.Context, prefix string, opts store.WatchOption
 
 // watchAlone feeds a watcher from an etcd watch of its own, from
 // revision from on: for a watcher the shared watch cannot serve.
+// send hands b to a watcher; false when the watcher or the store is gone.
+func (s *Store) send(ctx context.Context, out chan<- store.WatchBatch, b store.WatchBatch) bool {
+	select {
+	case out <- b:
+		return true
+	case <-ctx.Done():
+	case <-s.done:
+	}
+	return false
+}
+
 func (s *Store) watchAlone(ctx context.Context, prefix string, from int64, progress bool, out chan<- store.WatchBatch) {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
@@ -373,15 +384,7 @@ func (s *Store) watchAlone(ctx context.Context, prefix string, from int64, progr
 		wopts = append(wopts, clientv3.WithProgressNotify())
 	}
 	wch := s.c.Watch(wctx, s.prefix+prefix, wopts...)
-	send := func(b store.WatchBatch) bool {
-		select {
-		case out <- b:
-			return true
-		case <-ctx.Done():
-		case <-s.done:
-		}
-		return false
-	}
+	send := func(b store.WatchBatch) bool { return s.send(ctx, out, b) }
 	for resp := range wch {
 		switch {
 		case resp.CompactRevision != 0:

@@ -211,15 +211,7 @@ func (h *hub) collect(prefix string, next int64) ([]store.Event, int64) {
 // watcher's own when the buffer no longer has what the watcher needs.
 func (h *hub) serve(ctx context.Context, prefix string, next int64, progress bool, out chan<- store.WatchBatch) {
 	s := h.s
-	send := func(b store.WatchBatch) bool {
-		select {
-		case out <- b:
-			return true
-		case <-ctx.Done():
-		case <-s.done:
-		}
-		return false
-	}
+	send := func(b store.WatchBatch) bool { return s.send(ctx, out, b) }
 	var tick <-chan time.Time
 	if progress {
 		t := time.NewTicker(s.opts.ProgressInterval)
