@@ -89,6 +89,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil, err
 	}
 	w.first = append(w.first, srv)
+	w.kubeURL = srv.URL
 	kc, err := kubernetes.NewForConfig(srv.LoopbackConfig())
 	if err != nil {
 		return nil, err
@@ -136,12 +137,13 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 	ha := &hostAgent{opened: make(chan struct{})}
 	go func() {
 		defer close(ha.opened)
-		ha.rt, _, ha.err = openRuntime(ctx, w.o.runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
+		ha.rt, ha.name, ha.err = openRuntime(ctx, w.o.runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
 	}()
 	ha.newAgent = func(rt runtime.Runtime) (*agent.Agent, error) {
 		return agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log})
 	}
 	w.second = append(w.second, ha)
+	w.host = ha
 	return nil
 }
 
@@ -149,6 +151,7 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 type hostAgent struct {
 	opened   chan struct{} // closed when rt or err is set
 	rt       runtime.Runtime
+	name     string // the runtime chosen (auto resolves to sim or docker)
 	err      error
 	newAgent func(runtime.Runtime) (*agent.Agent, error)
 	ag       atomic.Pointer[agent.Agent]

@@ -28,12 +28,15 @@ type upOptions struct {
 	kubeAddr   string
 	storeSpec  string
 	runtime    string
-	simNodes   int
-	datacenter string
-	tlsSANs    []string // extra names of the Kubernetes API's certificate
-	token      string   // the cluster's join token ("": generated)
-	trimMemory bool     // give start-up memory back once up
-	log        logFlags
+	runtimeSet bool // --runtime was given (else the data dir's choice is kept)
+	// runtimeFrom says where the runtime came from, for the banner.
+	runtimeFrom string
+	simNodes    int
+	datacenter  string
+	tlsSANs     []string // extra names of the Kubernetes API's certificate
+	token       string   // the cluster's join token ("": generated)
+	trimMemory  bool     // give start-up memory back once up
+	log         logFlags
 	// controlPlaneOnly: no node agent on this host (`stratus server`).
 	controlPlaneOnly bool
 }
@@ -53,12 +56,13 @@ directory finds everything where it was left.`,
   stratus up --store etcd://127.0.0.1:2379`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.runtimeSet = cmd.Flags().Changed("runtime")
 			return runUp(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	registerServeFlags(cmd, &o)
 	f := cmd.Flags()
-	f.StringVar(&o.runtime, "runtime", "auto", runtimeFlagHelp)
+	f.StringVar(&o.runtime, "runtime", defaultRuntime, runtimeFlagHelp+"; a choice given here is kept in the data dir for the next runs")
 	return cmd
 }
 
@@ -113,6 +117,17 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer dir.Close()
+	if !o.controlPlaneOnly {
+		if o.runtime, o.runtimeFrom, err = chooseRuntime(dir, o.runtime, o.runtimeSet); err != nil {
+			return err
+		}
+	}
+
+	// Ports are checked before anything starts (a busy 8080 used to be
+	// found only once everything else was up).
+	if err := checkPorts([2]string{"--http-addr", o.httpAddr}, [2]string{"--kube-addr", o.kubeAddr}); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	st, err := openStore(ctx, o.storeSpec, dir.Path(), log, reg)
@@ -126,18 +141,15 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	// Ready once every part is and what they offer is recorded for
 	// `stratus env`, so a client that saw /readyz can use env at once.
 	var recorded atomic.Bool
-	ready := func() (bool, []string) {
-		ok, missing := group.Ready()
-		if !recorded.Load() {
-			ok, missing = false, append(missing, "state")
-		}
-		return ok, missing
+	parts := func() []app.PartStatus {
+		return append(group.Statuses(), app.PartStatus{Name: "state", Ready: recorded.Load()})
 	}
-	hs := httpserver.New(httpserver.Options{Addr: o.httpAddr, Log: log.With("component", "http"), Registry: reg, Ready: ready})
+	hs := httpserver.New(httpserver.Options{Addr: o.httpAddr, Log: log.With("component", "http"), Registry: reg, Parts: parts})
 	w := &wiring{o: o, log: log, reg: reg, store: st, dir: dir, http: hs, group: &group}
 	if err := w.build(ctx); err != nil {
 		return err
 	}
+	w.mountKubeHint()
 	// The HTTP front starts last, so /readyz answers only once every part
 	// behind it has started.
 	group.Add(hs)
@@ -160,7 +172,7 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	}
 	recorded.Store(true)
 	startgc.Done()
-	printBanner(stdout, o, dir.Path(), state, time.Since(t0))
+	printBanner(stdout, o, dir.Path(), state, w.runtimeName(), time.Since(t0))
 	log.Info("stratus is up", "took", time.Since(t0), "http", hs.URL())
 	if o.trimMemory {
 		go trimAfterStart(ctx, log)
@@ -189,6 +201,11 @@ type wiring struct {
 	// first and second are the two start stages build fills.
 	first, second []app.Component
 
+	// kubeURL is the Kubernetes API's URL once it listens; host is this
+	// host's node agent (nil for `stratus server`).
+	kubeURL func() string
+	host    *hostAgent
+
 	// stateFns add what each part offers to the recorded state.
 	stateFns []func(ctx context.Context, s *datadir.State) error
 }
@@ -203,25 +220,43 @@ func (w *wiring) state(ctx context.Context) (datadir.State, error) {
 	return s, nil
 }
 
-func printBanner(w io.Writer, o upOptions, dir string, st datadir.State, took time.Duration) {
+func printBanner(w io.Writer, o upOptions, dir string, st datadir.State, runtime string, took time.Duration) {
 	fmt.Fprintf(w, "stratus %s is up (%s)\n", version, took.Round(time.Millisecond))
-	fmt.Fprintf(w, "  %-12s %s (store: %s)\n", "data dir", dir, o.storeSpec)
+	detail := "store: " + o.storeSpec
+	if runtime != "" {
+		detail += ", pod runtime: " + runtime
+		if o.runtimeFrom != "" && o.runtimeFrom != "--runtime" {
+			detail += " (" + o.runtimeFrom + "; --runtime docker|exec to change)"
+		}
+	}
+	fmt.Fprintf(w, "  %-12s %s (%s)\n", "data dir", dir, detail)
 	if st.CloudStack != nil {
-		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env cloudstack)\"\n", "CloudStack", st.HTTPURL+"/client/api")
+		fmt.Fprintf(w, "  %-12s %s\n", "CloudStack", st.HTTPURL+"/client/api")
 	}
 	if st.GCE != nil {
-		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env gcloud)\"\n", "GCE", st.HTTPURL+"/compute/v1/")
+		fmt.Fprintf(w, "  %-12s %s\n", "GCE", st.HTTPURL+"/compute/v1/")
 	}
 	if st.Kubeconfig != "" {
-		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env kubectl)\"\n", "Kubernetes", st.KubeURL)
+		fmt.Fprintf(w, "  %-12s %s\n", "Kubernetes", st.KubeURL)
 	}
 	if st.Dashboard {
 		fmt.Fprintf(w, "  %-12s %-40s log in as admin / password\n", "Dashboard", st.HTTPURL+"/client/")
 	}
 	fmt.Fprintf(w, "  %-12s %s\n", "Metrics", st.HTTPURL+"/metrics")
 	if st.JoinToken != "" {
-		fmt.Fprintf(w, "  %-12s stratus agent --server %s --token %s\n", "Join a node", st.KubeURL, st.JoinToken)
+		fmt.Fprintf(w, "  %-12s %s agent --server %s --token %s\n", "Join a node", selfCommand(), st.KubeURL, st.JoinToken)
 	}
+	fmt.Fprintln(w, "Point the clients at it, in another shell:")
+	if st.CloudStack != nil {
+		fmt.Fprintf(w, "  %s; cloudstack listZones\n", evalLine("cloudstack", dir))
+	}
+	if st.Kubeconfig != "" {
+		fmt.Fprintf(w, "  %s; kubectl get nodes\n", evalLine("kubectl", dir))
+	}
+	if st.GCE != nil {
+		fmt.Fprintf(w, "  %s; gcloud compute zones list\n", evalLine("gcloud", dir))
+	}
+	fmt.Fprintf(w, "What runs where: %s\n", subCommand("status", dir))
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 
