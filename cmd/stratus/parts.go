@@ -62,7 +62,7 @@ func (w *wiring) build(ctx context.Context) error {
 	}
 	w.buildGCE(sim, cs)
 
-	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, Store: w.store, Log: w.log.With("component", "dashboard")})
+	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, Store: w.store, Log: w.log}) // it names itself
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,7 @@ type upOptions struct {
 
 func newUpCmd() *cobra.Command {
 	var o upOptions
+	var detach bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Bring the whole cloud up on this machine",
@@ -52,16 +53,21 @@ node agent, and the dashboard. Everything listens on loopback unless told
 otherwise. Ctrl-C stops it cleanly; the next 'stratus up' with the same data
 directory finds everything where it was left.`,
 		Example: `  stratus up
+  stratus up --detach && stratus status && stratus stop
   stratus up --data-dir /tmp/cloud --store memory --sim-nodes 100
   stratus up --store etcd://127.0.0.1:2379`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.runtimeSet = cmd.Flags().Changed("runtime")
+			if detach {
+				return runDetached(cmd.Context(), cmd.OutOrStdout(), o.dataDir)
+			}
 			return runUp(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	registerServeFlags(cmd, &o)
 	f := cmd.Flags()
+	f.BoolVar(&detach, "detach", false, "run in the background: the log goes to stratus.log and the pid to stratus.pid in the data dir; 'stratus stop' stops it")
 	f.StringVar(&o.runtime, "runtime", defaultRuntime, runtimeFlagHelp+"; a choice given here is kept in the data dir for the next runs")
 	return cmd
 }
@@ -111,12 +117,13 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	}
 	// client-go's own log lines (leader election, event broadcasting) go
 	// through the same slog handler as ours.
-	klog.SetSlogLogger(log.With("component", "client-go"))
+	klog.SetSlogLogger(clientGoLogger(log))
 	dir, err := datadir.Open(o.dataDir)
 	if err != nil {
 		return err
 	}
 	defer dir.Close()
+	defer removeOwnPIDFile(dir.Path(), os.Getpid())
 	if !o.controlPlaneOnly {
 		if o.runtime, o.runtimeFrom, err = chooseRuntime(dir, o.runtime, o.runtimeSet); err != nil {
 			return err
@@ -269,5 +276,9 @@ func trimAfterStart(ctx context.Context, log *slog.Logger) {
 	case <-time.After(time.Second):
 	}
 	r := memtrim.Trim()
-	log.Debug("start-up memory released", "programPagesAdvised", r.PagedOut, "err", r.Err)
+	if r.Err != nil {
+		log.Debug("releasing start-up memory failed", "programPagesAdvised", r.PagedOut, "err", r.Err)
+		return
+	}
+	log.Debug("start-up memory released", "programPagesAdvised", r.PagedOut)
 }

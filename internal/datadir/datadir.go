@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -223,6 +224,34 @@ func (d *Dir) WriteSettings(s Settings) error {
 		return err
 	}
 	return writeFileAtomic(filepath.Join(d.path, settingsFile), append(b, '\n'), 0o600)
+}
+
+// Holder returns the pid of the process that holds dir's lock (a running
+// stratus, started or starting), or 0 when none does. It takes no lock.
+func Holder(dir string) (int, error) {
+	f, err := os.Open(filepath.Join(dir, lockFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return 0, nil
+	} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+		return 0, fmt.Errorf("check the lock of %s: %w", dir, err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("%s is locked, by a process that did not write its pid", dir)
+	}
+	return pid, nil
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {

@@ -125,3 +125,27 @@ func TestSettingsKeptAcrossOpens(t *testing.T) {
 		t.Fatalf("corrupt settings: %v", err)
 	}
 }
+
+func TestHolderNamesTheLockOwner(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if pid, err := Holder(dir); err != nil || pid != 0 {
+		t.Fatalf("Holder of a missing dir: %d, %v", pid, err)
+	}
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, err := Holder(dir); err != nil || pid != os.Getpid() {
+		t.Fatalf("Holder while open: %d, %v; want %d", pid, err, os.Getpid())
+	}
+	d.Close()
+	if pid, err := Holder(dir); err != nil || pid != 0 {
+		t.Fatalf("Holder after close: %d, %v", pid, err)
+	}
+	// Holder takes no lock: Open still succeeds right after.
+	d, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+}
