@@ -57,11 +57,13 @@ func mergeKubeconfig(w io.Writer, name, from string) error {
 	if err != nil {
 		return err
 	}
-	cfg.Clusters[name] = src.Clusters[ctx.Cluster]
-	cfg.AuthInfos[name] = src.AuthInfos[ctx.AuthInfo]
-	c := *ctx
+	// LoadFromFile marks each entry with the file it came from, and
+	// ModifyConfig writes an entry back to that file: cleared, the entries
+	// go to the user's kubeconfig, not back into the data dir's.
+	cluster, user, c := *src.Clusters[ctx.Cluster], *src.AuthInfos[ctx.AuthInfo], *ctx
+	cluster.LocationOfOrigin, user.LocationOfOrigin, c.LocationOfOrigin = "", "", ""
 	c.Cluster, c.AuthInfo = name, name
-	cfg.Contexts[name] = &c
+	cfg.Clusters[name], cfg.AuthInfos[name], cfg.Contexts[name] = &cluster, &user, &c
 	cfg.CurrentContext = name
 	if err := clientcmd.ModifyConfig(po, *cfg, false); err != nil {
 		return err

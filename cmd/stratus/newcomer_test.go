@@ -17,9 +17,10 @@ import (
 // kubeconfig are the test's) and returns its combined output.
 func stratusCmd(t *testing.T, home string, extraEnv []string, args ...string) (string, error) {
 	t.Helper()
+	bin := stratusBinary(t) // built first: the build is not the command's time
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, stratusBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(append(os.Environ(), "HOME="+home), extraEnv...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -49,7 +50,8 @@ func TestNewcomerLifeCycle(t *testing.T) {
 	up := []string{"up", "--detach", "--data-dir", dir, "--http-addr", httpAddr, "--kube-addr", kubeAddr}
 	out, err := stratusCmd(t, home, nil, up...)
 	if err != nil {
-		t.Fatalf("up --detach: %v\n%s", err, out)
+		log, _ := os.ReadFile(filepath.Join(dir, datadir.LogFile))
+		t.Fatalf("up --detach: %v\n%s\nits log:\n%s", err, out, log)
 	}
 	t.Cleanup(func() { _, _ = stratusCmd(t, home, nil, "stop", "--data-dir", dir) })
 	quoted := shellQuote(dir)
@@ -111,6 +113,9 @@ func TestNewcomerLifeCycle(t *testing.T) {
 	}
 	if out, err := kubectlCmd(t, home, kenv, "config", "current-context"); err != nil || strings.TrimSpace(out) != "stratus-cloud-one" {
 		t.Fatalf("current context after merge: %v %q", err, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "kubeconfig")); err != nil || strings.Contains(string(b), "stratus-cloud-one") {
+		t.Fatalf("--merge wrote into the data dir's own kubeconfig: %v\n%s", err, b)
 	}
 	if out, err := kubectlCmd(t, home, kenv, "get", "nodes"); err != nil || !strings.Contains(out, "Ready") {
 		t.Fatalf("kubectl get nodes through the merged context: %v\n%s", err, out)
