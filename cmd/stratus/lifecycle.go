@@ -59,12 +59,19 @@ func partAddress(part string, st datadir.State) string {
 	return ""
 }
 
-func runStatus(ctx context.Context, w io.Writer, dataDir string) error {
+// holderOf returns the data dir's absolute path and the pid of the
+// stratus running from it (0: none).
+func holderOf(dataDir string) (string, int, error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	pid, err := datadir.Holder(abs)
+	return abs, pid, err
+}
+
+func runStatus(ctx context.Context, w io.Writer, dataDir string) error {
+	abs, pid, err := holderOf(dataDir)
 	if err != nil {
 		return err
 	}
@@ -105,7 +112,7 @@ func runStatus(ctx context.Context, w io.Writer, dataDir string) error {
 		default:
 			continue
 		}
-		fmt.Fprintf(w, "  %-20s %-10s %s\n", name, state, partAddress(name, st))
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-20s %-10s %s", name, state, partAddress(name, st)), " "))
 	}
 	if err := sc.Err(); err != nil {
 		return err
@@ -147,11 +154,7 @@ every part cleanly and keeps its state for the next 'stratus up'.`,
 }
 
 func runStop(ctx context.Context, w io.Writer, dataDir string, timeout time.Duration) error {
-	abs, err := filepath.Abs(dataDir)
-	if err != nil {
-		return err
-	}
-	pid, err := datadir.Holder(abs)
+	abs, pid, err := holderOf(dataDir)
 	if err != nil {
 		return err
 	}
@@ -198,16 +201,11 @@ func removeOwnPIDFile(dir string, pid int) {
 // to the pid file; it returns once that stratus is up (its banner is
 // printed) or has failed (its log's end is printed).
 func runDetached(ctx context.Context, stdout io.Writer, dataDir string) error {
-	abs, err := filepath.Abs(dataDir)
+	abs, pid, err := holderOf(dataDir)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return err
-	}
-	if pid, err := datadir.Holder(abs); err != nil {
-		return err
-	} else if pid != 0 {
+	if pid != 0 {
 		return fmt.Errorf("%w: %s (pid %d); stop it with '%s' or use another --data-dir", datadir.ErrInUse, abs, pid, subCommand("stop", abs))
 	}
 	exe, err := os.Executable()
@@ -221,6 +219,9 @@ func runDetached(ctx context.Context, stdout io.Writer, dataDir string) error {
 		}
 		args = append(args, a)
 	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return err
+	}
 	logPath := filepath.Join(abs, datadir.LogFile)
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -233,7 +234,7 @@ func runDetached(ctx context.Context, stdout io.Writer, dataDir string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	pid := cmd.Process.Pid
+	pid = cmd.Process.Pid
 	pidPath := filepath.Join(abs, datadir.PIDFile)
 	if err := os.WriteFile(pidPath, []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
 		_ = cmd.Process.Kill()
