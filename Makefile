@@ -5,6 +5,9 @@ GO ?= go
 BIN ?= bin/stratus
 # The Go release go.mod asks for (its `go` line).
 GO_NEED := $(shell sed -n 's/^go \([0-9.]*\).*/\1/p' go.mod)
+# The commit `stratus version` prints when Go records no VCS stamp.
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.commit=$(COMMIT)
 
 .PHONY: run build install check-go test bench fuzz
 
@@ -19,10 +22,10 @@ run: build
 # is shared with the tests and with `make run`.
 build: check-go
 	@echo "==> go build -o $(BIN) ./cmd/stratus (packages are listed as they compile)"
-	@$(GO) build -v -o $(BIN) ./cmd/stratus
+	@$(GO) build -v -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/stratus
 
 install: check-go
-	$(GO) install -v ./cmd/stratus
+	$(GO) install -v -ldflags "$(LDFLAGS)" ./cmd/stratus
 
 check-go:
 	@command -v $(GO) >/dev/null 2>&1 || { echo "stratus needs Go $(GO_NEED) or newer: https://go.dev/dl/ (not found on PATH)"; exit 1; }

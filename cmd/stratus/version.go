@@ -8,8 +8,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// commit with -ldflags "-X main.commit=…" (the Makefile does, for builds
+// where Go records no VCS information, e.g. with GOFLAGS=-buildvcs=false).
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
@@ -45,6 +50,9 @@ func versionLine() string {
 				modified = s.Value == "true"
 			}
 		}
+	}
+	if rev == "" {
+		rev = commit
 	}
 	build := "commit unknown (built without VCS information)"
 	if rev != "" {
