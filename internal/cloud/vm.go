@@ -540,13 +540,8 @@ func (ix *index) expunge(b *batch, s *Sim, vm *VM, c Caller) {
 	for _, nic := range vm.NICs {
 		ix.release(b, nic.NetworkID, nic.IP)
 	}
-	for _, p := range ix.publicIPs.all() {
-		if p.VMID == vm.ID {
-			n := *p
-			n.StaticNAT, n.VMID, n.VMIP = false, "", ""
-			put(b, ix.publicIPs, &n)
-		}
-	}
+	ix.dropRulesOfVM(b, vm.ID)
+	ix.dropSecondaryIPsOfVM(b, vm)
 	del(b, ix.volumes, vm.RootVolumeID)
 	for _, t := range ix.tags.byGroup(vm.ID) {
 		del(b, ix.tags, t.ID)

@@ -110,10 +110,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq.json = strings.EqualFold(p.Get("response"), "json")
 	name := p.Get("command")
 	cmd := h.cmds[strings.ToLower(name)]
+	respName := responseName(name)
 	if cmd != nil {
 		cmdLabel = cmd.Name
+		if cmd.Envelope != "" {
+			respName = cmd.Envelope
+		}
 	}
-	respName := responseName(name)
 	if name == "" {
 		respName = "errorresponse"
 	}

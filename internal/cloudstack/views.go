@@ -278,7 +278,7 @@ type networkOfferingView struct {
 	NetworkRate          int                  `json:"networkrate"`
 	State                string               `json:"state"`
 	GuestIPType          string               `json:"guestiptype"`
-	ServiceOfferingID    string               `json:"serviceofferingid,omitempty"`
+	ServiceOfferingID    string               `json:"serviceofferingid"`
 	Service              []networkServiceView `json:"service"`
 	ForVPC               bool                 `json:"forvpc"`
 	IsPersistent         bool                 `json:"ispersistent"`
@@ -562,13 +562,10 @@ func vmOf(r cloud.Reader, vm *cloud.VM, withUserData bool) vmView {
 		}
 	}
 	for i, n := range vm.NICs {
-		nv := nicView{ID: n.ID, NetworkID: n.NetworkID, Netmask: n.Netmask, Gateway: n.Gateway, IPAddress: n.IP,
-			TrafficType: "Guest", IsDefault: n.Default, MACAddress: n.MAC, DeviceID: strconv.Itoa(i), SecondaryIP: []any{},
-			ExtraDHCPOption: []string{}, VirtualMachineID: vm.ID}
-		if net, ok := r.Network(n.NetworkID); ok {
-			nv.NetworkName, nv.Type, nv.BroadcastURI, nv.IsolationURI = net.Name, net.Type, net.VLAN, net.VLAN
-		}
-		v.Nic = append(v.Nic, nv)
+		v.Nic = append(v.Nic, nicOf(r, vm, i, n))
+	}
+	if ip, ok := r.StaticNATOf(vm.ID); ok {
+		v.PublicIP, v.PublicIPID = ip.Address, ip.ID
 	}
 	return v
 }
