@@ -57,3 +57,33 @@ func TestLibcloudNetworking(t *testing.T) {
 	}
 	t.Log(out)
 }
+
+// TestAnsibleNetworking runs one playbook per family of Ansible's
+// CloudStack modules (Debian ansible: ngine_io.cloudstack) against the
+// server: cs_ip_address and cs_staticnat, cs_portforward, cs_firewall,
+// cs_loadbalancer_rule and cs_loadbalancer_rule_member. Each playbook
+// asserts the modules' own results, including that a second run of the
+// same task changes nothing.
+func TestAnsibleNetworking(t *testing.T) {
+	bin := testenv.LookPath(t, "ansible-playbook", "apt-get install ansible")
+	python(t, "cs", "cs")
+	_, err := os.Stat("/usr/lib/python3/dist-packages/ansible_collections/ngine_io/cloudstack/plugins/modules/cs_portforward.py")
+	testenv.Need(t, err == nil, "ansible's ngine_io.cloudstack collection missing (install: apt-get install ansible)")
+	srv := cstest.Start(t, cstest.Options{})
+	e := setup(t, srv)
+	dp := e.cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone)
+	dp.SetName("web1")
+	vm, err := e.cs.VirtualMachine.DeployVirtualMachine(dp)
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	for _, book := range []string{"ip_staticnat", "portforward", "firewall", "loadbalancer"} {
+		t.Run(book, func(t *testing.T) {
+			out, err := runClient(t, srv, 3*time.Minute, bin, "-i", "localhost,", "-e", "ansible_python_interpreter=/usr/bin/python3",
+				"-e", "vm="+vm.Name, "-e", "network="+vm.Nic[0].Networkname, "testdata/ansible/"+book+".yml")
+			if err != nil || !strings.Contains(out, "failed=0") {
+				t.Fatalf("ansible-playbook %s: %v\n%s", book, err, out)
+			}
+		})
+	}
+}
