@@ -81,7 +81,7 @@ func lbCommands() []*command {
 			Run: func(rq *request) (any, error) {
 				params := map[string]string{}
 				for _, m := range rq.p.Map("param") {
-					params[m["name"]] = m["value"]
+					params[orAll(m["name"], m["key"])] = m["value"] // cloudstack-go sends key=
 				}
 				pol := cloud.LBPolicy{Name: rq.str("name"), Description: rq.str("description"), Method: rq.str("methodname"),
 					Params: params, Display: rq.boolean("fordisplay", true)}

@@ -2,6 +2,7 @@ package cloudstack_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"strings"
@@ -85,5 +86,44 @@ func TestAnsibleNetworking(t *testing.T) {
 				t.Fatalf("ansible-playbook %s: %v\n%s", book, err, out)
 			}
 		})
+	}
+}
+
+// TestCloudstackCLINetworking drives port forwarding with the Debian
+// `cloudstack` CLI (python cs): an address, a rule that the CLI waits for,
+// its listing, and a bad rule answered with the API's 431.
+func TestCloudstackCLINetworking(t *testing.T) {
+	bin := testenv.LookPath(t, "cloudstack", "apt-get install cs")
+	srv := cstest.Start(t, cstest.Options{})
+	e := setup(t, srv)
+	vm, err := e.cs.VirtualMachine.DeployVirtualMachine(e.cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone))
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	run := func(args ...string) map[string]any {
+		t.Helper()
+		out, err := runClient(t, srv, time.Minute, bin, args...)
+		if err != nil {
+			t.Fatalf("cloudstack %v: %v\n%s", args, err, out)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("cloudstack %v: %v\n%s", args, err, out)
+		}
+		return m
+	}
+	ip := run("associateIpAddress", "networkid="+vm.Nic[0].Networkid)["ipaddress"].(map[string]any)
+	rule := run("createPortForwardingRule", "ipaddressid="+ip["id"].(string), "protocol=tcp", "publicport=8022",
+		"privateport=22", "virtualmachineid="+vm.Id)["portforwardingrule"].(map[string]any)
+	if rule["publicport"] != "8022" || rule["virtualmachineid"] != vm.Id || rule["ipaddress"] != ip["ipaddress"] {
+		t.Fatalf("rule: %v", rule)
+	}
+	list := run("listPortForwardingRules", "ipaddressid="+ip["id"].(string))
+	if list["count"] != float64(1) {
+		t.Fatalf("listPortForwardingRules: %v", list)
+	}
+	out, err := runClient(t, srv, time.Minute, bin, "createFirewallRule", "ipaddressid="+ip["id"].(string), "protocol=gre")
+	if err == nil || !strings.Contains(out, "HTTP 431") || !strings.Contains(out, "Invalid protocol gre") {
+		t.Fatalf("bad protocol: %v %s", err, out)
 	}
 }

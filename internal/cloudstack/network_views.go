@@ -279,6 +279,12 @@ func networkJobResult(r cloud.Reader, j *cloud.Job) any {
 			return Object{Key: "healthcheckpolicies", Obj: healthChecksOf(r, &x, "")}
 		}
 		return ruleObject(r, &x)
+	case cloud.KindNetwork:
+		var n cloud.Network
+		if json.Unmarshal(j.Result, &n) != nil {
+			return nil
+		}
+		return Object{Key: "network", Obj: networkOf(r, &n)}
 	case cloud.KindSecondaryIP:
 		var s cloud.SecondaryIP
 		if json.Unmarshal(j.Result, &s) != nil {
