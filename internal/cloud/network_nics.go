@@ -233,6 +233,8 @@ func (ix *index) existsNet(k Kind, id string) bool {
 		return has(ix.rules, id)
 	case KindSecondaryIP:
 		return has(ix.secondaryIPs, id)
+	case KindRemovedVM:
+		return has(ix.vms, id) || has(ix.removedVMs, id)
 	case KindLBStickinessPolicy, KindLBHealthCheckPolicy:
 		_, ok := ix.ruleIdx.policies[id]
 		return ok

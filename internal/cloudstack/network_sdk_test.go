@@ -181,3 +181,96 @@ func TestSDKLoadBalancer(t *testing.T) {
 		t.Fatalf("firewall rules opened for the load balancer remain: %v %+v", err, l)
 	}
 }
+
+// TestSDKSilentAnswers checks the answers that used to be silently wrong:
+// an unknown affinity group name, a disk offering at deploy, the id of an
+// expunged VM, and a static NAT VM's publicip.
+func TestSDKSilentAnswers(t *testing.T) {
+	srv := cstest.Start(t, cstest.Options{})
+	e := setup(t, srv)
+	cs := e.cs
+	count := func() int {
+		t.Helper()
+		l, err := cs.VirtualMachine.ListVirtualMachines(cs.VirtualMachine.NewListVirtualMachinesParams())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Count
+	}
+
+	dp := cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone)
+	dp.SetAffinitygroupnames([]string{"doesnotexist"})
+	if _, err := cs.VirtualMachine.DeployVirtualMachine(dp); err == nil || !strings.Contains(err.Error(), "431") ||
+		!strings.Contains(err.Error(), "Unable to find affinity group by name doesnotexist") {
+		t.Fatalf("unknown affinity group: %v", err)
+	}
+	dp = cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone)
+	dp.SetAffinitygroupids([]string{"5b6ae7b3-0000-4000-8000-000000000000"})
+	if _, err := cs.VirtualMachine.DeployVirtualMachine(dp); err == nil || !strings.Contains(err.Error(), "affinitygroupids") {
+		t.Fatalf("unknown affinity group id: %v", err)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("refused deploys left %d VMs", n)
+	}
+
+	offs, err := cs.DiskOffering.ListDiskOfferings(cs.DiskOffering.NewListDiskOfferingsParams())
+	if err != nil || offs.Count == 0 {
+		t.Fatalf("listDiskOfferings: %v %+v", err, offs)
+	}
+	var off *cloudstack.DiskOffering
+	for _, o := range offs.DiskOfferings {
+		if !o.Iscustomized {
+			off = o
+			break
+		}
+	}
+	dp = cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone)
+	dp.SetDiskofferingid(off.Id)
+	vm, err := cs.VirtualMachine.DeployVirtualMachine(dp)
+	if err != nil {
+		t.Fatalf("deploy with a disk offering: %v", err)
+	}
+	vp := cs.Volume.NewListVolumesParams()
+	vp.SetVirtualmachineid(vm.Id)
+	vols, err := cs.Volume.ListVolumes(vp)
+	if err != nil || vols.Count != 2 || vols.Volumes[1].Type != "DATADISK" || vols.Volumes[1].Size != off.Disksize<<30 || vols.Volumes[1].Deviceid != 1 {
+		t.Fatalf("volumes of a VM deployed with a disk offering: %v %+v", err, vols)
+	}
+
+	ap := cs.Address.NewAssociateIpAddressParams()
+	ap.SetNetworkid(vm.Nic[0].Networkid)
+	ip, err := cs.Address.AssociateIpAddress(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.NAT.EnableStaticNat(cs.NAT.NewEnableStaticNatParams(ip.Id, vm.Id)); err != nil {
+		t.Fatalf("enableStaticNat: %v", err)
+	}
+	got, _, err := cs.VirtualMachine.GetVirtualMachineByID(vm.Id)
+	if err != nil || got.Publicip != ip.Ipaddress || got.Publicipid != ip.Id {
+		t.Fatalf("static NAT VM: %v publicip=%q publicipid=%q", err, got.Publicip, got.Publicipid)
+	}
+
+	xp := cs.VirtualMachine.NewDestroyVirtualMachineParams(vm.Id)
+	xp.SetExpunge(true)
+	if _, err := cs.VirtualMachine.DestroyVirtualMachine(xp); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	lp := cs.VirtualMachine.NewListVirtualMachinesParams()
+	lp.SetId(vm.Id)
+	if l, err := cs.VirtualMachine.ListVirtualMachines(lp); err != nil || l.Count != 0 {
+		t.Fatalf("listVirtualMachines id=<expunged>: %v %+v", err, l)
+	}
+	lp.SetId("5b6ae7b3-0000-4000-8000-000000000000")
+	if _, err := cs.VirtualMachine.ListVirtualMachines(lp); err == nil || !strings.Contains(err.Error(), "431") {
+		t.Fatalf("listVirtualMachines id=<never a VM>: %v", err)
+	}
+	// the data disk stays, detached; the address loses its static NAT
+	vols, err = cs.Volume.ListVolumes(cs.Volume.NewListVolumesParams())
+	if err != nil || vols.Count != 1 || vols.Volumes[0].Type != "DATADISK" || vols.Volumes[0].Virtualmachineid != "" {
+		t.Fatalf("volumes after expunge: %v %+v", err, vols)
+	}
+	if a, _, err := cs.Address.GetPublicIpAddressByID(ip.Id); err != nil || a.Isstaticnat || a.Virtualmachineid != "" {
+		t.Fatalf("address after expunge: %v %+v", err, a)
+	}
+}

@@ -600,6 +600,9 @@ func volumeOf(r cloud.Reader, v *cloud.Volume) volumeView {
 	out := volumeView{ID: v.ID, Name: v.Name, Type: v.Type, State: v.State, Size: v.SizeGB << 30, VirtualMachineID: v.VMID,
 		ZoneID: v.ZoneID, TemplateID: v.TemplateID, StorageType: "shared", Storage: "PS0", Hypervisor: "Simulator",
 		ProvisioningType: "thin", Created: date(v.Created), DisplayVolume: true, Tags: tagsOf(r, v.ID), ownerView: owner(r, v.Owner)}
+	if v.Type == "DATADISK" && v.VMID != "" {
+		out.DeviceID = 1
+	}
 	if z, ok := r.Zone(v.ZoneID); ok {
 		out.ZoneName = z.Name
 	}
