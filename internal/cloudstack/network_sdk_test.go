@@ -1,6 +1,7 @@
 package cloudstack_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -272,5 +273,63 @@ func TestSDKSilentAnswers(t *testing.T) {
 	}
 	if a, _, err := cs.Address.GetPublicIpAddressByID(ip.Id); err != nil || a.Isstaticnat || a.Virtualmachineid != "" {
 		t.Fatalf("address after expunge: %v %+v", err, a)
+	}
+}
+
+// TestTwoServersShareRules: rules made through one server are seen, and
+// changed, through another on the same store, with the derived lookups
+// (rules by address and VM, a VM's static NAT address) in step.
+func TestTwoServersShareRules(t *testing.T) {
+	for _, tc := range sharedStores {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.open(t)
+			var srvs [2]*cstest.Server
+			for i := range srvs {
+				srvs[i] = cstest.Start(t, cstest.Options{Store: st, ID: fmt.Sprintf("server-%d", i)})
+			}
+			ea := setup(t, srvs[0])
+			a := ea.cs
+			b := cloudstack.NewAsyncClient(srvs[1].URL, srvs[1].APIKey, srvs[1].SecretKey, false)
+			vm, err := a.VirtualMachine.DeployVirtualMachine(a.VirtualMachine.NewDeployVirtualMachineParams(ea.micro, ea.template, ea.advZone))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ips := make([]*cloudstack.AssociateIpAddressResponse, 2)
+			for i := range ips {
+				ap := a.Address.NewAssociateIpAddressParams()
+				ap.SetNetworkid(vm.Nic[0].Networkid)
+				if ips[i], err = a.Address.AssociateIpAddress(ap); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pf, err := a.Firewall.CreatePortForwardingRule(a.Firewall.NewCreatePortForwardingRuleParams(ips[0].Id, 22, "tcp", 2222, vm.Id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.NAT.EnableStaticNat(a.NAT.NewEnableStaticNatParams(ips[1].Id, vm.Id)); err != nil {
+				t.Fatal(err)
+			}
+			lp := b.Firewall.NewListPortForwardingRulesParams()
+			lp.SetIpaddressid(ips[0].Id)
+			if l, err := b.Firewall.ListPortForwardingRules(lp); err != nil || l.Count != 1 || l.PortForwardingRules[0].Id != pf.Id {
+				t.Fatalf("B's port forwarding rules: %v %+v", err, l)
+			}
+			if got, _, err := b.VirtualMachine.GetVirtualMachineByID(vm.Id); err != nil || got.Publicip != ips[1].Ipaddress {
+				t.Fatalf("B's view of the static NAT VM: %v %+v", err, got)
+			}
+			// the same public port through B conflicts with A's rule
+			if _, err := b.Firewall.CreatePortForwardingRule(b.Firewall.NewCreatePortForwardingRuleParams(ips[0].Id, 80, "tcp", 2222, vm.Id)); err == nil || !strings.Contains(err.Error(), "537") {
+				t.Fatalf("conflict across servers: %v", err)
+			}
+			if _, err := b.Firewall.DeletePortForwardingRule(b.Firewall.NewDeletePortForwardingRuleParams(pf.Id)); err != nil {
+				t.Fatal(err)
+			}
+			if l, err := a.Firewall.ListPortForwardingRules(a.Firewall.NewListPortForwardingRulesParams()); err != nil || l.Count != 0 {
+				t.Fatalf("A's rules after B deleted them: %v %+v", err, l)
+			}
+			if l, err := a.Firewall.ListFirewallRules(a.Firewall.NewListFirewallRulesParams()); err != nil || l.Count != 0 {
+				t.Fatalf("A's firewall rules after B deleted the rule that opened them: %v %+v", err, l)
+			}
+		})
 	}
 }
