@@ -48,24 +48,12 @@ func lbCommands() []*command {
 			Params: []param{p("id*:uuid:FirewallRule", "the ID of the load balancer rule"),
 				p("virtualmachineids:list:UserVm", "the list of IDs of the virtual machine that are being assigned to the load balancer rule(i.e. virtualMachineIds=1,2,3)"),
 				p("vmidipmap:map", "VM ID and IP map, vmidipmap[0].vmid=1 vmidipmap[0].vmip=10.1.1.75")},
-			Run: func(rq *request) (any, error) {
-				ms, err := rq.lbMembers()
-				if err != nil {
-					return nil, err
-				}
-				return asyncJob(rq.h.sim.AssignToLB(rq.ctx, rq.c, rq.str("id"), ms, rq.className()))
-			}},
+			Run: lbMembership(true)},
 		{Name: "removeFromLoadBalancerRule", Async: true, Desc: "Removes a virtual machine or a list of virtual machines from a load balancer rule.", Resp: "success", RespOf: Success{},
 			Params: []param{p("id*:uuid:FirewallRule", "The ID of the load balancer rule"),
 				p("virtualmachineids:list:UserVm", "the list of IDs of the virtual machines that are being removed from the load balancer rule (i.e. virtualMachineIds=1,2,3)"),
 				p("vmidipmap:map", "VM ID and IP map, vmidipmap[0].vmid=1 vmidipmap[0].ip=10.1.1.75")},
-			Run: func(rq *request) (any, error) {
-				ms, err := rq.lbMembers()
-				if err != nil {
-					return nil, err
-				}
-				return asyncJob(rq.h.sim.RemoveFromLB(rq.ctx, rq.c, rq.str("id"), ms, rq.className()))
-			}},
+			Run: lbMembership(false)},
 		{Name: "listLoadBalancerRuleInstances", Desc: "List all virtual machine instances that are assigned to a load balancer rule.",
 			Resp: "loadbalancerruleinstance", RespOf: vmView{},
 			Params: listParams(p("id*:uuid:FirewallRule", "the ID of the load balancer rule"),
@@ -141,6 +129,21 @@ func createLB(rq *request) (any, error) {
 		Name: rq.str("name"), Description: rq.str("description"), Algorithm: rq.str("algorithm"), Protocol: rq.str("protocol"),
 		StartPort: rq.port("publicport"), PrivatePort: rq.port("privateport"), CIDRs: rq.p.List("cidrlist"),
 		OpenFirewall: rq.boolean("openfirewall", true)})
+}
+
+// lbMembership is assignToLoadBalancerRule (add) or
+// removeFromLoadBalancerRule.
+func lbMembership(add bool) func(rq *request) (any, error) {
+	return func(rq *request) (any, error) {
+		ms, err := rq.lbMembers()
+		if err != nil {
+			return nil, err
+		}
+		if add {
+			return asyncJob(rq.h.sim.AssignToLB(rq.ctx, rq.c, rq.str("id"), ms, rq.className()))
+		}
+		return asyncJob(rq.h.sim.RemoveFromLB(rq.ctx, rq.c, rq.str("id"), ms, rq.className()))
+	}
 }
 
 // lbMembers reads virtualmachineids and vmidipmap (whose address key is

@@ -90,40 +90,46 @@ func natCommands() []*command {
 				p("protocol*:string", "the protocol for the firewall rule. Valid values are TCP/UDP/ICMP."),
 				pStartPort, pEndPort, pICMPType, pICMPCode, pRuleType, pForDisplay,
 				p("cidrlist:list", "the CIDR list to forward traffic from. Multiple entries must be separated by a single comma character (,).")},
-			Run: func(rq *request) (any, error) {
-				return rq.createRule(cloud.NetRuleSpec{Purpose: cloud.PurposeFirewall, PublicIPID: rq.str("ipaddressid"),
-					Protocol: rq.str("protocol"), StartPort: rq.port("startport"), EndPort: rq.port("endport"), ICMPType: rq.optInt("icmptype"),
-					ICMPCode: rq.optInt("icmpcode"), CIDRs: rq.p.List("cidrlist")})
-			}},
+			Run: func(rq *request) (any, error) { return rq.createFirewallRule(cloud.TrafficIngress) }},
 		{Name: "deleteFirewallRule", Async: true, Desc: "Deletes a firewall rule", Resp: "success", RespOf: Success{},
 			Params: []param{p("id*:uuid:FirewallRule", "the ID of the firewall rule")},
 			Run:    rq2deleteRule(cloud.PurposeFirewall, cloud.TrafficIngress)},
 		{Name: "listFirewallRules", Desc: "Lists all firewall rules for an IP address.", Resp: "firewallrule", RespOf: firewallView{},
 			Params: ownedListParams(pRuleID, pTags, pListDisplay, p("ipaddressid:uuid:PublicIpAddress", "the ID of IP address of the firewall services"),
 				p("networkid:uuid:Network", "list firewall rules for certain network")),
-			Run: func(rq *request) (any, error) {
-				return listRules(rq, "firewallrule", cloud.PurposeFirewall, cloud.TrafficIngress, firewallOf)
-			}},
+			Run: listFirewallRules(cloud.TrafficIngress)},
 		{Name: "createEgressFirewallRule", Async: true, Desc: "Creates a egress firewall rule for a given network", Resp: "firewallrule", RespOf: firewallView{},
 			Params: []param{p("networkid*:uuid:Network", "the network id of the port forwarding rule"),
 				p("protocol*:string", "the protocol for the firewall rule. Valid values are TCP/UDP/ICMP."),
 				pStartPort, pEndPort, pICMPType, pICMPCode, pRuleType, pForDisplay,
 				p("cidrlist:list", "the cidr list to forward traffic from. Multiple entries must be separated by a single comma character (,)."),
 				p("destcidrlist:list", "the cidr list to forward traffic to. Multiple entries must be separated by a single comma character (,).")},
-			Run: func(rq *request) (any, error) {
-				return rq.createRule(cloud.NetRuleSpec{Purpose: cloud.PurposeFirewall, Traffic: cloud.TrafficEgress, NetworkID: rq.str("networkid"),
-					Protocol: rq.str("protocol"), StartPort: rq.port("startport"), EndPort: rq.port("endport"), ICMPType: rq.optInt("icmptype"),
-					ICMPCode: rq.optInt("icmpcode"), CIDRs: rq.p.List("cidrlist"), DestCIDRs: rq.p.List("destcidrlist")})
-			}},
+			Run: func(rq *request) (any, error) { return rq.createFirewallRule(cloud.TrafficEgress) }},
 		{Name: "deleteEgressFirewallRule", Async: true, Desc: "Deletes an egress firewall rule", Resp: "success", RespOf: Success{},
 			Params: []param{p("id*:uuid:FirewallRule", "the ID of the firewall rule")},
 			Run:    rq2deleteRule(cloud.PurposeFirewall, cloud.TrafficEgress)},
 		{Name: "listEgressFirewallRules", Desc: "Lists all egress firewall rules for network ID.", Resp: "firewallrule", RespOf: firewallView{},
 			Params: ownedListParams(pRuleID, pTags, pListDisplay, p("ipaddressid:uuid:PublicIpAddress", "the ID of IP address of the firewall services"),
 				p("networkid:uuid:Network", "the network ID for the egress firewall services")),
-			Run: func(rq *request) (any, error) {
-				return listRules(rq, "firewallrule", cloud.PurposeFirewall, cloud.TrafficEgress, firewallOf)
-			}},
+			Run: listFirewallRules(cloud.TrafficEgress)},
+	}
+}
+
+// createFirewallRule creates an ingress rule on ipaddressid or an egress
+// rule on networkid, from the parameters the two commands share.
+func (rq *request) createFirewallRule(traffic string) (any, error) {
+	spec := cloud.NetRuleSpec{Purpose: cloud.PurposeFirewall, Traffic: traffic, PublicIPID: rq.str("ipaddressid"),
+		Protocol: rq.str("protocol"), StartPort: rq.port("startport"), EndPort: rq.port("endport"),
+		ICMPType: rq.optInt("icmptype"), ICMPCode: rq.optInt("icmpcode"), CIDRs: rq.p.List("cidrlist")}
+	if traffic == cloud.TrafficEgress { // (parameters only the egress command declares)
+		spec.PublicIPID, spec.NetworkID, spec.DestCIDRs = "", rq.str("networkid"), rq.p.List("destcidrlist")
+	}
+	return rq.createRule(spec)
+}
+
+func listFirewallRules(traffic string) func(rq *request) (any, error) {
+	return func(rq *request) (any, error) {
+		return listRules(rq, "firewallrule", cloud.PurposeFirewall, traffic, firewallOf)
 	}
 }
 
