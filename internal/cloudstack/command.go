@@ -29,6 +29,9 @@ type command struct {
 	RespOf any
 	Role   role
 	Run    func(rq *request) (any, error)
+	// Envelope, when set, is the answer's top-level key instead of
+	// lower(Name)+"response" (addIpToNic answers addiptovmnicresponse).
+	Envelope string
 }
 
 // param is one declared parameter.

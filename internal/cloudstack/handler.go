@@ -36,6 +36,10 @@ type Handler struct {
 	bufs     bufPool
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// reference maps CloudStack 4.22's command names (lower case) to their
+	// spelling; unimplemented counts requests for those stratus lacks.
+	reference     map[string]string
+	unimplemented *prometheus.CounterVec
 }
 
 // NewHandler returns the CloudStack API handler over opts.Cloud.
@@ -56,12 +60,17 @@ func NewHandler(opts Options) *Handler {
 	h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "stratus_cloudstack_requests_total", Help: "CloudStack API requests by command and HTTP status.",
 	}, []string{"command", "code"})
+	h.reference = referenceNames()
+	h.unimplemented = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stratus_cloudstack_unimplemented_commands_total",
+		Help: "Requests for CloudStack API commands stratus does not simulate, by command (other: not a CloudStack 4.22 command).",
+	}, []string{"command"})
 	h.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "stratus_cloudstack_request_duration_seconds", Help: "CloudStack API request latency by command.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"command"})
 	if opts.Metrics != nil {
-		for _, c := range []prometheus.Collector{h.requests, h.latency} {
+		for _, c := range []prometheus.Collector{h.requests, h.latency, h.unimplemented} {
 			if err := opts.Metrics.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {
@@ -110,10 +119,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq.json = strings.EqualFold(p.Get("response"), "json")
 	name := p.Get("command")
 	cmd := h.cmds[strings.ToLower(name)]
+	respName := responseName(name)
 	if cmd != nil {
 		cmdLabel = cmd.Name
+		if cmd.Envelope != "" {
+			respName = cmd.Envelope
+		}
 	}
-	respName := responseName(name)
 	if name == "" {
 		respName = "errorresponse"
 	}
@@ -126,6 +138,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		rq.fail(respName, cloud.Errorf(cloud.CodeInternal, cloud.CSCloudRuntime, "Unable to read the current state: %v", err))
 		return
+	}
+	if cmd == nil && name != "" {
+		h.noteUnimplemented(rq, name)
 	}
 	if cmd != nil && cmd.Name == "login" {
 		h.login(rq)
