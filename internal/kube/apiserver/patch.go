@@ -18,8 +18,6 @@ import (
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
 )
 
-const applyPatchType = "application/apply-patch+yaml"
-
 func patchTypeOf(contentType string) (types.PatchType, error) {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
