@@ -1,6 +1,9 @@
 package cloud
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // Kind names a kind of entity (as CloudStack names them in errors and tags).
 type Kind string
@@ -249,7 +252,13 @@ type User struct {
 	Created      time.Time `json:"created"`
 }
 
-// LogValue keeps secrets out of logs.
+// LogValue keeps secrets (password hash, API and secret keys) out of logs:
+// slog's text and JSON handlers both log a User as its id and name only.
+func (u User) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", u.ID), slog.String("username", u.Username))
+}
+
+// String names the user without its secrets, for fmt.
 func (u User) String() string { return "user " + u.Username + " (" + u.ID + ")" }
 
 // NIC is a VM's network interface.

@@ -67,7 +67,6 @@ var (
 type listener struct {
 	ln      net.Listener
 	backend string
-	done    chan struct{}
 }
 
 // backend is the round-robin set of one service port.

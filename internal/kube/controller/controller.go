@@ -27,8 +27,8 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/stratus-cloud/stratus/internal/app"
-	"github.com/stratus-cloud/stratus/internal/kube/controller/eventsink"
 	"github.com/stratus-cloud/stratus/internal/kube/controller/scheduler"
+	"github.com/stratus-cloud/stratus/internal/kube/eventsink"
 	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 )
 

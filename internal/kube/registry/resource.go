@@ -35,6 +35,9 @@ type Resource struct {
 	KeepStatusOnCreate bool
 	// ReturnDeleted: DELETE answers with the object rather than a Status.
 	ReturnDeleted bool
+	// AllowCreateOnUpdate: a PUT of a missing object creates it (the real
+	// strategy's AllowCreateOnUpdate: endpoints, events, leases).
+	AllowCreateOnUpdate bool
 
 	// PrepareForCreate sets server-owned fields on a new object.
 	PrepareForCreate func(obj runtime.Object)

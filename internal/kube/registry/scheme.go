@@ -54,6 +54,10 @@ func NewCodecs() *Codecs {
 		}
 	}
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
+	// The request options under meta.k8s.io/v1 too, where the real server
+	// decodes query parameters and delete bodies (apiVersion meta.k8s.io/v1).
+	s.AddKnownTypes(metav1.SchemeGroupVersion, &metav1.ListOptions{}, &metav1.GetOptions{},
+		&metav1.DeleteOptions{}, &metav1.CreateOptions{}, &metav1.UpdateOptions{}, &metav1.PatchOptions{})
 	registerDefaults(s)
 	c := &Codecs{Scheme: s, Factory: serializer.NewCodecFactory(s)}
 	c.Params = runtime.NewParameterCodec(s)
