@@ -1,0 +1,612 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Client applies projects through the Kubernetes API.
+type Client struct {
+	Kube kubernetes.Interface
+	// Out receives compose-style progress lines (nil: discarded).
+	Out io.Writer
+	Log *slog.Logger
+	// Poll is how often waits look again (default 20 ms).
+	Poll time.Duration
+}
+
+func (c *Client) out() io.Writer {
+	if c.Out == nil {
+		return io.Discard
+	}
+	return c.Out
+}
+
+func (c *Client) log() *slog.Logger {
+	if c.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Log
+}
+
+func (c *Client) progress(kind, name, what string) {
+	fmt.Fprintf(c.out(), " %s %s  %s\n", kind, name, what)
+}
+
+// UpOptions tune Up.
+type UpOptions struct {
+	// Wait: return only once every service is running and ready.
+	Wait bool
+	// RemoveOrphans deletes the project's workloads of services the file
+	// no longer has; without it they are only reported, as compose does.
+	RemoveOrphans bool
+	// Timeout bounds each wait (dependencies, --wait); default 5 minutes.
+	Timeout time.Duration
+}
+
+// Up creates what the project lacks and changes what differs, service by
+// service in start order, waiting for each dependency's condition first.
+// A port another project publishes, or a port already taken on this host,
+// stops it before anything is created.
+func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	ns := objs.Namespace.Name
+	project := objs.Namespace.Labels[LabelProject]
+	if err := c.checkPorts(ctx, objs); err != nil {
+		return err
+	}
+	if err := c.ensureNamespace(ctx, objs.Namespace, o.Timeout); err != nil {
+		return err
+	}
+	for _, cm := range objs.ConfigMaps {
+		if err := upsert(ctx, c.Kube.CoreV1().ConfigMaps(ns), cm, func(cur, want *corev1.ConfigMap) bool {
+			return equality.Semantic.DeepEqual(cur.BinaryData, want.BinaryData) && equality.Semantic.DeepEqual(cur.Labels, want.Labels)
+		}, func(cur, want *corev1.ConfigMap) {
+			cur.BinaryData, cur.Data, cur.Labels = want.BinaryData, nil, want.Labels
+		}); err != nil {
+			return fmt.Errorf("config %s: %w", cm.Name, err)
+		}
+	}
+	for _, s := range objs.Secrets {
+		if err := upsert(ctx, c.Kube.CoreV1().Secrets(ns), s, func(cur, want *corev1.Secret) bool {
+			return equality.Semantic.DeepEqual(cur.Data, want.Data) && equality.Semantic.DeepEqual(cur.Labels, want.Labels)
+		}, func(cur, want *corev1.Secret) { cur.Data, cur.StringData, cur.Labels = want.Data, nil, want.Labels }); err != nil {
+			return fmt.Errorf("secret %s: %w", s.Name, err)
+		}
+	}
+	ips, err := c.applyServices(ctx, objs)
+	if err != nil {
+		return err
+	}
+	aliases := hostAliases(ips)
+	for _, w := range objs.Workloads {
+		for dep, cond := range w.DependsOn {
+			if err := c.waitFor(ctx, objs, dep, cond, o.Timeout); err != nil {
+				return fmt.Errorf("service %q depends on %q: %w", w.Service, dep, err)
+			}
+		}
+		if err := c.applyWorkload(ctx, ns, w, aliases, o.Timeout); err != nil {
+			return fmt.Errorf("service %q: %w", w.Service, err)
+		}
+	}
+	if err := c.orphans(ctx, objs, project, o.RemoveOrphans); err != nil {
+		return err
+	}
+	if o.Wait {
+		for _, w := range objs.Workloads {
+			if err := c.waitFor(ctx, objs, w.Service, types.ServiceDependency{Condition: types.ServiceConditionHealthy}, o.Timeout); err != nil {
+				return fmt.Errorf("service %q: %w", w.Service, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Client) ensureNamespace(ctx context.Context, want *corev1.Namespace, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		cur, err := c.Kube.CoreV1().Namespaces().Get(ctx, want.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			if _, err := c.Kube.CoreV1().Namespaces().Create(ctx, want, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("namespace %s: %w", want.Name, err)
+			}
+			c.progress("Namespace", want.Name, "Created")
+			return nil
+		case err != nil:
+			return fmt.Errorf("namespace %s: %w", want.Name, err)
+		case cur.Labels[LabelProject] != want.Labels[LabelProject]:
+			return fmt.Errorf("namespace %s exists and does not belong to compose project %q", want.Name, want.Labels[LabelProject])
+		case cur.DeletionTimestamp == nil:
+			return nil
+		}
+		// A down of the same project is still finishing.
+		if err := c.sleep(ctx, deadline, "namespace "+want.Name+" to finish terminating"); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *Client) sleep(ctx context.Context, deadline time.Time, what string) error {
+	if time.Now().After(deadline) {
+		return fmt.Errorf("timed out waiting for %s", what)
+	}
+	p := c.Poll
+	if p <= 0 {
+		p = 20 * time.Millisecond
+	}
+	t := time.NewTimer(p)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// namespaced is the part of a typed client upsert needs.
+type namespaced[T any] interface {
+	Get(ctx context.Context, name string, o metav1.GetOptions) (T, error)
+	Create(ctx context.Context, obj T, o metav1.CreateOptions) (T, error)
+	Update(ctx context.Context, obj T, o metav1.UpdateOptions) (T, error)
+}
+
+// upsert creates want or updates the current object when same says it
+// differs; it returns the stored object.
+func upsert[T metav1.Object](ctx context.Context, cl namespaced[T], want T, same func(cur, want T) bool, merge func(cur, want T)) error {
+	cur, err := cl.Get(ctx, want.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = cl.Create(ctx, want, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if same(cur, want) {
+		return nil
+	}
+	merge(cur, want)
+	_, err = cl.Update(ctx, cur, metav1.UpdateOptions{})
+	return err
+}
+
+// checkPorts fails when a published address and port is taken: by
+// another project's or any Service's external IP or node port, or on
+// this host by something else.
+func (c *Client) checkPorts(ctx context.Context, objs *Objects) error {
+	type addr struct {
+		ip   string
+		port int32
+	}
+	wanted := map[addr]string{}
+	for _, s := range objs.Services {
+		for _, ip := range s.Spec.ExternalIPs {
+			for _, p := range s.Spec.Ports {
+				wanted[addr{ip, p.Port}] = s.Labels[LabelService]
+			}
+		}
+	}
+	if len(wanted) == 0 {
+		return nil
+	}
+	all, err := c.Kube.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	ours := map[addr]bool{}
+	for _, s := range all.Items {
+		for _, p := range s.Spec.Ports {
+			held := []addr{}
+			for _, ip := range s.Spec.ExternalIPs {
+				held = append(held, addr{ip, p.Port})
+			}
+			if p.NodePort != 0 {
+				held = append(held, addr{"127.0.0.1", p.NodePort})
+			}
+			for _, a := range held {
+				svc, clash := wanted[a]
+				if !clash {
+					continue
+				}
+				if s.Namespace == objs.Namespace.Name {
+					ours[a] = true
+					continue
+				}
+				by := fmt.Sprintf("Service %s/%s", s.Namespace, s.Name)
+				if pr := s.Labels[LabelProject]; pr != "" {
+					by = fmt.Sprintf("compose project %q, service %q", pr, s.Labels[LabelService])
+				}
+				return &Error{Service: svc, Key: "ports", Err: fmt.Errorf("Bind for %s failed: port is already allocated (by %s)", net.JoinHostPort(a.ip, strconv.Itoa(int(a.port))), by)}
+			}
+		}
+	}
+	keys := make([]addr, 0, len(wanted))
+	for a := range wanted {
+		keys = append(keys, a)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].port < keys[j].port })
+	for _, a := range keys {
+		if ours[a] {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(a.ip, strconv.Itoa(int(a.port))))
+		if err != nil {
+			return &Error{Service: wanted[a], Key: "ports", Err: fmt.Errorf("Bind for %s failed: %w", net.JoinHostPort(a.ip, strconv.Itoa(int(a.port))), errors.Unwrap(err))}
+		}
+		_ = ln.Close()
+	}
+	return nil
+}
+
+// applyServices creates or updates the project's Services and returns
+// the cluster IP of each name.
+func (c *Client) applyServices(ctx context.Context, objs *Objects) (map[string]string, error) {
+	ns := objs.Namespace.Name
+	cl := c.Kube.CoreV1().Services(ns)
+	ips := map[string]string{}
+	for _, want := range objs.Services {
+		cur, err := cl.Get(ctx, want.Name, metav1.GetOptions{})
+		if err == nil && (cur.Spec.ClusterIP == corev1.ClusterIPNone) != (want.Spec.ClusterIP == corev1.ClusterIPNone) {
+			// Headless and not cannot change into each other.
+			if err := cl.Delete(ctx, want.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return nil, err
+			}
+			err = apierrors.NewNotFound(corev1.Resource("services"), want.Name)
+		}
+		switch {
+		case apierrors.IsNotFound(err):
+			cur, err = cl.Create(ctx, want, metav1.CreateOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("service %q: %w", want.Labels[LabelService], err)
+			}
+		case err != nil:
+			return nil, err
+		case !sameService(cur, want):
+			cur.Labels = want.Labels
+			cur.Spec.Selector, cur.Spec.ExternalIPs = want.Spec.Selector, want.Spec.ExternalIPs
+			cur.Spec.Ports = want.Spec.Ports
+			if cur, err = cl.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+				return nil, fmt.Errorf("service %q: %w", want.Labels[LabelService], err)
+			}
+		}
+		if cur.Labels[labelRole] != "published" && cur.Spec.ClusterIP != "" && cur.Spec.ClusterIP != corev1.ClusterIPNone {
+			ips[cur.Name] = cur.Spec.ClusterIP
+		}
+	}
+	return ips, nil
+}
+
+func sameService(cur, want *corev1.Service) bool {
+	if !equality.Semantic.DeepEqual(cur.Labels, want.Labels) || !equality.Semantic.DeepEqual(cur.Spec.Selector, want.Spec.Selector) ||
+		!equality.Semantic.DeepEqual(cur.Spec.ExternalIPs, want.Spec.ExternalIPs) || len(cur.Spec.Ports) != len(want.Spec.Ports) {
+		return false
+	}
+	for i, p := range want.Spec.Ports {
+		q := cur.Spec.Ports[i]
+		if p.Name != q.Name || p.Port != q.Port || p.TargetPort != q.TargetPort || p.Protocol != q.Protocol {
+			return false
+		}
+	}
+	return true
+}
+
+// hostAliases lets every pod of the project resolve every name of it, as
+// a compose network does, without a cluster DNS: kubelet writes a pod's
+// hostAliases into its /etc/hosts.
+func hostAliases(ips map[string]string) []corev1.HostAlias {
+	byIP := map[string][]string{}
+	for name, ip := range ips {
+		byIP[ip] = append(byIP[ip], name)
+	}
+	var out []corev1.HostAlias
+	for _, ip := range sortedKeys(byIP) {
+		names := byIP[ip]
+		sort.Strings(names)
+		out = append(out, corev1.HostAlias{IP: ip, Hostnames: names})
+	}
+	return out
+}
+
+// applyWorkload creates a service's Deployment or pods, or changes them
+// when the pod template's hash differs.
+func (c *Client) applyWorkload(ctx context.Context, ns string, w *Workload, aliases []corev1.HostAlias, timeout time.Duration) error {
+	setTemplate := func(t *corev1.PodTemplateSpec) string {
+		t.Spec.HostAliases = append(append([]corev1.HostAlias(nil), aliases...), t.Spec.HostAliases...)
+		h := hash(t)
+		if t.Annotations == nil {
+			t.Annotations = map[string]string{}
+		}
+		t.Annotations[AnnotationConfigHash] = h
+		return h
+	}
+	if d := w.Deployment; d != nil {
+		d = d.DeepCopy()
+		h := setTemplate(&d.Spec.Template)
+		cl := c.Kube.AppsV1().Deployments(ns)
+		cur, err := cl.Get(ctx, d.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			if _, err := cl.Create(ctx, d, metav1.CreateOptions{}); err != nil {
+				return err
+			}
+			c.progress("Service", w.Service, "Created")
+			return nil
+		case err != nil:
+			return err
+		case cur.Spec.Template.Annotations[AnnotationConfigHash] != h:
+			cur.Spec.Template = d.Spec.Template
+			cur.Spec.Replicas = d.Spec.Replicas
+			cur.Labels, cur.Annotations = d.Labels, d.Annotations
+			if _, err := cl.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+				return err
+			}
+			c.progress("Service", w.Service, "Recreated")
+		case *cur.Spec.Replicas != *d.Spec.Replicas:
+			cur.Spec.Replicas = d.Spec.Replicas
+			if _, err := cl.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+				return err
+			}
+			c.progress("Service", w.Service, fmt.Sprintf("Scaled to %d", *d.Spec.Replicas))
+		default:
+			c.progress("Service", w.Service, "Running")
+		}
+		return nil
+	}
+	cl := c.Kube.CoreV1().Pods(ns)
+	keep := map[string]bool{}
+	for _, p := range w.Pods {
+		p = p.DeepCopy()
+		t := corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}
+		h := setTemplate(&t)
+		p.Annotations, p.Spec = t.Annotations, t.Spec
+		keep[p.Name] = true
+		cur, err := cl.Get(ctx, p.Name, metav1.GetOptions{})
+		if err == nil && cur.Annotations[AnnotationConfigHash] == h {
+			c.progress("Container", p.Name, "Running")
+			continue
+		}
+		if err == nil {
+			if err := c.deletePodAndWait(ctx, ns, p.Name, timeout); err != nil {
+				return err
+			}
+		} else if !apierrors.IsNotFound(err) {
+			return err
+		}
+		if _, err := cl.Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		c.progress("Container", p.Name, "Created")
+	}
+	// Fewer replicas than before: the highest numbers go.
+	l, err := cl.List(ctx, metav1.ListOptions{LabelSelector: selector(w.Pods[0].Labels[LabelProject], w.Service)})
+	if err != nil {
+		return err
+	}
+	for _, p := range l.Items {
+		if !keep[p.Name] && len(p.OwnerReferences) == 0 {
+			if err := cl.Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Client) deletePodAndWait(ctx context.Context, ns, name string, timeout time.Duration) error {
+	cl := c.Kube.CoreV1().Pods(ns)
+	if err := cl.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := cl.Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := c.sleep(ctx, deadline, "pod "+name+" to go"); err != nil {
+			return err
+		}
+	}
+}
+
+// selector selects a project's objects, or one service's.
+func selector(project string, service string) string {
+	s := LabelProject + "=" + project
+	if service != "" {
+		s += "," + LabelService + "=" + service
+	}
+	return s
+}
+
+// waitFor waits until service dep meets cond, as compose's depends_on:
+// started (its containers run), healthy (every replica ready: the
+// readiness probe is the healthcheck) or completed_successfully (its
+// pods exited 0).
+func (c *Client) waitFor(ctx context.Context, objs *Objects, dep string, cond types.ServiceDependency, timeout time.Duration) error {
+	var w *Workload
+	for _, x := range objs.Workloads {
+		if x.Service == dep {
+			w = x
+		}
+	}
+	if w == nil {
+		if cond.Required {
+			return fmt.Errorf("no such service")
+		}
+		return nil
+	}
+	want := 0
+	if w.Deployment != nil {
+		want = int(*w.Deployment.Spec.Replicas)
+	} else {
+		want = len(w.Pods)
+	}
+	project := objs.Namespace.Labels[LabelProject]
+	deadline := time.Now().Add(timeout)
+	for {
+		l, err := c.Kube.CoreV1().Pods(objs.Namespace.Name).List(ctx, metav1.ListOptions{LabelSelector: selector(project, dep)})
+		if err != nil {
+			return err
+		}
+		running, ready, succeeded := 0, 0, 0
+		for _, p := range l.Items {
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			if w.Deployment != nil && p.Annotations[AnnotationConfigHash] == "" {
+				continue
+			}
+			switch p.Status.Phase {
+			case corev1.PodRunning:
+				running++
+				if podReady(&p) {
+					ready++
+				}
+			case corev1.PodSucceeded:
+				succeeded++
+			case corev1.PodFailed:
+				if cond.Condition == types.ServiceConditionCompletedSuccessfully {
+					return fmt.Errorf("service %q didn't complete successfully: %s", dep, exitSummary(&p))
+				}
+			}
+		}
+		var ok bool
+		switch cond.Condition {
+		case types.ServiceConditionHealthy:
+			ok = ready >= want && (w.Deployment == nil || c.deploymentCurrent(ctx, objs.Namespace.Name, w))
+		case types.ServiceConditionCompletedSuccessfully:
+			ok = succeeded >= want
+		default: // service_started
+			ok = running+succeeded >= min(want, 1)
+		}
+		if ok {
+			return nil
+		}
+		if err := c.sleep(ctx, deadline, fmt.Sprintf("%s to be %s", dep, strings.TrimPrefix(cond.Condition, "service_"))); err != nil {
+			return err
+		}
+	}
+}
+
+// deploymentCurrent says whether a Deployment has rolled out its newest
+// template to every replica.
+func (c *Client) deploymentCurrent(ctx context.Context, ns string, w *Workload) bool {
+	d, err := c.Kube.AppsV1().Deployments(ns).Get(ctx, w.Name, metav1.GetOptions{})
+	if err != nil {
+		return false
+	}
+	r := int32(1)
+	if d.Spec.Replicas != nil {
+		r = *d.Spec.Replicas
+	}
+	return d.Status.ObservedGeneration >= d.Generation && d.Status.UpdatedReplicas == r && d.Status.ReadyReplicas >= r && d.Status.Replicas == r
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func exitSummary(p *corev1.Pod) string {
+	for _, cs := range p.Status.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil {
+			return fmt.Sprintf("exit %d", t.ExitCode)
+		}
+	}
+	return string(p.Status.Phase)
+}
+
+// orphans reports (or removes) workloads and Services of the project
+// whose compose service the file no longer has.
+func (c *Client) orphans(ctx context.Context, objs *Objects, project string, remove bool) error {
+	ns := objs.Namespace.Name
+	want := map[string]bool{}
+	for _, w := range objs.Workloads {
+		want[w.Service] = true
+	}
+	wantSvc := map[string]bool{}
+	for _, s := range objs.Services {
+		wantSvc[s.Name] = true
+	}
+	lo := metav1.ListOptions{LabelSelector: LabelProject + "=" + project}
+	deps, err := c.Kube.AppsV1().Deployments(ns).List(ctx, lo)
+	if err != nil {
+		return err
+	}
+	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
+	if err != nil {
+		return err
+	}
+	svcs, err := c.Kube.CoreV1().Services(ns).List(ctx, lo)
+	if err != nil {
+		return err
+	}
+	var found []string
+	for _, d := range deps.Items {
+		if s := d.Labels[LabelService]; !want[s] {
+			found = append(found, s)
+			if remove {
+				if err := c.Kube.AppsV1().Deployments(ns).Delete(ctx, d.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+					return err
+				}
+			}
+		}
+	}
+	for _, p := range pods.Items {
+		if s := p.Labels[LabelService]; !want[s] && len(p.OwnerReferences) == 0 {
+			found = append(found, s)
+			if remove {
+				if err := c.Kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+					return err
+				}
+			}
+		}
+	}
+	for _, s := range svcs.Items {
+		if !wantSvc[s.Name] && (remove || want[s.Labels[LabelService]]) {
+			// A name the file no longer gives goes; an orphan service's
+			// names go with it.
+			if err := c.Kube.CoreV1().Services(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	if len(found) > 0 && !remove {
+		sort.Strings(found)
+		fmt.Fprintf(c.out(), "WARN Found orphan services (%s) for this project. If you removed or renamed them in your compose file, you can run this command with the --remove-orphans flag to clean them up.\n", strings.Join(dedup(found), ", "))
+	}
+	return nil
+}
+
+func dedup(s []string) []string {
+	var out []string
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
