@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -96,23 +97,67 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 		return err
 	}
 	aliases := hostAliases(ips)
-	for _, w := range objs.Workloads {
-		for dep, cond := range w.DependsOn {
-			if err := c.waitFor(ctx, objs, dep, cond, o.Timeout); err != nil {
-				return fmt.Errorf("service %q depends on %q: %w", w.Service, dep, err)
+	// Services start as soon as what they depend on is as their
+	// depends_on asks (independent ones at once, as compose does); one
+	// look at the project's pods per round decides for all of them.
+	pending := append([]*Workload(nil), objs.Workloads...)
+	deadline := time.Now().Add(o.Timeout)
+	for len(pending) > 0 {
+		snap, err := c.snapshot(ctx, objs)
+		if err != nil {
+			return err
+		}
+		var still []*Workload
+		for _, w := range pending {
+			ok, err := snap.ready(w, pending)
+			if err != nil {
+				return fmt.Errorf("service %q: %w", w.Service, err)
+			}
+			if !ok {
+				still = append(still, w)
+				continue
+			}
+			if err := c.applyWorkload(ctx, ns, w, aliases, o.Timeout); err != nil {
+				return fmt.Errorf("service %q: %w", w.Service, err)
 			}
 		}
-		if err := c.applyWorkload(ctx, ns, w, aliases, o.Timeout); err != nil {
-			return fmt.Errorf("service %q: %w", w.Service, err)
+		if len(still) > 0 && len(still) == len(pending) {
+			if err := c.sleep(ctx, deadline, "dependencies of "+waitingFor(still)); err != nil {
+				return err
+			}
 		}
+		pending = still
 	}
 	if err := c.orphans(ctx, objs, project, o.RemoveOrphans); err != nil {
 		return err
 	}
 	if o.Wait {
-		for _, w := range objs.Workloads {
-			if err := c.waitFor(ctx, objs, w.Service, types.ServiceDependency{Condition: types.ServiceConditionHealthy}, o.Timeout); err != nil {
-				return fmt.Errorf("service %q: %w", w.Service, err)
+		healthy := types.ServiceDependency{Condition: types.ServiceConditionHealthy}
+		for {
+			snap, err := c.snapshot(ctx, objs)
+			if err != nil {
+				return err
+			}
+			var waiting []*Workload
+			for _, w := range objs.Workloads {
+				cond := healthy
+				if w.Deployment == nil && w.Pods[0].Spec.RestartPolicy != "Always" {
+					// A one-off is done when it has run.
+					cond = types.ServiceDependency{Condition: types.ServiceConditionStarted}
+				}
+				ok, err := snap.meets(w.Service, cond)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					waiting = append(waiting, w)
+				}
+			}
+			if len(waiting) == 0 {
+				break
+			}
+			if err := c.sleep(ctx, deadline, waitingFor(waiting)+" to be ready"); err != nil {
+				return err
 			}
 		}
 	}
@@ -437,83 +482,117 @@ func selector(project string, service string) string {
 	return s
 }
 
-// waitFor waits until service dep meets cond, as compose's depends_on:
-// started (its containers run), healthy (every replica ready: the
+func waitingFor(ws []*Workload) string {
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = w.Service
+	}
+	return strings.Join(names, ", ")
+}
+
+// snapshot is one look at a project's pods and Deployments.
+type snapshot struct {
+	objs *Objects
+	pods map[string][]*corev1.Pod // by compose service
+	deps map[string]*appsv1.Deployment
+}
+
+func (c *Client) snapshot(ctx context.Context, objs *Objects) (*snapshot, error) {
+	ns, project := objs.Namespace.Name, objs.Namespace.Labels[LabelProject]
+	lo := metav1.ListOptions{LabelSelector: LabelProject + "=" + project}
+	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
+	if err != nil {
+		return nil, err
+	}
+	deps, err := c.Kube.AppsV1().Deployments(ns).List(ctx, lo)
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{objs: objs, pods: map[string][]*corev1.Pod{}, deps: map[string]*appsv1.Deployment{}}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		s.pods[p.Labels[LabelService]] = append(s.pods[p.Labels[LabelService]], p)
+	}
+	for i := range deps.Items {
+		s.deps[deps.Items[i].Name] = &deps.Items[i]
+	}
+	return s, nil
+}
+
+// ready says whether w may start: every dependency is applied (not
+// pending) and meets its condition.
+func (s *snapshot) ready(w *Workload, pending []*Workload) (bool, error) {
+	for _, dep := range sortedKeys(w.DependsOn) {
+		for _, p := range pending {
+			if p.Service == dep {
+				return false, nil
+			}
+		}
+		ok, err := s.meets(dep, w.DependsOn[dep])
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// meets says whether service dep meets cond, as compose's depends_on:
+// started (a container runs), healthy (every replica ready: the
 // readiness probe is the healthcheck) or completed_successfully (its
 // pods exited 0).
-func (c *Client) waitFor(ctx context.Context, objs *Objects, dep string, cond types.ServiceDependency, timeout time.Duration) error {
+func (s *snapshot) meets(dep string, cond types.ServiceDependency) (bool, error) {
 	var w *Workload
-	for _, x := range objs.Workloads {
+	for _, x := range s.objs.Workloads {
 		if x.Service == dep {
 			w = x
 		}
 	}
 	if w == nil {
 		if cond.Required {
-			return fmt.Errorf("no such service")
+			return false, fmt.Errorf("depends on %q, which is not a service of the project", dep)
 		}
-		return nil
+		return true, nil
 	}
-	want := 0
+	want := len(w.Pods)
 	if w.Deployment != nil {
 		want = int(*w.Deployment.Spec.Replicas)
-	} else {
-		want = len(w.Pods)
 	}
-	project := objs.Namespace.Labels[LabelProject]
-	deadline := time.Now().Add(timeout)
-	for {
-		l, err := c.Kube.CoreV1().Pods(objs.Namespace.Name).List(ctx, metav1.ListOptions{LabelSelector: selector(project, dep)})
-		if err != nil {
-			return err
+	running, ready, succeeded := 0, 0, 0
+	for _, p := range s.pods[dep] {
+		if p.DeletionTimestamp != nil {
+			continue
 		}
-		running, ready, succeeded := 0, 0, 0
-		for _, p := range l.Items {
-			if p.DeletionTimestamp != nil {
-				continue
+		switch p.Status.Phase {
+		case corev1.PodRunning:
+			running++
+			if podReady(p) {
+				ready++
 			}
-			if w.Deployment != nil && p.Annotations[AnnotationConfigHash] == "" {
-				continue
-			}
-			switch p.Status.Phase {
-			case corev1.PodRunning:
-				running++
-				if podReady(&p) {
-					ready++
-				}
-			case corev1.PodSucceeded:
-				succeeded++
-			case corev1.PodFailed:
-				if cond.Condition == types.ServiceConditionCompletedSuccessfully {
-					return fmt.Errorf("service %q didn't complete successfully: %s", dep, exitSummary(&p))
-				}
+		case corev1.PodSucceeded:
+			succeeded++
+		case corev1.PodFailed:
+			if cond.Condition == types.ServiceConditionCompletedSuccessfully {
+				return false, fmt.Errorf("service %q didn't complete successfully: %s", dep, exitSummary(p))
 			}
 		}
-		var ok bool
-		switch cond.Condition {
-		case types.ServiceConditionHealthy:
-			ok = ready >= want && (w.Deployment == nil || c.deploymentCurrent(ctx, objs.Namespace.Name, w))
-		case types.ServiceConditionCompletedSuccessfully:
-			ok = succeeded >= want
-		default: // service_started
-			ok = running+succeeded >= min(want, 1)
+	}
+	switch cond.Condition {
+	case types.ServiceConditionHealthy:
+		if w.Deployment != nil {
+			d := s.deps[w.Name]
+			return d != nil && deploymentCurrent(d) && ready >= want, nil
 		}
-		if ok {
-			return nil
-		}
-		if err := c.sleep(ctx, deadline, fmt.Sprintf("%s to be %s", dep, strings.TrimPrefix(cond.Condition, "service_"))); err != nil {
-			return err
-		}
+		return ready >= want, nil
+	case types.ServiceConditionCompletedSuccessfully:
+		return succeeded >= want, nil
+	default: // service_started
+		return running+succeeded >= min(want, 1), nil
 	}
 }
 
 // deploymentCurrent says whether a Deployment has rolled out its newest
 // template to every replica.
-func (c *Client) deploymentCurrent(ctx context.Context, ns string, w *Workload) bool {
-	d, err := c.Kube.AppsV1().Deployments(ns).Get(ctx, w.Name, metav1.GetOptions{})
-	if err != nil {
-		return false
-	}
+func deploymentCurrent(d *appsv1.Deployment) bool {
 	r := int32(1)
 	if d.Spec.Replicas != nil {
 		r = *d.Spec.Replicas
