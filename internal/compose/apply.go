@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -29,6 +30,8 @@ type Client struct {
 	Log *slog.Logger
 	// Poll is how often waits look again (default 20 ms).
 	Poll time.Duration
+
+	outMu sync.Mutex
 }
 
 func (c *Client) out() io.Writer {
@@ -46,6 +49,8 @@ func (c *Client) log() *slog.Logger {
 }
 
 func (c *Client) progress(kind, name, what string) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
 	fmt.Fprintf(c.out(), " %s %s  %s\n", kind, name, what)
 }
 
@@ -92,7 +97,11 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 			return fmt.Errorf("secret %s: %w", s.Name, err)
 		}
 	}
-	ips, err := c.applyServices(ctx, objs)
+	have, err := c.existing(ctx, objs)
+	if err != nil {
+		return err
+	}
+	ips, err := c.applyServices(ctx, objs, have)
 	if err != nil {
 		return err
 	}
@@ -107,19 +116,25 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 		if err != nil {
 			return err
 		}
-		var still []*Workload
+		var still, now []*Workload
 		for _, w := range pending {
 			ok, err := snap.ready(w, pending)
 			if err != nil {
 				return fmt.Errorf("service %q: %w", w.Service, err)
 			}
-			if !ok {
+			if ok {
+				now = append(now, w)
+			} else {
 				still = append(still, w)
-				continue
 			}
-			if err := c.applyWorkload(ctx, ns, w, aliases, o.Timeout); err != nil {
-				return fmt.Errorf("service %q: %w", w.Service, err)
+		}
+		if err := parallel(len(now), func(i int) error {
+			if err := c.applyWorkload(ctx, ns, now[i], have, aliases, o.Timeout); err != nil {
+				return fmt.Errorf("service %q: %w", now[i].Service, err)
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		if len(still) > 0 && len(still) == len(pending) {
 			if err := c.sleep(ctx, deadline, "dependencies of "+waitingFor(still)); err != nil {
@@ -303,16 +318,62 @@ func (c *Client) checkPorts(ctx context.Context, objs *Objects) error {
 
 // applyServices creates or updates the project's Services and returns
 // the cluster IP of each name.
-func (c *Client) applyServices(ctx context.Context, objs *Objects) (map[string]string, error) {
+// current is what a project has in the cluster, listed once so a fresh
+// up only creates and a repeated one only reads three lists.
+type current struct {
+	services    map[string]*corev1.Service
+	deployments map[string]*appsv1.Deployment
+	pods        map[string]*corev1.Pod
+}
+
+func (c *Client) existing(ctx context.Context, objs *Objects) (*current, error) {
+	ns, project := objs.Namespace.Name, objs.Namespace.Labels[LabelProject]
+	lo := metav1.ListOptions{LabelSelector: LabelProject + "=" + project}
+	have := &current{services: map[string]*corev1.Service{}, deployments: map[string]*appsv1.Deployment{}, pods: map[string]*corev1.Pod{}}
+	svcs, err := c.Kube.CoreV1().Services(ns).List(ctx, lo)
+	if err != nil {
+		return nil, err
+	}
+	for i := range svcs.Items {
+		have.services[svcs.Items[i].Name] = &svcs.Items[i]
+	}
+	deps, err := c.Kube.AppsV1().Deployments(ns).List(ctx, lo)
+	if err != nil {
+		return nil, err
+	}
+	for i := range deps.Items {
+		have.deployments[deps.Items[i].Name] = &deps.Items[i]
+	}
+	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
+	if err != nil {
+		return nil, err
+	}
+	for i := range pods.Items {
+		have.pods[pods.Items[i].Name] = &pods.Items[i]
+	}
+	return have, nil
+}
+
+// lookup returns m[name] or a NotFound error, as a Get would.
+func lookup[T any](m map[string]*T, resource, name string) (*T, error) {
+	if v, ok := m[name]; ok {
+		return v, nil
+	}
+	return nil, apierrors.NewNotFound(corev1.Resource(resource), name)
+}
+
+func (c *Client) applyServices(ctx context.Context, objs *Objects, have *current) (map[string]string, error) {
 	ns := objs.Namespace.Name
 	cl := c.Kube.CoreV1().Services(ns)
+	var mu sync.Mutex
 	ips := map[string]string{}
-	for _, want := range objs.Services {
-		cur, err := cl.Get(ctx, want.Name, metav1.GetOptions{})
+	err := parallel(len(objs.Services), func(i int) error {
+		want := objs.Services[i]
+		cur, err := lookup(have.services, "services", want.Name)
 		if err == nil && (cur.Spec.ClusterIP == corev1.ClusterIPNone) != (want.Spec.ClusterIP == corev1.ClusterIPNone) {
 			// Headless and not cannot change into each other.
 			if err := cl.Delete(ctx, want.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return nil, err
+				return err
 			}
 			err = apierrors.NewNotFound(corev1.Resource("services"), want.Name)
 		}
@@ -320,21 +381,27 @@ func (c *Client) applyServices(ctx context.Context, objs *Objects) (map[string]s
 		case apierrors.IsNotFound(err):
 			cur, err = cl.Create(ctx, want, metav1.CreateOptions{})
 			if err != nil {
-				return nil, fmt.Errorf("service %q: %w", want.Labels[LabelService], err)
+				return fmt.Errorf("service %q: %w", want.Labels[LabelService], err)
 			}
 		case err != nil:
-			return nil, err
+			return err
 		case !sameService(cur, want):
 			cur.Labels = want.Labels
 			cur.Spec.Selector, cur.Spec.ExternalIPs = want.Spec.Selector, want.Spec.ExternalIPs
 			cur.Spec.Ports = want.Spec.Ports
 			if cur, err = cl.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-				return nil, fmt.Errorf("service %q: %w", want.Labels[LabelService], err)
+				return fmt.Errorf("service %q: %w", want.Labels[LabelService], err)
 			}
 		}
 		if cur.Labels[labelRole] != "published" && cur.Spec.ClusterIP != "" && cur.Spec.ClusterIP != corev1.ClusterIPNone {
+			mu.Lock()
 			ips[cur.Name] = cur.Spec.ClusterIP
+			mu.Unlock()
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return ips, nil
 }
@@ -372,7 +439,7 @@ func hostAliases(ips map[string]string) []corev1.HostAlias {
 
 // applyWorkload creates a service's Deployment or pods, or changes them
 // when the pod template's hash differs.
-func (c *Client) applyWorkload(ctx context.Context, ns string, w *Workload, aliases []corev1.HostAlias, timeout time.Duration) error {
+func (c *Client) applyWorkload(ctx context.Context, ns string, w *Workload, have *current, aliases []corev1.HostAlias, timeout time.Duration) error {
 	setTemplate := func(t *corev1.PodTemplateSpec) string {
 		t.Spec.HostAliases = append(append([]corev1.HostAlias(nil), aliases...), t.Spec.HostAliases...)
 		h := hash(t)
@@ -386,7 +453,10 @@ func (c *Client) applyWorkload(ctx context.Context, ns string, w *Workload, alia
 		d = d.DeepCopy()
 		h := setTemplate(&d.Spec.Template)
 		cl := c.Kube.AppsV1().Deployments(ns)
-		cur, err := cl.Get(ctx, d.Name, metav1.GetOptions{})
+		cur, err := lookup(have.deployments, "deployments", d.Name)
+		if err == nil {
+			cur = cur.DeepCopy()
+		}
 		switch {
 		case apierrors.IsNotFound(err):
 			if _, err := cl.Create(ctx, d, metav1.CreateOptions{}); err != nil {
@@ -423,7 +493,7 @@ func (c *Client) applyWorkload(ctx context.Context, ns string, w *Workload, alia
 		h := setTemplate(&t)
 		p.Annotations, p.Spec = t.Annotations, t.Spec
 		keep[p.Name] = true
-		cur, err := cl.Get(ctx, p.Name, metav1.GetOptions{})
+		cur, err := lookup(have.pods, "pods", p.Name)
 		if err == nil && cur.Annotations[AnnotationConfigHash] == h {
 			c.progress("Container", p.Name, "Running")
 			continue
@@ -441,12 +511,8 @@ func (c *Client) applyWorkload(ctx context.Context, ns string, w *Workload, alia
 		c.progress("Container", p.Name, "Created")
 	}
 	// Fewer replicas than before: the highest numbers go.
-	l, err := cl.List(ctx, metav1.ListOptions{LabelSelector: selector(w.Pods[0].Labels[LabelProject], w.Service)})
-	if err != nil {
-		return err
-	}
-	for _, p := range l.Items {
-		if !keep[p.Name] && len(p.OwnerReferences) == 0 {
+	for _, p := range have.pods {
+		if p.Labels[LabelService] == w.Service && !keep[p.Name] && len(p.OwnerReferences) == 0 {
 			if err := cl.Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 				return err
 			}
@@ -480,6 +546,24 @@ func selector(project string, service string) string {
 		s += "," + LabelService + "=" + service
 	}
 	return s
+}
+
+// parallel runs fn(0…n-1) on up to 16 goroutines and returns the first
+// error.
+func parallel(n int, fn func(i int) error) error {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func waitingFor(ws []*Workload) string {

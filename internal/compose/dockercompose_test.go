@@ -27,6 +27,7 @@ func TestSameVerdictAsDockerCompose(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel() // docker-compose takes seconds to start
 			cmd := exec.Command(dc, "-f", tc.file, "config", "-q")
 			cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "MARATHON_PORT=8080"}
 			out, err := cmd.CombinedOutput()
