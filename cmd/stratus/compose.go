@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -107,6 +108,22 @@ func (f *composeFlags) client(cmd *cobra.Command) (*compose.Client, error) {
 	return &compose.Client{Kube: kc, Out: cmd.ErrOrStderr()}, nil
 }
 
+// onProject runs fn with a client of the running stratus and the
+// project's name: the commands that act on a project already up.
+func (f *composeFlags) onProject(fn func(ctx context.Context, c *compose.Client, project string, args []string, out io.Writer) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		name, err := f.projectName(cmd.Context())
+		if err != nil {
+			return err
+		}
+		c, err := f.client(cmd)
+		if err != nil {
+			return err
+		}
+		return fn(cmd.Context(), c, name, args, cmd.OutOrStdout())
+	}
+}
+
 // parseScale reads SVC=N.
 func parseScale(s string) (string, int, error) {
 	svc, n, ok := strings.Cut(s, "=")
@@ -202,17 +219,9 @@ func composeDownCmd(f *composeFlags) *cobra.Command {
 pod volumes on stratus today (PersistentVolumeClaims are not served yet), so
 they go with the pods whether or not -v is given.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := f.projectName(cmd.Context())
-			if err != nil {
-				return err
-			}
-			c, err := f.client(cmd)
-			if err != nil {
-				return err
-			}
-			return c.Down(cmd.Context(), name, compose.DownOptions{Volumes: volumes})
-		},
+		RunE: f.onProject(func(ctx context.Context, c *compose.Client, name string, _ []string, _ io.Writer) error {
+			return c.Down(ctx, name, compose.DownOptions{Volumes: volumes})
+		}),
 	}
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove named volumes too")
 	return cmd
@@ -223,21 +232,13 @@ func composePSCmd(f *composeFlags) *cobra.Command {
 		Use:   "ps",
 		Short: "List the project's containers: NAME, SERVICE, STATUS, PORTS",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := f.projectName(cmd.Context())
+		RunE: f.onProject(func(ctx context.Context, c *compose.Client, name string, _ []string, out io.Writer) error {
+			cs, err := c.PS(ctx, name, time.Now())
 			if err != nil {
 				return err
 			}
-			c, err := f.client(cmd)
-			if err != nil {
-				return err
-			}
-			cs, err := c.PS(cmd.Context(), name, time.Now())
-			if err != nil {
-				return err
-			}
-			return compose.WritePS(cmd.OutOrStdout(), cs)
-		},
+			return compose.WritePS(out, cs)
+		}),
 	}
 }
 
@@ -246,17 +247,9 @@ func composeLogsCmd(f *composeFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs [-f] [SERVICE...]",
 		Short: "Show the output of the project's containers, prefixed 'svc-1 | '",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := f.projectName(cmd.Context())
-			if err != nil {
-				return err
-			}
-			c, err := f.client(cmd)
-			if err != nil {
-				return err
-			}
-			return c.Logs(cmd.Context(), name, compose.LogOptions{Follow: follow, Services: args}, cmd.OutOrStdout())
-		},
+		RunE: f.onProject(func(ctx context.Context, c *compose.Client, name string, args []string, out io.Writer) error {
+			return c.Logs(ctx, name, compose.LogOptions{Follow: follow, Services: args}, out)
+		}),
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "follow log output")
 	return cmd
@@ -267,26 +260,18 @@ func composeScaleCmd(f *composeFlags) *cobra.Command {
 		Use:   "scale SERVICE=REPLICAS...",
 		Short: "Set the number of replicas of services",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := f.projectName(cmd.Context())
-			if err != nil {
-				return err
-			}
-			c, err := f.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: f.onProject(func(ctx context.Context, c *compose.Client, name string, args []string, _ io.Writer) error {
 			for _, a := range args {
 				svc, n, err := parseScale(a)
 				if err != nil {
 					return err
 				}
-				if err := c.Scale(cmd.Context(), name, svc, n); err != nil {
+				if err := c.Scale(ctx, name, svc, n); err != nil {
 					return err
 				}
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -294,17 +279,9 @@ func composeRestartCmd(f *composeFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "restart [SERVICE...]",
 		Short: "Restart services (all when none is named)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := f.projectName(cmd.Context())
-			if err != nil {
-				return err
-			}
-			c, err := f.client(cmd)
-			if err != nil {
-				return err
-			}
-			return c.Restart(cmd.Context(), name, args, time.Now())
-		},
+		RunE: f.onProject(func(ctx context.Context, c *compose.Client, name string, args []string, _ io.Writer) error {
+			return c.Restart(ctx, name, args, time.Now())
+		}),
 	}
 }
 
