@@ -31,6 +31,7 @@ type upOptions struct {
 	log        logFlags
 	// controlPlaneOnly: no node agent on this host (`stratus server`).
 	controlPlaneOnly bool
+	script           scriptOptions
 }
 
 func newUpCmd() *cobra.Command {
@@ -91,6 +92,7 @@ func registerServeFlags(cmd *cobra.Command, o *upOptions) {
 	f.StringVar(&o.token, "token", "", "the cluster's join token for 'stratus agent' (default: generated once and kept in the store); servers sharing a store must be given the same one")
 	f.BoolVar(&o.trimMemory, "trim-memory", true, "once up, give back the memory only start-up needed (heap garbage; on Linux, program pages the kernel reads back on use)")
 	o.log.register(cmd)
+	o.script.register(cmd)
 }
 
 // runUp runs stratus until ctx ends.
@@ -103,16 +105,24 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	// client-go's own log lines (leader election, event broadcasting) go
 	// through the same slog handler as ours.
 	klog.SetSlogLogger(log.With("component", "client-go"))
+	cleanup, err := o.applyEphemeral()
+	defer cleanup()
+	if err != nil {
+		return err
+	}
 	in, err := instance.Start(ctx, instance.Options{
 		DataDir: o.dataDir, HTTPAddr: o.httpAddr, KubeAddr: o.kubeAddr, Store: o.storeSpec, Runtime: o.runtime,
 		SimNodes: o.simNodes, Datacenter: o.datacenter, TLSSANs: o.tlsSANs, Token: o.token,
-		ControlPlaneOnly: o.controlPlaneOnly, Log: log,
+		ControlPlaneOnly: o.controlPlaneOnly, NetSlot: o.script.netSlot, Log: log,
 	})
 	if err != nil {
 		return err
 	}
 	startgc.Done()
-	printBanner(stdout, o, in.DataDir(), in.State(), time.Since(t0))
+	if err := o.announce(stdout, in.DataDir(), in.State(), func() { printBanner(stdout, o, in.DataDir(), in.State(), time.Since(t0)) }); err != nil {
+		_ = in.Stop(ctx)
+		return err
+	}
 	log.Info("stratus is up", "took", time.Since(t0), "http", in.HTTPURL())
 	if o.trimMemory {
 		go trimAfterStart(ctx, log)

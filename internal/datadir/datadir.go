@@ -138,6 +138,15 @@ type State struct {
 	GCE        *GCEState        `json:"gce,omitempty"`
 	JoinToken  string           `json:"joinToken,omitempty"`
 	Dashboard  bool             `json:"dashboard,omitempty"`
+	Network    *NetworkState    `json:"network,omitempty"`
+}
+
+// NetworkState is the instance's share of loopback (internal/netslot).
+type NetworkState struct {
+	Slot        int    `json:"slot"`
+	ServiceCIDR string `json:"serviceCIDR"`
+	PodCIDR     string `json:"podCIDR"`
+	NodeAddress string `json:"nodeAddress"`
 }
 
 // CloudStackState is the root admin's API key pair.

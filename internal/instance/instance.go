@@ -8,9 +8,12 @@ package instance
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +22,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/datadir"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
+	"github.com/stratus-cloud/stratus/internal/netslot"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 
@@ -47,6 +51,11 @@ type Options struct {
 	// ControlPlaneOnly leaves out the host's node agent and service proxy
 	// (`stratus server`).
 	ControlPlaneOnly bool
+	// NetSlot picks this instance's share of loopback (internal/netslot):
+	// "" or "auto" (the one its store recorded, else the lowest free one),
+	// a slot number, or "none" (only with ControlPlaneOnly: nothing is
+	// bound on loopback ranges, and simulated pods do not answer on ports).
+	NetSlot string
 	// Log receives every part's logs (default: discarded).
 	Log *slog.Logger
 }
@@ -59,6 +68,7 @@ type Instance struct {
 	http  *httpserver.Server
 	reg   *prometheus.Registry
 	state datadir.State
+	claim *netslot.Claim
 }
 
 // Start builds every part and starts them all, or none: when one fails,
@@ -104,6 +114,10 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	}
 	in.http = httpserver.New(httpserver.Options{Addr: o.HTTPAddr, Log: log.With("component", "http"), Registry: in.reg, Ready: ready})
 	w := &wiring{o: o, log: log, reg: in.reg, store: in.store, dir: dir, http: in.http, group: &in.group}
+	if w.net, in.claim, err = network(ctx, in.store, o); err != nil {
+		return nil, err
+	}
+	w.claim = in.claim
 	if err := w.build(ctx); err != nil {
 		return nil, err
 	}
@@ -160,7 +174,68 @@ func (in *Instance) close() {
 	if in.store != nil {
 		_ = in.store.Close()
 	}
+	_ = in.claim.Release()
 	_ = in.dir.Close()
+}
+
+// netSlotKey records in the store the slot whose addresses its services
+// and nodes were given, so a restart (or another server on the same store)
+// keeps them.
+const netSlotKey = "/stratus/netslot"
+
+// network decides the instance's loopback ranges and, when it binds any,
+// claims them.
+func network(ctx context.Context, st store.Store, o Options) (netslot.Ranges, *netslot.Claim, error) {
+	recorded := -1
+	kv, err := st.Get(ctx, netSlotKey)
+	switch {
+	case err == nil:
+		var r netslot.Ranges
+		if err := json.Unmarshal(kv.Value, &r); err != nil {
+			return netslot.Ranges{}, nil, fmt.Errorf("%s: %w", netSlotKey, err)
+		}
+		recorded = r.Slot
+	case !errors.Is(err, store.ErrNotFound):
+		return netslot.Ranges{}, nil, err
+	}
+	want := -1
+	binds := !o.ControlPlaneOnly || o.SimNodes > 0
+	switch o.NetSlot {
+	case "", "auto":
+	case "none":
+		if !o.ControlPlaneOnly {
+			return netslot.Ranges{}, nil, errors.New("--net-slot none: only without a node agent and service proxy on this host")
+		}
+		binds = false
+	default:
+		if want, err = strconv.Atoi(o.NetSlot); err != nil {
+			return netslot.Ranges{}, nil, fmt.Errorf("--net-slot %q: want auto, none or a number 0-%d", o.NetSlot, netslot.Count-1)
+		}
+		if recorded >= 0 && want != recorded {
+			return netslot.Ranges{}, nil, fmt.Errorf("--net-slot %d: the store's services and nodes have the addresses of slot %d", want, recorded)
+		}
+	}
+	if want < 0 {
+		want = recorded
+	}
+	var claim *netslot.Claim
+	var r netslot.Ranges
+	if binds {
+		if claim, err = netslot.Take("", want); err != nil {
+			return r, nil, err
+		}
+		r = claim.Ranges
+	} else if r, err = netslot.At(max(want, 0)); err != nil {
+		return r, nil, err
+	}
+	if recorded < 0 {
+		b, _ := json.Marshal(r)
+		if _, err := st.Txn(ctx, store.Create(netSlotKey, b)); err != nil {
+			_ = claim.Release()
+			return r, nil, fmt.Errorf("record network slot: %w", err)
+		}
+	}
+	return r, claim, nil
 }
 
 // wiring builds the parts of an instance and knows what each offers.
@@ -172,6 +247,10 @@ type wiring struct {
 	dir   *datadir.Dir
 	http  *httpserver.Server
 	group *app.Group
+	// net are the instance's loopback ranges; claim holds them (nil when
+	// nothing is bound on them).
+	net   netslot.Ranges
+	claim *netslot.Claim
 	// first and second are the two start stages build fills.
 	first, second []app.Component
 
@@ -180,7 +259,8 @@ type wiring struct {
 }
 
 func (w *wiring) state(ctx context.Context) (datadir.State, error) {
-	s := datadir.State{HTTPURL: w.http.URL()}
+	s := datadir.State{HTTPURL: w.http.URL(), Network: &datadir.NetworkState{Slot: w.net.Slot,
+		ServiceCIDR: w.net.ServiceCIDR.String(), PodCIDR: w.net.PodCIDR.String(), NodeAddress: w.net.NodeAddr.String()}}
 	for _, fn := range w.stateFns {
 		if err := fn(ctx, &s); err != nil {
 			return s, err

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -84,7 +85,7 @@ func (w *wiring) build(ctx context.Context) error {
 // simulated nodes, and returns an in-process client of the API.
 func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.KubeAddr, Log: w.log, Metrics: w.reg,
-		SANs: w.o.TLSSANs, NodeToken: w.o.Token})
+		SANs: w.o.TLSSANs, NodeToken: w.o.Token, ServiceCIDR: w.net.ServiceCIDR})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil
 	})
 
-	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg})
+	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String()})
 	// Servers sharing a store take turns: only the lease holder runs the
 	// scheduler and controllers. The identity is stable per data dir, so a
 	// restarted server takes its own lease back at once.
@@ -109,10 +110,10 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		if err := w.buildHostAgent(ctx, kc, srv.NodeToken()); err != nil {
 			return nil, err
 		}
-		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log}))
+		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log, NodePortAddress: w.net.NodeAddr.String()}))
 	}
 	if w.o.SimNodes > 0 {
-		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: sim.New(sim.Options{Ports: true}), Token: srv.NodeToken(), Log: w.log})
+		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: sim.New(sim.Options{Ports: w.claim != nil}), Token: srv.NodeToken(), Log: w.log})
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +140,10 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 		ha.rt, _, ha.err = OpenRuntime(ctx, w.o.Runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
 	}()
 	ha.newAgent = func(rt runtime.Runtime) (*agent.Agent, error) {
-		return agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log})
+		// The node's address (its log server's) is the slot's, where its
+		// node ports listen.
+		return agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log,
+			Addr: net.JoinHostPort(w.net.NodeAddr.String(), "0")})
 	}
 	w.second = append(w.second, ha)
 	return nil
