@@ -216,3 +216,23 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Set("Authorization", "Bearer "+b.token)
 	return b.next.RoundTrip(r)
 }
+
+// Reset puts every API back to the state the instance started in, without
+// a restart: what the test created is gone, and watchers are told 410 and
+// relist, as after an etcd restore.
+func (s *Stratus) Reset(ctx context.Context) error {
+	_, err := s.in.Reset(ctx)
+	return err
+}
+
+// SaveSnapshot keeps the whole state (every API) under name.
+func (s *Stratus) SaveSnapshot(ctx context.Context, name string) error {
+	_, err := s.in.SaveSnapshot(ctx, name)
+	return err
+}
+
+// RestoreSnapshot puts the whole state back to the snapshot called name.
+func (s *Stratus) RestoreSnapshot(ctx context.Context, name string) error {
+	_, err := s.in.RestoreSnapshot(ctx, name)
+	return err
+}

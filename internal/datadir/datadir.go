@@ -139,6 +139,9 @@ type State struct {
 	JoinToken  string           `json:"joinToken,omitempty"`
 	Dashboard  bool             `json:"dashboard,omitempty"`
 	Network    *NetworkState    `json:"network,omitempty"`
+	// AdminTokenFile holds the bearer token of the admin API (/stratus/v1/:
+	// reset, snapshots).
+	AdminTokenFile string `json:"adminTokenFile,omitempty"`
 }
 
 // NetworkState is the instance's share of loopback (internal/netslot).

@@ -20,8 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/datadir"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/netslot"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
@@ -69,6 +71,8 @@ type Instance struct {
 	reg   *prometheus.Registry
 	state datadir.State
 	claim *netslot.Claim
+	w     *wiring
+	admin *admin
 }
 
 // Start builds every part and starts them all, or none: when one fails,
@@ -101,6 +105,15 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	if in.store, err = openStore(ctx, o.Store, dir.Path(), log, in.reg); err != nil {
 		return nil, err
 	}
+	// A store at revision 0 is a fresh one: once up, its state is the
+	// seed a reset goes back to.
+	rev0, err := in.store.Rev(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.admin, err = newAdmin(dir.Path()); err != nil {
+		return nil, err
+	}
 
 	// Ready once every part is and what they offer is recorded for
 	// `stratus env`, so a client that saw /readyz can use env at once.
@@ -118,9 +131,11 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		return nil, err
 	}
 	w.claim = in.claim
+	in.w = w
 	if err := w.build(ctx); err != nil {
 		return nil, err
 	}
+	in.http.Handle(adminPrefix, "admin", in.adminHandler())
 	// The HTTP front starts last, so /readyz answers only once every part
 	// behind it has started.
 	in.group.Add(in.http)
@@ -131,9 +146,13 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	// meanwhile waits for it, then everything stops cleanly.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	in.state, err = w.state(sctx)
+	if err == nil && rev0 == 0 {
+		err = in.saveSeed(sctx)
+	}
 	cancel()
 	if err == nil {
 		in.state.PID = os.Getpid()
+		in.state.AdminTokenFile = in.admin.tokenFile
 		if err = dir.WriteState(in.state); err != nil {
 			err = fmt.Errorf("record state in %s: %w", dir.Path(), err)
 		}
@@ -251,6 +270,9 @@ type wiring struct {
 	// nothing is bound on them).
 	net   netslot.Ranges
 	claim *netslot.Claim
+	// sim and kube are the parts a reset or restore tells.
+	sim  *cloud.Sim
+	kube *apiserver.Server
 	// first and second are the two start stages build fills.
 	first, second []app.Component
 

@@ -44,6 +44,7 @@ func (w *wiring) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	w.sim = sim
 	cs := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: w.log.With("component", "cloudstack"), Metrics: w.reg})
 	w.first = append(w.first, sim)
 	w.http.Handle("/client/api", "cloudstack", cs)
@@ -90,6 +91,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil, err
 	}
 	w.first = append(w.first, srv)
+	w.kube = srv
 	kc, err := kubernetes.NewForConfig(srv.LoopbackConfig())
 	if err != nil {
 		return nil, err
