@@ -225,8 +225,8 @@ type watchCache struct {
 	stopped  bool
 	// expired: stopped by ExpireWatches; its streams end with 410.
 	expired bool
-	subs     int
-	idle     time.Time // since when subs is 0
+	subs    int
+	idle    time.Time // since when subs is 0
 }
 
 // watchCaches are the server's caches, one per resource being watched.
