@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,11 +27,9 @@ import (
 
 // ephemeralUp is a running `stratus up --ephemeral --output json`.
 type ephemeralUp struct {
-	cmd     *exec.Cmd
+	*upProcess
 	info    upInfo
 	envFile string
-	done    chan error
-	stderr  *strings.Builder
 }
 
 // startEphemeral starts `stratus up --ephemeral --output json` and returns
@@ -40,7 +37,7 @@ type ephemeralUp struct {
 // goroutine: it reports failure as an error; the process is killed at
 // the end of the test.
 func startEphemeral(t *testing.T, extra ...string) (*ephemeralUp, error) {
-	e := &ephemeralUp{envFile: filepath.Join(t.TempDir(), "stratus.env"), done: make(chan error, 1), stderr: &strings.Builder{}}
+	e := &ephemeralUp{upProcess: &upProcess{done: make(chan error, 1), stderr: &strings.Builder{}}, envFile: filepath.Join(t.TempDir(), "stratus.env")}
 	args := append([]string{"up", "--ephemeral", "--output", "json", "--env-file", e.envFile, "--runtime", "sim", "--trim-memory=false"}, extra...)
 	e.cmd = exec.Command(stratusBinary(t), args...)
 	stdout, err := e.cmd.StdoutPipe()
@@ -82,19 +79,10 @@ func startEphemeral(t *testing.T, extra ...string) (*ephemeralUp, error) {
 	return e, nil
 }
 
+// stop stops it as upProcess.stop does and checks its data dir is gone.
 func (e *ephemeralUp) stop(t *testing.T) {
 	t.Helper()
-	if err := e.cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-e.done:
-		if err != nil {
-			t.Fatalf("stratus up --ephemeral did not exit cleanly: %v\n%s", err, e.stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("stratus up --ephemeral did not stop within 30 s\n%s", e.stderr.String())
-	}
+	e.upProcess.stop(t)
 	if _, err := os.Stat(e.info.DataDir); !os.IsNotExist(err) {
 		t.Errorf("ephemeral data dir %s left behind: %v", e.info.DataDir, err)
 	}
