@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,7 @@ func New(ctx context.Context, opts ...Option) (*Stratus, error) {
 	if !o.hostNetwork {
 		io.NetSlot = "none"
 	}
-	in, err := instance.Start(ctx, io)
+	in, err := startGated(ctx, io)
 	if err != nil {
 		if removeDir {
 			_ = os.RemoveAll(o.dataDir)
@@ -203,6 +204,24 @@ func (s *Stratus) Close() error {
 		_ = os.RemoveAll(s.removeDir)
 	}
 	return err
+}
+
+// starting bounds how many instances of this process start at once, to
+// the CPUs Go uses: starting is CPU work (certificates, informers, the data
+// center), and a hundred parallel tests starting together otherwise starve
+// each other's first requests (TLS handshakes time out after 10 s). It is
+// process-wide on purpose, as the CPUs are; it holds no state beyond the
+// count of starts under way.
+var starting = make(chan struct{}, goruntime.GOMAXPROCS(0))
+
+func startGated(ctx context.Context, o instance.Options) (*instance.Instance, error) {
+	select {
+	case starting <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-starting }()
+	return instance.Start(ctx, o)
 }
 
 // bearer adds an OAuth2 bearer token to each request.
