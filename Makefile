@@ -2,7 +2,7 @@
 # every test (installing what the tests need on a fresh machine).
 GO ?= go
 
-.PHONY: run build test bench fuzz
+.PHONY: run build test bench fuzz with-stratus
 
 run:
 	$(GO) run ./cmd/stratus up $(ARGS)
@@ -20,3 +20,10 @@ bench:
 FUZZTIME ?= 20s
 fuzz:
 	./scripts/fuzz $(FUZZTIME)
+
+# Run your tests against a throw-away stratus (scripts/with-stratus):
+#   make with-stratus TEST_CMD="go test ./..."   (the default)
+#   make with-stratus TEST_CMD="pytest tests/" STRATUS_UP_FLAGS="--sim-nodes 10"
+TEST_CMD ?= $(GO) test ./...
+with-stratus: build
+	STRATUS=bin/stratus ./scripts/with-stratus $(TEST_CMD)

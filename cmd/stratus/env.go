@@ -13,7 +13,7 @@ import (
 )
 
 func newEnvCmd() *cobra.Command {
-	var dataDir string
+	var dataDir, envFile string
 	cmd := &cobra.Command{
 		Use:   "env cloudstack|gcloud|kubectl",
 		Short: "Print export lines that point a real client at the running stratus",
@@ -26,6 +26,13 @@ from the data directory. For example:
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"cloudstack", "gcloud", "kubectl"},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if envFile != "" {
+				d, err := dataDirFromEnvFile(envFile)
+				if err != nil {
+					return err
+				}
+				dataDir = d
+			}
 			st, err := datadir.ReadState(dataDir)
 			if err != nil {
 				return err
@@ -34,6 +41,7 @@ from the data directory. For example:
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the running stratus")
+	cmd.Flags().StringVar(&envFile, "env-file", "", "the env file 'stratus up --env-file' wrote (instead of --data-dir)")
 	return cmd
 }
 
@@ -48,11 +56,30 @@ func shellQuote(s string) string {
 }
 
 func printEnv(w io.Writer, client, dataDir string, st datadir.State) error {
-	exp := func(k, v string) { fmt.Fprintf(w, "export %s=%s\n", k, shellQuote(v)) }
+	vars, err := envVars(client, dataDir, st)
+	if err != nil {
+		return err
+	}
+	for _, v := range vars {
+		if _, err := fmt.Fprintf(w, "export %s=%s\n", v.name, shellQuote(v.value)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// envVar is one environment variable a client reads.
+type envVar struct{ name, value string }
+
+// envVars are the variables that point client at the stratus running from
+// dataDir.
+func envVars(client, dataDir string, st datadir.State) ([]envVar, error) {
+	var vars []envVar
+	exp := func(k, v string) { vars = append(vars, envVar{k, v}) }
 	switch client {
 	case "cloudstack":
 		if st.CloudStack == nil {
-			return fmt.Errorf("the running stratus does not serve the CloudStack API")
+			return nil, fmt.Errorf("the running stratus does not serve the CloudStack API")
 		}
 		api := st.HTTPURL + "/client/api"
 		// The Go SDK's tests and the terraform provider read these...
@@ -65,26 +92,26 @@ func printEnv(w io.Writer, client, dataDir string, st datadir.State) error {
 		exp("CLOUDSTACK_SECRET", st.CloudStack.SecretKey)
 	case "kubectl":
 		if st.Kubeconfig == "" {
-			return fmt.Errorf("the running stratus does not serve the Kubernetes API")
+			return nil, fmt.Errorf("the running stratus does not serve the Kubernetes API")
 		}
 		exp("KUBECONFIG", st.Kubeconfig)
 	case "gcloud":
 		if st.GCE == nil {
-			return fmt.Errorf("the running stratus does not serve the GCE API")
+			return nil, fmt.Errorf("the running stratus does not serve the GCE API")
 		}
 		// gcloud gets a configuration directory of its own, so the user's
 		// real credentials are never sent to stratus; the "gce" file tells
 		// gcloud it is not on a GCE VM, which spares a DNS lookup.
 		abs, err := filepath.Abs(dataDir)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		cfg := filepath.Join(abs, "gcloud")
 		if err := os.MkdirAll(cfg, 0o700); err != nil {
-			return err
+			return nil, err
 		}
 		if err := os.WriteFile(filepath.Join(cfg, "gce"), []byte("False"), 0o600); err != nil {
-			return err
+			return nil, err
 		}
 		exp("CLOUDSDK_CONFIG", cfg)
 		exp("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE", st.HTTPURL+"/compute/v1/")
@@ -93,7 +120,7 @@ func printEnv(w io.Writer, client, dataDir string, st datadir.State) error {
 		exp("CLOUDSDK_COMPUTE_ZONE", st.GCE.Zone)
 		exp("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
 	default:
-		return fmt.Errorf("unknown client %q: want cloudstack, gcloud or kubectl", client)
+		return nil, fmt.Errorf("unknown client %q: want cloudstack, gcloud or kubectl", client)
 	}
-	return nil
+	return vars, nil
 }

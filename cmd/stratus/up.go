@@ -5,20 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
-	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/datadir"
-	"github.com/stratus-cloud/stratus/internal/httpserver"
+	"github.com/stratus-cloud/stratus/internal/instance"
 	"github.com/stratus-cloud/stratus/internal/memtrim"
 	"github.com/stratus-cloud/stratus/internal/startgc"
-	"github.com/stratus-cloud/stratus/internal/store"
 )
 
 // upOptions are `stratus up`'s flags.
@@ -36,6 +31,7 @@ type upOptions struct {
 	log        logFlags
 	// controlPlaneOnly: no node agent on this host (`stratus server`).
 	controlPlaneOnly bool
+	script           scriptOptions
 }
 
 func newUpCmd() *cobra.Command {
@@ -58,7 +54,7 @@ directory finds everything where it was left.`,
 	}
 	registerServeFlags(cmd, &o)
 	f := cmd.Flags()
-	f.StringVar(&o.runtime, "runtime", "auto", runtimeFlagHelp)
+	f.StringVar(&o.runtime, "runtime", "auto", instance.RuntimeFlagHelp)
 	return cmd
 }
 
@@ -96,6 +92,7 @@ func registerServeFlags(cmd *cobra.Command, o *upOptions) {
 	f.StringVar(&o.token, "token", "", "the cluster's join token for 'stratus agent' (default: generated once and kept in the store); servers sharing a store must be given the same one")
 	f.BoolVar(&o.trimMemory, "trim-memory", true, "once up, give back the memory only start-up needed (heap garbage; on Linux, program pages the kernel reads back on use)")
 	o.log.register(cmd)
+	o.script.register(cmd)
 }
 
 // runUp runs stratus until ctx ends.
@@ -108,99 +105,32 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	// client-go's own log lines (leader election, event broadcasting) go
 	// through the same slog handler as ours.
 	klog.SetSlogLogger(log.With("component", "client-go"))
-	dir, err := datadir.Open(o.dataDir)
+	cleanup, err := o.applyEphemeral()
+	defer cleanup()
 	if err != nil {
 		return err
 	}
-	defer dir.Close()
-
-	reg := prometheus.NewRegistry()
-	st, err := openStore(ctx, o.storeSpec, dir.Path(), log, reg)
+	in, err := instance.Start(ctx, instance.Options{
+		DataDir: o.dataDir, HTTPAddr: o.httpAddr, KubeAddr: o.kubeAddr, Store: o.storeSpec, Runtime: o.runtime,
+		SimNodes: o.simNodes, Datacenter: o.datacenter, TLSSANs: o.tlsSANs, Token: o.token,
+		ControlPlaneOnly: o.controlPlaneOnly, NetSlot: o.script.netSlot, Log: log,
+	})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-
-	var group app.Group
-	group.Log = log
-	// Ready once every part is and what they offer is recorded for
-	// `stratus env`, so a client that saw /readyz can use env at once.
-	var recorded atomic.Bool
-	ready := func() (bool, []string) {
-		ok, missing := group.Ready()
-		if !recorded.Load() {
-			ok, missing = false, append(missing, "state")
-		}
-		return ok, missing
-	}
-	hs := httpserver.New(httpserver.Options{Addr: o.httpAddr, Log: log.With("component", "http"), Registry: reg, Ready: ready})
-	w := &wiring{o: o, log: log, reg: reg, store: st, dir: dir, http: hs, group: &group}
-	if err := w.build(ctx); err != nil {
-		return err
-	}
-	// The HTTP front starts last, so /readyz answers only once every part
-	// behind it has started.
-	group.Add(hs)
-	if err := group.Start(ctx); err != nil {
-		return err
-	}
-	// Recording the state is part of starting: a Ctrl-C that arrives
-	// meanwhile waits for it, then stops everything cleanly.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	state, err := w.state(sctx)
-	cancel()
-	if err != nil {
-		stopGroup(ctx, &group)
-		return err
-	}
-	state.PID = os.Getpid()
-	if err := dir.WriteState(state); err != nil {
-		stopGroup(ctx, &group)
-		return fmt.Errorf("record state in %s: %w", dir.Path(), err)
-	}
-	recorded.Store(true)
 	startgc.Done()
-	printBanner(stdout, o, dir.Path(), state, time.Since(t0))
-	log.Info("stratus is up", "took", time.Since(t0), "http", hs.URL())
+	if err := o.announce(stdout, in.DataDir(), in.State(), func() { printBanner(stdout, o, in.DataDir(), in.State(), time.Since(t0)) }); err != nil {
+		_ = in.Stop(ctx)
+		return err
+	}
+	log.Info("stratus is up", "took", time.Since(t0), "http", in.HTTPURL())
 	if o.trimMemory {
 		go trimAfterStart(ctx, log)
 	}
 
 	<-ctx.Done()
 	log.Info("stopping")
-	return stopGroup(ctx, &group)
-}
-
-func stopGroup(ctx context.Context, g *app.Group) error {
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return g.Stop(stopCtx)
-}
-
-// wiring builds the parts of `stratus up` and knows what each offers.
-type wiring struct {
-	o     upOptions
-	log   *slog.Logger
-	reg   *prometheus.Registry
-	store store.Store
-	dir   *datadir.Dir
-	http  *httpserver.Server
-	group *app.Group
-	// first and second are the two start stages build fills.
-	first, second []app.Component
-
-	// stateFns add what each part offers to the recorded state.
-	stateFns []func(ctx context.Context, s *datadir.State) error
-}
-
-func (w *wiring) state(ctx context.Context) (datadir.State, error) {
-	s := datadir.State{HTTPURL: w.http.URL()}
-	for _, fn := range w.stateFns {
-		if err := fn(ctx, &s); err != nil {
-			return s, err
-		}
-	}
-	return s, nil
+	return in.Stop(ctx)
 }
 
 func printBanner(w io.Writer, o upOptions, dir string, st datadir.State, took time.Duration) {

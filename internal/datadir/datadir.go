@@ -138,6 +138,18 @@ type State struct {
 	GCE        *GCEState        `json:"gce,omitempty"`
 	JoinToken  string           `json:"joinToken,omitempty"`
 	Dashboard  bool             `json:"dashboard,omitempty"`
+	Network    *NetworkState    `json:"network,omitempty"`
+	// AdminTokenFile holds the bearer token of the admin API (/stratus/v1/:
+	// reset, snapshots).
+	AdminTokenFile string `json:"adminTokenFile,omitempty"`
+}
+
+// NetworkState is the instance's share of loopback (internal/netslot).
+type NetworkState struct {
+	Slot        int    `json:"slot"`
+	ServiceCIDR string `json:"serviceCIDR"`
+	PodCIDR     string `json:"podCIDR"`
+	NodeAddress string `json:"nodeAddress"`
 }
 
 // CloudStackState is the root admin's API key pair.

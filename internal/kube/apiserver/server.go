@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,8 @@ type Options struct {
 	// NodeToken, when set, is the cluster's join token (what agents present)
 	// instead of a generated one. Servers sharing a store must agree on it.
 	NodeToken string
+	// ServiceCIDR is where cluster IPs come from (zero: 127.100.0.0/16).
+	ServiceCIDR netip.Prefix
 }
 
 // pkiKey is where the cluster's CA and tokens live in the store, so every
@@ -115,6 +118,11 @@ func New(o Options) (*Server, error) {
 	}
 	st := registry.NewStorage(o.Store, reg)
 	st.Now = o.Now
+	if o.ServiceCIDR.IsValid() {
+		if err := st.SetServiceCIDR(o.ServiceCIDR); err != nil {
+			return nil, err
+		}
+	}
 	s := &Server{opts: o, log: o.Log.With("component", "kube-apiserver"), codecs: codecs, reg: reg, storage: st, now: o.Now}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	if s.bundle, err = loadBundle(context.Background(), o.Store, o.Now(), o.NodeToken); err != nil {

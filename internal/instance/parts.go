@@ -1,10 +1,11 @@
-package main
+package instance
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -35,7 +36,7 @@ import (
 // HTTP front is added last by runUp.
 func (w *wiring) build(ctx context.Context) error {
 	w.first, w.second = nil, nil
-	dc, err := cloud.LoadDatacenter(w.o.datacenter)
+	dc, err := cloud.LoadDatacenter(w.o.Datacenter)
 	if err != nil {
 		return fmt.Errorf("--datacenter: %w", err)
 	}
@@ -43,6 +44,7 @@ func (w *wiring) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	w.sim = sim
 	cs := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: w.log.With("component", "cloudstack"), Metrics: w.reg})
 	w.first = append(w.first, sim)
 	w.http.Handle("/client/api", "cloudstack", cs)
@@ -83,12 +85,13 @@ func (w *wiring) build(ctx context.Context) error {
 // buildKube adds the Kubernetes API server, the host's node agent and the
 // simulated nodes, and returns an in-process client of the API.
 func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
-	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.kubeAddr, Log: w.log, Metrics: w.reg,
-		SANs: w.o.tlsSANs, NodeToken: w.o.token})
+	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.KubeAddr, Log: w.log, Metrics: w.reg,
+		SANs: w.o.TLSSANs, NodeToken: w.o.Token, ServiceCIDR: w.net.ServiceCIDR})
 	if err != nil {
 		return nil, err
 	}
 	w.first = append(w.first, srv)
+	w.kube = srv
 	kc, err := kubernetes.NewForConfig(srv.LoopbackConfig())
 	if err != nil {
 		return nil, err
@@ -100,19 +103,19 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil
 	})
 
-	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg})
+	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String()})
 	// Servers sharing a store take turns: only the lease holder runs the
 	// scheduler and controllers. The identity is stable per data dir, so a
 	// restarted server takes its own lease back at once.
 	w.second = append(w.second, leader.New(leader.Options{Client: kc, Identity: w.identity(), Log: w.log}, cm))
-	if !w.o.controlPlaneOnly {
+	if !w.o.ControlPlaneOnly {
 		if err := w.buildHostAgent(ctx, kc, srv.NodeToken()); err != nil {
 			return nil, err
 		}
-		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log}))
+		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log, NodePortAddress: w.net.NodeAddr.String()}))
 	}
-	if w.o.simNodes > 0 {
-		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.simNodes, Runtime: sim.New(sim.Options{Ports: true}), Token: srv.NodeToken(), Log: w.log})
+	if w.o.SimNodes > 0 {
+		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: sim.New(sim.Options{Ports: w.claim != nil}), Token: srv.NodeToken(), Log: w.log})
 		if err != nil {
 			return nil, err
 		}
@@ -136,10 +139,13 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 	ha := &hostAgent{opened: make(chan struct{})}
 	go func() {
 		defer close(ha.opened)
-		ha.rt, _, ha.err = openRuntime(ctx, w.o.runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
+		ha.rt, _, ha.err = OpenRuntime(ctx, w.o.Runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
 	}()
 	ha.newAgent = func(rt runtime.Runtime) (*agent.Agent, error) {
-		return agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log})
+		// The node's address (its log server's) is the slot's, where its
+		// node ports listen.
+		return agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log,
+			Addr: net.JoinHostPort(w.net.NodeAddr.String(), "0")})
 	}
 	w.second = append(w.second, ha)
 	return nil

@@ -1,4 +1,4 @@
-package main
+package instance
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
 
-const runtimeFlagHelp = "pod runtime: auto (docker when an engine answers, else sim), sim, exec or docker"
+const RuntimeFlagHelp = "pod runtime: auto (docker when an engine answers, else sim), sim, exec or docker"
 
-// openRuntime returns the runtime named by --runtime and the name chosen.
+// OpenRuntime returns the runtime named by --runtime and the name chosen.
 // instance labels what the docker runtime creates; a later run with the
 // same instance cleans up what a crashed one left.
-func openRuntime(ctx context.Context, name, instance string, log *slog.Logger) (runtime.Runtime, string, error) {
+func OpenRuntime(ctx context.Context, name, instance string, log *slog.Logger) (runtime.Runtime, string, error) {
 	log = log.With("component", "runtime")
 	if name == "auto" {
 		name = "sim"
