@@ -45,6 +45,12 @@ type Options struct {
 	WaitTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OperationTTL is how long a finished operation stays readable and
+	// listable; after it the operation answers 404 notFound. Default 24 h.
+	OperationTTL time.Duration
+	// SweepInterval is how often expired operations and tokens are
+	// removed. Default 10 minutes.
+	SweepInterval time.Duration
 }
 
 // Gateway is the GCE v1 API in front of a CloudStack endpoint. It is an
@@ -103,6 +109,12 @@ func New(opts Options) (*Gateway, error) {
 	if g.opts.WaitTimeout <= 0 {
 		g.opts.WaitTimeout = 2 * time.Minute
 	}
+	if g.opts.OperationTTL <= 0 {
+		g.opts.OperationTTL = DefaultOperationTTL
+	}
+	if g.opts.SweepInterval <= 0 {
+		g.opts.SweepInterval = 10 * time.Minute
+	}
 	g.opts.BaseURL = strings.TrimRight(g.opts.BaseURL, "/")
 	if opts.CloudStack.APIKey != "" {
 		g.admin = g.client(opts.CloudStack.APIKey, opts.CloudStack.SecretKey)
@@ -126,7 +138,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.done = make(chan struct{})
 	go func() {
 		defer close(g.done)
-		t := time.NewTicker(10 * time.Minute)
+		t := time.NewTicker(g.opts.SweepInterval)
 		defer t.Stop()
 		for {
 			select {

@@ -118,6 +118,9 @@ func open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if db, err = defragIfWasteful(db, opts.LockTimeout, log); err != nil {
+		return nil, err
+	}
 	// Another process may have written between the two opens.
 	var rev2 int64
 	if err := safeView(db, func(tx *bbolt.Tx) error {
