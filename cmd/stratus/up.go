@@ -34,6 +34,7 @@ type upOptions struct {
 	token      string   // the cluster's join token ("": generated)
 	trimMemory bool     // give start-up memory back once up
 	log        logFlags
+	expiry     expiryFlags
 	// controlPlaneOnly: no node agent on this host (`stratus server`).
 	controlPlaneOnly bool
 }
@@ -96,6 +97,7 @@ func registerServeFlags(cmd *cobra.Command, o *upOptions) {
 	f.StringVar(&o.token, "token", "", "the cluster's join token for 'stratus agent' (default: generated once and kept in the store); servers sharing a store must be given the same one")
 	f.BoolVar(&o.trimMemory, "trim-memory", true, "once up, give back the memory only start-up needed (heap garbage; on Linux, program pages the kernel reads back on use)")
 	o.log.register(cmd)
+	o.expiry.register(cmd)
 }
 
 // runUp runs stratus until ctx ends.
