@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,7 +29,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
+
+	"github.com/stratus-cloud/stratus/internal/store"
+	"github.com/stratus-cloud/stratus/internal/store/backend"
+	"github.com/stratus-cloud/stratus/internal/store/bolt"
 )
 
 // TestSoak compresses a busy day of churn into minutes against `stratus up`
@@ -84,7 +90,12 @@ func TestSoak(t *testing.T) {
 	up := startUp(t, data, "--runtime", "sim", "--sim-nodes", "5", "--datacenter", dcFile,
 		"--event-ttl", "20s", "--compaction-interval", "10s", "--gce-operation-ttl", "15s", "--log-level", "warn")
 	up.waitReady(t, 60*time.Second)
-	defer up.stop(t)
+	stopped := false
+	defer func() {
+		if !stopped {
+			up.stop(t)
+		}
+	}()
 
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
@@ -220,12 +231,15 @@ func TestSoak(t *testing.T) {
 				n = replicas
 			}
 			up = !up
-			s, err := kc.AppsV1().Deployments("default").GetScale(ctx, name, metav1.GetOptions{})
-			if err != nil {
+			if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				s, err := kc.AppsV1().Deployments("default").GetScale(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				s.Spec.Replicas = n
+				_, err = kc.AppsV1().Deployments("default").UpdateScale(ctx, name, s, metav1.UpdateOptions{})
 				return err
-			}
-			s.Spec.Replicas = n
-			if _, err := kc.AppsV1().Deployments("default").UpdateScale(ctx, name, s, metav1.UpdateOptions{}); err != nil {
+			}); err != nil {
 				return err
 			}
 			for ctx.Err() == nil {
@@ -344,6 +358,9 @@ sampling:
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	up.stop(t)
+	stopped = true
+	logKeysByPrefix(t, filepath.Join(data, backend.FileName))
 
 	t.Logf("soak of %s (warm-up %s):", elapsed.Round(time.Second), warm)
 	for k, v := range counts {
@@ -405,6 +422,31 @@ sampling:
 	t.Logf("  probe p99: first %s after warm-up %s (%d calls), last %s %s (%d calls)", minute, first, n1, minute, last, n2)
 	if last > first*12/10 && last > 20*time.Millisecond {
 		t.Errorf("latency grew: p99 %s in the first %s after warm-up, %s in the last", first, minute, last)
+	}
+}
+
+// logKeysByPrefix logs how many keys the stopped server's store file holds
+// under each of its busiest prefixes, to show what grew.
+func logKeysByPrefix(t *testing.T, path string) {
+	st, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Logf("open %s: %v", path, err)
+		return
+	}
+	defer st.Close()
+	res, err := st.List(context.Background(), "/", store.ListOptions{})
+	if err != nil {
+		t.Logf("list: %v", err)
+		return
+	}
+	by := map[string]int{}
+	for _, kv := range res.KVs {
+		parts := strings.SplitN(kv.Key, "/", 5)
+		by[strings.Join(parts[:min(4, len(parts))], "/")]++
+	}
+	keys := slices.SortedFunc(maps.Keys(by), func(a, b string) int { return by[b] - by[a] })
+	for _, k := range keys[:min(12, len(keys))] {
+		t.Logf("  %6d keys under %s", by[k], k)
 	}
 }
 

@@ -159,36 +159,33 @@ func (s *Sim) sweep(ctx context.Context, pick func(ix *index, b *batch, max int)
 // expireJobs removes the jobs completed before cutoff (job.expire.minutes).
 // Pending jobs stay, however old.
 func (s *Sim) expireJobs(ctx context.Context, cutoff time.Time) (int, error) {
-	return s.sweep(ctx, func(ix *index, b *batch, max int) int {
-		n := 0
-		for id, r := range ix.jobs.m {
-			if n == max {
-				break
-			}
-			if j := r.v; j.Status != JobPending && j.Completed.Before(cutoff) {
-				del(b, ix.jobs, id)
-				n++
-			}
-		}
-		return n
-	})
+	return s.sweep(ctx, deleteWhere(func(ix *index) *table[Job] { return ix.jobs }, func(j *Job) bool {
+		return j.Status != JobPending && j.Completed.Before(cutoff)
+	}))
 }
 
 // purgeEvents removes the events created before cutoff (event.purge.delay).
 func (s *Sim) purgeEvents(ctx context.Context, cutoff time.Time) (int, error) {
-	return s.sweep(ctx, func(ix *index, b *batch, max int) int {
-		n := 0
-		for id, r := range ix.events.m {
+	return s.sweep(ctx, deleteWhere(func(ix *index) *table[Event] { return ix.events }, func(e *Event) bool {
+		return e.Created.Before(cutoff)
+	}))
+}
+
+// deleteWhere picks for sweep up to max rows of a table that old selects.
+func deleteWhere[T any](tab func(*index) *table[T], old func(*T) bool) func(ix *index, b *batch, max int) int {
+	return func(ix *index, b *batch, max int) int {
+		t, n := tab(ix), 0
+		for id, r := range t.m {
 			if n == max {
 				break
 			}
-			if r.v.Created.Before(cutoff) {
-				del(b, ix.events, id)
+			if old(r.v) {
+				del(b, t, id)
 				n++
 			}
 		}
 		return n
-	})
+	}
 }
 
 // expungeDestroyed expunges the VMs destroyed before cutoff (expunge.delay),
