@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -120,24 +121,43 @@ func (e *eventExpiry) follow(ctx context.Context) error {
 	}
 }
 
-// expire deletes the Events past their deadline. One written since is
-// left alone (its own deadline comes with the watch).
+// expire deletes the Events past their deadline, many per transaction
+// (Events come and go by the thousand on a busy cluster, and each
+// transaction of a durable store costs a disk sync). An Event written since
+// its deadline was set fails its condition: it is left out and the rest
+// retried; its new deadline comes with the watch.
 func (e *eventExpiry) expire(ctx context.Context) {
 	now := e.s.now()
+	var ops []store.Op
 	for key, d := range e.due {
-		if now.Before(d.at) {
-			continue
+		if !now.Before(d.at) {
+			ops = append(ops, store.DeleteAt(key, d.rev))
 		}
-		_, err := e.s.opts.Store.Txn(ctx, store.DeleteAt(key, d.rev))
+	}
+	for len(ops) > 0 && ctx.Err() == nil {
+		batch := ops[:min(len(ops), eventDeleteBatch)]
+		_, err := e.s.opts.Store.Txn(ctx, batch...)
+		var ce *store.ConflictError
 		switch {
-		case err == nil, errors.Is(err, store.ErrConflict):
-			delete(e.due, key)
-		case ctx.Err() == nil:
-			e.s.log.Warn("event expiry: delete", "key", key, "err", err)
+		case err == nil:
+			for _, op := range batch {
+				delete(e.due, op.Key)
+			}
+			ops = ops[len(batch):]
+		case errors.As(err, &ce):
+			delete(e.due, ce.Key)
+			ops = slices.DeleteFunc(ops, func(op store.Op) bool { return op.Key == ce.Key })
+		default:
+			if ctx.Err() == nil {
+				e.s.log.Warn("event expiry: delete", "err", err)
+			}
 			return
 		}
 	}
 }
+
+// eventDeleteBatch caps the deletes of one expiry transaction.
+const eventDeleteBatch = 256
 
 // lastEventTime is the newest time an Event records about itself.
 func lastEventTime(ev *corev1.Event) time.Time {
