@@ -29,6 +29,7 @@ type upOptions struct {
 	token      string   // the cluster's join token ("": generated)
 	trimMemory bool     // give start-up memory back once up
 	log        logFlags
+	expiry     expiryFlags
 	// controlPlaneOnly: no node agent on this host (`stratus server`).
 	controlPlaneOnly bool
 	script           scriptOptions
@@ -93,6 +94,7 @@ func registerServeFlags(cmd *cobra.Command, o *upOptions) {
 	f.BoolVar(&o.trimMemory, "trim-memory", true, "once up, give back the memory only start-up needed (heap garbage; on Linux, program pages the kernel reads back on use)")
 	o.log.register(cmd)
 	o.script.register(cmd)
+	o.expiry.register(cmd)
 }
 
 // runUp runs stratus until ctx ends.
@@ -113,7 +115,7 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	in, err := instance.Start(ctx, instance.Options{
 		DataDir: o.dataDir, HTTPAddr: o.httpAddr, KubeAddr: o.kubeAddr, Store: o.storeSpec, Runtime: o.runtime,
 		SimNodes: o.simNodes, Datacenter: o.datacenter, TLSSANs: o.tlsSANs, Token: o.token,
-		ControlPlaneOnly: o.controlPlaneOnly, NetSlot: o.script.netSlot, Log: log,
+		ControlPlaneOnly: o.controlPlaneOnly, NetSlot: o.script.netSlot, Expiry: o.expiry.options(), Log: log,
 	})
 	if err != nil {
 		return err

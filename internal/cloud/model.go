@@ -299,6 +299,9 @@ type VM struct {
 	UserID string `json:"userId,omitempty"`
 	// JobID is the async job working on the VM, if any.
 	JobID string `json:"jobId,omitempty"`
+	// Destroyed is when the VM was destroyed (kept Destroyed, not
+	// expunged); the expunge sweep counts expunge.delay from it.
+	Destroyed time.Time `json:"destroyed,omitzero"`
 	Owner
 }
 

@@ -128,6 +128,8 @@ func (s *Sim) Start(ctx context.Context) (err error) {
 	if err := s.applyPingFaults(ctx); err != nil {
 		return err
 	}
+	s.jobs.Add(1)
+	go s.expiryLoop()
 	s.mu.Lock()
 	s.started = true
 	n, h := s.ix.vms.len(), s.ix.hosts.len()

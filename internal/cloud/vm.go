@@ -515,7 +515,7 @@ func (s *Sim) DestroyVM(ctx context.Context, c Caller, id string, expunge bool, 
 				ix.releaseHost(b, vm)
 				n.HostID = ""
 			}
-			n.State = VMDestroyed
+			n.State, n.Destroyed = VMDestroyed, s.clock.Now().UTC()
 			ix.event(b, s, vm.Owner, jc.caller(ix), "VM.DESTROY", "Successfully completed destroying VM. Vm Name: "+vm.Name, vm.ID, KindVM)
 			if expunge {
 				n.State = VMExpunging
@@ -593,7 +593,7 @@ func (s *Sim) RecoverVM(ctx context.Context, c Caller, id string) (*VM, error) {
 		}
 		b := &batch{}
 		n := *vm
-		n.State = VMStopped
+		n.State, n.Destroyed = VMStopped, time.Time{}
 		put(b, ix.vms, &n)
 		ix.event(b, s, vm.Owner, c, "VM.RECOVER", "Successfully completed recovering VM. Vm Name: "+vm.Name, vm.ID, KindVM)
 		out = &n

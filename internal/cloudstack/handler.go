@@ -69,8 +69,16 @@ func NewHandler(opts Options) *Handler {
 		Name: "stratus_cloudstack_request_duration_seconds", Help: "CloudStack API request latency by command.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"command"})
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
 	if opts.Metrics != nil {
-		for _, c := range []prometheus.Collector{h.requests, h.latency, h.unimplemented} {
+		for _, c := range []prometheus.Collector{h.requests, h.latency, h.unimplemented,
+			gauge("stratus_cloudstack_jobs", "Async jobs kept (pending and completed, until job.expire).", func() float64 { return float64(h.sim.Counts().Jobs) }),
+			gauge("stratus_cloudstack_events", "Events kept (until event.purge.delay).", func() float64 { return float64(h.sim.Counts().Events) }),
+			gauge("stratus_cloudstack_vms", "VM records, destroyed ones included (until expunged).", func() float64 { return float64(h.sim.Counts().VMs) }),
+			gauge("stratus_cloudstack_sessions", "Login sessions live.", func() float64 { return float64(h.sessions.count()) }),
+		} {
 			if err := opts.Metrics.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {

@@ -29,6 +29,15 @@ type sessions struct {
 	byKey   map[string]*session
 }
 
+// maxSessions bounds the live sessions.
+const maxSessions = 10_000
+
+func (s *sessions) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byID)
+}
+
 func newSessions(timeout time.Duration) *sessions {
 	return &sessions{timeout: timeout, byID: map[string]*session{}, byKey: map[string]*session{}}
 }
@@ -51,6 +60,18 @@ func (s *sessions) create(userID string, now time.Time) *session {
 				delete(s.byKey, x.key)
 			}
 		}
+	}
+	// A script that logs in without logging out must not grow the table
+	// without bound: past maxSessions the one closest to expiring goes.
+	if len(s.byID) >= maxSessions {
+		var oldest *session
+		for _, x := range s.byID {
+			if oldest == nil || x.expires.Before(oldest.expires) {
+				oldest = x
+			}
+		}
+		delete(s.byID, oldest.id)
+		delete(s.byKey, oldest.key)
 	}
 	s.byID[ss.id] = ss
 	s.byKey[ss.key] = ss

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/gce/csclient"
 	"github.com/stratus-cloud/stratus/internal/store"
@@ -45,6 +47,15 @@ type Options struct {
 	WaitTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OperationTTL is how long a finished operation stays readable and
+	// listable; after it the operation answers 404 notFound. Default 24 h.
+	OperationTTL time.Duration
+	// SweepInterval is how often expired operations and tokens are
+	// removed. Default 10 minutes, or half of OperationTTL if shorter.
+	SweepInterval time.Duration
+	// Metrics, when set, gets gauges of the operations and tokens kept
+	// (stratus_gce_operations, stratus_gce_tokens).
+	Metrics prometheus.Registerer
 }
 
 // Gateway is the GCE v1 API in front of a CloudStack endpoint. It is an
@@ -103,6 +114,12 @@ func New(opts Options) (*Gateway, error) {
 	if g.opts.WaitTimeout <= 0 {
 		g.opts.WaitTimeout = 2 * time.Minute
 	}
+	if g.opts.OperationTTL <= 0 {
+		g.opts.OperationTTL = DefaultOperationTTL
+	}
+	if g.opts.SweepInterval <= 0 {
+		g.opts.SweepInterval = min(10*time.Minute, g.opts.OperationTTL/2)
+	}
 	g.opts.BaseURL = strings.TrimRight(g.opts.BaseURL, "/")
 	if opts.CloudStack.APIKey != "" {
 		g.admin = g.client(opts.CloudStack.APIKey, opts.CloudStack.SecretKey)
@@ -110,6 +127,24 @@ func New(opts Options) (*Gateway, error) {
 	g.tokens = store.Typed[tokenRecord]{S: g.st, Prefix: "/gce/tokens/"}
 	g.projects = store.Typed[projectMeta]{S: g.st, Prefix: "/gce/projects/"}
 	g.mux = g.routes()
+	if opts.Metrics != nil {
+		count := func(prefix string) func() float64 {
+			return func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				n, _ := g.st.Count(ctx, prefix)
+				return float64(n)
+			}
+		}
+		for _, c := range []prometheus.Collector{
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stratus_gce_operations", Help: "GCE operations kept (finished ones until OperationTTL)."}, count("/gce/operations/")),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stratus_gce_tokens", Help: "OAuth tokens kept (until they expire)."}, count("/gce/tokens/")),
+		} {
+			if err := opts.Metrics.Register(c); err != nil {
+				g.log.Warn("cannot register metrics", "err", err)
+			}
+		}
+	}
 	return g, nil
 }
 
@@ -126,7 +161,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.done = make(chan struct{})
 	go func() {
 		defer close(g.done)
-		t := time.NewTicker(10 * time.Minute)
+		t := time.NewTicker(g.opts.SweepInterval)
 		defer t.Stop()
 		for {
 			select {

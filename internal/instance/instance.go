@@ -58,6 +58,8 @@ type Options struct {
 	// a slot number, or "none" (only with ControlPlaneOnly: nothing is
 	// bound on loopback ranges, and simulated pods do not answer on ports).
 	NetSlot string
+	// Expiry holds the retention settings (zero: the real systems' defaults).
+	Expiry Expiry
 	// Log receives every part's logs (default: discarded).
 	Log *slog.Logger
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/proxy"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+	"github.com/stratus-cloud/stratus/internal/store/compactor"
 )
 
 // build adds every part to the group, in two stages whose parts start
@@ -40,6 +41,11 @@ func (w *wiring) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--datacenter: %w", err)
 	}
+	w.o.Expiry.applyTo(dc)
+	if err := dc.Validate(); err != nil {
+		return err
+	}
+	w.first = append(w.first, compactor.New(compactor.Options{Store: w.store, Interval: w.o.Expiry.Compaction, Log: w.log.With("component", "compactor")}))
 	sim, err := cloud.New(ctx, cloud.Options{Store: w.store, Datacenter: dc, Log: w.log.With("component", "cloud"), ID: w.identity()})
 	if err != nil {
 		return err
@@ -86,7 +92,7 @@ func (w *wiring) build(ctx context.Context) error {
 // simulated nodes, and returns an in-process client of the API.
 func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.KubeAddr, Log: w.log, Metrics: w.reg,
-		SANs: w.o.TLSSANs, NodeToken: w.o.Token, ServiceCIDR: w.net.ServiceCIDR})
+		SANs: w.o.TLSSANs, NodeToken: w.o.Token, ServiceCIDR: w.net.ServiceCIDR, EventTTL: w.o.Expiry.EventTTL})
 	if err != nil {
 		return nil, err
 	}
@@ -230,9 +236,11 @@ func (w *wiring) buildGCE(sim *cloud.Sim, cs http.Handler) {
 				return err
 			}
 			g, err := gce.New(gce.Options{
-				CloudStack: gce.CloudStackConfig{URL: "http://stratus.inproc/client/api", APIKey: key, SecretKey: secret, HTTPClient: inproc.Client(cs)},
-				Store:      w.store,
-				Log:        w.log.With("component", "gce"),
+				CloudStack:   gce.CloudStackConfig{URL: "http://stratus.inproc/client/api", APIKey: key, SecretKey: secret, HTTPClient: inproc.Client(cs)},
+				Store:        w.store,
+				Log:          w.log.With("component", "gce"),
+				OperationTTL: w.o.Expiry.GCEOperationTTL,
+				Metrics:      w.reg,
 			})
 			if err != nil {
 				return err

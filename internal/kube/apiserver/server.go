@@ -54,6 +54,10 @@ type Options struct {
 	NodeToken string
 	// ServiceCIDR is where cluster IPs come from (zero: 127.100.0.0/16).
 	ServiceCIDR netip.Prefix
+	// EventTTL is how long an Event lives after its last write
+	// (kube-apiserver's --event-ttl); 0 means DefaultEventTTL (1 h),
+	// negative keeps Events forever.
+	EventTTL time.Duration
 }
 
 // pkiKey is where the cluster's CA and tokens live in the store, so every
@@ -78,6 +82,8 @@ type Server struct {
 	cancelBase context.CancelFunc
 	// watchCaches share each watched resource's events among its streams.
 	watchCaches watchCaches
+	// eventsDone closes when the Event expiry loop (eventttl.go) ends.
+	eventsDone chan struct{}
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -237,6 +243,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	s.startEventExpiry()
 	srv := &http.Server{
 		Handler:           s.handler,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
@@ -276,6 +283,12 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.ready.Store(false)
 	s.cancelBase()
 	s.stopWatchCaches()
+	if s.eventsDone != nil {
+		select {
+		case <-s.eventsDone:
+		case <-ctx.Done():
+		}
+	}
 	s.mu.Lock()
 	srv, served := s.srv, s.served
 	s.mu.Unlock()
