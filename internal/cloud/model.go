@@ -290,6 +290,10 @@ type VM struct {
 	UserID string `json:"userId,omitempty"`
 	// JobID is the async job working on the VM, if any.
 	JobID string `json:"jobId,omitempty"`
+	// MigrateToHostID is the destination of a migration in progress (the
+	// VM is Migrating and holds capacity on both hosts); HostID stays the
+	// source until the migration completes.
+	MigrateToHostID string `json:"migrateToHostId,omitempty"`
 	Owner
 }
 
