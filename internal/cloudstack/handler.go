@@ -24,6 +24,8 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// SessionTimeout is how long an idle login session lasts (default 30 min).
 	SessionTimeout time.Duration
+	// Throttle tunes login throttling (see throttle.go).
+	Throttle ThrottleOptions
 }
 
 // Handler serves /client/api.
@@ -36,6 +38,9 @@ type Handler struct {
 	bufs     bufPool
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	throttle *throttle
+	// loginThrottled counts logins refused by the throttle.
+	loginThrottled prometheus.Counter
 }
 
 // NewHandler returns the CloudStack API handler over opts.Cloud.
@@ -49,6 +54,10 @@ func NewHandler(opts Options) *Handler {
 		timeout = 30 * time.Minute
 	}
 	h.sessions = newSessions(timeout)
+	h.throttle = newThrottle(opts.Throttle)
+	h.loginThrottled = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "stratus_cloudstack_logins_throttled_total", Help: "CloudStack logins refused because of earlier failures (per user or source address).",
+	})
 	for _, c := range commands() {
 		h.cmds[strings.ToLower(c.Name)] = c
 		h.order = append(h.order, c)
@@ -61,7 +70,7 @@ func NewHandler(opts Options) *Handler {
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"command"})
 	if opts.Metrics != nil {
-		for _, c := range []prometheus.Collector{h.requests, h.latency} {
+		for _, c := range []prometheus.Collector{h.requests, h.latency, h.loginThrottled} {
 			if err := opts.Metrics.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {

@@ -80,6 +80,8 @@ func TestWireFormat(t *testing.T) {
 		{"unknown command", q(map[string]string{"command": "fooBar", "response": "json"}), 401, "application/json", []string{`"errorcode":401`}},
 		{"expired v3", q(map[string]string{"command": "listZones", "response": "json", "signatureversion": "3", "expires": "2001-01-01T00:00:00Z"}), 401, "application/json",
 			[]string{`"errorcode":401`}},
+		{"v3 that never expires", q(map[string]string{"command": "listZones", "response": "json", "signatureversion": "3", "expires": "9999-12-31T00:00:00Z"}), 401, "application/json",
+			[]string{`"errorcode":401`}},
 		{"valid v3", q(map[string]string{"command": "listZones", "response": "json", "signatureVersion": "3", "expires": time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05-0700")}), 200, "application/json",
 			[]string{`"count":2`}},
 		{"tilde signed the client way", srv.URL + "?" + clientSigned(map[string]string{"command": "listSSHKeyPairs", "response": "json", "name": "key~one"}, srv.APIKey, srv.SecretKey), 200, "application/json",

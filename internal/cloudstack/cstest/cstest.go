@@ -40,6 +40,8 @@ type Options struct {
 	Store store.Store
 	// ID names the server among those sharing Store (cloud.Options.ID).
 	ID string
+	// Throttle tunes login throttling (cloudstack.Options.Throttle).
+	Throttle cloudstack.ThrottleOptions
 }
 
 // Start runs a server for the test's lifetime.
@@ -68,7 +70,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err := sim.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: log})
+	h := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: log, Throttle: opts.Throttle})
 	mux := http.NewServeMux()
 	mux.Handle("/client/api", h)
 	mux.Handle("/client/api/", h)
