@@ -222,8 +222,7 @@ func (rq *request) apiError(err error) error {
 
 // invalidValue is ParamProcessWorker's text for a bad or unknown value.
 func (rq *request) invalidValue(name, value string) error {
-	return cloud.Invalid("Unable to execute API command %s due to invalid value. Invalid parameter %s value=%s due to incorrect long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.",
-		strings.ToLower(rq.cmd.Name), name, value)
+	return invalidValue(rq.cmd.Name, name, value)
 }
 
 // authenticate resolves the caller from a session or an API key signature.
