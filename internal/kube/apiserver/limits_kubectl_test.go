@@ -39,8 +39,12 @@ spec:
 		{"configmap 1 MiB", func() []string { return []string{"create", "configmap", "cm-at", "--from-file=f=" + data(mib)} }, ""},
 		{"configmap 1 MiB + 1", func() []string { return []string{"create", "configmap", "cm-over", "--from-file=f=" + data(mib+1)} },
 			`ConfigMap "cm-over" is invalid: []: Too long: may not be more than 1048576 bytes`},
-		{"secret 1 MiB - 1", func() []string { return []string{"create", "secret", "generic", "s-under", "--from-file=f=" + data(mib-1)} }, ""},
-		{"secret 1 MiB + 1", func() []string { return []string{"create", "secret", "generic", "s-over", "--from-file=f=" + data(mib+1)} },
+		{"secret 1 MiB - 1", func() []string {
+			return []string{"create", "secret", "generic", "s-under", "--from-file=f=" + data(mib-1)}
+		}, ""},
+		{"secret 1 MiB + 1", func() []string {
+			return []string{"create", "secret", "generic", "s-over", "--from-file=f=" + data(mib+1)}
+		},
 			`Secret "s-over" is invalid: data: Too long: may not be more than 1048576 bytes`},
 		{"object 1.4 MiB", func() []string { return []string{"create", "-f", pod("p-under", 1400<<10)} }, ""},
 		{"object over 1.5 MiB", func() []string { return []string{"create", "-f", pod("p-over", 1600<<10)} },
