@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -76,7 +77,23 @@ func (t Timeouts) Deadlines(h http.Handler, longRunning func(*http.Request) bool
 			defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 		}
 		h.ServeHTTP(w, r)
+		drain(r)
 	})
+}
+
+// maxDrain is how much of a body a handler left unread is read after it
+// returns (net/http's own HTTP/1 limit).
+const maxDrain = 256 << 10
+
+// drain reads what the handler left of the request body. Over HTTP/2 a
+// stream whose request body is still arriving when the handler returns is
+// reset, and curl reports the reset as error 92 ("Stream error in the
+// HTTP/2 framing layer") even though the whole answer arrived; HTTP/1 does
+// the same drain itself.
+func drain(r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain))
+	}
 }
 
 // KubeLongRunning reports whether a Kubernetes API request is long-running
