@@ -126,6 +126,13 @@ func (s *Sim) recoverVM(b *batch, vm *VM, last *Job, now time.Time) {
 	host, hostOK := ix.hosts.get(vm.HostID)
 	hostUp := hostOK && host.State == HostUp
 	var typ, desc string
+	// stop settles the VM Stopped, giving back all it holds.
+	stop := func(why string) {
+		ix.releaseHost(b, vm)
+		n.State, n.HostID, n.MigrateToHostID = VMStopped, "", ""
+		typ, desc = "VM.STOP", "VM "+vm.Name+" stopped: "+why
+	}
+	const restart = "interrupted by a restart of the management server"
 	switch vm.State {
 	case VMStarting:
 		// The host says the VM is running when it is Up and the start
@@ -135,24 +142,17 @@ func (s *Sim) recoverVM(b *batch, vm *VM, last *Job, now time.Time) {
 			n.State = VMRunning
 			typ, desc = "VM.START", "VM "+vm.Name+" found running on host "+host.Name+" after a restart of the management server"
 		} else {
-			ix.releaseHost(b, vm)
-			n.State, n.HostID = VMStopped, ""
-			typ, desc = "VM.STOP", "VM "+vm.Name+" stopped: its start was interrupted by a restart of the management server"
+			stop("its start was " + restart)
 		}
 	case VMStopping:
-		ix.releaseHost(b, vm)
-		n.State, n.HostID = VMStopped, ""
-		typ, desc = "VM.STOP", "VM "+vm.Name+" stopped: its stop was interrupted by a restart of the management server"
+		stop("its stop was " + restart)
 	case VMMigrating:
-		n.MigrateToHostID = ""
 		if hostUp {
 			ix.releaseTarget(b, vm)
-			n.State = VMRunning
-			typ, desc = "VM.MIGRATE", "VM "+vm.Name+" stays on host "+host.Name+": its migration was interrupted by a restart of the management server"
+			n.State, n.MigrateToHostID = VMRunning, ""
+			typ, desc = "VM.MIGRATE", "VM "+vm.Name+" stays on host "+host.Name+": its migration was "+restart
 		} else {
-			ix.releaseHost(b, vm)
-			n.State, n.HostID = VMStopped, ""
-			typ, desc = "VM.STOP", "VM "+vm.Name+" stopped: its migration was interrupted and its host is down"
+			stop("its migration was interrupted and its host is down")
 		}
 	}
 	put(b, ix.vms, &n)

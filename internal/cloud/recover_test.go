@@ -12,22 +12,10 @@ import (
 
 const timedDC = smallDC + "templates: [{name: t1, osType: Other, size: 1}]\nsimulator: {timings: {start: 30s, stop: 10s, migrate: 20s}}\n"
 
-// startAs starts a simulator with a server id on st.
+// startAs starts a simulator of timedDC with a server id on st.
 func startAs(t *testing.T, st store.Store, id string, clock Clock) *Sim {
 	t.Helper()
-	dc, err := ParseDatacenter([]byte(timedDC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(context.Background(), Options{Store: st, Datacenter: dc, Clock: clock, InlineWait: -1, ID: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	return s
+	return startWith(t, st, timedDC, id, clock)
 }
 
 // waitTimer waits until n jobs wait on the clock.
