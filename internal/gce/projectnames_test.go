@@ -51,32 +51,7 @@ func newAccount(t *testing.T, admin *csclient.Client, name, domainID string) (ke
 func TestProjectNamesAreOneToOne(t *testing.T) {
 	e := newRealEnv(t)
 	ctx := context.Background()
-	admin := csclient.New(e.cs.URL, e.cs.APIKey, e.cs.SecretKey, nil)
-	var dom struct {
-		Domain struct {
-			ID string `json:"id"`
-		} `json:"domain"`
-	}
-	if err := admin.Do(ctx, "createDomain", csclient.Params("name", "other"), &dom); err != nil {
-		t.Fatal(err)
-	}
-	type acct struct{ name, domain, token, project string }
-	accts := []*acct{{name: "carol.x"}, {name: "carol_x"}, {name: "carol.x", domain: dom.Domain.ID}}
-	seen := map[string]bool{}
-	for _, a := range accts {
-		key, secret := newAccount(t, admin, a.name, a.domain)
-		var err error
-		if a.token, a.project, err = e.gw.IssueToken(ctx, key, secret); err != nil {
-			t.Fatal(err)
-		}
-		if seen[a.project] || !strings.HasPrefix(a.project, "carol-x") || len(a.project) > 63 {
-			t.Fatalf("account %s gets project %q (taken: %v)", a.name, a.project, seen)
-		}
-		seen[a.project] = true
-	}
-	if accts[0].project != "carol-x" {
-		t.Errorf("the first account gets %q, want the plain name carol-x", accts[0].project)
-	}
+	accts := collidingAccounts(t, e)
 	// Each writes its project metadata; each sees only its own.
 	for _, a := range accts {
 		svc := e.service(t, a.token)
@@ -120,6 +95,64 @@ func TestProjectNamesAreOneToOne(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// projectAccount is an account of the gateway's and its project.
+type projectAccount struct{ name, domain, token, project string }
+
+// collidingAccounts creates three accounts whose names give one GCE name:
+// "carol.x" and "carol_x" in ROOT, "carol.x" in another domain; each gets
+// a token and must get a project of its own.
+func collidingAccounts(t *testing.T, e *testEnv) []*projectAccount {
+	t.Helper()
+	ctx := context.Background()
+	admin := csclient.New(e.cs.URL, e.cs.APIKey, e.cs.SecretKey, nil)
+	var dom struct {
+		Domain struct {
+			ID string `json:"id"`
+		} `json:"domain"`
+	}
+	if err := admin.Do(ctx, "createDomain", csclient.Params("name", "other"), &dom); err != nil {
+		t.Fatal(err)
+	}
+	accts := []*projectAccount{{name: "carol.x"}, {name: "carol_x"}, {name: "carol.x", domain: dom.Domain.ID}}
+	seen := map[string]bool{}
+	for _, a := range accts {
+		key, secret := newAccount(t, admin, a.name, a.domain)
+		var err error
+		if a.token, a.project, err = e.gw.IssueToken(ctx, key, secret); err != nil {
+			t.Fatal(err)
+		}
+		if seen[a.project] || !strings.HasPrefix(a.project, "carol-x") || len(a.project) > 63 {
+			t.Fatalf("account %s gets project %q (taken: %v)", a.name, a.project, seen)
+		}
+		seen[a.project] = true
+	}
+	if accts[0].project != "carol-x" {
+		t.Errorf("the first account gets %q, want the plain name carol-x", accts[0].project)
+	}
+	return accts
+}
+
+// TestProjectNamesThroughGcloud: two accounts with colliding names, each
+// with its own gcloud, see only their own project.
+func TestProjectNamesThroughGcloud(t *testing.T) {
+	e := newRealEnv(t)
+	accts := collidingAccounts(t, e)[:2]
+	for i, a := range accts {
+		as := *e
+		as.token, as.project = a.token, a.project
+		g := newGcloud(t, &as, "sandbox-simulator-basic")
+		g.ok("compute", "project-info", "add-metadata", "--metadata=owner="+a.project)
+		if out := g.ok("compute", "project-info", "describe", "--format=value(name,commonInstanceMetadata.items)"); !strings.Contains(out, a.project) ||
+			!strings.Contains(out, "'value': '"+a.project+"'") {
+			t.Errorf("%s describes its project as %q", a.project, out)
+		}
+		other := accts[1-i].project
+		if out, _, err := g.run("compute", "project-info", "describe", "--project", other); err == nil {
+			t.Errorf("%s reads project %s: %s", a.project, other, out)
+		}
+	}
+}
 
 // bearer is a request carrying token.
 func bearer(token string) *http.Request {
