@@ -76,8 +76,8 @@ func RunStandalone(ctx context.Context, cfg Config, st store.Store, log *slog.Lo
 		l.Close()
 		return err
 	}
-	timeouts := httpserver.DefaultTimeouts() // the GCE API has no long-running requests
-	srv := &http.Server{Handler: timeouts.Deadlines(gw.Handler(), nil), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	timeouts := httpserver.DefaultTimeouts() // operations' wait is the GCE API's one long request
+	srv := &http.Server{Handler: timeouts.Deadlines(gw.Handler(), httpserver.GCEWait), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	timeouts.Apply(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()

@@ -127,11 +127,17 @@ func KubeLongRunning(r *http.Request) bool {
 }
 
 // StreamLongRunning reports whether a request on the HTTP front is a
-// stream: server-sent events (the dashboard), or a watch.
+// stream or waits by design: server-sent events (the dashboard), a watch,
+// or a GCE operation's wait (which may hold for two minutes).
 func StreamLongRunning(r *http.Request) bool {
-	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") || GCEWait(r) {
 		return true
 	}
 	w := r.URL.Query().Get("watch")
 	return w == "true" || w == "1"
+}
+
+// GCEWait reports whether r is a GCE operations' wait (…/operations/NAME/wait).
+func GCEWait(r *http.Request) bool {
+	return strings.HasSuffix(r.URL.Path, "/wait") && strings.Contains(r.URL.Path, "/operations/")
 }

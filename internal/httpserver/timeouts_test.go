@@ -33,6 +33,17 @@ func TestKubeLongRunning(t *testing.T) {
 		{"/apis/authentication.k8s.io/v1/selfsubjectreviews", false},
 		{"/api/v1/namespaces/default/configmaps/watch", false},
 	}
+	for url, want := range map[string]bool{
+		"/compute/v1/projects/p/zones/z/operations/op-1/wait": true,
+		"/compute/v1/projects/p/global/operations/op-1/wait":  true,
+		"/compute/v1/projects/p/zones/z/operations/op-1":      false,
+		"/client/api?command=listZones":                       false,
+	} {
+		r, _ := http.NewRequest(http.MethodPost, "http://x"+url, nil)
+		if got := StreamLongRunning(r); got != want {
+			t.Errorf("%s: %v, want %v", url, got, want)
+		}
+	}
 	for _, tc := range tests {
 		r, _ := http.NewRequest(http.MethodGet, "https://x"+tc.url, nil)
 		if got := KubeLongRunning(r); got != tc.want {
