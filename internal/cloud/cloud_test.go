@@ -194,11 +194,17 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func start(t *testing.T, st store.Store, y string, clock Clock) *Sim {
 	t.Helper()
+	return startWith(t, st, y, "", clock)
+}
+
+// startWith starts a simulator of data center y with server id on st.
+func startWith(t *testing.T, st store.Store, y, id string, clock Clock) *Sim {
+	t.Helper()
 	dc, err := ParseDatacenter([]byte(y))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(context.Background(), Options{Store: st, Datacenter: dc, Clock: clock, InlineWait: -1})
+	s, err := New(context.Background(), Options{Store: st, Datacenter: dc, Clock: clock, InlineWait: -1, ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}

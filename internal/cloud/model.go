@@ -302,6 +302,10 @@ type VM struct {
 	// Destroyed is when the VM was destroyed (kept Destroyed, not
 	// expunged); the expunge sweep counts expunge.delay from it.
 	Destroyed time.Time `json:"destroyed,omitzero"`
+	// MigrateToHostID is the destination of a migration in progress (the
+	// VM is Migrating and holds capacity on both hosts); HostID stays the
+	// source until the migration completes.
+	MigrateToHostID string `json:"migrateToHostId,omitempty"`
 	Owner
 }
 

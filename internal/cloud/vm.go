@@ -513,7 +513,7 @@ func (s *Sim) DestroyVM(ctx context.Context, c Caller, id string, expunge bool, 
 			n := *vm
 			if vm.State.holdsCapacity() {
 				ix.releaseHost(b, vm)
-				n.HostID = ""
+				n.HostID, n.MigrateToHostID = "", ""
 			}
 			n.State, n.Destroyed = VMDestroyed, s.clock.Now().UTC()
 			ix.event(b, s, vm.Owner, jc.caller(ix), "VM.DESTROY", "Successfully completed destroying VM. Vm Name: "+vm.Name, vm.ID, KindVM)

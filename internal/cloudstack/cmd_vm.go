@@ -28,7 +28,7 @@ func vmCommands() []*command {
 				p("userdata:string", "an optional binary data that can be sent to the virtual machine upon a successful deployment. This binary data must be base64 encoded before adding it to the request."),
 				p("startvm:boolean", "true if start vm after creating; defaulted to true if not specified"),
 				p("hostid:uuid:Host", "destination Host ID to deploy the VM to - parameter available for root admin only"),
-				p("rootdisksize:long", "Optional field to resize root disk on deploy. Value is in GB."),
+				p("rootdisksize:long", "Optional field to resize root disk on deploy. Value is in GB.").atLeast(1, "Root disk size should be a positive number."),
 				p("hypervisor:string", "the hypervisor on which to deploy the virtual machine."),
 				p("details:map", "used to specify the custom parameters."),
 				p("size:long", "the arbitrary size for the DATADISK volume. Mutually exclusive with diskOfferingId"),

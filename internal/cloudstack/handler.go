@@ -24,6 +24,8 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// SessionTimeout is how long an idle login session lasts (default 30 min).
 	SessionTimeout time.Duration
+	// Throttle tunes login throttling (see throttle.go).
+	Throttle ThrottleOptions
 }
 
 // Handler serves /client/api.
@@ -40,6 +42,9 @@ type Handler struct {
 	// spelling; unimplemented counts requests for those stratus lacks.
 	reference     map[string]string
 	unimplemented *prometheus.CounterVec
+	throttle      *throttle
+	// loginThrottled counts logins refused by the throttle.
+	loginThrottled prometheus.Counter
 }
 
 // NewHandler returns the CloudStack API handler over opts.Cloud.
@@ -53,6 +58,10 @@ func NewHandler(opts Options) *Handler {
 		timeout = 30 * time.Minute
 	}
 	h.sessions = newSessions(timeout)
+	h.throttle = newThrottle(opts.Throttle)
+	h.loginThrottled = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "stratus_cloudstack_logins_throttled_total", Help: "CloudStack logins refused because of earlier failures (per user or source address).",
+	})
 	for _, c := range commands() {
 		h.cmds[strings.ToLower(c.Name)] = c
 		h.order = append(h.order, c)
@@ -73,7 +82,7 @@ func NewHandler(opts Options) *Handler {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
 	if opts.Metrics != nil {
-		for _, c := range []prometheus.Collector{h.requests, h.latency, h.unimplemented,
+		for _, c := range []prometheus.Collector{h.requests, h.latency, h.unimplemented, h.loginThrottled,
 			gauge("stratus_cloudstack_jobs", "Async jobs kept (pending and completed, until job.expire).", func() float64 { return float64(h.sim.Counts().Jobs) }),
 			gauge("stratus_cloudstack_events", "Events kept (until event.purge.delay).", func() float64 { return float64(h.sim.Counts().Events) }),
 			gauge("stratus_cloudstack_vms", "VM records, destroyed ones included (until expunged).", func() float64 { return float64(h.sim.Counts().VMs) }),
@@ -236,8 +245,7 @@ func (rq *request) apiError(err error) error {
 
 // invalidValue is ParamProcessWorker's text for a bad or unknown value.
 func (rq *request) invalidValue(name, value string) error {
-	return cloud.Invalid("Unable to execute API command %s due to invalid value. Invalid parameter %s value=%s due to incorrect long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.",
-		strings.ToLower(rq.cmd.Name), name, value)
+	return invalidValue(rq.cmd.Name, name, value)
 }
 
 // authenticate resolves the caller from a session or an API key signature.

@@ -3,6 +3,7 @@ package gce
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -71,6 +72,10 @@ type Gateway struct {
 
 	tokens   store.Typed[tokenRecord]
 	projects store.Typed[projectMeta]
+	// projectNames and accountProjects map project names and accounts
+	// one to one (see projectnames.go).
+	projectNames    store.Typed[projectClaim]
+	accountProjects store.Typed[accountProject]
 
 	mu      sync.Mutex
 	clients map[string]*csclient.Client // by API key
@@ -126,6 +131,8 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g.tokens = store.Typed[tokenRecord]{S: g.st, Prefix: "/gce/tokens/"}
 	g.projects = store.Typed[projectMeta]{S: g.st, Prefix: "/gce/projects/"}
+	g.projectNames = store.Typed[projectClaim]{S: g.st, Prefix: "/gce/projectnames/"}
+	g.accountProjects = store.Typed[accountProject]{S: g.st, Prefix: "/gce/accountprojects/"}
 	g.mux = g.routes()
 	if opts.Metrics != nil {
 		count := func(prefix string) func() float64 {
@@ -154,8 +161,13 @@ func (g *Gateway) Handler() http.Handler { return g.mux }
 // Name implements app.Component.
 func (g *Gateway) Name() string { return "gce" }
 
-// Start implements app.Component: it sweeps expired tokens now and then.
+// Start implements app.Component: it gives the accounts of stored tokens
+// their project names (see projectnames.go), then sweeps expired tokens now
+// and then.
 func (g *Gateway) Start(ctx context.Context) error {
+	if err := g.migrateProjects(ctx); err != nil {
+		return fmt.Errorf("gce: give stored tokens' accounts their project names: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g.cancel = cancel
 	g.done = make(chan struct{})

@@ -34,6 +34,9 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready backs /readyz; nil means ready once started.
 	Ready ReadyFunc
+	// Timeouts limit connections and requests (zero: DefaultTimeouts);
+	// server-sent event streams and watches are exempt from Read and Write.
+	Timeouts Timeouts
 }
 
 // Server is the HTTP front. Mount handlers before Start.
@@ -167,11 +170,11 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ln = ln
 	s.srv = &http.Server{
-		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.opts.Log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		Handler:     s.opts.Timeouts.Deadlines(s.mux, StreamLongRunning),
+		ErrorLog:    slog.NewLogLogger(s.opts.Log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	s.opts.Timeouts.Apply(s.srv)
 	s.mu.Lock()
 	for _, f := range s.onShutdown {
 		s.srv.RegisterOnShutdown(f)

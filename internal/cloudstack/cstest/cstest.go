@@ -44,6 +44,8 @@ type Options struct {
 	ID string
 	// Metrics, when set, gets the API's metrics.
 	Metrics prometheus.Registerer
+	// Throttle tunes login throttling (cloudstack.Options.Throttle).
+	Throttle cloudstack.ThrottleOptions
 }
 
 // Start runs a server for the test's lifetime.
@@ -72,7 +74,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err := sim.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: log, Metrics: opts.Metrics})
+	h := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: log, Metrics: opts.Metrics, Throttle: opts.Throttle})
 	mux := http.NewServeMux()
 	mux.Handle("/client/api", h)
 	mux.Handle("/client/api/", h)

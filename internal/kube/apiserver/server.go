@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/httpserver"
 	"github.com/stratus-cloud/stratus/internal/kube/certs"
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
 	"github.com/stratus-cloud/stratus/internal/store"
@@ -244,13 +245,17 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.startEventExpiry()
+	// Idle, header, read and write limits; watches, logs, exec, attach,
+	// port forwarding and proxies are exempt from the per-request ones, as
+	// kube-apiserver exempts them from its request timeout.
+	timeouts := httpserver.DefaultTimeouts()
 	srv := &http.Server{
-		Handler:           s.handler,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return s.base },
+		Handler:     timeouts.Deadlines(s.handler, httpserver.KubeLongRunning),
+		TLSConfig:   &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext: func(net.Listener) context.Context { return s.base },
 	}
+	timeouts.Apply(srv)
 	s.mu.Lock()
 	s.ln, s.srv, s.boundURL, s.served = ln, srv, url, make(chan struct{})
 	s.mu.Unlock()
