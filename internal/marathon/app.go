@@ -109,17 +109,17 @@ type PortDefinition struct {
 
 // HealthCheck is a Marathon health check; it becomes the pods' probes.
 type HealthCheck struct {
-	Protocol               string       `json:"protocol"`
-	Path                   string       `json:"path,omitempty"`
-	PortIndex              *int         `json:"portIndex,omitempty"`
-	Port                   *int         `json:"port,omitempty"`
-	Command                *HealthCmd   `json:"command,omitempty"`
-	GracePeriodSeconds     int          `json:"gracePeriodSeconds"`
-	IntervalSeconds        int          `json:"intervalSeconds"`
-	TimeoutSeconds         int          `json:"timeoutSeconds"`
-	MaxConsecutiveFailures int          `json:"maxConsecutiveFailures"`
-	IgnoreHTTP1xx          bool         `json:"ignoreHttp1xx"`
-	DelaySeconds           int          `json:"delaySeconds"`
+	Protocol               string     `json:"protocol"`
+	Path                   string     `json:"path,omitempty"`
+	PortIndex              *int       `json:"portIndex,omitempty"`
+	Port                   *int       `json:"port,omitempty"`
+	Command                *HealthCmd `json:"command,omitempty"`
+	GracePeriodSeconds     int        `json:"gracePeriodSeconds"`
+	IntervalSeconds        int        `json:"intervalSeconds"`
+	TimeoutSeconds         int        `json:"timeoutSeconds"`
+	MaxConsecutiveFailures int        `json:"maxConsecutiveFailures"`
+	IgnoreHTTP1xx          bool       `json:"ignoreHttp1xx"`
+	DelaySeconds           int        `json:"delaySeconds"`
 }
 
 // HealthCmd is a COMMAND health check's command.

@@ -195,7 +195,7 @@ func (s *Server) masterState(w http.ResponseWriter, r *http.Request) error {
 		"version": MesosVersion, "git_sha": "", "git_tag": MesosVersion, "build_date": "2020-11-24 12:00:00", "build_user": "stratus",
 		"start_time": float64(s.start.UnixNano()) / 1e9, "elected_time": float64(s.start.UnixNano()) / 1e9,
 		"id": s.frameworkID[:max(len(s.frameworkID)-5, 0)], "pid": s.masterPID(), "hostname": hp, "leader": s.masterPID(),
-		"leader_info": map[string]any{"id": s.frameworkID, "pid": s.masterPID(), "hostname": hp, "port": portOf(hp)},
+		"leader_info":      map[string]any{"id": s.frameworkID, "pid": s.masterPID(), "hostname": hp, "port": portOf(hp)},
 		"activated_slaves": active, "deactivated_slaves": len(slaves) - active, "unreachable_slaves": 0,
 		"cluster": "stratus", "log_dir": "", "flags": map[string]string{"cluster": "stratus", "port": strconv.Itoa(portOf(hp)), "quorum": "1"},
 		"slaves": slaves, "frameworks": []any{s.framework()}, "completed_frameworks": []any{}, "orphan_tasks": []any{},

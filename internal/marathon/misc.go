@@ -2,10 +2,10 @@ package marathon
 
 import (
 	"encoding/json"
-	"strconv"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 )

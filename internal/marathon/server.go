@@ -56,8 +56,8 @@ type Server struct {
 
 	// mu orders writes: one change of the apps at a time, so lock checks
 	// and port assignment see every earlier change.
-	mu       sync.Mutex
-	active   map[string]*deployment // by deployment id
+	mu          sync.Mutex
+	active      map[string]*deployment // by deployment id
 	nextPort    int
 	lastVersion time.Time
 
