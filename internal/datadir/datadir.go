@@ -138,6 +138,14 @@ type State struct {
 	GCE        *GCEState        `json:"gce,omitempty"`
 	JoinToken  string           `json:"joinToken,omitempty"`
 	Dashboard  bool             `json:"dashboard,omitempty"`
+	Marathon   *MarathonState   `json:"marathon,omitempty"`
+}
+
+// MarathonState is where the Marathon API answers and its credentials.
+type MarathonState struct {
+	URL      string `json:"url"`
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // CloudStackState is the root admin's API key pair.

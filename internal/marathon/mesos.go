@@ -19,7 +19,7 @@ const MesosVersion = "1.11.0"
 // mesosRoutes mounts the Mesos master's read-only endpoints and the
 // sandbox file reads.
 func (s *Server) mesosRoutes(mux *http.ServeMux) {
-	for _, p := range []string{"GET /master/state", "GET /master/state.json", "GET /state.json", "GET /state"} {
+	for _, p := range []string{"GET /master/state", "GET /master/state.json", "GET /state.json"} {
 		mux.HandleFunc(p, s.wrap(s.masterState))
 	}
 	mux.HandleFunc("GET /master/slaves", s.wrap(func(w http.ResponseWriter, r *http.Request) error {
@@ -175,7 +175,7 @@ func (s *Server) framework() map[string]any {
 		"id": s.frameworkID, "name": "marathon", "pid": "scheduler-" + s.frameworkID + "@" + s.hostPort(), "hostname": s.hostPort(),
 		"user": "root", "role": "*", "roles": []string{"*"}, "active": true, "connected": true, "recovered": false,
 		"checkpoint": true, "failover_timeout": 604800.0, "registered_time": float64(s.start.Unix()),
-		"webui_url": s.o.URL, "tasks": tasks, "unreachable_tasks": []any{}, "completed_tasks": []any{},
+		"webui_url": s.o.URL(), "tasks": tasks, "unreachable_tasks": []any{}, "completed_tasks": []any{},
 		"offers": []any{}, "executors": []any{}, "resources": used, "used_resources": used, "offered_resources": resources(0, 0, 0, ""),
 		"capabilities": []string{"PARTITION_AWARE"},
 	}

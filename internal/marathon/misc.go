@@ -107,7 +107,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) error {
 
 // hostPort is the host:port of the server's URL.
 func (s *Server) hostPort() string {
-	u, err := url.Parse(s.o.URL)
+	u, err := url.Parse(s.o.URL())
 	if err != nil || u.Host == "" {
 		return "127.0.0.1:8080"
 	}

@@ -30,9 +30,9 @@ type Options struct {
 	// Username and Password are the HTTP basic credentials every request
 	// must carry (required; see LoadOrCreateCredentials).
 	Username, Password string
-	// URL is where the API is served, for /v2/info and /v2/leader
-	// (default http://127.0.0.1:8080).
-	URL string
+	// URL returns where the API is served, for /v2/info, /v2/leader and
+	// the master's state (nil: http://127.0.0.1:8080).
+	URL func() string
 	// Log receives the server's logs (nil: discarded).
 	Log *slog.Logger
 	// Metrics registers the server's metrics (nil: none).
@@ -86,8 +86,8 @@ func New(o Options) (*Server, error) {
 	if o.Username == "" || o.Password == "" {
 		return nil, fmt.Errorf("marathon: credentials are required")
 	}
-	if o.URL == "" {
-		o.URL = "http://127.0.0.1:8080"
+	if o.URL == nil {
+		o.URL = func() string { return "http://127.0.0.1:8080" }
 	}
 	log := o.Log
 	if log == nil {
