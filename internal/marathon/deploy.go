@@ -30,9 +30,9 @@ type deployment struct {
 
 // step is one step of a deployment: its actions and what applies them.
 type step struct {
-	Actions []action
+	Actions []action `json:"actions"`
 	// apply makes the step's changes (nil: made when it was planned).
-	apply func(ctx context.Context) error
+	apply func(ctx context.Context) error `json:"-"`
 }
 
 type action struct {
