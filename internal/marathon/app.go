@@ -213,9 +213,9 @@ func decodeApp(obj map[string]json.RawMessage, base App, prefix string) (App, er
 	if err != nil {
 		return App{}, invalidJSON(err, prefix)
 	}
-	app := base
-	// Maps and slices are replaced, never merged into the base's.
-	app.Env, app.Labels = cloneMap(base.Env), cloneMap(base.Labels)
+	// A deep copy: decoding reuses slices and maps it finds, and the
+	// base may be a cached app others read.
+	app := base.clone()
 	for k := range obj {
 		switch k {
 		case "env":
@@ -234,12 +234,14 @@ func decodeApp(obj map[string]json.RawMessage, base App, prefix string) (App, er
 	return app, nil
 }
 
-func cloneMap(m map[string]string) map[string]string {
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
+// clone returns a deep copy of a.
+func (a *App) clone() App {
+	b, err := json.Marshal(a)
+	c := newApp()
+	if err == nil && json.Unmarshal(b, &c) == nil {
+		return c
 	}
-	return c
+	return *a
 }
 
 // normalize fills what Marathon derives: nil lists as empty, the docker

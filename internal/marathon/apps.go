@@ -303,9 +303,6 @@ func (s *Server) deploy(r *http.Request, changes []change, force bool) (*deploym
 			c.action = actionStop
 			continue
 		}
-		if c.old != nil {
-			c.old.portsOf(map[int]bool{}) // its own ports stay its own
-		}
 		if err := c.new.assignPorts(used, &s.nextPort); err != nil {
 			return nil, &apiError{Status: http.StatusUnprocessableEntity, Message: err.Error()}
 		}
@@ -760,7 +757,7 @@ func (s *Server) restartApp(w http.ResponseWriter, r *http.Request, rawID string
 	if old == nil {
 		return errAppNotFound(rawID)
 	}
-	next := *old
+	next := old.clone()
 	d, err := s.deploy(r, []change{{old: old, new: &next, action: actionRestart}}, boolParam(r.URL.Query(), "force"))
 	if err != nil {
 		return err

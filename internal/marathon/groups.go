@@ -147,7 +147,7 @@ func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, pathID string)
 		}
 		for _, a := range s.apps() {
 			if inGroup(a.ID, base) {
-				next := *a
+				next := a.clone()
 				next.Instances = int(float64(a.Instances)**gu.ScaleBy + 0.5)
 				changes = append(changes, change{old: a, new: &next})
 			}

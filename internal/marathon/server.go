@@ -145,12 +145,11 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	nf := informers.NewSharedInformerFactory(s.kc, 0)
 	s.nodes = nf.Core().V1().Nodes().Informer()
-	kick := cache.ResourceEventHandlerFuncs{
+	if _, err := s.deps.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.poke() },
 		UpdateFunc: func(any, any) { s.poke() },
-		DeleteFunc: func(any) { s.poke() },
-	}
-	if _, err := s.deps.AddEventHandler(kick); err != nil {
+		DeleteFunc: func(obj any) { s.forget(obj); s.poke() },
+	}); err != nil {
 		cancel()
 		return err
 	}
@@ -273,7 +272,7 @@ func (s *Server) app(id string) *App {
 // replicas, which `kubectl scale` may have changed.
 func (s *Server) appOf(d *appsv1.Deployment) *App {
 	raw := d.Annotations[annotationApp]
-	if raw == "" {
+	if raw == "" || d.DeletionTimestamp != nil {
 		return nil
 	}
 	s.appsMu.Lock()
@@ -291,6 +290,18 @@ func (s *Server) appOf(d *appsv1.Deployment) *App {
 	}
 	s.parsed[d.Name] = parsedApp{rv: d.ResourceVersion, app: &a}
 	return &a
+}
+
+// forget drops the decoded app of a deleted Deployment.
+func (s *Server) forget(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if d, ok := obj.(*appsv1.Deployment); ok {
+		s.appsMu.Lock()
+		delete(s.parsed, d.Name)
+		s.appsMu.Unlock()
+	}
 }
 
 // observe puts an object a write returned into the cache, so the next

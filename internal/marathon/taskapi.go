@@ -132,7 +132,7 @@ func (s *Server) kill(w http.ResponseWriter, r *http.Request, victims map[*App][
 			if len(pods) == 0 {
 				continue
 			}
-			next := *a
+			next := a.clone()
 			next.Instances = max(a.Instances-len(pods), 0)
 			changes = append(changes, change{old: a, new: &next, kill: pods})
 		}

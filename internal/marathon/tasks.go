@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // Task states, as Mesos names them.
@@ -152,14 +153,12 @@ type taskStates struct {
 // podChanged sends the status_update_event of a pod whose task state
 // changed.
 func (s *Server) podChanged(obj any, deleted bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
 	p, ok := obj.(*corev1.Pod)
 	if !ok {
-		if d, ok2 := obj.(interface{ GetObj() any }); ok2 {
-			p, ok = d.GetObj().(*corev1.Pod)
-		}
-		if !ok {
-			return
-		}
+		return
 	}
 	state := taskState(p)
 	if deleted && state != TaskFinished && state != TaskFailed {
