@@ -24,6 +24,8 @@ func (w *wiring) buildMarathon(kc kubernetes.Interface) error {
 		return err
 	}
 	w.second = append(w.second, ms)
+	// The event streams end when the HTTP front begins to stop.
+	w.http.OnShutdown(ms.CloseStreams)
 	h := ms.Handler()
 	// Mesos' own /version is left to the front, which answers Kubernetes
 	// clients there; marathon.Server.ServeMesosVersion serves it at

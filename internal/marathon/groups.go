@@ -166,6 +166,9 @@ func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, pathID string)
 				if !ok {
 					return errNotValid(Detail{Path: p + "/id", Errors: []string{errIDPattern}})
 				}
+				if !inGroup(id, gid) || id == gid {
+					return errNotValid(Detail{Path: p + "/id", Errors: []string{fmt.Sprintf("identifier %s is not child of %s. Hint: use relative paths.", id, gid)}})
+				}
 				obj["id"], _ = json.Marshal(id)
 				old := s.app(id)
 				next, err := s.updated(r.Context(), old, id, obj)

@@ -187,6 +187,10 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// CloseStreams ends the /v2/events streams (for an HTTP server's
+// shutdown, which waits for open requests).
+func (s *Server) CloseStreams() { s.events.close() }
+
 // Stop ends the event streams and the informers.
 func (s *Server) Stop(ctx context.Context) error {
 	s.ready.Store(false)

@@ -69,9 +69,11 @@ func Start(t testing.TB, o Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, "marathon", ms.Start, ms.Stop)
 	hs := httptest.NewServer(ms.Handler())
 	t.Cleanup(hs.Close)
+	// Stopped before the listener closes: that ends the event streams,
+	// which Close would wait for.
+	start(t, "marathon", ms.Start, ms.Stop)
 	Eventually(t, 30*time.Second, "cluster ready", func() bool { return cm.Ready() && pool.Ready() })
 	return &Cluster{URL: hs.URL, Username: "marathon", Password: "s3cret", Kube: kc, Kubeconfig: srv.KubeconfigPath(), Server: ms}
 }

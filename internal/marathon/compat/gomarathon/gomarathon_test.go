@@ -105,6 +105,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 	if ok, err := m.Ping(); !ok || err != nil {
 		t.Fatalf("Ping = %v, %v", ok, err)
 	}
+	t.Log("pinged")
 	ev := &events{status: map[string][]string{}, done: map[string]bool{}}
 	ch, err := m.AddEventsListener(marathon.EventIDStatusUpdate | marathon.EventIDDeploymentSuccess)
 	if err != nil {
@@ -157,6 +158,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 		t.Fatalf("pods in %s: %v, %v", stratusmarathon.Namespace, len(pods.Items), err)
 	}
 
+	t.Log("created")
 	// Scale up.
 	d, err := m.ScaleApplicationInstances("/prod/web", 4, false)
 	if err != nil {
@@ -169,6 +171,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 		t.Fatalf("after scale: %d running, want 4", n)
 	}
 
+	t.Log("scaled")
 	// Kill one task without scale: it is replaced.
 	tasks = runningTasks(t, m, "/prod/web")
 	victim := tasks[0].ID
@@ -186,6 +189,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 	})
 	marathontest.Eventually(t, timeout, "TASK_KILLED event", func() bool { return ev.sawState(victim, "TASK_KILLED") })
 
+	t.Log("killed")
 	// Kill one with scale: exactly that one goes and the app has 3.
 	tasks = runningTasks(t, m, "/prod/web")
 	victim = tasks[1].ID
@@ -217,6 +221,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 		}
 	}
 
+	t.Log("killed with scale")
 	// A change of env is a new version: every task is replaced.
 	before, _ := m.Application("/prod/web")
 	upd := marathon.NewDockerApplication().Name("/prod/web")
@@ -263,6 +268,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 		t.Fatalf("first version = %+v, %v", old, err)
 	}
 
+	t.Log("rolled")
 	// Errors as Marathon writes them.
 	if _, err := m.CreateApplication(app); apiCode(err) != marathon.ErrCodeDuplicateID {
 		t.Fatalf("duplicate create: %v", err)
@@ -282,10 +288,11 @@ func TestGoMarathonLifecycle(t *testing.T) {
 		t.Fatalf("wrong password: %v", err)
 	}
 
+	t.Log("errors")
 	// Groups: a group with two apps, one depending on the other.
 	g := &marathon.Group{ID: "/shop", Apps: []*marathon.Application{
-		marathon.NewDockerApplication().Name("db").Count(1).CPU(0.1).Memory(16),
-		marathon.NewDockerApplication().Name("api").Count(2).CPU(0.1).Memory(16).DependsOn("db"),
+		marathon.NewDockerApplication().Name("/shop/db").Count(1).CPU(0.1).Memory(16),
+		marathon.NewDockerApplication().Name("/shop/api").Count(2).CPU(0.1).Memory(16).DependsOn("/shop/db"),
 	}}
 	for _, a := range g.Apps {
 		a.Container.Docker.Container("busybox")
@@ -312,6 +319,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	t.Log("groups")
 	// Delete.
 	d, err = m.DeleteApplication("/prod/web", false)
 	if err != nil {
