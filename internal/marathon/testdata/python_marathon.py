@@ -77,7 +77,7 @@ for t in running("/py/web"):
     check(t.ports == [pm.host_port] and t.host and t.started_at, "task fields %r" % t.__dict__)
 
 # Scale up and down.
-dep = c.scale_app("/py/web", instances=4)
+dep = c.scale_app("/py/web", instances=4)["deploymentId"]
 until(deployed(dep), "scale to 4")
 check(len(running("/py/web")) == 4, "four running")
 
