@@ -100,6 +100,7 @@ type appView struct {
 // view adds status to an app; with tasks, its tasks too (s.mu held).
 func (s *Server) view(a *App, tasks bool) appView {
 	v := appView{App: a, Deployments: s.deploymentsOf(a.ID)}
+	at := newAppTasks(a)
 	for _, p := range s.podsOf(a.ID) {
 		st := taskState(p)
 		switch st {
@@ -116,7 +117,7 @@ func (s *Server) view(a *App, tasks bool) appView {
 			v.TasksStaged++
 		}
 		if tasks && st != TaskFinished && st != TaskFailed {
-			v.Tasks = append(v.Tasks, s.taskOf(a, p, true))
+			v.Tasks = append(v.Tasks, s.task(at, p, true))
 		}
 	}
 	if tasks && v.Tasks == nil {

@@ -43,9 +43,10 @@ func writeTaskText(w http.ResponseWriter, apps []*App, tasksOf func(*App) []Task
 // liveTasks lists the tasks of an app that have not ended (s.mu held).
 func (s *Server) liveTasks(a *App) []Task {
 	out := []Task{}
+	at := newAppTasks(a)
 	for _, p := range s.podsOf(a.ID) {
 		if st := taskState(p); st != TaskFinished && st != TaskFailed {
-			out = append(out, s.taskOf(a, p, true))
+			out = append(out, s.task(at, p, true))
 		}
 	}
 	return out

@@ -92,20 +92,48 @@ func podReady(p *corev1.Pod) (bool, *time.Time) {
 // slaveID names a node as a Mesos agent.
 func slaveID(n *corev1.Node) string { return string(n.UID) + "-S0" }
 
+// appTasks holds what the tasks of one app share, computed once per
+// listing: its service ports, its task id prefix, decoded port lists.
+type appTasks struct {
+	app     *App
+	prefix  string
+	service []int
+	ports   map[string][]int // the pods' port annotation → ports
+}
+
+func newAppTasks(a *App) *appTasks {
+	_, svc := a.hostPorts()
+	if svc == nil {
+		svc = []int{}
+	}
+	return &appTasks{app: a, prefix: taskPrefix(a.ID) + ".instance-", service: svc, ports: map[string][]int{}}
+}
+
+func (at *appTasks) portsOf(raw string) []int {
+	if ps, ok := at.ports[raw]; ok {
+		return ps
+	}
+	ps := []int{}
+	if raw != "" {
+		_ = json.Unmarshal([]byte(raw), &ps)
+	}
+	at.ports[raw] = ps
+	return ps
+}
+
 // taskOf describes a pod as a task of app a.
 func (s *Server) taskOf(a *App, p *corev1.Pod, health bool) Task {
-	t := Task{ID: taskID(a.ID, string(p.UID)), AppID: a.ID, Host: p.Spec.NodeName, State: taskState(p),
+	return s.task(newAppTasks(a), p, health)
+}
+
+// task describes a pod as a task of at's app.
+func (s *Server) task(at *appTasks, p *corev1.Pod, health bool) Task {
+	a := at.app
+	t := Task{ID: at.prefix + string(p.UID), AppID: a.ID, Host: p.Spec.NodeName, State: taskState(p),
 		StagedAt: versionTime(p.CreationTimestamp.Time), Version: p.Annotations[annotationVersion], LocalVolumes: []any{},
-		IPAddresses: []IPAddress{}, Ports: []int{}, ServicePorts: []int{}}
+		IPAddresses: make([]IPAddress, 0, 1), Ports: at.portsOf(p.Annotations[annotationPorts]), ServicePorts: at.service}
 	if t.Version == "" {
 		t.Version = a.Version
-	}
-	if raw := p.Annotations[annotationPorts]; raw != "" {
-		_ = json.Unmarshal([]byte(raw), &t.Ports)
-	}
-	_, svc := a.hostPorts()
-	if svc != nil {
-		t.ServicePorts = svc
 	}
 	for _, ip := range p.Status.PodIPs {
 		t.IPAddresses = append(t.IPAddresses, IPAddress{IPAddress: ip.IP, Protocol: "IPv4"})
