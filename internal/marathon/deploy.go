@@ -147,6 +147,13 @@ func (s *Server) track(ctx context.Context) {
 		case <-tick.C:
 		}
 		s.progress(ctx)
+		// At most one check per 20 ms: a rollout of thousands of pods
+		// sends as many events, and each check reads every pod.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 
@@ -191,7 +198,7 @@ func (s *Server) stepDone(st step) bool {
 // with no other pods left.
 func (s *Server) actionDone(a action) bool {
 	obj, exists, _ := s.deps.GetStore().GetByKey(Namespace + "/" + kubeName(a.App))
-	pods := s.podsOf(a.App)
+	pods, _ := s.pods.GetIndexer().ByIndex(LabelApp, appLabel(a.App))
 	if a.Action == actionStop {
 		return !exists && len(pods) == 0
 	}
@@ -209,7 +216,8 @@ func (s *Server) actionDone(a action) bool {
 	}
 	version := d.Spec.Template.Annotations[annotationVersion]
 	n := int32(0)
-	for _, p := range pods {
+	for _, o := range pods {
+		p := o.(*corev1.Pod)
 		if p.Annotations[annotationVersion] != version || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 				continue
