@@ -243,8 +243,8 @@ func BenchmarkScaleApp10k(b *testing.B) {
 			if len(list.Apps) == 1 && list.Apps[0].TasksRunning == n {
 				break
 			}
-			if time.Since(start) > 2*time.Minute {
-				b.Fatalf("%d of %d running after 2m", list.Apps[0].TasksRunning, n)
+			if time.Since(start) > 4*time.Minute {
+				b.Fatalf("%d of %d running after 4m", list.Apps[0].TasksRunning, n)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
