@@ -15,16 +15,17 @@ import (
 func newEnvCmd() *cobra.Command {
 	var dataDir, envFile string
 	cmd := &cobra.Command{
-		Use:   "env cloudstack|gcloud|kubectl",
+		Use:   "env cloudstack|gcloud|kubectl|marathon",
 		Short: "Print export lines that point a real client at the running stratus",
 		Long: `Print shell export lines that point a real client at the stratus running
 from the data directory. For example:
 
   eval "$(stratus env kubectl)";    kubectl get nodes
   eval "$(stratus env cloudstack)"; cloudstack listZones
-  eval "$(stratus env gcloud)";     gcloud compute zones list`,
+  eval "$(stratus env gcloud)";     gcloud compute zones list
+  eval "$(stratus env marathon)";   curl -u "$MARATHON_USERNAME:$MARATHON_PASSWORD" "$MARATHON_URL/v2/apps"`,
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"cloudstack", "gcloud", "kubectl"},
+		ValidArgs: []string{"cloudstack", "gcloud", "kubectl", "marathon"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if envFile != "" {
 				d, err := dataDirFromEnvFile(envFile)
@@ -119,8 +120,15 @@ func envVars(client, dataDir string, st datadir.State) ([]envVar, error) {
 		exp("CLOUDSDK_CORE_PROJECT", st.GCE.Project)
 		exp("CLOUDSDK_COMPUTE_ZONE", st.GCE.Zone)
 		exp("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+	case "marathon":
+		if st.Marathon == nil {
+			return nil, fmt.Errorf("the running stratus does not serve the Marathon API")
+		}
+		exp("MARATHON_URL", st.Marathon.URL)
+		exp("MARATHON_USERNAME", st.Marathon.Username)
+		exp("MARATHON_PASSWORD", st.Marathon.Password)
 	default:
-		return nil, fmt.Errorf("unknown client %q: want cloudstack, gcloud or kubectl", client)
+		return nil, fmt.Errorf("unknown client %q: want cloudstack, gcloud, kubectl or marathon", client)
 	}
 	return vars, nil
 }

@@ -147,6 +147,9 @@ func printBanner(w io.Writer, o upOptions, dir string, st datadir.State, took ti
 	if st.Kubeconfig != "" {
 		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env kubectl)\"\n", "Kubernetes", st.KubeURL)
 	}
+	if st.Marathon != nil {
+		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env marathon)\"\n", "Marathon", st.Marathon.URL+"/v2/apps")
+	}
 	if st.Dashboard {
 		fmt.Fprintf(w, "  %-12s %-40s log in as admin / password\n", "Dashboard", st.HTTPURL+"/client/")
 	}

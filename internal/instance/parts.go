@@ -69,6 +69,9 @@ func (w *wiring) build(ctx context.Context) error {
 		return err
 	}
 	w.buildGCE(sim, cs)
+	if err := w.buildMarathon(kc); err != nil {
+		return err
+	}
 
 	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, Store: w.store, Log: w.log.With("component", "dashboard")})
 	if err != nil {
