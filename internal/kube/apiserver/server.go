@@ -26,6 +26,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/kube/certs"
+	"github.com/stratus-cloud/stratus/internal/kube/openapi"
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
@@ -76,13 +77,14 @@ type Server struct {
 	// watchCaches share each watched resource's events among its streams.
 	watchCaches watchCaches
 
-	mu       sync.Mutex
-	ln       net.Listener
-	srv      *http.Server
-	boundURL string
-	served   chan struct{}
-	ready    atomic.Bool
-	openapi  openAPI
+	mu          sync.Mutex
+	ln          net.Listener
+	srv         *http.Server
+	boundURL    string
+	served      chan struct{}
+	ready       atomic.Bool
+	openapi     *openapi.Spec
+	openapiOnce sync.Once
 }
 
 var (
