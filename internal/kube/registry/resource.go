@@ -176,10 +176,18 @@ func (g *Registry) ByKind(gvk schema.GroupVersionKind) *Resource { return g.byGV
 func New(c *Codecs) (*Registry, error) {
 	g := &Registry{Codecs: c, byGVR: map[schema.GroupVersionResource]*Resource{}, byGVK: map[schema.GroupVersionKind]*Resource{}}
 	g.Resources = []*Resource{
-		configMaps(), endpoints(), events(), namespaces(), nodes(), pods(),
-		replicationControllers(), secrets(), serviceAccounts(), services(),
-		deployments(), replicaSets(),
+		configMaps(), endpoints(), events(), limitRanges(), namespaces(), nodes(),
+		persistentVolumeClaims(), persistentVolumes(), pods(), podTemplates(),
+		replicationControllers(), resourceQuotas(), secrets(), serviceAccounts(), services(),
+		controllerRevisions(), daemonSets(), deployments(), replicaSets(), statefulSets(),
+		horizontalPodAutoscalers(),
+		cronJobs(), jobs(),
 		leases(), endpointSlices(),
+		ingressClasses(), ingresses(), networkPolicies(),
+		podDisruptionBudgets(),
+		clusterRoleBindings(), clusterRoles(), roleBindings(), roles(),
+		priorityClasses(),
+		storageClasses(),
 	}
 	for _, r := range g.Resources {
 		g.byGVR[r.GVR()] = r
