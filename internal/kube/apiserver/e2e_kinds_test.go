@@ -15,7 +15,6 @@ import (
 func TestKubectlOpenAPI(t *testing.T) {
 	for _, v := range []string{"1.27", "1.28", "1.29", "1.33"} {
 		t.Run(v, func(t *testing.T) {
-			t.Parallel()
 			srv := apiservertest.Start(t)
 			k := newKubectl(t, v, srv)
 			contains(t, "explain", k.ok("explain", "deployment.spec.replicas"),
@@ -59,7 +58,6 @@ func TestKubectlAllKinds(t *testing.T) {
 	}
 	for _, v := range []string{"1.27", "1.29", "1.33"} {
 		t.Run(v, func(t *testing.T) {
-			t.Parallel()
 			srv := apiservertest.Start(t)
 			k := newKubectl(t, v, srv)
 			k.file("all.yaml", string(manifest))
@@ -155,4 +153,23 @@ func TestKubectlAllKinds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKubectlReplaceService: `kubectl replace` of a Service manifest without
+// clusterIP or nodePort keeps the allocated ones, as kube-apiserver does.
+func TestKubectlReplaceService(t *testing.T) {
+	srv := apiservertest.Start(t)
+	k := newKubectl(t, "1.33", srv)
+	const svc = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: NodePort\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080}]\n"
+	k.file("svc.yaml", svc)
+	k.ok("create", "-f", "svc.yaml")
+	before := k.ok("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP} {.spec.ports[0].nodePort}")
+	k.file("svc.yaml", strings.Replace(svc, "{app: web}", "{app: web2}", 1))
+	contains(t, "replace", k.ok("replace", "-f", "svc.yaml"), "service/web replaced")
+	if after := k.ok("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP} {.spec.ports[0].nodePort}"); after != before {
+		t.Errorf("replace moved the allocations: %q, was %q", after, before)
+	}
+	// Asking for another address is still refused.
+	k.file("svc2.yaml", strings.Replace(svc, "type: NodePort", "type: NodePort\n  clusterIP: 127.100.200.200", 1))
+	contains(t, "replace with another IP", k.fails("replace", "-f", "svc2.yaml"), "spec.clusterIPs[0]", "may not change once set")
 }
