@@ -86,7 +86,11 @@ func TestKubectlAllKinds(t *testing.T) {
 				"horizontalpodautoscalers", "hpa", "autoscaling/v2", "poddisruptionbudgets", "pdb", "policy/v1",
 				"ingresses", "ing", "networkpolicies", "netpol", "networking.k8s.io/v1", "clusterrolebindings",
 				"rbac.authorization.k8s.io/v1", "priorityclasses", "pc", "scheduling.k8s.io/v1", "storageclasses", "sc",
-				"storage.k8s.io/v1", "persistentvolumeclaims", "pvc", "limitranges", "limits", "resourcequotas", "quota", "podtemplates")
+				"storage.k8s.io/v1", "persistentvolumeclaims", "pvc", "limitranges", "limits", "resourcequotas", "quota", "podtemplates",
+				"runtimeclasses", "node.k8s.io/v1", "csidrivers", "csinodes", "csistoragecapacities", "volumeattachments",
+				"certificatesigningrequests", "csr", "certificates.k8s.io/v1", "mutatingwebhookconfigurations", "validatingwebhookconfigurations",
+				"validatingadmissionpolicies", "validatingadmissionpolicybindings", "admissionregistration.k8s.io/v1",
+				"flowschemas", "prioritylevelconfigurations", "flowcontrol.apiserver.k8s.io/v1", "ipaddresses", "servicecidrs")
 
 			tables := []struct {
 				args []string
@@ -112,6 +116,19 @@ func TestKubectlAllKinds(t *testing.T) {
 				{[]string{"get", "rolebindings", "-o", "wide"}, []string{"ROLE", "SERVICEACCOUNTS", "Role/all-role", ":all-sa"}},
 				{[]string{"get", "clusterrolebindings", "-o", "wide"}, []string{"ClusterRole/all-clusterrole", "alice", "default:all-sa"}},
 				{[]string{"get", "roles,clusterroles"}, []string{"CREATED AT", "all-role", "all-clusterrole"}},
+				{[]string{"get", "runtimeclass"}, []string{"HANDLER", "runc"}},
+				{[]string{"get", "csidrivers"}, []string{"ATTACHREQUIRED", "PODINFOONMOUNT", "MODES", "all.csi.example.com", "Persistent"}},
+				{[]string{"get", "csinodes"}, []string{"DRIVERS", "node-1"}},
+				{[]string{"get", "csistoragecapacities"}, []string{"STORAGECLASSNAME", "CAPACITY", "all-sc", "10Gi"}},
+				{[]string{"get", "volumeattachments"}, []string{"ATTACHER", "PV", "NODE", "ATTACHED", "all-pv", "false"}},
+				{[]string{"get", "csr"}, []string{"SIGNERNAME", "REQUESTOR", "CONDITION", "kubernetes.io/kube-apiserver-client", "Pending"}},
+				{[]string{"get", "validatingwebhookconfigurations,mutatingwebhookconfigurations"}, []string{"WEBHOOKS", "all-vwc", "all-mwc"}},
+				{[]string{"get", "validatingadmissionpolicies"}, []string{"VALIDATIONS", "PARAMKIND", "all-vap"}},
+				{[]string{"get", "validatingadmissionpolicybindings"}, []string{"POLICYNAME", "PARAMREF", "all-vap"}},
+				{[]string{"get", "flowschemas"}, []string{"PRIORITYLEVEL", "MATCHINGPRECEDENCE", "DISTINGUISHERMETHOD", "all-plc", "1000", "ByUser"}},
+				{[]string{"get", "prioritylevelconfigurations"}, []string{"NOMINALCONCURRENCYSHARES", "Limited", "10"}},
+				{[]string{"get", "servicecidrs"}, []string{"CIDRS", "10.96.0.0/16"}},
+				{[]string{"get", "ipaddresses"}, []string{"PARENTREF", "10.96.0.10", "services/default/all-svc"}},
 				{[]string{"get", "all"}, []string{"statefulset.apps/all-sts", "daemonset.apps/all-ds", "job.batch/all-job", "cronjob.batch/all-cron", "horizontalpodautoscaler.autoscaling/all-hpa"}},
 			}
 			for _, tt := range tables {

@@ -179,15 +179,19 @@ func New(c *Codecs) (*Registry, error) {
 		configMaps(), endpoints(), events(), limitRanges(), namespaces(), nodes(),
 		persistentVolumeClaims(), persistentVolumes(), pods(), podTemplates(),
 		replicationControllers(), resourceQuotas(), secrets(), serviceAccounts(), services(),
+		mutatingWebhookConfigurations(), validatingAdmissionPolicies(), validatingAdmissionPolicyBindings(), validatingWebhookConfigurations(),
 		controllerRevisions(), daemonSets(), deployments(), replicaSets(), statefulSets(),
 		horizontalPodAutoscalers(),
 		cronJobs(), jobs(),
+		certificateSigningRequests(),
 		leases(), endpointSlices(),
-		ingressClasses(), ingresses(), networkPolicies(),
+		flowSchemas(), priorityLevelConfigurations(),
+		ingressClasses(), ingresses(), ipAddresses(), networkPolicies(), serviceCIDRs(),
+		runtimeClasses(),
 		podDisruptionBudgets(),
 		clusterRoleBindings(), clusterRoles(), roleBindings(), roles(),
 		priorityClasses(),
-		storageClasses(),
+		csiDrivers(), csiNodes(), csiStorageCapacities(), storageClasses(), volumeAttachments(),
 	}
 	for _, r := range g.Resources {
 		g.byGVR[r.GVR()] = r
