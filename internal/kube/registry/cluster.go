@@ -177,14 +177,10 @@ func roleBindings() *Resource {
 	r := declare[rbacv1.RoleBinding, rbacv1.RoleBindingList](rbacGroup, "v1", "rolebindings", "RoleBinding", true)
 	r.Columns, r.Row = bindingColumns, roleBindingRow
 	r.NameValidation = validateRBACName
-	r.Validate = func(obj, old runtime.Object) field.ErrorList {
+	r.Validate = validateBindingOf(true, func(obj runtime.Object) (rbacv1.RoleRef, []rbacv1.Subject) {
 		b := obj.(*rbacv1.RoleBinding)
-		var oldRef *rbacv1.RoleRef
-		if old != nil {
-			oldRef = &old.(*rbacv1.RoleBinding).RoleRef
-		}
-		return validateBinding(b.RoleRef, oldRef, b.Subjects, true)
-	}
+		return b.RoleRef, b.Subjects
+	})
 	return r
 }
 
@@ -192,14 +188,10 @@ func clusterRoleBindings() *Resource {
 	r := declare[rbacv1.ClusterRoleBinding, rbacv1.ClusterRoleBindingList](rbacGroup, "v1", "clusterrolebindings", "ClusterRoleBinding", false)
 	r.Columns, r.Row = bindingColumns, clusterRoleBindingRow
 	r.NameValidation = validateRBACName
-	r.Validate = func(obj, old runtime.Object) field.ErrorList {
+	r.Validate = validateBindingOf(false, func(obj runtime.Object) (rbacv1.RoleRef, []rbacv1.Subject) {
 		b := obj.(*rbacv1.ClusterRoleBinding)
-		var oldRef *rbacv1.RoleRef
-		if old != nil {
-			oldRef = &old.(*rbacv1.ClusterRoleBinding).RoleRef
-		}
-		return validateBinding(b.RoleRef, oldRef, b.Subjects, false)
-	}
+		return b.RoleRef, b.Subjects
+	})
 	return r
 }
 
@@ -567,6 +559,19 @@ func validateRules(rules []rbacv1.PolicyRule, namespaced bool) field.ErrorList {
 	return errs
 }
 
+// validateBindingOf validates a RoleBinding or ClusterRoleBinding read by parts.
+func validateBindingOf(namespaced bool, parts func(runtime.Object) (rbacv1.RoleRef, []rbacv1.Subject)) func(obj, old runtime.Object) field.ErrorList {
+	return func(obj, old runtime.Object) field.ErrorList {
+		ref, subjects := parts(obj)
+		var oldRef *rbacv1.RoleRef
+		if old != nil {
+			r, _ := parts(old)
+			oldRef = &r
+		}
+		return validateBinding(ref, oldRef, subjects, namespaced)
+	}
+}
+
 func validateBinding(ref rbacv1.RoleRef, old *rbacv1.RoleRef, subjects []rbacv1.Subject, namespaced bool) field.ErrorList {
 	var errs field.ErrorList
 	rp := field.NewPath("roleRef")
@@ -771,23 +776,7 @@ var podTemplateColumns = []metav1.TableColumnDefinition{
 func podTemplateRow(obj runtime.Object, _ time.Time) []interface{} {
 	t := obj.(*corev1.PodTemplate)
 	cs, is := containersImages(&t.Template.Spec)
-	return []interface{}{t.Name, cs, is, labelsOrNone(t.Template.Labels)}
-}
-
-func labelsOrNone(l map[string]string) string {
-	if len(l) == 0 {
-		return none
-	}
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + l[k]
-	}
-	return strings.Join(parts, ",")
+	return []interface{}{t.Name, cs, is, labels.FormatLabels(t.Template.Labels)}
 }
 
 const defaultClassAnnotation = "storageclass.kubernetes.io/is-default-class"

@@ -425,7 +425,7 @@ func dsRow(obj runtime.Object, now time.Time) []interface{} {
 	cs, is := containersImages(&d.Spec.Template.Spec)
 	st := d.Status
 	return []interface{}{d.Name, int64(st.DesiredNumberScheduled), int64(st.CurrentNumberScheduled), int64(st.NumberReady),
-		int64(st.UpdatedNumberScheduled), int64(st.NumberAvailable), orNone(labels.FormatLabels(d.Spec.Template.Spec.NodeSelector), len(d.Spec.Template.Spec.NodeSelector)),
+		int64(st.UpdatedNumberScheduled), int64(st.NumberAvailable), labels.FormatLabels(d.Spec.Template.Spec.NodeSelector),
 		Age(d.CreationTimestamp, now), cs, is, metav1.FormatLabelSelector(d.Spec.Selector)}
 }
 
