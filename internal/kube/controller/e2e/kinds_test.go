@@ -75,6 +75,12 @@ func TestJobsAndCascadesWithKubectl(t *testing.T) {
 			ns := "v" + strings.ReplaceAll(v, ".", "-")
 			k.must("create", "namespace", ns)
 			kn := func(args ...string) string { return k.must(append([]string{"-n", ns}, args...)...) }
+			apply := func(manifest string) {
+				t.Helper()
+				if out, err := k.runIn(manifest, "-n", ns, "apply", "-f", "-"); err != nil {
+					t.Fatalf("apply: %v\n%s", err, out)
+				}
+			}
 
 			t.Log("kubectl create job completes")
 			kn("create", "job", "hello", "--image=busybox", "--", "echo", "hi")
@@ -90,9 +96,7 @@ func TestJobsAndCascadesWithKubectl(t *testing.T) {
 			}
 
 			t.Log("indexed job: each index once")
-			if out, err := k.runIn(indexedJobYAML, "-n", ns, "apply", "-f", "-"); err != nil {
-				t.Fatalf("apply indexed: %v\n%s", err, out)
-			}
+			apply(indexedJobYAML)
 			kn("wait", "--for=condition=complete", "job/indexed", "--timeout=30s")
 			if got := kn("get", "job", "indexed", "-o", "jsonpath={.status.completedIndexes} {.status.succeeded}"); got != "0-2 3" {
 				t.Errorf("indexed job: completedIndexes and succeeded %q", got)
@@ -102,18 +106,14 @@ func TestJobsAndCascadesWithKubectl(t *testing.T) {
 			}
 
 			t.Log("failing job: backoffLimit")
-			if out, err := k.runIn(failingJobYAML, "-n", ns, "apply", "-f", "-"); err != nil {
-				t.Fatalf("apply failing: %v\n%s", err, out)
-			}
+			apply(failingJobYAML)
 			kn("wait", "--for=condition=failed", "job/failing", "--timeout=30s")
 			if got := kn("get", "job", "failing", "-o", `jsonpath={.status.failed} {.status.conditions[?(@.type=="Failed")].reason}`); got != "2 BackoffLimitExceeded" {
 				t.Errorf("failing job: %q", got)
 			}
 
 			t.Log("ttlSecondsAfterFinished: 0 deletes the finished job")
-			if out, err := k.runIn(ttlJobYAML, "-n", ns, "apply", "-f", "-"); err != nil {
-				t.Fatalf("apply ttl: %v\n%s", err, out)
-			}
+			apply(ttlJobYAML)
 			k.eventually(30*time.Second, "short-lived job deleted", func(out string) bool { return strings.TrimSpace(out) == "" },
 				"-n", ns, "get", "jobs", "--field-selector=metadata.name=short-lived", "-o", "name")
 
