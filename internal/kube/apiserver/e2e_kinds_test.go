@@ -1,11 +1,16 @@
 package apiserver_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 )
 
@@ -16,6 +21,7 @@ func TestKubectlOpenAPI(t *testing.T) {
 	for _, v := range []string{"1.27", "1.28", "1.29", "1.33"} {
 		t.Run(v, func(t *testing.T) {
 			srv := apiservertest.Start(t)
+			warmOpenAPI(t, srv)
 			k := newKubectl(t, v, srv)
 			contains(t, "explain", k.ok("explain", "deployment.spec.replicas"),
 				"GROUP:", "apps", "KIND:", "Deployment", "FIELD: replicas <integer>", "Number of desired pods.")
@@ -59,6 +65,7 @@ func TestKubectlAllKinds(t *testing.T) {
 	for _, v := range []string{"1.27", "1.29", "1.33"} {
 		t.Run(v, func(t *testing.T) {
 			srv := apiservertest.Start(t)
+			warmOpenAPI(t, srv)
 			k := newKubectl(t, v, srv)
 			k.file("all.yaml", string(manifest))
 			out := k.ok("apply", "-f", "all.yaml")
@@ -189,4 +196,23 @@ func TestKubectlReplaceService(t *testing.T) {
 	// Asking for another address is still refused.
 	k.file("svc2.yaml", strings.Replace(svc, "type: NodePort", "type: NodePort\n  clusterIP: 127.100.200.200", 1))
 	contains(t, "replace with another IP", k.fails("replace", "-f", "svc2.yaml"), "spec.clusterIPs[0]", "may not change once set")
+}
+
+// warmOpenAPI asks for the OpenAPI documents once, without kubectl's 30 s
+// limit: the first request builds them, which under -race on a busy
+// machine can take longer than that.
+func warmOpenAPI(t *testing.T, srv *apiserver.Server) {
+	t.Helper()
+	cfg := apiservertest.RESTConfig(t, srv)
+	cfg.Timeout = 5 * time.Minute
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Discovery().OpenAPISchema(); err != nil { // v2, protobuf
+		t.Fatal(err)
+	}
+	if _, err := c.Discovery().RESTClient().Get().AbsPath("/openapi/v3").DoRaw(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
