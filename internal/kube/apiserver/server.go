@@ -28,6 +28,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
 	"github.com/stratus-cloud/stratus/internal/kube/certs"
+	"github.com/stratus-cloud/stratus/internal/kube/openapi"
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
@@ -86,13 +87,14 @@ type Server struct {
 	// eventsDone closes when the Event expiry loop (eventttl.go) ends.
 	eventsDone chan struct{}
 
-	mu       sync.Mutex
-	ln       net.Listener
-	srv      *http.Server
-	boundURL string
-	served   chan struct{}
-	ready    atomic.Bool
-	openapi  openAPI
+	mu          sync.Mutex
+	ln          net.Listener
+	srv         *http.Server
+	boundURL    string
+	served      chan struct{}
+	ready       atomic.Bool
+	openapi     *openapi.Spec
+	openapiOnce sync.Once
 }
 
 var (

@@ -53,7 +53,7 @@ type Options struct {
 	ClusterCIDR string
 	// Disable names controllers not to run: "scheduler", "replication",
 	// "replicaset", "deployment", "endpoints", "endpointslice",
-	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace".
+	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job".
 	Disable []string
 }
 
@@ -157,6 +157,9 @@ func (m *Manager) Start(ctx context.Context) error {
 			cancel()
 			return err
 		}
+	}
+	if m.enabled("job") {
+		m.addJob()
 	}
 	if m.enabled("garbagecollector") {
 		m.addGC()

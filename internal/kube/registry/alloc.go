@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,3 +246,41 @@ func fieldInvalid(svc *corev1.Service, e *field.Error) error {
 }
 
 var _ = context.Background
+
+// keepAllocated gives an updated Service the cluster IPs and node ports the
+// old one was allocated where the update leaves them empty (`kubectl
+// replace` of a manifest without them), as kube-apiserver does; a value the
+// update sets is kept, and validation judges it.
+func keepAllocated(svc, old *corev1.Service) {
+	needsIP := func(s *corev1.Service) bool { return s.Spec.Type != corev1.ServiceTypeExternalName }
+	if needsIP(svc) && needsIP(old) && svc.Spec.ClusterIP == "" && len(svc.Spec.ClusterIPs) == 0 {
+		svc.Spec.ClusterIP = old.Spec.ClusterIP
+		svc.Spec.ClusterIPs = slices.Clone(old.Spec.ClusterIPs)
+		if svc.Spec.IPFamilyPolicy == nil {
+			svc.Spec.IPFamilyPolicy = old.Spec.IPFamilyPolicy
+		}
+		if len(svc.Spec.IPFamilies) == 0 {
+			svc.Spec.IPFamilies = slices.Clone(old.Spec.IPFamilies)
+		}
+	}
+	needsPorts := func(s *corev1.Service) bool {
+		return s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer
+	}
+	if needsPorts(svc) && needsPorts(old) {
+		for i := range svc.Spec.Ports {
+			p := &svc.Spec.Ports[i]
+			if p.NodePort != 0 {
+				continue
+			}
+			for _, op := range old.Spec.Ports {
+				if op.Port == p.Port && op.Protocol == p.Protocol {
+					p.NodePort = op.NodePort
+					break
+				}
+			}
+		}
+	}
+	if svc.Spec.HealthCheckNodePort == 0 && svc.Spec.ExternalTrafficPolicy == old.Spec.ExternalTrafficPolicy {
+		svc.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
+	}
+}

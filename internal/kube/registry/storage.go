@@ -502,6 +502,9 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 	m.SetResourceVersion(cm.GetResourceVersion())
 	m.SetSelfLink("")
 	st.Reg.Codecs.Scheme.Default(obj)
+	if svc, ok := obj.(*corev1.Service); ok && o.Subresource == "" {
+		keepAllocated(svc, cur.(*corev1.Service))
+	}
 	if sec, ok := obj.(*corev1.Secret); ok && r.PrepareForCreate != nil {
 		r.PrepareForCreate(sec) // stringData folds into data on every write
 	}
