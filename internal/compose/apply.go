@@ -41,13 +41,6 @@ func (c *Client) out() io.Writer {
 	return c.Out
 }
 
-func (c *Client) log() *slog.Logger {
-	if c.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return c.Log
-}
-
 func (c *Client) progress(kind, name, what string) {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
@@ -186,8 +187,7 @@ var yamlLineRE = regexp.MustCompile(`line (\d+)`)
 
 func yamlErrLine(err error) int {
 	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		var n int
-		fmt.Sscan(m[1], &n)
+		n, _ := strconv.Atoi(m[1]) // the pattern matched digits only
 		return n
 	}
 	return 0

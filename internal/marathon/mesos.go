@@ -204,11 +204,6 @@ func (s *Server) masterState(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// sandbox is the directory of a task's sandbox, as Mesos lays it out.
-func (s *Server) sandbox(slave, task string) string {
-	return path.Join("/var/lib/mesos/slaves", slave, "frameworks", s.frameworkID, "executors", task, "runs/latest")
-}
-
 // sandboxTask finds the app and pod of a sandbox path
 // (…/executors/<task id>/runs/latest[/file]).
 func (s *Server) sandboxTask(p string) (*App, *corev1.Pod, string) {

@@ -69,7 +69,6 @@ type Manager struct {
 	sched *scheduler.Scheduler
 	loops []*loop
 	runs  []func(ctx context.Context)
-	syncs []cache.InformerSynced
 
 	ready  atomic.Bool
 	cancel context.CancelFunc
