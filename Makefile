@@ -9,7 +9,7 @@ GO_NEED := $(shell sed -n 's/^go \([0-9.]*\).*/\1/p' go.mod)
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.commit=$(COMMIT)
 
-.PHONY: run build install check-go test bench fuzz
+.PHONY: run build install check-go test bench fuzz with-stratus
 
 # `go build -v` names each package as it compiles, so a first build (a few
 # minutes on two cores) shows progress; later builds reuse the build cache.
@@ -44,3 +44,10 @@ bench:
 FUZZTIME ?= 20s
 fuzz:
 	./scripts/fuzz $(FUZZTIME)
+
+# Run your tests against a throw-away stratus (scripts/with-stratus):
+#   make with-stratus TEST_CMD="go test ./..."   (the default)
+#   make with-stratus TEST_CMD="pytest tests/" STRATUS_UP_FLAGS="--sim-nodes 10"
+TEST_CMD ?= $(GO) test ./...
+with-stratus: build
+	STRATUS=$(BIN) ./scripts/with-stratus $(TEST_CMD)

@@ -19,6 +19,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/agent/failover"
 	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/instance"
 	"github.com/stratus-cloud/stratus/internal/proxy"
 )
 
@@ -80,7 +81,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			if _, err := cs.Discovery().ServerVersion(); err != nil {
 				return fmt.Errorf("agent: cannot reach %s (with --ca-file %q): %w", strings.Join(servers.URLs(), ", "), o.caFile, err)
 			}
-			rt, rtName, err := openRuntime(ctx, o.runtime, "stratus-agent-"+o.name, log)
+			rt, rtName, err := instance.OpenRuntime(ctx, o.runtime, "stratus-agent-"+o.name, log)
 			if err != nil {
 				return err
 			}
@@ -109,7 +110,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 	f.StringSliceVar(&o.servers, "server", nil, "URL of a stratus Kubernetes API (https://host:6443); several servers of one cluster: repeat it or separate them with commas")
 	f.StringVar(&o.token, "token", "", "join token printed by 'stratus up'")
 	f.StringVar(&o.name, "name", "", "node name (default: this host's name)")
-	f.StringVar(&o.runtime, "runtime", "auto", runtimeFlagHelp)
+	f.StringVar(&o.runtime, "runtime", "auto", instance.RuntimeFlagHelp)
 	f.StringVar(&o.caFile, "ca-file", "", "CA certificate of the server (default: ~/.stratus/kube/ca.crt for a server on this host)")
 	f.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address of the agent's log server")
 	f.StringVar(&o.internalIP, "internal-ip", "", "node address the API server reaches the agent at (default: the log server's host)")

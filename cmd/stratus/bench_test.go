@@ -66,13 +66,16 @@ func timeToReady(b *testing.B, cmd *exec.Cmd, url string) (time.Duration, *os.Pr
 	return 0, nil
 }
 
-func rssMB(pid int) float64 {
+func rssMB(pid int) float64 { return procStatusMB(pid, "VmRSS:") }
+
+// procStatusMB reads a kB field of /proc/PID/status, in MB.
+func procStatusMB(pid int, field string) float64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if f, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(f), "kB")), 64)
 			return kb / 1024
 		}

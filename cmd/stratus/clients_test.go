@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -75,9 +76,12 @@ func TestUpWithRealClients(t *testing.T) {
 	run(t, kEnv, home, kubectl133, "expose", "deployment", "web", "--type=NodePort", "--port=80")
 	run(t, kEnv, home, kubectl133, "wait", "--for=condition=Available", "deployment/web", "--timeout=60s")
 	port := run(t, kEnv, home, kubectl133, "get", "service", "web", "-o", "jsonpath={.spec.ports[0].nodePort}")
+	// Node ports listen on the instance's node address (127.0.0.1 unless
+	// another stratus on this machine holds that slot).
+	nodeIP := run(t, kEnv, home, kubectl133, "get", "nodes", "-o", `jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}`)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://127.0.0.1:" + port + "/")
+		resp, err := http.Get("http://" + net.JoinHostPort(nodeIP, port) + "/")
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()

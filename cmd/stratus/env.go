@@ -14,10 +14,10 @@ import (
 )
 
 func newEnvCmd() *cobra.Command {
-	var dataDir string
+	var dataDir, envFile string
 	var merge, unmerge bool
 	cmd := &cobra.Command{
-		Use:   "env cloudstack|gcloud|kubectl",
+		Use:   "env cloudstack|gcloud|kubectl|marathon",
 		Short: "Print export lines that point a real client at the running stratus",
 		Long: `Print shell export lines that point a real client at the stratus running
 from the data directory. For example:
@@ -25,6 +25,7 @@ from the data directory. For example:
   eval "$(stratus env kubectl)";    kubectl get nodes
   eval "$(stratus env cloudstack)"; cloudstack listZones
   eval "$(stratus env gcloud)";     gcloud compute zones list
+  eval "$(stratus env marathon)";   curl -u "$MARATHON_USERNAME:$MARATHON_PASSWORD" "$MARATHON_URL/v2/apps"
 
 With no argument it lists what it can print. 'stratus env kubectl --merge'
 adds a context to your kubeconfig instead ($KUBECONFIG, else ~/.kube/config),
@@ -36,8 +37,16 @@ as kind does; '--unmerge' removes it.`,
 			"cloudstack\tthe cloudstack CLI (Debian package cs) and the CloudStack SDKs",
 			"gcloud\tgcloud compute, in a configuration of its own",
 			"kubectl\tkubectl and other Kubernetes clients (KUBECONFIG)",
+			"marathon\tMarathon clients (MARATHON_URL, MARATHON_USERNAME, MARATHON_PASSWORD)",
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if envFile != "" {
+				d, err := dataDirFromEnvFile(envFile)
+				if err != nil {
+					return err
+				}
+				dataDir = d
+			}
 			if len(args) == 0 {
 				return listEnvClients(cmd.OutOrStdout(), cmd.ValidArgs, dataDir)
 			}
@@ -66,6 +75,7 @@ as kind does; '--unmerge' removes it.`,
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the running stratus")
+	cmd.Flags().StringVar(&envFile, "env-file", "", "the env file 'stratus up --env-file' wrote (instead of --data-dir)")
 	cmd.Flags().BoolVar(&merge, "merge", false, "with kubectl: add a context for this stratus to your kubeconfig and make it current, instead of printing KUBECONFIG")
 	cmd.Flags().BoolVar(&unmerge, "unmerge", false, "with kubectl: remove the context --merge added")
 	return cmd
@@ -93,11 +103,30 @@ func shellQuote(s string) string {
 }
 
 func printEnv(w io.Writer, client, dataDir string, st datadir.State) error {
-	exp := func(k, v string) { fmt.Fprintf(w, "export %s=%s\n", k, shellQuote(v)) }
+	vars, err := envVars(client, dataDir, st)
+	if err != nil {
+		return err
+	}
+	for _, v := range vars {
+		if _, err := fmt.Fprintf(w, "export %s=%s\n", v.name, shellQuote(v.value)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// envVar is one environment variable a client reads.
+type envVar struct{ name, value string }
+
+// envVars are the variables that point client at the stratus running from
+// dataDir.
+func envVars(client, dataDir string, st datadir.State) ([]envVar, error) {
+	var vars []envVar
+	exp := func(k, v string) { vars = append(vars, envVar{k, v}) }
 	switch client {
 	case "cloudstack":
 		if st.CloudStack == nil {
-			return fmt.Errorf("the running stratus does not serve the CloudStack API")
+			return nil, fmt.Errorf("the running stratus does not serve the CloudStack API")
 		}
 		api := st.HTTPURL + "/client/api"
 		// The Go SDK's tests and the terraform provider read these...
@@ -110,26 +139,26 @@ func printEnv(w io.Writer, client, dataDir string, st datadir.State) error {
 		exp("CLOUDSTACK_SECRET", st.CloudStack.SecretKey)
 	case "kubectl":
 		if st.Kubeconfig == "" {
-			return fmt.Errorf("the running stratus does not serve the Kubernetes API")
+			return nil, fmt.Errorf("the running stratus does not serve the Kubernetes API")
 		}
 		exp("KUBECONFIG", st.Kubeconfig)
 	case "gcloud":
 		if st.GCE == nil {
-			return fmt.Errorf("the running stratus does not serve the GCE API")
+			return nil, fmt.Errorf("the running stratus does not serve the GCE API")
 		}
 		// gcloud gets a configuration directory of its own, so the user's
 		// real credentials are never sent to stratus; the "gce" file tells
 		// gcloud it is not on a GCE VM, which spares a DNS lookup.
 		abs, err := filepath.Abs(dataDir)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		cfg := filepath.Join(abs, "gcloud")
 		if err := os.MkdirAll(cfg, 0o700); err != nil {
-			return err
+			return nil, err
 		}
 		if err := os.WriteFile(filepath.Join(cfg, "gce"), []byte("False"), 0o600); err != nil {
-			return err
+			return nil, err
 		}
 		exp("CLOUDSDK_CONFIG", cfg)
 		exp("CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE", st.HTTPURL+"/compute/v1/")
@@ -137,8 +166,15 @@ func printEnv(w io.Writer, client, dataDir string, st datadir.State) error {
 		exp("CLOUDSDK_CORE_PROJECT", st.GCE.Project)
 		exp("CLOUDSDK_COMPUTE_ZONE", st.GCE.Zone)
 		exp("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+	case "marathon":
+		if st.Marathon == nil {
+			return nil, fmt.Errorf("the running stratus does not serve the Marathon API")
+		}
+		exp("MARATHON_URL", st.Marathon.URL)
+		exp("MARATHON_USERNAME", st.Marathon.Username)
+		exp("MARATHON_PASSWORD", st.Marathon.Password)
 	default:
-		return fmt.Errorf("unknown client %q: want cloudstack, gcloud or kubectl", client)
+		return nil, fmt.Errorf("unknown client %q: want cloudstack, gcloud, kubectl or marathon", client)
 	}
-	return nil
+	return vars, nil
 }

@@ -34,7 +34,7 @@ point gcloud at the gateway.`,
 		Example: `  stratus gce configure --cloudstack-host cs.example.com --api-key KEY --secret-key SECRET --non-interactive
   stratus gce`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			log, err := lf.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -47,7 +47,11 @@ point gcloud at the gateway.`,
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer func() {
+				if cerr := st.Close(); cerr != nil && err == nil {
+					err = fmt.Errorf("close the store: %w", cerr)
+				}
+			}()
 			out := cmd.OutOrStdout()
 			return gce.RunStandalone(cmd.Context(), cfg, st, log.With("component", "gce"), func(s gce.Serving) {
 				fmt.Fprintf(out, "GCE gateway on %s, in front of %s (project %s). Point gcloud at it with:\n", s.URL, cfg.CloudStackURL(), s.Project)

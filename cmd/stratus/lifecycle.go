@@ -199,8 +199,9 @@ func removeOwnPIDFile(dir string, pid int) {
 // runDetached starts `stratus up` with the same flags in the background,
 // in a session of its own, writing to the data dir's log file and its pid
 // to the pid file; it returns once that stratus is up (its banner is
-// printed) or has failed (its log's end is printed).
-func runDetached(ctx context.Context, stdout io.Writer, dataDir string) error {
+// printed, or with jsonOut its `--output json` line alone) or has failed
+// (its log's end is printed).
+func runDetached(ctx context.Context, stdout io.Writer, dataDir string, jsonOut bool) error {
 	abs, pid, err := holderOf(dataDir)
 	if err != nil {
 		return err
@@ -246,7 +247,12 @@ func runDetached(ctx context.Context, stdout io.Writer, dataDir string) error {
 	defer tick.Stop()
 	for {
 		b, _ := os.ReadFile(logPath)
-		if banner, ok := detachedBanner(string(b)); ok {
+		if jsonOut {
+			if line, ok := detachedJSON(string(b)); ok {
+				fmt.Fprintln(stdout, line)
+				return nil
+			}
+		} else if banner, ok := detachedBanner(string(b)); ok {
 			fmt.Fprint(stdout, banner)
 			fmt.Fprintf(stdout, "Running in the background (pid %d); log: %s\nStop it with: %s\n", pid, logPath, subCommand("stop", abs))
 			return nil
@@ -279,6 +285,17 @@ func detachedBanner(log string) (string, bool) {
 		b.WriteString(line)
 	}
 	return b.String(), true
+}
+
+// detachedJSON picks the `up --output json` line out of a log that holds
+// log lines too (JSON ones start with "time", that line with "pid").
+func detachedJSON(log string) (string, bool) {
+	for _, line := range strings.SplitAfter(log, "\n") {
+		if strings.HasPrefix(line, `{"pid":`) && strings.HasSuffix(line, "\n") {
+			return strings.TrimSuffix(line, "\n"), true
+		}
+	}
+	return "", false
 }
 
 func lastLines(s string, n int) string {

@@ -27,6 +27,8 @@ func newRootCmd() *cobra.Command {
 Point the real clients at it with 'stratus env cloudstack|gcloud|kubectl'.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Parents parse their own flags (compose -f FILE logs -f).
+		TraverseChildren: true,
 	}
 	root.AddCommand(newUpCmd(), newServerCmd(), newEnvCmd(), newVersionCmd())
 	root.AddCommand(extraCommands()...)

@@ -2,23 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
-	"github.com/stratus-cloud/stratus/internal/app"
-	"github.com/stratus-cloud/stratus/internal/datadir"
-	"github.com/stratus-cloud/stratus/internal/httpserver"
+	"github.com/stratus-cloud/stratus/internal/instance"
 	"github.com/stratus-cloud/stratus/internal/memtrim"
 	"github.com/stratus-cloud/stratus/internal/startgc"
-	"github.com/stratus-cloud/stratus/internal/store"
 )
 
 // upOptions are `stratus up`'s flags.
@@ -29,16 +25,16 @@ type upOptions struct {
 	storeSpec  string
 	runtime    string
 	runtimeSet bool // --runtime was given (else the data dir's choice is kept)
-	// runtimeFrom says where the runtime came from, for the banner.
-	runtimeFrom string
-	simNodes    int
-	datacenter  string
-	tlsSANs     []string // extra names of the Kubernetes API's certificate
-	token       string   // the cluster's join token ("": generated)
-	trimMemory  bool     // give start-up memory back once up
-	log         logFlags
+	simNodes   int
+	datacenter string
+	tlsSANs    []string // extra names of the Kubernetes API's certificate
+	token      string   // the cluster's join token ("": generated)
+	trimMemory bool     // give start-up memory back once up
+	log        logFlags
+	expiry     expiryFlags
 	// controlPlaneOnly: no node agent on this host (`stratus server`).
 	controlPlaneOnly bool
+	script           scriptOptions
 }
 
 func newUpCmd() *cobra.Command {
@@ -60,7 +56,12 @@ directory finds everything where it was left.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.runtimeSet = cmd.Flags().Changed("runtime")
 			if detach {
-				return runDetached(cmd.Context(), cmd.OutOrStdout(), o.dataDir)
+				if o.script.ephemeral {
+					// The data dir an ephemeral run makes is removed when it
+					// exits, and stop and status find it by the data dir.
+					return errors.New("--detach and --ephemeral do not go together: give a --data-dir (and --store memory) instead")
+				}
+				return runDetached(cmd.Context(), cmd.OutOrStdout(), o.dataDir, o.script.output == "json")
 			}
 			return runUp(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -68,7 +69,7 @@ directory finds everything where it was left.`,
 	registerServeFlags(cmd, &o)
 	f := cmd.Flags()
 	f.BoolVar(&detach, "detach", false, "run in the background: the log goes to stratus.log and the pid to stratus.pid in the data dir; 'stratus stop' stops it")
-	f.StringVar(&o.runtime, "runtime", defaultRuntime, runtimeFlagHelp+"; a choice given here is kept in the data dir for the next runs")
+	f.StringVar(&o.runtime, "runtime", instance.DefaultRuntime, instance.RuntimeFlagHelp+"; a choice given here is kept in the data dir for the next runs")
 	return cmd
 }
 
@@ -106,6 +107,8 @@ func registerServeFlags(cmd *cobra.Command, o *upOptions) {
 	f.StringVar(&o.token, "token", "", "the cluster's join token for 'stratus agent' (default: generated once and kept in the store); servers sharing a store must be given the same one")
 	f.BoolVar(&o.trimMemory, "trim-memory", true, "once up, give back the memory only start-up needed (heap garbage; on Linux, program pages the kernel reads back on use)")
 	o.log.register(cmd)
+	o.script.register(cmd)
+	o.expiry.register(cmd)
 }
 
 // runUp runs stratus until ctx ends.
@@ -118,122 +121,46 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	// client-go's own log lines (leader election, event broadcasting) go
 	// through the same slog handler as ours.
 	klog.SetSlogLogger(clientGoLogger(log))
-	dir, err := datadir.Open(o.dataDir)
+	cleanup, err := o.applyEphemeral()
+	defer cleanup()
 	if err != nil {
 		return err
 	}
-	defer dir.Close()
-	defer removeOwnPIDFile(dir.Path(), os.Getpid())
-	if !o.controlPlaneOnly {
-		if o.runtime, o.runtimeFrom, err = chooseRuntime(dir, o.runtime, o.runtimeSet); err != nil {
-			return err
-		}
-	}
-
-	// Ports are checked before anything starts (a busy 8080 used to be
-	// found only once everything else was up).
-	if err := checkPorts([2]string{"--http-addr", o.httpAddr}, [2]string{"--kube-addr", o.kubeAddr}); err != nil {
-		return err
-	}
-
-	reg := prometheus.NewRegistry()
-	st, err := openStore(ctx, o.storeSpec, dir.Path(), log, reg)
+	// A detached run's pid file goes with it (it names this pid only then).
+	defer removeOwnPIDFile(o.dataDir, os.Getpid())
+	in, err := instance.Start(ctx, instance.Options{
+		DataDir: o.dataDir, HTTPAddr: o.httpAddr, KubeAddr: o.kubeAddr, Store: o.storeSpec,
+		Runtime: o.runtime, RuntimeSet: o.runtimeSet,
+		SimNodes: o.simNodes, Datacenter: o.datacenter, TLSSANs: o.tlsSANs, Token: o.token,
+		ControlPlaneOnly: o.controlPlaneOnly, NetSlot: o.script.netSlot, Expiry: o.expiry.options(), Log: log,
+		EnvLine: func(client string) string { return evalLine(client, o.dataDir) },
+	})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-
-	var group app.Group
-	group.Log = log
-	// Ready once every part is and what they offer is recorded for
-	// `stratus env`, so a client that saw /readyz can use env at once.
-	var recorded atomic.Bool
-	parts := func() []app.PartStatus {
-		return append(group.Statuses(), app.PartStatus{Name: "state", Ready: recorded.Load()})
-	}
-	hs := httpserver.New(httpserver.Options{Addr: o.httpAddr, Log: log.With("component", "http"), Registry: reg, Parts: parts})
-	w := &wiring{o: o, log: log, reg: reg, store: st, dir: dir, http: hs, group: &group}
-	if err := w.build(ctx); err != nil {
-		return err
-	}
-	w.mountKubeHint()
-	// The HTTP front starts last, so /readyz answers only once every part
-	// behind it has started.
-	group.Add(hs)
-	if err := group.Start(ctx); err != nil {
-		return err
-	}
-	// Recording the state is part of starting: a Ctrl-C that arrives
-	// meanwhile waits for it, then stops everything cleanly.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	state, err := w.state(sctx)
-	cancel()
-	if err != nil {
-		stopGroup(ctx, &group)
-		return err
-	}
-	state.PID = os.Getpid()
-	if err := dir.WriteState(state); err != nil {
-		stopGroup(ctx, &group)
-		return fmt.Errorf("record state in %s: %w", dir.Path(), err)
-	}
-	recorded.Store(true)
 	startgc.Done()
-	printBanner(stdout, o, dir.Path(), state, w.runtimeName(), time.Since(t0))
-	log.Info("stratus is up", "took", time.Since(t0), "http", hs.URL())
+	if err := o.announce(stdout, in.DataDir(), in.State(), func() { printBanner(stdout, o, in, time.Since(t0)) }); err != nil {
+		_ = in.Stop(ctx)
+		return err
+	}
+	log.Info("stratus is up", "took", time.Since(t0), "http", in.HTTPURL())
 	if o.trimMemory {
 		go trimAfterStart(ctx, log)
 	}
 
 	<-ctx.Done()
 	log.Info("stopping")
-	return stopGroup(ctx, &group)
+	return in.Stop(ctx)
 }
 
-func stopGroup(ctx context.Context, g *app.Group) error {
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return g.Stop(stopCtx)
-}
-
-// wiring builds the parts of `stratus up` and knows what each offers.
-type wiring struct {
-	o     upOptions
-	log   *slog.Logger
-	reg   *prometheus.Registry
-	store store.Store
-	dir   *datadir.Dir
-	http  *httpserver.Server
-	group *app.Group
-	// first and second are the two start stages build fills.
-	first, second []app.Component
-
-	// kubeURL is the Kubernetes API's URL once it listens; host is this
-	// host's node agent (nil for `stratus server`).
-	kubeURL func() string
-	host    *hostAgent
-
-	// stateFns add what each part offers to the recorded state.
-	stateFns []func(ctx context.Context, s *datadir.State) error
-}
-
-func (w *wiring) state(ctx context.Context) (datadir.State, error) {
-	s := datadir.State{HTTPURL: w.http.URL()}
-	for _, fn := range w.stateFns {
-		if err := fn(ctx, &s); err != nil {
-			return s, err
-		}
-	}
-	return s, nil
-}
-
-func printBanner(w io.Writer, o upOptions, dir string, st datadir.State, runtime string, took time.Duration) {
+func printBanner(w io.Writer, o upOptions, in *instance.Instance, took time.Duration) {
+	dir, st := in.DataDir(), in.State()
 	fmt.Fprintf(w, "stratus %s is up (%s)\n", version, took.Round(time.Millisecond))
 	detail := "store: " + o.storeSpec
-	if runtime != "" {
+	if runtime, from := in.Runtime(); runtime != "" {
 		detail += ", pod runtime: " + runtime
-		if o.runtimeFrom != "" && o.runtimeFrom != "--runtime" {
-			detail += " (" + o.runtimeFrom + "; --runtime docker|exec to change)"
+		if from != "" && from != "--runtime" {
+			detail += " (" + from + "; --runtime docker|exec to change)"
 		}
 	}
 	fmt.Fprintf(w, "  %-12s %s (%s)\n", "data dir", dir, detail)
@@ -245,6 +172,9 @@ func printBanner(w io.Writer, o upOptions, dir string, st datadir.State, runtime
 	}
 	if st.Kubeconfig != "" {
 		fmt.Fprintf(w, "  %-12s %s\n", "Kubernetes", st.KubeURL)
+	}
+	if st.Marathon != nil {
+		fmt.Fprintf(w, "  %-12s %s\n", "Marathon", st.Marathon.URL+"/v2/apps")
 	}
 	if st.Dashboard {
 		fmt.Fprintf(w, "  %-12s %-40s log in as admin / password\n", "Dashboard", st.HTTPURL+"/client/")
@@ -262,6 +192,9 @@ func printBanner(w io.Writer, o upOptions, dir string, st datadir.State, runtime
 	}
 	if st.GCE != nil {
 		fmt.Fprintf(w, "  %s; gcloud compute zones list\n", evalLine("gcloud", dir))
+	}
+	if st.Marathon != nil {
+		fmt.Fprintf(w, "  %s; curl -u \"$MARATHON_USERNAME:$MARATHON_PASSWORD\" \"$MARATHON_URL/v2/apps\"\n", evalLine("marathon", dir))
 	}
 	fmt.Fprintf(w, "What runs where: %s\n", subCommand("status", dir))
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")

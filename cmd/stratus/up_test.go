@@ -60,6 +60,9 @@ func TestUpRejectsBadFlags(t *testing.T) {
 		{[]string{"--store", "nosuch"}, "--store"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--log-format", "xml"}, "--log-format"},
+		{[]string{"--output", "xml"}, "--output"},
+		{[]string{"--net-slot", "many"}, "--net-slot"},
+		{[]string{"--net-slot", "99"}, "network slot 99"},
 	} {
 		args := append([]string{"up", "--data-dir", t.TempDir(), "--http-addr", freeAddr(t), "--kube-addr", freeAddr(t)}, tc.args...)
 		out, err := exec.Command(stratusBinary(t), args...).CombinedOutput()

@@ -26,7 +26,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
-	"github.com/stratus-cloud/stratus/internal/kube/controller/eventsink"
+	"github.com/stratus-cloud/stratus/internal/kube/eventsink"
 	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 )

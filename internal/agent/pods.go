@@ -156,7 +156,8 @@ func (e *engine) startContainer(ctx context.Context, pod *corev1.Pod, ps *podSta
 		PodNamespace: pod.Namespace, PodName: pod.Name, PodUID: string(pod.UID), Name: c.Name,
 		Attempt: int(cs.restarts), Image: c.Image, Command: c.Command, Args: c.Args,
 		WorkingDir: c.WorkingDir, PodIP: ps.ip, Annotations: pod.Annotations,
-		Env: e.containerEnv(pod, ps, c),
+		Env:             e.containerEnv(pod, ps, c),
+		RunToCompletion: pod.Spec.RestartPolicy == corev1.RestartPolicyNever || pod.Spec.RestartPolicy == corev1.RestartPolicyOnFailure,
 	}
 	for _, p := range c.Ports {
 		spec.Ports = append(spec.Ports, runtime.Port{Name: p.Name, Port: p.ContainerPort, Protocol: string(p.Protocol)})

@@ -36,17 +36,7 @@ func (s *Sim) Login(username, password, domainPath, domainID string) (Caller, er
 	var u *User
 	var dom *Domain
 	s.read(func(ix *index) {
-		if domainID != "" {
-			dom, _ = ix.domains.get(domainID)
-		} else {
-			want := "ROOT" + strings.TrimSuffix("/"+strings.Trim(domainPath, "/"), "/")
-			for _, d := range ix.domains.all() {
-				if strings.EqualFold(d.Path, want) {
-					dom = d
-				}
-			}
-		}
-		if dom == nil {
+		if dom = ix.loginDomain(domainPath, domainID); dom == nil {
 			return
 		}
 		for _, x := range ix.users.all() {
@@ -55,17 +45,15 @@ func (s *Sim) Login(username, password, domainPath, domainID string) (Caller, er
 			}
 		}
 	})
-	fail := func() (Caller, error) {
-		d := domainID
-		if dom != nil {
-			d = dom.ID
-		}
-		if d == "" {
-			d = domainPath
-		}
-		return Caller{}, Errorf(CodeUnauthorized, 0, "Failed to authenticate user %s in domain %s; please provide valid credentials", username, d)
+	fail := func() (Caller, error) { return Caller{}, s.LoginRefused(username, domainPath, domainID) }
+	// The hash is checked for unknown and disabled users too (against a
+	// hash no password matches), so the answer takes as long for a name
+	// that does not exist as for a wrong password: timing tells no names.
+	hash := noUserHash
+	if u != nil {
+		hash = u.PasswordHash
 	}
-	if u == nil || u.State != "enabled" || !checkPassword(u.PasswordHash, password) {
+	if ok := checkPassword(hash, password); !ok || u == nil || u.State != "enabled" {
 		return fail()
 	}
 	c, ok := s.CallerByUserID(u.ID)
@@ -74,6 +62,41 @@ func (s *Sim) Login(username, password, domainPath, domainID string) (Caller, er
 	}
 	return c, nil
 }
+
+// LoginRefused is CloudStack's answer to a failed login (wrong password,
+// unknown or disabled user, or too many failures: all look the same).
+func (s *Sim) LoginRefused(username, domainPath, domainID string) error {
+	d := domainID
+	s.read(func(ix *index) {
+		if dom := ix.loginDomain(domainPath, domainID); dom != nil {
+			d = dom.ID
+		}
+	})
+	if d == "" {
+		d = domainPath
+	}
+	return Errorf(CodeUnauthorized, 0, "Failed to authenticate user %s in domain %s; please provide valid credentials", username, d)
+}
+
+// loginDomain finds the domain a login names by id or path.
+func (ix *index) loginDomain(domainPath, domainID string) *Domain {
+	if domainID != "" {
+		d, _ := ix.domains.get(domainID)
+		return d
+	}
+	want := "ROOT" + strings.TrimSuffix("/"+strings.Trim(domainPath, "/"), "/")
+	var dom *Domain
+	for _, d := range ix.domains.all() {
+		if strings.EqualFold(d.Path, want) {
+			dom = d
+		}
+	}
+	return dom
+}
+
+// noUserHash is a well-formed password hash (see hashPassword) that no
+// password matches in practice: its digest is random bytes.
+const noUserHash = "pbkdf2$c3RyYXR1cy1ubyB1c2VyIQ$5Vv2mQ8Zk1b0cY3pX7tN4rL6sJ9aD2fH8gK1eW3qU0o"
 
 // AdminKeys returns the root admin's API key and secret key, generated
 // when the data center was first seeded.

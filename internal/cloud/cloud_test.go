@@ -163,6 +163,20 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 
 func (c *fakeClock) pending() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.waiters) }
 
+// waitPending waits until at least n timers wait on the clock and returns
+// how many do.
+func waitPending(t *testing.T, c *fakeClock, n int) int {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.pending() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d timers wait on the clock, want %d", c.pending(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return c.pending()
+}
+
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -180,11 +194,17 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func start(t *testing.T, st store.Store, y string, clock Clock) *Sim {
 	t.Helper()
+	return startWith(t, st, y, "", clock)
+}
+
+// startWith starts a simulator of data center y with server id on st.
+func startWith(t *testing.T, st store.Store, y, id string, clock Clock) *Sim {
+	t.Helper()
 	dc, err := ParseDatacenter([]byte(y))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(context.Background(), Options{Store: st, Datacenter: dc, Clock: clock, InlineWait: -1})
+	s, err := New(context.Background(), Options{Store: st, Datacenter: dc, Clock: clock, InlineWait: -1, ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,6 +251,8 @@ func TestTimedLifeCycleWithInjectedClock(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	y := smallDC + "templates: [{name: t1, osType: Other, size: 1}]\nsimulator: {timings: {start: 30s, stop: 10s}}\n"
 	s := start(t, memory.New(memory.Options{}), y, clock)
+	// The expiry sweeps wait on the clock too: count only the VM's timers.
+	base := waitPending(t, clock, 1)
 	zone, so, tpl := ids(s)
 	ctx := context.Background()
 	vm, job, err := s.DeployVM(ctx, s.Admin(), DeployRequest{ZoneID: zone, ServiceOfferingID: so, TemplateID: tpl, StartVM: true})
@@ -238,7 +260,7 @@ func TestTimedLifeCycleWithInjectedClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for clock.pending() == 0 && time.Now().Before(deadline) {
+	for clock.pending() == base && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	if got := vmState(s, vm.ID); got != VMStarting {
@@ -252,7 +274,7 @@ func TestTimedLifeCycleWithInjectedClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for clock.pending() == 0 && time.Now().Before(deadline) {
+	for clock.pending() == base && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	if got := vmState(s, vm.ID); got != VMStopping {

@@ -51,6 +51,9 @@ type SimulatorSpec struct {
 	Faults []FaultSpec `json:"faults,omitempty"`
 	// InstanceNameSuffix ends VM instance names (i-2-5-<suffix>); "VM" by default.
 	InstanceNameSuffix string `json:"instanceNameSuffix,omitempty"`
+	// Expiry is how long finished jobs, events and destroyed VMs are kept
+	// (CloudStack's job.expire.minutes, event.purge.*, expunge.*).
+	Expiry ExpirySpec `json:"expiry,omitzero"`
 }
 
 // Timings are the durations of simulated agent commands.
@@ -265,6 +268,9 @@ func (dc *Datacenter) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if dc.Admin.Username == "" || dc.Admin.Password == "" {
 		bad("admin: username and password are required")
+	}
+	if err := dc.Simulator.Expiry.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(dc.Zones) == 0 {
 		bad("zones: at least one zone is required")

@@ -1,6 +1,9 @@
 package cloud
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // Kind names a kind of entity (as CloudStack names them in errors and tags).
 type Kind string
@@ -249,7 +252,13 @@ type User struct {
 	Created      time.Time `json:"created"`
 }
 
-// LogValue keeps secrets out of logs.
+// LogValue keeps secrets (password hash, API and secret keys) out of logs:
+// slog's text and JSON handlers both log a User as its id and name only.
+func (u User) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", u.ID), slog.String("username", u.Username))
+}
+
+// String names the user without its secrets, for fmt.
 func (u User) String() string { return "user " + u.Username + " (" + u.ID + ")" }
 
 // NIC is a VM's network interface.
@@ -290,6 +299,13 @@ type VM struct {
 	UserID string `json:"userId,omitempty"`
 	// JobID is the async job working on the VM, if any.
 	JobID string `json:"jobId,omitempty"`
+	// Destroyed is when the VM was destroyed (kept Destroyed, not
+	// expunged); the expunge sweep counts expunge.delay from it.
+	Destroyed time.Time `json:"destroyed,omitzero"`
+	// MigrateToHostID is the destination of a migration in progress (the
+	// VM is Migrating and holds capacity on both hosts); HostID stays the
+	// source until the migration completes.
+	MigrateToHostID string `json:"migrateToHostId,omitempty"`
 	Owner
 }
 

@@ -209,9 +209,11 @@ func (s *Sim) DeleteNetwork(ctx context.Context, c Caller, id string, forced boo
 					if z, ok := ix.zones.get(p.ZoneID); ok {
 						ix.release(b, z.PublicNetworkID, p.Address)
 					}
+					ix.dropRulesOfIP(b, p.ID)
 					del(b, ix.publicIPs, p.ID)
 				}
 			}
+			ix.dropRulesOfNetwork(b, id)
 			for ip := range ix.claimed[id] {
 				ix.release(b, id, formatIP(ip))
 			}

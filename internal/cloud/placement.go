@@ -74,9 +74,23 @@ func (b *batch) replaceHost(ix *index, h *Host) {
 	b.then(func(rev int64) { ix.hosts.set(h, rev) })
 }
 
-// releaseHost gives back the capacity a VM holds on its host.
+// releaseHost gives back the capacity a VM holds on its host (and on the
+// destination of a migration in progress).
 func (ix *index) releaseHost(b *batch, vm *VM) {
-	h, ok := ix.hosts.get(vm.HostID)
+	ix.releaseOn(b, vm.HostID, vm)
+	ix.releaseTarget(b, vm)
+}
+
+// releaseTarget gives back what a Migrating VM holds on its destination.
+func (ix *index) releaseTarget(b *batch, vm *VM) {
+	if vm.MigrateToHostID != "" {
+		ix.releaseOn(b, vm.MigrateToHostID, vm)
+	}
+}
+
+// releaseOn gives back the capacity vm's offering takes on one host.
+func (ix *index) releaseOn(b *batch, hostID string, vm *VM) {
+	h, ok := ix.hosts.get(hostID)
 	if !ok {
 		return
 	}
@@ -149,8 +163,9 @@ func (s *Sim) setHostState(ctx context.Context, ix *index, hostID string, st Hos
 			}
 			so, _ := ix.serviceOfferings.get(vm.ServiceOfferingID)
 			ix.addLoad(b, &nh, so, -1)
+			ix.releaseTarget(b, vm)
 			n := *vm
-			n.HostID, n.JobID = "", ""
+			n.HostID, n.JobID, n.MigrateToHostID = "", "", ""
 			n.State = VMStopped
 			msg := "VM stopped: its host " + h.Name + " went down"
 			if vm.HA {

@@ -47,6 +47,11 @@ func (s *Sim) AssociateIP(ctx context.Context, c Caller, zoneID, networkID, want
 			}
 			return notFound(KindZone, zoneID)
 		}
+		if networkID == "" && z.NetworkType == "Advanced" {
+			if networkID, err = ix.defaultIsolatedNetwork(z, o); err != nil {
+				return err
+			}
+		}
 		b := &batch{}
 		if out, err = ix.allocPublicIP(b, s, z, o, networkID, want, false); err != nil {
 			return err
@@ -88,6 +93,7 @@ func (s *Sim) DisassociateIP(ctx context.Context, c Caller, id, cmd string) (*Jo
 			z, _ := ix.zones.get(p.ZoneID)
 			b := &batch{}
 			ix.release(b, z.PublicNetworkID, p.Address)
+			ix.dropRulesOfIP(b, id)
 			del(b, ix.publicIPs, id)
 			for _, t := range ix.tags.byGroup(id) {
 				del(b, ix.tags, t.ID)
@@ -123,12 +129,14 @@ func (s *Sim) SetStaticNAT(ctx context.Context, c Caller, ipID, vmID string) err
 			if p.StaticNAT && p.VMID != vm.ID {
 				return Errorf(CodeNetworkRuleConflict, CSCloudRuntime, "Failed to enable static nat for the ip address id=%s as it's already assigned to a vm", ipID)
 			}
-			if len(vm.NICs) == 0 {
-				return Invalid("VM %s has no network", vm.Name)
+			if err := ix.staticNATTarget(&n, vm); err != nil {
+				return err
 			}
-			n.StaticNAT, n.VMID, n.VMIP = true, vm.ID, vm.NICs[0].IP
 		}
 		b := &batch{}
+		if vmID == "" {
+			ix.dropStaticNATRules(b, p.ID)
+		}
 		put(b, ix.publicIPs, &n)
 		return s.commit(ctx, b)
 	})

@@ -113,7 +113,7 @@ func (r Reader) Exists(k Kind, id string) bool {
 	case KindMock:
 		return has(ix.mocks, id)
 	}
-	return false
+	return ix.existsNet(k, id)
 }
 
 // CanAccess reports whether c may see and change what o owns.

@@ -107,7 +107,8 @@ func (s *Sim) Ready() bool {
 
 // Start loads the state from the store, seeding the data center first if
 // the store has none, starts following the store's changes (other
-// servers') and fails jobs a previous run left pending.
+// servers'), fails jobs a previous run left pending and settles what they
+// left in a transitional state (see recover.go).
 func (s *Sim) Start(ctx context.Context) (err error) {
 	var rev int64
 	if err := s.write(func(*index) (err error) { rev, err = s.load(ctx); return err }); err != nil {
@@ -122,12 +123,17 @@ func (s *Sim) Start(ctx context.Context) (err error) {
 	if err := s.write(func(*index) error { return s.failInterruptedJobs(ctx) }); err != nil {
 		return err
 	}
+	if err := s.write(func(*index) error { return s.recoverResources(ctx) }); err != nil {
+		return err
+	}
 	if err := s.write(func(*index) error { return s.loadStandingFaults(ctx) }); err != nil {
 		return err
 	}
 	if err := s.applyPingFaults(ctx); err != nil {
 		return err
 	}
+	s.jobs.Add(1)
+	go s.expiryLoop()
 	s.mu.Lock()
 	s.started = true
 	n, h := s.ix.vms.len(), s.ix.hosts.len()

@@ -58,6 +58,11 @@ type index struct {
 	events           *table[Event]
 	jobs             *table[Job]
 	mocks            *table[Mock]
+	rules            *table[NetRule]
+	secondaryIPs     *table[SecondaryIP]
+	removedVMs       *table[RemovedVM]
+	// ruleIdx holds the derived lookups of rules and static NAT.
+	ruleIdx *ruleIndex
 
 	// mirrors maps a table's key segment ("vms") to it, for applying
 	// stored values by key.
@@ -120,6 +125,10 @@ func newIndex() *index {
 		events:           newTable(KindEvent, "events", func(v *Event) string { return v.ID }, func(v *Event) int64 { return v.Seq }),
 		jobs:             newTable(KindJob, "jobs", func(v *Job) string { return v.ID }, func(v *Job) int64 { return v.Seq }),
 		mocks:            newTable(KindMock, "mocks", func(v *Mock) string { return v.ID }, func(v *Mock) int64 { return v.Seq }),
+		rules:            newTable(KindFirewallRule, "netrules", func(v *NetRule) string { return v.ID }, func(v *NetRule) int64 { return v.Seq }),
+		secondaryIPs:     newTable(KindSecondaryIP, "secondaryips", func(v *SecondaryIP) string { return v.ID }, func(v *SecondaryIP) int64 { return v.Seq }),
+		removedVMs:       newTable(KindRemovedVM, "removedvms", func(v *RemovedVM) string { return v.ID }, func(v *RemovedVM) int64 { return v.Seq }),
+		ruleIdx:          newRuleIndex(),
 		apiKeys:          map[string]string{},
 		claimed:          map[string]map[uint32]int64{},
 		nextIP:           map[string]uint32{},
@@ -128,6 +137,9 @@ func newIndex() *index {
 	}
 	ix.tags.group = func(t *Tag) string { return t.ResourceID }
 	ix.vms.group = func(v *VM) string { return v.AccountID }
+	ix.secondaryIPs.group = func(v *SecondaryIP) string { return v.NICID }
+	ix.rules.onChange = ix.ruleIdx.ruleChanged
+	ix.publicIPs.onChange = ix.ruleIdx.ipChanged
 	ix.users.onChange = func(old, n *User) {
 		if old != nil && old.APIKey != "" && ix.apiKeys[old.APIKey] == old.ID {
 			delete(ix.apiKeys, old.APIKey)
@@ -143,7 +155,7 @@ func newIndex() *index {
 		setTombs(map[string]int64)
 	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
 		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
-		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks} {
+		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs} {
 		m.setTombs(ix.tombs)
 		ix.mirrors[m.segment()] = m
 	}
@@ -173,7 +185,8 @@ func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
 		maxSeq(ix.serviceOfferings), maxSeq(ix.diskOfferings), maxSeq(ix.networkOfferings), maxSeq(ix.osTypes),
 		maxSeq(ix.templates), maxSeq(ix.domains), maxSeq(ix.accounts), maxSeq(ix.users), maxSeq(ix.vms),
 		maxSeq(ix.volumes), maxSeq(ix.networks), maxSeq(ix.publicIPs), maxSeq(ix.securityGroups),
-		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks), ix.seqStored)
+		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks),
+		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), ix.seqStored)
 	// Nothing is reserved yet: the first nextSeq reserves a block.
 	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
 	return res.Rev, nil

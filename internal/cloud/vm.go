@@ -29,9 +29,11 @@ type DeployRequest struct {
 	StartVM            bool
 	HostID             string
 	RootDiskSize       int64
-	Account            string
-	DomainID           string
-	Details            map[string]string
+	// Size is the data disk's size in GB for a custom disk offering.
+	Size     int64
+	Account  string
+	DomainID string
+	Details  map[string]string
 	// Cmd names the API command class for the job.
 	Cmd string
 }
@@ -142,6 +144,9 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 		vol := &Volume{ID: newID(), Seq: ix.nextSeq(), Name: fmt.Sprintf("ROOT-%d", seq), Type: "ROOT", VMID: vm.ID,
 			ZoneID: zone.ID, SizeGB: size, TemplateID: tpl.ID, State: "Ready", Created: now, Owner: owner}
 		vm.RootVolumeID = vol.ID
+		if err := ix.addDataDisk(b, vm, r.DiskOfferingID, r.Size, now); err != nil {
+			return err
+		}
 		job = s.newJobVal(c, owner, JobSpec{Cmd: r.Cmd, InstanceType: KindVM, InstanceID: vm.ID})
 		if r.StartVM {
 			vm.JobID = job.ID
@@ -512,9 +517,9 @@ func (s *Sim) DestroyVM(ctx context.Context, c Caller, id string, expunge bool, 
 			n := *vm
 			if vm.State.holdsCapacity() {
 				ix.releaseHost(b, vm)
-				n.HostID = ""
+				n.HostID, n.MigrateToHostID = "", ""
 			}
-			n.State = VMDestroyed
+			n.State, n.Destroyed = VMDestroyed, s.clock.Now().UTC()
 			ix.event(b, s, vm.Owner, jc.caller(ix), "VM.DESTROY", "Successfully completed destroying VM. Vm Name: "+vm.Name, vm.ID, KindVM)
 			if expunge {
 				n.State = VMExpunging
@@ -544,13 +549,7 @@ func (ix *index) expunge(b *batch, s *Sim, vm *VM, c Caller) {
 	for _, nic := range vm.NICs {
 		ix.release(b, nic.NetworkID, nic.IP)
 	}
-	for _, p := range ix.publicIPs.all() {
-		if p.VMID == vm.ID {
-			n := *p
-			n.StaticNAT, n.VMID, n.VMIP = false, "", ""
-			put(b, ix.publicIPs, &n)
-		}
-	}
+	ix.expungeExtras(b, s, vm)
 	del(b, ix.volumes, vm.RootVolumeID)
 	for _, t := range ix.tags.byGroup(vm.ID) {
 		del(b, ix.tags, t.ID)
@@ -598,7 +597,7 @@ func (s *Sim) RecoverVM(ctx context.Context, c Caller, id string) (*VM, error) {
 		}
 		b := &batch{}
 		n := *vm
-		n.State = VMStopped
+		n.State, n.Destroyed = VMStopped, time.Time{}
 		put(b, ix.vms, &n)
 		ix.event(b, s, vm.Owner, c, "VM.RECOVER", "Successfully completed recovering VM. Vm Name: "+vm.Name, vm.ID, KindVM)
 		out = &n

@@ -28,13 +28,17 @@ func vmCommands() []*command {
 				p("userdata:string", "an optional binary data that can be sent to the virtual machine upon a successful deployment. This binary data must be base64 encoded before adding it to the request."),
 				p("startvm:boolean", "true if start vm after creating; defaulted to true if not specified"),
 				p("hostid:uuid:Host", "destination Host ID to deploy the VM to - parameter available for root admin only"),
-				p("rootdisksize:long", "Optional field to resize root disk on deploy. Value is in GB."),
+				p("rootdisksize:long", "Optional field to resize root disk on deploy. Value is in GB.").atLeast(1, "Root disk size should be a positive number."),
 				p("hypervisor:string", "the hypervisor on which to deploy the virtual machine."),
 				p("details:map", "used to specify the custom parameters."),
+				p("size:long", "the arbitrary size for the DATADISK volume. Mutually exclusive with diskOfferingId"),
+				p("affinitygroupids:list:AffinityGroup", "comma separated list of affinity groups id that are going to be applied to the virtual machine. Mutually exclusive with affinitygroupnames parameter"),
+				p("affinitygroupnames:list", "comma separated list of affinity groups names that are going to be applied to the virtual machine.Mutually exclusive with affinitygroupids parameter"),
 				pAccount, pDomainID,
 			}, Run: deployVM},
 		{Name: "listVirtualMachines", Desc: "List the virtual machines owned by the account.", Resp: "virtualmachine", RespOf: vmView{},
-			Params: ownedListParams(withID(cloud.KindVM, pIDs, pName, pZoneID, pTags,
+			// (an expunged VM's id still names it: the list is empty, not an error)
+			Params: ownedListParams(withID(cloud.KindRemovedVM, pIDs, pName, pZoneID, pTags,
 				p("state:string", "state of the virtual machine. Possible values are: Running, Stopped, Present, Destroyed, Expunged. Present is used for the state equal not destroyed."),
 				p("templateid:uuid:Template", "list vms by template"),
 				p("serviceofferingid:uuid:ServiceOffering", "list by the service offering"),
@@ -153,6 +157,9 @@ func deployVM(rq *request) (any, error) {
 	if len(details) == 0 {
 		details = nil
 	}
+	if err := checkAffinityGroups(rq); err != nil {
+		return nil, err
+	}
 	if h := rq.str("hypervisor"); h != "" && !strings.EqualFold(h, "Simulator") {
 		return nil, cloud.Invalid("Hypervisor type %s is not supported in this zone", h)
 	}
@@ -161,7 +168,7 @@ func deployVM(rq *request) (any, error) {
 		DiskOfferingID: rq.str("diskofferingid"), Name: rq.str("name"), DisplayName: rq.str("displayname"), Group: rq.str("group"),
 		NetworkIDs: rq.p.List("networkids"), IPAddress: rq.str("ipaddress"), SecurityGroupIDs: rq.p.List("securitygroupids"),
 		SecurityGroupNames: rq.p.List("securitygroupnames"), KeyPairs: keys, UserData: rq.str("userdata"),
-		StartVM: rq.boolean("startvm", true), HostID: rq.str("hostid"), RootDiskSize: rq.integer("rootdisksize", 0),
+		StartVM: rq.boolean("startvm", true), HostID: rq.str("hostid"), RootDiskSize: rq.integer("rootdisksize", 0), Size: rq.integer("size", 0),
 		Account: rq.str("account"), DomainID: rq.str("domainid"), Details: details, Cmd: rq.className(),
 	})
 	if err != nil {

@@ -29,6 +29,9 @@ type command struct {
 	RespOf any
 	Role   role
 	Run    func(rq *request) (any, error)
+	// Envelope, when set, is the answer's top-level key instead of
+	// lower(Name)+"response" (addIpToNic answers addiptovmnicresponse).
+	Envelope string
 }
 
 // param is one declared parameter.
@@ -40,7 +43,13 @@ type param struct {
 	// Entity is the kind of object a uuid names; unknown ids are rejected
 	// with CloudStack's "entity does not exist" text before the command runs.
 	Entity cloud.Kind
+	// Length is the longest value a string parameter takes (CloudStack's
+	// @Parameter length, 255 unless declared).
 	Length int
+	// Min, with MinText, is the smallest value a number parameter takes
+	// and the service's own text for one below it (MinText "": no bound).
+	Min     int64
+	MinText string
 }
 
 // p declares a parameter from "name[*]:type[:Entity]" (* = required).
@@ -56,9 +65,19 @@ func p(spec, desc string) param {
 	if len(parts) > 2 {
 		pr.Entity = cloud.Kind(parts[2])
 	}
-	if pr.Name == "userdata" {
+	switch pr.Name {
+	case "userdata":
 		pr.Length = 1048576
+	case "publickey":
+		pr.Length = 5120
 	}
+	return pr
+}
+
+// atLeast bounds a number parameter from below; text is the service's
+// error for a smaller value.
+func (pr param) atLeast(n int64, text string) param {
+	pr.Min, pr.MinText = n, text
 	return pr
 }
 
@@ -83,23 +102,8 @@ func (c *command) check(rq *request) error {
 		if !ok || v == "" {
 			continue
 		}
-		switch pr.Type {
-		case "integer", "short", "long":
-			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-				return rq.invalidValue(pr.Name, v)
-			}
-		case "uuid":
-			if !cloud.IsID(v) {
-				return rq.invalidValue(pr.Name, v)
-			}
-		case "list":
-			if pr.Entity != "" {
-				for _, id := range rq.p.List(pr.Name) {
-					if !cloud.IsID(id) {
-						return rq.invalidValue(pr.Name, id)
-					}
-				}
-			}
+		if err := pr.validate(c.Name, v, rq.p); err != nil {
+			return err
 		}
 	}
 	var err error

@@ -84,12 +84,6 @@ func FuzzHandler(f *testing.F) {
 	f.Cleanup(func() { _ = sim.Stop(context.Background()) })
 	h := NewHandler(Options{Cloud: sim, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	key, secret, _ := sim.AdminKeys(context.Background())
-	var names []string
-	for _, c := range h.order {
-		if c.Name != "login" && c.Name != "logout" {
-			names = append(names, c.Name)
-		}
-	}
 	f.Add(uint8(0), "id=abc&name=x")
 	f.Add(uint8(5), "templatefilter=featured&page=2&pagesize=1")
 	f.Add(uint8(9), "zoneid=&serviceofferingid=1&templateid=2&userdata=%%%")

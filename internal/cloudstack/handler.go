@@ -24,6 +24,8 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// SessionTimeout is how long an idle login session lasts (default 30 min).
 	SessionTimeout time.Duration
+	// Throttle tunes login throttling (see throttle.go).
+	Throttle ThrottleOptions
 }
 
 // Handler serves /client/api.
@@ -36,6 +38,13 @@ type Handler struct {
 	bufs     bufPool
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// reference maps CloudStack 4.22's command names (lower case) to their
+	// spelling; unimplemented counts requests for those stratus lacks.
+	reference     map[string]string
+	unimplemented *prometheus.CounterVec
+	throttle      *throttle
+	// loginThrottled counts logins refused by the throttle.
+	loginThrottled prometheus.Counter
 }
 
 // NewHandler returns the CloudStack API handler over opts.Cloud.
@@ -49,6 +58,10 @@ func NewHandler(opts Options) *Handler {
 		timeout = 30 * time.Minute
 	}
 	h.sessions = newSessions(timeout)
+	h.throttle = newThrottle(opts.Throttle)
+	h.loginThrottled = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "stratus_cloudstack_logins_throttled_total", Help: "CloudStack logins refused because of earlier failures (per user or source address).",
+	})
 	for _, c := range commands() {
 		h.cmds[strings.ToLower(c.Name)] = c
 		h.order = append(h.order, c)
@@ -56,12 +69,25 @@ func NewHandler(opts Options) *Handler {
 	h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "stratus_cloudstack_requests_total", Help: "CloudStack API requests by command and HTTP status.",
 	}, []string{"command", "code"})
+	h.reference = referenceNames()
+	h.unimplemented = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "stratus_cloudstack_unimplemented_commands_total",
+		Help: "Requests for CloudStack API commands stratus does not simulate, by command (other: not a CloudStack 4.22 command).",
+	}, []string{"command"})
 	h.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "stratus_cloudstack_request_duration_seconds", Help: "CloudStack API request latency by command.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"command"})
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
 	if opts.Metrics != nil {
-		for _, c := range []prometheus.Collector{h.requests, h.latency} {
+		for _, c := range []prometheus.Collector{h.requests, h.latency, h.unimplemented, h.loginThrottled,
+			gauge("stratus_cloudstack_jobs", "Async jobs kept (pending and completed, until job.expire).", func() float64 { return float64(h.sim.Counts().Jobs) }),
+			gauge("stratus_cloudstack_events", "Events kept (until event.purge.delay).", func() float64 { return float64(h.sim.Counts().Events) }),
+			gauge("stratus_cloudstack_vms", "VM records, destroyed ones included (until expunged).", func() float64 { return float64(h.sim.Counts().VMs) }),
+			gauge("stratus_cloudstack_sessions", "Login sessions live.", func() float64 { return float64(h.sessions.count()) }),
+		} {
 			if err := opts.Metrics.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {
@@ -110,10 +136,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq.json = strings.EqualFold(p.Get("response"), "json")
 	name := p.Get("command")
 	cmd := h.cmds[strings.ToLower(name)]
+	respName := responseName(name)
 	if cmd != nil {
 		cmdLabel = cmd.Name
+		if cmd.Envelope != "" {
+			respName = cmd.Envelope
+		}
 	}
-	respName := responseName(name)
 	if name == "" {
 		respName = "errorresponse"
 	}
@@ -126,6 +155,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		rq.fail(respName, cloud.Errorf(cloud.CodeInternal, cloud.CSCloudRuntime, "Unable to read the current state: %v", err))
 		return
+	}
+	if cmd == nil && name != "" {
+		h.noteUnimplemented(rq, name)
 	}
 	if cmd != nil && cmd.Name == "login" {
 		h.login(rq)
@@ -213,8 +245,7 @@ func (rq *request) apiError(err error) error {
 
 // invalidValue is ParamProcessWorker's text for a bad or unknown value.
 func (rq *request) invalidValue(name, value string) error {
-	return cloud.Invalid("Unable to execute API command %s due to invalid value. Invalid parameter %s value=%s due to incorrect long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.",
-		strings.ToLower(rq.cmd.Name), name, value)
+	return invalidValue(rq.cmd.Name, name, value)
 }
 
 // authenticate resolves the caller from a session or an API key signature.

@@ -29,6 +29,15 @@ type sessions struct {
 	byKey   map[string]*session
 }
 
+// maxSessions bounds the live sessions.
+const maxSessions = 10_000
+
+func (s *sessions) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byID)
+}
+
 func newSessions(timeout time.Duration) *sessions {
 	return &sessions{timeout: timeout, byID: map[string]*session{}, byKey: map[string]*session{}}
 }
@@ -51,6 +60,18 @@ func (s *sessions) create(userID string, now time.Time) *session {
 				delete(s.byKey, x.key)
 			}
 		}
+	}
+	// A script that logs in without logging out must not grow the table
+	// without bound: past maxSessions the one closest to expiring goes.
+	if len(s.byID) >= maxSessions {
+		var oldest *session
+		for _, x := range s.byID {
+			if oldest == nil || x.expires.Before(oldest.expires) {
+				oldest = x
+			}
+		}
+		delete(s.byID, oldest.id)
+		delete(s.byKey, oldest.key)
 	}
 	s.byID[ss.id] = ss
 	s.byKey[ss.key] = ss
@@ -121,11 +142,21 @@ func (h *Handler) login(rq *request) {
 			return
 		}
 	}
-	c, err := h.sim.Login(p.Get("username"), p.Get("password"), p.Get("domain"), firstOf(p.Get("domainId"), p.Get("domainid")))
+	user, domain, domainID := p.Get("username"), p.Get("domain"), firstOf(p.Get("domainId"), p.Get("domainid"))
+	key, addr, now := loginKey(user, domain, domainID), sourceAddr(rq.r), time.Now()
+	if wait, ok := h.throttle.blocked(key, addr, now); ok {
+		h.log.Warn("login refused: too many failures", "user", user, "addr", addr, "retry_in", wait.Round(time.Millisecond))
+		h.loginThrottled.Inc()
+		rq.fail("loginresponse", h.sim.LoginRefused(user, domain, domainID))
+		return
+	}
+	c, err := h.sim.Login(user, p.Get("password"), domain, domainID)
 	if err != nil {
+		h.throttle.failed(key, addr, now)
 		rq.fail("loginresponse", err)
 		return
 	}
+	h.throttle.succeeded(key)
 	ss := h.sessions.create(c.User.ID, time.Now())
 	http.SetCookie(rq.w, &http.Cookie{Name: "JSESSIONID", Value: ss.id, Path: "/client", HttpOnly: true})
 	http.SetCookie(rq.w, &http.Cookie{Name: "sessionkey", Value: ss.key, Path: "/client", HttpOnly: true})

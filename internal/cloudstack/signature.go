@@ -100,8 +100,15 @@ var expiresLayouts = []string{
 	"2006-01-02T15:04:05Z-0700",
 }
 
-// checkExpires enforces signature version 3: expires must parse and not
-// be in the past.
+// maxExpires bounds how far ahead a signed request's expires may be.
+// CloudStack itself only refuses an expires in the past, so a signed URL
+// with expires=9999-12-31 is a credential that never lapses; the
+// simulator refuses one more than a day ahead (the common clients sign
+// with 10 minutes: cloudmonkey's and cs's defaults).
+const maxExpires = 24 * time.Hour
+
+// checkExpires enforces signature version 3: expires must parse, not be in
+// the past and not be more than maxExpires ahead.
 func checkExpires(p Params, now time.Time) bool {
 	v, ok := p.getFold("signatureversion")
 	if !ok || v != "3" {
@@ -113,7 +120,7 @@ func checkExpires(p Params, now time.Time) bool {
 	}
 	for _, layout := range expiresLayouts {
 		if t, err := time.Parse(layout, e); err == nil {
-			return t.After(now)
+			return t.After(now) && !t.After(now.Add(maxExpires))
 		}
 	}
 	return false

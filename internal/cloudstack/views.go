@@ -278,7 +278,7 @@ type networkOfferingView struct {
 	NetworkRate          int                  `json:"networkrate"`
 	State                string               `json:"state"`
 	GuestIPType          string               `json:"guestiptype"`
-	ServiceOfferingID    string               `json:"serviceofferingid,omitempty"`
+	ServiceOfferingID    string               `json:"serviceofferingid"`
 	Service              []networkServiceView `json:"service"`
 	ForVPC               bool                 `json:"forvpc"`
 	IsPersistent         bool                 `json:"ispersistent"`
@@ -562,13 +562,10 @@ func vmOf(r cloud.Reader, vm *cloud.VM, withUserData bool) vmView {
 		}
 	}
 	for i, n := range vm.NICs {
-		nv := nicView{ID: n.ID, NetworkID: n.NetworkID, Netmask: n.Netmask, Gateway: n.Gateway, IPAddress: n.IP,
-			TrafficType: "Guest", IsDefault: n.Default, MACAddress: n.MAC, DeviceID: strconv.Itoa(i), SecondaryIP: []any{},
-			ExtraDHCPOption: []string{}, VirtualMachineID: vm.ID}
-		if net, ok := r.Network(n.NetworkID); ok {
-			nv.NetworkName, nv.Type, nv.BroadcastURI, nv.IsolationURI = net.Name, net.Type, net.VLAN, net.VLAN
-		}
-		v.Nic = append(v.Nic, nv)
+		v.Nic = append(v.Nic, nicOf(r, vm, i, n))
+	}
+	if ip, ok := r.StaticNATOf(vm.ID); ok {
+		v.PublicIP, v.PublicIPID = ip.Address, ip.ID
 	}
 	return v
 }
@@ -603,6 +600,9 @@ func volumeOf(r cloud.Reader, v *cloud.Volume) volumeView {
 	out := volumeView{ID: v.ID, Name: v.Name, Type: v.Type, State: v.State, Size: v.SizeGB << 30, VirtualMachineID: v.VMID,
 		ZoneID: v.ZoneID, TemplateID: v.TemplateID, StorageType: "shared", Storage: "PS0", Hypervisor: "Simulator",
 		ProvisioningType: "thin", Created: date(v.Created), DisplayVolume: true, Tags: tagsOf(r, v.ID), ownerView: owner(r, v.Owner)}
+	if v.Type == "DATADISK" && v.VMID != "" {
+		out.DeviceID = 1
+	}
 	if z, ok := r.Zone(v.ZoneID); ok {
 		out.ZoneName = z.Name
 	}

@@ -102,10 +102,27 @@ type sessions struct {
 
 func newSessions() *sessions { return &sessions{m: map[string]*session{}} }
 
+// maxSessions bounds the live sessions: past it, adding one drops the
+// one idle longest (its CloudStack session then times out on its own).
+const maxSessions = 1000
+
 func (ss *sessions) add(s *session) {
 	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if len(ss.m) >= maxSessions {
+		var idlest *session
+		var seen time.Time
+		for _, x := range ss.m {
+			x.mu.Lock()
+			ls := x.lastSeen
+			x.mu.Unlock()
+			if idlest == nil || ls.Before(seen) {
+				idlest, seen = x, ls
+			}
+		}
+		delete(ss.m, idlest.id)
+	}
 	ss.m[s.id] = s
-	ss.mu.Unlock()
 }
 
 func (ss *sessions) get(id string) *session {

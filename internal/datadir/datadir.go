@@ -145,6 +145,26 @@ type State struct {
 	GCE        *GCEState        `json:"gce,omitempty"`
 	JoinToken  string           `json:"joinToken,omitempty"`
 	Dashboard  bool             `json:"dashboard,omitempty"`
+	Network    *NetworkState    `json:"network,omitempty"`
+	Marathon   *MarathonState   `json:"marathon,omitempty"`
+	// AdminTokenFile holds the bearer token of the admin API (/stratus/v1/:
+	// reset, snapshots).
+	AdminTokenFile string `json:"adminTokenFile,omitempty"`
+}
+
+// NetworkState is the instance's share of loopback (internal/netslot).
+type NetworkState struct {
+	Slot        int    `json:"slot"`
+	ServiceCIDR string `json:"serviceCIDR"`
+	PodCIDR     string `json:"podCIDR"`
+	NodeAddress string `json:"nodeAddress"`
+}
+
+// MarathonState is where the Marathon API answers and its credentials.
+type MarathonState struct {
+	URL      string `json:"url"`
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 // CloudStackState is the root admin's API key pair.

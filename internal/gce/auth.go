@@ -76,7 +76,11 @@ func (g *Gateway) identify(ctx context.Context, apiKey, secret string) (identity
 	if email == "" {
 		email = u.Username + "@" + gceName(u.Account) + ".cloudstack"
 	}
-	return identity{Project: gceName(u.Account), Account: u.Account, AccountID: u.AccountID, DomainID: u.DomainID, User: email}, nil
+	project, err := g.projectFor(ctx, u.Account, u.AccountID, u.DomainID, "")
+	if err != nil {
+		return identity{}, err
+	}
+	return identity{Project: project, Account: u.Account, AccountID: u.AccountID, DomainID: u.DomainID, User: email}, nil
 }
 
 // IssueToken checks a CloudStack key pair and returns a bearer token for

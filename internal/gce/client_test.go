@@ -410,27 +410,8 @@ func TestProjectsAreAccounts(t *testing.T) {
 	e := newRealEnv(t)
 	ctx := context.Background()
 	admin := csclient.New(e.cs.URL, e.cs.APIKey, e.cs.SecretKey, nil)
-	var acc struct {
-		Account struct {
-			User []struct {
-				ID string `json:"id"`
-			} `json:"user"`
-		} `json:"account"`
-	}
-	if err := admin.Do(ctx, "createAccount", csclient.Params("username", "alice", "account", "alice", "email", "alice@example.com",
-		"password", "pw", "firstname", "Alice", "lastname", "A", "accounttype", "0"), &acc); err != nil || len(acc.Account.User) == 0 {
-		t.Fatalf("createAccount: %+v %v", acc, err)
-	}
-	var keys struct {
-		UserKeys struct {
-			APIKey    string `json:"apikey"`
-			SecretKey string `json:"secretkey"`
-		} `json:"userkeys"`
-	}
-	if err := admin.Do(ctx, "registerUserKeys", csclient.Params("id", acc.Account.User[0].ID), &keys); err != nil {
-		t.Fatal(err)
-	}
-	tok, project, err := e.gw.IssueToken(ctx, keys.UserKeys.APIKey, keys.UserKeys.SecretKey)
+	key, secret := newAccount(t, admin, "alice", "")
+	tok, project, err := e.gw.IssueToken(ctx, key, secret)
 	if err != nil || project != "alice" {
 		t.Fatalf("IssueToken: %q %v", project, err)
 	}
@@ -459,7 +440,7 @@ func TestProjectsAreAccounts(t *testing.T) {
 		t.Fatalf("alice's instances: %v %v", hers, err)
 	}
 	// A wrong secret gets no token.
-	if _, _, err := e.gw.IssueToken(ctx, keys.UserKeys.APIKey, "wrong"); err == nil {
+	if _, _, err := e.gw.IssueToken(ctx, key, "wrong"); err == nil {
 		t.Fatal("IssueToken accepted a wrong secret")
 	}
 }

@@ -3,11 +3,14 @@ package gce
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/gce/csclient"
@@ -45,6 +48,15 @@ type Options struct {
 	WaitTimeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OperationTTL is how long a finished operation stays readable and
+	// listable; after it the operation answers 404 notFound. Default 24 h.
+	OperationTTL time.Duration
+	// SweepInterval is how often expired operations and tokens are
+	// removed. Default 10 minutes, or half of OperationTTL if shorter.
+	SweepInterval time.Duration
+	// Metrics, when set, gets gauges of the operations and tokens kept
+	// (stratus_gce_operations, stratus_gce_tokens).
+	Metrics prometheus.Registerer
 }
 
 // Gateway is the GCE v1 API in front of a CloudStack endpoint. It is an
@@ -60,6 +72,10 @@ type Gateway struct {
 
 	tokens   store.Typed[tokenRecord]
 	projects store.Typed[projectMeta]
+	// projectNames and accountProjects map project names and accounts
+	// one to one (see projectnames.go).
+	projectNames    store.Typed[projectClaim]
+	accountProjects store.Typed[accountProject]
 
 	mu      sync.Mutex
 	clients map[string]*csclient.Client // by API key
@@ -103,13 +119,39 @@ func New(opts Options) (*Gateway, error) {
 	if g.opts.WaitTimeout <= 0 {
 		g.opts.WaitTimeout = 2 * time.Minute
 	}
+	if g.opts.OperationTTL <= 0 {
+		g.opts.OperationTTL = DefaultOperationTTL
+	}
+	if g.opts.SweepInterval <= 0 {
+		g.opts.SweepInterval = min(10*time.Minute, g.opts.OperationTTL/2)
+	}
 	g.opts.BaseURL = strings.TrimRight(g.opts.BaseURL, "/")
 	if opts.CloudStack.APIKey != "" {
 		g.admin = g.client(opts.CloudStack.APIKey, opts.CloudStack.SecretKey)
 	}
 	g.tokens = store.Typed[tokenRecord]{S: g.st, Prefix: "/gce/tokens/"}
 	g.projects = store.Typed[projectMeta]{S: g.st, Prefix: "/gce/projects/"}
+	g.projectNames = store.Typed[projectClaim]{S: g.st, Prefix: "/gce/projectnames/"}
+	g.accountProjects = store.Typed[accountProject]{S: g.st, Prefix: "/gce/accountprojects/"}
 	g.mux = g.routes()
+	if opts.Metrics != nil {
+		count := func(prefix string) func() float64 {
+			return func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				n, _ := g.st.Count(ctx, prefix)
+				return float64(n)
+			}
+		}
+		for _, c := range []prometheus.Collector{
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stratus_gce_operations", Help: "GCE operations kept (finished ones until OperationTTL)."}, count("/gce/operations/")),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stratus_gce_tokens", Help: "OAuth tokens kept (until they expire)."}, count("/gce/tokens/")),
+		} {
+			if err := opts.Metrics.Register(c); err != nil {
+				g.log.Warn("cannot register metrics", "err", err)
+			}
+		}
+	}
 	return g, nil
 }
 
@@ -119,14 +161,19 @@ func (g *Gateway) Handler() http.Handler { return g.mux }
 // Name implements app.Component.
 func (g *Gateway) Name() string { return "gce" }
 
-// Start implements app.Component: it sweeps expired tokens now and then.
+// Start implements app.Component: it gives the accounts of stored tokens
+// their project names (see projectnames.go), then sweeps expired tokens now
+// and then.
 func (g *Gateway) Start(ctx context.Context) error {
+	if err := g.migrateProjects(ctx); err != nil {
+		return fmt.Errorf("gce: give stored tokens' accounts their project names: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g.cancel = cancel
 	g.done = make(chan struct{})
 	go func() {
 		defer close(g.done)
-		t := time.NewTicker(10 * time.Minute)
+		t := time.NewTicker(g.opts.SweepInterval)
 		defer t.Stop()
 		for {
 			select {

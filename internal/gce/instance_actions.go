@@ -36,7 +36,11 @@ func (c *call) vmAction(opType, command string, extra func(*instanceMeta, time.T
 	}
 	if extra != nil {
 		now := c.g.now()
-		c.updateMeta(z.name, vm, func(m *instanceMeta) { extra(m, now) })
+		if err := c.updateMeta(z.name, vm, func(m *instanceMeta) { extra(m, now) }); err != nil {
+			// The action has started in CloudStack; only GCE's own record of
+			// it (e.g. lastStopTimestamp) is behind, so the operation goes on.
+			c.g.log.Warn("gce: instance metadata not updated", "instance", vm.Name, "err", err)
+		}
 	}
 	return c.startOp(opScope{zone: z.name}, opType, "zones/"+z.name+"/instances/"+vm.Name, idOf("instance", vm.ID), []string{res.JobID}, nil)
 }

@@ -313,17 +313,18 @@ func (g *Gateway) aggregatedOperations(c *call) (any, error) {
 	return c.aggregated("compute#operationAggregatedList", "operations", c.link("aggregated", "operations"), es, nil)
 }
 
-// opRetention is how long finished operations stay listable.
-const opRetention = 24 * time.Hour
+// DefaultOperationTTL is how long finished operations stay readable by
+// default (Options.OperationTTL).
+const DefaultOperationTTL = 24 * time.Hour
 
-// sweepOperations deletes finished operations older than opRetention.
+// sweepOperations deletes finished operations older than OperationTTL.
 func (g *Gateway) sweepOperations(ctx context.Context) {
 	res, err := g.st.List(ctx, "/gce/operations/", store.ListOptions{})
 	if err != nil {
 		g.log.Warn("sweep operations", "err", err)
 		return
 	}
-	cutoff := g.now().Add(-opRetention)
+	cutoff := g.now().Add(-g.opts.OperationTTL)
 	for _, kv := range res.KVs {
 		var rec opRecord
 		if err := jsonUnmarshal(kv.Value, &rec); err != nil {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/stratus-cloud/stratus/internal/httpserver"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 
@@ -75,7 +76,9 @@ func RunStandalone(ctx context.Context, cfg Config, st store.Store, log *slog.Lo
 		l.Close()
 		return err
 	}
-	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	timeouts := httpserver.DefaultTimeouts() // operations' wait is the GCE API's one long request
+	srv := &http.Server{Handler: timeouts.Deadlines(gw.Handler(), httpserver.GCEWait), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	timeouts.Apply(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	log.Info("GCE gateway serving", "url", base, "cloudstack", cfg.CloudStackURL(), "project", project)

@@ -45,20 +45,6 @@ func (c *call) zoneByName(name string) (zoneInfo, error) {
 	return zoneInfo{}, errNotFound("projects/" + c.project + "/zones/" + name)
 }
 
-// zoneByID finds a zone's GCE name by CloudStack id.
-func (c *call) zoneNameByID(id string) string {
-	zs, err := c.zones()
-	if err != nil {
-		return ""
-	}
-	for _, z := range zs {
-		if z.cs.ID == id {
-			return z.name
-		}
-	}
-	return ""
-}
-
 // regionZones returns a region's zones or answers notFound.
 func (c *call) regionZones(region string) ([]zoneInfo, error) {
 	zs, err := c.zones()

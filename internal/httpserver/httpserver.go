@@ -40,6 +40,9 @@ type Options struct {
 	// part is, and /readyz?verbose lists each part as kube-apiserver lists
 	// its checks ("[+]name ok", "[-]name not ready").
 	Parts func() []app.PartStatus
+	// Timeouts limit connections and requests (zero: DefaultTimeouts);
+	// server-sent event streams and watches are exempt from Read and Write.
+	Timeouts Timeouts
 }
 
 // Server is the HTTP front. Mount handlers before Start.
@@ -197,11 +200,11 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ln = ln
 	s.srv = &http.Server{
-		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.opts.Log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		Handler:     s.opts.Timeouts.Deadlines(s.mux, StreamLongRunning),
+		ErrorLog:    slog.NewLogLogger(s.opts.Log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	s.opts.Timeouts.Apply(s.srv)
 	s.mu.Lock()
 	for _, f := range s.onShutdown {
 		s.srv.RegisterOnShutdown(f)

@@ -47,6 +47,11 @@ type Elected struct {
 	running bool
 	cancel  context.CancelFunc
 	done    chan struct{}
+	// starts counts OnStartedLeading callbacks in flight (client-go runs
+	// them on goroutines of their own); Stop waits for them. stopping
+	// keeps new ones from counting in once Stop waits.
+	starts   sync.WaitGroup
+	stopping bool
 }
 
 var (
@@ -105,12 +110,30 @@ func (e *Elected) Start(ctx context.Context) error {
 		Name:            e.o.Name,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(lctx context.Context) {
+				e.mu.Lock()
+				if e.stopping {
+					e.mu.Unlock()
+					return
+				}
+				e.starts.Add(1)
+				e.mu.Unlock()
+				defer e.starts.Done()
 				e.o.Log.Info("leading: starting", "identity", e.o.Identity, "runs", e.inner.Name())
 				if err := e.inner.Start(lctx); err != nil {
 					e.o.Log.Error("start after winning the lease", "err", err)
 					return
 				}
 				e.mu.Lock()
+				if lctx.Err() != nil {
+					// The lease was lost (or Stop came) while starting, and
+					// OnStoppedLeading has run or will find nothing running:
+					// stop what just started.
+					e.mu.Unlock()
+					stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					defer cancel()
+					_ = e.inner.Stop(stopCtx)
+					return
+				}
 				e.leading, e.running = true, true
 				e.mu.Unlock()
 			},
@@ -167,6 +190,10 @@ func (e *Elected) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	e.mu.Lock()
+	e.stopping = true
+	e.mu.Unlock()
+	e.starts.Wait()
 	e.stopInner()
 	return nil
 }

@@ -3,7 +3,9 @@
 // service's cluster IP (loopback addresses, so no root and no network
 // plugin) and, for NodePort and LoadBalancer services, on 127.0.0.1:<node
 // port>, and forwards each connection round-robin to the service's ready
-// endpoints, trying the next one when a dial fails.
+// endpoints, trying the next one when a dial fails. Like kube-proxy, it also
+// answers on each of a service's spec.externalIPs at the service port (how
+// `stratus compose` publishes ports on the host).
 package proxy
 
 import (
@@ -67,7 +69,6 @@ var (
 type listener struct {
 	ln      net.Listener
 	backend string
-	done    chan struct{}
 }
 
 // backend is the round-robin set of one service port.
@@ -207,6 +208,9 @@ func (p *Proxy) sync(key string) {
 			p.mu.Unlock()
 			b.set(endpointAddrs(ep, sp.Name))
 			if ip := svc.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
+				want[net.JoinHostPort(ip, strconv.Itoa(int(sp.Port)))] = bkey
+			}
+			for _, ip := range svc.Spec.ExternalIPs {
 				want[net.JoinHostPort(ip, strconv.Itoa(int(sp.Port)))] = bkey
 			}
 			if sp.NodePort != 0 && (svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer) {

@@ -84,6 +84,10 @@ type ContainerSpec struct {
 	// Annotations are the pod's annotations; the sim runtime reads its
 	// behaviour overrides from them.
 	Annotations map[string]string
+	// RunToCompletion: the pod's restartPolicy is Never or OnFailure, so
+	// the container is expected to finish (a Job's work, a `helm test`).
+	// The sim runtime then exits it with code 0 after a short run.
+	RunToCompletion bool
 }
 
 // EnvVar is one environment variable.

@@ -35,8 +35,11 @@ var (
 const (
 	// MaxKeySize is the longest key, in bytes.
 	MaxKeySize = 4096
-	// MaxValueSize is the largest value, in bytes.
-	MaxValueSize = 1 << 20
+	// MaxValueSize is the largest value, in bytes: etcd's 1.5 MiB request
+	// limit less 12 KiB for the key and a transaction's other operations
+	// (the Kubernetes API stores objects of up to this size, as
+	// kube-apiserver stores what etcd takes).
+	MaxValueSize = 3<<19 - 12<<10
 )
 
 // ErrInvalid marks a transaction no backend would accept (no ops, an empty

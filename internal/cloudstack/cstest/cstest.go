@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/cloudstack"
 	"github.com/stratus-cloud/stratus/internal/store"
@@ -40,6 +42,10 @@ type Options struct {
 	Store store.Store
 	// ID names the server among those sharing Store (cloud.Options.ID).
 	ID string
+	// Metrics, when set, gets the API's metrics.
+	Metrics prometheus.Registerer
+	// Throttle tunes login throttling (cloudstack.Options.Throttle).
+	Throttle cloudstack.ThrottleOptions
 }
 
 // Start runs a server for the test's lifetime.
@@ -68,7 +74,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err := sim.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: log})
+	h := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: log, Metrics: opts.Metrics, Throttle: opts.Throttle})
 	mux := http.NewServeMux()
 	mux.Handle("/client/api", h)
 	mux.Handle("/client/api/", h)

@@ -228,7 +228,7 @@ func (n *Int) UnmarshalJSON(b []byte) error {
 		*n = 0
 		return nil
 	}
-	var f json.Number = json.Number(s)
+	f := json.Number(s)
 	if i, err := f.Int64(); err == nil {
 		*n = Int(i)
 		return nil

@@ -10,7 +10,11 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
 )
@@ -31,22 +35,50 @@ type writeOpts struct {
 	dryRun          bool
 	fieldManager    string
 	fieldValidation string // Strict, Warn or Ignore
+	force           bool   // server-side apply only
 }
 
-func parseWriteOpts(r *http.Request) (writeOpts, error) {
+// parseWriteOpts decodes a write's query parameters as the real server
+// does: through the parameter codec into the verb's options type
+// (CreateOptions, UpdateOptions or PatchOptions), then apimachinery's
+// validation of that type, so spellings, defaults and error texts are the
+// real ones. patchType is the body's type for a patch, "" otherwise.
+func (s *Server) parseWriteOpts(r *http.Request, verb string, patchType types.PatchType) (writeOpts, error) {
 	q := r.URL.Query()
-	var o writeOpts
-	for _, d := range q["dryRun"] {
-		if d != metav1.DryRunAll {
-			return o, apierrors.NewBadRequest(fmt.Sprintf("Invalid dryRun: Unsupported value: %q: supported values: \"All\"", d))
+	var (
+		o    writeOpts
+		errs field.ErrorList
+		kind string
+	)
+	switch verb {
+	case "create":
+		var co metav1.CreateOptions
+		if err := s.codecs.Params.DecodeParameters(q, metav1.SchemeGroupVersion, &co); err != nil {
+			return o, apierrors.NewBadRequest(err.Error())
 		}
-		o.dryRun = true
+		kind, errs = "CreateOptions", metav1validation.ValidateCreateOptions(&co)
+		o.dryRun, o.fieldManager, o.fieldValidation = len(co.DryRun) > 0, co.FieldManager, co.FieldValidation
+	case "patch":
+		var po metav1.PatchOptions
+		if err := s.codecs.Params.DecodeParameters(q, metav1.SchemeGroupVersion, &po); err != nil {
+			return o, apierrors.NewBadRequest(err.Error())
+		}
+		kind, errs = "PatchOptions", metav1validation.ValidatePatchOptions(&po, patchType)
+		o.dryRun, o.fieldManager, o.fieldValidation = len(po.DryRun) > 0, po.FieldManager, po.FieldValidation
+		o.force = po.Force != nil && *po.Force
+	default: // update, and the subresources written with PUT or POST
+		var uo metav1.UpdateOptions
+		if err := s.codecs.Params.DecodeParameters(q, metav1.SchemeGroupVersion, &uo); err != nil {
+			return o, apierrors.NewBadRequest(err.Error())
+		}
+		kind, errs = "UpdateOptions", metav1validation.ValidateUpdateOptions(&uo)
+		o.dryRun, o.fieldManager, o.fieldValidation = len(uo.DryRun) > 0, uo.FieldManager, uo.FieldValidation
 	}
-	o.fieldManager = q.Get("fieldManager")
-	if len(o.fieldManager) > 128 {
-		return o, apierrors.NewBadRequest("fieldManager: Too long: may not be longer than 128")
+	if len(errs) > 0 {
+		return o, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: kind}, "", errs)
 	}
-	if o.fieldManager == "" {
+	if o.fieldManager == "" && patchType != types.ApplyYAMLPatchType {
+		// As the real server: a manager named after the client's user agent.
 		ua := r.Header.Get("User-Agent")
 		if i := strings.IndexByte(ua, '/'); i >= 0 {
 			ua = ua[:i]
@@ -56,13 +88,8 @@ func parseWriteOpts(r *http.Request) (writeOpts, error) {
 		}
 		o.fieldManager = ua
 	}
-	switch v := q.Get("fieldValidation"); v {
-	case "":
-		o.fieldValidation = "Warn"
-	case "Strict", "Warn", "Ignore":
-		o.fieldValidation = v
-	default:
-		return o, apierrors.NewBadRequest(fmt.Sprintf("fieldValidation parameter unsupported: %s", v))
+	if o.fieldValidation == "" {
+		o.fieldValidation = metav1.FieldValidationWarn
 	}
 	return o, nil
 }

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"runtime"
@@ -213,9 +214,24 @@ func (s *Server) serveSelfSubjectAccessReview(w http.ResponseWriter, r *http.Req
 }
 
 func (s *Server) serveSelfSubjectReview(w http.ResponseWriter, r *http.Request) {
+	// The body is read (and must be a review, as the real server decodes
+	// it) before answering: an HTTP/2 stream answered with its body unread
+	// is reset, which curl reports as error 92.
+	data, err := readBody(w, r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		var in authenticationv1.SelfSubjectReview
+		if err := json.Unmarshal(data, &in); err != nil {
+			s.writeError(w, badRequest(err.Error()))
+			return
+		}
+	}
 	u := userFrom(r.Context())
 	review := authenticationv1.SelfSubjectReview{TypeMeta: metav1.TypeMeta{APIVersion: "authentication.k8s.io/v1", Kind: "SelfSubjectReview"},
 		Status: authenticationv1.SelfSubjectReviewStatus{UserInfo: authenticationv1.UserInfo{Username: u.Name, Groups: u.Groups}}}
-	data, _ := json.Marshal(&review)
+	data, _ = json.Marshal(&review)
 	writeRaw(w, mtJSON, http.StatusCreated, data)
 }

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -151,7 +152,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource s
 	switch r.Method {
 	case http.MethodGet:
 		switch {
-		case ri.name == "" && (q.Get("watch") == "true" || q.Get("watch") == "1"):
+		case ri.name == "" && s.isWatch(q):
 			ri.verb = "watch"
 		case ri.name == "":
 			ri.verb = "list"
@@ -242,3 +243,18 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri reques
 
 // badRequest is a 400 Status.
 func badRequest(msg string) error { return apierrors.NewBadRequest(msg) }
+
+// isWatch tells a watch from a list as the real server's request-info
+// resolver does: the watch parameter decoded through the parameter codec,
+// so every spelling but "false" and "0" (the Python client sends "True")
+// is a watch.
+func (s *Server) isWatch(q url.Values) bool {
+	if len(q["watch"]) == 0 {
+		return false
+	}
+	var opts metav1.ListOptions
+	if err := s.codecs.Params.DecodeParameters(q, metav1.SchemeGroupVersion, &opts); err != nil {
+		return false // the list's own decoding reports the error
+	}
+	return opts.Watch
+}

@@ -1,108 +1,131 @@
 package apiserver
 
 import (
-	"crypto/sha512"
-	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/stratus-cloud/stratus/internal/kube/openapi"
 )
 
-// openAPI holds the minimal OpenAPI v3 documents: one PATCH operation per
-// kind that lists the fieldValidation parameter, which is what makes
-// kubectl (1.27+) delegate validation to the server. There are no schemas.
-type openAPI struct {
-	once sync.Once
-	root []byte
-	docs map[string][]byte // "api/v1" -> document
-	hash map[string]string
-}
+// OpenAPI media types: the protobuf form kubectl 1.27 and 1.28 ask for, and
+// the content type kube-openapi answers it with.
+const (
+	mtOpenAPIv2PB      = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+	mtOpenAPIv2PBReply = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+)
 
-func (s *Server) openAPIDocs() *openAPI {
-	o := &s.openapi
-	o.once.Do(func() {
-		o.docs, o.hash = map[string][]byte{}, map[string]string{}
-		type pathRef struct {
-			URL string `json:"serverRelativeURL"`
-		}
-		root := map[string]map[string]pathRef{"paths": {}}
-		for _, gv := range s.reg.GroupVersions() {
-			name := "apis/" + gv.Group + "/" + gv.Version
-			if gv.Group == "" {
-				name = "api/" + gv.Version
+// openAPISpec returns the documents of the served resources; they are built
+// on the first request for one of them.
+func (s *Server) openAPISpec() *openapi.Spec {
+	s.openapiOnce.Do(func() {
+		var rs []openapi.Resource
+		for _, r := range s.reg.Resources {
+			or := openapi.Resource{Group: r.Group, Version: r.Version, Name: r.Name, Kind: r.Kind, Namespaced: r.Namespaced, Verbs: resourceVerbs}
+			for _, sub := range r.Subresources {
+				g, v, k := subresourceKind(r, sub)
+				or.Subresources = append(or.Subresources, openapi.Subresource{Name: sub, Kind: openapi.GVK{Group: g, Version: v, Kind: k}, Verbs: subresourceVerbs(sub)})
 			}
-			paths := map[string]any{}
-			for _, r := range s.reg.Resources {
-				if r.Group != gv.Group || r.Version != gv.Version {
-					continue
-				}
-				p := "/" + name + "/"
-				if r.Namespaced {
-					p += "namespaces/{namespace}/"
-				}
-				p += r.Name + "/{name}"
-				op := map[string]any{
-					"operationId":                     "patch" + r.Kind,
-					"x-kubernetes-group-version-kind": map[string]string{"group": r.Group, "version": r.Version, "kind": r.Kind},
-					"x-kubernetes-action":             "patch",
-					"parameters": []map[string]any{
-						{"name": "dryRun", "in": "query", "schema": map[string]string{"type": "string"}, "uniqueItems": true},
-						{"name": "fieldManager", "in": "query", "schema": map[string]string{"type": "string"}, "uniqueItems": true},
-						{"name": "fieldValidation", "in": "query", "schema": map[string]string{"type": "string"}, "uniqueItems": true},
-						{"name": "force", "in": "query", "schema": map[string]string{"type": "boolean"}, "uniqueItems": true},
-					},
-					"responses": map[string]any{"200": map[string]string{"description": "OK"}, "201": map[string]string{"description": "Created"}},
-				}
-				paths[p] = map[string]any{"patch": op}
-			}
-			doc, _ := json.Marshal(map[string]any{
-				"openapi":    "3.0.0",
-				"info":       map[string]string{"title": "Kubernetes", "version": kubeGit},
-				"paths":      paths,
-				"components": map[string]any{"schemas": map[string]any{}},
-			})
-			sum := sha512.Sum512(doc)
-			h := strings.ToUpper(hex.EncodeToString(sum[:]))
-			o.docs[name], o.hash[name] = doc, h
-			root["paths"][name] = pathRef{URL: "/openapi/v3/" + name + "?hash=" + h}
+			rs = append(rs, or)
 		}
-		o.root, _ = json.Marshal(root)
+		s.openapi = openapi.New(kubeGit, rs)
 	})
-	return o
+	return s.openapi
 }
 
 func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
-	o := s.openAPIDocs()
+	spec := s.openAPISpec()
 	p := strings.TrimPrefix(r.URL.Path, "/openapi/")
 	switch {
+	case p == "v2" || p == "v2/":
+		s.serveOpenAPIv2(w, r, spec)
+		return
 	case p == "v3" || p == "v3/":
-		w.Header().Set("Etag", `"`+shortHash(o.root)+`"`)
-		writeRaw(w, mtJSON, http.StatusOK, o.root)
+		root, err := spec.V3Index()
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		writeOpenAPI(w, r, mtJSON, openapi.Hash(root), root)
 		return
 	case strings.HasPrefix(p, "v3/"):
-		name := strings.TrimPrefix(p, "v3/")
-		doc, ok := o.docs[name]
+		name := strings.TrimSuffix(strings.TrimPrefix(p, "v3/"), "/")
+		doc, h, ok, err := spec.V3(name)
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
 		if !ok {
 			break
 		}
-		h := o.hash[name]
-		if q := r.URL.Query().Get("hash"); q != "" && q != h {
-			http.Redirect(w, r, "/openapi/v3/"+name+"?hash="+h, http.StatusMovedPermanently)
+		if !accepts(r, mtJSON) {
+			s.writeError(w, newStatus(http.StatusNotAcceptable, metav1.StatusReasonNotAcceptable, "only application/json is served for OpenAPI v3"))
 			return
 		}
-		w.Header().Set("Etag", `"`+h+`"`)
-		w.Header().Set("Vary", "Accept")
-		if r.URL.Query().Get("hash") != "" {
+		if q := r.URL.Query().Get("hash"); q != "" {
+			if q != h {
+				http.Redirect(w, r, "/openapi/v3/"+name+"?hash="+h, http.StatusMovedPermanently)
+				return
+			}
+			// The hash names this content for good.
 			w.Header().Set("Cache-Control", "public, immutable")
+			w.Header().Set("Expires", time.Now().AddDate(1, 0, 0).UTC().Format(http.TimeFormat))
 		}
-		writeRaw(w, mtJSON, http.StatusOK, doc)
+		w.Header().Set("Vary", "Accept")
+		writeOpenAPI(w, r, mtJSON, h, doc)
 		return
 	}
 	s.writeError(w, notFoundPath())
 }
 
-func shortHash(b []byte) string {
-	sum := sha512.Sum512(b)
-	return strings.ToUpper(hex.EncodeToString(sum[:16]))
+func (s *Server) serveOpenAPIv2(w http.ResponseWriter, r *http.Request, spec *openapi.Spec) {
+	w.Header().Set("Vary", "Accept")
+	switch {
+	case accepts(r, mtOpenAPIv2PB) || accepts(r, mtOpenAPIv2PBReply):
+		pb, err := spec.V2Protobuf()
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		writeOpenAPI(w, r, mtOpenAPIv2PBReply, openapi.Hash(pb), pb)
+	case accepts(r, mtJSON):
+		js, err := spec.V2()
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		writeOpenAPI(w, r, mtJSON, openapi.Hash(js), js)
+	default:
+		s.writeError(w, newStatus(http.StatusNotAcceptable, metav1.StatusReasonNotAcceptable, "only application/json and "+mtOpenAPIv2PB+" are served for OpenAPI v2"))
+	}
+}
+
+// accepts reports whether the request's Accept header allows mediaType
+// (no header, */* and application/* allow everything).
+func accepts(r *http.Request, mediaType string) bool {
+	h := r.Header.Get("Accept")
+	if h == "" {
+		return true
+	}
+	for _, part := range strings.Split(h, ",") {
+		mt := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
+		if mt == mediaType || mt == "*/*" || mt == "application/*" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeOpenAPI answers with a document and its ETag, or 304 when the client
+// already has it.
+func writeOpenAPI(w http.ResponseWriter, r *http.Request, contentType, hash string, data []byte) {
+	etag := `"` + hash + `"`
+	w.Header().Set("Etag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeRaw(w, contentType, http.StatusOK, data)
 }

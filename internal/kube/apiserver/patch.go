@@ -18,8 +18,6 @@ import (
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
 )
 
-const applyPatchType = "application/apply-patch+yaml"
-
 func patchTypeOf(contentType string) (types.PatchType, error) {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -64,12 +62,12 @@ func applyJSONPatch(pt types.PatchType, cur, patch []byte, schema runtime.Object
 }
 
 func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
-	o, err := parseWriteOpts(r)
+	pt, err := patchTypeOf(r.Header.Get("Content-Type"))
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	pt, err := patchTypeOf(r.Header.Get("Content-Type"))
+	o, err := s.parseWriteOpts(r, "patch", pt)
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -79,11 +77,7 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, ri requestIn
 		s.writeError(w, err)
 		return
 	}
-	force := r.URL.Query().Get("force") == "true"
-	if force && pt != types.ApplyYAMLPatchType {
-		s.writeError(w, apierrors.NewBadRequest("force is only valid for server-side apply"))
-		return
-	}
+	force := o.force
 	if ri.subresource == "finalize" {
 		s.writeError(w, newStatus(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, "the server does not allow this method on the requested resource"))
 		return
@@ -92,10 +86,6 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, ri requestIn
 	wo := o.storage(ri.subresource)
 	var fn registry.UpdateFunc
 	if pt == types.ApplyYAMLPatchType {
-		if r.URL.Query().Get("fieldManager") == "" {
-			s.writeError(w, apierrors.NewBadRequest("PATCH with apply patch requires a fieldManager"))
-			return
-		}
 		applied, err := s.decodeApply(patch, ri)
 		if err != nil {
 			s.writeError(w, err)

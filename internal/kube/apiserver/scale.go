@@ -44,18 +44,9 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, ri requestIn
 		s.writeError(w, newStatus(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, "the server does not allow this method on the requested resource"))
 		return
 	}
-	o, err := parseWriteOpts(r)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	body, err := readBody(w, r)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
 	var pt types.PatchType
 	if ri.verb == "patch" {
+		var err error
 		if pt, err = patchTypeOf(r.Header.Get("Content-Type")); err != nil {
 			s.writeError(w, err)
 			return
@@ -64,6 +55,16 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, ri requestIn
 			s.writeError(w, apierrors.NewBadRequest("server-side apply is not supported on the scale subresource"))
 			return
 		}
+	}
+	o, err := s.parseWriteOpts(r, ri.verb, pt)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		s.writeError(w, err)
+		return
 	}
 	scaleRes := &registry.Resource{Group: "autoscaling", Version: "v1", Kind: "Scale", Name: "scale", Namespaced: true,
 		New: func() runtime.Object { return &autoscalingv1.Scale{} }}
@@ -115,7 +116,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, ri requestIn
 
 // serveBinding assigns a pod to a node (pods/binding), as the scheduler does.
 func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
-	o, err := parseWriteOpts(r)
+	o, err := s.parseWriteOpts(r, "create", "")
 	if err != nil {
 		s.writeError(w, err)
 		return

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/httpserver"
 	"github.com/stratus-cloud/stratus/internal/kube/certs"
+	"github.com/stratus-cloud/stratus/internal/kube/openapi"
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
@@ -51,6 +54,12 @@ type Options struct {
 	// NodeToken, when set, is the cluster's join token (what agents present)
 	// instead of a generated one. Servers sharing a store must agree on it.
 	NodeToken string
+	// ServiceCIDR is where cluster IPs come from (zero: 127.100.0.0/16).
+	ServiceCIDR netip.Prefix
+	// EventTTL is how long an Event lives after its last write
+	// (kube-apiserver's --event-ttl); 0 means DefaultEventTTL (1 h),
+	// negative keeps Events forever.
+	EventTTL time.Duration
 }
 
 // pkiKey is where the cluster's CA and tokens live in the store, so every
@@ -75,14 +84,17 @@ type Server struct {
 	cancelBase context.CancelFunc
 	// watchCaches share each watched resource's events among its streams.
 	watchCaches watchCaches
+	// eventsDone closes when the Event expiry loop (eventttl.go) ends.
+	eventsDone chan struct{}
 
-	mu       sync.Mutex
-	ln       net.Listener
-	srv      *http.Server
-	boundURL string
-	served   chan struct{}
-	ready    atomic.Bool
-	openapi  openAPI
+	mu          sync.Mutex
+	ln          net.Listener
+	srv         *http.Server
+	boundURL    string
+	served      chan struct{}
+	ready       atomic.Bool
+	openapi     *openapi.Spec
+	openapiOnce sync.Once
 }
 
 var (
@@ -115,6 +127,11 @@ func New(o Options) (*Server, error) {
 	}
 	st := registry.NewStorage(o.Store, reg)
 	st.Now = o.Now
+	if o.ServiceCIDR.IsValid() {
+		if err := st.SetServiceCIDR(o.ServiceCIDR); err != nil {
+			return nil, err
+		}
+	}
 	s := &Server{opts: o, log: o.Log.With("component", "kube-apiserver"), codecs: codecs, reg: reg, storage: st, now: o.Now}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	if s.bundle, err = loadBundle(context.Background(), o.Store, o.Now(), o.NodeToken); err != nil {
@@ -229,13 +246,18 @@ func (s *Server) Start(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	s.startEventExpiry()
+	// Idle, header, read and write limits; watches, logs, exec, attach,
+	// port forwarding and proxies are exempt from the per-request ones, as
+	// kube-apiserver exempts them from its request timeout.
+	timeouts := httpserver.DefaultTimeouts()
 	srv := &http.Server{
-		Handler:           s.handler,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return s.base },
+		Handler:     timeouts.Deadlines(s.handler, httpserver.KubeLongRunning),
+		TLSConfig:   &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext: func(net.Listener) context.Context { return s.base },
 	}
+	timeouts.Apply(srv)
 	s.mu.Lock()
 	s.ln, s.srv, s.boundURL, s.served = ln, srv, url, make(chan struct{})
 	s.mu.Unlock()
@@ -268,6 +290,12 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.ready.Store(false)
 	s.cancelBase()
 	s.stopWatchCaches()
+	if s.eventsDone != nil {
+		select {
+		case <-s.eventsDone:
+		case <-ctx.Done():
+		}
+	}
 	s.mu.Lock()
 	srv, served := s.srv, s.served
 	s.mu.Unlock()

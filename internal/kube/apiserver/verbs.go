@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metainternalversionvalidation "k8s.io/apimachinery/pkg/apis/meta/internalversion/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -182,7 +182,7 @@ func (s *Server) writeJSONList(w http.ResponseWriter, res *registry.Resource, lr
 }
 
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
-	o, err := parseWriteOpts(r)
+	o, err := s.parseWriteOpts(r, "create", "")
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -220,7 +220,7 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ri requestI
 }
 
 func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
-	o, err := parseWriteOpts(r)
+	o, err := s.parseWriteOpts(r, "update", "")
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -265,10 +265,7 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ri requestI
 			return ns, nil
 		}
 	}
-	switch ri.res.Name {
-	case "endpoints", "leases", "events":
-		wo.CreateIfMissing = sub == ""
-	}
+	wo.CreateIfMissing = ri.res.AllowCreateOnUpdate && sub == ""
 	out, created, err := s.storage.Update(r.Context(), ri.res, ri.namespace, ri.name, fn, wo)
 	if err != nil {
 		s.writeError(w, err)
@@ -282,7 +279,10 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ri requestI
 	s.respond(w, r, ri, target{mediaType: t.mediaType}, code, out)
 }
 
-// deleteOptions reads DeleteOptions from the body and the query.
+// deleteOptions reads DeleteOptions as the real server does: from the body
+// when there is one (JSON, YAML or protobuf; meta.k8s.io/v1 or the
+// group's own version), else from the query through the parameter codec;
+// then apimachinery's validation of DeleteOptions.
 func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.DeleteOptions, error) {
 	opts := &metav1.DeleteOptions{}
 	data, err := readBody(w, r)
@@ -290,53 +290,29 @@ func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.
 		return nil, err
 	}
 	if len(data) > 0 {
+		var dec runtime.Decoder
 		switch {
 		case len(data) > 4 && string(data[:4]) == "k8s\x00":
-			if _, _, err := s.codecs.Protobuf.Decode(data, nil, opts); err != nil {
-				return nil, apierrors.NewBadRequest(err.Error())
-			}
-		default:
-			if err := json.Unmarshal(data, opts); err != nil {
-				return nil, apierrors.NewBadRequest(fmt.Sprintf("unable to decode DeleteOptions: %v", err))
-			}
+			dec = s.codecs.Protobuf
+		default: // JSON is YAML too
+			dec = s.codecs.YAML
 		}
-	}
-	q := r.URL.Query()
-	if v := q.Get("gracePeriodSeconds"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
+		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
+		obj, _, err := dec.Decode(data, &gvk, opts)
 		if err != nil {
-			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid gracePeriodSeconds: %v", err))
+			return nil, apierrors.NewBadRequest(err.Error())
 		}
-		opts.GracePeriodSeconds = &n
-	}
-	if v := q.Get("propagationPolicy"); v != "" {
-		p := metav1.DeletionPropagation(v)
-		opts.PropagationPolicy = &p
-	}
-	if v := q.Get("orphanDependents"); v != "" {
-		b := v == "true"
-		opts.OrphanDependents = &b
-	}
-	opts.DryRun = append(opts.DryRun, q["dryRun"]...)
-	for _, d := range opts.DryRun {
-		if d != metav1.DryRunAll {
-			return nil, apierrors.NewBadRequest(fmt.Sprintf("Invalid dryRun: Unsupported value: %q: supported values: \"All\"", d))
+		if obj != opts {
+			return nil, apierrors.NewBadRequest("decoded object cannot be converted to DeleteOptions")
 		}
+	} else if err := s.codecs.Params.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, opts); err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
 	}
-	if p := opts.PropagationPolicy; p != nil {
-		switch *p {
-		case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan:
-		default:
-			return nil, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "",
-				fieldNotSupported("propagationPolicy", string(*p), []string{"Foreground", "Background", "Orphan"}))
-		}
-		if opts.OrphanDependents != nil {
-			return nil, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "",
-				fieldInvalid("propagationPolicy", string(*p), "orphanDependents and deletionPropagation cannot be both set"))
-		}
+	if errs := metav1validation.ValidateDeleteOptions(opts); len(errs) > 0 {
+		return nil, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "DeleteOptions"}, "", errs)
 	}
 	if opts.GracePeriodSeconds != nil && *opts.GracePeriodSeconds < 0 {
-		z := int64(1)
+		z := int64(1) // as the real server: a negative grace period is 1 s
 		opts.GracePeriodSeconds = &z
 	}
 	return opts, nil
@@ -374,8 +350,12 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 		s.writeError(w, err)
 		return
 	}
-	_ = lo
-	lr, err := s.storage.List(r.Context(), ri.res, ri.namespace, pred, 0, "")
+	rev, err := s.checkListRV(r.Context(), lo)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	lr, err := s.storage.List(r.Context(), ri.res, ri.namespace, pred, rev, "")
 	if err != nil {
 		s.writeError(w, err)
 		return

@@ -277,6 +277,11 @@ func (st *watchStream) fromCache() bool {
 	for {
 		r, ok := st.cache.read(st.next, st.buf)
 		if !ok {
+			if st.cache.isExpired() {
+				cur, _ := st.s.opts.Store.Rev(st.ctx)
+				st.ww.errorEvent(tooOld(strconv.FormatInt(st.next-1, 10), cur))
+				return false
+			}
 			return true
 		}
 		if first {

@@ -223,8 +223,10 @@ type watchCache struct {
 	progress uint64 // progress notifications seen (bookmarks)
 	wake     chan struct{}
 	stopped  bool
-	subs     int
-	idle     time.Time // since when subs is 0
+	// expired: stopped by ExpireWatches; its streams end with 410.
+	expired bool
+	subs    int
+	idle    time.Time // since when subs is 0
 }
 
 // watchCaches are the server's caches, one per resource being watched.
@@ -461,4 +463,27 @@ func (s *Server) stopWatchCaches() {
 	}
 	wc.mu.Unlock()
 	wc.wg.Wait()
+}
+
+// ExpireWatches ends every watch stream served from a watch cache with 410
+// "too old resource version", as the real API does after an etcd restore,
+// and stops the caches; clients relist. It is called just before the
+// store's state is replaced (a reset or a snapshot restore), so no stream
+// sees the replacement as events; new watches start new caches.
+func (s *Server) ExpireWatches() {
+	wc := &s.watchCaches
+	wc.mu.Lock()
+	for _, c := range wc.m {
+		c.mu.Lock()
+		c.expired = true
+		c.mu.Unlock()
+		c.stop()
+	}
+	wc.mu.Unlock()
+}
+
+func (c *watchCache) isExpired() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.expired
 }

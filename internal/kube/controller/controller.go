@@ -27,8 +27,8 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/stratus-cloud/stratus/internal/app"
-	"github.com/stratus-cloud/stratus/internal/kube/controller/eventsink"
 	"github.com/stratus-cloud/stratus/internal/kube/controller/scheduler"
+	"github.com/stratus-cloud/stratus/internal/kube/eventsink"
 	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 )
 
@@ -53,7 +53,7 @@ type Options struct {
 	ClusterCIDR string
 	// Disable names controllers not to run: "scheduler", "replication",
 	// "replicaset", "deployment", "endpoints", "endpointslice",
-	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace",
+	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job",
 	// "servicelb" (the event that says LoadBalancer Services get no
 	// external IP: a cloud controller that gives them one disables it).
 	Disable []string
@@ -71,7 +71,6 @@ type Manager struct {
 	sched *scheduler.Scheduler
 	loops []*loop
 	runs  []func(ctx context.Context)
-	syncs []cache.InformerSynced
 
 	ready  atomic.Bool
 	cancel context.CancelFunc
@@ -159,6 +158,9 @@ func (m *Manager) Start(ctx context.Context) error {
 			cancel()
 			return err
 		}
+	}
+	if m.enabled("job") {
+		m.addJob()
 	}
 	if m.enabled("garbagecollector") {
 		m.addGC()

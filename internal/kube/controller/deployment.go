@@ -243,7 +243,11 @@ func (d *deployments) createRS(ctx context.Context, dep *appsv1.Deployment, rev 
 	if err != nil {
 		return nil, err
 	}
-	d.rec.Eventf(dep, corev1.EventTypeNormal, "ScalingReplicaSet", "Scaled up replica set %s from 0 to %d", got.Name, start)
+	if start > 0 {
+		// kube-controller-manager says nothing of a replica set created at
+		// zero (a rolling update's new set before it may surge).
+		d.rec.Eventf(dep, corev1.EventTypeNormal, "ScalingReplicaSet", "Scaled up replica set %s from 0 to %d", got.Name, start)
+	}
 	return got, nil
 }
 

@@ -8,7 +8,13 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,10 +23,8 @@ import (
 
 // The garbage collector deletes objects whose owners (by ownerReferences)
 // are all gone, and carries out foreground and orphan deletion of owners
-// (the foregroundDeletion and orphan finalizers). It knows the kinds
-// stratus's controllers own and create: ReplicationControllers,
-// ReplicaSets, Deployments and Services as owners; Pods, ReplicaSets and
-// EndpointSlices as dependents.
+// (the foregroundDeletion and orphan finalizers), for every built-in kind
+// the API serves: any of them may own and be owned, as upstream.
 
 const ownerIndex = "ownerUID"
 
@@ -70,7 +74,6 @@ func (m *Manager) addGC() {
 	g := &gc{m: m, kinds: map[string]*kindRes{}}
 	g.loop = m.newLoop("garbagecollector", m.o.Workers, g.sync)
 	c := m.o.Client
-	f := m.factory
 	add := func(k *kindRes) {
 		if _, ok := k.inf.GetIndexer().GetIndexers()[ownerIndex]; !ok {
 			_ = k.inf.AddIndexers(cache.Indexers{ownerIndex: ownerIndexFunc})
@@ -119,75 +122,77 @@ func (m *Manager) addGC() {
 			},
 		})
 	}
-	add(&kindRes{kind: "Pod", inf: f.Core().V1().Pods().Informer(), dep: true,
-		get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
-			return c.CoreV1().Pods(ns).Get(ctx, n, metav1.GetOptions{})
-		},
-		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
-			return c.CoreV1().Pods(ns).Delete(ctx, n, o)
-		},
-		upd: func(ctx context.Context, o runtime.Object) error {
-			p := o.(*corev1.Pod)
-			_, err := c.CoreV1().Pods(p.Namespace).Update(ctx, p, metav1.UpdateOptions{})
-			return err
-		}})
-	add(&kindRes{kind: "ReplicationController", inf: f.Core().V1().ReplicationControllers().Informer(), owner: true,
-		get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
-			return c.CoreV1().ReplicationControllers(ns).Get(ctx, n, metav1.GetOptions{})
-		},
-		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
-			return c.CoreV1().ReplicationControllers(ns).Delete(ctx, n, o)
-		},
-		upd: func(ctx context.Context, o runtime.Object) error {
-			x := o.(*corev1.ReplicationController)
-			_, err := c.CoreV1().ReplicationControllers(x.Namespace).Update(ctx, x, metav1.UpdateOptions{})
-			return err
-		}})
-	add(&kindRes{kind: "ReplicaSet", inf: f.Apps().V1().ReplicaSets().Informer(), owner: true, dep: true,
-		get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
-			return c.AppsV1().ReplicaSets(ns).Get(ctx, n, metav1.GetOptions{})
-		},
-		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
-			return c.AppsV1().ReplicaSets(ns).Delete(ctx, n, o)
-		},
-		upd: func(ctx context.Context, o runtime.Object) error {
-			x := o.(*appsv1.ReplicaSet)
-			_, err := c.AppsV1().ReplicaSets(x.Namespace).Update(ctx, x, metav1.UpdateOptions{})
-			return err
-		}})
-	add(&kindRes{kind: "Deployment", inf: f.Apps().V1().Deployments().Informer(), owner: true,
-		get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
-			return c.AppsV1().Deployments(ns).Get(ctx, n, metav1.GetOptions{})
-		},
-		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
-			return c.AppsV1().Deployments(ns).Delete(ctx, n, o)
-		},
-		upd: func(ctx context.Context, o runtime.Object) error {
-			x := o.(*appsv1.Deployment)
-			_, err := c.AppsV1().Deployments(x.Namespace).Update(ctx, x, metav1.UpdateOptions{})
-			return err
-		}})
-	add(&kindRes{kind: "Service", inf: f.Core().V1().Services().Informer(), owner: true,
-		get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
-			return c.CoreV1().Services(ns).Get(ctx, n, metav1.GetOptions{})
-		},
-		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
-			return c.CoreV1().Services(ns).Delete(ctx, n, o)
-		},
-		upd: func(ctx context.Context, o runtime.Object) error {
-			x := o.(*corev1.Service)
-			_, err := c.CoreV1().Services(x.Namespace).Update(ctx, x, metav1.UpdateOptions{})
-			return err
-		}})
+	f := m.factory
+	core, apps, batch := f.Core().V1(), f.Apps().V1(), f.Batch().V1()
+	add(kindFor("Pod", core.Pods().Informer(), func(ns string) typedClient[*corev1.Pod] { return c.CoreV1().Pods(ns) }))
+	add(kindFor("ReplicationController", core.ReplicationControllers().Informer(), func(ns string) typedClient[*corev1.ReplicationController] {
+		return c.CoreV1().ReplicationControllers(ns)
+	}))
+	add(kindFor("Service", core.Services().Informer(), func(ns string) typedClient[*corev1.Service] { return c.CoreV1().Services(ns) }))
+	add(kindFor("ConfigMap", core.ConfigMaps().Informer(), func(ns string) typedClient[*corev1.ConfigMap] { return c.CoreV1().ConfigMaps(ns) }))
+	add(kindFor("Secret", core.Secrets().Informer(), func(ns string) typedClient[*corev1.Secret] { return c.CoreV1().Secrets(ns) }))
+	add(kindFor("ServiceAccount", core.ServiceAccounts().Informer(), func(ns string) typedClient[*corev1.ServiceAccount] { return c.CoreV1().ServiceAccounts(ns) }))
+	add(kindFor("PersistentVolumeClaim", core.PersistentVolumeClaims().Informer(), func(ns string) typedClient[*corev1.PersistentVolumeClaim] {
+		return c.CoreV1().PersistentVolumeClaims(ns)
+	}))
+	add(kindFor("PersistentVolume", core.PersistentVolumes().Informer(), func(string) typedClient[*corev1.PersistentVolume] { return c.CoreV1().PersistentVolumes() }))
+	add(kindFor("ReplicaSet", apps.ReplicaSets().Informer(), func(ns string) typedClient[*appsv1.ReplicaSet] { return c.AppsV1().ReplicaSets(ns) }))
+	add(kindFor("Deployment", apps.Deployments().Informer(), func(ns string) typedClient[*appsv1.Deployment] { return c.AppsV1().Deployments(ns) }))
+	add(kindFor("StatefulSet", apps.StatefulSets().Informer(), func(ns string) typedClient[*appsv1.StatefulSet] { return c.AppsV1().StatefulSets(ns) }))
+	add(kindFor("DaemonSet", apps.DaemonSets().Informer(), func(ns string) typedClient[*appsv1.DaemonSet] { return c.AppsV1().DaemonSets(ns) }))
+	add(kindFor("ControllerRevision", apps.ControllerRevisions().Informer(), func(ns string) typedClient[*appsv1.ControllerRevision] {
+		return c.AppsV1().ControllerRevisions(ns)
+	}))
+	add(kindFor("Job", batch.Jobs().Informer(), func(ns string) typedClient[*batchv1.Job] { return c.BatchV1().Jobs(ns) }))
+	add(kindFor("CronJob", batch.CronJobs().Informer(), func(ns string) typedClient[*batchv1.CronJob] { return c.BatchV1().CronJobs(ns) }))
+	add(kindFor("HorizontalPodAutoscaler", f.Autoscaling().V2().HorizontalPodAutoscalers().Informer(), func(ns string) typedClient[*autoscalingv2.HorizontalPodAutoscaler] {
+		return c.AutoscalingV2().HorizontalPodAutoscalers(ns)
+	}))
+	add(kindFor("PodDisruptionBudget", f.Policy().V1().PodDisruptionBudgets().Informer(), func(ns string) typedClient[*policyv1.PodDisruptionBudget] {
+		return c.PolicyV1().PodDisruptionBudgets(ns)
+	}))
+	add(kindFor("Ingress", f.Networking().V1().Ingresses().Informer(), func(ns string) typedClient[*networkingv1.Ingress] { return c.NetworkingV1().Ingresses(ns) }))
+	add(kindFor("NetworkPolicy", f.Networking().V1().NetworkPolicies().Informer(), func(ns string) typedClient[*networkingv1.NetworkPolicy] {
+		return c.NetworkingV1().NetworkPolicies(ns)
+	}))
+	add(kindFor("Role", f.Rbac().V1().Roles().Informer(), func(ns string) typedClient[*rbacv1.Role] { return c.RbacV1().Roles(ns) }))
+	add(kindFor("RoleBinding", f.Rbac().V1().RoleBindings().Informer(), func(ns string) typedClient[*rbacv1.RoleBinding] { return c.RbacV1().RoleBindings(ns) }))
+	add(kindFor("ClusterRole", f.Rbac().V1().ClusterRoles().Informer(), func(string) typedClient[*rbacv1.ClusterRole] { return c.RbacV1().ClusterRoles() }))
+	add(kindFor("ClusterRoleBinding", f.Rbac().V1().ClusterRoleBindings().Informer(), func(string) typedClient[*rbacv1.ClusterRoleBinding] {
+		return c.RbacV1().ClusterRoleBindings()
+	}))
 	if m.enabled("endpointslice") {
-		add(&kindRes{kind: "EndpointSlice", inf: f.Discovery().V1().EndpointSlices().Informer(), dep: true,
-			get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
-				return c.DiscoveryV1().EndpointSlices(ns).Get(ctx, n, metav1.GetOptions{})
-			},
-			del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
-				return c.DiscoveryV1().EndpointSlices(ns).Delete(ctx, n, o)
-			}})
+		add(kindFor("EndpointSlice", f.Discovery().V1().EndpointSlices().Informer(), func(ns string) typedClient[*discoveryv1.EndpointSlice] {
+			return c.DiscoveryV1().EndpointSlices(ns)
+		}))
 	}
+}
+
+// typedClient is what the collector calls on one kind's typed client.
+type typedClient[T runtime.Object] interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
+	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
+}
+
+// kindFor declares a kind to the collector: every kind may own objects
+// and be owned, as upstream.
+func kindFor[T interface {
+	runtime.Object
+	metav1.Object
+}](kind string, inf cache.SharedIndexInformer, client func(ns string) typedClient[T]) *kindRes {
+	return &kindRes{kind: kind, inf: inf, owner: true, dep: true,
+		get: func(ctx context.Context, ns, n string) (metav1.Object, error) {
+			return client(ns).Get(ctx, n, metav1.GetOptions{})
+		},
+		del: func(ctx context.Context, ns, n string, o metav1.DeleteOptions) error {
+			return client(ns).Delete(ctx, n, o)
+		},
+		upd: func(ctx context.Context, o runtime.Object) error {
+			x := o.(T)
+			_, err := client(x.GetNamespace()).Update(ctx, x, metav1.UpdateOptions{})
+			return err
+		}}
 }
 
 func (g *gc) sync(ctx context.Context, item string) (time.Duration, error) {
@@ -250,28 +255,24 @@ func (g *gc) ownerAlive(ctx context.Context, ns string, ref metav1.OwnerReferenc
 	return got.GetUID() == ref.UID, nil
 }
 
-func (g *gc) dependents(owner metav1.Object) []metav1.Object {
-	var out []metav1.Object
+// dependent is an object some owner's UID is in the ownerReferences of.
+type dependent struct {
+	k *kindRes
+	m metav1.Object
+}
+
+func (g *gc) dependents(owner metav1.Object) []dependent {
+	var out []dependent
 	for _, dk := range g.kinds {
 		if !dk.dep {
 			continue
 		}
 		deps, _ := dk.inf.GetIndexer().ByIndex(ownerIndex, string(owner.GetUID()))
 		for _, d := range deps {
-			out = append(out, d.(metav1.Object))
+			out = append(out, dependent{dk, d.(metav1.Object)})
 		}
 	}
 	return out
-}
-
-func kindOf(obj metav1.Object) string {
-	switch obj.(type) {
-	case *corev1.Pod:
-		return "Pod"
-	case *appsv1.ReplicaSet:
-		return "ReplicaSet"
-	}
-	return "EndpointSlice"
 }
 
 // foreground deletes the owner's dependents and, once none is left,
@@ -279,12 +280,12 @@ func kindOf(obj metav1.Object) string {
 func (g *gc) foreground(ctx context.Context, k *kindRes, obj runtime.Object, m metav1.Object) (time.Duration, error) {
 	deps := g.dependents(m)
 	fg := metav1.DeletePropagationForeground
-	for _, d := range deps {
+	for _, dep := range deps {
+		d := dep.m
 		if d.GetDeletionTimestamp() != nil {
 			continue
 		}
-		dk := g.kinds[kindOf(d)]
-		if err := dk.del(ctx, d.GetNamespace(), d.GetName(), metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil && !apierrors.IsNotFound(err) {
+		if err := dep.k.del(ctx, d.GetNamespace(), d.GetName(), metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil && !apierrors.IsNotFound(err) {
 			return 0, err
 		}
 	}
@@ -297,8 +298,8 @@ func (g *gc) foreground(ctx context.Context, k *kindRes, obj runtime.Object, m m
 // orphan removes the owner's references from its dependents, then the
 // orphan finalizer.
 func (g *gc) orphan(ctx context.Context, k *kindRes, obj runtime.Object, m metav1.Object) (time.Duration, error) {
-	for _, d := range g.dependents(m) {
-		dk := g.kinds[kindOf(d)]
+	for _, dep := range g.dependents(m) {
+		dk, d := dep.k, dep.m
 		if dk.upd == nil {
 			continue
 		}

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -498,6 +499,12 @@ func rankForDeletion(pods []*corev1.Pod, n int) []*corev1.Pod {
 		if ra != rb {
 			return !ra
 		}
+		// The pod-deletion-cost annotation, as kube-controller-manager
+		// reads it: lower cost goes first (Marathon's kill with scale
+		// marks the tasks it kills this way).
+		if ca, cb := deletionCost(a), deletionCost(b); ca != cb {
+			return ca < cb
+		}
 		if ra && !ta.Equal(tb) {
 			return ta.After(tb)
 		}
@@ -507,6 +514,16 @@ func rankForDeletion(pods []*corev1.Pod, n int) []*corev1.Pod {
 		return b.CreationTimestamp.Before(&a.CreationTimestamp)
 	})
 	return sorted[:n]
+}
+
+// deletionCost reads a pod's controller.kubernetes.io/pod-deletion-cost
+// (0 when absent or not an int32).
+func deletionCost(p *corev1.Pod) int64 {
+	c, err := strconv.ParseInt(p.Annotations["controller.kubernetes.io/pod-deletion-cost"], 10, 32)
+	if err != nil {
+		return 0
+	}
+	return c
 }
 
 // hasLabels reports whether set holds every label of want (a selector

@@ -91,15 +91,6 @@ func (t *tally) observe(p *corev1.Pod, ownerUID types.UID, gone bool) {
 	t.setLocked(p, gone)
 }
 
-// forget drops p (its controller reference moved away).
-func (t *tally) forget(p *corev1.Pod) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.built {
-		t.setLocked(p, true)
-	}
-}
-
 // counts is a controller's status, counted from its tally.
 type counts struct {
 	active, labeled, ready, available int32

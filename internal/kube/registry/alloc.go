@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,22 +26,40 @@ const (
 	portKeyPrefix = "/registry/stratus.io/servicenodeports/"
 )
 
-// ServiceCIDR is the range cluster IPs come from.
-var serviceCIDR = netip.MustParsePrefix("127.100.0.0/16")
+// defaultServiceCIDR is the range cluster IPs come from unless
+// SetServiceCIDR says otherwise.
+var defaultServiceCIDR = netip.MustParsePrefix("127.100.0.0/16")
 
 // allocator hands out cluster IPs and node ports. Each allocation is a key
 // created in the same transaction as the service, so two services can never
 // get the same one; the hints only make a free value likely on first try.
 type allocator struct {
 	mu       sync.Mutex
-	nextIP   uint32 // offset in the range
+	cidr     netip.Prefix // IPv4; the zero value is defaultServiceCIDR
+	nextIP   uint32       // offset in the range
 	nextPort int32
 }
 
-const ipRangeSize = 1 << 16
+func (a *allocator) serviceCIDR() netip.Prefix {
+	if !a.cidr.IsValid() {
+		return defaultServiceCIDR
+	}
+	return a.cidr
+}
 
-func ipAt(off uint32) string {
-	b := serviceCIDR.Addr().As4()
+// SetServiceCIDR sets the range cluster IPs come from (before the storage
+// serves anything). Instances side by side on one machine each have their
+// own, because the service proxy binds cluster IPs on loopback.
+func (st *Storage) SetServiceCIDR(p netip.Prefix) error {
+	if !p.IsValid() || !p.Addr().Is4() || p.Bits() < 8 || p.Bits() > 30 {
+		return fmt.Errorf("service CIDR %s: want an IPv4 range between /8 and /30", p)
+	}
+	st.alloc.cidr = p.Masked()
+	return nil
+}
+
+func (a *allocator) ipAt(off uint32) string {
+	b := a.serviceCIDR().Masked().Addr().As4()
 	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 	v += off
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
@@ -51,10 +70,10 @@ func ipAt(off uint32) string {
 func (a *allocator) candidateIP() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.nextIP == 0 || a.nextIP >= ipRangeSize-1 {
+	if size := uint32(1) << (32 - a.serviceCIDR().Bits()); a.nextIP == 0 || a.nextIP >= size-1 {
 		a.nextIP = 1
 	}
-	ip := ipAt(a.nextIP)
+	ip := a.ipAt(a.nextIP)
 	a.nextIP++
 	return ip
 }
@@ -109,9 +128,9 @@ func (a *allocator) allocateService(svc, old *corev1.Service) (*serviceAllocatio
 		al.ops = append(al.ops, store.Create(ipKey(svc.Spec.ClusterIP), owner))
 	case svc.Spec.ClusterIP != hadIP:
 		ip, err := netip.ParseAddr(svc.Spec.ClusterIP)
-		if err != nil || !serviceCIDR.Contains(ip) {
+		if cidr := a.serviceCIDR(); err != nil || !cidr.Contains(ip) {
 			return nil, fieldInvalid(svc, field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), []string{svc.Spec.ClusterIP},
-				fmt.Sprintf("failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s", svc.Spec.ClusterIP, svc.Spec.ClusterIP, serviceCIDR)))
+				fmt.Sprintf("failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s", svc.Spec.ClusterIP, svc.Spec.ClusterIP, cidr)))
 		}
 		al.ops = append(al.ops, store.Create(ipKey(svc.Spec.ClusterIP), owner))
 	}
@@ -227,3 +246,41 @@ func fieldInvalid(svc *corev1.Service, e *field.Error) error {
 }
 
 var _ = context.Background
+
+// keepAllocated gives an updated Service the cluster IPs and node ports the
+// old one was allocated where the update leaves them empty (`kubectl
+// replace` of a manifest without them), as kube-apiserver does; a value the
+// update sets is kept, and validation judges it.
+func keepAllocated(svc, old *corev1.Service) {
+	needsIP := func(s *corev1.Service) bool { return s.Spec.Type != corev1.ServiceTypeExternalName }
+	if needsIP(svc) && needsIP(old) && svc.Spec.ClusterIP == "" && len(svc.Spec.ClusterIPs) == 0 {
+		svc.Spec.ClusterIP = old.Spec.ClusterIP
+		svc.Spec.ClusterIPs = slices.Clone(old.Spec.ClusterIPs)
+		if svc.Spec.IPFamilyPolicy == nil {
+			svc.Spec.IPFamilyPolicy = old.Spec.IPFamilyPolicy
+		}
+		if len(svc.Spec.IPFamilies) == 0 {
+			svc.Spec.IPFamilies = slices.Clone(old.Spec.IPFamilies)
+		}
+	}
+	needsPorts := func(s *corev1.Service) bool {
+		return s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer
+	}
+	if needsPorts(svc) && needsPorts(old) {
+		for i := range svc.Spec.Ports {
+			p := &svc.Spec.Ports[i]
+			if p.NodePort != 0 {
+				continue
+			}
+			for _, op := range old.Spec.Ports {
+				if op.Port == p.Port && op.Protocol == p.Protocol {
+					p.NodePort = op.NodePort
+					break
+				}
+			}
+		}
+	}
+	if svc.Spec.HealthCheckNodePort == 0 && svc.Spec.ExternalTrafficPolicy == old.Spec.ExternalTrafficPolicy {
+		svc.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
+	}
+}

@@ -4,8 +4,13 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -44,6 +49,17 @@ func registerDefaults(s *runtime.Scheme) {
 			}
 		}
 	})
+	s.AddTypeDefaultingFunc(&appsv1.StatefulSet{}, func(o interface{}) { defaultStatefulSet(o.(*appsv1.StatefulSet)) })
+	s.AddTypeDefaultingFunc(&appsv1.DaemonSet{}, func(o interface{}) { defaultDaemonSet(o.(*appsv1.DaemonSet)) })
+	s.AddTypeDefaultingFunc(&batchv1.Job{}, func(o interface{}) { defaultJobSpec(&o.(*batchv1.Job).Spec) })
+	s.AddTypeDefaultingFunc(&batchv1.CronJob{}, func(o interface{}) { defaultCronJob(o.(*batchv1.CronJob)) })
+	s.AddTypeDefaultingFunc(&corev1.PersistentVolume{}, func(o interface{}) { defaultPV(o.(*corev1.PersistentVolume)) })
+	s.AddTypeDefaultingFunc(&corev1.PersistentVolumeClaim{}, func(o interface{}) { defaultPVC(o.(*corev1.PersistentVolumeClaim)) })
+	s.AddTypeDefaultingFunc(&corev1.PodTemplate{}, func(o interface{}) { defaultPodSpec(&o.(*corev1.PodTemplate).Template.Spec) })
+	s.AddTypeDefaultingFunc(&storagev1.StorageClass{}, func(o interface{}) { defaultStorageClass(o.(*storagev1.StorageClass)) })
+	s.AddTypeDefaultingFunc(&networkingv1.NetworkPolicy{}, func(o interface{}) { defaultNetworkPolicy(o.(*networkingv1.NetworkPolicy)) })
+	s.AddTypeDefaultingFunc(&autoscalingv2.HorizontalPodAutoscaler{}, func(o interface{}) { defaultHPA(o.(*autoscalingv2.HorizontalPodAutoscaler)) })
+	s.AddTypeDefaultingFunc(&schedulingv1.PriorityClass{}, func(o interface{}) { defaultPriorityClass(o.(*schedulingv1.PriorityClass)) })
 	s.AddTypeDefaultingFunc(&discoveryv1.EndpointSlice{}, func(o interface{}) {
 		for i := range o.(*discoveryv1.EndpointSlice).Ports {
 			p := &o.(*discoveryv1.EndpointSlice).Ports[i]

@@ -153,6 +153,7 @@ func services() *Resource {
 func endpoints() *Resource {
 	r := core("endpoints", "Endpoints", "endpoints", true, func() runtime.Object { return &corev1.Endpoints{} }, func() runtime.Object { return &corev1.EndpointsList{} })
 	r.ShortNames = []string{"ep"}
+	r.AllowCreateOnUpdate = true
 	r.Columns, r.Row = endpointsColumns, endpointsRow
 	return r
 }
@@ -217,6 +218,7 @@ func serviceAccounts() *Resource {
 func events() *Resource {
 	r := core("events", "Event", "event", true, func() runtime.Object { return &corev1.Event{} }, func() runtime.Object { return &corev1.EventList{} })
 	r.ShortNames = []string{"ev"}
+	r.AllowCreateOnUpdate = true
 	r.Columns, r.Row = eventColumns, eventRow
 	r.Validate = func(obj, _ runtime.Object) field.ErrorList {
 		e := obj.(*corev1.Event)
@@ -279,7 +281,7 @@ func replicaSets() *Resource {
 
 func leases() *Resource {
 	return &Resource{Group: "coordination.k8s.io", Version: "v1", Name: "leases", Kind: "Lease", ListKind: "LeaseList", Singular: "lease",
-		Namespaced: true, HasSpec: true,
+		Namespaced: true, HasSpec: true, AllowCreateOnUpdate: true,
 		New: func() runtime.Object { return &coordinationv1.Lease{} }, NewList: func() runtime.Object { return &coordinationv1.LeaseList{} },
 		Columns: leaseColumns, Row: leaseRow}
 }

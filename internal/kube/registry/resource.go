@@ -35,6 +35,9 @@ type Resource struct {
 	KeepStatusOnCreate bool
 	// ReturnDeleted: DELETE answers with the object rather than a Status.
 	ReturnDeleted bool
+	// AllowCreateOnUpdate: a PUT of a missing object creates it (the real
+	// strategy's AllowCreateOnUpdate: endpoints, events, leases).
+	AllowCreateOnUpdate bool
 
 	// PrepareForCreate sets server-owned fields on a new object.
 	PrepareForCreate func(obj runtime.Object)
@@ -176,10 +179,22 @@ func (g *Registry) ByKind(gvk schema.GroupVersionKind) *Resource { return g.byGV
 func New(c *Codecs) (*Registry, error) {
 	g := &Registry{Codecs: c, byGVR: map[schema.GroupVersionResource]*Resource{}, byGVK: map[schema.GroupVersionKind]*Resource{}}
 	g.Resources = []*Resource{
-		configMaps(), endpoints(), events(), namespaces(), nodes(), pods(),
-		replicationControllers(), secrets(), serviceAccounts(), services(),
-		deployments(), replicaSets(),
+		configMaps(), endpoints(), events(), limitRanges(), namespaces(), nodes(),
+		persistentVolumeClaims(), persistentVolumes(), pods(), podTemplates(),
+		replicationControllers(), resourceQuotas(), secrets(), serviceAccounts(), services(),
+		mutatingWebhookConfigurations(), validatingAdmissionPolicies(), validatingAdmissionPolicyBindings(), validatingWebhookConfigurations(),
+		controllerRevisions(), daemonSets(), deployments(), replicaSets(), statefulSets(),
+		horizontalPodAutoscalers(),
+		cronJobs(), jobs(),
+		certificateSigningRequests(),
 		leases(), endpointSlices(),
+		flowSchemas(), priorityLevelConfigurations(),
+		ingressClasses(), ingresses(), ipAddresses(), networkPolicies(), serviceCIDRs(),
+		runtimeClasses(),
+		podDisruptionBudgets(),
+		clusterRoleBindings(), clusterRoles(), roleBindings(), roles(),
+		priorityClasses(),
+		csiDrivers(), csiNodes(), csiStorageCapacities(), storageClasses(), volumeAttachments(),
 	}
 	for _, r := range g.Resources {
 		g.byGVR[r.GVR()] = r

@@ -235,6 +235,8 @@ func (st *Storage) storeErr(err error, r *Resource, name string) error {
 		return apierrors.NewNotFound(r.GroupResource(), name)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return apierrors.NewTimeoutError(err.Error(), 1)
+	case errors.Is(err, store.ErrInvalid):
+		return errObjectTooLarge() // the only invalid write a valid object makes
 	}
 	return apierrors.NewInternalError(err)
 }
@@ -349,6 +351,9 @@ func (st *Storage) commitCreate(ctx context.Context, r *Resource, obj runtime.Ob
 		data, err := st.encode(r, obj)
 		if err != nil {
 			return nil, apierrors.NewInternalError(err)
+		}
+		if len(data) > maxObjectSize {
+			return nil, errObjectTooLarge()
 		}
 		if o.DryRun {
 			return obj, nil
@@ -497,6 +502,9 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 	m.SetResourceVersion(cm.GetResourceVersion())
 	m.SetSelfLink("")
 	st.Reg.Codecs.Scheme.Default(obj)
+	if svc, ok := obj.(*corev1.Service); ok && o.Subresource == "" {
+		keepAllocated(svc, cur.(*corev1.Service))
+	}
 	if sec, ok := obj.(*corev1.Secret); ok && r.PrepareForCreate != nil {
 		r.PrepareForCreate(sec) // stringData folds into data on every write
 	}
@@ -543,6 +551,9 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		data, err := st.encode(r, obj)
 		if err != nil {
 			return nil, false, apierrors.NewInternalError(err)
+		}
+		if len(data) > maxObjectSize {
+			return nil, false, errObjectTooLarge()
 		}
 		if bytes.Equal(data, kv.Value) {
 			return cur, false, nil // nothing changed: no write, same resourceVersion

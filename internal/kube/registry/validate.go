@@ -479,6 +479,9 @@ func validateConfigMap(obj, _ runtime.Object) field.ErrorList {
 			errs = append(errs, field.Invalid(field.NewPath("binaryData").Key(k), k, "duplicate of key present in data"))
 		}
 	}
+	if e := configMapDataTooLong(cm); e != nil {
+		errs = append(errs, e)
+	}
 	return errs
 }
 
@@ -489,6 +492,9 @@ func validateSecret(obj, _ runtime.Object) field.ErrorList {
 		for _, msg := range validation.IsConfigMapKey(k) {
 			errs = append(errs, field.Invalid(field.NewPath("data").Key(k), k, msg))
 		}
+	}
+	if e := secretDataTooLong(s); e != nil {
+		errs = append(errs, e)
 	}
 	return errs
 }

@@ -36,7 +36,9 @@ import (
 const (
 	// AnnotationStartLatency: a Go duration ("2s") before a container runs.
 	AnnotationStartLatency = "sim.stratus.io/start-latency"
-	// AnnotationExitAfter: the container exits this long after it starts.
+	// AnnotationExitAfter: the container exits this long after it starts
+	// (for any pod; a pod whose restartPolicy is Never or OnFailure exits
+	// after Options.CompleteAfter without it).
 	AnnotationExitAfter = "sim.stratus.io/exit-after"
 	// AnnotationExitCode: its exit code then (default 0).
 	AnnotationExitCode = "sim.stratus.io/exit-code"
@@ -46,6 +48,11 @@ const (
 	// AnnotationOutput: text the container "prints" when it starts.
 	AnnotationOutput = "sim.stratus.io/output"
 )
+
+// DefaultCompleteAfter is how long a run-to-completion container (its pod's
+// restartPolicy is Never or OnFailure) runs before it exits with code 0,
+// when Options.CompleteAfter is 0 and no annotation says otherwise.
+const DefaultCompleteAfter = time.Second
 
 // DefaultMaxListeners bounds the HTTP listeners when Options.MaxListeners is 0.
 const DefaultMaxListeners = 256
@@ -60,6 +67,11 @@ type Options struct {
 	FailureRate float64
 	// Ports makes containers with TCP ports answer HTTP on podIP:port.
 	Ports bool
+	// CompleteAfter is how long a run-to-completion container runs before
+	// it exits with code 0 (DefaultCompleteAfter if 0; negative: never, it
+	// runs until stopped like any other). The pod's exit-after and
+	// exit-code annotations override it.
+	CompleteAfter time.Duration
 	// MaxListeners bounds the open listeners (DefaultMaxListeners if 0); a
 	// container started beyond it runs but does not answer, and the skip
 	// is logged.
@@ -156,6 +168,12 @@ type behaviour struct {
 
 func (r *Runtime) behaviour(spec *runtime.ContainerSpec) (behaviour, error) {
 	b := behaviour{latency: r.opts.StartLatency, exitAfter: -1}
+	if spec.RunToCompletion {
+		b.exitAfter = r.opts.CompleteAfter
+		if b.exitAfter == 0 {
+			b.exitAfter = DefaultCompleteAfter
+		}
+	}
 	rate := r.opts.FailureRate
 	a := spec.Annotations
 	if v, ok := a[AnnotationStartLatency]; ok {

@@ -43,6 +43,7 @@ func TestBehaviourFromAnnotations(t *testing.T) {
 	tests := []struct {
 		name      string
 		ann       map[string]string
+		complete  bool // the pod runs to completion
 		atStart   runtime.State
 		advance   time.Duration
 		after     runtime.State
@@ -53,12 +54,17 @@ func TestBehaviourFromAnnotations(t *testing.T) {
 		{name: "no latency", ann: map[string]string{AnnotationStartLatency: "0s"}, atStart: runtime.StateRunning, after: runtime.StateRunning},
 		{name: "exits later", ann: map[string]string{AnnotationStartLatency: "0s", AnnotationExitAfter: "5s", AnnotationExitCode: "2"}, atStart: runtime.StateRunning, advance: 5 * time.Second, after: runtime.StateExited, exitCode: 2},
 		{name: "always fails", ann: map[string]string{AnnotationStartLatency: "0s", AnnotationFailureRate: "1"}, atStart: runtime.StateExited, after: runtime.StateExited, exitCode: 1},
+		{name: "runs to completion", ann: map[string]string{AnnotationStartLatency: "0s"}, complete: true, atStart: runtime.StateRunning, advance: DefaultCompleteAfter, after: runtime.StateExited},
+		{name: "runs to completion, then fails", ann: map[string]string{AnnotationStartLatency: "0s", AnnotationExitCode: "3"}, complete: true, atStart: runtime.StateRunning, advance: DefaultCompleteAfter, after: runtime.StateExited, exitCode: 3},
+		{name: "runs to completion later", ann: map[string]string{AnnotationStartLatency: "0s", AnnotationExitAfter: "1m"}, complete: true, atStart: runtime.StateRunning, advance: time.Minute, after: runtime.StateExited},
 		{name: "bad annotation", ann: map[string]string{AnnotationExitAfter: "soon"}, wantError: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			notified := make(chan runtime.Status, 4)
-			st, err := rt.Start(ctx, spec("c", tc.ann), func(s runtime.Status) { notified <- s })
+			sp := spec("c", tc.ann)
+			sp.RunToCompletion = tc.complete
+			st, err := rt.Start(ctx, sp, func(s runtime.Status) { notified <- s })
 			if tc.wantError {
 				if err == nil {
 					t.Fatal("no error")

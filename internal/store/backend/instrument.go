@@ -28,6 +28,9 @@ func Instrument(s store.Store, reg prometheus.Registerer) store.Store {
 	})
 	hist = register(reg, hist)
 	gauge = register(reg, gauge)
+	if st, ok := s.(store.Statser); ok && reg != nil {
+		register(reg, &statsCollector{s: st})
+	}
 	return &instrumented{
 		s:       s,
 		get:     hist.WithLabelValues("get"),
@@ -124,3 +127,11 @@ func (i *instrumented) Compact(ctx context.Context, rev int64) error {
 }
 
 func (i *instrumented) Close() error { return i.s.Close() }
+
+// Stats implements store.Statser when the wrapped store does.
+func (i *instrumented) Stats(ctx context.Context) (store.Stats, error) {
+	if st, ok := i.s.(store.Statser); ok {
+		return st.Stats(ctx)
+	}
+	return store.Stats{}, errors.ErrUnsupported
+}

@@ -14,6 +14,7 @@
 package bolt
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -115,6 +116,9 @@ func open(path string, opts Options) (*Store, error) {
 	}
 	db, err := openDB(path, &bbolt.Options{Timeout: opts.LockTimeout})
 	if err != nil {
+		return nil, err
+	}
+	if db, err = defragIfWasteful(db, opts.LockTimeout, log); err != nil {
 		return nil, err
 	}
 	// Another process may have written between the two opens.
@@ -359,4 +363,27 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// Stats implements store.Statser: the engine's numbers, with the file's
+// size and the part of it bbolt keeps free for reuse.
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	st, err := s.Engine.Stats(ctx)
+	if err != nil {
+		return st, err
+	}
+	st.FileBytes, st.FreeBytes, err = fileUse(s.db)
+	return st, err
+}
+
+// fileUse returns the file's size and its free bytes (free and pending
+// pages, which later writes reuse before the file grows).
+func fileUse(db *bbolt.DB) (size, free int64, err error) {
+	err = db.View(func(tx *bbolt.Tx) error {
+		size = tx.Size()
+		return nil
+	})
+	bs := db.Stats()
+	free = int64(bs.FreePageN+bs.PendingPageN) * int64(db.Info().PageSize)
+	return size, free, err
 }

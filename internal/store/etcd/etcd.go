@@ -57,6 +57,8 @@ type Store struct {
 	hub   *hub
 	// hubs counts the shared watches started (for tests).
 	hubs atomic.Int64
+	// compactedRev is the newest revision this process compacted to.
+	compactedRev atomic.Int64
 
 	closed    atomic.Bool
 	done      chan struct{}
@@ -250,6 +252,8 @@ func (s *Store) Compact(ctx context.Context, rev int64) error {
 		err = nil // already compacted that far
 	}
 	if err == nil {
+		for cur := s.compactedRev.Load(); rev > cur && !s.compactedRev.CompareAndSwap(cur, rev); cur = s.compactedRev.Load() {
+		}
 		s.hubMu.Lock()
 		if s.hub != nil {
 			s.hub.compacted(rev)
@@ -423,4 +427,24 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// Stats implements store.Statser: the keys under the prefix, the
+// revisions since the newest compaction this process made (or saw), and
+// the first endpoint's database size and the part of it not in use.
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	n, err := s.Count(ctx, "")
+	if err != nil {
+		return store.Stats{}, err
+	}
+	st := store.Stats{Keys: n, History: -1, CompactedRev: s.compactedRev.Load(), FileBytes: -1, FreeBytes: -1}
+	if eps := s.c.Endpoints(); len(eps) > 0 {
+		if resp, err := s.c.Status(ctx, eps[0]); err == nil {
+			st.FileBytes, st.FreeBytes = resp.DbSize, resp.DbSize-resp.DbSizeInUse
+			if st.CompactedRev > 0 {
+				st.History = resp.Header.Revision - st.CompactedRev
+			}
+		}
+	}
+	return st, nil
 }

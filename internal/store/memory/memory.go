@@ -723,3 +723,14 @@ func (e *Engine) Close() error {
 	}
 	return nil
 }
+
+// Stats implements store.Statser: the keys in the tree and the events in
+// the history; a memory engine has no file.
+func (e *Engine) Stats(ctx context.Context) (store.Stats, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed {
+		return store.Stats{}, store.ErrClosed
+	}
+	return store.Stats{Keys: int64(e.tree.Len()), History: int64(len(e.hist)), CompactedRev: e.oldest, FileBytes: -1, FreeBytes: -1}, nil
+}

@@ -23,6 +23,8 @@ type Options struct {
 	Store store.Store
 	// DataDir, when set, is used instead of t.TempDir().
 	DataDir string
+	// EventTTL is apiserver.Options.EventTTL.
+	EventTTL time.Duration
 }
 
 // Start starts a server and registers its shutdown with t.Cleanup.
@@ -42,7 +44,7 @@ func StartWith(t testing.TB, o Options) *apiserver.Server {
 		dir = t.TempDir()
 	}
 	srv, err := apiserver.New(apiserver.Options{Store: st, DataDir: dir, Addr: "127.0.0.1:0",
-		Log: slog.New(slog.DiscardHandler)})
+		Log: slog.New(slog.DiscardHandler), EventTTL: o.EventTTL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,11 @@
-package main
+package instance
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/proxy"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+	"github.com/stratus-cloud/stratus/internal/store/compactor"
 )
 
 // build adds every part to the group, in two stages whose parts start
@@ -35,14 +37,20 @@ import (
 // HTTP front is added last by runUp.
 func (w *wiring) build(ctx context.Context) error {
 	w.first, w.second = nil, nil
-	dc, err := cloud.LoadDatacenter(w.o.datacenter)
+	dc, err := cloud.LoadDatacenter(w.o.Datacenter)
 	if err != nil {
 		return fmt.Errorf("--datacenter: %w", err)
 	}
+	w.o.Expiry.applyTo(dc)
+	if err := dc.Validate(); err != nil {
+		return err
+	}
+	w.first = append(w.first, compactor.New(compactor.Options{Store: w.store, Interval: w.o.Expiry.Compaction, Log: w.log.With("component", "compactor")}))
 	sim, err := cloud.New(ctx, cloud.Options{Store: w.store, Datacenter: dc, Log: w.log.With("component", "cloud"), ID: w.identity()})
 	if err != nil {
 		return err
 	}
+	w.sim = sim
 	cs := cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: w.log.With("component", "cloudstack"), Metrics: w.reg})
 	w.first = append(w.first, sim)
 	w.http.Handle("/client/api", "cloudstack", cs)
@@ -61,6 +69,9 @@ func (w *wiring) build(ctx context.Context) error {
 		return err
 	}
 	w.buildGCE(sim, cs)
+	if err := w.buildMarathon(kc); err != nil {
+		return err
+	}
 
 	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, Store: w.store, Log: w.log}) // it names itself
 	if err != nil {
@@ -83,13 +94,13 @@ func (w *wiring) build(ctx context.Context) error {
 // buildKube adds the Kubernetes API server, the host's node agent and the
 // simulated nodes, and returns an in-process client of the API.
 func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
-	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.kubeAddr, Log: w.log, Metrics: w.reg,
-		SANs: w.o.tlsSANs, NodeToken: w.o.token})
+	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.KubeAddr, Log: w.log, Metrics: w.reg,
+		SANs: w.o.TLSSANs, NodeToken: w.o.Token, ServiceCIDR: w.net.ServiceCIDR, EventTTL: w.o.Expiry.EventTTL})
 	if err != nil {
 		return nil, err
 	}
 	w.first = append(w.first, srv)
-	w.kubeURL = srv.URL
+	w.kube = srv
 	kc, err := kubernetes.NewForConfig(srv.LoopbackConfig())
 	if err != nil {
 		return nil, err
@@ -101,19 +112,19 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil
 	})
 
-	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg})
+	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String()})
 	// Servers sharing a store take turns: only the lease holder runs the
 	// scheduler and controllers. The identity is stable per data dir, so a
 	// restarted server takes its own lease back at once.
 	w.second = append(w.second, leader.New(leader.Options{Client: kc, Identity: w.identity(), Log: w.log}, cm))
-	if !w.o.controlPlaneOnly {
+	if !w.o.ControlPlaneOnly {
 		if err := w.buildHostAgent(ctx, kc, srv.NodeToken()); err != nil {
 			return nil, err
 		}
-		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log}))
+		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log, NodePortAddress: w.net.NodeAddr.String()}))
 	}
-	if w.o.simNodes > 0 {
-		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.simNodes, Runtime: sim.New(sim.Options{Ports: true}), Token: srv.NodeToken(), Log: w.log})
+	if w.o.SimNodes > 0 {
+		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: sim.New(sim.Options{Ports: w.claim != nil}), Token: srv.NodeToken(), Log: w.log})
 		if err != nil {
 			return nil, err
 		}
@@ -137,10 +148,13 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 	ha := &hostAgent{opened: make(chan struct{})}
 	go func() {
 		defer close(ha.opened)
-		ha.rt, ha.name, ha.err = openRuntime(ctx, w.o.runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
+		ha.rt, ha.name, ha.err = OpenRuntime(ctx, w.o.Runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
 	}()
 	ha.newAgent = func(rt runtime.Runtime) (*agent.Agent, error) {
-		return agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log})
+		// The node's address (its log server's) is the slot's, where its
+		// node ports listen.
+		return agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log,
+			Addr: net.JoinHostPort(w.net.NodeAddr.String(), "0")})
 	}
 	w.second = append(w.second, ha)
 	w.host = ha
@@ -227,9 +241,11 @@ func (w *wiring) buildGCE(sim *cloud.Sim, cs http.Handler) {
 				return err
 			}
 			g, err := gce.New(gce.Options{
-				CloudStack: gce.CloudStackConfig{URL: "http://stratus.inproc/client/api", APIKey: key, SecretKey: secret, HTTPClient: inproc.Client(cs)},
-				Store:      w.store,
-				Log:        w.log.With("component", "gce"),
+				CloudStack:   gce.CloudStackConfig{URL: "http://stratus.inproc/client/api", APIKey: key, SecretKey: secret, HTTPClient: inproc.Client(cs)},
+				Store:        w.store,
+				Log:          w.log.With("component", "gce"),
+				OperationTTL: w.o.Expiry.GCEOperationTTL,
+				Metrics:      w.reg,
 			})
 			if err != nil {
 				return err

@@ -1,4 +1,4 @@
-package main
+package instance
 
 import (
 	"context"
@@ -13,13 +13,15 @@ import (
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
 
-const runtimeFlagHelp = "pod runtime of this host's node: sim (simulated, needs no images or registry), exec (host processes), docker (real containers; images must be present locally or pullable) or auto (docker when an engine answers, else sim)"
+// RuntimeFlagHelp describes `up --runtime`.
+const RuntimeFlagHelp = "pod runtime of this host's node: sim (simulated, needs no images or registry), exec (host processes), docker (real containers; images must be present locally or pullable) or auto (docker when an engine answers, else sim)"
 
-// defaultRuntime runs every seed scenario with no registry and no daemon.
-const defaultRuntime = "sim"
+// DefaultRuntime runs every seed scenario with no registry and no daemon.
+const DefaultRuntime = "sim"
 
 // chooseRuntime returns the runtime to use: the flag when given (and it is
-// then kept in the data dir), else the one kept there, else the default.
+// then kept in the data dir), else the one kept there, else flag (the
+// flag's default, or a library caller's choice), else the default.
 // from says where the choice came from, for the banner.
 func chooseRuntime(dir *datadir.Dir, flag string, flagSet bool) (name, from string, err error) {
 	s, err := dir.Settings()
@@ -43,8 +45,10 @@ func chooseRuntime(dir *datadir.Dir, flag string, flagSet bool) (name, from stri
 			return "", "", fmt.Errorf("%s: %w", dir.File("settings.json"), err)
 		}
 		return s.Runtime, "kept in the data dir", nil
+	case flag != "":
+		return flag, "default", validRuntime(flag)
 	}
-	return defaultRuntime, "default", nil
+	return DefaultRuntime, "default", nil
 }
 
 func validRuntime(name string) error {
@@ -55,10 +59,10 @@ func validRuntime(name string) error {
 	return fmt.Errorf("--runtime %q: want sim, exec, docker or auto", name)
 }
 
-// openRuntime returns the runtime named by --runtime and the name chosen.
+// OpenRuntime returns the runtime named by --runtime and the name chosen.
 // instance labels what the docker runtime creates; a later run with the
 // same instance cleans up what a crashed one left.
-func openRuntime(ctx context.Context, name, instance string, log *slog.Logger) (runtime.Runtime, string, error) {
+func OpenRuntime(ctx context.Context, name, instance string, log *slog.Logger) (runtime.Runtime, string, error) {
 	log = log.With("component", "runtime")
 	if name == "auto" {
 		name = "sim"

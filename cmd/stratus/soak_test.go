@@ -1,0 +1,491 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apache/cloudstack-go/v2/cloudstack"
+	"golang.org/x/oauth2"
+	compute "google.golang.org/api/compute/v1"
+	"google.golang.org/api/option"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+
+	"github.com/stratus-cloud/stratus/internal/store"
+	"github.com/stratus-cloud/stratus/internal/store/backend"
+	"github.com/stratus-cloud/stratus/internal/store/bolt"
+)
+
+// TestSoak compresses a busy day of churn into minutes against `stratus up`
+// as a user starts it (built binary, default bolt store, fresh data dir),
+// with the expiry intervals scaled down, and checks that nothing grows:
+//
+//   - CloudStack: VM deploy/destroy cycles through the CloudStack Go SDK
+//     (destroyed VMs are expunged by the expunge sweep, jobs and events
+//     expire);
+//   - GCE: instance insert/delete through Google's Go client;
+//   - Kubernetes: Deployments scaled up and down on simulated nodes, and a
+//     controller (a client-go informer plus a writer) updating ConfigMaps
+//     all along; Events expire by --event-ttl, history by the compactor;
+//   - a probe reading each API every 50 ms, for latency.
+//
+// After a warm-up, the peaks of server RSS, store keys and file size in the
+// last quarter must be within 10 % of those in the third quarter, no client
+// call may fail, and the probe's p99 over the last minute within 20 % of
+// its first minute after the warm-up (or under 20 ms, below which a shared
+// 2-core machine's noise dominates).
+//
+// It runs only with STRATUS_SOAK=1; STRATUS_SOAK_DURATION (default 4m) sets
+// the length. It prints the figures it measured.
+func TestSoak(t *testing.T) {
+	if os.Getenv("STRATUS_SOAK") == "" {
+		t.Skip("soak test: set STRATUS_SOAK=1 (and STRATUS_SOAK_DURATION, default 4m)")
+	}
+	dur := 4 * time.Minute
+	if s := os.Getenv("STRATUS_SOAK_DURATION"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dur = d
+	}
+	warm := dur / 8
+	dir := t.TempDir()
+	dcFile := filepath.Join(dir, "dc.yaml")
+	example, err := exec.Command(stratusBinary(t), "datacenter", "example").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Scaled-down CloudStack expiry, set through the data center file.
+	dc := strings.Replace(string(example), "simulator:\n",
+		"simulator:\n  expiry: {jobs: 15s, jobSweepInterval: 2s, events: 20s, eventPurgeInterval: 5s, expungeDelay: 3s, expungeInterval: 3s}\n", 1)
+	if dc == string(example) {
+		t.Fatal("no simulator section in the example data center")
+	}
+	if err := os.WriteFile(dcFile, []byte(dc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	up := startUp(t, data, "--runtime", "sim", "--sim-nodes", "5", "--datacenter", dcFile,
+		"--event-ttl", "20s", "--compaction-interval", "10s", "--gce-operation-ttl", "15s", "--log-level", "warn")
+	up.waitReady(t, 60*time.Second)
+	stopped := false
+	defer func() {
+		if !stopped {
+			up.stop(t)
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	defer cancel()
+	var (
+		errMu  sync.Mutex
+		errs   []string
+		counts = map[string]*atomic.Int64{"vm cycles": {}, "gce cycles": {}, "deployment scalings": {}, "configmap updates": {}}
+	)
+	fail := func(what string, err error) {
+		if ctx.Err() != nil {
+			return // the run ended mid-call
+		}
+		errMu.Lock()
+		defer errMu.Unlock()
+		if len(errs) < 20 {
+			errs = append(errs, fmt.Sprintf("%s: %v", what, err))
+		}
+	}
+	var wg sync.WaitGroup
+	goLoop := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if err := f(); err != nil {
+					fail(name, err)
+					select {
+					case <-ctx.Done():
+					case <-time.After(100 * time.Millisecond):
+					}
+				}
+			}
+		}()
+	}
+
+	// CloudStack: two SDK clients deploying and destroying VMs.
+	csVars := env(t, data, "cloudstack")
+	cs := cloudstack.NewAsyncClient(csVars["CLOUDSTACK_API_URL"], csVars["CLOUDSTACK_API_KEY"], csVars["CLOUDSTACK_SECRET_KEY"], false)
+	zones, err := cs.Zone.ListZones(cs.Zone.NewListZonesParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zone string
+	for _, z := range zones.Zones {
+		if z.Networktype == "Basic" {
+			zone = z.Id
+		}
+	}
+	offering, _, err := cs.ServiceOffering.GetServiceOfferingID("Micro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	template, _, err := cs.Template.GetTemplateID("Debian 12", "executable", zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		goLoop("cloudstack", func() error {
+			vm, err := cs.VirtualMachine.DeployVirtualMachine(cs.VirtualMachine.NewDeployVirtualMachineParams(offering, template, zone))
+			if err != nil {
+				return err
+			}
+			if _, err := cs.VirtualMachine.DestroyVirtualMachine(cs.VirtualMachine.NewDestroyVirtualMachineParams(vm.Id)); err != nil {
+				return err
+			}
+			counts["vm cycles"].Add(1)
+			return nil
+		})
+	}
+
+	// GCE: Google's client inserting and deleting an instance.
+	gv := env(t, data, "gcloud")
+	tok, err := os.ReadFile(gv["CLOUDSDK_AUTH_ACCESS_TOKEN_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := compute.NewService(context.Background(), option.WithEndpoint(gv["CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE"]),
+		option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: strings.TrimSpace(string(tok))})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	project, gzone := gv["CLOUDSDK_CORE_PROJECT"], gv["CLOUDSDK_COMPUTE_ZONE"]
+	var gseq atomic.Int64
+	goLoop("gce", func() error {
+		name := fmt.Sprintf("soak-%d", gseq.Add(1))
+		op, err := svc.Instances.Insert(project, gzone, &compute.Instance{Name: name, MachineType: "zones/" + gzone + "/machineTypes/n1-standard-1",
+			Disks: []*compute.AttachedDisk{{Boot: true, AutoDelete: true, InitializeParams: &compute.AttachedDiskInitializeParams{
+				SourceImage: "projects/debian-cloud/global/images/family/debian-12"}}}}).Context(ctx).Do()
+		if err != nil {
+			return err
+		}
+		if err := gceWait(ctx, svc, project, gzone, op); err != nil {
+			return err
+		}
+		op, err = svc.Instances.Delete(project, gzone, name).Context(ctx).Do()
+		if err != nil {
+			return err
+		}
+		if err := gceWait(ctx, svc, project, gzone, op); err != nil {
+			return err
+		}
+		counts["gce cycles"].Add(1)
+		return nil
+	})
+
+	// Kubernetes: Deployments scaling between 0 and 30 pods.
+	cfg, err := clientcmd.BuildConfigFromFlags("", env(t, data, "kubectl")["KUBECONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = -1, -1
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const deployments, replicas = 4, 30
+	for i := range deployments {
+		name := fmt.Sprintf("soak-%d", i)
+		labels := map[string]string{"app": name}
+		_, err := kc.AppsV1().Deployments("default").Create(context.Background(), &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](0), Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := true
+		goLoop("kubernetes", func() error {
+			n := int32(0)
+			if up {
+				n = replicas
+			}
+			up = !up
+			if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				s, err := kc.AppsV1().Deployments("default").GetScale(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				s.Spec.Replicas = n
+				_, err = kc.AppsV1().Deployments("default").UpdateScale(ctx, name, s, metav1.UpdateOptions{})
+				return err
+			}); err != nil {
+				return err
+			}
+			for ctx.Err() == nil {
+				d, err := kc.AppsV1().Deployments("default").Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if d.Status.ObservedGeneration >= d.Generation && d.Status.Replicas == n && d.Status.ReadyReplicas == n {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			counts["deployment scalings"].Add(1)
+			return nil
+		})
+	}
+
+	// A controller: an informer on labelled ConfigMaps, and a writer
+	// updating each one it knows of all along.
+	for i := range 20 {
+		if _, err := kc.CoreV1().ConfigMaps("default").Create(context.Background(), &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("soak-%d", i), Labels: map[string]string{"soak": "yes"}}, Data: map[string]string{"n": "0"},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inf := informers.NewSharedInformerFactoryWithOptions(kc, 0, informers.WithNamespace("default"),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = "soak=yes" }))
+	cmInf := inf.Core().V1().ConfigMaps()
+	lister := cmInf.Lister()
+	inf.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), cmInf.Informer().HasSynced) {
+		t.Fatal("configmap informer never synced")
+	}
+	goLoop("configmaps", func() error {
+		cms, err := lister.List(labels.Everything())
+		if err != nil {
+			return err
+		}
+		for _, cm := range cms {
+			n, _ := strconv.Atoi(cm.Data["n"])
+			c := cm.DeepCopy()
+			c.Data["n"] = strconv.Itoa(n + 1)
+			if _, err := kc.CoreV1().ConfigMaps("default").Update(ctx, c, metav1.UpdateOptions{}); err != nil && !strings.Contains(err.Error(), "the object has been modified") {
+				return err
+			}
+			counts["configmap updates"].Add(1)
+		}
+		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+
+	// The probe: one cheap read of each API every 50 ms.
+	type lat struct {
+		at time.Duration
+		d  time.Duration
+	}
+	var (
+		latMu sync.Mutex
+		lats  []lat
+	)
+	start := time.Now()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			for _, f := range []func() error{
+				func() error {
+					_, err := cs.Zone.ListZones(cs.Zone.NewListZonesParams())
+					return err
+				},
+				func() error { _, err := svc.Zones.Get(project, gzone).Context(ctx).Do(); return err },
+				func() error {
+					_, err := kc.CoreV1().ConfigMaps("default").Get(ctx, "soak-0", metav1.GetOptions{})
+					return err
+				},
+			} {
+				t0 := time.Now()
+				if err := f(); err != nil {
+					fail("probe", err)
+					continue
+				}
+				latMu.Lock()
+				lats = append(lats, lat{at: t0.Sub(start), d: time.Since(t0)})
+				latMu.Unlock()
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+
+	// Samples of what must stay flat.
+	type sample struct {
+		at                         time.Duration
+		rss                        float64
+		keys, file, jobs, evs, vms float64
+		ops, history               float64
+	}
+	var samples []sample
+	metricsURL := "http://" + up.http + "/metrics"
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+sampling:
+	for {
+		select {
+		case <-ctx.Done():
+			break sampling
+		case <-tick.C:
+		}
+		m, err := scrape(metricsURL)
+		if err != nil {
+			fail("metrics", err)
+			continue
+		}
+		samples = append(samples, sample{at: time.Since(start), rss: rssMB(up.cmd.Process.Pid), keys: m["stratus_store_keys"], file: m["stratus_store_file_size_bytes"],
+			jobs: m["stratus_cloudstack_jobs"], evs: m["stratus_cloudstack_events"], vms: m["stratus_cloudstack_vms"], ops: m["stratus_gce_operations"], history: m["stratus_store_history_events"]})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	up.stop(t)
+	stopped = true
+	logKeysByPrefix(t, filepath.Join(data, backend.FileName))
+
+	t.Logf("soak of %s (warm-up %s):", elapsed.Round(time.Second), warm)
+	for k, v := range counts {
+		t.Logf("  %-20s %d", k, v.Load())
+	}
+	t.Logf("  %-8s %-8s %-8s %-10s %-6s %-6s %-5s %-5s %-8s", "t", "rss MB", "keys", "file B", "jobs", "events", "vms", "ops", "history")
+	for _, s := range samples {
+		t.Logf("  %-8s %-8.1f %-8.0f %-10.0f %-6.0f %-6.0f %-5.0f %-5.0f %-8.0f", s.at.Round(time.Second), s.rss, s.keys, s.file, s.jobs, s.evs, s.vms, s.ops, s.history)
+	}
+	errMu.Lock()
+	for _, e := range errs {
+		t.Errorf("client error: %s", e)
+	}
+	errMu.Unlock()
+
+	// Flat: the peaks of the last quarter within 10 % of the third's.
+	q3, q4 := elapsed/2, elapsed*3/4
+	peak := func(from, to time.Duration, f func(sample) float64) float64 {
+		m := 0.0
+		for _, s := range samples {
+			if s.at >= from && s.at < to {
+				m = max(m, f(s))
+			}
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name string
+		f    func(sample) float64
+	}{
+		{"RSS", func(s sample) float64 { return s.rss }},
+		{"store keys", func(s sample) float64 { return s.keys }},
+		{"file size", func(s sample) float64 { return s.file }},
+	} {
+		a, b := peak(q3, q4, c.f), peak(q4, elapsed+time.Second, c.f)
+		t.Logf("  %-10s peak third quarter %.0f, last quarter %.0f (%+.1f %%)", c.name, a, b, 100*(b-a)/a)
+		if a == 0 || b > a*1.10 {
+			t.Errorf("%s grew: peak %.0f in the third quarter, %.0f in the last", c.name, a, b)
+		}
+	}
+
+	// Latency: p99 of the last minute against the first after warm-up.
+	p99 := func(from, to time.Duration) (time.Duration, int) {
+		var ds []time.Duration
+		for _, l := range lats {
+			if l.at >= from && l.at < to {
+				ds = append(ds, l.d)
+			}
+		}
+		if len(ds) == 0 {
+			return 0, 0
+		}
+		slices.Sort(ds)
+		return ds[len(ds)*99/100], len(ds)
+	}
+	minute := min(time.Minute, (elapsed-warm)/3)
+	first, n1 := p99(warm, warm+minute)
+	last, n2 := p99(elapsed-minute, elapsed)
+	t.Logf("  probe p99: first %s after warm-up %s (%d calls), last %s %s (%d calls)", minute, first, n1, minute, last, n2)
+	if last > first*12/10 && last > 20*time.Millisecond {
+		t.Errorf("latency grew: p99 %s in the first %s after warm-up, %s in the last", first, minute, last)
+	}
+}
+
+// logKeysByPrefix logs how many keys the stopped server's store file holds
+// under each of its busiest prefixes, to show what grew.
+func logKeysByPrefix(t *testing.T, path string) {
+	st, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Logf("open %s: %v", path, err)
+		return
+	}
+	defer st.Close()
+	res, err := st.List(context.Background(), "/", store.ListOptions{})
+	if err != nil {
+		t.Logf("list: %v", err)
+		return
+	}
+	by := map[string]int{}
+	for _, kv := range res.KVs {
+		parts := strings.SplitN(kv.Key, "/", 5)
+		by[strings.Join(parts[:min(4, len(parts))], "/")]++
+	}
+	keys := slices.SortedFunc(maps.Keys(by), func(a, b string) int { return by[b] - by[a] })
+	for _, k := range keys[:min(12, len(keys))] {
+		t.Logf("  %6d keys under %s", by[k], k)
+	}
+}
+
+// gceWait waits for an operation with operations.wait.
+func gceWait(ctx context.Context, svc *compute.Service, project, zone string, op *compute.Operation) error {
+	for op.Status != "DONE" {
+		var err error
+		if op, err = svc.ZoneOperations.Wait(project, zone, op.Name).Context(ctx).Do(); err != nil {
+			return err
+		}
+	}
+	if op.Error != nil && len(op.Error.Errors) > 0 {
+		return fmt.Errorf("operation %s: %s", op.Name, op.Error.Errors[0].Message)
+	}
+	return nil
+}
+
+// scrape reads the unlabelled samples of a Prometheus text page.
+func scrape(url string) (map[string]float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || strings.Contains(line, "{") {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out, sc.Err()
+}

@@ -1,0 +1,38 @@
+package cloud
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// TestUserLogsNoSecrets logs a user with both of slog's handlers, as a
+// value and as a pointer, and through fmt: no secret may appear.
+func TestUserLogsNoSecrets(t *testing.T) {
+	u := User{ID: "u-1", Username: "alice", PasswordHash: "HASH-SECRET", APIKey: "API-SECRET", SecretKey: "KEY-SECRET"}
+	for _, tc := range []struct {
+		name string
+		h    func(*bytes.Buffer) slog.Handler
+	}{
+		{"text", func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) }},
+		{"json", func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			log := slog.New(tc.h(&b))
+			log.Info("value", "user", u)
+			log.Info("pointer", "user", &u)
+			out := b.String() + fmt.Sprint(u) + fmt.Sprintf("%v %+v", u, &u)
+			for _, secret := range []string{"HASH-SECRET", "API-SECRET", "KEY-SECRET"} {
+				if strings.Contains(out, secret) {
+					t.Fatalf("%s leaked into:\n%s", secret, out)
+				}
+			}
+			if !strings.Contains(b.String(), "alice") {
+				t.Fatalf("the user's name is missing:\n%s", b.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,83 @@
+package cloudstack_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/cloudstack-go/v2/cloudstack"
+
+	"github.com/stratus-cloud/stratus/internal/cloud"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
+)
+
+// TestExpiredJobAnswersAsCloudStack drives the real SDK against a server
+// whose job.expire is scaled down: once a completed job is removed,
+// queryAsyncJobResult answers what CloudStack answers for a job id it no
+// longer has (431, the "entity does not exist" text of the parameter
+// translation) and listAsyncJobs no longer shows it. The destroyed VM is
+// expunged after expunge.delay, and events are purged.
+func TestExpiredJobAnswersAsCloudStack(t *testing.T) {
+	dc, err := cloud.LoadDatacenter("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := func(n int) cloud.Duration { return cloud.Duration{Duration: time.Duration(n) * time.Millisecond} }
+	dc.Simulator.Expiry = cloud.ExpirySpec{
+		Jobs: ms(300), JobSweepInterval: ms(50),
+		Events: ms(300), EventPurgeInterval: ms(50),
+		ExpungeDelay: ms(300), ExpungeInterval: ms(50),
+	}
+	srv := cstest.Start(t, cstest.Options{Datacenter: dc})
+	e := setup(t, srv)
+	cs := e.cs
+
+	p := cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.basicZone)
+	p.SetName("expiring")
+	vm, err := cs.VirtualMachine.DeployVirtualMachine(p)
+	if err != nil {
+		t.Fatalf("deployVirtualMachine: %v", err)
+	}
+	dp := cs.VirtualMachine.NewDestroyVirtualMachineParams(vm.Id)
+	if _, err := cs.VirtualMachine.DestroyVirtualMachine(dp); err != nil {
+		t.Fatalf("destroyVirtualMachine: %v", err)
+	}
+	jobs, err := cs.Asyncjob.ListAsyncJobs(cs.Asyncjob.NewListAsyncJobsParams())
+	if err != nil || jobs.Count == 0 {
+		t.Fatalf("listAsyncJobs right after: %v %+v", err, jobs)
+	}
+	jobID := vm.JobID
+
+	// Fresh: queryAsyncJobResult answers the job.
+	if r, err := cs.Asyncjob.QueryAsyncJobResult(cs.Asyncjob.NewQueryAsyncJobResultParams(jobID)); err != nil || r.Jobstatus != 1 {
+		t.Fatalf("queryAsyncJobResult while kept: %v %+v", err, r)
+	}
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, qerr := cs.Asyncjob.QueryAsyncJobResult(cs.Asyncjob.NewQueryAsyncJobResultParams(jobID))
+		jobs, lerr := cs.Asyncjob.ListAsyncJobs(cs.Asyncjob.NewListAsyncJobsParams())
+		vms, verr := cs.VirtualMachine.ListVirtualMachines(listAll(cs))
+		evs, eerr := cs.Event.ListEvents(cs.Event.NewListEventsParams())
+		if lerr != nil || verr != nil || eerr != nil {
+			t.Fatalf("lists: %v %v %v", lerr, verr, eerr)
+		}
+		if qerr != nil && jobs.Count == 0 && vms.Count == 0 && evs.Count == 0 {
+			want := "CloudStack API error 431 (CSExceptionErrorCode: 4350): Unable to execute API command queryasyncjobresult due to invalid value. Invalid parameter jobid value=" + jobID + " due to incorrect long value format, or entity does not exist"
+			if !strings.HasPrefix(qerr.Error(), want) {
+				t.Fatalf("expired job:\n got %v\nwant %s…", qerr, want)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not expired: query err %v, %d jobs, %d VMs, %d events", qerr, jobs.Count, vms.Count, evs.Count)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func listAll(cs *cloudstack.CloudStackClient) *cloudstack.ListVirtualMachinesParams {
+	p := cs.VirtualMachine.NewListVirtualMachinesParams()
+	p.SetListall(true)
+	return p
+}

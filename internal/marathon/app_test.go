@@ -1,0 +1,239 @@
+package marathon
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestCanonicalID(t *testing.T) {
+	for _, tc := range []struct {
+		id, base, want string
+		ok             bool
+	}{
+		{"/g/worker", "/", "/g/worker", true},
+		{"worker", "/g", "/g/worker", true},
+		{"../x", "/g/h", "/g/x", true},
+		{"/g/worker/", "/", "/g/worker", true},
+		{"./a", "/b", "/b/a", true},
+		{"/a.b/c-d", "/", "/a.b/c-d", true},
+		{"/Upper", "/", "", false},
+		{"/a_b", "/", "", false},
+		{"/-a", "/", "", false},
+		{"/a-", "/", "", false},
+		{"..", "/", "", false},
+		{"", "/", "", false},
+		{"/a..b", "/", "", false},
+	} {
+		got, ok := canonicalID(tc.id, tc.base)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("canonicalID(%q, %q) = %q, %v; want %q, %v", tc.id, tc.base, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestTaskIDRoundTrip(t *testing.T) {
+	for _, tc := range []struct{ app, uid string }{
+		{"/g/worker", "8a5ae0e3-ddaa-427f-9569-6e6b630e0372"},
+		{"/a.b", "u1"},
+	} {
+		id := taskID(tc.app, tc.uid)
+		prefix, uid, ok := parseTaskID(id)
+		if !ok || prefix != taskPrefix(tc.app) || uid != tc.uid {
+			t.Errorf("parseTaskID(%q) = %q, %q, %v", id, prefix, uid, ok)
+		}
+	}
+	if _, _, ok := parseTaskID("no-instance"); ok {
+		t.Error("parseTaskID accepted an id without .instance-")
+	}
+}
+
+// TestDecodeErrors: bad definitions get Marathon's status, message and
+// paths.
+func TestDecodeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		path, err  string
+	}{
+		{"not json", `{"id":`, http.StatusBadRequest, "/", ""},
+		{"not an object", `[1]`, http.StatusBadRequest, "/", "error.expected.jsobject"},
+		{"id a number", `{"id":1,"cmd":"x"}`, http.StatusBadRequest, "/id", "error.expected.jsstring"},
+		{"instances a string", `{"id":"/a","cmd":"x","instances":"2"}`, http.StatusBadRequest, "/instances", "error.expected.jsnumber"},
+		{"nested type", `{"id":"/a","container":{"docker":{"image":5}}}`, http.StatusBadRequest, "/container/docker/image", "error.expected.jsstring"},
+		{"negative instances", `{"id":"/a","cmd":"x","instances":-1}`, http.StatusUnprocessableEntity, "/instances", "got -1, expected 0 or more"},
+		{"bad id", `{"id":"/A","cmd":"x"}`, http.StatusUnprocessableEntity, "/id", errIDPattern},
+		{"no cmd", `{"id":"/a"}`, http.StatusUnprocessableEntity, "/", "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."},
+		{"cmd and args", `{"id":"/a","cmd":"x","args":["y"]}`, http.StatusUnprocessableEntity, "/", "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'."},
+		{"empty image", `{"id":"/a","container":{"type":"DOCKER","docker":{"image":""}}}`, http.StatusUnprocessableEntity, "/container/docker/image", "must not be empty"},
+		{"bad constraint", `{"id":"/a","cmd":"x","constraints":[["hostname","NEAR"]]}`, http.StatusUnprocessableEntity, "/constraints(0)", ""},
+		{"bad upgrade", `{"id":"/a","cmd":"x","upgradeStrategy":{"minimumHealthCapacity":2}}`, http.StatusUnprocessableEntity, "/upgradeStrategy/minimumHealthCapacity", ""},
+		{"mappings on host", `{"id":"/a","container":{"docker":{"image":"i","network":"HOST","portMappings":[{"containerPort":80}]}}}`, http.StatusUnprocessableEntity, "/container/docker/portMappings", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obj, err := decodeObject([]byte(tc.body))
+			if err == nil {
+				_, err = parseApp(obj, "/", "")
+			}
+			ae, ok := err.(*apiError)
+			if !ok {
+				t.Fatalf("err = %v, want an API error", err)
+			}
+			if ae.Status != tc.status || len(ae.Details) == 0 || ae.Details[0].Path != tc.path {
+				t.Fatalf("got %d %+v, want %d at %s", ae.Status, ae.Details, tc.status, tc.path)
+			}
+			if tc.err != "" && ae.Details[0].Errors[0] != tc.err {
+				t.Fatalf("error %q, want %q", ae.Details[0].Errors[0], tc.err)
+			}
+			want := map[int]string{400: "Invalid JSON", 422: "Object is not valid"}[tc.status]
+			b, _ := json.Marshal(ae)
+			if !strings.Contains(string(b), `"message":"`+want+`"`) {
+				t.Fatalf("body %s lacks message %q", b, want)
+			}
+		})
+	}
+}
+
+// TestDecodeDefaults: what is not posted has Marathon's defaults; old
+// and new places of port mappings both work.
+func TestDecodeDefaults(t *testing.T) {
+	obj, err := decodeObject([]byte(`{"id":"web","container":{"docker":{"image":"nginx","network":"BRIDGE","portMappings":[{"containerPort":80}]}},"ports":null,"dependencies":null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := parseApp(obj, "/", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID != "/web" || a.Instances != 1 || a.Cpus != 1 || a.Mem != 128 || a.BackoffFactor != 1.15 ||
+		a.UpgradeStrategy.MinimumHealthCapacity != 1 || a.Container.Type != "DOCKER" {
+		t.Fatalf("defaults: %+v", a)
+	}
+	if len(a.Container.PortMappings) != 1 || a.Container.PortMappings[0].Protocol != "tcp" || len(a.PortDefinitions) != 0 {
+		t.Fatalf("port mappings: %+v %+v", a.Container.PortMappings, a.PortDefinitions)
+	}
+	used := map[int]bool{PortRangeMin: true}
+	next := PortRangeMin
+	if err := a.assignPorts(used, &next); err != nil {
+		t.Fatal(err)
+	}
+	if pm := a.Container.Docker.PortMappings[0]; pm.HostPort != PortRangeMin+1 || pm.ServicePort != PortRangeMin+2 {
+		t.Fatalf("assigned %+v", pm)
+	}
+}
+
+func TestStrategy(t *testing.T) {
+	for _, tc := range []struct {
+		u              UpgradeStrategy
+		recreate       bool
+		unavail, surge string
+	}{
+		{UpgradeStrategy{1, 1}, false, "0%", "100%"},
+		{UpgradeStrategy{0.5, 0.2}, false, "50%", "20%"},
+		{UpgradeStrategy{0, 0}, true, "", ""},
+		{UpgradeStrategy{1, 0}, false, "0%", "1"},
+	} {
+		s := strategy(tc.u)
+		if tc.recreate {
+			if s.RollingUpdate != nil {
+				t.Errorf("%+v: want Recreate, got %+v", tc.u, s)
+			}
+			continue
+		}
+		if s.RollingUpdate.MaxUnavailable.String() != tc.unavail || s.RollingUpdate.MaxSurge.String() != tc.surge {
+			t.Errorf("%+v: got %s/%s", tc.u, s.RollingUpdate.MaxUnavailable, s.RollingUpdate.MaxSurge)
+		}
+	}
+}
+
+func TestConstraints(t *testing.T) {
+	a := newApp()
+	a.ID = "/c"
+	cmd := "x"
+	a.Cmd = &cmd
+	a.Constraints = [][]string{{"hostname", "CLUSTER", "n1"}, {"rack", "LIKE", "r1|r2"}, {"hostname", "UNIQUE"}, {"zone", "GROUP_BY"}}
+	d := kubeDeployment(&a, []byte("{}"))
+	spec := d.Spec.Template.Spec
+	if spec.NodeSelector["kubernetes.io/hostname"] != "n1" {
+		t.Errorf("node selector %v", spec.NodeSelector)
+	}
+	if spec.Affinity == nil || spec.Affinity.NodeAffinity == nil || spec.Affinity.PodAntiAffinity == nil || len(spec.TopologySpreadConstraints) != 1 {
+		t.Errorf("affinity %+v, spread %+v", spec.Affinity, spec.TopologySpreadConstraints)
+	}
+}
+
+// FuzzDecodeApp: any body either decodes into an app that validates and
+// survives a JSON round trip, or is refused with a 400 or 422; it never
+// panics.
+func FuzzDecodeApp(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"/a","cmd":"sleep 1"}`,
+		`{"id":"web","container":{"docker":{"image":"nginx","network":"BRIDGE","portMappings":[{"containerPort":80,"hostPort":0}]}}}`,
+		`{"id":"/g/w","args":["x"],"healthChecks":[{"protocol":"TCP"}],"constraints":[["hostname","UNIQUE"]],"ports":[0,0]}`,
+		`{"id":1}`, `[]`, `null`, `{"id":"/a","instances":-3}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		obj, err := decodeObject(body)
+		if err == nil {
+			var a *App
+			a, err = parseApp(obj, "/", "")
+			if err == nil {
+				b, merr := json.Marshal(a)
+				if merr != nil {
+					t.Fatalf("marshal: %v", merr)
+				}
+				back := newApp()
+				if uerr := json.Unmarshal(b, &back); uerr != nil {
+					t.Fatalf("round trip of %s: %v", b, uerr)
+				}
+				if back.ID != a.ID {
+					t.Fatalf("id %q became %q", a.ID, back.ID)
+				}
+				kubeDeployment(a, b)
+				return
+			}
+		}
+		ae, ok := err.(*apiError)
+		if !ok || (ae.Status != http.StatusBadRequest && ae.Status != http.StatusUnprocessableEntity) {
+			t.Fatalf("body %q: error %v", body, err)
+		}
+	})
+}
+
+// FuzzCanonicalID: a canonical id is absolute, valid, stable and maps to
+// a Kubernetes name and a task prefix that round-trip.
+func FuzzCanonicalID(f *testing.F) {
+	for _, s := range []string{"/g/worker", "a/../b", "../../x", "/a.b/c", "//x//y/", "A"} {
+		f.Add(s, "/g")
+	}
+	f.Fuzz(func(t *testing.T, id, base string) {
+		if cb, ok := canonicalID(base, "/"); ok {
+			base = cb
+		} else {
+			base = "/"
+		}
+		c, ok := canonicalID(id, base)
+		if !ok {
+			return
+		}
+		if !strings.HasPrefix(c, "/") || strings.Contains(c, "//") || (len(c) > 1 && strings.HasSuffix(c, "/")) {
+			t.Fatalf("canonicalID(%q, %q) = %q", id, base, c)
+		}
+		if again, ok := canonicalID(c, "/"); !ok || again != c {
+			t.Fatalf("not stable: %q → %q", c, again)
+		}
+		if c == "/" {
+			return
+		}
+		prefix, uid, ok := parseTaskID(taskID(c, "uid-1"))
+		if !ok || prefix != taskPrefix(c) || uid != "uid-1" {
+			t.Fatalf("task id of %q: %q %q %v", c, prefix, uid, ok)
+		}
+		if !inGroup(c, parentID(c)) {
+			t.Fatalf("%q not in its parent %q", c, parentID(c))
+		}
+	})
+}

@@ -1,0 +1,368 @@
+package marathon
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Namespace holds every Marathon app's Kubernetes objects.
+const Namespace = "marathon"
+
+// Names of the labels and annotations on the Kubernetes objects.
+const (
+	LabelApp          = "marathon.stratus.io/app"     // pods and Deployments: hash of the app id
+	annotationID      = "marathon.stratus.io/id"      // the app id
+	annotationApp     = "marathon.stratus.io/app"     // the app's current JSON
+	annotationVersion = "marathon.stratus.io/version" // pod template: the config version
+	annotationPorts   = "marathon.stratus.io/ports"   // pod template: the task's host ports
+	deletionCost      = "controller.kubernetes.io/pod-deletion-cost"
+	managedBy         = "app.kubernetes.io/managed-by"
+)
+
+// PortRangeMin and PortRangeMax bound the ports Marathon assigns (its
+// local_port_min and local_port_max).
+const (
+	PortRangeMin = 10000
+	PortRangeMax = 20000
+)
+
+// versionTime formats a version as Marathon does.
+func versionTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// hostPorts returns the task's host ports and service ports of an app
+// whose assigned ports are filled in.
+func (a *App) hostPorts() (host, service []int) {
+	if a.usesPortMappings() {
+		for _, pm := range a.Container.PortMappings {
+			if pm.HostPort != 0 || a.Container.Docker == nil || a.Container.Docker.Network != "USER" {
+				host = append(host, pm.HostPort)
+			}
+			service = append(service, pm.ServicePort)
+		}
+		return host, service
+	}
+	for _, pd := range a.PortDefinitions {
+		host = append(host, pd.Port)
+		service = append(service, pd.Port)
+	}
+	return host, service
+}
+
+// assignPorts gives every port 0 of the app a free port of the range;
+// used holds the ports other apps already have and gets the new ones.
+func (a *App) assignPorts(used map[int]bool, next *int) error {
+	take := func() (int, error) {
+		for range PortRangeMax - PortRangeMin + 1 {
+			p := *next
+			*next++
+			if *next > PortRangeMax {
+				*next = PortRangeMin
+			}
+			if !used[p] {
+				used[p] = true
+				return p, nil
+			}
+		}
+		return 0, fmt.Errorf("all ports in the range %d-%d are already in use", PortRangeMin, PortRangeMax)
+	}
+	var err error
+	if a.usesPortMappings() {
+		for i := range a.Container.PortMappings {
+			pm := &a.Container.PortMappings[i]
+			if pm.HostPort == 0 {
+				if pm.HostPort, err = take(); err != nil {
+					return err
+				}
+			}
+			if pm.ServicePort == 0 {
+				if pm.ServicePort, err = take(); err != nil {
+					return err
+				}
+			}
+		}
+		if a.Container.Docker != nil {
+			a.Container.Docker.PortMappings = a.Container.PortMappings
+		}
+		return nil
+	}
+	a.Ports = a.Ports[:0]
+	for i := range a.PortDefinitions {
+		if a.PortDefinitions[i].Port == 0 {
+			if a.PortDefinitions[i].Port, err = take(); err != nil {
+				return err
+			}
+		}
+		a.Ports = append(a.Ports, a.PortDefinitions[i].Port)
+	}
+	return nil
+}
+
+// portsOf lists the ports an app already holds (for assignPorts' used set).
+func (a *App) portsOf(used map[int]bool) {
+	h, s := a.hostPorts()
+	for _, p := range append(h, s...) {
+		if p != 0 {
+			used[p] = true
+		}
+	}
+}
+
+// deployment is the Kubernetes Deployment that runs app; appJSON is the
+// app as stored.
+func kubeDeployment(a *App, appJSON []byte) *appsv1.Deployment {
+	name := kubeName(a.ID)
+	sel := map[string]string{LabelApp: appLabel(a.ID)}
+	podLabels := map[string]string{LabelApp: appLabel(a.ID), managedBy: "marathon"}
+	for k, v := range a.Labels {
+		if len(validation.IsQualifiedName(k)) == 0 && len(validation.IsValidLabelValue(v)) == 0 && k != LabelApp {
+			podLabels[k] = v
+		}
+	}
+	hostPorts, servicePorts := a.hostPorts()
+	portsJSON, _ := json.Marshal(hostPorts)
+	c := corev1.Container{Name: "task", Image: "mesos/command", ImagePullPolicy: corev1.PullIfNotPresent}
+	if a.Container != nil && a.Container.Docker != nil {
+		c.Image = a.Container.Docker.Image
+		if a.Container.Docker.ForcePullImage {
+			c.ImagePullPolicy = corev1.PullAlways
+		}
+	}
+	switch {
+	case a.Cmd != nil:
+		c.Command = []string{"/bin/sh", "-c", *a.Cmd}
+	case len(a.Args) > 0 && (a.Container == nil || a.Container.Docker == nil):
+		c.Command = append([]string(nil), a.Args...)
+	case len(a.Args) > 0:
+		c.Args = append([]string(nil), a.Args...)
+	}
+	req := corev1.ResourceList{}
+	if a.Cpus > 0 {
+		req[corev1.ResourceCPU] = *resource.NewMilliQuantity(int64(math.Round(a.Cpus*1000)), resource.DecimalSI)
+	}
+	if a.Mem > 0 {
+		req[corev1.ResourceMemory] = *resource.NewQuantity(int64(a.Mem*(1<<20)), resource.BinarySI)
+	}
+	if a.Disk > 0 {
+		req[corev1.ResourceEphemeralStorage] = *resource.NewQuantity(int64(a.Disk*(1<<20)), resource.BinarySI)
+	}
+	c.Resources.Requests = req
+	// The environment Marathon gives a task, then the app's own.
+	env := []corev1.EnvVar{{Name: "MARATHON_APP_ID", Value: a.ID}, {Name: "MARATHON_APP_VERSION", Value: a.configVersion()},
+		{Name: "MARATHON_APP_DOCKER_IMAGE", Value: c.Image}, {Name: "MESOS_TASK_ID", Value: taskPrefix(a.ID) + ".instance"},
+		{Name: "HOST", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}}
+	var ports []string
+	for i, p := range hostPorts {
+		env = append(env, corev1.EnvVar{Name: "PORT" + strconv.Itoa(i), Value: strconv.Itoa(p)})
+		ports = append(ports, strconv.Itoa(p))
+	}
+	if len(hostPorts) > 0 {
+		env = append(env, corev1.EnvVar{Name: "PORT", Value: strconv.Itoa(hostPorts[0])}, corev1.EnvVar{Name: "PORTS", Value: strings.Join(ports, ",")})
+	}
+	for k, v := range a.Labels {
+		env = append(env, corev1.EnvVar{Name: "MARATHON_APP_LABEL_" + envName(k), Value: v})
+	}
+	for _, k := range sortedKeys(a.Env) {
+		env = append(env, corev1.EnvVar{Name: k, Value: a.Env[k]})
+	}
+	c.Env = env
+	// A task answers on its host ports at its pod IP, and in bridge mode
+	// on its container ports too.
+	seen := map[int]bool{}
+	addPort := func(name string, p int, proto string) {
+		if p <= 0 || seen[p] {
+			return
+		}
+		seen[p] = true
+		cp := corev1.ContainerPort{Name: name, ContainerPort: int32(p), Protocol: corev1.ProtocolTCP}
+		if strings.HasPrefix(proto, "udp") {
+			cp.Protocol = corev1.ProtocolUDP
+		}
+		c.Ports = append(c.Ports, cp)
+	}
+	if a.usesPortMappings() {
+		for i, pm := range a.Container.PortMappings {
+			addPort(portName(pm.Name, i), pm.ContainerPort, pm.Protocol)
+		}
+	}
+	for i, p := range hostPorts {
+		addPort("host-"+strconv.Itoa(i), p, "tcp")
+	}
+	if len(a.HealthChecks) > 0 {
+		c.ReadinessProbe = probe(a, a.HealthChecks[0], hostPorts)
+		c.LivenessProbe = probe(a, a.HealthChecks[0], hostPorts)
+	}
+	spec := corev1.PodSpec{Containers: []corev1.Container{c}, RestartPolicy: corev1.RestartPolicyAlways}
+	if a.TaskKillGracePeriodSeconds != nil {
+		g := int64(*a.TaskKillGracePeriodSeconds)
+		spec.TerminationGracePeriodSeconds = &g
+	}
+	applyConstraints(&spec, a.Constraints, sel)
+	replicas := int32(a.Instances)
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace,
+			Labels:      map[string]string{LabelApp: appLabel(a.ID), managedBy: "marathon"},
+			Annotations: map[string]string{annotationID: a.ID, annotationApp: string(appJSON)}},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: sel},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels,
+					Annotations: map[string]string{annotationID: a.ID, annotationVersion: a.configVersion(), annotationPorts: string(portsJSON)}},
+				Spec: spec,
+			},
+			Strategy: strategy(a.UpgradeStrategy),
+		},
+	}
+	_ = servicePorts
+	return d
+}
+
+// configVersion is the version of the app's last change other than a
+// scale: the version its tasks carry.
+func (a *App) configVersion() string {
+	if a.VersionInfo != nil && a.VersionInfo.LastConfigChangeAt != "" {
+		return a.VersionInfo.LastConfigChangeAt
+	}
+	return a.Version
+}
+
+var notEnv = regexp.MustCompile(`[^A-Za-z0-9_]`)
+
+func envName(k string) string { return strings.ToUpper(notEnv.ReplaceAllString(k, "_")) }
+
+// portName is a valid IANA service name for a port mapping's name.
+func portName(name string, i int) string {
+	if name != "" && len(validation.IsValidPortName(name)) == 0 {
+		return name
+	}
+	return "port-" + strconv.Itoa(i)
+}
+
+// strategy maps the upgrade strategy onto a rolling update: Kubernetes
+// rounds maxUnavailable down and maxSurge up, so at least
+// minimumHealthCapacity of the instances stay and at most
+// maximumOverCapacity more run.
+func strategy(u UpgradeStrategy) appsv1.DeploymentStrategy {
+	unavail := int(math.Floor((1 - u.MinimumHealthCapacity) * 100))
+	surge := int(math.Floor(u.MaximumOverCapacity * 100))
+	if unavail >= 100 && surge == 0 {
+		return appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+	}
+	mu, ms := intstr.FromString(strconv.Itoa(unavail)+"%"), intstr.FromString(strconv.Itoa(surge)+"%")
+	if unavail == 0 && surge == 0 {
+		ms = intstr.FromInt32(1)
+	}
+	return appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
+		RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &mu, MaxSurge: &ms}}
+}
+
+// probe turns a health check into a probe.
+func probe(a *App, h HealthCheck, hostPorts []int) *corev1.Probe {
+	p := &corev1.Probe{InitialDelaySeconds: int32(h.DelaySeconds), PeriodSeconds: int32(h.IntervalSeconds),
+		TimeoutSeconds: int32(h.TimeoutSeconds), FailureThreshold: int32(h.MaxConsecutiveFailures)}
+	port := 0
+	if h.Port != nil {
+		port = *h.Port
+	} else if h.PortIndex != nil && *h.PortIndex < len(hostPorts) {
+		port = hostPorts[*h.PortIndex]
+		if a.usesPortMappings() {
+			port = a.Container.PortMappings[*h.PortIndex].ContainerPort
+		}
+	}
+	switch h.Protocol {
+	case "COMMAND":
+		cmd := ""
+		if h.Command != nil {
+			cmd = h.Command.Value
+		}
+		p.Exec = &corev1.ExecAction{Command: []string{"/bin/sh", "-c", cmd}}
+	case "TCP", "MESOS_TCP":
+		p.TCPSocket = &corev1.TCPSocketAction{Port: intstr.FromInt(port)}
+	default:
+		scheme := corev1.URISchemeHTTP
+		if strings.HasSuffix(h.Protocol, "HTTPS") {
+			scheme = corev1.URISchemeHTTPS
+		}
+		p.HTTPGet = &corev1.HTTPGetAction{Path: h.Path, Port: intstr.FromInt(port), Scheme: scheme}
+	}
+	return p
+}
+
+// applyConstraints turns constraints into scheduling rules: CLUSTER into
+// a node selector, LIKE and UNLIKE with a plain value into node affinity,
+// UNIQUE into pod anti-affinity, GROUP_BY into a topology spread. Fields
+// other than hostname are node labels, as Mesos attributes were.
+func applyConstraints(spec *corev1.PodSpec, cs [][]string, sel map[string]string) {
+	key := func(field string) string {
+		if field == "hostname" {
+			return corev1.LabelHostname
+		}
+		return field
+	}
+	var terms []corev1.NodeSelectorRequirement
+	for _, c := range cs {
+		if len(c) < 2 {
+			continue
+		}
+		k := key(c[0])
+		switch c[1] {
+		case "CLUSTER", "IS":
+			if len(c) == 3 {
+				if spec.NodeSelector == nil {
+					spec.NodeSelector = map[string]string{}
+				}
+				spec.NodeSelector[k] = c[2]
+			}
+		case "LIKE", "UNLIKE":
+			if len(c) == 3 {
+				if vals, ok := literalAlternatives(c[2]); ok {
+					op := corev1.NodeSelectorOpIn
+					if c[1] == "UNLIKE" {
+						op = corev1.NodeSelectorOpNotIn
+					}
+					terms = append(terms, corev1.NodeSelectorRequirement{Key: k, Operator: op, Values: vals})
+				}
+			}
+		case "UNIQUE":
+			if spec.Affinity == nil {
+				spec.Affinity = &corev1.Affinity{}
+			}
+			spec.Affinity.PodAntiAffinity = &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{
+				{LabelSelector: &metav1.LabelSelector{MatchLabels: sel}, TopologyKey: k}}}
+		case "GROUP_BY":
+			spec.TopologySpreadConstraints = append(spec.TopologySpreadConstraints, corev1.TopologySpreadConstraint{
+				MaxSkew: 1, TopologyKey: k, WhenUnsatisfiable: corev1.ScheduleAnyway, LabelSelector: &metav1.LabelSelector{MatchLabels: sel}})
+		}
+	}
+	if len(terms) > 0 {
+		if spec.Affinity == nil {
+			spec.Affinity = &corev1.Affinity{}
+		}
+		spec.Affinity.NodeAffinity = &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: terms}}}}
+	}
+}
+
+// literalAlternatives reads a LIKE pattern that is plain words joined by
+// "|" ("a|b"), which Kubernetes' set operators can say.
+func literalAlternatives(re string) ([]string, bool) {
+	vals := strings.Split(re, "|")
+	for _, v := range vals {
+		if v == "" || regexp.QuoteMeta(v) != v {
+			return nil, false
+		}
+	}
+	return vals, true
+}

@@ -1,0 +1,104 @@
+// Package marathontest starts, for tests, a whole cluster behind the
+// Marathon API: the real Kubernetes API server on a memory store, the
+// controller manager, a pool of simulated nodes and the marathon server on
+// a loopback HTTP listener. Everything stops when the test ends.
+package marathontest
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/stratus-cloud/stratus/internal/agent"
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
+	"github.com/stratus-cloud/stratus/internal/kube/controller"
+	"github.com/stratus-cloud/stratus/internal/marathon"
+	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+)
+
+// Cluster is a running cluster with the Marathon API.
+type Cluster struct {
+	URL                string // the Marathon API's base URL
+	Username, Password string
+	Kube               kubernetes.Interface
+	Kubeconfig         string
+	Server             *marathon.Server
+}
+
+// Options tune Start.
+type Options struct {
+	Nodes int  // simulated nodes (default 3)
+	Ports bool // sim containers answer on their ports
+}
+
+func logger() *slog.Logger {
+	if os.Getenv("MARATHON_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Start starts a cluster.
+func Start(t testing.TB, o Options) *Cluster {
+	t.Helper()
+	if o.Nodes == 0 {
+		o.Nodes = 3
+	}
+	srv := apiservertest.Start(t)
+	cfg := srv.LoopbackConfig()
+	cfg.QPS, cfg.Burst = -1, -1
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logger()
+	cm := controller.New(controller.Options{Client: kc, Log: log})
+	start(t, "controllers", cm.Start, cm.Stop)
+	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: o.Nodes, Runtime: sim.New(sim.Options{Ports: o.Ports}), Token: srv.NodeToken(), Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, "sim nodes", pool.Start, pool.Stop)
+	ms, err := marathon.New(marathon.Options{Client: kc, Username: "marathon", Password: "s3cret", Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(ms.Handler())
+	t.Cleanup(hs.Close)
+	// Stopped before the listener closes: that ends the event streams,
+	// which Close would wait for.
+	start(t, "marathon", ms.Start, ms.Stop)
+	Eventually(t, 30*time.Second, "cluster ready", func() bool { return cm.Ready() && pool.Ready() })
+	return &Cluster{URL: hs.URL, Username: "marathon", Password: "s3cret", Kube: kc, Kubeconfig: srv.KubeconfigPath(), Server: ms}
+}
+
+func start(t testing.TB, name string, startFn, stopFn func(context.Context) error) {
+	t.Helper()
+	if err := startFn(context.Background()); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := stopFn(ctx); err != nil {
+			t.Errorf("stop %s: %v", name, err)
+		}
+	})
+}
+
+// Eventually polls cond until it holds or within passes.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, within, true, func(context.Context) (bool, error) {
+		return cond(), nil
+	})
+	if err != nil {
+		t.Fatalf("%s: not within %s", what, within)
+	}
+}

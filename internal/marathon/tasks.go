@@ -1,0 +1,220 @@
+package marathon
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Task states, as Mesos names them.
+const (
+	TaskStaging  = "TASK_STAGING"
+	TaskStarting = "TASK_STARTING"
+	TaskRunning  = "TASK_RUNNING"
+	TaskKilling  = "TASK_KILLING"
+	TaskFinished = "TASK_FINISHED"
+	TaskFailed   = "TASK_FAILED"
+	TaskKilled   = "TASK_KILLED"
+)
+
+// Task is a Marathon task: one pod of an app.
+type Task struct {
+	ID                 string              `json:"id"`
+	AppID              string              `json:"appId"`
+	Host               string              `json:"host"`
+	IPAddresses        []IPAddress         `json:"ipAddresses"`
+	Ports              []int               `json:"ports"`
+	ServicePorts       []int               `json:"servicePorts"`
+	SlaveID            string              `json:"slaveId"`
+	State              string              `json:"state"`
+	StagedAt           string              `json:"stagedAt"`
+	StartedAt          *string             `json:"startedAt"`
+	Version            string              `json:"version"`
+	LocalVolumes       []any               `json:"localVolumes"`
+	HealthCheckResults []HealthCheckResult `json:"healthCheckResults,omitempty"`
+}
+
+// IPAddress is one address of a task.
+type IPAddress struct {
+	IPAddress string `json:"ipAddress"`
+	Protocol  string `json:"protocol"`
+}
+
+// HealthCheckResult is a task's health as its readiness says.
+type HealthCheckResult struct {
+	Alive               bool    `json:"alive"`
+	ConsecutiveFailures int     `json:"consecutiveFailures"`
+	FirstSuccess        *string `json:"firstSuccess"`
+	LastFailure         *string `json:"lastFailure"`
+	LastSuccess         *string `json:"lastSuccess"`
+	LastFailureCause    *string `json:"lastFailureCause"`
+	InstanceID          string  `json:"instanceId"`
+}
+
+// taskState is the Mesos state of a pod.
+func taskState(p *corev1.Pod) string {
+	switch p.Status.Phase {
+	case corev1.PodSucceeded:
+		return TaskFinished
+	case corev1.PodFailed:
+		return TaskFailed
+	}
+	if p.DeletionTimestamp != nil {
+		return TaskKilling
+	}
+	if p.Spec.NodeName == "" {
+		return TaskStaging
+	}
+	if p.Status.Phase == corev1.PodRunning {
+		for _, c := range p.Status.ContainerStatuses {
+			if c.State.Running == nil {
+				return TaskStarting
+			}
+		}
+		return TaskRunning
+	}
+	return TaskStarting
+}
+
+func podReady(p *corev1.Pod) (bool, *time.Time) {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			t := c.LastTransitionTime.Time
+			return c.Status == corev1.ConditionTrue, &t
+		}
+	}
+	return false, nil
+}
+
+// slaveID names a node as a Mesos agent.
+func slaveID(n *corev1.Node) string { return string(n.UID) + "-S0" }
+
+// appTasks holds what the tasks of one app share, computed once per
+// listing: its service ports, its task id prefix, decoded port lists.
+type appTasks struct {
+	app     *App
+	prefix  string
+	service []int
+	ports   map[string][]int // the pods' port annotation → ports
+}
+
+func newAppTasks(a *App) *appTasks {
+	_, svc := a.hostPorts()
+	if svc == nil {
+		svc = []int{}
+	}
+	return &appTasks{app: a, prefix: taskPrefix(a.ID) + ".instance-", service: svc, ports: map[string][]int{}}
+}
+
+func (at *appTasks) portsOf(raw string) []int {
+	if ps, ok := at.ports[raw]; ok {
+		return ps
+	}
+	ps := []int{}
+	if raw != "" {
+		_ = json.Unmarshal([]byte(raw), &ps)
+	}
+	at.ports[raw] = ps
+	return ps
+}
+
+// taskOf describes a pod as a task of app a.
+func (s *Server) taskOf(a *App, p *corev1.Pod, health bool) Task {
+	return s.task(newAppTasks(a), p, health)
+}
+
+// task describes a pod as a task of at's app.
+func (s *Server) task(at *appTasks, p *corev1.Pod, health bool) Task {
+	a := at.app
+	t := Task{ID: at.prefix + string(p.UID), AppID: a.ID, Host: p.Spec.NodeName, State: taskState(p),
+		StagedAt: versionTime(p.CreationTimestamp.Time), Version: p.Annotations[annotationVersion], LocalVolumes: []any{},
+		IPAddresses: make([]IPAddress, 0, 1), Ports: at.portsOf(p.Annotations[annotationPorts]), ServicePorts: at.service}
+	if t.Version == "" {
+		t.Version = a.Version
+	}
+	for _, ip := range p.Status.PodIPs {
+		t.IPAddresses = append(t.IPAddresses, IPAddress{IPAddress: ip.IP, Protocol: "IPv4"})
+	}
+	if len(t.IPAddresses) == 0 && p.Status.PodIP != "" {
+		t.IPAddresses = append(t.IPAddresses, IPAddress{IPAddress: p.Status.PodIP, Protocol: "IPv4"})
+	}
+	if p.Status.StartTime != nil && (t.State == TaskRunning || t.State == TaskKilling || t.State == TaskFinished || t.State == TaskFailed) {
+		st := versionTime(p.Status.StartTime.Time)
+		for _, c := range p.Status.ContainerStatuses {
+			if c.State.Running != nil {
+				st = versionTime(c.State.Running.StartedAt.Time)
+			}
+		}
+		t.StartedAt = &st
+	}
+	if n, ok, _ := s.nodes.GetStore().GetByKey(p.Spec.NodeName); ok && p.Spec.NodeName != "" {
+		t.SlaveID = slaveID(n.(*corev1.Node))
+	}
+	if health && len(a.HealthChecks) > 0 && t.State == TaskRunning {
+		ok, since := podReady(p)
+		for range a.HealthChecks {
+			r := HealthCheckResult{Alive: ok, InstanceID: taskPrefix(a.ID) + ".marathon-" + string(p.UID)}
+			if since != nil {
+				ts := versionTime(*since)
+				if ok {
+					r.FirstSuccess, r.LastSuccess = &ts, &ts
+				} else {
+					r.LastFailure = &ts
+				}
+			}
+			t.HealthCheckResults = append(t.HealthCheckResults, r)
+		}
+	}
+	return t
+}
+
+// taskStates remembers the last state reported of each pod, so a status
+// update event is sent once per change.
+type taskStates struct {
+	mu   sync.Mutex
+	last map[string]string // pod uid → state
+}
+
+// podChanged sends the status_update_event of a pod whose task state
+// changed.
+func (s *Server) podChanged(obj any, deleted bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	state := taskState(p)
+	if deleted && state != TaskFinished && state != TaskFailed {
+		state = TaskKilled
+	}
+	uid := string(p.UID)
+	s.tasks.mu.Lock()
+	prev := s.tasks.last[uid]
+	if deleted {
+		delete(s.tasks.last, uid)
+	} else {
+		s.tasks.last[uid] = state
+	}
+	s.tasks.mu.Unlock()
+	if prev == state || !s.events.wants("status_update_event") {
+		return
+	}
+	id := p.Annotations[annotationID]
+	if id == "" {
+		return
+	}
+	a := s.app(id)
+	if a == nil {
+		a = &App{ID: id}
+	}
+	t := s.taskOf(a, p, false)
+	s.events.publish("status_update_event", map[string]any{
+		"slaveId": t.SlaveID, "taskId": t.ID, "taskStatus": state, "message": "", "appId": id, "host": t.Host,
+		"ipAddresses": t.IPAddresses, "ports": t.Ports, "version": t.Version,
+	})
+}
