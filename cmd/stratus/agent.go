@@ -58,7 +58,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			if err != nil {
 				return err
 			}
-			klog.SetSlogLogger(log.With("component", "client-go"))
+			klog.SetSlogLogger(clientGoLogger(log))
 			servers, err := failover.New(o.servers, log)
 			if err != nil {
 				return fmt.Errorf("--server: %w", err)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 
 func newEnvCmd() *cobra.Command {
 	var dataDir, envFile string
+	var merge, unmerge bool
 	cmd := &cobra.Command{
 		Use:   "env cloudstack|gcloud|kubectl|marathon",
 		Short: "Print export lines that point a real client at the running stratus",
@@ -23,9 +25,20 @@ from the data directory. For example:
   eval "$(stratus env kubectl)";    kubectl get nodes
   eval "$(stratus env cloudstack)"; cloudstack listZones
   eval "$(stratus env gcloud)";     gcloud compute zones list
-  eval "$(stratus env marathon)";   curl -u "$MARATHON_USERNAME:$MARATHON_PASSWORD" "$MARATHON_URL/v2/apps"`,
-		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"cloudstack", "gcloud", "kubectl", "marathon"},
+  eval "$(stratus env marathon)";   curl -u "$MARATHON_USERNAME:$MARATHON_PASSWORD" "$MARATHON_URL/v2/apps"
+
+With no argument it lists what it can print. 'stratus env kubectl --merge'
+adds a context to your kubeconfig instead ($KUBECONFIG, else ~/.kube/config),
+as kind does; '--unmerge' removes it.`,
+		Args: cobra.MaximumNArgs(1),
+		// "name<TAB>what": cobra shows the part after the tab in shell
+		// completion, and the listing without an argument shows it too.
+		ValidArgs: []string{
+			"cloudstack\tthe cloudstack CLI (Debian package cs) and the CloudStack SDKs",
+			"gcloud\tgcloud compute, in a configuration of its own",
+			"kubectl\tkubectl and other Kubernetes clients (KUBECONFIG)",
+			"marathon\tMarathon clients (MARATHON_URL, MARATHON_USERNAME, MARATHON_PASSWORD)",
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if envFile != "" {
 				d, err := dataDirFromEnvFile(envFile)
@@ -34,16 +47,49 @@ from the data directory. For example:
 				}
 				dataDir = d
 			}
+			if len(args) == 0 {
+				return listEnvClients(cmd.OutOrStdout(), cmd.ValidArgs, dataDir)
+			}
+			if !slices.ContainsFunc(cmd.ValidArgs, func(v string) bool { return strings.HasPrefix(v, args[0]+"\t") }) {
+				return fmt.Errorf("unknown client %q: 'stratus env' with no argument lists the clients", args[0])
+			}
+			if merge || unmerge {
+				if args[0] != "kubectl" || merge && unmerge {
+					return fmt.Errorf("--merge and --unmerge go with 'env kubectl', one at a time")
+				}
+				if unmerge {
+					return unmergeKubeconfig(cmd.OutOrStdout(), kubeContextName(dataDir))
+				}
+			}
 			st, err := datadir.ReadState(dataDir)
 			if err != nil {
 				return err
+			}
+			if merge {
+				if st.Kubeconfig == "" {
+					return fmt.Errorf("the running stratus does not serve the Kubernetes API")
+				}
+				return mergeKubeconfig(cmd.OutOrStdout(), kubeContextName(dataDir), st.Kubeconfig)
 			}
 			return printEnv(cmd.OutOrStdout(), args[0], dataDir, st)
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the running stratus")
 	cmd.Flags().StringVar(&envFile, "env-file", "", "the env file 'stratus up --env-file' wrote (instead of --data-dir)")
+	cmd.Flags().BoolVar(&merge, "merge", false, "with kubectl: add a context for this stratus to your kubeconfig and make it current, instead of printing KUBECONFIG")
+	cmd.Flags().BoolVar(&unmerge, "unmerge", false, "with kubectl: remove the context --merge added")
 	return cmd
+}
+
+// listEnvClients prints what `stratus env` can print, and how to use it.
+func listEnvClients(w io.Writer, clients []string, dataDir string) error {
+	fmt.Fprintln(w, "stratus env CLIENT prints export lines that point CLIENT at the running stratus. CLIENT is one of:")
+	for _, c := range clients {
+		name, what, _ := strings.Cut(c, "\t")
+		fmt.Fprintf(w, "  %-12s %s\n", name, what)
+	}
+	fmt.Fprintf(w, "For example: %s; kubectl get nodes\n", evalLine("kubectl", dataDir))
+	return nil
 }
 
 // shellQuote quotes s for POSIX shells.

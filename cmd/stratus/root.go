@@ -32,6 +32,7 @@ Point the real clients at it with 'stratus env cloudstack|gcloud|kubectl'.`,
 	}
 	root.AddCommand(newUpCmd(), newServerCmd(), newEnvCmd(), newVersionCmd())
 	root.AddCommand(extraCommands()...)
+	root.AddCommand(newStatusCmd(), newStopCmd())
 	return root
 }
 

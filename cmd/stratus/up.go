@@ -2,15 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
-	"github.com/stratus-cloud/stratus/internal/datadir"
 	"github.com/stratus-cloud/stratus/internal/instance"
 	"github.com/stratus-cloud/stratus/internal/memtrim"
 	"github.com/stratus-cloud/stratus/internal/startgc"
@@ -23,6 +24,7 @@ type upOptions struct {
 	kubeAddr   string
 	storeSpec  string
 	runtime    string
+	runtimeSet bool // --runtime was given (else the data dir's choice is kept)
 	simNodes   int
 	datacenter string
 	tlsSANs    []string // extra names of the Kubernetes API's certificate
@@ -37,6 +39,7 @@ type upOptions struct {
 
 func newUpCmd() *cobra.Command {
 	var o upOptions
+	var detach bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Bring the whole cloud up on this machine",
@@ -46,16 +49,27 @@ node agent, and the dashboard. Everything listens on loopback unless told
 otherwise. Ctrl-C stops it cleanly; the next 'stratus up' with the same data
 directory finds everything where it was left.`,
 		Example: `  stratus up
+  stratus up --detach && stratus status && stratus stop
   stratus up --data-dir /tmp/cloud --store memory --sim-nodes 100
   stratus up --store etcd://127.0.0.1:2379`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.runtimeSet = cmd.Flags().Changed("runtime")
+			if detach {
+				if o.script.ephemeral {
+					// The data dir an ephemeral run makes is removed when it
+					// exits, and stop and status find it by the data dir.
+					return errors.New("--detach and --ephemeral do not go together: give a --data-dir (and --store memory) instead")
+				}
+				return runDetached(cmd.Context(), cmd.OutOrStdout(), o.dataDir, o.script.output == "json")
+			}
 			return runUp(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	registerServeFlags(cmd, &o)
 	f := cmd.Flags()
-	f.StringVar(&o.runtime, "runtime", "auto", instance.RuntimeFlagHelp)
+	f.BoolVar(&detach, "detach", false, "run in the background: the log goes to stratus.log and the pid to stratus.pid in the data dir; 'stratus stop' stops it")
+	f.StringVar(&o.runtime, "runtime", instance.DefaultRuntime, instance.RuntimeFlagHelp+"; a choice given here is kept in the data dir for the next runs")
 	return cmd
 }
 
@@ -106,22 +120,26 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	}
 	// client-go's own log lines (leader election, event broadcasting) go
 	// through the same slog handler as ours.
-	klog.SetSlogLogger(log.With("component", "client-go"))
+	klog.SetSlogLogger(clientGoLogger(log))
 	cleanup, err := o.applyEphemeral()
 	defer cleanup()
 	if err != nil {
 		return err
 	}
+	// A detached run's pid file goes with it (it names this pid only then).
+	defer removeOwnPIDFile(o.dataDir, os.Getpid())
 	in, err := instance.Start(ctx, instance.Options{
-		DataDir: o.dataDir, HTTPAddr: o.httpAddr, KubeAddr: o.kubeAddr, Store: o.storeSpec, Runtime: o.runtime,
+		DataDir: o.dataDir, HTTPAddr: o.httpAddr, KubeAddr: o.kubeAddr, Store: o.storeSpec,
+		Runtime: o.runtime, RuntimeSet: o.runtimeSet,
 		SimNodes: o.simNodes, Datacenter: o.datacenter, TLSSANs: o.tlsSANs, Token: o.token,
 		ControlPlaneOnly: o.controlPlaneOnly, NetSlot: o.script.netSlot, Expiry: o.expiry.options(), Log: log,
+		EnvLine: func(client string) string { return evalLine(client, o.dataDir) },
 	})
 	if err != nil {
 		return err
 	}
 	startgc.Done()
-	if err := o.announce(stdout, in.DataDir(), in.State(), func() { printBanner(stdout, o, in.DataDir(), in.State(), time.Since(t0)) }); err != nil {
+	if err := o.announce(stdout, in.DataDir(), in.State(), func() { printBanner(stdout, o, in, time.Since(t0)) }); err != nil {
 		_ = in.Stop(ctx)
 		return err
 	}
@@ -135,28 +153,50 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	return in.Stop(ctx)
 }
 
-func printBanner(w io.Writer, o upOptions, dir string, st datadir.State, took time.Duration) {
+func printBanner(w io.Writer, o upOptions, in *instance.Instance, took time.Duration) {
+	dir, st := in.DataDir(), in.State()
 	fmt.Fprintf(w, "stratus %s is up (%s)\n", version, took.Round(time.Millisecond))
-	fmt.Fprintf(w, "  %-12s %s (store: %s)\n", "data dir", dir, o.storeSpec)
+	detail := "store: " + o.storeSpec
+	if runtime, from := in.Runtime(); runtime != "" {
+		detail += ", pod runtime: " + runtime
+		if from != "" && from != "--runtime" {
+			detail += " (" + from + "; --runtime docker|exec to change)"
+		}
+	}
+	fmt.Fprintf(w, "  %-12s %s (%s)\n", "data dir", dir, detail)
 	if st.CloudStack != nil {
-		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env cloudstack)\"\n", "CloudStack", st.HTTPURL+"/client/api")
+		fmt.Fprintf(w, "  %-12s %s\n", "CloudStack", st.HTTPURL+"/client/api")
 	}
 	if st.GCE != nil {
-		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env gcloud)\"\n", "GCE", st.HTTPURL+"/compute/v1/")
+		fmt.Fprintf(w, "  %-12s %s\n", "GCE", st.HTTPURL+"/compute/v1/")
 	}
 	if st.Kubeconfig != "" {
-		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env kubectl)\"\n", "Kubernetes", st.KubeURL)
+		fmt.Fprintf(w, "  %-12s %s\n", "Kubernetes", st.KubeURL)
 	}
 	if st.Marathon != nil {
-		fmt.Fprintf(w, "  %-12s %-40s eval \"$(stratus env marathon)\"\n", "Marathon", st.Marathon.URL+"/v2/apps")
+		fmt.Fprintf(w, "  %-12s %s\n", "Marathon", st.Marathon.URL+"/v2/apps")
 	}
 	if st.Dashboard {
 		fmt.Fprintf(w, "  %-12s %-40s log in as admin / password\n", "Dashboard", st.HTTPURL+"/client/")
 	}
 	fmt.Fprintf(w, "  %-12s %s\n", "Metrics", st.HTTPURL+"/metrics")
 	if st.JoinToken != "" {
-		fmt.Fprintf(w, "  %-12s stratus agent --server %s --token %s\n", "Join a node", st.KubeURL, st.JoinToken)
+		fmt.Fprintf(w, "  %-12s %s agent --server %s --token %s\n", "Join a node", selfCommand(), st.KubeURL, st.JoinToken)
 	}
+	fmt.Fprintln(w, "Point the clients at it, in another shell:")
+	if st.CloudStack != nil {
+		fmt.Fprintf(w, "  %s; cloudstack listZones\n", evalLine("cloudstack", dir))
+	}
+	if st.Kubeconfig != "" {
+		fmt.Fprintf(w, "  %s; kubectl get nodes\n", evalLine("kubectl", dir))
+	}
+	if st.GCE != nil {
+		fmt.Fprintf(w, "  %s; gcloud compute zones list\n", evalLine("gcloud", dir))
+	}
+	if st.Marathon != nil {
+		fmt.Fprintf(w, "  %s; curl -u \"$MARATHON_USERNAME:$MARATHON_PASSWORD\" \"$MARATHON_URL/v2/apps\"\n", evalLine("marathon", dir))
+	}
+	fmt.Fprintf(w, "What runs where: %s\n", subCommand("status", dir))
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 
@@ -169,5 +209,9 @@ func trimAfterStart(ctx context.Context, log *slog.Logger) {
 	case <-time.After(time.Second):
 	}
 	r := memtrim.Trim()
-	log.Debug("start-up memory released", "programPagesAdvised", r.PagedOut, "err", r.Err)
+	if r.Err != nil {
+		log.Debug("releasing start-up memory failed", "programPagesAdvised", r.PagedOut, "err", r.Err)
+		return
+	}
+	log.Debug("start-up memory released", "programPagesAdvised", r.PagedOut)
 }

@@ -136,31 +136,49 @@ func (g *Group) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// PartStatus is one part's name and whether it has started and is ready.
+type PartStatus struct {
+	Name  string
+	Ready bool
+}
+
+// Statuses lists every component in start order, the members of a Parallel
+// one by one, each with its readiness: what /readyz?verbose shows.
+func (g *Group) Statuses() []PartStatus {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []PartStatus
+	// Components start in order, so the first len(g.started) have started.
+	for i, c := range g.comps {
+		if p, ok := c.(*Parallel); ok {
+			out = append(out, p.Statuses()...)
+			continue
+		}
+		ready := i < len(g.started)
+		if r, ok := c.(Readier); ok && ready {
+			ready = r.Ready()
+		}
+		out = append(out, PartStatus{Name: c.Name(), Ready: ready})
+	}
+	return out
+}
+
 // Ready reports whether every component has started and is ready, and the
 // names of those that are not.
 func (g *Group) Ready() (bool, []string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	// Components start in order, so the first len(g.started) have started.
-	var notReady []string
-	for i, c := range g.comps {
-		if i >= len(g.started) {
-			if p, ok := c.(*Parallel); ok {
-				notReady = append(notReady, p.NotReady()...)
-			} else {
-				notReady = append(notReady, c.Name())
-			}
-			continue
-		}
-		if p, ok := c.(*Parallel); ok {
-			notReady = append(notReady, p.NotReady()...)
-			continue
-		}
-		if r, ok := c.(Readier); ok && !r.Ready() {
-			notReady = append(notReady, c.Name())
+	notReady := NotReady(g.Statuses())
+	return len(notReady) == 0, notReady
+}
+
+// NotReady names the parts that are not ready.
+func NotReady(parts []PartStatus) []string {
+	var out []string
+	for _, p := range parts {
+		if !p.Ready {
+			out = append(out, p.Name)
 		}
 	}
-	return len(notReady) == 0, notReady
+	return out
 }
 
 // Run starts the group, waits for ctx to end, then stops it within

@@ -87,18 +87,20 @@ func (p *Parallel) Stop(ctx context.Context) error {
 func (p *Parallel) Ready() bool { return len(p.NotReady()) == 0 }
 
 // NotReady names the members that have not started or are not ready.
-func (p *Parallel) NotReady() []string {
+func (p *Parallel) NotReady() []string { return NotReady(p.Statuses()) }
+
+// Statuses lists the members with their readiness (a member is ready once it
+// has started and, if it is a Readier, says so).
+func (p *Parallel) Statuses() []PartStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []string
+	out := make([]PartStatus, 0, len(p.Parts))
 	for i, c := range p.Parts {
-		if i >= len(p.started) || !p.started[i] {
-			out = append(out, c.Name())
-			continue
+		ready := i < len(p.started) && p.started[i]
+		if r, ok := c.(Readier); ok && ready {
+			ready = r.Ready()
 		}
-		if r, ok := c.(Readier); ok && !r.Ready() {
-			out = append(out, c.Name())
-		}
+		out = append(out, PartStatus{Name: c.Name(), Ready: ready})
 	}
 	return out
 }

@@ -1,7 +1,17 @@
 package cloud
 
-// event adds an event record to b.
+// event adds an INFO event record to b.
 func (ix *index) event(b *batch, s *Sim, o Owner, c Caller, typ, desc, resourceID string, kind Kind) {
+	ix.eventAt(b, s, "INFO", o, c, typ, desc, resourceID, kind)
+}
+
+// eventError adds an ERROR event record to b: an action that failed
+// (CloudStack logs those at level ERROR, still in state Completed).
+func (ix *index) eventError(b *batch, s *Sim, o Owner, c Caller, typ, desc, resourceID string, kind Kind) {
+	ix.eventAt(b, s, "ERROR", o, c, typ, desc, resourceID, kind)
+}
+
+func (ix *index) eventAt(b *batch, s *Sim, level string, o Owner, c Caller, typ, desc, resourceID string, kind Kind) {
 	if o.AccountID == "" && c.Account != nil {
 		o = c.Owner()
 	}
@@ -10,7 +20,7 @@ func (ix *index) event(b *batch, s *Sim, o Owner, c Caller, typ, desc, resourceI
 			o = Owner{AccountID: u.AccountID, DomainID: u.DomainID}
 		}
 	}
-	e := &Event{ID: newID(), Seq: ix.nextSeq(), Type: typ, Level: "INFO", State: "Completed", Description: desc,
+	e := &Event{ID: newID(), Seq: ix.nextSeq(), Type: typ, Level: level, State: "Completed", Description: desc,
 		ResourceID: resourceID, Kind: kind, Created: s.clock.Now().UTC(), Owner: o}
 	if c.User != nil {
 		e.UserID = c.User.ID

@@ -175,6 +175,15 @@ func (s *Sim) Sync(ctx context.Context) error {
 	return s.fol.wait(ctx, kv.ModRev)
 }
 
+// KeyPrefix is where the simulator keeps its state in the store.
+const KeyPrefix = keyRoot
+
+// SyncRev waits until the simulator's state reflects a write at rev that
+// touched keys under KeyPrefix (one that did not never reaches it): a
+// snapshot restore, which leaves unchanged keys such as syncKey alone,
+// waits for exactly its own revision.
+func (s *Sim) SyncRev(ctx context.Context, rev int64) error { return s.fol.wait(ctx, rev) }
+
 // wait blocks until the index reflects rev.
 func (f *follower) wait(ctx context.Context, rev int64) error {
 	for {

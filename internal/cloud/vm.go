@@ -308,7 +308,7 @@ func (s *Sim) startVM(ctx context.Context, jc *jobCtx, id, hostID string, deploy
 				n.State = VMError
 			}
 			put(b, ix.vms, &n)
-			ix.event(b, s, vm.Owner, jc.caller(ix), "VM.START", "Error while starting VM: "+failErr.Error(), vm.ID, KindVM)
+			ix.eventError(b, s, vm.Owner, jc.caller(ix), "VM.START", "Error while starting VM: "+failErr.Error(), vm.ID, KindVM)
 			return s.commit(ctx, b)
 		}
 		n.State, n.HostID, n.LastHostID = next, host.ID, host.ID
@@ -420,8 +420,10 @@ func (s *Sim) stopVM(ctx context.Context, jc *jobCtx, id string, forced bool) er
 		host, _ := ix.hosts.get(vm.HostID)
 		act := ix.matchFault(b, CmdStop, vm, host)
 		if act.Result != FaultNone && !forced {
+			err := Errorf(CodeInternal, CSCloudRuntime, "Unable to stop VM[User|%s]: %s", vm.InstanceName, faultText(act))
+			ix.eventError(b, s, vm.Owner, jc.caller(ix), "VM.STOP", "Error while stopping VM: "+err.Error(), vm.ID, KindVM)
 			_ = s.commit(ctx, b)
-			return Errorf(CodeInternal, CSCloudRuntime, "Unable to stop VM[User|%s]: %s", vm.InstanceName, faultText(act))
+			return err
 		}
 		n := *vm
 		wait = s.timing(CmdStop) + act.Wait
@@ -472,8 +474,10 @@ func (s *Sim) RebootVM(ctx context.Context, c Caller, id, cmd string) (*Job, err
 			host, _ := ix.hosts.get(vm.HostID)
 			act := ix.matchFault(b, CmdReboot, vm, host)
 			if act.Result != FaultNone {
+				err := Errorf(CodeInternal, CSCloudRuntime, "Failed to reboot vm instance: %s", faultText(act))
+				ix.eventError(b, s, vm.Owner, jc.caller(ix), "VM.REBOOT", "Error while rebooting VM: "+err.Error(), vm.ID, KindVM)
 				_ = s.commit(ctx, b)
-				return Errorf(CodeInternal, CSCloudRuntime, "Failed to reboot vm instance: %s", faultText(act))
+				return err
 			}
 			wait = s.timing(CmdReboot) + act.Wait
 			if wait == 0 {

@@ -170,6 +170,8 @@ type simulatorMock struct {
 	HostID    string `json:"hostid"`
 	Count     *int   `json:"count"`
 	Value     string `json:"value"`
+	// Active is false once a mock with a count has fired that many times.
+	Active bool `json:"active"`
 }
 
 // flexString reads a JSON string or number as a string.

@@ -487,10 +487,10 @@ func TestVMActions(t *testing.T) {
 	for _, tc := range []struct {
 		action, flash, cmd string
 	}{
-		{"start", "Start requested (job ", "startVirtualMachine"},
-		{"reboot", "Reboot requested (job ", "rebootVirtualMachine"},
-		{"stop", "Stop requested (job ", "stopVirtualMachine"},
-		{"destroy", "Destroy requested (job ", "destroyVirtualMachine"},
+		{"start", "Start done (job ", "startVirtualMachine"},
+		{"reboot", "Reboot done (job ", "rebootVirtualMachine"},
+		{"stop", "Stop done (job ", "stopVirtualMachine"},
+		{"destroy", "Destroy done (job ", "destroyVirtualMachine"},
 		{"explode", "error Unknown action or VM.", ""},
 	} {
 		t.Run(tc.action, func(t *testing.T) {

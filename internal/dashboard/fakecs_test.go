@@ -177,6 +177,9 @@ func (f *fakeCS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.reply(w, cmd, 200, map[string]any{"count": count, "asyncjobs": jobs})
 	case "listEvents":
 		f.reply(w, cmd, 200, map[string]any{})
+	case "queryAsyncJobResult":
+		// The fake's jobs finish at once.
+		f.reply(w, cmd, 200, map[string]any{"jobid": p.Get("jobid"), "jobstatus": 1, "jobresultcode": 0})
 	case "listVirtualMachines":
 		f.listVMs(w, u, p.Get("state"), p.Get("page"), p.Get("pagesize"))
 	case "deployVirtualMachine":

@@ -103,7 +103,7 @@ func staticHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := path.Base(r.URL.Path)
 		switch name {
-		case "app.js", "style.css":
+		case "app.js", "style.css", "favicon.svg":
 		default:
 			http.NotFound(w, r)
 			return

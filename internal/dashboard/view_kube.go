@@ -36,6 +36,8 @@ type nodeRow struct {
 
 type podRow struct {
 	Namespace, Name, Node, Phase, IP string
+	// Reason says why a Pending pod is not running yet.
+	Reason string
 }
 
 type workloadRow struct {
@@ -157,7 +159,7 @@ func (d *Dashboard) loadKube(ctx context.Context, rq viewRequest) (any, error) {
 		n := &nodes.Items[i]
 		kd.Nodes = append(kd.Nodes, nodeRow{
 			Name: n.Name, Ready: nodeReady(n), Pods: perNode[n.Name], Created: n.CreationTimestamp,
-			CPU: n.Status.Capacity.Cpu().String(), Memory: n.Status.Capacity.Memory().String(),
+			CPU: n.Status.Capacity.Cpu().String(), Memory: humanMB(n.Status.Capacity.Memory().Value() / (1024 * 1024)),
 		})
 	}
 	sort.Slice(kd.Nodes, func(i, j int) bool { return kd.Nodes[i].Name < kd.Nodes[j].Name })
@@ -177,7 +179,11 @@ func (d *Dashboard) loadKube(ctx context.Context, rq viewRequest) (any, error) {
 		if p.DeletionTimestamp != nil {
 			phase = "Terminating"
 		}
-		kd.Pods = append(kd.Pods, podRow{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName, Phase: phase, IP: p.Status.PodIP})
+		row := podRow{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName, Phase: phase, IP: p.Status.PodIP}
+		if p.Status.Phase == corev1.PodPending {
+			row.Reason = pendingReason(p)
+		}
+		kd.Pods = append(kd.Pods, row)
 	}
 
 	for i := range deps.Items {
@@ -215,4 +221,31 @@ func replicas(p *int32) int32 {
 		return 1
 	}
 	return *p
+}
+
+// pendingReason says why a Pending pod is not running, as kubectl shows
+// it: a container's waiting reason (ContainerCreating, ErrImagePull), else
+// the scheduler's (Unschedulable, with its message), else "not scheduled
+// yet".
+func pendingReason(p *corev1.Pod) string {
+	for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		if w := cs.State.Waiting; w != nil && w.Reason != "" {
+			if w.Message != "" {
+				return w.Reason + ": " + w.Message
+			}
+			return w.Reason
+		}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason != "" {
+			if c.Message != "" {
+				return c.Reason + ": " + c.Message
+			}
+			return c.Reason
+		}
+	}
+	if p.Spec.NodeName == "" {
+		return "not scheduled yet"
+	}
+	return ""
 }

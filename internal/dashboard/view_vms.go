@@ -151,6 +151,7 @@ func (d *Dashboard) loadDeployForm(ctx context.Context, rq viewRequest) (any, er
 			return f, err
 		}
 	}
+	f.Templates = uniqueTemplates(f.Templates)
 	rq.s.cacheForm(&f, d.now())
 	return f, nil
 }
@@ -259,7 +260,22 @@ func (d *Dashboard) vmActionSubmit(w http.ResponseWriter, r *http.Request, s *se
 		return
 	}
 	d.log.Info("VM action", "user", s.user.Username, "vm", id, "action", action, "job", resp.JobID)
-	d.answer(w, r, s, fmt.Sprintf("%s requested (job %s).", actionLabel(action), resp.JobID), false, "/client/vms")
+	// The job usually ends within a moment: say how it went, a failure
+	// in red, rather than a green "requested" for a job that failed.
+	job, err := d.awaitJob(r.Context(), s, resp.JobID)
+	if err != nil {
+		d.failed(w, r, s, err, "/client/vms")
+		return
+	}
+	switch job.Status {
+	case 1:
+		d.answer(w, r, s, fmt.Sprintf("%s done (job %s).", actionLabel(action), resp.JobID), false, "/client/vms")
+	case 2:
+		d.log.Info("VM action failed", "user", s.user.Username, "vm", id, "action", action, "job", resp.JobID, "error", job.Result.ErrorText)
+		d.answer(w, r, s, fmt.Sprintf("%s failed: %s (job %s).", actionLabel(action), job.Result.ErrorText, resp.JobID), true, "/client/vms")
+	default:
+		d.answer(w, r, s, fmt.Sprintf("%s requested (job %s); it is still running, see Jobs.", actionLabel(action), resp.JobID), false, "/client/vms")
+	}
 }
 
 func actionLabel(a string) string {
@@ -272,4 +288,20 @@ func actionLabel(a string) string {
 		return "Reboot"
 	}
 	return "Destroy"
+}
+
+// uniqueTemplates keeps the first entry of each template: listTemplates
+// answers once per zone a template is in, and a drop-down lists it once
+// (the zone is chosen on its own).
+func uniqueTemplates(ts []vmTemplate) []vmTemplate {
+	seen := make(map[string]bool, len(ts))
+	out := ts[:0]
+	for _, t := range ts {
+		if seen[t.ID] {
+			continue
+		}
+		seen[t.ID] = true
+		out = append(out, t)
+	}
+	return out
 }

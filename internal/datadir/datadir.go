@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -24,6 +25,12 @@ const (
 	lockFile    = "stratus.lock"
 	versionFile = "VERSION"
 	stateFile   = "state.json"
+	// settingsFile keeps choices made once for the directory (the pod
+	// runtime), so a later `up` without the flag does not change them.
+	settingsFile = "settings.json"
+	// PIDFile and LogFile are written by `stratus up --detach`.
+	PIDFile = "stratus.pid"
+	LogFile = "stratus.log"
 )
 
 // ErrInUse is returned by Open when another process holds the directory.
@@ -205,6 +212,66 @@ func ReadState(dir string) (State, error) {
 		return s, fmt.Errorf("%w (%s: pid %d is gone); start one with `stratus up`", ErrNotRunning, dir, s.PID)
 	}
 	return s, nil
+}
+
+// Settings are choices made for the directory that later runs keep unless
+// told otherwise on the command line.
+type Settings struct {
+	// Runtime is the pod runtime of the host's node agent (--runtime).
+	Runtime string `json:"runtime,omitempty"`
+}
+
+// Settings reads the directory's settings; none yet is the zero value.
+func (d *Dir) Settings() (Settings, error) {
+	var s Settings
+	b, err := os.ReadFile(filepath.Join(d.path, settingsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("corrupt %s in %s: %w", settingsFile, d.path, err)
+	}
+	return s, nil
+}
+
+// WriteSettings records the directory's settings.
+func (d *Dir) WriteSettings(s Settings) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(d.path, settingsFile), append(b, '\n'), 0o600)
+}
+
+// Holder returns the pid of the process that holds dir's lock (a running
+// stratus, started or starting), or 0 when none does. It takes no lock.
+func Holder(dir string) (int, error) {
+	f, err := os.Open(filepath.Join(dir, lockFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return 0, nil
+	} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+		return 0, fmt.Errorf("check the lock of %s: %w", dir, err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("%s is locked, by a process that did not write its pid", dir)
+	}
+	return pid, nil
 }
 
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {

@@ -96,3 +96,56 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatalf("after Close got %v, want ErrNotRunning", err)
 	}
 }
+
+func TestSettingsKeptAcrossOpens(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := d.Settings(); err != nil || s != (Settings{}) {
+		t.Fatalf("fresh dir settings: %+v, %v", s, err)
+	}
+	if err := d.WriteSettings(Settings{Runtime: "docker"}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if s, err := d.Settings(); err != nil || s.Runtime != "docker" {
+		t.Fatalf("settings after reopen: %+v, %v", s, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "settings.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Settings(); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("corrupt settings: %v", err)
+	}
+}
+
+func TestHolderNamesTheLockOwner(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if pid, err := Holder(dir); err != nil || pid != 0 {
+		t.Fatalf("Holder of a missing dir: %d, %v", pid, err)
+	}
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, err := Holder(dir); err != nil || pid != os.Getpid() {
+		t.Fatalf("Holder while open: %d, %v; want %d", pid, err, os.Getpid())
+	}
+	d.Close()
+	if pid, err := Holder(dir); err != nil || pid != 0 {
+		t.Fatalf("Holder after close: %d, %v", pid, err)
+	}
+	// Holder takes no lock: Open still succeeds right after.
+	d, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+}

@@ -99,6 +99,19 @@ func TestGoClientCatalog(t *testing.T) {
 	if err != nil || mt.GuestCpus != 2 {
 		t.Fatalf("machine type medium: %+v %v", mt, err)
 	}
+	// GCE's predefined types are describable with GCE's sizes; n9 is no
+	// family of GCE's.
+	for _, tc := range []struct {
+		name      string
+		cpus, mem int64
+	}{{"n1-standard-1", 1, 3840}, {"e2-medium", 2, 4096}, {"n2-highmem-4", 4, 32768}} {
+		mt, err := svc.MachineTypes.Get(p, "sandbox-simulator", tc.name).Do()
+		if err != nil || mt.GuestCpus != tc.cpus || mt.MemoryMb != tc.mem || mt.Name != tc.name || !strings.Contains(mt.Description, "offering") {
+			t.Fatalf("machine type %s: %+v %v", tc.name, mt, err)
+		}
+	}
+	_, err = svc.MachineTypes.Get(p, "sandbox-simulator", "n9-bogus-1").Do()
+	wantAPIError(t, err, 404, "notFound")
 	agg, err := svc.MachineTypes.AggregatedList(p).Do()
 	if err != nil || len(agg.Items["zones/sandbox-simulator-basic"].MachineTypes) != 8 {
 		t.Fatalf("aggregated machine types: %v %v", agg, err)
@@ -256,7 +269,9 @@ func TestGoClientInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != "RUNNING" || !strings.HasSuffix(got.MachineType, "/machineTypes/medium") || got.Labels["env"] != "dev" ||
+	// The instance keeps the predefined type it was asked for (it runs on
+	// the offering that type maps to), and that type is describable.
+	if got.Status != "RUNNING" || !strings.HasSuffix(got.MachineType, "/machineTypes/n1-standard-1") || got.Labels["env"] != "dev" ||
 		got.Tags.Items[0] != "web" || len(got.Metadata.Items) != 2 || *got.Metadata.Items[0].Value != ud || got.NetworkInterfaces[0].NetworkIP == "" ||
 		got.NetworkInterfaces[0].AccessConfigs[0].NatIP == "" {
 		t.Fatalf("instance: %+v", got)

@@ -119,6 +119,13 @@ func runGcloudScenario(t *testing.T, e *testEnv, zone string) {
 	mustContain(t, "zones list", g.ok("compute", "zones", "list", "--format=value(name,status)"), zone, "UP")
 	mustContain(t, "regions list", g.ok("compute", "regions", "list"), regionOf(zone), "CPUS")
 	mustContain(t, "machine-types list", g.ok("compute", "machine-types", "list", "--zones", zone, "--format=value(name)"), "small", "medium")
+	if _, stderr, err := g.run("compute", "machine-types", "list", "--zones", zone); err != nil || strings.Contains(stderr, "filter keys were not present") {
+		t.Fatalf("machine-types list: %v, or it warns about its own filter:\n%s", err, stderr)
+	}
+	// gcloud's default machine type is as describable as the offerings.
+	mustContain(t, "machine-types describe n1-standard-1", g.ok("compute", "machine-types", "describe", "n1-standard-1", "--format=value(name,guestCpus,memoryMb,description)"),
+		"n1-standard-1\t1\t3840", "runs on the CloudStack offering")
+	g.fails("was not found", "compute", "machine-types", "describe", "n9-nosuch-1")
 	mustContain(t, "images list", g.ok("compute", "images", "list", "--format=value(name,family,selfLink)"), "debian-12", "debian-cloud", "ubuntu-os-cloud")
 
 	// Firewall rules.
@@ -137,6 +144,8 @@ func runGcloudScenario(t *testing.T, e *testEnv, zone string) {
 	// Instances: gcloud's defaults (debian-12 family, n1-standard-1), an
 	// image family, several at once, and user data from a file.
 	g.ok("compute", "instances", "create", "vm1")
+	// vm1 keeps gcloud's default machine type, not the offering under it.
+	mustContain(t, "vm1 machine type", g.ok("compute", "instances", "describe", "vm1", "--format=value(machineType.basename())"), "n1-standard-1")
 	g.ok("compute", "instances", "create", "vm2", "vm3", "--image-family", "ubuntu-2204-lts", "--image-project", "ubuntu-os-cloud", "--machine-type", "small")
 	ud := filepath.Join(g.dir, "user-data")
 	if err := os.WriteFile(ud, []byte("#cloud-config\nruncmd:\n - echo hello\n"), 0o600); err != nil {

@@ -27,7 +27,7 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 	if !validName(in.Name) {
 		return nil, errInvalid("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", in.Name)
 	}
-	off, err := c.resolveMachineType(z, in.MachineType)
+	off, askedType, err := c.resolveMachineType(z, in.MachineType)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 		CanIPForward: in.CanIPForward, DeletionProtect: in.DeletionProtection, ExternalIP: external,
 		ServiceAccounts: in.ServiceAccounts, Scheduling: in.Scheduling,
 		SourceImage: c.linkIn(im.project, "global", "images", im.name), DiskSizeGb: size,
-		Created: c.g.now(), LastStart: c.g.now()}
+		Created: c.g.now(), LastStart: c.g.now(), MachineType: askedType}
 	target := "zones/" + z.name + "/instances/" + in.Name
 	res, err := c.cs.Async(c.ctx, "deployVirtualMachine", q)
 	if err != nil {

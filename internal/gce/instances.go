@@ -90,6 +90,15 @@ func metadataItems(vm *csclient.VirtualMachine, m *instanceMeta) []MetadataItem 
 	return out
 }
 
+// machineTypeName is the instance's machine type: the predefined type it
+// was made with, else its offering's.
+func machineTypeName(vm *csclient.VirtualMachine, m *instanceMeta) string {
+	if m.MachineType != "" {
+		return m.MachineType
+	}
+	return gceName(vm.ServiceOfferingName)
+}
+
 func (c *call) renderInstance(z zoneInfo, vm *csclient.VirtualMachine, m *instanceMeta) *Instance {
 	status, _ := instanceStatus(vm.State)
 	items := metadataItems(vm, m)
@@ -100,7 +109,7 @@ func (c *call) renderInstance(z zoneInfo, vm *csclient.VirtualMachine, m *instan
 		Name:               vm.Name,
 		Description:        m.Description,
 		Tags:               &Tags{Items: m.Tags, Fingerprint: fingerprint(m.Tags)},
-		MachineType:        c.link("zones", z.name, "machineTypes", gceName(vm.ServiceOfferingName)),
+		MachineType:        c.link("zones", z.name, "machineTypes", machineTypeName(vm, m)),
 		Status:             status,
 		Zone:               c.zoneLink(z.name),
 		CanIPForward:       m.CanIPForward,

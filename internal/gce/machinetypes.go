@@ -1,6 +1,7 @@
 package gce
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
@@ -56,7 +57,7 @@ func (c *call) renderMachineType(o csclient.ServiceOffering, zone string) *Machi
 	return &MachineType{Kind: "compute#machineType", ID: idOf("machineType", o.ID), CreationTimestamp: csTime(o.Created),
 		Name: name, Description: desc, GuestCPUs: int64(o.CPUNumber), MemoryMb: int64(o.Memory),
 		ImageSpaceGb: 10, MaximumPersistentDisks: 128, MaximumPersistentDisksSizeGb: 263168,
-		Zone: zone, SelfLink: c.link("zones", zone, "machineTypes", name)}
+		Zone: zone, SelfLink: c.link("zones", zone, "machineTypes", name), Deprecated: &Deprecated{State: "ACTIVE"}}
 }
 
 func (c *call) machineTypeEntries(z zoneInfo, os []csclient.ServiceOffering) []entry {
@@ -98,10 +99,20 @@ func (g *Gateway) getMachineType(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var usable []csclient.ServiceOffering
 	for _, o := range os {
-		if gceName(o.Name) == name && inZone(o.ZoneID, z.cs.ID) {
+		if !inZone(o.ZoneID, z.cs.ID) {
+			continue
+		}
+		if gceName(o.Name) == name {
 			return c.renderMachineType(o, z.name), nil
 		}
+		usable = append(usable, o)
+	}
+	// A GCE predefined type (gcloud's default n1-standard-1) is as real
+	// here as the offerings: instances can be made with it and keep it.
+	if off, ok := mapOffering(name, usable); ok {
+		return c.renderPredefined(name, off, z.name), nil
 	}
 	return nil, errNotFound("projects/" + c.project + "/zones/" + z.name + "/machineTypes/" + name)
 }
@@ -179,19 +190,20 @@ func predefinedSize(name string) (cpus, memMB int64, ok bool) {
 
 // resolveMachineType finds the offering for an instance's machineType
 // (a URL or partial path): an offering of that name in the zone, else,
-// for a GCE predefined type, the smallest offering at least that big
-// (or the biggest there is).
-func (c *call) resolveMachineType(z zoneInfo, ref string) (csclient.ServiceOffering, error) {
+// for a GCE predefined type, the offering it maps to (mapOffering). asked
+// is the predefined type's name in that case (the instance keeps it as
+// its machine type), "" when the offering is named directly.
+func (c *call) resolveMachineType(z zoneInfo, ref string) (off csclient.ServiceOffering, asked string, err error) {
 	name := lastSegment(ref)
 	if ref == "" || (strings.Contains(ref, "/") && !strings.Contains(ref, "machineTypes/")) {
-		return csclient.ServiceOffering{}, errInvalid("Invalid value for field 'resource.machineType': '%s'. Invalid machine type.", ref)
+		return off, "", errInvalid("Invalid value for field 'resource.machineType': '%s'. Invalid machine type.", ref)
 	}
 	if zz := afterSegment(relPath(ref), "zones"); zz != "" && zz != z.name {
-		return csclient.ServiceOffering{}, errInvalid("Invalid value for field 'resource.machineType': '%s'. Machine type must be in the instance's zone.", ref)
+		return off, "", errInvalid("Invalid value for field 'resource.machineType': '%s'. Machine type must be in the instance's zone.", ref)
 	}
 	os, err := c.offerings()
 	if err != nil {
-		return csclient.ServiceOffering{}, err
+		return off, "", err
 	}
 	var usable []csclient.ServiceOffering
 	for _, o := range os {
@@ -199,18 +211,54 @@ func (c *call) resolveMachineType(z zoneInfo, ref string) (csclient.ServiceOffer
 			continue
 		}
 		if gceName(o.Name) == name {
-			return o, nil
+			return o, "", nil
 		}
 		usable = append(usable, o)
 	}
+	off, ok := mapOffering(name, usable)
+	if !ok {
+		return off, "", errInvalid("Invalid value for field 'resource.machineType': '%s'. Machine type with name '%s' does not exist in zone '%s'.", ref, name, z.name)
+	}
+	return off, name, nil
+}
+
+// mapOffering maps a GCE predefined machine type to the smallest usable
+// offering at least that big (or the biggest there is).
+func mapOffering(name string, usable []csclient.ServiceOffering) (csclient.ServiceOffering, bool) {
 	cpus, mem, ok := predefinedSize(name)
 	if !ok || len(usable) == 0 {
-		return csclient.ServiceOffering{}, errInvalid("Invalid value for field 'resource.machineType': '%s'. Machine type with name '%s' does not exist in zone '%s'.", ref, name, z.name)
+		return csclient.ServiceOffering{}, false
 	}
 	for _, o := range usable {
 		if int64(o.CPUNumber) >= cpus && int64(o.Memory) >= mem {
-			return o, nil
+			return o, true
 		}
 	}
-	return usable[len(usable)-1], nil
+	return usable[len(usable)-1], true
+}
+
+// renderPredefined renders a GCE predefined machine type with GCE's own
+// size; its description names the offering its instances run on.
+func (c *call) renderPredefined(name string, off csclient.ServiceOffering, zone string) *MachineType {
+	cpus, mem, _ := predefinedSize(name)
+	return &MachineType{Kind: "compute#machineType", ID: idOf("machineType", "predefined/"+name), CreationTimestamp: csTime(off.Created),
+		Name: name, Description: fmt.Sprintf("%d vCPU%s, %s RAM; runs on the CloudStack offering %s", cpus, plural(cpus), memGB(mem), off.Name),
+		GuestCPUs: cpus, MemoryMb: mem, IsSharedCPU: sharedCore[name],
+		ImageSpaceGb: 10, MaximumPersistentDisks: 128, MaximumPersistentDisksSizeGb: 263168,
+		Zone: zone, SelfLink: c.link("zones", zone, "machineTypes", name), Deprecated: &Deprecated{State: "ACTIVE"}}
+}
+
+// sharedCore are GCE's shared-core machine types.
+var sharedCore = map[string]bool{"f1-micro": true, "g1-small": true, "e2-micro": true, "e2-small": true, "e2-medium": true}
+
+func plural(n int64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// memGB writes MiB as GCE's descriptions do ("3.75 GB").
+func memGB(mb int64) string {
+	return strconv.FormatFloat(float64(mb)/1024, 'f', -1, 64) + " GB"
 }

@@ -30,9 +30,12 @@ type instanceMeta struct {
 	Scheduling      *Scheduling       `json:"scheduling,omitempty"`
 	SourceImage     string            `json:"sourceImage,omitempty"`
 	DiskSizeGb      int64             `json:"diskSizeGb,omitempty"`
-	Created         time.Time         `json:"created"`
-	LastStart       time.Time         `json:"lastStart,omitzero"`
-	LastStop        time.Time         `json:"lastStop,omitzero"`
+	// MachineType is the GCE predefined type the instance was made with
+	// ("n1-standard-1"), when that is not its offering's own name.
+	MachineType string    `json:"machineType,omitempty"`
+	Created     time.Time `json:"created"`
+	LastStart   time.Time `json:"lastStart,omitzero"`
+	LastStop    time.Time `json:"lastStop,omitzero"`
 }
 
 // firewallMeta is what a firewall has beyond its security group.

@@ -54,6 +54,9 @@ type MachineType struct {
 	Zone                         string `json:"zone"`
 	SelfLink                     string `json:"selfLink"`
 	IsSharedCPU                  bool   `json:"isSharedCpu"`
+	// Deprecated is ACTIVE on every machine type: gcloud's machine-types
+	// list filters on deprecated.state and warns when no resource has one.
+	Deprecated *Deprecated `json:"deprecated,omitempty"`
 }
 
 // Deprecated is a resource's deprecation status.

@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/stratus-cloud/stratus/internal/app"
 )
 
 // ReadyFunc reports readiness and, when not ready, what is missing.
@@ -34,6 +36,10 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready backs /readyz; nil means ready once started.
 	Ready ReadyFunc
+	// Parts, when set, backs /readyz instead of Ready: ready when every
+	// part is, and /readyz?verbose lists each part as kube-apiserver lists
+	// its checks ("[+]name ok", "[-]name not ready").
+	Parts func() []app.PartStatus
 	// Timeouts limit connections and requests (zero: DefaultTimeouts);
 	// server-sent event streams and watches are exempt from Read and Write.
 	Timeouts Timeouts
@@ -96,8 +102,32 @@ func New(opts Options) *Server {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	ok, missing := true, []string(nil)
-	if s.opts.Ready != nil {
+	var parts []app.PartStatus
+	switch {
+	case s.opts.Parts != nil:
+		parts = s.opts.Parts()
+		missing = app.NotReady(parts)
+		ok = len(missing) == 0
+	case s.opts.Ready != nil:
 		ok, missing = s.opts.Ready()
+	}
+	if _, verbose := r.URL.Query()["verbose"]; verbose {
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		for _, p := range parts {
+			if p.Ready {
+				fmt.Fprintf(w, "[+]%s ok\n", p.Name)
+			} else {
+				fmt.Fprintf(w, "[-]%s not ready\n", p.Name)
+			}
+		}
+		if ok {
+			fmt.Fprintln(w, "readyz check passed")
+		} else {
+			fmt.Fprintf(w, "readyz check failed: not ready: %s\n", strings.Join(missing, ", "))
+		}
+		return
 	}
 	if !ok {
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/snapshot"
 )
 
@@ -126,7 +127,7 @@ func (in *Instance) restore(ctx context.Context, s *snapshot.Snapshot) (RestoreR
 	if in.w.kube != nil {
 		in.w.kube.ExpireWatches()
 	}
-	rev, err := snapshot.Restore(ctx, in.store, s, keepKey)
+	rev, cloudTouched, err := snapshot.RestoreTouching(ctx, in.store, s, keepKey, cloud.KeyPrefix)
 	if err != nil {
 		return RestoreResult{}, err
 	}
@@ -134,7 +135,14 @@ func (in *Instance) restore(ctx context.Context, s *snapshot.Snapshot) (RestoreR
 		return RestoreResult{}, fmt.Errorf("compact after restore: %w", err)
 	}
 	if in.w.sim != nil {
-		if err := in.w.sim.Sync(ctx); err != nil {
+		// Not Sync alone: a restore leaves unchanged keys alone, the
+		// simulator's last-write marker among them, whose revision may then
+		// predate the restore's.
+		sync := in.w.sim.Sync
+		if cloudTouched {
+			sync = func(ctx context.Context) error { return in.w.sim.SyncRev(ctx, rev) }
+		}
+		if err := sync(ctx); err != nil {
 			return RestoreResult{}, fmt.Errorf("cloud after restore: %w", err)
 		}
 	}

@@ -40,8 +40,13 @@ type Options struct {
 	KubeAddr string
 	// Store is the store backend spec: bolt (default), memory, etcd://….
 	Store string
-	// Runtime is the host agent's pod runtime (default auto).
+	// Runtime is the host agent's pod runtime: sim (default), exec, docker
+	// or auto. Unless RuntimeSet, a runtime kept in the data dir by an
+	// earlier start wins over it.
 	Runtime string
+	// RuntimeSet says Runtime was chosen explicitly (`up --runtime`): it is
+	// used and kept in the data dir's settings for the next starts.
+	RuntimeSet bool
 	// SimNodes is the number of extra simulated Kubernetes nodes.
 	SimNodes int
 	// Datacenter is a data center description file ("": the built-in one).
@@ -62,6 +67,10 @@ type Options struct {
 	Expiry Expiry
 	// Log receives every part's logs (default: discarded).
 	Log *slog.Logger
+	// EnvLine is the shell line that points a client ("kubectl") at this
+	// instance, for the hint the HTTP front gives Kubernetes clients that
+	// reach it (default: `eval "$(stratus env CLIENT --data-dir DIR)"`).
+	EnvLine func(client string) string
 }
 
 // Instance is one running stratus.
@@ -75,6 +84,8 @@ type Instance struct {
 	claim *netslot.Claim
 	w     *wiring
 	admin *admin
+	// runtimeFrom says where the pod runtime's choice came from.
+	runtimeFrom string
 }
 
 // Start builds every part and starts them all, or none: when one fails,
@@ -87,9 +98,6 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	}
 	if o.Store == "" {
 		o.Store = "bolt"
-	}
-	if o.Runtime == "" {
-		o.Runtime = "auto"
 	}
 	log := o.Log
 	dir, err := datadir.Open(o.DataDir)
@@ -104,6 +112,21 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 			in.close()
 		}
 	}()
+	if !o.ControlPlaneOnly {
+		if o.Runtime, in.runtimeFrom, err = chooseRuntime(dir, o.Runtime, o.RuntimeSet); err != nil {
+			return nil, err
+		}
+	}
+	if o.EnvLine == nil {
+		o.EnvLine = func(client string) string {
+			return `eval "$(stratus env ` + client + ` --data-dir '` + dir.Path() + `')"`
+		}
+	}
+	// Ports are checked before anything starts (a busy one used to be
+	// found only once everything else was up); port 0 is always free.
+	if err := checkPorts([2]string{"--http-addr", o.HTTPAddr}, [2]string{"--kube-addr", o.KubeAddr}); err != nil {
+		return nil, err
+	}
 	if in.store, err = openStore(ctx, o.Store, dir.Path(), log, in.reg); err != nil {
 		return nil, err
 	}
@@ -119,15 +142,12 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 
 	// Ready once every part is and what they offer is recorded for
 	// `stratus env`, so a client that saw /readyz can use env at once.
+	// /readyz?verbose names each part.
 	var recorded atomic.Bool
-	ready := func() (bool, []string) {
-		ok, missing := in.group.Ready()
-		if !recorded.Load() {
-			ok, missing = false, append(missing, "state")
-		}
-		return ok, missing
+	parts := func() []app.PartStatus {
+		return append(in.group.Statuses(), app.PartStatus{Name: "state", Ready: recorded.Load()})
 	}
-	in.http = httpserver.New(httpserver.Options{Addr: o.HTTPAddr, Log: log.With("component", "http"), Registry: in.reg, Ready: ready})
+	in.http = httpserver.New(httpserver.Options{Addr: o.HTTPAddr, Log: log.With("component", "http"), Registry: in.reg, Parts: parts})
 	w := &wiring{o: o, log: log, reg: in.reg, store: in.store, dir: dir, http: in.http, group: &in.group}
 	if w.net, in.claim, err = network(ctx, in.store, o); err != nil {
 		return nil, err
@@ -138,6 +158,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		return nil, err
 	}
 	in.http.Handle(adminPrefix, "admin", in.adminHandler())
+	w.mountKubeHint()
 	// The HTTP front starts last, so /readyz answers only once every part
 	// behind it has started.
 	in.group.Add(in.http)
@@ -176,6 +197,11 @@ func (in *Instance) DataDir() string { return in.dir.Path() }
 
 // HTTPURL is the HTTP front's base URL.
 func (in *Instance) HTTPURL() string { return in.http.URL() }
+
+// Runtime is the pod runtime of this host's node agent ("" without one)
+// and where the choice came from: "--runtime" (Options.RuntimeSet), "kept
+// in the data dir" or "default".
+func (in *Instance) Runtime() (name, from string) { return in.w.runtimeName(), in.runtimeFrom }
 
 // Stop stops every part, closes the store and releases the data directory.
 // It waits at most 10 s for the parts, even when ctx is already done.
@@ -275,6 +301,8 @@ type wiring struct {
 	// sim and kube are the parts a reset or restore tells.
 	sim  *cloud.Sim
 	kube *apiserver.Server
+	// host is this host's node agent (nil for `stratus server`).
+	host *hostAgent
 	// first and second are the two start stages build fills.
 	first, second []app.Component
 

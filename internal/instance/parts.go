@@ -73,7 +73,7 @@ func (w *wiring) build(ctx context.Context) error {
 		return err
 	}
 
-	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, Store: w.store, Log: w.log.With("component", "dashboard")})
+	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, Store: w.store, Log: w.log}) // it names itself
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 	ha := &hostAgent{opened: make(chan struct{})}
 	go func() {
 		defer close(ha.opened)
-		ha.rt, _, ha.err = OpenRuntime(ctx, w.o.Runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
+		ha.rt, ha.name, ha.err = OpenRuntime(ctx, w.o.Runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
 	}()
 	ha.newAgent = func(rt runtime.Runtime) (*agent.Agent, error) {
 		// The node's address (its log server's) is the slot's, where its
@@ -157,6 +157,7 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 			Addr: net.JoinHostPort(w.net.NodeAddr.String(), "0")})
 	}
 	w.second = append(w.second, ha)
+	w.host = ha
 	return nil
 }
 
@@ -164,6 +165,7 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 type hostAgent struct {
 	opened   chan struct{} // closed when rt or err is set
 	rt       runtime.Runtime
+	name     string // the runtime chosen (auto resolves to sim or docker)
 	err      error
 	newAgent func(runtime.Runtime) (*agent.Agent, error)
 	ag       atomic.Pointer[agent.Agent]

@@ -134,9 +134,18 @@ func unexpected(err error) error {
 // lacks and writes the ones whose value differs. It returns the store's
 // revision after it.
 func Restore(ctx context.Context, st store.Store, s *Snapshot, skip func(key string) bool) (int64, error) {
+	rev, _, err := RestoreTouching(ctx, st, s, skip, "")
+	return rev, err
+}
+
+// RestoreTouching is Restore that also says whether it wrote a key under
+// prefix. Keys it leaves as they were keep their revision, so a follower
+// of prefix that waits for the restore's revision must be told whether
+// that revision concerns it at all.
+func RestoreTouching(ctx context.Context, st store.Store, s *Snapshot, skip func(key string) bool, prefix string) (rev int64, touched bool, err error) {
 	cur, err := st.List(ctx, "/", store.ListOptions{})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	want := make(map[string][]byte, len(s.KVs))
 	for _, kv := range s.KVs {
@@ -153,22 +162,25 @@ func Restore(ctx context.Context, st store.Store, s *Snapshot, skip func(key str
 		switch {
 		case !ok:
 			ops = append(ops, store.DeleteAt(kv.Key, kv.ModRev))
+			touched = touched || strings.HasPrefix(kv.Key, prefix)
 		case !bytes.Equal(v, kv.Value):
 			ops = append(ops, store.Update(kv.Key, v, kv.ModRev))
+			touched = touched || strings.HasPrefix(kv.Key, prefix)
 		}
 		delete(want, kv.Key)
 	}
 	for k, v := range want {
 		ops = append(ops, store.Create(k, v))
+		touched = touched || strings.HasPrefix(k, prefix)
 	}
 	if len(ops) == 0 {
-		return cur.Rev, nil
+		return cur.Rev, false, nil
 	}
 	res, err := st.Txn(ctx, ops...)
 	if err != nil {
-		return 0, fmt.Errorf("snapshot: restore: %w", err)
+		return 0, false, fmt.Errorf("snapshot: restore: %w", err)
 	}
-	return res.Rev, nil
+	return res.Rev, touched, nil
 }
 
 // Dir keeps named snapshots as files in a directory (the data dir's

@@ -136,6 +136,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource s
 		s.writeError(w, notFoundPath())
 		return "", ""
 	}
+	if err := unservedSubresource(ri); err != nil {
+		s.writeError(w, err)
+		return "", ri.resource
+	}
 	ri.res = s.reg.Lookup(ri.group, ri.version, ri.resource)
 	if ri.res == nil || (ri.subresource != "" && !ri.res.HasSubresource(ri.subresource)) || (ri.namespace != "" && !ri.res.Namespaced) {
 		s.writeError(w, notFoundPath())

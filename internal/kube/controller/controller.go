@@ -2,7 +2,7 @@
 // runs the scheduler and every controller the cluster needs (replication
 // controllers, replica sets, deployments, endpoints and endpoint slices,
 // node life cycle with pod CIDRs, garbage collection by ownerReferences,
-// namespace deletion) over one set of shared informers. It speaks to the
+// namespace deletion, a word on LoadBalancer Services) over one set of shared informers. It speaks to the
 // cluster only through client-go, so it runs against any Kubernetes API.
 package controller
 
@@ -53,7 +53,9 @@ type Options struct {
 	ClusterCIDR string
 	// Disable names controllers not to run: "scheduler", "replication",
 	// "replicaset", "deployment", "endpoints", "endpointslice",
-	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job".
+	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job",
+	// "servicelb" (the event that says LoadBalancer Services get no
+	// external IP: a cloud controller that gives them one disables it).
 	Disable []string
 }
 
@@ -165,6 +167,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("namespace") {
 		m.addNamespace()
+	}
+	if m.enabled("servicelb") {
+		m.addServiceLB()
 	}
 
 	m.factory.Start(runCtx.Done())

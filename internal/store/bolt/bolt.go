@@ -356,7 +356,11 @@ func (s *Store) Close() error {
 		_ = s.Engine.Close() // always nil
 		path := s.db.Path()
 		s.closeErr = s.db.Close()
-		s.log.Info("closed store file", "path", path, "err", s.closeErr)
+		if s.closeErr != nil {
+			s.log.Error("closing the store file failed", "path", path, "err", s.closeErr)
+		} else {
+			s.log.Info("closed store file", "path", path)
+		}
 	})
 	return s.closeErr
 }
