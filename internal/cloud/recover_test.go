@@ -15,10 +15,20 @@ const timedDC = smallDC + "templates: [{name: t1, osType: Other, size: 1}]\nsimu
 // startAs starts a simulator of timedDC with a server id on st.
 func startAs(t *testing.T, st store.Store, id string, clock Clock) *Sim {
 	t.Helper()
-	return startWith(t, st, timedDC, id, clock)
+	fc, _ := clock.(*fakeClock)
+	base := 0
+	if fc != nil {
+		base = fc.pending()
+	}
+	s := startWith(t, st, timedDC, id, clock)
+	if fc != nil {
+		waitTimer(t, fc, base+1) // the expiry loop waits on the clock from the start
+	}
+	return s
 }
 
-// waitTimer waits until n jobs wait on the clock.
+// waitTimer waits until n timers wait on the clock. Callers count from
+// what waited before their command: the expiry loop always waits too.
 func waitTimer(t *testing.T, c *fakeClock, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -67,18 +77,20 @@ func TestRestartSettlesTransitionalVMs(t *testing.T) {
 		{name: "starting, host done", op: deployStarting, advance: 30 * time.Second, want: VMRunning},
 		{name: "stopping", op: func(t *testing.T, s *Sim, clock *fakeClock) string {
 			id := deployRunning(t, s, clock)
+			base := clock.pending()
 			if _, err := s.StopVM(ctx, s.Admin(), id, false, "stop"); err != nil {
 				t.Fatal(err)
 			}
-			waitTimer(t, clock, 1)
+			waitTimer(t, clock, base+1)
 			return id
 		}, want: VMStopped},
 		{name: "migrating", op: func(t *testing.T, s *Sim, clock *fakeClock) string {
 			id := deployRunning(t, s, clock)
+			base := clock.pending()
 			if _, err := s.MigrateVM(ctx, s.Admin(), id, "", "migrate"); err != nil {
 				t.Fatal(err)
 			}
-			waitTimer(t, clock, 1)
+			waitTimer(t, clock, base+1)
 			if st := vmState(s, id); st != VMMigrating {
 				t.Fatalf("after migrate: %s", st)
 			}
@@ -136,8 +148,7 @@ func TestRestartSettlesTransitionalVMs(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitTimer(t, clock, timers+1)
-			clock.Advance(time.Minute)
-			if j := waitJob(t, s2, j.ID); j.Status != JobSucceeded {
+			if j := advanceUntilDone(t, s2, clock, j.ID); j.Status != JobSucceeded {
 				t.Fatalf("next command after restart: %+v", j)
 			}
 			checkCapacity(t, s2)
@@ -170,11 +181,12 @@ func TestRestartLeavesOtherServersJobs(t *testing.T) {
 func deployStarting(t *testing.T, s *Sim, clock *fakeClock) string {
 	t.Helper()
 	zone, so, tpl := ids(s)
+	base := clock.pending()
 	vm, _, err := s.DeployVM(context.Background(), s.Admin(), DeployRequest{ZoneID: zone, ServiceOfferingID: so, TemplateID: tpl, StartVM: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitTimer(t, clock, 1)
+	waitTimer(t, clock, base+1)
 	if st := vmState(s, vm.ID); st != VMStarting {
 		t.Fatalf("after deploy: %s", st)
 	}
@@ -184,14 +196,32 @@ func deployStarting(t *testing.T, s *Sim, clock *fakeClock) string {
 func deployRunning(t *testing.T, s *Sim, clock *fakeClock) string {
 	t.Helper()
 	zone, so, tpl := ids(s)
+	base := clock.pending()
 	vm, job, err := s.DeployVM(context.Background(), s.Admin(), DeployRequest{ZoneID: zone, ServiceOfferingID: so, TemplateID: tpl, StartVM: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitTimer(t, clock, 1)
+	waitTimer(t, clock, base+1)
 	clock.Advance(30 * time.Second)
 	if j := waitJob(t, s, job.ID); j.Status != JobSucceeded {
 		t.Fatalf("deploy: %+v", j)
 	}
 	return vm.ID
+}
+
+// advanceUntilDone moves the clock a minute at a time until job id ends:
+// the expiry loop's own timer may be the one waitTimer saw, so the job's
+// timer can be armed a moment after the first move.
+func advanceUntilDone(t *testing.T, s *Sim, clock *fakeClock, id string) *Job {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		clock.Advance(time.Minute)
+		if j, err := s.Job(s.Admin(), id); err == nil && j.Status != JobPending {
+			return j
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("job %s still pending", id)
+	return nil
 }
