@@ -20,7 +20,8 @@ import (
 type SimPoolOptions struct {
 	// Client reaches the Kubernetes API (required).
 	Client kubernetes.Interface
-	// Count is the number of nodes (required, > 0).
+	// Count is the number of nodes started with the pool; a pool of 0
+	// gets its nodes by AddNode.
 	Count int
 	// Prefix names the nodes Prefix0, Prefix1, … (default "sim-node-").
 	Prefix string
@@ -44,7 +45,10 @@ type SimPoolOptions struct {
 
 // SimPool runs many simulated nodes in one engine; it is an app.Component.
 type SimPool struct {
-	e *engine
+	e        *engine
+	capacity corev1.ResourceList
+	labels   map[string]string
+	taints   []corev1.Taint
 }
 
 var (
@@ -64,8 +68,8 @@ func SimCapacity() corev1.ResourceList {
 
 // NewSimPool returns a pool of Count simulated nodes.
 func NewSimPool(o SimPoolOptions) (*SimPool, error) {
-	if o.Client == nil || o.Runtime == nil || o.Count <= 0 {
-		return nil, errors.New("agent: sim pool needs Client, Runtime and Count > 0")
+	if o.Client == nil || o.Runtime == nil || o.Count < 0 {
+		return nil, errors.New("agent: sim pool needs Client, Runtime and Count >= 0")
 	}
 	if o.Prefix == "" {
 		o.Prefix = "sim-node-"
@@ -88,7 +92,7 @@ func NewSimPool(o SimPoolOptions) (*SimPool, error) {
 		client: o.Client, rt: o.Runtime, token: o.Token, addr: o.Addr,
 		workers: o.Workers, timing: o.Timing, clock: o.Clock, log: o.Log, name: "simpool", nodes: nodes,
 	})
-	return &SimPool{e: e}, nil
+	return &SimPool{e: e, capacity: o.Capacity, labels: labels, taints: o.Taints}, nil
 }
 
 // Name implements app.Component.
@@ -108,9 +112,54 @@ func (p *SimPool) LogAddr() net.Addr { return p.e.logAddr() }
 
 // NodeNames lists the pool's nodes.
 func (p *SimPool) NodeNames() []string {
-	names := make([]string, 0, len(p.e.nodes))
-	for _, n := range p.e.nodeList {
+	nodes := p.e.nodeSnapshot()
+	names := make([]string, 0, len(nodes))
+	for _, n := range nodes {
 		names = append(names, n.name)
 	}
 	return names
 }
+
+// NodeSpec describes a node added to a running pool: a machine that
+// joined (a VM whose user data ran the join command).
+type NodeSpec struct {
+	Name string
+	// Capacity (default: the pool's).
+	Capacity corev1.ResourceList
+	// Labels are added to the pool's.
+	Labels map[string]string
+	// InternalIP is reported instead of the pool's address; Addresses
+	// (ExternalIP, …) besides it.
+	InternalIP string
+	Addresses  []corev1.NodeAddress
+	// ProviderID is the node's spec.providerID.
+	ProviderID string
+}
+
+// AddNode registers a node with the running pool and keeps it alive until
+// RemoveNode; a node already in the pool is left as it is.
+func (p *SimPool) AddNode(ctx context.Context, s NodeSpec) error {
+	if s.Name == "" {
+		return errors.New("agent: a node needs a name")
+	}
+	nc := nodeConfig{name: s.Name, capacity: s.Capacity, labels: map[string]string{}, taints: p.taints,
+		internalIP: s.InternalIP, addresses: s.Addresses, providerID: s.ProviderID}
+	if nc.capacity == nil {
+		nc.capacity = p.capacity
+	}
+	for k, v := range p.labels {
+		nc.labels[k] = v
+	}
+	for k, v := range s.Labels {
+		nc.labels[k] = v
+	}
+	return p.e.addNode(ctx, nc)
+}
+
+// RemoveNode stops running the node, as its machine stopping would: its
+// heartbeats end and its containers stop; the Node object stays. It
+// reports whether the pool ran the node.
+func (p *SimPool) RemoveNode(name string) bool { return p.e.removeNode(name) }
+
+// HasNode reports whether the pool runs the node.
+func (p *SimPool) HasNode(name string) bool { return p.e.node(name) != nil }
