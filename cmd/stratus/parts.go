@@ -56,11 +56,12 @@ func (w *wiring) build(ctx context.Context) error {
 		return nil
 	})
 
-	kc, err := w.buildKube(ctx)
+	kc, ks, err := w.buildKube(ctx)
 	if err != nil {
 		return err
 	}
 	w.buildGCE(sim, cs)
+	w.buildJoin(sim, cs, kc, ks)
 
 	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, Store: w.store, Log: w.log.With("component", "dashboard")})
 	if err != nil {
@@ -82,16 +83,16 @@ func (w *wiring) build(ctx context.Context) error {
 
 // buildKube adds the Kubernetes API server, the host's node agent and the
 // simulated nodes, and returns an in-process client of the API.
-func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
+func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, *apiserver.Server, error) {
 	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.kubeAddr, Log: w.log, Metrics: w.reg,
 		SANs: w.o.tlsSANs, NodeToken: w.o.token})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w.first = append(w.first, srv)
 	kc, err := kubernetes.NewForConfig(srv.LoopbackConfig())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w.stateFns = append(w.stateFns, func(ctx context.Context, s *datadir.State) error {
 		s.KubeURL = srv.URL()
@@ -107,18 +108,18 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	w.second = append(w.second, leader.New(leader.Options{Client: kc, Identity: w.identity(), Log: w.log}, cm))
 	if !w.o.controlPlaneOnly {
 		if err := w.buildHostAgent(ctx, kc, srv.NodeToken()); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log}))
 	}
 	if w.o.simNodes > 0 {
 		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.simNodes, Runtime: sim.New(sim.Options{Ports: true}), Token: srv.NodeToken(), Log: w.log})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		w.second = append(w.second, pool)
 	}
-	return kc, nil
+	return kc, srv, nil
 }
 
 // buildHostAgent adds the node agent of this host. Choosing and opening

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/stratus-cloud/stratus/internal/agent"
+	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/cloud"
+	"github.com/stratus-cloud/stratus/internal/cloudinit"
+	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/inproc"
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
+	"github.com/stratus-cloud/stratus/internal/kube/cloudprovider"
+	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+)
+
+// buildJoin adds the join of the two layers: the pool that runs the nodes
+// of VMs whose user data joins this cluster (internal/cloudinit) and the
+// cloud node controller (internal/kube/cloudprovider). Both are clients of
+// the CloudStack API, which they call in-process with the root admin's
+// keys, as the GCE gateway does.
+func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interface, srv *apiserver.Server) {
+	var parts []app.Component
+	w.second = append(w.second, app.Func{
+		N: "cloud-join",
+		StartFn: func(ctx context.Context) error {
+			key, secret, err := sm.AdminKeys(ctx)
+			if err != nil {
+				return err
+			}
+			csc := csclient.New("http://stratus.inproc/client/api", key, secret, inproc.Client(cs))
+			pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Runtime: sim.New(sim.Options{Ports: true}),
+				Prefix: "vm-", Token: srv.NodeToken(), Log: w.log.With("component", "joined-nodes")})
+			if err != nil {
+				return err
+			}
+			f, err := cloudinit.New(cloudinit.Options{CloudStack: csc, Pool: pool, Servers: []string{srv.URL()}, Token: srv.NodeToken(), Log: w.log})
+			if err != nil {
+				return err
+			}
+			nc, err := cloudprovider.NewNodes(cloudprovider.Options{Client: kc, CloudStack: csc, Log: w.log})
+			if err != nil {
+				return err
+			}
+			for _, p := range []app.Component{pool, f, nc} {
+				if err := p.Start(ctx); err != nil {
+					stopAll(parts)
+					return err
+				}
+				parts = append(parts, p)
+			}
+			return nil
+		},
+		StopFn: func(ctx context.Context) error { return stopAll(parts) },
+	})
+}
+
+// stopAll stops started parts in reverse order.
+func stopAll(parts []app.Component) error {
+	var errs []error
+	for i := len(parts) - 1; i >= 0; i-- {
+		errs = append(errs, parts[i].Stop(context.Background()))
+	}
+	return errors.Join(errs...)
+}
