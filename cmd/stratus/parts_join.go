@@ -20,7 +20,8 @@ import (
 
 // buildJoin adds the join of the two layers: the pool that runs the nodes
 // of VMs whose user data joins this cluster (internal/cloudinit) and the
-// cloud node controller (internal/kube/cloudprovider). Both are clients of
+// cloud controller (internal/kube/cloudprovider: nodes and LoadBalancer
+// Services). Both are clients of
 // the CloudStack API, which they call in-process with the root admin's
 // keys, as the GCE gateway does.
 func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interface, srv *apiserver.Server) {
@@ -46,7 +47,11 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 			if err != nil {
 				return err
 			}
-			for _, p := range []app.Component{pool, f, nc} {
+			lb, err := cloudprovider.NewLoadBalancers(cloudprovider.LBOptions{Client: kc, CloudStack: csc, Log: w.log})
+			if err != nil {
+				return err
+			}
+			for _, p := range []app.Component{pool, f, nc, lb} {
 				if err := p.Start(ctx); err != nil {
 					stopAll(parts)
 					return err
