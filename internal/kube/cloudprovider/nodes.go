@@ -72,7 +72,8 @@ func NewNodes(o Options) (*Nodes, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Nodes{o: o, log: o.Log.With("component", "cloud-node-controller")}, nil
+	// events are recorded once started; Sync alone (tests) records none
+	return &Nodes{o: o, log: o.Log.With("component", "cloud-node-controller"), rec: &record.FakeRecorder{}}, nil
 }
 
 // Name implements app.Component.
