@@ -27,18 +27,12 @@ import (
 func TestLibcloudVMsJoin(t *testing.T) {
 	testenv.Need(t, exec.Command("/usr/bin/python3", "-c", "import libcloud").Run() == nil, "python3-libcloud missing (apt-get install python3-libcloud)")
 	testenv.Need(t, fileExists(kubectl133), kubectl133+" not found (the Google Cloud SDK ships it)")
-	dir := filepath.Join(t.TempDir(), "data")
 	home := t.TempDir()
-	p := startUp(t, dir, "--runtime", "sim")
-	p.waitReady(t, 60*time.Second)
-	join, err := exec.Command(stratusBinary(t), "join-command", "--data-dir", dir).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	csEnv := env(t, dir, "cloudstack")
+	c := startJoinable(t)
+	p, csEnv, kEnv, kc := c.p, c.csEnv, c.kEnv, c.kc
 	libcloud := func(args ...string) {
 		t.Helper()
-		vars := map[string]string{"JOIN": strings.TrimSpace(string(join))}
+		vars := map[string]string{"JOIN": c.join}
 		for k, v := range csEnv {
 			vars[k] = v
 		}
@@ -47,12 +41,6 @@ func TestLibcloudVMsJoin(t *testing.T) {
 			t.Fatalf("libcloud %v:\n%s", args, out)
 		}
 	}
-	kEnv := env(t, dir, "kubectl")
-	cfg, err := clientcmd.BuildConfigFromFlags("", kEnv["KUBECONFIG"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := kubernetes.NewForConfigOrDie(cfg)
 	ctx := context.Background()
 	waitNode := func(name, what string, cond func(n *corev1.Node, err error) bool) {
 		t.Helper()
@@ -145,4 +133,30 @@ func TestLibcloudVMsJoin(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "the API server refused the token") {
 		t.Errorf("no log line says why bad-1 did not join")
 	}
+}
+
+// joinable is a running `stratus up` with what the join tests use: the
+// join line and the clients' environments, and a client-go client.
+type joinable struct {
+	p           *upProcess
+	join        string
+	csEnv, kEnv map[string]string
+	kc          kubernetes.Interface
+}
+
+func startJoinable(t *testing.T) joinable {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startUp(t, dir, "--runtime", "sim")
+	p.waitReady(t, 60*time.Second)
+	join, err := exec.Command(stratusBinary(t), "join-command", "--data-dir", dir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kEnv := env(t, dir, "kubectl")
+	cfg, err := clientcmd.BuildConfigFromFlags("", kEnv["KUBECONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return joinable{p: p, join: strings.TrimSpace(string(join)), csEnv: env(t, dir, "cloudstack"), kEnv: kEnv, kc: kubernetes.NewForConfigOrDie(cfg)}
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,8 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // TestLoadBalancerService: two VMs deployed with the CloudStack Go SDK in
@@ -24,14 +20,8 @@ import (
 // the SDK's listLoadBalancerRules shows the rule (public port → node port)
 // over both VMs; deleting the Service releases rule and address.
 func TestLoadBalancerService(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	p := startUp(t, dir, "--runtime", "sim")
-	p.waitReady(t, 60*time.Second)
-	join, err := exec.Command(stratusBinary(t), "join-command", "--data-dir", dir).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	csEnv := env(t, dir, "cloudstack")
+	c := startJoinable(t)
+	csEnv, kc := c.csEnv, c.kc
 	cs := cloudstack.NewAsyncClient(csEnv["CLOUDSTACK_API_URL"], csEnv["CLOUDSTACK_API_KEY"], csEnv["CLOUDSTACK_SECRET_KEY"], false)
 	zoneID, _, err := cs.Zone.GetZoneID("Sandbox-simulator")
 	if err != nil {
@@ -45,7 +35,7 @@ func TestLoadBalancerService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ud := base64.StdEncoding.EncodeToString([]byte("#cloud-config\nruncmd:\n  - " + strings.TrimSpace(string(join)) + "\n"))
+	ud := base64.StdEncoding.EncodeToString([]byte("#cloud-config\nruncmd:\n  - " + c.join + "\n"))
 	vmIDs := map[string]bool{}
 	for _, name := range []string{"web-1", "web-2"} {
 		dp := cs.VirtualMachine.NewDeployVirtualMachineParams(offID, tmplID, zoneID)
@@ -58,12 +48,6 @@ func TestLoadBalancerService(t *testing.T) {
 		vmIDs[vm.Id] = true
 	}
 
-	kEnv := env(t, dir, "kubectl")
-	cfg, err := clientcmd.BuildConfigFromFlags("", kEnv["KUBECONFIG"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc := kubernetes.NewForConfigOrDie(cfg)
 	ctx := context.Background()
 	poll := func(what string, cond func() bool) {
 		t.Helper()

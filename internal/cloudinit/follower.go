@@ -69,10 +69,9 @@ type Options struct {
 // Follower follows the cloud's VMs and runs a node for each Running VM
 // whose user data joins this cluster. It is an app.Component.
 type Follower struct {
-	o      Options
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
+	o    Options
+	log  *slog.Logger
+	loop *app.Loop
 
 	mu  sync.Mutex
 	vms map[string]*vmState // by VM id
@@ -102,47 +101,22 @@ func New(o Options) (*Follower, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Follower{o: o, log: o.Log.With("component", "cloudinit"), vms: map[string]*vmState{}}, nil
+	f := &Follower{o: o, log: o.Log.With("component", "cloudinit"), vms: map[string]*vmState{}}
+	f.loop = &app.Loop{N: "cloudinit", Interval: o.Interval, Fn: f.Sync, Log: f.log}
+	return f, nil
 }
 
 // Name implements app.Component.
 func (f *Follower) Name() string { return "cloudinit" }
 
-// Start takes a first look at the VMs and then follows them.
+// Start begins the passes.
 func (f *Follower) Start(ctx context.Context) error {
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f.cancel = cancel
-	f.done = make(chan struct{})
-	go func() {
-		defer close(f.done)
-		t := time.NewTicker(f.o.Interval)
-		defer t.Stop()
-		for {
-			if err := f.Sync(runCtx); err != nil && runCtx.Err() == nil {
-				f.log.Warn("cannot list the VMs", "err", err)
-			}
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return nil
+	return f.loop.Start(ctx)
 }
 
-// Stop stops following.
+// Stop ends them.
 func (f *Follower) Stop(ctx context.Context) error {
-	if f.cancel == nil {
-		return nil
-	}
-	f.cancel()
-	select {
-	case <-f.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return f.loop.Stop(ctx)
 }
 
 // Failure returns why the VM's join line joined nothing ("" if it joined,

@@ -39,10 +39,9 @@ type LBOptions struct {
 // the nodes, and a deleted Service's rules and address are released. It is
 // an app.Component.
 type LoadBalancers struct {
-	o      LBOptions
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
+	o    LBOptions
+	log  *slog.Logger
+	loop *app.Loop
 }
 
 var _ app.Component = (*LoadBalancers)(nil)
@@ -58,47 +57,22 @@ func NewLoadBalancers(o LBOptions) (*LoadBalancers, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &LoadBalancers{o: o, log: o.Log.With("component", "cloud-lb-controller")}, nil
+	c := &LoadBalancers{o: o, log: o.Log.With("component", "cloud-lb-controller")}
+	c.loop = &app.Loop{N: "cloud-lb-controller", Interval: o.Interval, Fn: c.Sync, Log: c.log}
+	return c, nil
 }
 
 // Name implements app.Component.
 func (c *LoadBalancers) Name() string { return "cloud-lb-controller" }
 
-// Start begins reconciling.
+// Start begins the passes.
 func (c *LoadBalancers) Start(ctx context.Context) error {
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel = cancel
-	c.done = make(chan struct{})
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(c.o.Interval)
-		defer t.Stop()
-		for {
-			if err := c.Sync(runCtx); err != nil && runCtx.Err() == nil {
-				c.log.Warn("load balancer sync failed", "err", err)
-			}
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return nil
+	return c.loop.Start(ctx)
 }
 
-// Stop stops the controller.
+// Stop ends them.
 func (c *LoadBalancers) Stop(ctx context.Context) error {
-	if c.cancel == nil {
-		return nil
-	}
-	c.cancel()
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return c.loop.Stop(ctx)
 }
 
 // lbName is the name Kubernetes' cloud providers give a Service's load

@@ -51,12 +51,11 @@ type Options struct {
 // gone is deleted, and pod GC deletes its pods, which their controllers
 // then place elsewhere. It is an app.Component.
 type Nodes struct {
-	o      Options
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
-	rec    record.EventRecorder
-	bc     record.EventBroadcaster
+	o    Options
+	log  *slog.Logger
+	loop *app.Loop
+	rec  record.EventRecorder
+	bc   record.EventBroadcaster
 }
 
 var _ app.Component = (*Nodes)(nil)
@@ -73,50 +72,28 @@ func NewNodes(o Options) (*Nodes, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	// events are recorded once started; Sync alone (tests) records none
-	return &Nodes{o: o, log: o.Log.With("component", "cloud-node-controller"), rec: &record.FakeRecorder{}}, nil
+	c := &Nodes{o: o, log: o.Log.With("component", "cloud-node-controller"), rec: &record.FakeRecorder{}}
+	c.loop = &app.Loop{N: "cloud-node-controller", Interval: o.Interval, Fn: c.Sync, Log: c.log}
+	return c, nil
 }
 
 // Name implements app.Component.
 func (c *Nodes) Name() string { return "cloud-node-controller" }
 
-// Start begins following the cloud.
+// Start begins the passes.
 func (c *Nodes) Start(ctx context.Context) error {
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel = cancel
-	c.done = make(chan struct{})
-	c.bc, _ = eventsink.NewBroadcaster(runCtx, c.o.Client)
+	c.bc, _ = eventsink.NewBroadcaster(context.WithoutCancel(ctx), c.o.Client)
 	c.rec = c.bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "cloud-node-controller"})
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(c.o.Interval)
-		defer t.Stop()
-		for {
-			if err := c.Sync(runCtx); err != nil && runCtx.Err() == nil {
-				c.log.Warn("cloud node sync failed", "err", err)
-			}
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return nil
+	return c.loop.Start(ctx)
 }
 
-// Stop stops the controller.
+// Stop ends them.
 func (c *Nodes) Stop(ctx context.Context) error {
-	if c.cancel == nil {
-		return nil
+	err := c.loop.Stop(ctx)
+	if c.bc != nil {
+		c.bc.Shutdown()
 	}
-	c.cancel()
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	c.bc.Shutdown()
-	return nil
+	return err
 }
 
 // Sync brings every CloudStack node in line with its VM once.
