@@ -144,7 +144,7 @@ type joinable struct {
 	kc          kubernetes.Interface
 }
 
-func startJoinable(t *testing.T) joinable {
+func startJoinable(t testing.TB) joinable {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	p := startUp(t, dir, "--runtime", "sim")

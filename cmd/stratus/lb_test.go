@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -121,4 +122,94 @@ func TestLoadBalancerService(t *testing.T) {
 		addrs, err := cs.Address.ListPublicIpAddresses(pp)
 		return err == nil && addrs.Count == 0
 	})
+}
+
+// BenchmarkJoin500: 500 VMs deployed by 32 CloudStack Go SDK clients with
+// join user data, until all 500 are Ready nodes (target ≤ 5 s). Reports
+// the server's CPU seconds and RSS after.
+func BenchmarkJoin500(b *testing.B) {
+	const vms, clients = 500, 32
+	for range b.N {
+		b.StopTimer()
+		c := startJoinable(b)
+		cs := cloudstack.NewAsyncClient(c.csEnv["CLOUDSTACK_API_URL"], c.csEnv["CLOUDSTACK_API_KEY"], c.csEnv["CLOUDSTACK_SECRET_KEY"], false)
+		zoneID, _, err := cs.Zone.GetZoneID("Sandbox-simulator-basic")
+		if err != nil {
+			b.Fatal(err)
+		}
+		offID, _, _ := cs.ServiceOffering.GetServiceOfferingID("Micro")
+		tmplID, _, _ := cs.Template.GetTemplateID("Debian 12", "featured", zoneID)
+		ud := base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\n" + c.join + "\n"))
+		cpu0 := cpuSeconds(c.p.cmd.Process.Pid)
+		b.StartTimer()
+		start := time.Now()
+		work := make(chan int)
+		errs := make(chan error, clients)
+		for range clients {
+			go func() {
+				for i := range work {
+					dp := cs.VirtualMachine.NewDeployVirtualMachineParams(offID, tmplID, zoneID)
+					dp.SetName("node-" + strconv.Itoa(i))
+					dp.SetUserdata(ud)
+					if _, err := cs.VirtualMachine.DeployVirtualMachine(dp); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for i := range vms {
+			work <- i
+		}
+		close(work)
+		for range clients {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		deployed := time.Since(start)
+		ctx := context.Background()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			nl, err := c.kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+			ready := 0
+			for _, n := range nl.Items {
+				for _, cd := range n.Status.Conditions {
+					if cd.Type == corev1.NodeReady && cd.Status == corev1.ConditionTrue && strings.HasPrefix(n.Name, "node-") {
+						ready++
+					}
+				}
+			}
+			if err == nil && ready == vms {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d nodes Ready after 60 s (%v)", ready, vms, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		b.StopTimer()
+		b.ReportMetric(time.Since(start).Seconds(), "s-to-ready")
+		b.ReportMetric(deployed.Seconds(), "s-deployed")
+		b.ReportMetric(cpuSeconds(c.p.cmd.Process.Pid)-cpu0, "server-cpu-s")
+		b.ReportMetric(rssMB(c.p.cmd.Process.Pid), "server-RSS-MB")
+		c.p.stop(b)
+	}
+}
+
+// cpuSeconds is the user and system CPU time of a process (Linux).
+func cpuSeconds(pid int) float64 {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// the fields after the command name, which is in parentheses
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
 }

@@ -34,6 +34,9 @@ func ParseProviderID(id string) (zone, vmID string, ok bool) {
 	return zone, vmID, ok && vmID != ""
 }
 
+// bootWorkers bounds the VMs whose boot one pass handles at a time.
+const bootWorkers = 32
+
 // DefaultRegion is CloudStack's region when listRegions names none: a
 // single-region installation's region is called "Local".
 const DefaultRegion = "Local"
@@ -139,6 +142,11 @@ func (f *Follower) Sync(ctx context.Context) error {
 		return err
 	}
 	seen := make(map[string]bool, len(vms))
+	type boot struct {
+		vm *csclient.VirtualMachine
+		s  *vmState
+	}
+	var boots []boot
 	for i := range vms {
 		vm := &vms[i]
 		seen[vm.ID] = true
@@ -155,7 +163,7 @@ func (f *Follower) Sync(ctx context.Context) error {
 		f.mu.Unlock()
 		switch {
 		case booted:
-			f.boot(ctx, vm, s)
+			boots = append(boots, boot{vm, s})
 		case left && node != "":
 			f.o.Pool.RemoveNode(node)
 			f.mu.Lock()
@@ -164,6 +172,19 @@ func (f *Follower) Sync(ctx context.Context) error {
 			f.log.Info("VM left Running; its node stopped", "vm", vm.Name, "state", vm.State)
 		}
 	}
+	// many VMs boot at once when a group is deployed: read their user data
+	// and register their nodes side by side
+	sem := make(chan struct{}, bootWorkers)
+	var wg sync.WaitGroup
+	for _, b := range boots {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f.boot(ctx, b.vm, b.s)
+		}()
+	}
+	wg.Wait()
 	f.mu.Lock()
 	var gone []string
 	for id, s := range f.vms {
