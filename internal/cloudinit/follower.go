@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -67,6 +68,8 @@ type Options struct {
 	// Interval between two looks at the VMs (default 1 s).
 	Interval time.Duration
 	Log      *slog.Logger
+	// Metrics, if set, gets stratus_cloudinit_joins_total.
+	Metrics prometheus.Registerer
 }
 
 // Follower follows the cloud's VMs and runs a node for each Running VM
@@ -75,6 +78,10 @@ type Follower struct {
 	o    Options
 	log  *slog.Logger
 	loop *app.Loop
+	// joins counts boots with a join line by result: joined, refused
+	// (wrong server or token), error (unreadable user data, failed
+	// registration)
+	joins *prometheus.CounterVec
 
 	mu  sync.Mutex
 	vms map[string]*vmState // by VM id
@@ -104,7 +111,15 @@ func New(o Options) (*Follower, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	f := &Follower{o: o, log: o.Log.With("component", "cloudinit"), vms: map[string]*vmState{}}
+	f := &Follower{o: o, log: o.Log.With("component", "cloudinit"), vms: map[string]*vmState{},
+		joins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stratus_cloudinit_joins_total", Help: "VM boots whose user data ran the join command, by result (joined, refused, error).",
+		}, []string{"result"})}
+	if o.Metrics != nil {
+		if err := o.Metrics.Register(f.joins); err != nil {
+			f.log.Warn("cannot register metrics", "err", err)
+		}
+	}
 	f.loop = &app.Loop{N: "cloudinit", Interval: o.Interval, Fn: f.Sync, Log: f.log}
 	return f, nil
 }
@@ -224,6 +239,7 @@ func (f *Follower) boot(ctx context.Context, vm *csclient.VirtualMachine, s *vmS
 	j, ok, err := ParseUserData([]byte(*full[0].UserData))
 	if err != nil {
 		setFailure("cloud-init: cannot read user data: " + err.Error())
+		f.joins.WithLabelValues("error").Inc()
 		return
 	}
 	if !ok {
@@ -231,11 +247,13 @@ func (f *Follower) boot(ctx context.Context, vm *csclient.VirtualMachine, s *vmS
 	}
 	if why := f.check(j); why != "" {
 		setFailure(why)
+		f.joins.WithLabelValues("refused").Inc()
 		return
 	}
 	spec := f.nodeSpec(&full[0], j)
 	if err := f.o.Pool.AddNode(ctx, spec); err != nil {
 		setFailure(fmt.Sprintf("stratus agent: cannot register node %s: %v", spec.Name, err))
+		f.joins.WithLabelValues("error").Inc()
 		f.mu.Lock()
 		s.state = "" // try again next time
 		f.mu.Unlock()
@@ -244,6 +262,7 @@ func (f *Follower) boot(ctx context.Context, vm *csclient.VirtualMachine, s *vmS
 	f.mu.Lock()
 	s.joined, s.failure = spec.Name, ""
 	f.mu.Unlock()
+	f.joins.WithLabelValues("joined").Inc()
 	f.log.Info("VM joined as a node", "vm", vm.Name, "node", spec.Name)
 }
 
