@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -159,4 +160,31 @@ func startJoinable(t testing.TB) joinable {
 		t.Fatal(err)
 	}
 	return joinable{p: p, join: strings.TrimSpace(string(join)), csEnv: env(t, dir, "cloudstack"), kEnv: kEnv, kc: kubernetes.NewForConfigOrDie(cfg)}
+}
+
+// TestGcloudVMJoins: a VM made through the GCE gateway by gcloud with
+// `--metadata-from-file user-data=…` joins too: the gateway hands the user
+// data to CloudStack, where the join finds it.
+func TestGcloudVMJoins(t *testing.T) {
+	gcloud := testenv.LookPath(t, "gcloud", "the Google Cloud SDK")
+	c := startJoinable(t)
+	home := t.TempDir()
+	ud := filepath.Join(home, "user-data")
+	if err := os.WriteFile(ud, []byte("#cloud-config\nruncmd:\n  - [sh, -c, \"echo joining\"]\n  - "+c.join+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gEnv := env(t, c.p.dataDir, "gcloud")
+	run(t, gEnv, home, gcloud, "compute", "instances", "create", "gce-1", "--image", "debian-12", "--metadata-from-file", "user-data="+ud)
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := c.kc.CoreV1().Nodes().Get(ctx, "gce-1", metav1.GetOptions{})
+		if err == nil && strings.HasPrefix(n.Spec.ProviderID, "cloudstack://") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gce-1 did not join: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
