@@ -19,7 +19,8 @@ import (
 // the advanced zone, with user data that joins, become nodes; a Service of
 // type LoadBalancer (client-go) gets a public address in its ingress, and
 // the SDK's listLoadBalancerRules shows the rule (public port → node port)
-// over both VMs; deleting the Service releases rule and address.
+// over both VMs; a host failure under one VM shuts its node down and the
+// rule drops it; deleting the Service releases rule and address.
 func TestLoadBalancerService(t *testing.T) {
 	c := startJoinable(t)
 	csEnv, kc := c.csEnv, c.kc
@@ -107,6 +108,41 @@ func TestLoadBalancerService(t *testing.T) {
 	if inst.Count != 2 || !vmIDs[inst.LoadBalancerRuleInstances[0].Id] || !vmIDs[inst.LoadBalancerRuleInstances[1].Id] {
 		t.Fatalf("rule members: %+v", inst.LoadBalancerRuleInstances)
 	}
+
+	// a host failure: web-1's host stops answering pings, web-1 (no HA)
+	// stops, its node is shut down and the rule drops it
+	vm1, _, err := cs.VirtualMachine.GetVirtualMachineByName("web-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := &cloudstack.CustomServiceParams{}
+	fp.SetParam("name", "PingCommand")
+	fp.SetParam("value", "result:fail")
+	fp.SetParam("hostid", vm1.Hostid)
+	var mock map[string]any
+	if err := cs.Custom.(*cloudstack.CustomService).CustomRequest("configureSimulator", fp, &mock); err != nil {
+		t.Fatalf("configureSimulator: %v", err)
+	}
+	start = time.Now()
+	poll("web-1's node shut down", func() bool {
+		n, err := kc.CoreV1().Nodes().Get(ctx, "web-1", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		tainted, ready := false, false
+		for _, tt := range n.Spec.Taints {
+			tainted = tainted || tt.Key == "node.cloudprovider.kubernetes.io/shutdown"
+		}
+		for _, cd := range n.Status.Conditions {
+			ready = ready || cd.Type == corev1.NodeReady && cd.Status == corev1.ConditionTrue
+		}
+		return tainted && !ready
+	})
+	t.Logf("host down reached the node in %v", time.Since(start))
+	poll("the rule to drop web-1", func() bool {
+		inst, err := cs.LoadBalancer.ListLoadBalancerRuleInstances(ip)
+		return err == nil && inst.Count == 1 && inst.LoadBalancerRuleInstances[0].Id != vm1.Id
+	})
 
 	if err := kc.CoreV1().Services("default").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		t.Fatal(err)
