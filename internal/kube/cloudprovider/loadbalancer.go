@@ -163,7 +163,7 @@ func (c *LoadBalancers) nodeVMs(ctx context.Context) ([]string, string, error) {
 }
 
 // ensure brings one Service's address, rules, members and status in line.
-func (c *LoadBalancers) ensure(ctx context.Context, svc *corev1.Service, have []csclient.LoadBalancerRule, vms []string, netID string) error {
+func (c *LoadBalancers) ensure(ctx context.Context, svc *corev1.Service, have []csclient.LoadBalancerRule, vms []string, netID string) (err error) {
 	cs := c.o.CloudStack
 	ipID, ip := "", ""
 	if len(have) > 0 {
@@ -179,6 +179,13 @@ func (c *LoadBalancers) ensure(ctx context.Context, svc *corev1.Service, have []
 		}
 		ipID, ip = addr.ID, addr.IPAddress
 		c.log.Info("public address acquired", "service", svc.Namespace+"/"+svc.Name, "ip", ip)
+		// rules are how the next pass finds the address: one that got none
+		// goes back at once rather than leak
+		defer func() {
+			if err != nil && !c.hasRules(ctx, ipID) {
+				_ = cs.AsyncWait(context.WithoutCancel(ctx), "disassociateIpAddress", csclient.Params("id", ipID), "", nil)
+			}
+		}()
 	}
 	byName := map[string]csclient.LoadBalancerRule{}
 	for _, r := range have {
@@ -201,7 +208,7 @@ func (c *LoadBalancers) ensure(ctx context.Context, svc *corev1.Service, have []
 		if !ok {
 			proto := strings.ToLower(string(p.Protocol))
 			port := strconv.Itoa(int(p.Port))
-			err := cs.AsyncWait(ctx, "createLoadBalancerRule", csclient.Params("name", name, "algorithm", "roundrobin",
+			err = cs.AsyncWait(ctx, "createLoadBalancerRule", csclient.Params("name", name, "algorithm", "roundrobin",
 				"publicipid", ipID, "publicport", port, "privateport", strconv.Itoa(int(p.NodePort)), "protocol", proto,
 				"openfirewall", "false", "description", lbDescription+svc.Namespace+"/"+svc.Name), "loadbalancer", &r)
 			if err != nil {
@@ -229,7 +236,7 @@ func (c *LoadBalancers) ensure(ctx context.Context, svc *corev1.Service, have []
 	}
 	upd := svc.DeepCopy()
 	upd.Status.LoadBalancer.Ingress = ing
-	_, err := c.o.Client.CoreV1().Services(svc.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	_, err = c.o.Client.CoreV1().Services(svc.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 	return err
 }
 
@@ -305,4 +312,11 @@ func (c *LoadBalancers) release(ctx context.Context, rs []csclient.LoadBalancerR
 	}
 	c.log.Info("public address released", "ip", rs[0].PublicIP, "service", strings.TrimPrefix(rs[0].Description, lbDescription))
 	return nil
+}
+
+// hasRules reports whether an address has load balancer rules (true when
+// it cannot tell, so that nothing is released by mistake).
+func (c *LoadBalancers) hasRules(ctx context.Context, ipID string) bool {
+	rs, err := c.o.CloudStack.ListLoadBalancerRules(context.WithoutCancel(ctx), csclient.Params("publicipid", ipID, "listall", "true"))
+	return err != nil || len(rs) > 0
 }
