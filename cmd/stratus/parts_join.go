@@ -15,6 +15,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/inproc"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/kube/cloudprovider"
+	"github.com/stratus-cloud/stratus/internal/leader"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
 
@@ -26,7 +27,9 @@ import (
 // keys, as the GCE gateway does.
 func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interface, srv *apiserver.Server) {
 	var parts []app.Component
-	w.second = append(w.second, app.Func{
+	// Servers sharing a store take turns, as with the controller manager:
+	// one server's pool runs the joined nodes, one controller follows.
+	w.second = append(w.second, leader.New(leader.Options{Client: kc, Name: "stratus-cloud-controller-manager", Identity: w.identity(), Log: w.log}, app.Func{
 		N: "cloud-join",
 		StartFn: func(ctx context.Context) error {
 			key, secret, err := sm.AdminKeys(ctx)
@@ -60,8 +63,12 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 			}
 			return nil
 		},
-		StopFn: func(ctx context.Context) error { return stopAll(parts) },
-	})
+		StopFn: func(ctx context.Context) error {
+			err := stopAll(parts)
+			parts = nil // a server elected again starts afresh
+			return err
+		},
+	}))
 }
 
 // stopAll stops started parts in reverse order.
