@@ -50,7 +50,7 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 			if err != nil {
 				return err
 			}
-			lb, err := cloudprovider.NewLoadBalancers(cloudprovider.LBOptions{Client: kc, CloudStack: csc, Log: w.log})
+			lb, err := cloudprovider.NewLoadBalancers(cloudprovider.Options{Client: kc, Log: w.log}, csc)
 			if err != nil {
 				return err
 			}

@@ -8,11 +8,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/cloudinit"
@@ -23,15 +21,6 @@ import (
 // owns; the namespace/name of the Service follows it.
 const lbDescription = "stratus: Kubernetes Service "
 
-// LBOptions configure the load balancer controller.
-type LBOptions struct {
-	Client     kubernetes.Interface // required
-	CloudStack *csclient.Client     // an admin's client (required)
-	// Interval between two passes (default 1 s).
-	Interval time.Duration
-	Log      *slog.Logger
-}
-
 // LoadBalancers gives each Service of type LoadBalancer a CloudStack public
 // address in its nodes' network, a load balancer rule per port (public
 // port → node port) over the nodes' VMs and the firewall rule that opens
@@ -39,25 +28,28 @@ type LBOptions struct {
 // the nodes, and a deleted Service's rules and address are released. It is
 // an app.Component.
 type LoadBalancers struct {
-	o    LBOptions
+	o    Options
+	cs   *csclient.Client
 	log  *slog.Logger
 	loop *app.Loop
 }
 
 var _ app.Component = (*LoadBalancers)(nil)
 
-// NewLoadBalancers returns the controller.
-func NewLoadBalancers(o LBOptions) (*LoadBalancers, error) {
-	if o.Client == nil || o.CloudStack == nil {
-		return nil, errors.New("cloudprovider: Client and CloudStack are required")
+// NewLoadBalancers returns the controller; it calls CloudStack through
+// cs, which is also o.CloudStack if that is unset.
+func NewLoadBalancers(o Options, cs *csclient.Client) (*LoadBalancers, error) {
+	if cs == nil {
+		return nil, errors.New("cloudprovider: a CloudStack client is required")
 	}
-	if o.Interval <= 0 {
-		o.Interval = time.Second
+	if o.CloudStack == nil {
+		o.CloudStack = cs
 	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
-	c := &LoadBalancers{o: o, log: o.Log.With("component", "cloud-lb-controller")}
+	c := &LoadBalancers{o: o, cs: cs, log: o.Log.With("component", "cloud-lb-controller")}
 	c.loop = &app.Loop{N: "cloud-lb-controller", Interval: o.Interval, Fn: c.Sync, Log: c.log}
 	return c, nil
 }
@@ -96,7 +88,7 @@ func (c *LoadBalancers) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rules, err := c.o.CloudStack.ListLoadBalancerRules(ctx, csclient.Params("listall", "true"))
+	rules, err := c.cs.ListLoadBalancerRules(ctx, csclient.Params("listall", "true"))
 	if err != nil {
 		return err
 	}
@@ -155,7 +147,7 @@ func (c *LoadBalancers) nodeVMs(ctx context.Context) ([]string, string, error) {
 	if len(ids) == 0 {
 		return nil, "", nil
 	}
-	vms, err := c.o.CloudStack.ListVirtualMachines(ctx, csclient.Params("id", ids[0], "listall", "true"))
+	vms, err := c.cs.ListVirtualMachines(ctx, csclient.Params("id", ids[0], "listall", "true"))
 	if err != nil || len(vms) == 0 || len(vms[0].Nic) == 0 {
 		return ids, "", err
 	}
@@ -164,7 +156,7 @@ func (c *LoadBalancers) nodeVMs(ctx context.Context) ([]string, string, error) {
 
 // ensure brings one Service's address, rules, members and status in line.
 func (c *LoadBalancers) ensure(ctx context.Context, svc *corev1.Service, have []csclient.LoadBalancerRule, vms []string, netID string) (err error) {
-	cs := c.o.CloudStack
+	cs := c.cs
 	ipID, ip := "", ""
 	if len(have) > 0 {
 		ipID, ip = have[0].PublicIPID, have[0].PublicIP
@@ -242,7 +234,7 @@ func (c *LoadBalancers) ensure(ctx context.Context, svc *corev1.Service, have []
 
 // members makes the rule's VMs the given ones.
 func (c *LoadBalancers) members(ctx context.Context, ruleID string, vms []string) error {
-	cur, err := c.o.CloudStack.ListLoadBalancerRuleInstances(ctx, csclient.Params("id", ruleID, "listall", "true"))
+	cur, err := c.cs.ListLoadBalancerRuleInstances(ctx, csclient.Params("id", ruleID, "listall", "true"))
 	if err != nil {
 		return err
 	}
@@ -264,19 +256,19 @@ func (c *LoadBalancers) members(ctx context.Context, ruleID string, vms []string
 		}
 	}
 	if len(add) > 0 {
-		if err := c.o.CloudStack.AsyncWait(ctx, "assignToLoadBalancerRule", csclient.Params("id", ruleID, "virtualmachineids", strings.Join(add, ",")), "", nil); err != nil {
+		if err := c.cs.AsyncWait(ctx, "assignToLoadBalancerRule", csclient.Params("id", ruleID, "virtualmachineids", strings.Join(add, ",")), "", nil); err != nil {
 			return err
 		}
 	}
 	if len(remove) > 0 {
-		return c.o.CloudStack.AsyncWait(ctx, "removeFromLoadBalancerRule", csclient.Params("id", ruleID, "virtualmachineids", strings.Join(remove, ",")), "", nil)
+		return c.cs.AsyncWait(ctx, "removeFromLoadBalancerRule", csclient.Params("id", ruleID, "virtualmachineids", strings.Join(remove, ",")), "", nil)
 	}
 	return nil
 }
 
 // deleteRule deletes a rule and the firewall rule opening its port.
 func (c *LoadBalancers) deleteRule(ctx context.Context, r csclient.LoadBalancerRule) error {
-	if err := c.o.CloudStack.AsyncWait(ctx, "deleteLoadBalancerRule", csclient.Params("id", r.ID), "", nil); err != nil && !csclient.IsNotFound(err) {
+	if err := c.cs.AsyncWait(ctx, "deleteLoadBalancerRule", csclient.Params("id", r.ID), "", nil); err != nil && !csclient.IsNotFound(err) {
 		return err
 	}
 	var fw struct {
@@ -286,12 +278,12 @@ func (c *LoadBalancers) deleteRule(ctx context.Context, r csclient.LoadBalancerR
 			Protocol  string       `json:"protocol"`
 		} `json:"firewallrule"`
 	}
-	if err := c.o.CloudStack.Do(ctx, "listFirewallRules", csclient.Params("ipaddressid", r.PublicIPID, "listall", "true"), &fw); err != nil {
+	if err := c.cs.Do(ctx, "listFirewallRules", csclient.Params("ipaddressid", r.PublicIPID, "listall", "true"), &fw); err != nil {
 		return err
 	}
 	for _, f := range fw.Rules {
 		if f.StartPort == r.PublicPort && strings.EqualFold(f.Protocol, r.Protocol) {
-			if err := c.o.CloudStack.AsyncWait(ctx, "deleteFirewallRule", csclient.Params("id", f.ID), "", nil); err != nil && !csclient.IsNotFound(err) {
+			if err := c.cs.AsyncWait(ctx, "deleteFirewallRule", csclient.Params("id", f.ID), "", nil); err != nil && !csclient.IsNotFound(err) {
 				return err
 			}
 		}
@@ -306,7 +298,7 @@ func (c *LoadBalancers) release(ctx context.Context, rs []csclient.LoadBalancerR
 			return err
 		}
 	}
-	err := c.o.CloudStack.AsyncWait(ctx, "disassociateIpAddress", csclient.Params("id", rs[0].PublicIPID), "", nil)
+	err := c.cs.AsyncWait(ctx, "disassociateIpAddress", csclient.Params("id", rs[0].PublicIPID), "", nil)
 	if err != nil && !csclient.IsNotFound(err) {
 		return err
 	}
@@ -317,6 +309,6 @@ func (c *LoadBalancers) release(ctx context.Context, rs []csclient.LoadBalancerR
 // hasRules reports whether an address has load balancer rules (true when
 // it cannot tell, so that nothing is released by mistake).
 func (c *LoadBalancers) hasRules(ctx context.Context, ipID string) bool {
-	rs, err := c.o.CloudStack.ListLoadBalancerRules(context.WithoutCancel(ctx), csclient.Params("publicipid", ipID, "listall", "true"))
+	rs, err := c.cs.ListLoadBalancerRules(context.WithoutCancel(ctx), csclient.Params("publicipid", ipID, "listall", "true"))
 	return err != nil || len(rs) > 0
 }

@@ -36,13 +36,26 @@ type VMLister interface {
 	ListVirtualMachines(ctx context.Context, params url.Values) ([]csclient.VirtualMachine, error)
 }
 
-// Options configure the node controller.
+// Options configure the node and load balancer controllers.
 type Options struct {
 	Client     kubernetes.Interface // required
 	CloudStack VMLister             // an admin's client (required)
 	// Interval between two looks at the VMs and nodes (default 1 s).
 	Interval time.Duration
 	Log      *slog.Logger
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Client == nil || o.CloudStack == nil {
+		return o, errors.New("cloudprovider: Client and CloudStack are required")
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o, nil
 }
 
 // Nodes is the cloud node controller: a node whose VM is stopped gets the
@@ -62,14 +75,9 @@ var _ app.Component = (*Nodes)(nil)
 
 // NewNodes returns the node controller.
 func NewNodes(o Options) (*Nodes, error) {
-	if o.Client == nil || o.CloudStack == nil {
-		return nil, errors.New("cloudprovider: Client and CloudStack are required")
-	}
-	if o.Interval <= 0 {
-		o.Interval = time.Second
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	// events are recorded once started; Sync alone (tests) records none
 	c := &Nodes{o: o, log: o.Log.With("component", "cloud-node-controller"), rec: &record.FakeRecorder{}}
