@@ -54,7 +54,12 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 			if err != nil {
 				return err
 			}
-			for _, p := range []app.Component{pool, f, nc, lb} {
+			as, err := cloudprovider.NewAutoscaler(cloudprovider.Options{Client: kc, Log: w.log}, csc,
+				"stratus agent --server "+srv.URL()+" --token "+srv.NodeToken(), 0)
+			if err != nil {
+				return err
+			}
+			for _, p := range []app.Component{pool, f, nc, lb, as} {
 				if err := p.Start(ctx); err != nil {
 					stopAll(parts)
 					return err
