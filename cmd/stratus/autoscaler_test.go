@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +23,13 @@ func TestAutoscaler(t *testing.T) {
 	c := startJoinable(t)
 	ctx := context.Background()
 	kc := c.kc
-	const replicas = 40
+	replicas := 40
+	if testing.Short() {
+		replicas = 8
+	}
+	if v, err := strconv.Atoi(os.Getenv("STRATUS_AUTOSCALER_PODS")); err == nil && v > 0 {
+		replicas = v // the issue's figure: 1000
+	}
 	_, err := kc.CoreV1().ConfigMaps("kube-system").Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: "stratus-autoscaler"},
 		Data: map[string]string{"scaleDownAfter": "2s", "groups": `
@@ -30,7 +38,7 @@ func TestAutoscaler(t *testing.T) {
   offering: Large
   template: Debian 12
   min: 0
-  max: 50
+  max: 400
 `}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
