@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -45,7 +46,13 @@ type SimPoolOptions struct {
 
 // SimPool runs many simulated nodes in one engine; it is an app.Component.
 type SimPool struct {
-	e        *engine
+	e *engine
+	// A pool of no nodes starts its engine (informers over every bound
+	// pod, a log server) with its first AddNode: until a VM joins it costs
+	// nothing.
+	startMu  sync.Mutex
+	ctx      context.Context // from Start, for a deferred start
+	started  bool
 	capacity corev1.ResourceList
 	labels   map[string]string
 	taints   []corev1.Taint
@@ -98,14 +105,56 @@ func NewSimPool(o SimPoolOptions) (*SimPool, error) {
 // Name implements app.Component.
 func (p *SimPool) Name() string { return "sim-nodes" }
 
-// Start registers every node and begins syncing their pods.
-func (p *SimPool) Start(ctx context.Context) error { return p.e.start(ctx) }
+// Start registers every node and begins syncing their pods; a pool of no
+// nodes waits for its first AddNode.
+func (p *SimPool) Start(ctx context.Context) error {
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	p.ctx = context.WithoutCancel(ctx)
+	if p.e.numNodes() == 0 {
+		return nil
+	}
+	p.started = true
+	return p.e.start(ctx)
+}
 
 // Stop stops the pool and closes its runtime.
-func (p *SimPool) Stop(ctx context.Context) error { return p.e.stop(ctx) }
+func (p *SimPool) Stop(ctx context.Context) error {
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	if !p.started {
+		if c, ok := p.e.rt.(interface{ Close() error }); ok {
+			return c.Close()
+		}
+		return nil
+	}
+	return p.e.stop(ctx)
+}
 
 // Ready implements app.Readier.
-func (p *SimPool) Ready() bool { return p.e.ready.Load() }
+func (p *SimPool) Ready() bool {
+	p.startMu.Lock()
+	lazy := !p.started && p.ctx != nil
+	p.startMu.Unlock()
+	return lazy || p.e.ready.Load()
+}
+
+// ensureStarted starts the engine of a pool that started with no nodes.
+func (p *SimPool) ensureStarted() error {
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	if p.started {
+		return nil
+	}
+	if p.ctx == nil {
+		return errors.New("agent: the pool is not running")
+	}
+	if err := p.e.start(p.ctx); err != nil {
+		return err
+	}
+	p.started = true
+	return nil
+}
 
 // LogAddr is the shared log server's address once started.
 func (p *SimPool) LogAddr() net.Addr { return p.e.logAddr() }
@@ -153,13 +202,21 @@ func (p *SimPool) AddNode(ctx context.Context, s NodeSpec) error {
 	for k, v := range s.Labels {
 		nc.labels[k] = v
 	}
+	if err := p.ensureStarted(); err != nil {
+		return err
+	}
 	return p.e.addNode(ctx, nc)
 }
 
 // RemoveNode stops running the node, as its machine stopping would: its
 // heartbeats end and its containers stop; the Node object stays. It
 // reports whether the pool ran the node.
-func (p *SimPool) RemoveNode(name string) bool { return p.e.removeNode(name) }
+func (p *SimPool) RemoveNode(name string) bool {
+	p.startMu.Lock()
+	started := p.started
+	p.startMu.Unlock()
+	return started && p.e.removeNode(name)
+}
 
 // HasNode reports whether the pool runs the node.
 func (p *SimPool) HasNode(name string) bool { return p.e.node(name) != nil }
