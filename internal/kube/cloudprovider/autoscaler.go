@@ -13,13 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/record"
 	"sigs.k8s.io/yaml"
 
-	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/gce/csclient"
-	"github.com/stratus-cloud/stratus/internal/kube/controller/eventsink"
 )
 
 // AutoscalerConfigMap holds the node groups (key "groups": a YAML list
@@ -51,10 +47,8 @@ type Autoscaler struct {
 	cs             *csclient.Client
 	join           string
 	scaleDownAfter time.Duration
-	loop           *app.Loop
-	rec            record.EventRecorder
-	bc             record.EventBroadcaster
-	emptySince     map[string]time.Time // by node name
+	eventLoop
+	emptySince map[string]time.Time // by node name
 }
 
 // NewAutoscaler returns the autoscaler; join is the `stratus agent` line
@@ -73,28 +67,9 @@ func NewAutoscaler(o Options, cs *csclient.Client, join string, scaleDownAfter t
 	if scaleDownAfter <= 0 {
 		scaleDownAfter = 10 * time.Minute // cluster-autoscaler's scale-down-unneeded-time
 	}
-	a := &Autoscaler{o: o, cs: cs, join: join, scaleDownAfter: scaleDownAfter, rec: &record.FakeRecorder{}, emptySince: map[string]time.Time{}}
-	a.loop = &app.Loop{N: "cluster-autoscaler", Interval: o.Interval, Fn: a.Sync, Log: o.Log.With("component", "cluster-autoscaler")}
+	a := &Autoscaler{o: o, cs: cs, join: join, scaleDownAfter: scaleDownAfter, emptySince: map[string]time.Time{}}
+	a.eventLoop = newEventLoop(o, "cluster-autoscaler", a.Sync)
 	return a, nil
-}
-
-// Name implements app.Component.
-func (a *Autoscaler) Name() string { return "cluster-autoscaler" }
-
-// Start begins the passes.
-func (a *Autoscaler) Start(ctx context.Context) error {
-	a.bc, _ = eventsink.NewBroadcaster(context.WithoutCancel(ctx), a.o.Client)
-	a.rec = a.bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "cluster-autoscaler"})
-	return a.loop.Start(ctx)
-}
-
-// Stop ends them.
-func (a *Autoscaler) Stop(ctx context.Context) error {
-	err := a.loop.Stop(ctx)
-	if a.bc != nil {
-		a.bc.Shutdown()
-	}
-	return err
 }
 
 // Sync makes one pass: read the groups, scale up for unschedulable pods,

@@ -64,11 +64,9 @@ func (o Options) withDefaults() (Options, error) {
 // gone is deleted, and pod GC deletes its pods, which their controllers
 // then place elsewhere. It is an app.Component.
 type Nodes struct {
-	o    Options
-	log  *slog.Logger
-	loop *app.Loop
-	rec  record.EventRecorder
-	bc   record.EventBroadcaster
+	eventLoop
+	o   Options
+	log *slog.Logger
 }
 
 var _ app.Component = (*Nodes)(nil)
@@ -79,29 +77,9 @@ func NewNodes(o Options) (*Nodes, error) {
 	if err != nil {
 		return nil, err
 	}
-	// events are recorded once started; Sync alone (tests) records none
-	c := &Nodes{o: o, log: o.Log.With("component", "cloud-node-controller"), rec: &record.FakeRecorder{}}
-	c.loop = &app.Loop{N: "cloud-node-controller", Interval: o.Interval, Fn: c.Sync, Log: c.log}
+	c := &Nodes{o: o, log: o.Log.With("component", "cloud-node-controller")}
+	c.eventLoop = newEventLoop(o, "cloud-node-controller", c.Sync)
 	return c, nil
-}
-
-// Name implements app.Component.
-func (c *Nodes) Name() string { return "cloud-node-controller" }
-
-// Start begins the passes.
-func (c *Nodes) Start(ctx context.Context) error {
-	c.bc, _ = eventsink.NewBroadcaster(context.WithoutCancel(ctx), c.o.Client)
-	c.rec = c.bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "cloud-node-controller"})
-	return c.loop.Start(ctx)
-}
-
-// Stop ends them.
-func (c *Nodes) Stop(ctx context.Context) error {
-	err := c.loop.Stop(ctx)
-	if c.bc != nil {
-		c.bc.Shutdown()
-	}
-	return err
 }
 
 // Sync brings every CloudStack node in line with its VM once.
@@ -204,4 +182,38 @@ func readyStatus(n *corev1.Node) corev1.ConditionStatus {
 
 func nodeRef(n *corev1.Node) *corev1.ObjectReference {
 	return &corev1.ObjectReference{Kind: "Node", Name: n.Name, UID: n.UID}
+}
+
+// eventLoop is what each controller here runs on: an app.Loop of its Sync
+// and an event recorder that records once started (Sync alone, as in
+// tests, records nothing).
+type eventLoop struct {
+	loop   *app.Loop
+	client kubernetes.Interface
+	rec    record.EventRecorder
+	bc     record.EventBroadcaster
+}
+
+func newEventLoop(o Options, name string, sync func(context.Context) error) eventLoop {
+	return eventLoop{loop: &app.Loop{N: name, Interval: o.Interval, Fn: sync, Log: o.Log.With("component", name)},
+		client: o.Client, rec: &record.FakeRecorder{}}
+}
+
+// Name implements app.Component.
+func (l *eventLoop) Name() string { return l.loop.N }
+
+// Start begins the passes.
+func (l *eventLoop) Start(ctx context.Context) error {
+	l.bc, _ = eventsink.NewBroadcaster(context.WithoutCancel(ctx), l.client)
+	l.rec = l.bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: l.loop.N})
+	return l.loop.Start(ctx)
+}
+
+// Stop ends them.
+func (l *eventLoop) Stop(ctx context.Context) error {
+	err := l.loop.Stop(ctx)
+	if l.bc != nil {
+		l.bc.Shutdown()
+	}
+	return err
 }
