@@ -34,6 +34,13 @@ func TestAgentJoins(t *testing.T) {
 	if banner := <-p.banner; !strings.Contains(banner, "--token "+st.JoinToken) {
 		t.Fatalf("banner does not show the join token:\n%s", banner)
 	}
+	jc, err := exec.Command(stratusBinary(t), "join-command", "--data-dir", dir).Output()
+	if err != nil {
+		t.Fatalf("join-command: %v", err)
+	}
+	if want := "stratus agent --server " + st.KubeURL + " --token " + token + "\n"; string(jc) != want {
+		t.Fatalf("join-command printed %q, want %q", jc, want)
+	}
 	ca, err := os.ReadFile(filepath.Join(dir, "kube", "ca.crt"))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/datadir"
 )
 
 func TestUpStopsCleanlyAndRestarts(t *testing.T) {
@@ -69,5 +71,26 @@ func TestUpRejectsBadFlags(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), tc.want) {
 			t.Errorf("up %v: err=%v out=%s", tc.args, err, out)
 		}
+	}
+}
+
+func TestPrintJoinCommand(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		st      datadir.State
+		want    string
+		wantErr bool
+	}{
+		{"plain", datadir.State{KubeURL: "https://127.0.0.1:6443", JoinToken: "abc.def"}, "stratus agent --server https://127.0.0.1:6443 --token abc.def\n", false},
+		{"quoted", datadir.State{KubeURL: "https://127.0.0.1:6443", JoinToken: "a b'c"}, "stratus agent --server https://127.0.0.1:6443 --token 'a b'\\''c'\n", false},
+		{"no kube", datadir.State{HTTPURL: "http://127.0.0.1:8080"}, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			err := printJoinCommand(&b, tc.st)
+			if (err != nil) != tc.wantErr || b.String() != tc.want {
+				t.Fatalf("got %q, %v; want %q (error %v)", b.String(), err, tc.want, tc.wantErr)
+			}
+		})
 	}
 }

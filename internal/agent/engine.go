@@ -36,6 +36,12 @@ type nodeConfig struct {
 	capacity corev1.ResourceList
 	labels   map[string]string
 	taints   []corev1.Taint
+	// internalIP overrides the engine's address for this node; addresses
+	// are reported besides it (a VM's ExternalIP); providerID is the
+	// node's spec.providerID.
+	internalIP string
+	addresses  []corev1.NodeAddress
+	providerID string
 }
 
 type engineConfig struct {
@@ -63,6 +69,9 @@ type engine struct {
 	clock  clock.WithTicker
 	timing Timing
 
+	// nodesMu guards nodes and nodeList, which a pool's AddNode and
+	// RemoveNode change while it runs.
+	nodesMu  sync.RWMutex
 	nodes    map[string]*node
 	nodeList []*node
 
@@ -146,9 +155,11 @@ func (e *engine) start(ctx context.Context) error {
 	}()
 
 	e.broadcaster, _ = eventsink.NewBroadcaster(runCtx, e.client)
+	e.nodesMu.Lock()
 	for _, n := range e.nodeList {
 		n.recorder = e.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: n.name})
 	}
+	e.nodesMu.Unlock()
 
 	e.podQ = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
@@ -206,22 +217,22 @@ func (e *engine) start(ctx context.Context) error {
 		e.wg.Add(1)
 		go func() { defer e.wg.Done(); e.heartbeatWorker(runCtx) }()
 	}
-	for _, n := range e.nodeList {
+	for _, n := range e.nodeSnapshot() {
 		first := e.timing.RenewInterval
-		if len(e.nodeList) > 1 {
+		if e.numNodes() > 1 {
 			// spread a pool's first heartbeats (and lease creations) evenly
 			first = time.Duration(rand.Int64N(int64(first))) + time.Millisecond
 		}
 		e.hbQ.AddAfter(n.name, e.beatDelay(first))
 	}
 	e.ready.Store(true)
-	e.log.Info("node agent started", "nodes", len(e.nodeList), "runtime", e.rtName, "logs", ln.Addr().String())
+	e.log.Info("node agent started", "nodes", e.numNodes(), "runtime", e.rtName, "logs", ln.Addr().String())
 	return nil
 }
 
 // jitter spreads d by up to -10 %, so many nodes do not beat in step.
 func (e *engine) jitter(d time.Duration) time.Duration {
-	if len(e.nodeList) < 2 {
+	if e.numNodes() < 2 {
 		return d
 	}
 	return d - time.Duration(rand.Int64N(int64(d)/10+1))
@@ -237,7 +248,7 @@ func (e *engine) jitter(d time.Duration) time.Duration {
 // kubelet's own renewal jitter (up to 4 % of 10 s) also allows.
 func (e *engine) beatDelay(d time.Duration) time.Duration {
 	q := e.timing.RenewInterval / 40
-	if len(e.nodeList) < 2 || q <= 0 {
+	if e.numNodes() < 2 || q <= 0 {
 		return d
 	}
 	now := e.clock.Now()
@@ -294,7 +305,7 @@ func (e *engine) onPod(obj any) {
 		return
 	}
 	key := pod.Namespace + "/" + pod.Name
-	if _, mine := e.nodes[pod.Spec.NodeName]; !mine {
+	if e.node(pod.Spec.NodeName) == nil {
 		e.mu.Lock()
 		_, known := e.pods[key]
 		e.mu.Unlock()
@@ -372,4 +383,83 @@ func dropManagedFields(obj any) (any, error) {
 		m.SetManagedFields(nil)
 	}
 	return obj, nil
+}
+
+// node returns the node of that name, or nil.
+func (e *engine) node(name string) *node {
+	e.nodesMu.RLock()
+	defer e.nodesMu.RUnlock()
+	return e.nodes[name]
+}
+
+func (e *engine) numNodes() int {
+	e.nodesMu.RLock()
+	defer e.nodesMu.RUnlock()
+	return len(e.nodeList)
+}
+
+func (e *engine) nodeSnapshot() []*node {
+	e.nodesMu.RLock()
+	defer e.nodesMu.RUnlock()
+	return append([]*node(nil), e.nodeList...)
+}
+
+// addNode registers one more node with the running engine and starts its
+// heartbeats. A node of that name already there is left as it is.
+func (e *engine) addNode(ctx context.Context, nc nodeConfig) error {
+	if !e.ready.Load() {
+		return errors.New("agent: the pool is not running")
+	}
+	n := &node{name: nc.name, cfg: nc}
+	n.recorder = e.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: n.name})
+	e.nodesMu.Lock()
+	if _, ok := e.nodes[nc.name]; ok {
+		e.nodesMu.Unlock()
+		return nil
+	}
+	e.nodes[nc.name] = n
+	e.nodeList = append(e.nodeList, n)
+	e.nodesMu.Unlock()
+	if err := e.register(ctx, n); err != nil {
+		e.removeNode(nc.name)
+		return err
+	}
+	if err := e.renewLease(ctx, n); err != nil {
+		e.log.Debug("node lease", "node", n.name, "err", err)
+	}
+	e.hbQ.AddAfter(n.name, e.beatDelay(e.jitter(e.timing.RenewInterval)))
+	return nil
+}
+
+// removeNode stops running a node, as its machine stopping would: no
+// more heartbeats, its containers stopped. The Node object stays (a cloud
+// controller or the node life cycle controller decides about it).
+func (e *engine) removeNode(name string) bool {
+	e.nodesMu.Lock()
+	n, ok := e.nodes[name]
+	if ok {
+		delete(e.nodes, name)
+		for i, x := range e.nodeList {
+			if x == n {
+				e.nodeList = append(e.nodeList[:i], e.nodeList[i+1:]...)
+				break
+			}
+		}
+	}
+	e.nodesMu.Unlock()
+	if !ok {
+		return false
+	}
+	e.mu.Lock()
+	var keys []string
+	for k, ps := range e.pods {
+		if ps.node == n {
+			keys = append(keys, k)
+		}
+	}
+	e.mu.Unlock()
+	for _, k := range keys {
+		e.podQ.Add(k) // its pods are forgotten: their node is gone
+	}
+	return true
 }

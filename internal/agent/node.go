@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -124,7 +125,7 @@ func (e *engine) registerAll(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
-	for _, n := range e.nodeList {
+	for _, n := range e.nodeSnapshot() {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -182,7 +183,7 @@ func (e *engine) nodeStatus(n *node, old *corev1.NodeStatus) corev1.NodeStatus {
 			cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
 		},
 		Addresses: []corev1.NodeAddress{
-			{Type: corev1.NodeInternalIP, Address: e.cfg.internalIP},
+			{Type: corev1.NodeInternalIP, Address: cmp.Or(n.cfg.internalIP, e.cfg.internalIP)},
 			{Type: corev1.NodeHostName, Address: n.name},
 		},
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: port}},
@@ -194,6 +195,7 @@ func (e *engine) nodeStatus(n *node, old *corev1.NodeStatus) corev1.NodeStatus {
 			OperatingSystem: goruntime.GOOS, Architecture: goruntime.GOARCH,
 		},
 	}
+	st.Addresses = append(st.Addresses, n.cfg.addresses...)
 	if old != nil {
 		st.Images = old.Images
 	}
@@ -206,7 +208,7 @@ func (e *engine) register(ctx context.Context, n *node) error {
 	nodes := e.client.CoreV1().Nodes()
 	obj := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: n.name, Labels: e.nodeLabels(n)},
-		Spec:       corev1.NodeSpec{Taints: n.cfg.taints},
+		Spec:       corev1.NodeSpec{Taints: n.cfg.taints, ProviderID: n.cfg.providerID},
 	}
 	obj.Status = e.nodeStatus(n, nil)
 	created, err := nodes.Create(ctx, obj, metav1.CreateOptions{})
@@ -234,6 +236,10 @@ func (e *engine) register(ctx context.Context, n *node) error {
 				changed = true
 			}
 		}
+		if cur.Spec.ProviderID == "" && n.cfg.providerID != "" {
+			cur.Spec.ProviderID = n.cfg.providerID
+			changed = true
+		}
 		for _, t := range n.cfg.taints {
 			if !hasTaint(cur.Spec.Taints, t) {
 				cur.Spec.Taints = append(cur.Spec.Taints, t)
@@ -259,7 +265,7 @@ func (e *engine) register(ctx context.Context, n *node) error {
 	n.lastStatus = e.clock.Now()
 	n.uid = string(created.UID)
 	n.mu.Unlock()
-	if len(e.nodeList) == 1 {
+	if e.numNodes() == 1 {
 		// one node: its lease at once; a pool creates leases with the first
 		// heartbeat, spread over the renew interval, so that registering
 		// thousands of nodes is one write each
@@ -363,7 +369,7 @@ func (e *engine) heartbeatWorker(ctx context.Context) {
 		if quit {
 			return
 		}
-		n := e.nodes[name]
+		n := e.node(name)
 		if n != nil {
 			e.heartbeat(ctx, n)
 			e.hbQ.AddAfter(name, e.beatDelay(e.jitter(e.timing.RenewInterval)))
@@ -455,7 +461,7 @@ func (e *engine) onNode(obj any) {
 	if !ok {
 		return
 	}
-	n := e.nodes[nd.Name]
+	n := e.node(nd.Name)
 	if n == nil {
 		return
 	}
@@ -482,7 +488,7 @@ func (e *engine) onNode(obj any) {
 
 func (e *engine) onNodeDeleted(obj any) {
 	if d, ok := obj.(interface{ GetName() string }); ok {
-		if n := e.nodes[d.GetName()]; n != nil && e.ready.Load() {
+		if n := e.node(d.GetName()); n != nil && e.ready.Load() {
 			n.mu.Lock()
 			n.lease = nil
 			n.lastStatus = time.Time{}

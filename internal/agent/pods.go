@@ -36,7 +36,7 @@ func (e *engine) syncPod(ctx context.Context, key string) (time.Duration, error)
 	e.mu.Unlock()
 	var n *node
 	if pod != nil {
-		n = e.nodes[pod.Spec.NodeName]
+		n = e.node(pod.Spec.NodeName)
 	}
 	// gone, moved elsewhere, or replaced by a pod of the same name
 	if ps != nil && (pod == nil || n == nil || ps.uid != pod.UID) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -20,7 +21,8 @@ import (
 type SimPoolOptions struct {
 	// Client reaches the Kubernetes API (required).
 	Client kubernetes.Interface
-	// Count is the number of nodes (required, > 0).
+	// Count is the number of nodes started with the pool; a pool of 0
+	// gets its nodes by AddNode.
 	Count int
 	// Prefix names the nodes Prefix0, Prefix1, … (default "sim-node-").
 	Prefix string
@@ -45,6 +47,15 @@ type SimPoolOptions struct {
 // SimPool runs many simulated nodes in one engine; it is an app.Component.
 type SimPool struct {
 	e *engine
+	// A pool of no nodes starts its engine (informers over every bound
+	// pod, a log server) with its first AddNode: until a VM joins it costs
+	// nothing.
+	startMu  sync.Mutex
+	ctx      context.Context // from Start, for a deferred start
+	started  bool
+	capacity corev1.ResourceList
+	labels   map[string]string
+	taints   []corev1.Taint
 }
 
 var (
@@ -64,8 +75,8 @@ func SimCapacity() corev1.ResourceList {
 
 // NewSimPool returns a pool of Count simulated nodes.
 func NewSimPool(o SimPoolOptions) (*SimPool, error) {
-	if o.Client == nil || o.Runtime == nil || o.Count <= 0 {
-		return nil, errors.New("agent: sim pool needs Client, Runtime and Count > 0")
+	if o.Client == nil || o.Runtime == nil || o.Count < 0 {
+		return nil, errors.New("agent: sim pool needs Client, Runtime and Count >= 0")
 	}
 	if o.Prefix == "" {
 		o.Prefix = "sim-node-"
@@ -88,29 +99,124 @@ func NewSimPool(o SimPoolOptions) (*SimPool, error) {
 		client: o.Client, rt: o.Runtime, token: o.Token, addr: o.Addr,
 		workers: o.Workers, timing: o.Timing, clock: o.Clock, log: o.Log, name: "simpool", nodes: nodes,
 	})
-	return &SimPool{e: e}, nil
+	return &SimPool{e: e, capacity: o.Capacity, labels: labels, taints: o.Taints}, nil
 }
 
 // Name implements app.Component.
 func (p *SimPool) Name() string { return "sim-nodes" }
 
-// Start registers every node and begins syncing their pods.
-func (p *SimPool) Start(ctx context.Context) error { return p.e.start(ctx) }
+// Start registers every node and begins syncing their pods; a pool of no
+// nodes waits for its first AddNode.
+func (p *SimPool) Start(ctx context.Context) error {
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	p.ctx = context.WithoutCancel(ctx)
+	if p.e.numNodes() == 0 {
+		return nil
+	}
+	p.started = true
+	return p.e.start(ctx)
+}
 
 // Stop stops the pool and closes its runtime.
-func (p *SimPool) Stop(ctx context.Context) error { return p.e.stop(ctx) }
+func (p *SimPool) Stop(ctx context.Context) error {
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	if !p.started {
+		if c, ok := p.e.rt.(interface{ Close() error }); ok {
+			return c.Close()
+		}
+		return nil
+	}
+	return p.e.stop(ctx)
+}
 
 // Ready implements app.Readier.
-func (p *SimPool) Ready() bool { return p.e.ready.Load() }
+func (p *SimPool) Ready() bool {
+	p.startMu.Lock()
+	lazy := !p.started && p.ctx != nil
+	p.startMu.Unlock()
+	return lazy || p.e.ready.Load()
+}
+
+// ensureStarted starts the engine of a pool that started with no nodes.
+func (p *SimPool) ensureStarted() error {
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	if p.started {
+		return nil
+	}
+	if p.ctx == nil {
+		return errors.New("agent: the pool is not running")
+	}
+	if err := p.e.start(p.ctx); err != nil {
+		return err
+	}
+	p.started = true
+	return nil
+}
 
 // LogAddr is the shared log server's address once started.
 func (p *SimPool) LogAddr() net.Addr { return p.e.logAddr() }
 
 // NodeNames lists the pool's nodes.
 func (p *SimPool) NodeNames() []string {
-	names := make([]string, 0, len(p.e.nodes))
-	for _, n := range p.e.nodeList {
+	nodes := p.e.nodeSnapshot()
+	names := make([]string, 0, len(nodes))
+	for _, n := range nodes {
 		names = append(names, n.name)
 	}
 	return names
 }
+
+// NodeSpec describes a node added to a running pool: a machine that
+// joined (a VM whose user data ran the join command).
+type NodeSpec struct {
+	Name string
+	// Capacity (default: the pool's).
+	Capacity corev1.ResourceList
+	// Labels are added to the pool's.
+	Labels map[string]string
+	// InternalIP is reported instead of the pool's address; Addresses
+	// (ExternalIP, …) besides it.
+	InternalIP string
+	Addresses  []corev1.NodeAddress
+	// ProviderID is the node's spec.providerID.
+	ProviderID string
+}
+
+// AddNode registers a node with the running pool and keeps it alive until
+// RemoveNode; a node already in the pool is left as it is.
+func (p *SimPool) AddNode(ctx context.Context, s NodeSpec) error {
+	if s.Name == "" {
+		return errors.New("agent: a node needs a name")
+	}
+	nc := nodeConfig{name: s.Name, capacity: s.Capacity, labels: map[string]string{}, taints: p.taints,
+		internalIP: s.InternalIP, addresses: s.Addresses, providerID: s.ProviderID}
+	if nc.capacity == nil {
+		nc.capacity = p.capacity
+	}
+	for k, v := range p.labels {
+		nc.labels[k] = v
+	}
+	for k, v := range s.Labels {
+		nc.labels[k] = v
+	}
+	if err := p.ensureStarted(); err != nil {
+		return err
+	}
+	return p.e.addNode(ctx, nc)
+}
+
+// RemoveNode stops running the node, as its machine stopping would: its
+// heartbeats end and its containers stop; the Node object stays. It
+// reports whether the pool ran the node.
+func (p *SimPool) RemoveNode(name string) bool {
+	p.startMu.Lock()
+	started := p.started
+	p.startMu.Unlock()
+	return started && p.e.removeNode(name)
+}
+
+// HasNode reports whether the pool runs the node.
+func (p *SimPool) HasNode(name string) bool { return p.e.node(name) != nil }

@@ -72,6 +72,7 @@ func (w *wiring) build(ctx context.Context) error {
 	if err := w.buildMarathon(kc); err != nil {
 		return err
 	}
+	w.buildJoin(sim, cs, kc, w.kube)
 
 	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, Store: w.store, Log: w.log}) // it names itself
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // pageSize is the page size the client asks lists for; real CloudStack
@@ -151,4 +152,63 @@ func (c *Client) CreateNetwork(ctx context.Context, params url.Values) (Network,
 	}
 	err := c.Do(ctx, "createNetwork", params, &r)
 	return r.Network, err
+}
+
+// jobPoll is how often Wait asks for a job's state.
+const jobPoll = 20 * time.Millisecond
+
+// Wait polls an async job until it ends or ctx does, and returns it; a
+// failed job is an *Error carrying the job's code and text.
+func (c *Client) Wait(ctx context.Context, command, jobID string) (Job, error) {
+	t := time.NewTicker(jobPoll)
+	defer t.Stop()
+	for {
+		j, err := c.QueryJob(ctx, jobID)
+		if err != nil {
+			return j, err
+		}
+		switch j.JobStatus {
+		case JobSucceeded:
+			return j, nil
+		case JobFailed:
+			code, text := j.Failure()
+			return j, &Error{Command: command, HTTPStatus: code, ErrorCode: code, Text: text}
+		}
+		select {
+		case <-ctx.Done():
+			return j, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// AsyncWait calls an async command, waits for its job and decodes the
+// job result's key (for example "loadbalancer") into out (nil: ignored).
+func (c *Client) AsyncWait(ctx context.Context, command string, params url.Values, key string, out any) error {
+	r, err := c.Async(ctx, command, params)
+	if err != nil {
+		return err
+	}
+	j, err := c.Wait(ctx, command, r.JobID)
+	if err != nil || out == nil {
+		return err
+	}
+	var res map[string]json.RawMessage
+	if err := json.Unmarshal(j.JobResult, &res); err != nil {
+		return fmt.Errorf("cloudstack %s: decode job result: %w", command, err)
+	}
+	if v, ok := res[key]; ok {
+		return json.Unmarshal(v, out)
+	}
+	return fmt.Errorf("cloudstack %s: no %s in job result", command, key)
+}
+
+// ListLoadBalancerRules lists load balancer rules.
+func (c *Client) ListLoadBalancerRules(ctx context.Context, params url.Values) ([]LoadBalancerRule, error) {
+	return list[LoadBalancerRule](ctx, c, "listLoadBalancerRules", "loadbalancerrule", params)
+}
+
+// ListLoadBalancerRuleInstances lists the VMs of a load balancer rule.
+func (c *Client) ListLoadBalancerRuleInstances(ctx context.Context, params url.Values) ([]VirtualMachine, error) {
+	return list[VirtualMachine](ctx, c, "listLoadBalancerRuleInstances", "loadbalancerruleinstance", params)
 }

@@ -261,3 +261,25 @@ type AsyncResult struct {
 	ID    string `json:"id"`
 	JobID string `json:"jobid"`
 }
+
+// LoadBalancerRule is a listLoadBalancerRules item.
+type LoadBalancerRule struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	PublicIPID  string `json:"publicipid"`
+	PublicIP    string `json:"publicip"`
+	PublicPort  Int    `json:"publicport"`
+	PrivatePort Int    `json:"privateport"`
+	Protocol    string `json:"protocol"`
+	NetworkID   string `json:"networkid"`
+	State       string `json:"state"`
+}
+
+// PublicIPAddress is a listPublicIpAddresses item.
+type PublicIPAddress struct {
+	ID        string `json:"id"`
+	IPAddress string `json:"ipaddress"`
+	NetworkID string `json:"associatednetworkid"`
+	ZoneID    string `json:"zoneid"`
+}

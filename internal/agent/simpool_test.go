@@ -1,0 +1,75 @@
+package agent
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/stratus-cloud/stratus/internal/kube/controller/kubetest"
+	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+)
+
+// TestPoolAddAndRemoveNode: a pool of none gets nodes while it runs, each
+// with its own addresses, capacity, labels and provider id; a removed one
+// stops renewing its lease and the pool forgets it.
+func TestPoolAddAndRemoveNode(t *testing.T) {
+	cs := kubetest.NewClientset()
+	p, err := NewSimPool(SimPoolOptions{Client: cs, Runtime: sim.New(sim.Options{}), Timing: Timing{RenewInterval: 100 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Stop(context.Background()) })
+	capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("8Gi"), corev1.ResourcePods: resource.MustParse("110")}
+	for _, name := range []string{"vm-a", "vm-b"} {
+		err := p.AddNode(ctx, NodeSpec{Name: name, Capacity: capacity, Labels: map[string]string{"topology.kubernetes.io/zone": "z1"},
+			InternalIP: "10.1.1.5", Addresses: []corev1.NodeAddress{{Type: corev1.NodeExternalIP, Address: "192.0.2.7"}},
+			ProviderID: "cloudstack://z1/" + name})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := cs.CoreV1().Nodes().Get(ctx, "vm-a", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := map[corev1.NodeAddressType]string{}
+	for _, a := range n.Status.Addresses {
+		addrs[a.Type] = a.Address
+	}
+	if !isReady(&n.Status) || n.Spec.ProviderID != "cloudstack://z1/vm-a" || n.Labels["topology.kubernetes.io/zone"] != "z1" ||
+		addrs[corev1.NodeInternalIP] != "10.1.1.5" || addrs[corev1.NodeExternalIP] != "192.0.2.7" || n.Status.Capacity.Cpu().Value() != 4 {
+		t.Fatalf("node: %+v %+v %+v", n.Labels, n.Spec, n.Status)
+	}
+	if !p.RemoveNode("vm-a") || p.RemoveNode("vm-a") || p.HasNode("vm-a") || !p.HasNode("vm-b") {
+		t.Fatal("RemoveNode did not take vm-a out of the pool alone")
+	}
+	lease := func(name string) time.Time {
+		l, err := cs.CoordinationV1().Leases(LeaseNamespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || l.Spec.RenewTime == nil {
+			return time.Time{}
+		}
+		return l.Spec.RenewTime.Time
+	}
+	// a heartbeat under way when it was removed may still land: wait for
+	// two of vm-b's, then vm-a's lease must stay as it is for two more
+	waitB := func() {
+		b0 := lease("vm-b")
+		eventually(t, "vm-b's lease renewed", func() bool { return lease("vm-b").After(b0) })
+		b1 := lease("vm-b")
+		eventually(t, "vm-b's lease renewed again", func() bool { return lease("vm-b").After(b1) })
+	}
+	waitB()
+	a0 := lease("vm-a")
+	waitB()
+	if !lease("vm-a").Equal(a0) {
+		t.Fatal("a removed node still renews its lease")
+	}
+}
