@@ -19,7 +19,7 @@ import (
 // deployMany deploys n Micro VMs in the Basic zone through the API, with a
 // few clients at once.
 func deployMany(b *testing.B, cs http.Handler, n int) {
-	api, s := adminAPI(b, cs)
+	s := adminAPI(b, cs)
 	ctx := context.Background()
 	var zones struct {
 		Zones []zone `json:"zone"`
@@ -30,13 +30,13 @@ func deployMany(b *testing.B, cs http.Handler, n int) {
 	var templates struct {
 		Templates []vmTemplate `json:"template"`
 	}
-	if err := api.callInto(ctx, s, "listZones", url.Values{"name": {"Sandbox-simulator-basic"}}, &zones); err != nil || len(zones.Zones) == 0 {
+	if err := s.Do(ctx, "listZones", url.Values{"name": {"Sandbox-simulator-basic"}}, &zones); err != nil || len(zones.Zones) == 0 {
 		b.Fatalf("basic zone: %v", err)
 	}
-	if err := api.callInto(ctx, s, "listServiceOfferings", url.Values{"name": {"Micro"}}, &offerings); err != nil || len(offerings.Offerings) == 0 {
+	if err := s.Do(ctx, "listServiceOfferings", url.Values{"name": {"Micro"}}, &offerings); err != nil || len(offerings.Offerings) == 0 {
 		b.Fatalf("Micro offering: %v", err)
 	}
-	if err := api.callInto(ctx, s, "listTemplates", url.Values{"templatefilter": {"executable"}, "zoneid": {zones.Zones[0].ID}}, &templates); err != nil || len(templates.Templates) == 0 {
+	if err := s.Do(ctx, "listTemplates", url.Values{"templatefilter": {"executable"}, "zoneid": {zones.Zones[0].ID}}, &templates); err != nil || len(templates.Templates) == 0 {
 		b.Fatalf("template: %v", err)
 	}
 	p := url.Values{"zoneid": {zones.Zones[0].ID}, "serviceofferingid": {offerings.Offerings[0].ID}, "templateid": {templates.Templates[0].ID}}
@@ -50,7 +50,7 @@ func deployMany(b *testing.B, cs http.Handler, n int) {
 				for k, v := range p {
 					q[k] = v
 				}
-				if _, err := api.call(ctx, s, "deployVirtualMachine", q); err != nil {
+				if _, err := s.Raw(ctx, "deployVirtualMachine", q); err != nil {
 					errs <- err
 					return
 				}

@@ -21,7 +21,7 @@ func TestBrowserNewcomerFixes(t *testing.T) {
 	t.Run("VirtualMachines", func(t *testing.T) {
 		st := newStore(t)
 		cs := newRealCloud(t, st, nil)
-		api, s := adminAPI(t, cs)
+		s := adminAPI(t, cs)
 		site := newSite(t, st, cs, nil)
 		c := newChrome(t, browser, site)
 		c.login("/client/vms", "admin", "password")
@@ -42,7 +42,7 @@ func TestBrowserNewcomerFixes(t *testing.T) {
 		)
 		c.shot("one vm")
 
-		if _, err := api.call(context.Background(), s, "configureSimulator", url.Values{"name": {"StopCommand"}, "value": {"result:fail"}, "count": {"1"}}); err != nil {
+		if _, err := s.Raw(context.Background(), "configureSimulator", url.Values{"name": {"StopCommand"}, "value": {"result:fail"}, "count": {"1"}}); err != nil {
 			t.Fatal(err)
 		}
 		c.do("a stop that fails is answered in red",

@@ -14,8 +14,8 @@ func TestFaultsViewRealCloudStack(t *testing.T) {
 	st := newStore(t)
 	cs := newRealCloud(t, st, nil)
 	createUser(t, cs, "carol", "carol-pw")
-	api, s := adminAPI(t, cs)
-	if _, err := api.call(context.Background(), s, "configureSimulator", url.Values{"name": {"StopCommand"}, "value": {"result:fail"}, "count": {"2"}}); err != nil {
+	s := adminAPI(t, cs)
+	if _, err := s.Raw(context.Background(), "configureSimulator", url.Values{"name": {"StopCommand"}, "value": {"result:fail"}, "count": {"2"}}); err != nil {
 		t.Fatal(err)
 	}
 	site := newSite(t, st, cs, nil)

@@ -24,21 +24,6 @@ func FuzzLocalPath(f *testing.F) {
 	})
 }
 
-// FuzzUnwrap: any answer from the API is an error or one object, never a
-// panic.
-func FuzzUnwrap(f *testing.F) {
-	f.Add(200, []byte(`{"listzonesresponse":{"count":1,"zone":[{}]}}`))
-	f.Add(431, []byte(`{"x":{"errorcode":431,"errortext":"bad"}}`))
-	f.Add(200, []byte(`{}`))
-	f.Add(500, []byte(`not json`))
-	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		raw, err := unwrap(status, body)
-		if err == nil && (raw == nil || status != 200) {
-			t.Fatalf("unwrap(%d, %q) = %q, nil", status, body, raw)
-		}
-	})
-}
-
 // FuzzDeployRequest: a form either yields well-formed parameters or a
 // message, never both.
 func FuzzDeployRequest(f *testing.F) {

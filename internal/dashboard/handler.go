@@ -189,7 +189,7 @@ func errorText(err error) string {
 		if ae.Text != "" {
 			return ae.Text
 		}
-		return "The CloudStack API refused the request (error " + http.StatusText(ae.Code) + ")."
+		return "The CloudStack API refused the request (error " + http.StatusText(ae.ErrorCode) + ")."
 	}
 	return "The request failed; see the server log."
 }

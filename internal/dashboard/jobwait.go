@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/url"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/gce/csclient"
 )
 
 // jobWait is how long a VM action's form waits for its job before it
@@ -20,13 +22,13 @@ func (d *Dashboard) awaitJob(ctx context.Context, s *session, jobID string) (asy
 	defer tick.Stop()
 	for {
 		var job asyncJob
-		if err := d.api.callInto(ctx, s.cs, "queryAsyncJobResult", url.Values{"jobid": {jobID}}, &job); err != nil {
+		if err := s.cs.Do(ctx, "queryAsyncJobResult", url.Values{"jobid": {jobID}}, &job); err != nil {
 			if ctx.Err() != nil {
 				return asyncJob{JobID: jobID}, nil
 			}
 			return job, err
 		}
-		if job.Status != 0 {
+		if job.Status != csclient.JobPending {
 			return job, nil
 		}
 		select {

@@ -71,7 +71,7 @@ func (d *Dashboard) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) {
-			d.log.Info("login refused", "user", username, "domain", domain, "code", ae.Code)
+			d.log.Info("login refused", "user", username, "domain", domain, "code", ae.ErrorCode)
 			ld.Error = "Login failed: " + ae.Text
 		} else {
 			d.log.Error("login failed", "user", username, "err", err)
@@ -104,7 +104,7 @@ func (d *Dashboard) logoutSubmit(w http.ResponseWriter, r *http.Request, s *sess
 
 func (d *Dashboard) endSession(w http.ResponseWriter, r *http.Request, s *session) {
 	d.sessions.remove(s.id)
-	if err := d.api.logout(r.Context(), s.cs); err != nil && !errors.Is(err, errSessionExpired) {
+	if err := s.cs.Logout(r.Context()); err != nil && !errors.Is(err, errSessionExpired) {
 		d.log.Warn("CloudStack logout", "user", s.user.Username, "err", err)
 	}
 	setCookie(w, r, sessionCookie, "", -1)

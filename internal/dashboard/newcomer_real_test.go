@@ -19,7 +19,7 @@ import (
 func TestFailedStopAndSpentFaultRealCloudStack(t *testing.T) {
 	st := newStore(t)
 	cs := newRealCloud(t, st, nil)
-	api, s := adminAPI(t, cs)
+	s := adminAPI(t, cs)
 	ctx := context.Background()
 	site := newSite(t, st, cs, nil)
 	admin := site.browser(t)
@@ -35,7 +35,7 @@ func TestFailedStopAndSpentFaultRealCloudStack(t *testing.T) {
 		}
 		seen[m[1]] = true
 	}
-	if _, err := api.call(ctx, s, "deployVirtualMachine", url.Values{"name": {"victim"}, "zoneid": {firstOption(t, body, "deploy-zone")},
+	if _, err := s.Raw(ctx, "deployVirtualMachine", url.Values{"name": {"victim"}, "zoneid": {firstOption(t, body, "deploy-zone")},
 		"serviceofferingid": {firstOption(t, body, "deploy-offering")}, "templateid": {firstOption(t, body, "deploy-template")}}); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestFailedStopAndSpentFaultRealCloudStack(t *testing.T) {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for vm.State != "Running" {
-		raw, err := api.call(ctx, s, "listVirtualMachines", url.Values{"name": {"victim"}})
+		raw, err := s.Raw(ctx, "listVirtualMachines", url.Values{"name": {"victim"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,14 +68,14 @@ func TestFailedStopAndSpentFaultRealCloudStack(t *testing.T) {
 		t.Errorf("count line is not singular:\n%s", body[strings.Index(body, `id="vm-count"`):][:120])
 	}
 
-	if _, err := api.call(ctx, s, "configureSimulator", url.Values{"name": {"StopCommand"}, "value": {"result:fail"}, "count": {"1"}}); err != nil {
+	if _, err := s.Raw(ctx, "configureSimulator", url.Values{"name": {"StopCommand"}, "value": {"result:fail"}, "count": {"1"}}); err != nil {
 		t.Fatal(err)
 	}
 	admin.post("/client/vms/"+vm.ID+"/stop", url.Values{"csrf": {csrf}, "back": {"/client/vms"}})
 	if f := admin.flashOf("/client/vms"); !strings.HasPrefix(f, "error Stop failed: ") {
 		t.Errorf("flash after a failed stop: %q", f)
 	}
-	raw, err := api.call(ctx, s, "listEvents", url.Values{"type": {"VM.STOP"}})
+	raw, err := s.Raw(ctx, "listEvents", url.Values{"type": {"VM.STOP"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,21 +42,20 @@ func newRealCloud(t testing.TB, st store.Store, dc *cloud.Datacenter) http.Handl
 }
 
 // adminAPI logs in to the API as the built-in admin, for test set-up.
-func adminAPI(t testing.TB, cs http.Handler) (*cloudAPI, *csSession) {
+func adminAPI(t testing.TB, cs http.Handler) *csSession {
 	t.Helper()
-	api := newCloudAPI(cs)
-	s, _, err := api.login(context.Background(), "admin", "password", "/")
+	s, _, err := newCloudAPI(cs).login(context.Background(), "admin", "password", "/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return api, s
+	return s
 }
 
 // createUser makes a plain user account through the API.
 func createUser(t testing.TB, cs http.Handler, name, password string) {
 	t.Helper()
-	api, s := adminAPI(t, cs)
-	_, err := api.call(context.Background(), s, "createAccount", url.Values{
+	s := adminAPI(t, cs)
+	_, err := s.Raw(context.Background(), "createAccount", url.Values{
 		"username": {name}, "password": {password}, "email": {name + "@example.com"},
 		"firstname": {name}, "lastname": {"Test"}, "accounttype": {"0"},
 	})

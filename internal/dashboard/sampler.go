@@ -24,7 +24,7 @@ func (d *Dashboard) sampleLoop(ctx context.Context) {
 		}
 		for _, s := range d.sessions.sweep(d.now()) {
 			d.log.Info("session expired", "user", s.user.Username)
-			_ = d.api.logout(ctx, s.cs)
+			_ = s.cs.Logout(ctx)
 		}
 		live := d.sessions.all()
 		for _, s := range live {
@@ -66,7 +66,7 @@ func (d *Dashboard) countVMs(ctx context.Context, cs *csSession, state string) (
 	var r struct {
 		Count int64 `json:"count"`
 	}
-	err := d.api.callInto(ctx, cs, "listVirtualMachines", p, &r)
+	err := cs.Do(ctx, "listVirtualMachines", p, &r)
 	return r.Count, err
 }
 

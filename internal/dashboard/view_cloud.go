@@ -22,14 +22,14 @@ func (d *Dashboard) loadNetwork(ctx context.Context, rq viewRequest) (any, error
 	var sg struct {
 		Groups []securityGroup `json:"securitygroup"`
 	}
-	if err := d.api.callInto(ctx, rq.s.cs, "listSecurityGroups", url.Values{"listall": {"true"}}, &sg); err != nil {
+	if err := rq.s.cs.Do(ctx, "listSecurityGroups", url.Values{"listall": {"true"}}, &sg); err != nil {
 		return nil, err
 	}
 	nd.Groups = sg.Groups
 	var kp struct {
 		KeyPairs []keyPair `json:"sshkeypair"`
 	}
-	if err := d.api.callInto(ctx, rq.s.cs, "listSSHKeyPairs", url.Values{"listall": {"true"}}, &kp); err != nil {
+	if err := rq.s.cs.Do(ctx, "listSSHKeyPairs", url.Values{"listall": {"true"}}, &kp); err != nil {
 		return nil, err
 	}
 	nd.KeyPairs = kp.KeyPairs
@@ -56,7 +56,7 @@ func (d *Dashboard) loadJobs(ctx context.Context, rq viewRequest) (any, error) {
 		Events []event `json:"event"`
 	}
 	p := url.Values{"listall": {"true"}, "page": {strconv.Itoa(page)}, "pagesize": {strconv.Itoa(listPageSize)}}
-	if err := d.api.callInto(ctx, rq.s.cs, "listEvents", p, &er); err != nil {
+	if err := rq.s.cs.Do(ctx, "listEvents", p, &er); err != nil {
 		return nil, err
 	}
 	jd.Events, jd.EventCount = er.Events, er.Count
@@ -73,7 +73,7 @@ func (d *Dashboard) newestJobs(ctx context.Context, cs *csSession) ([]asyncJob, 
 			Jobs  []asyncJob `json:"asyncjobs"`
 		}
 		p := url.Values{"listall": {"true"}, "page": {strconv.Itoa(page)}, "pagesize": {strconv.Itoa(listPageSize)}}
-		err := d.api.callInto(ctx, cs, "listAsyncJobs", p, &jr)
+		err := cs.Do(ctx, "listAsyncJobs", p, &jr)
 		return jr.Count, jr.Jobs, err
 	}
 	count, jobs, err := list(1)
@@ -113,12 +113,12 @@ func (d *Dashboard) loadFaults(ctx context.Context, rq viewRequest) (any, error)
 	var fr struct {
 		Mocks []simulatorMock `json:"simulatormock"`
 	}
-	err := d.api.callInto(ctx, rq.s.cs, faultListCommand, url.Values{"listall": {"true"}}, &fr)
+	err := rq.s.cs.Do(ctx, faultListCommand, url.Values{"listall": {"true"}}, &fr)
 	var ae *apiError
-	if errors.As(err, &ae) && ae.Code == 432 {
+	if errors.As(err, &ae) && ae.ErrorCode == 432 {
 		return faultsData{Missing: "This CloudStack API offers no listing of injected faults (" + faultListCommand + ")."}, nil
 	}
-	if errors.As(err, &ae) && (ae.Code == 531 || ae.Code == http.StatusForbidden) {
+	if errors.As(err, &ae) && (ae.ErrorCode == 531 || ae.ErrorCode == http.StatusForbidden) {
 		return faultsData{Missing: "Injected faults are shown to administrators only."}, nil
 	}
 	if err != nil {

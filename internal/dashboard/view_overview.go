@@ -45,7 +45,7 @@ func (d *Dashboard) loadOverview(ctx context.Context, rq viewRequest) (any, erro
 	var zr struct {
 		Zones []zone `json:"zone"`
 	}
-	if err := d.api.callInto(ctx, rq.s.cs, "listZones", nil, &zr); err != nil {
+	if err := rq.s.cs.Do(ctx, "listZones", nil, &zr); err != nil {
 		return nil, err
 	}
 	od.Zones = zr.Zones
@@ -83,17 +83,17 @@ func (d *Dashboard) hostRows(ctx context.Context, s *session) ([]hostRow, error)
 		Hosts []host `json:"host"`
 	}
 	p := url.Values{"type": {"Routing"}}
-	if err := d.api.callInto(ctx, s.cs, "listHosts", p, &hr); err != nil {
+	if err := s.cs.Do(ctx, "listHosts", p, &hr); err != nil {
 		return nil, err
 	}
 	rows := make([]hostRow, 0, len(hr.Hosts))
 	for _, h := range hr.Hosts {
-		cpuTotal := h.CPUNumber * h.CPUSpeed
+		cpuTotal := int64(h.CPUNumber * h.CPUSpeed)
 		cpuUsed := int64(h.CPUAllocatedMHz)
 		if cpuUsed == 0 {
 			cpuUsed = int64(percentOf(string(h.CPUAllocated)) * float64(cpuTotal))
 		}
-		memMB := h.MemoryTotal / (1 << 20)
+		memMB := int64(h.MemoryTotal) / (1 << 20)
 		memUsedMB := int64(h.MemoryAllocated) / (1 << 20)
 		rows = append(rows, hostRow{
 			host:   h,

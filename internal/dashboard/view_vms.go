@@ -94,7 +94,7 @@ func (d *Dashboard) loadVMs(ctx context.Context, rq viewRequest) (any, error) {
 		Count int64 `json:"count"`
 		VMs   []vm  `json:"virtualmachine"`
 	}
-	if err := d.api.callInto(ctx, rq.s.cs, "listVirtualMachines", p, &r); err != nil {
+	if err := rq.s.cs.Do(ctx, "listVirtualMachines", p, &r); err != nil {
 		return nil, err
 	}
 	vd := vmsData{Count: r.Count, State: state, Pager: newPager(base, "/client/vms", page, vmPageSize, r.Count)}
@@ -147,7 +147,7 @@ func (d *Dashboard) loadDeployForm(ctx context.Context, rq viewRequest) (any, er
 		}{&f.Groups}},
 	}
 	for _, c := range calls {
-		if err := d.api.callInto(ctx, rq.s.cs, c.cmd, c.params, c.out); err != nil {
+		if err := rq.s.cs.Do(ctx, c.cmd, c.params, c.out); err != nil {
 			return f, err
 		}
 	}
@@ -213,7 +213,7 @@ func (d *Dashboard) deploySubmit(w http.ResponseWriter, r *http.Request, s *sess
 		ID    string `json:"id"`
 		JobID string `json:"jobid"`
 	}
-	if err := d.api.callInto(r.Context(), s.cs, "deployVirtualMachine", p, &resp); err != nil {
+	if err := s.cs.Do(r.Context(), "deployVirtualMachine", p, &resp); err != nil {
 		d.failed(w, r, s, err, "/client/vms")
 		return
 	}
@@ -251,10 +251,10 @@ func (d *Dashboard) vmActionSubmit(w http.ResponseWriter, r *http.Request, s *se
 	var resp struct {
 		JobID string `json:"jobid"`
 	}
-	if err := d.api.callInto(r.Context(), s.cs, cmd, url.Values{"id": {id}}, &resp); err != nil {
+	if err := s.cs.Do(r.Context(), cmd, url.Values{"id": {id}}, &resp); err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) {
-			d.log.Info("VM action refused", "user", s.user.Username, "vm", id, "action", action, "code", ae.Code)
+			d.log.Info("VM action refused", "user", s.user.Username, "vm", id, "action", action, "code", ae.ErrorCode)
 		}
 		d.failed(w, r, s, err, "/client/vms")
 		return

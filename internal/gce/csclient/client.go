@@ -1,9 +1,12 @@
-// Package csclient is the GCE gateway's client of the Apache CloudStack API:
-// signed requests (HMAC-SHA1, signature version 3) over any http.Client,
-// with a context on every call, and decoding of the response envelope
-// (`<command>response`) and of CloudStack's error body.
+// Package csclient is stratus's one client of the Apache CloudStack API,
+// used by the GCE gateway, the cloud controller, cloud-init's follower and
+// the dashboard: signed requests (HMAC-SHA1, signature version 3) or a
+// login session as the two ways to authenticate, over any http.Client,
+// with a context on every call, decoding of the response envelope
+// (`<command>response`) and of CloudStack's error body, and a cancellable
+// wait for async jobs.
 //
-// It is deliberately small: the gateway needs two dozen commands and wants
+// It is deliberately small: its users need a few dozen commands and want
 // cancellation (a blocked operations.wait ends when its client goes away),
 // which the official Go SDK does not offer. It decodes only the fields the
 // gateway reads, and tolerates numbers sent as strings and the reverse, so
@@ -38,6 +41,8 @@ type Client struct {
 	secret string
 	hc     *http.Client
 	now    func() time.Time
+	// session, when set, authenticates instead of the key pair (Login).
+	session *session
 }
 
 // New returns a client of the API at apiURL (for example
@@ -64,6 +69,14 @@ type Error struct {
 	// CSErrorCode is the cserrorcode (4350 InvalidParameterValue, …).
 	CSErrorCode int
 	Text        string
+	// session: the call was made in a login session (a 401 then means the
+	// session expired).
+	session bool
+}
+
+// Is makes a session call's 401 match ErrSessionExpired.
+func (e *Error) Is(target error) bool {
+	return target == ErrSessionExpired && e.session && e.HTTPStatus == http.StatusUnauthorized
 }
 
 func (e *Error) Error() string {
@@ -104,24 +117,14 @@ func (c *Client) Do(ctx context.Context, command string, params url.Values, out 
 	for k, v := range params {
 		q[k] = v
 	}
-	q.Set("apiKey", c.key)
 	q.Set("command", command)
 	q.Set("response", "json")
-	q.Set("signatureversion", "3")
-	q.Set("expires", c.now().UTC().Add(15*time.Minute).Format(time.RFC3339))
-	enc := encode(q)
-	sig := sign(c.secret, enc)
-
 	var req *http.Request
 	var err error
-	if posted(command) {
-		q.Set("signature", sig)
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(q.Encode()))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
+	if c.session != nil {
+		req, err = c.session.request(ctx, c.url, q)
 	} else {
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, c.url+"?"+enc+"&signature="+url.QueryEscape(sig), nil)
+		req, err = c.signed(ctx, command, q)
 	}
 	if err != nil {
 		return fmt.Errorf("cloudstack %s: %w", command, err)
@@ -131,6 +134,38 @@ func (c *Client) Do(ctx context.Context, command string, params url.Values, out 
 		return fmt.Errorf("cloudstack %s: %w", command, err)
 	}
 	defer resp.Body.Close()
+	return c.decode(command, resp, out)
+}
+
+// signed builds the request of a key-pair client: signature version 3, a
+// form POST for what changes state (as cloudstack-go v2.19 does), a GET
+// for reads.
+func (c *Client) signed(ctx context.Context, command string, q url.Values) (*http.Request, error) {
+	q.Set("apiKey", c.key)
+	q.Set("signatureversion", "3")
+	q.Set("expires", c.now().UTC().Add(15*time.Minute).Format(time.RFC3339))
+	enc := encode(q)
+	sig := sign(c.secret, enc)
+	if posted(command) {
+		q.Set("signature", sig)
+		return postForm(ctx, c.url, q)
+	}
+	return http.NewRequestWithContext(ctx, http.MethodGet, c.url+"?"+enc+"&signature="+url.QueryEscape(sig), nil)
+}
+
+// postForm builds a form POST of q to apiURL.
+func postForm(ctx context.Context, apiURL string, q url.Values) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, apiURL, strings.NewReader(q.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req, nil
+}
+
+// decode reads a response: the inner object of a success into out (which
+// may be nil), or the *Error of a failure.
+func (c *Client) decode(command string, resp *http.Response, out any) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return fmt.Errorf("cloudstack %s: read: %w", command, err)
@@ -143,7 +178,7 @@ func (c *Client) Do(ctx context.Context, command string, params url.Values, out 
 		return fmt.Errorf("cloudstack %s: %w", command, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		e := &Error{Command: command, HTTPStatus: resp.StatusCode}
+		e := &Error{Command: command, HTTPStatus: resp.StatusCode, session: c.session != nil}
 		var eb struct {
 			ErrorCode   Int    `json:"errorcode"`
 			CSErrorCode Int    `json:"cserrorcode"`

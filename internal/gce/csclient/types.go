@@ -2,7 +2,7 @@ package csclient
 
 import "encoding/json"
 
-// The structs below hold only the fields the gateway reads.
+// The structs below hold only the fields stratus's clients read.
 
 // Zone is a listZones item.
 type Zone struct {
@@ -110,6 +110,10 @@ type Rule struct {
 	ICMPType  *Int   `json:"icmptype"`
 	ICMPCode  *Int   `json:"icmpcode"`
 	CIDR      string `json:"cidr"`
+	// SecurityGroupName and Account name the source group of a rule that
+	// allows a group rather than a CIDR.
+	SecurityGroupName string `json:"securitygroupname"`
+	Account           string `json:"account"`
 }
 
 // SecurityGroup is a listSecurityGroups item.
@@ -120,6 +124,7 @@ type SecurityGroup struct {
 	Account     string `json:"account"`
 	IngressRule []Rule `json:"ingressrule"`
 	EgressRule  []Rule `json:"egressrule"`
+	VMCount     Int    `json:"virtualmachinecount"`
 }
 
 // SSHKeyPair is a listSSHKeyPairs item.
@@ -127,6 +132,8 @@ type SSHKeyPair struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	Fingerprint string `json:"fingerprint"`
+	Account     string `json:"account"`
+	Domain      string `json:"domain"`
 }
 
 // Volume is a listVolumes item.
