@@ -175,6 +175,15 @@ func (s *Sim) Sync(ctx context.Context) error {
 	return s.fol.wait(ctx, kv.ModRev)
 }
 
+// Changed returns a channel that closes at the next change to the
+// simulator's state, whichever server made it: a change feed for clients
+// that show the cloud (the dashboard), which then ask the API what is new.
+func (s *Sim) Changed() <-chan struct{} {
+	s.fol.mu.Lock()
+	defer s.fol.mu.Unlock()
+	return s.fol.moved
+}
+
 // KeyPrefix is where the simulator keeps its state in the store.
 const KeyPrefix = keyRoot
 

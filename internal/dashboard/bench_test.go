@@ -71,7 +71,7 @@ func BenchmarkPages10kVMs(b *testing.B) {
 	st := newStore(b)
 	cs := newRealCloud(b, st, nil)
 	deployMany(b, cs, vms)
-	site := newSite(b, st, cs, nil)
+	site := newSite(b, cs, nil)
 	br := site.browser(b)
 	br.login("admin", "password")
 	cookie := br.hc.Jar.Cookies(mustURL(b, site.srv.URL+"/client/"))

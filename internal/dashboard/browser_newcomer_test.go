@@ -22,7 +22,7 @@ func TestBrowserNewcomerFixes(t *testing.T) {
 		st := newStore(t)
 		cs := newRealCloud(t, st, nil)
 		s := adminAPI(t, cs)
-		site := newSite(t, st, cs, nil)
+		site := newSite(t, cs, nil)
 		c := newChrome(t, browser, site)
 		c.login("/client/vms", "admin", "password")
 		c.do("reach the VM page", chromedp.WaitVisible("#deploy"), waitFor(`document.querySelector("#live-status.on")`))
@@ -67,7 +67,7 @@ func TestBrowserNewcomerFixes(t *testing.T) {
 	t.Run("Kubernetes", func(t *testing.T) {
 		st := newStore(t)
 		kube := newRealKube(t, st)
-		site := newSite(t, st, newFakeCS(t, st), kube)
+		site := newSite(t, newFakeCS(t), kube)
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "stuck"},
 			Spec: corev1.PodSpec{

@@ -153,7 +153,7 @@ func testBrowserVirtualMachines(t *testing.T, browser context.Context) {
 	// Slow the life cycle a little, so the page shows the VM on its way.
 	dc.Simulator.Timings.Start = cloud.Duration{Duration: 600 * time.Millisecond}
 	dc.Simulator.Timings.Stop = cloud.Duration{Duration: 300 * time.Millisecond}
-	site := newSite(t, st, newRealCloud(t, st, dc), nil)
+	site := newSite(t, newRealCloud(t, st, dc), nil)
 	c := newChrome(t, browser, site)
 
 	c.do("open the dashboard", chromedp.Navigate(c.base+"/client/vms"), chromedp.WaitVisible("#username"))
@@ -214,7 +214,7 @@ func testBrowserVirtualMachines(t *testing.T, browser context.Context) {
 func testBrowserKubernetes(t *testing.T, browser context.Context) {
 	st := newStore(t)
 	kube := newRealKube(t, st)
-	site := newSite(t, st, newFakeCS(t, st), kube)
+	site := newSite(t, newFakeCS(t), kube)
 	createDeployment(t, kube, "web", 1)
 	c := newChrome(t, browser, site)
 	c.login("/client/kube", "admin", "password")
@@ -243,9 +243,8 @@ func testBrowserKubernetes(t *testing.T, browser context.Context) {
 // testBrowserKubernetesFake runs the same story against client-go's fake
 // clientset, the test playing the controllers.
 func testBrowserKubernetesFake(t *testing.T, browser context.Context) {
-	st := newStore(t)
-	cluster := newFakeCluster(t, st)
-	site := newSite(t, st, newFakeCS(t, st), cluster.cs)
+	cluster := newFakeCluster(t)
+	site := newSite(t, newFakeCS(t), cluster.cs)
 	cluster.scale(context.Background(), 1)
 	c := newChrome(t, browser, site)
 	c.login("/client/", "admin", "password")

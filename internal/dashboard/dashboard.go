@@ -11,7 +11,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/stratus-cloud/stratus/internal/app"
-	"github.com/stratus-cloud/stratus/internal/store"
 )
 
 // Options configure a Dashboard.
@@ -22,9 +21,9 @@ type Options struct {
 	// Kube is a client of the Kubernetes API with cluster-wide read access;
 	// nil hides the Kubernetes views.
 	Kube kubernetes.Interface
-	// Store is watched (under /cloud/ and /registry/) to know when pages
-	// must refresh (required).
-	Store store.Store
+	// CloudChanges returns a channel that closes at the next change to the
+	// cloud's state (cloud.Sim.Changed), so cloud pages refresh (required).
+	CloudChanges func() <-chan struct{}
 	// Log is the dashboard's logger (default slog.Default()).
 	Log *slog.Logger
 	// Clock gives the time (default time.Now); tests move it.
@@ -34,7 +33,7 @@ type Options struct {
 // Timings of the live machinery.
 const (
 	// minRefresh is the least time between two renders of one live page,
-	// so a burst of store changes costs each client a few renders a second.
+	// so a burst of changes costs each client a few renders a second.
 	minRefresh = 250 * time.Millisecond
 	// samplePeriod is how often the plots over time take a sample.
 	samplePeriod = 5 * time.Second
@@ -44,12 +43,12 @@ const (
 	defaultIdle = 30 * time.Minute
 )
 
-// Dashboard is the web UI. It is an app.Component: its store watchers and
+// Dashboard is the web UI. It is an app.Component: its change followers and
 // samplers run between Start and Stop; Handler serves the pages.
 type Dashboard struct {
 	api   *cloudAPI
 	kube  kubernetes.Interface
-	st    store.Store
+	cloud func() <-chan struct{}
 	log   *slog.Logger
 	now   func() time.Time
 	pages *pages
@@ -77,13 +76,13 @@ func New(opts Options) (*Dashboard, error) {
 	if opts.CloudStack == nil {
 		return nil, errors.New("dashboard: Options.CloudStack is required")
 	}
-	if opts.Store == nil {
-		return nil, errors.New("dashboard: Options.Store is required")
+	if opts.CloudChanges == nil {
+		return nil, errors.New("dashboard: Options.CloudChanges is required")
 	}
 	d := &Dashboard{
 		api:      newCloudAPI(opts.CloudStack),
 		kube:     opts.Kube,
-		st:       opts.Store,
+		cloud:    opts.CloudChanges,
 		log:      opts.Log,
 		now:      opts.Clock,
 		sessions: newSessions(),
@@ -114,7 +113,7 @@ func New(opts Options) (*Dashboard, error) {
 // Name implements app.Component.
 func (d *Dashboard) Name() string { return "dashboard" }
 
-// Start begins watching the store and sampling.
+// Start begins following the APIs' changes and sampling.
 func (d *Dashboard) Start(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -123,10 +122,15 @@ func (d *Dashboard) Start(ctx context.Context) error {
 	}
 	d.started = true
 	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	d.wg.Add(3)
-	go func() { defer d.wg.Done(); watchPrefix(ctx, d.st, cloudPrefix, d.cloudChg, d.log) }()
-	go func() { defer d.wg.Done(); watchPrefix(ctx, d.st, kubePrefix, d.kubeChg, d.log) }()
+	d.wg.Add(2)
+	go func() { defer d.wg.Done(); followCloud(ctx, d.cloud, d.cloudChg) }()
 	go func() { defer d.wg.Done(); d.sampleLoop(ctx) }()
+	if d.kube != nil {
+		for kind, lw := range kubeWatched(d.kube) {
+			d.wg.Add(1)
+			go func() { defer d.wg.Done(); followKube(ctx, kind, lw, d.kubeChg, d.log) }()
+		}
+	}
 	return nil
 }
 

@@ -17,8 +17,7 @@ import (
 )
 
 func TestPagesNeedLogin(t *testing.T) {
-	st := newStore(t)
-	site := newSite(t, st, newFakeCS(t, st), nil)
+	site := newSite(t, newFakeCS(t), nil)
 	b := site.browser(t)
 	for _, tc := range []struct {
 		method, path string
@@ -59,9 +58,8 @@ func TestPagesNeedLogin(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
-	site := newSite(t, st, cs, nil)
+	cs := newFakeCS(t)
+	site := newSite(t, cs, nil)
 	for _, tc := range []struct {
 		name      string
 		form      url.Values
@@ -119,9 +117,8 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLogoutEndsBothSessions(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
-	site := newSite(t, st, cs, nil)
+	cs := newFakeCS(t)
+	site := newSite(t, cs, nil)
 	b := site.browser(t)
 	csrf := b.login("admin", "password")
 	if r, _ := b.post("/client/logout", url.Values{"csrf": {"wrong"}}); r.StatusCode != http.StatusForbidden {
@@ -145,9 +142,8 @@ func TestLogoutEndsBothSessions(t *testing.T) {
 }
 
 func TestDeployForm(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
-	site := newSite(t, st, cs, nil)
+	cs := newFakeCS(t)
+	site := newSite(t, cs, nil)
 	b := site.browser(t)
 	csrf := b.login("alice", "wonderland")
 	good := url.Values{"zoneid": {"zone-1"}, "serviceofferingid": {"so-1"}, "templateid": {"tpl-1"}, "name": {"web-1"}}
@@ -206,11 +202,10 @@ func TestDeployForm(t *testing.T) {
 }
 
 func TestIsolationIsTheAPIs(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
+	cs := newFakeCS(t)
 	cs.addVMs("admin", 3, "Running")
 	cs.addVMs("alice", 2, "Stopped")
-	site := newSite(t, st, cs, nil)
+	site := newSite(t, cs, nil)
 
 	alice := site.browser(t)
 	csrf := alice.login("alice", "wonderland")
@@ -248,10 +243,9 @@ func TestIsolationIsTheAPIs(t *testing.T) {
 }
 
 func TestPagingOverManyVMs(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
+	cs := newFakeCS(t)
 	cs.addVMs("admin", 10_000, "Running")
-	site := newSite(t, st, cs, nil)
+	site := newSite(t, cs, nil)
 	b := site.browser(t)
 	b.login("admin", "password")
 	for _, tc := range []struct {
@@ -310,9 +304,8 @@ func (r *sseReader) next() (string, string) {
 }
 
 func TestLiveStreamFollowsTheStore(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
-	site := newSite(t, st, cs, nil)
+	cs := newFakeCS(t)
+	site := newSite(t, cs, nil)
 	b := site.browser(t)
 	csrf := b.login("alice", "wonderland")
 
@@ -354,9 +347,8 @@ func TestLiveStreamFollowsTheStore(t *testing.T) {
 }
 
 func TestStopEndsLiveStreams(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
-	site := newSite(t, st, cs, nil)
+	cs := newFakeCS(t)
+	site := newSite(t, cs, nil)
 	b := site.browser(t)
 	b.login("admin", "password")
 	resp, err := b.hc.Get(site.srv.URL + "/client/live?view=overview")
@@ -377,16 +369,15 @@ func TestStopEndsLiveStreams(t *testing.T) {
 }
 
 func TestIdleSessionExpires(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
+	cs := newFakeCS(t)
 	var mu sync.Mutex
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	d, err := New(Options{CloudStack: cs, Store: st, Clock: clock})
+	d, err := New(Options{CloudStack: cs, CloudChanges: cs.Changed, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	site := &testSite{d: d, srv: httptest.NewServer(d.Handler()), st: st}
+	site := &testSite{d: d, srv: httptest.NewServer(d.Handler())}
 	defer site.srv.Close()
 	b := site.browser(t)
 	b.login("alice", "wonderland")
@@ -411,9 +402,8 @@ func TestIdleSessionExpires(t *testing.T) {
 }
 
 func TestFetchAnswers(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
-	site := newSite(t, st, cs, nil)
+	cs := newFakeCS(t)
+	site := newSite(t, cs, nil)
 	b := site.browser(t)
 	csrf := b.login("alice", "wonderland")
 	for _, tc := range []struct {
@@ -455,10 +445,9 @@ func TestFetchAnswers(t *testing.T) {
 }
 
 func TestJobsShowsNewestFirst(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
+	cs := newFakeCS(t)
 	cs.delay = time.Millisecond
-	site := newSite(t, st, cs, nil)
+	site := newSite(t, cs, nil)
 	b := site.browser(t)
 	csrf := b.login("alice", "wonderland")
 	for i := range 120 {
@@ -476,11 +465,10 @@ func TestJobsShowsNewestFirst(t *testing.T) {
 }
 
 func TestVMActions(t *testing.T) {
-	st := newStore(t)
-	cs := newFakeCS(t, st)
+	cs := newFakeCS(t)
 	cs.delay = time.Millisecond
 	cs.addVMs("alice", 1, "Stopped")
-	site := newSite(t, st, cs, nil)
+	site := newSite(t, cs, nil)
 	b := site.browser(t)
 	csrf := b.login("alice", "wonderland")
 	const id = "00000000-0000-0000-0000-000000000001"

@@ -11,9 +11,10 @@
 //
 // Pages are server-rendered with html/template from assets embedded in the
 // binary. Each page has one live region; the browser keeps a server-sent
-// events stream open, and whenever the store changes under /cloud/ or
-// /registry/ (coalesced to a few refreshes a second) the dashboard renders
-// that region again through the APIs and pushes it, and a few lines of
-// hand-written JavaScript swap it in. Plots are inline SVG rendered on the
+// events stream open, and whenever the cloud's change feed moves or the
+// Kubernetes API's watches of the kinds shown report a change (coalesced
+// to a few refreshes a second) the dashboard renders that region again
+// through the APIs and pushes it, and a few lines of hand-written
+// JavaScript swap it in. Plots are inline SVG rendered on the
 // server.
 package dashboard

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,17 +10,15 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/stratus-cloud/stratus/internal/store"
 )
 
 // fakeCS is a small stand-in for the CloudStack API, used by the unit tests
 // that must not depend on the simulator: session login, per-account
-// isolation, VMs that go Starting → Running after a delay (writing to the
-// store under /cloud/ like the simulator does), paging with count.
+// isolation, VMs that go Starting → Running after a delay (moving its
+// change feed like the simulator does), paging with count.
 type fakeCS struct {
 	t     testing.TB
-	st    store.Store
+	feed  *changes
 	delay time.Duration
 
 	mu       sync.Mutex
@@ -43,8 +40,8 @@ type fakeVM struct {
 	seq                      int
 }
 
-func newFakeCS(t testing.TB, st store.Store) *fakeCS {
-	f := &fakeCS{t: t, st: st, delay: 150 * time.Millisecond, sessions: map[string]fakeUser{}, vms: map[string]*fakeVM{}, calls: map[string]int{}}
+func newFakeCS(t testing.TB) *fakeCS {
+	f := &fakeCS{t: t, feed: newChanges(), delay: 150 * time.Millisecond, sessions: map[string]fakeUser{}, vms: map[string]*fakeVM{}, calls: map[string]int{}}
 	t.Cleanup(f.timers.Wait)
 	return f
 }
@@ -79,13 +76,12 @@ func (f *fakeCS) reply(w http.ResponseWriter, cmd string, status int, body any) 
 	_ = json.NewEncoder(w).Encode(map[string]any{strings.ToLower(cmd) + "response": body})
 }
 
-func (f *fakeCS) touch(id string) {
-	if _, err := f.st.Txn(context.Background(), store.Put("/cloud/vms/"+id, []byte(id))); err != nil {
-		f.t.Errorf("fake cloudstack: store: %v", err)
-	}
-}
+// Changed is the fake's change feed, as cloud.Sim.Changed.
+func (f *fakeCS) Changed() <-chan struct{} { return f.feed.wait() }
 
-// later moves a VM to state after the delay, writing the store.
+func (f *fakeCS) touch(string) { f.feed.notify() }
+
+// later moves a VM to state after the delay, moving the change feed.
 func (f *fakeCS) later(id, state string) {
 	f.timers.Add(1)
 	time.AfterFunc(f.delay, func() {

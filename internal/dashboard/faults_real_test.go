@@ -18,7 +18,7 @@ func TestFaultsViewRealCloudStack(t *testing.T) {
 	if _, err := s.Raw(context.Background(), "configureSimulator", url.Values{"name": {"StopCommand"}, "value": {"result:fail"}, "count": {"2"}}); err != nil {
 		t.Fatal(err)
 	}
-	site := newSite(t, st, cs, nil)
+	site := newSite(t, cs, nil)
 
 	admin := site.browser(t)
 	admin.login("admin", "password")

@@ -24,7 +24,13 @@ import (
 type testSite struct {
 	d   *Dashboard
 	srv *httptest.Server
-	st  store.Store
+}
+
+// testCloud is a CloudStack API and its change feed (the simulator's, or
+// the fake's).
+type testCloud interface {
+	http.Handler
+	Changed() <-chan struct{}
 }
 
 func newStore(t testing.TB) store.Store {
@@ -35,9 +41,9 @@ func newStore(t testing.TB) store.Store {
 }
 
 // newSite starts a dashboard over the CloudStack handler cs.
-func newSite(t testing.TB, st store.Store, cs http.Handler, kube kubernetes.Interface) *testSite {
+func newSite(t testing.TB, cs testCloud, kube kubernetes.Interface) *testSite {
 	t.Helper()
-	d, err := New(Options{CloudStack: cs, Kube: kube, Store: st, Log: slog.New(slog.DiscardHandler)})
+	d, err := New(Options{CloudStack: cs, Kube: kube, CloudChanges: cs.Changed, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +62,7 @@ func newSite(t testing.TB, st store.Store, cs http.Handler, kube kubernetes.Inte
 		}
 		srv.Close()
 	})
-	return &testSite{d: d, srv: srv, st: st}
+	return &testSite{d: d, srv: srv}
 }
 
 // browser is a cookie-keeping HTTP client that does not follow redirects.

@@ -13,8 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
-
-	"github.com/stratus-cloud/stratus/internal/store"
 )
 
 // fakeCluster is a client-go fake clientset with a node, a deployment and a
@@ -23,10 +21,9 @@ import (
 type fakeCluster struct {
 	t  testing.TB
 	cs *fake.Clientset
-	st store.Store
 }
 
-func newFakeCluster(t testing.TB, st store.Store) *fakeCluster {
+func newFakeCluster(t testing.TB) *fakeCluster {
 	three := int32(1)
 	cs := fake.NewClientset(
 		&corev1.Node{
@@ -46,12 +43,12 @@ func newFakeCluster(t testing.TB, st store.Store) *fakeCluster {
 				Ports: []corev1.ServicePort{{Port: 80, NodePort: 30080, Protocol: corev1.ProtocolTCP}}},
 		},
 	)
-	return &fakeCluster{t: t, cs: cs, st: st}
+	return &fakeCluster{t: t, cs: cs}
 }
 
 // scale sets the deployment's replicas and plays the controller: it creates
-// the pods (Running) and reports the status, then writes under /registry/
-// as the real API server would.
+// the pods (Running) and reports the status; the fake's watches tell the
+// dashboard.
 func (c *fakeCluster) scale(ctx context.Context, n int32) {
 	c.t.Helper()
 	d, err := c.cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
@@ -73,15 +70,11 @@ func (c *fakeCluster) scale(ctx context.Context, n int32) {
 			c.t.Fatal(err)
 		}
 	}
-	if _, err := c.st.Txn(ctx, store.Put("/registry/deployments/default/web", []byte(fmt.Sprint(n)))); err != nil {
-		c.t.Fatal(err)
-	}
 }
 
 func TestKubeViews(t *testing.T) {
-	st := newStore(t)
-	cluster := newFakeCluster(t, st)
-	site := newSite(t, st, newFakeCS(t, st), kubernetes.Interface(cluster.cs))
+	cluster := newFakeCluster(t)
+	site := newSite(t, newFakeCS(t), kubernetes.Interface(cluster.cs))
 	cluster.scale(context.Background(), 3)
 
 	admin := site.browser(t)

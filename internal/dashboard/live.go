@@ -2,18 +2,16 @@ package dashboard
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/stratus-cloud/stratus/internal/store"
-)
-
-// Store prefixes the dashboard watches to know when to refresh.
-const (
-	cloudPrefix = "/cloud/"
-	kubePrefix  = "/registry/"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // changes tells waiters that something changed. Each waiter gets a channel
@@ -41,37 +39,116 @@ func (c *changes) notify() {
 	c.mu.Unlock()
 }
 
-// watchPrefix notifies c of every change under prefix until ctx ends,
-// re-opening the watch from the current revision when it breaks (a watcher
-// that fell behind history only needs to know that something changed).
-func watchPrefix(ctx context.Context, st store.Store, prefix string, c *changes, log *slog.Logger) {
+// followCloud notifies c each time the cloud's change feed moves, until ctx
+// ends.
+func followCloud(ctx context.Context, next func() <-chan struct{}, c *changes) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-next():
+			c.notify()
+		}
+	}
+}
+
+// kubeWatched are the kinds the Kubernetes views show: a change to any of
+// them refreshes those views.
+func kubeWatched(kc kubernetes.Interface) map[string]cache.ListerWatcherWithContext {
+	ns := metav1.NamespaceAll
+	core, apps := kc.CoreV1(), kc.AppsV1()
+	return map[string]cache.ListerWatcherWithContext{
+		"pods": &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return core.Pods(ns).List(ctx, o)
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return core.Pods(ns).Watch(ctx, o)
+			},
+		},
+		"nodes": &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return core.Nodes().List(ctx, o)
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return core.Nodes().Watch(ctx, o)
+			},
+		},
+		"services": &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return core.Services(ns).List(ctx, o)
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return core.Services(ns).Watch(ctx, o)
+			},
+		},
+		"deployments": &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return apps.Deployments(ns).List(ctx, o)
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return apps.Deployments(ns).Watch(ctx, o)
+			},
+		},
+	}
+}
+
+// followKube notifies c of every change to one kind through the
+// Kubernetes API, until ctx ends: it lists one item for the collection's
+// resourceVersion and watches from there (client-go's RetryWatcher reopens
+// a broken watch), and lists again when the watch expires.
+func followKube(ctx context.Context, kind string, lw cache.ListerWatcherWithContext, c *changes, log *slog.Logger) {
 	backoff := 100 * time.Millisecond
+	retry := func() bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+		return true
+	}
 	for ctx.Err() == nil {
-		ch, err := st.Watch(ctx, prefix, store.WatchOptions{})
+		obj, err := lw.ListWithContext(ctx, metav1.ListOptions{Limit: 1})
 		if err != nil {
-			if errors.Is(err, store.ErrClosed) {
+			log.Debug("list failed; retrying", "kind", kind, "err", err)
+			if !retry() {
 				return
 			}
-			log.Warn("watch failed; retrying", "prefix", prefix, "err", err)
-			select {
-			case <-ctx.Done():
+			continue
+		}
+		var w watch.Interface
+		if rv := resourceVersionOf(obj); rv == "" || rv == "0" {
+			w, err = lw.WatchWithContext(ctx, metav1.ListOptions{}) // a server without versions (client-go's fake)
+		} else {
+			w, err = watchtools.NewRetryWatcherWithContext(ctx, rv, lw)
+		}
+		if err != nil {
+			log.Debug("watch failed; retrying", "kind", kind, "err", err)
+			if !retry() {
 				return
-			case <-time.After(backoff):
 			}
-			backoff = min(2*backoff, 5*time.Second)
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		for b := range ch {
-			if b.Err != nil {
-				log.Debug("watch ended; reopening", "prefix", prefix, "err", b.Err)
-				break
+		for ev := range w.ResultChan() {
+			if ev.Type == watch.Error {
+				break // expired: list again
 			}
-			if len(b.Events) > 0 {
+			if ev.Type != watch.Bookmark {
 				c.notify()
 			}
 		}
+		w.Stop()
 		// Something may have changed while the watch was down.
 		c.notify()
 	}
+}
+
+// resourceVersionOf is a list's resourceVersion ("" if it has none).
+func resourceVersionOf(obj runtime.Object) string {
+	if l, ok := obj.(metav1.ListInterface); ok {
+		return l.GetResourceVersion()
+	}
+	return ""
 }

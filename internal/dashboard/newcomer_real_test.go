@@ -21,7 +21,7 @@ func TestFailedStopAndSpentFaultRealCloudStack(t *testing.T) {
 	cs := newRealCloud(t, st, nil)
 	s := adminAPI(t, cs)
 	ctx := context.Background()
-	site := newSite(t, st, cs, nil)
+	site := newSite(t, cs, nil)
 	admin := site.browser(t)
 	csrf := admin.login("admin", "password")
 

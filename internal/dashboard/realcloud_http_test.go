@@ -31,7 +31,7 @@ func TestRealCloudStack(t *testing.T) {
 	st := newStore(t)
 	cs := newRealCloud(t, st, nil)
 	createUser(t, cs, "bob", "builder-pw")
-	site := newSite(t, st, cs, nil)
+	site := newSite(t, cs, nil)
 
 	admin := site.browser(t)
 	admin.login("admin", "password")

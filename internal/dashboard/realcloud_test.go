@@ -14,9 +14,9 @@ import (
 )
 
 // newRealCloud starts the simulator over st with the built-in data center
-// (or dc) and returns its CloudStack API handler: the dashboard then runs
-// against the real API, as in stratus up.
-func newRealCloud(t testing.TB, st store.Store, dc *cloud.Datacenter) http.Handler {
+// (or dc) and returns its CloudStack API handler and change feed: the
+// dashboard then runs against the real API, as in stratus up.
+func newRealCloud(t testing.TB, st store.Store, dc *cloud.Datacenter) testCloud {
 	t.Helper()
 	if dc == nil {
 		var err error
@@ -38,7 +38,13 @@ func newRealCloud(t testing.TB, st store.Store, dc *cloud.Datacenter) http.Handl
 		defer cancel()
 		_ = sim.Stop(ctx)
 	})
-	return cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: log})
+	return realCloud{cloudstack.NewHandler(cloudstack.Options{Cloud: sim, Log: log}), sim}
+}
+
+// realCloud is the CloudStack API over a simulator.
+type realCloud struct {
+	http.Handler
+	*cloud.Sim
 }
 
 // adminAPI logs in to the API as the built-in admin, for test set-up.

@@ -12,7 +12,7 @@ import (
 // serveLive streams a view's live region as server-sent events: one
 // "fragment" event with the region's HTML each time it changes, an
 // "expired" event when the session ends. The region is rendered through the
-// APIs as the session's user after each (coalesced) store change, at most
+// APIs as the session's user after each (coalesced) change, at most
 // once per minRefresh, and sent only when it differs from the last one.
 func (d *Dashboard) serveLive(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()

@@ -7,13 +7,14 @@ import (
 )
 
 // view is one page of the dashboard: its live region is loaded by load and
-// rendered again whenever the store changes under the prefixes it follows.
+// rendered again whenever what it follows changes.
 type view struct {
 	Name  string // path under /client/ and template name
 	Title string
 	// kube marks a Kubernetes view: root admins only, needs a client.
 	kube bool
-	// cloud and registry say which store changes refresh the view.
+	// cloud and registry say which changes refresh the view: the cloud's
+	// feed, the Kubernetes API's watches.
 	cloud, registry bool
 	// load returns the live region's data.
 	load func(ctx context.Context, rq viewRequest) (any, error)
