@@ -17,7 +17,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/app"
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 // ProviderID names the VM of a node that joined through CloudStack user

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 	"github.com/stratus-cloud/stratus/internal/inproc"
 )
 

@@ -1,6 +1,6 @@
 package dashboard
 
-import "github.com/stratus-cloud/stratus/internal/gce/csclient"
+import "github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 
 // The CloudStack objects the dashboard shows are the CloudStack client's.
 type (

@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 // jobWait is how long a VM action's form waits for its job before it

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 

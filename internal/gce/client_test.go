@@ -11,7 +11,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 
 	"golang.org/x/oauth2"
 	compute "google.golang.org/api/compute/v1"

@@ -1,7 +1,7 @@
 package gce
 
 import (
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 // diskName is a volume's GCE name: a root volume is named after its

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 // imageInfo is a template as an image of some project.

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 // insertInstance deploys a CloudStack VM: the zone, the offering for the

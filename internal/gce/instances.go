@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 

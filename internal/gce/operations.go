@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 

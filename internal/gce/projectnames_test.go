@@ -11,7 +11,7 @@ import (
 
 	compute "google.golang.org/api/compute/v1"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 // newAccount creates a user account (in domainID, "" for ROOT) and returns its keys.

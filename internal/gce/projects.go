@@ -6,7 +6,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 

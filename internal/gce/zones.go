@@ -3,7 +3,7 @@ package gce
 import (
 	"sort"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 // zoneInfo is a CloudStack zone with its GCE name.

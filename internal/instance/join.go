@@ -10,7 +10,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/cloudinit"
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 	"github.com/stratus-cloud/stratus/internal/inproc"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/kube/cloudprovider"

@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 // AutoscalerConfigMap holds the node groups (key "groups": a YAML list

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
-	"github.com/stratus-cloud/stratus/internal/gce/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 // TestClientAgainstTheRealHandler: both ways to authenticate (a key pair,
