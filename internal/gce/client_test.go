@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/stratus-cloud/stratus/internal/cloud"
-	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 
 	"golang.org/x/oauth2"
 	compute "google.golang.org/api/compute/v1"

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 )
 
 // TestClientAgainstTheRealHandler: both ways to authenticate (a key pair,
