@@ -58,38 +58,18 @@ func kubeWatched(kc kubernetes.Interface) map[string]cache.ListerWatcherWithCont
 	ns := metav1.NamespaceAll
 	core, apps := kc.CoreV1(), kc.AppsV1()
 	return map[string]cache.ListerWatcherWithContext{
-		"pods": &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return core.Pods(ns).List(ctx, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return core.Pods(ns).Watch(ctx, o)
-			},
-		},
-		"nodes": &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return core.Nodes().List(ctx, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return core.Nodes().Watch(ctx, o)
-			},
-		},
-		"services": &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return core.Services(ns).List(ctx, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return core.Services(ns).Watch(ctx, o)
-			},
-		},
-		"deployments": &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return apps.Deployments(ns).List(ctx, o)
-			},
-			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return apps.Deployments(ns).Watch(ctx, o)
-			},
-		},
+		"pods":        listWatch(core.Pods(ns).List, core.Pods(ns).Watch),
+		"nodes":       listWatch(core.Nodes().List, core.Nodes().Watch),
+		"services":    listWatch(core.Services(ns).List, core.Services(ns).Watch),
+		"deployments": listWatch(apps.Deployments(ns).List, apps.Deployments(ns).Watch),
+	}
+}
+
+// listWatch joins a typed client's List and Watch.
+func listWatch[L runtime.Object](list func(context.Context, metav1.ListOptions) (L, error), w cache.WatchFuncWithContext) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc:  func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return list(ctx, o) },
+		WatchFuncWithContext: w,
 	}
 }
 
