@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
@@ -95,14 +93,9 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			if o.proxy {
 				g.Add(proxy.New(proxy.Options{Client: cs, Log: log}))
 			}
-			if err := g.Start(ctx); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "node %s joined %s (runtime %s); Ctrl-C to stop\n", o.name, servers.Current(), rtName)
-			<-ctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			return g.Stop(sctx)
+			return g.Run(ctx, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "node %s joined %s (runtime %s); Ctrl-C to stop\n", o.name, servers.Current(), rtName)
+			})
 		},
 	}
 	lf.register(cmd)

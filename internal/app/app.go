@@ -63,10 +63,14 @@ func (f Func) Stop(ctx context.Context) error {
 // Ready implements Readier.
 func (f Func) Ready() bool { return f.ReadyFn == nil || f.ReadyFn() }
 
+// DefaultStopTimeout bounds a whole shutdown unless a Group says otherwise:
+// every stratus process (up, server, agent, gce) stops within it.
+const DefaultStopTimeout = 30 * time.Second
+
 // Group starts and stops components in order.
 type Group struct {
 	Log *slog.Logger
-	// StopTimeout bounds the whole shutdown. Default 10 s.
+	// StopTimeout bounds the whole shutdown. Default DefaultStopTimeout.
 	StopTimeout time.Duration
 
 	mu      sync.Mutex
@@ -98,9 +102,7 @@ func (g *Group) Start(ctx context.Context) error {
 		t0 := time.Now()
 		if err := c.Start(ctx); err != nil {
 			g.log().Error("component failed to start", "component", c.Name(), "err", err)
-			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.stopTimeout())
-			_ = g.Stop(stopCtx)
-			cancel()
+			_ = g.StopWithin(ctx)
 			return fmt.Errorf("start %s: %w", c.Name(), err)
 		}
 		g.mu.Lock()
@@ -113,9 +115,31 @@ func (g *Group) Start(ctx context.Context) error {
 
 func (g *Group) stopTimeout() time.Duration {
 	if g.StopTimeout <= 0 {
-		return 10 * time.Second
+		return DefaultStopTimeout
 	}
 	return g.StopTimeout
+}
+
+// Run is a process's life: it starts every component, calls started (if
+// set) once they all have, waits for ctx to end (a signal), and stops them
+// within the stop timeout.
+func (g *Group) Run(ctx context.Context, started func()) error {
+	if err := g.Start(ctx); err != nil {
+		return err
+	}
+	if started != nil {
+		started()
+	}
+	<-ctx.Done()
+	return g.StopWithin(ctx)
+}
+
+// StopWithin stops the group within its stop timeout, counted from now
+// (ctx's values are kept, its cancellation is not).
+func (g *Group) StopWithin(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.stopTimeout())
+	defer cancel()
+	return g.Stop(sctx)
 }
 
 // Stop stops the started components in reverse order and returns every
@@ -179,16 +203,4 @@ func NotReady(parts []PartStatus) []string {
 		}
 	}
 	return out
-}
-
-// Run starts the group, waits for ctx to end, then stops it within
-// StopTimeout.
-func (g *Group) Run(ctx context.Context) error {
-	if err := g.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.stopTimeout())
-	defer cancel()
-	return g.Stop(stopCtx)
 }

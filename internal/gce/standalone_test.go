@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -87,6 +88,18 @@ func TestStandalone(t *testing.T) {
 	}
 	if inst.Status != "RUNNING" || !strings.HasPrefix(inst.SelfLink, s.URL+"/compute/v1/") || inst.NetworkInterfaces[0].AccessConfigs[0].NatIP == "" {
 		t.Fatalf("instance: %+v %+v", inst, inst.NetworkInterfaces[0])
+	}
+	// Like every stratus process, it answers health, readiness and metrics.
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz?verbose": "[+]gce ok", "/metrics": "stratus_http_requests_total"} {
+		resp, err := http.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d %.300s", path, resp.StatusCode, body)
+		}
 	}
 	cancel()
 	select {

@@ -211,11 +211,7 @@ func (in *Instance) Stop(ctx context.Context) error {
 	return err
 }
 
-func (in *Instance) stopGroup(ctx context.Context) error {
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return in.group.Stop(stopCtx)
-}
+func (in *Instance) stopGroup(ctx context.Context) error { return in.group.StopWithin(ctx) }
 
 func (in *Instance) close() {
 	if in.store != nil {
