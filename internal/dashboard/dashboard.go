@@ -24,6 +24,8 @@ type Options struct {
 	// CloudChanges returns a channel that closes at the next change to the
 	// cloud's state (cloud.Sim.Changed), so cloud pages refresh (required).
 	CloudChanges func() <-chan struct{}
+	// Marathon is the Marathon and Mesos API; nil hides the Marathon views.
+	Marathon *MarathonAPI
 	// Log is the dashboard's logger (default slog.Default()).
 	Log *slog.Logger
 	// Clock gives the time (default time.Now); tests move it.
@@ -46,12 +48,13 @@ const (
 // Dashboard is the web UI. It is an app.Component: its change followers and
 // samplers run between Start and Stop; Handler serves the pages.
 type Dashboard struct {
-	api   *cloudAPI
-	kube  kubernetes.Interface
-	cloud func() <-chan struct{}
-	log   *slog.Logger
-	now   func() time.Time
-	pages *pages
+	api      *cloudAPI
+	kube     kubernetes.Interface
+	marathon *marathonClient
+	cloud    func() <-chan struct{}
+	log      *slog.Logger
+	now      func() time.Time
+	pages    *pages
 	// viewList is the pages in navigation order; views finds them by name.
 	viewList []*view
 	views    map[string]*view
@@ -83,6 +86,7 @@ func New(opts Options) (*Dashboard, error) {
 		api:      newCloudAPI(opts.CloudStack),
 		kube:     opts.Kube,
 		cloud:    opts.CloudChanges,
+		marathon: newMarathonClient(opts.Marathon),
 		log:      opts.Log,
 		now:      opts.Clock,
 		sessions: newSessions(),

@@ -58,6 +58,15 @@ func (d *Dashboard) servePage(v *view) authedFunc {
 
 // allowed says why a session may not see a view ("" when it may).
 func (d *Dashboard) allowed(v *view, s *session) (string, int) {
+	if v.marathon {
+		if d.marathon == nil {
+			return "Marathon is not running in this stratus.", http.StatusNotFound
+		}
+		if !s.user.RootAdmin() {
+			return "The Marathon views are shown to root administrators only.", http.StatusForbidden
+		}
+		return "", 0
+	}
 	if !v.kube {
 		return "", 0
 	}
@@ -74,7 +83,7 @@ func (d *Dashboard) allowed(v *view, s *session) (string, int) {
 func (d *Dashboard) basePage(s *session, active, title string) pageData {
 	pd := pageData{Title: title, View: active, User: s.user, CSRF: s.csrf}
 	for _, v := range d.viewList {
-		if v.kube && (d.kube == nil || !s.user.RootAdmin()) {
+		if v.hidden || (v.kube && (d.kube == nil || !s.user.RootAdmin())) || (v.marathon && (d.marathon == nil || !s.user.RootAdmin())) {
 			continue
 		}
 		href := "/client/" + v.Name

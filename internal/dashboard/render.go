@@ -38,7 +38,7 @@ func parsePages() (*pages, error) {
 	}
 	p := &pages{m: map[string]*template.Template{}}
 	// One set per page template (templates/<name>.html).
-	for _, name := range []string{"overview", "vms", "network", "jobs", "faults", "kube", "notice"} {
+	for _, name := range []string{"overview", "vms", "network", "jobs", "faults", "kube", "marathon", "task", "notice"} {
 		t, err := template.Must(base.Clone()).ParseFS(assets, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: parse page %s: %w", name, err)

@@ -42,6 +42,12 @@ func (d *Dashboard) serveLive(w http.ResponseWriter, r *http.Request, s *session
 	stop := d.stopped()
 	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()
+	var every <-chan time.Time
+	if v.every > 0 {
+		t := time.NewTicker(v.every)
+		defer t.Stop()
+		every = t.C
+	}
 	var last []byte
 	for {
 		// Take the wake-up channels before rendering, so a change during
@@ -90,6 +96,8 @@ func (d *Dashboard) serveLive(w http.ResponseWriter, r *http.Request, s *session
 			case <-cloudWake:
 				break wait
 			case <-kubeWake:
+				break wait
+			case <-every:
 				break wait
 			case <-beat.C:
 				if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {

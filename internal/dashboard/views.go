@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // view is one page of the dashboard: its live region is loaded by load and
@@ -13,6 +14,13 @@ type view struct {
 	Title string
 	// kube marks a Kubernetes view: root admins only, needs a client.
 	kube bool
+	// marathon marks a Marathon view: root admins only, needs the API.
+	marathon bool
+	// hidden views are reached by links, not the navigation bar.
+	hidden bool
+	// every, when set, also renders the live region again this often
+	// (what it shows changes without an object changing: a task's output).
+	every time.Duration
 	// cloud and registry say which changes refresh the view: the cloud's
 	// feed, the Kubernetes API's watches.
 	cloud, registry bool
@@ -48,5 +56,7 @@ func (d *Dashboard) allViews() []*view {
 		{Name: "jobs", Title: "Jobs & events", cloud: true, load: d.loadJobs},
 		{Name: "faults", Title: "Faults", cloud: true, load: d.loadFaults},
 		{Name: "kube", Title: "Kubernetes", kube: true, registry: true, load: d.loadKube},
+		{Name: "marathon", Title: "Marathon & Mesos", marathon: true, registry: true, load: d.loadMarathon},
+		{Name: "task", Title: "Task output", marathon: true, hidden: true, every: time.Second, load: d.loadTask},
 	}
 }

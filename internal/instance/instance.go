@@ -21,6 +21,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/cloud"
+	"github.com/stratus-cloud/stratus/internal/dashboard"
 	"github.com/stratus-cloud/stratus/internal/datadir"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
@@ -301,6 +302,8 @@ type wiring struct {
 	host *hostAgent
 	// first and second are the two start stages build fills.
 	first, second []app.Component
+	// marathon is the Marathon API the dashboard shows (buildMarathon).
+	marathon *dashboard.MarathonAPI
 
 	// stateFns add what each part offers to the recorded state.
 	stateFns []func(ctx context.Context, s *datadir.State) error

@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/stratus-cloud/stratus/internal/dashboard"
 	"github.com/stratus-cloud/stratus/internal/datadir"
 	"github.com/stratus-cloud/stratus/internal/marathon"
 )
@@ -23,6 +24,7 @@ func (w *wiring) buildMarathon(kc kubernetes.Interface) error {
 		return err
 	}
 	w.second = append(w.second, ms)
+	w.marathon = &dashboard.MarathonAPI{Handler: ms.Handler(), Username: creds.Username, Password: creds.Password}
 	// The event streams end when the HTTP front begins to stop.
 	w.http.OnShutdown(ms.CloseStreams)
 	h := ms.Handler()

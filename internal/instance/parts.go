@@ -74,7 +74,7 @@ func (w *wiring) build(ctx context.Context) error {
 	}
 	w.buildJoin(sim, cs, kc, w.kube)
 
-	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, CloudChanges: sim.Changed, Log: w.log}) // it names itself
+	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, CloudChanges: sim.Changed, Marathon: w.marathon, Log: w.log}) // it names itself
 	if err != nil {
 		return err
 	}
