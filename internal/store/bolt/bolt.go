@@ -65,6 +65,9 @@ type Options struct {
 	// CheckpointBytes is how much write-ahead log accumulates before its
 	// changes are written into the bbolt file. Default 32 MiB.
 	CheckpointBytes int64
+	// checkpointEachBatch (tests): every batch goes into the bbolt file
+	// before its writers are answered, as without a log.
+	checkpointEachBatch bool
 	// HistoryLimit and ProgressInterval are passed to the memory engine.
 	HistoryLimit     int
 	ProgressInterval time.Duration
@@ -139,13 +142,16 @@ func open(path string, opts Options) (*Store, error) {
 		}
 		return nil, err
 	}
-	w, err := openWAL(path+walSuffix, opts.CheckpointBytes)
+	w, err := openWAL(path, opts.CheckpointBytes)
+	if err == nil {
+		w.eachBatch = opts.checkpointEachBatch
+	}
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	if kvs, rev, err = replayWAL(db, w, kvs, rev, log); err != nil {
-		_ = w.f.Close()
+		_ = w.close()
 		_ = db.Close()
 		return nil, err
 	}
@@ -343,7 +349,7 @@ func replayWAL(db *bbolt.DB, w *wal, kvs []*store.KV, rev int64, log *slog.Logge
 		return nil, 0, err
 	}
 	if n == 0 {
-		return kvs, rev, w.reset()
+		return kvs, rev, w.checkpoint(db) // empties the logs
 	}
 	from := rev
 	if err := w.checkpoint(db); err != nil {
@@ -352,7 +358,7 @@ func replayWAL(db *bbolt.DB, w *wal, kvs []*store.KV, rev int64, log *slog.Logge
 	if kvs, rev, err = readAll(db); err != nil {
 		return nil, 0, err
 	}
-	log.Info("replayed the store log", "path", w.f.Name(), "batches", n, "from", from, "to", rev)
+	log.Info("replayed the store log", "path", db.Path(), "batches", n, "from", from, "to", rev)
 	return kvs, rev, nil
 }
 
@@ -366,10 +372,7 @@ func (p *persister) Persist(changes []memory.Change, rev int64) error {
 	if err := p.wal.appendBatch(changes, rev); err != nil {
 		return err
 	}
-	if p.wal.size >= p.wal.limit {
-		return p.wal.checkpoint(p.db)
-	}
-	return nil
+	return p.wal.maybeCheckpoint(p.db)
 }
 
 // Close implements store.Store: queued transactions are answered, then the
@@ -379,7 +382,7 @@ func (s *Store) Close() error {
 		_ = s.Engine.Close() // always nil; no Persist runs after it
 		path := s.db.Path()
 		s.closeErr = s.wal.checkpoint(s.db)
-		if err := s.wal.f.Close(); s.closeErr == nil {
+		if err := s.wal.close(); s.closeErr == nil {
 			s.closeErr = err
 		}
 		if err := s.db.Close(); s.closeErr == nil {

@@ -16,7 +16,7 @@ import (
 // pages), even with every batch checkpointed into it at once.
 func TestChurnReusesPages(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	s, err := open(path, Options{CheckpointBytes: 1}) // every batch into the file
+	s, err := open(path, Options{checkpointEachBatch: true}) // every batch into the file
 
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func TestDefragmentAtOpen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	// Every batch straight into the file, as a store without a log would:
 	// a default checkpoint would write only what is left of the churn.
-	s, err := open(path, Options{CheckpointBytes: 1})
+	s, err := open(path, Options{checkpointEachBatch: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -20,9 +21,13 @@ import (
 // group-commit batch is appended to a log file beside the bbolt file as one
 // record and synced once, which is when its writers are answered. The bbolt
 // file is brought up to date behind it, in one transaction per
-// Options.CheckpointBytes of log (a key written several times in between is
-// written once), after which the log starts again from empty. Opening the
-// store replays what the log holds past the file's revision.
+// Options.CheckpointBytes of log (a key written several times in between
+// is written once). There are two log files: when the one being appended
+// to is full, appends go on in the other (empty) one while a goroutine
+// writes what the full one holds into the bbolt file and then empties it,
+// so writers never wait for a checkpoint unless the second file fills up
+// before the first checkpoint ends. Opening the store replays what the
+// logs hold past the file's revision, in revision order.
 //
 // A record is
 //
@@ -32,13 +37,14 @@ import (
 //	        change: byte 0 (put) or 1 (delete), uvarint key length, key, and
 //	        for a put uvarint record length and the kv record (record.go)
 //
-// Replay stops at the first record that is short, fails its checksum or
-// does not raise the revision: the tail a crash cut, or records of an older
-// log the last checkpoint's truncation had not yet made durable (their
-// revisions are at most the file's, so they are skipped either way).
+// Reading a log stops at the first record that is empty, short, fails its
+// checksum or does not raise the revision: the tail a crash cut, zeros, or
+// records the last emptying of that file had not yet made durable (which
+// were written into the bbolt file before it was emptied, so their
+// revisions are at most the file's and they are skipped either way).
 
-// walSuffix names the log beside the store file.
-const walSuffix = ".wal"
+// walSuffixes name the two logs beside the store file.
+var walSuffixes = [2]string{".wal.0", ".wal.1"}
 
 // defaultCheckpointBytes is how much log a checkpoint waits for by default
 // (about 18,000 pod writes).
@@ -46,27 +52,55 @@ const defaultCheckpointBytes = 32 << 20
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// wal is the log file and what it holds that the bbolt file does not.
+// wal is the two log files and what they hold that the bbolt file does not.
+// It is used by one goroutine at a time (the engine's committer, or Open
+// and Close), but for the checkpoint goroutine, which owns the full file
+// and the changes handed to it until it closes cpDone.
 type wal struct {
-	f     *os.File
-	size  int64
-	limit int64 // checkpoint when size reaches it
-	buf   []byte
-	// pending: the newest change of every key logged since the last
-	// checkpoint; pendingRev the revision after them.
+	files  [2]*os.File
+	active int   // the file appends go to
+	size   int64 // of the active file
+	limit  int64 // checkpoint when size reaches it
+	// eachBatch: checkpoint every batch before answering (tests).
+	eachBatch bool
+	buf       []byte
+	// pending: the newest change of every key logged in the active file;
+	// pendingRev the revision after them.
 	pending    map[string]memory.Change
 	pendingRev int64
+
+	cpDone chan struct{} // the running checkpoint ends; nil: none runs
+	cpErr  error         // its outcome, read after cpDone is closed
 }
 
 func openWAL(path string, limit int64) (*wal, error) {
 	if limit <= 0 {
 		limit = defaultCheckpointBytes
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("store log %s: %w", path, err)
+	w := &wal{limit: limit, pending: make(map[string]memory.Change)}
+	for i, suf := range walSuffixes {
+		f, err := os.OpenFile(path+suf, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			_ = w.close()
+			return nil, fmt.Errorf("store log %s: %w", path+suf, err)
+		}
+		w.files[i] = f
 	}
-	return &wal{f: f, limit: limit, pending: make(map[string]memory.Change)}, nil
+	return w, nil
+}
+
+// close closes the files (after waiting for a running checkpoint).
+func (w *wal) close() error {
+	werr := w.wait()
+	var err error
+	for _, f := range w.files {
+		if f != nil {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+	}
+	return errors.Join(werr, err)
 }
 
 // appendBatch logs one batch and syncs it.
@@ -90,10 +124,11 @@ func (w *wal) appendBatch(changes []memory.Change, rev int64) error {
 	binary.LittleEndian.PutUint32(b[0:4], uint32(len(b)-8))
 	binary.LittleEndian.PutUint32(b[4:8], crc32.Checksum(b[8:], crcTable))
 	w.buf = b
-	if _, err := w.f.WriteAt(b, w.size); err != nil {
+	f := w.files[w.active]
+	if _, err := f.WriteAt(b, w.size); err != nil {
 		return err
 	}
-	if err := w.f.Sync(); err != nil {
+	if err := f.Sync(); err != nil {
 		return err
 	}
 	w.size += int64(len(b))
@@ -113,34 +148,87 @@ func recordLen(kv *store.KV) int {
 		binary.PutUvarint(tmp[:], uint64(kv.ModRev-kv.CreateRev)) + len(kv.Value)
 }
 
-// checkpoint writes the pending changes to the bbolt file in one
-// transaction and, once it is committed, empties the log.
-func (w *wal) checkpoint(db *bbolt.DB) error {
-	if len(w.pending) > 0 {
-		keys := make([]string, 0, len(w.pending))
-		for k := range w.pending {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys) // bbolt writes sorted keys fastest
-		changes := make([]memory.Change, len(keys))
-		for i, k := range keys {
-			changes[i] = w.pending[k]
-		}
-		if err := writeBatch(db, changes, w.pendingRev); err != nil {
-			return err
-		}
-		clear(w.pending)
+// maybeCheckpoint starts a checkpoint in the background once the active
+// file has reached the limit and no checkpoint is running: appends move to
+// the other file, which the previous checkpoint emptied. It returns the
+// error of a checkpoint that failed.
+func (w *wal) maybeCheckpoint(db *bbolt.DB) error {
+	if w.eachBatch {
+		return w.checkpoint(db)
 	}
-	return w.reset()
-}
-
-// reset empties the log; the bbolt file holds everything it held.
-func (w *wal) reset() error {
-	if w.size == 0 {
+	if w.cpDone != nil {
+		select {
+		case <-w.cpDone:
+			w.cpDone = nil
+			if w.cpErr != nil {
+				return w.cpErr
+			}
+		default:
+			return nil // still running; the active file grows meanwhile
+		}
+	}
+	if w.size < w.limit {
 		return nil
 	}
-	if err := w.f.Truncate(0); err != nil {
+	changes, rev := w.takePending()
+	full := w.files[w.active]
+	w.active ^= 1
+	w.size = 0
+	done := make(chan struct{})
+	w.cpDone = done
+	go func() {
+		err := writeBatch(db, changes, rev)
+		if err == nil {
+			err = full.Truncate(0)
+		}
+		w.cpErr = err
+		close(done)
+	}()
+	return nil
+}
+
+// wait waits for a running checkpoint and returns its error.
+func (w *wal) wait() error {
+	if w.cpDone == nil {
+		return nil
+	}
+	<-w.cpDone
+	w.cpDone = nil
+	return w.cpErr
+}
+
+// takePending returns the pending changes in key order (bbolt writes
+// sorted keys fastest) and starts a new set.
+func (w *wal) takePending() ([]memory.Change, int64) {
+	keys := make([]string, 0, len(w.pending))
+	for k := range w.pending {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	changes := make([]memory.Change, len(keys))
+	for i, k := range keys {
+		changes[i] = w.pending[k]
+	}
+	w.pending = make(map[string]memory.Change)
+	return changes, w.pendingRev
+}
+
+// checkpoint writes everything logged to the bbolt file (after a running
+// checkpoint) and empties both files.
+func (w *wal) checkpoint(db *bbolt.DB) error {
+	if err := w.wait(); err != nil {
 		return err
+	}
+	if len(w.pending) > 0 {
+		changes, rev := w.takePending()
+		if err := writeBatch(db, changes, rev); err != nil {
+			return err
+		}
+	}
+	for _, f := range w.files {
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
 	}
 	w.size = 0
 	return nil
@@ -179,44 +267,52 @@ func writeBatch(db *bbolt.DB, changes []memory.Change, rev int64) error {
 	})
 }
 
-// replay reads the log's records past rev into pending, so a checkpoint
-// writes them to the file. It returns how many batches it found.
+// replay reads both logs' records past rev into pending, in revision
+// order, so a checkpoint writes them to the file. It returns how many
+// batches it found.
 func (w *wal) replay(rev int64) (int, error) {
-	data, err := io.ReadAll(io.NewSectionReader(w.f, 0, 1<<62))
-	if err != nil {
-		return 0, fmt.Errorf("store log %s: %w", w.f.Name(), err)
+	type batch struct {
+		rev     int64
+		changes []memory.Change
 	}
-	w.size = int64(len(data))
-	n := 0
-	last := int64(-1)
-	for len(data) >= 8 {
-		l := binary.LittleEndian.Uint32(data[0:4])
-		if l == 0 || uint64(l) > uint64(len(data)-8) {
-			break // zeros (a file system's unwritten tail), or cut short
-		}
-		payload := data[8 : 8+l]
-		if crc32.Checksum(payload, crcTable) != binary.LittleEndian.Uint32(data[4:8]) {
-			break // torn
-		}
-		data = data[8+l:]
-		r, changes, err := decodeBatch(payload)
+	var batches []batch
+	for _, f := range w.files {
+		data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
 		if err != nil {
-			return n, fmt.Errorf("store log %s: %v: %w", w.f.Name(), err, ErrCorrupt)
+			return 0, fmt.Errorf("store log %s: %w", f.Name(), err)
 		}
-		if r <= last {
-			break // a stale record of an older log
+		last := int64(-1)
+		for len(data) >= 8 {
+			l := binary.LittleEndian.Uint32(data[0:4])
+			if l == 0 || uint64(l) > uint64(len(data)-8) {
+				break // zeros (a file system's unwritten tail), or cut short
+			}
+			payload := data[8 : 8+l]
+			if crc32.Checksum(payload, crcTable) != binary.LittleEndian.Uint32(data[4:8]) {
+				break // torn
+			}
+			data = data[8+l:]
+			r, changes, err := decodeBatch(payload)
+			if err != nil {
+				return 0, fmt.Errorf("store log %s: %v: %w", f.Name(), err, ErrCorrupt)
+			}
+			if r <= last {
+				break // a stale record the file's emptying left
+			}
+			last = r
+			if r > rev {
+				batches = append(batches, batch{r, changes})
+			}
 		}
-		last = r
-		if r <= rev {
-			continue // already in the file
-		}
-		for _, ch := range changes {
+	}
+	slices.SortFunc(batches, func(a, b batch) int { return cmp.Compare(a.rev, b.rev) })
+	for _, b := range batches {
+		for _, ch := range b.changes {
 			w.pending[ch.KV.Key] = ch
 		}
-		w.pendingRev = r
-		n++
+		w.pendingRev = b.rev
 	}
-	return n, nil
+	return len(batches), nil
 }
 
 var errBadBatch = errors.New("malformed log record")

@@ -15,7 +15,7 @@ import (
 func crashClose(t *testing.T, s *Store) {
 	t.Helper()
 	_ = s.Engine.Close()
-	if err := s.wal.f.Close(); err != nil {
+	if err := s.wal.close(); err != nil { // a running checkpoint ends first
 		t.Fatal(err)
 	}
 	if err := s.db.Close(); err != nil {
@@ -65,14 +65,15 @@ func TestWALReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 			want, _ := s.Rev(ctx)
+			logPath := path + walSuffixes[s.wal.active]
 			crashClose(t, s)
 
-			valid, err := os.ReadFile(path + walSuffix)
+			valid, err := os.ReadFile(logPath)
 			if err != nil || len(valid) == 0 {
 				t.Fatalf("log: %d bytes, %v", len(valid), err)
 			}
 			if tail := tc.tail(valid); tail != nil {
-				f, err := os.OpenFile(path+walSuffix, os.O_WRONLY|os.O_APPEND, 0)
+				f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -99,8 +100,10 @@ func TestWALReplay(t *testing.T) {
 			if n, _ := s2.Count(ctx, "/k/"); n != 20 {
 				t.Errorf("%d of 20 logged keys after replay", n)
 			}
-			if st, _ := os.Stat(path + walSuffix); st.Size() != 0 {
-				t.Errorf("log holds %d bytes after the replay was checkpointed", st.Size())
+			for _, suf := range walSuffixes {
+				if st, _ := os.Stat(path + suf); st.Size() != 0 {
+					t.Errorf("log %s holds %d bytes after the replay was checkpointed", suf, st.Size())
+				}
 			}
 			// Writes go on from there.
 			if res, err := s2.Txn(ctx, store.Put("/after", nil)); err != nil || res.Rev != want+1 {
@@ -126,8 +129,11 @@ func TestCheckpointAtLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if s.wal.size >= 4096 {
+	if s.wal.size >= 4096+2000 {
 		t.Fatalf("log at %d bytes, over its limit", s.wal.size)
+	}
+	if err := s.wal.wait(); err != nil {
+		t.Fatal(err)
 	}
 	kvs, rev, err := readAll(s.db)
 	if err != nil {
@@ -135,5 +141,38 @@ func TestCheckpointAtLimit(t *testing.T) {
 	}
 	if len(kvs) < 4 || rev < 4 {
 		t.Fatalf("file holds %d keys at revision %d: nothing checkpointed", len(kvs), rev)
+	}
+}
+
+// TestWALReplayAcrossFiles: with checkpoints every few batches, appends
+// alternate between the two logs; after a crash every write is back.
+func TestWALReplayAcrossFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := open(path, Options{CheckpointBytes: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	val := make([]byte, 500)
+	for i := range 50 {
+		if _, err := s.Txn(ctx, store.Put(fmt.Sprintf("/k/%02d", i%30), append(val, byte(i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, _ := s.Rev(ctx)
+	crashClose(t, s)
+	s2, err := open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if r, _ := s2.Rev(ctx); r != want {
+		t.Errorf("revision %d after replay, want %d", r, want)
+	}
+	for i := 20; i < 50; i++ {
+		kv, err := s2.Get(ctx, fmt.Sprintf("/k/%02d", i%30))
+		if err != nil || kv.Value[500] != byte(i) || kv.ModRev != int64(i+1) {
+			t.Fatalf("/k/%02d after replay: %+v %v, want the write of revision %d", i%30, kv, err, i+1)
+		}
 	}
 }
