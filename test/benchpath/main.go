@@ -176,7 +176,11 @@ func summarise(w io.Writer, rs []result) {
 				v[i] = get(r)
 			}
 			slices.Sort(v)
-			return fmt.Sprintf("%.2f / %.2f / %.2f", v[0], v[len(v)/2], v[len(v)-1])
+			med := v[len(v)/2]
+			if len(v)%2 == 0 {
+				med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+			}
+			return fmt.Sprintf("%.2f / %.2f / %.2f", v[0], med, v[len(v)-1])
 		}
 		fmt.Fprintf(w, "%-22s wall s %s | cpu s %s | rss MB %s | peak MB %s\n", p,
 			f(func(r result) float64 { return r.wall.Seconds() }), f(func(r result) float64 { return r.cpu }),
