@@ -7,7 +7,7 @@
 // The scenarios are the targets of the project's design (DESIGN.md):
 //
 //	scale  `up --sim-nodes 100`; one `kubectl scale rc --replicas=10000`
-//	       until the ReplicationController reports every pod Ready; the
+//	       (-kind deployment: a Deployment) until it reports every pod Ready; the
 //	       server's RSS after; then a scale to 0 until every pod is gone.
 //	nodes  `up --sim-nodes 5000` until every node is Ready.
 //
@@ -42,6 +42,7 @@ import (
 	"syscall"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,6 +57,7 @@ type config struct {
 	kubectl     string
 	store       string
 	scenario    string
+	kind        string
 	runs        int
 	nodes       int
 	pods        int
@@ -72,6 +74,7 @@ func main() {
 	flag.StringVar(&c.kubectl, "kubectl", "kubectl", "kubectl binary for the scaling (empty: scale with client-go)")
 	flag.StringVar(&c.store, "store", "bolt", "the server's --store")
 	flag.StringVar(&c.scenario, "scenario", "all", "scale, nodes or all")
+	flag.StringVar(&c.kind, "kind", "rc", "what the scale scenario scales: rc or deployment")
 	flag.IntVar(&c.runs, "runs", 3, "runs of each scenario (the machine may be shared: take several)")
 	flag.IntVar(&c.nodes, "nodes", 100, "sim nodes of the scale scenario")
 	flag.IntVar(&c.pods, "pods", 10000, "replicas of the scale scenario")
@@ -104,6 +107,9 @@ func run(ctx context.Context, c config) error {
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("go build (run from the repository root): %w", err)
 		}
+	}
+	if c.kind != "rc" && c.kind != "deployment" {
+		return fmt.Errorf("-kind %q: want rc or deployment", c.kind)
 	}
 	if c.kubectl != "" {
 		if p, err := exec.LookPath(c.kubectl); err == nil {
@@ -384,19 +390,7 @@ func scaleRun(ctx context.Context, c config, run int) ([]result, error) {
 	if _, err := s.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, err
 	}
-	labels := map[string]string{"app": "bench"}
-	rc := &corev1.ReplicationController{
-		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
-		Spec: corev1.ReplicationControllerSpec{
-			Replicas: ptr.To[int32](0),
-			Selector: labels,
-			Template: &corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "pause", Image: "registry.k8s.io/pause:3.10"}}},
-			},
-		},
-	}
-	if _, err := s.kube.CoreV1().ReplicationControllers(ns).Create(ctx, rc, metav1.CreateOptions{}); err != nil {
+	if err := createWorkload(ctx, c.kind, s); err != nil {
 		return nil, err
 	}
 	time.Sleep(time.Second) // let start-up's own work (leases, status) settle
@@ -415,9 +409,7 @@ func scaleRun(ctx context.Context, c config, run int) ([]result, error) {
 	if err := scale(ctx, c, s, int32(c.pods)); err != nil {
 		return nil, err
 	}
-	if err := waitRC(ctx, s, func(st corev1.ReplicationControllerStatus) bool {
-		return st.ReadyReplicas == int32(c.pods)
-	}); err != nil {
+	if err := waitReady(ctx, c.kind, s, int32(c.pods)); err != nil {
 		return nil, fmt.Errorf("scale to %d: %w", c.pods, err)
 	}
 	b := s.sample()
@@ -450,12 +442,21 @@ func scaleRun(ctx context.Context, c config, run int) ([]result, error) {
 // through the scale subresource with client-go.
 func scale(ctx context.Context, c config, s *server, n int32) error {
 	if c.kubectl != "" {
-		cmd := exec.CommandContext(ctx, c.kubectl, "scale", "rc", "bench", "-n", ns, "--replicas="+strconv.Itoa(int(n)))
+		cmd := exec.CommandContext(ctx, c.kubectl, "scale", c.kind, "bench", "-n", ns, "--replicas="+strconv.Itoa(int(n)))
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+s.info.Kubernetes.Kubeconfig)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("kubectl scale: %v: %s", err, out)
 		}
 		return nil
+	}
+	if c.kind == "deployment" {
+		sc, err := s.kube.AppsV1().Deployments(ns).GetScale(ctx, "bench", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sc.Spec.Replicas = n
+		_, err = s.kube.AppsV1().Deployments(ns).UpdateScale(ctx, "bench", sc, metav1.UpdateOptions{})
+		return err
 	}
 	sc, err := s.kube.CoreV1().ReplicationControllers(ns).GetScale(ctx, "bench", metav1.GetOptions{})
 	if err != nil {
@@ -466,22 +467,55 @@ func scale(ctx context.Context, c config, s *server, n int32) error {
 	return err
 }
 
+// createWorkload makes the workload "bench" (rc or deployment) with no
+// replicas, pods of one pause container.
+func createWorkload(ctx context.Context, kind string, s *server) error {
+	labels := map[string]string{"app": "bench"}
+	tmpl := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "pause", Image: "registry.k8s.io/pause:3.10"}}},
+	}
+	meta := metav1.ObjectMeta{Name: "bench"}
+	if kind == "deployment" {
+		_, err := s.kube.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{ObjectMeta: meta,
+			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](0), Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: tmpl}},
+			metav1.CreateOptions{})
+		return err
+	}
+	_, err := s.kube.CoreV1().ReplicationControllers(ns).Create(ctx, &corev1.ReplicationController{ObjectMeta: meta,
+		Spec: corev1.ReplicationControllerSpec{Replicas: ptr.To[int32](0), Selector: labels, Template: &tmpl}},
+		metav1.CreateOptions{})
+	return err
+}
+
 // poll is how often the harness looks; its own cost on the server is one
 // small GET per look.
 const poll = 25 * time.Millisecond
 
-func waitRC(ctx context.Context, s *server, done func(corev1.ReplicationControllerStatus) bool) error {
+// waitReady polls the workload's status until it reports n Ready
+// replicas (an rc's or deployment's readyReplicas).
+func waitReady(ctx context.Context, kind string, s *server, n int32) error {
 	for {
-		rc, err := s.kube.CoreV1().ReplicationControllers(ns).Get(ctx, "bench", metav1.GetOptions{})
-		if err != nil {
-			return err
+		var ready int32
+		if kind == "deployment" {
+			d, err := s.kube.AppsV1().Deployments(ns).Get(ctx, "bench", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			ready = d.Status.ReadyReplicas
+		} else {
+			rc, err := s.kube.CoreV1().ReplicationControllers(ns).Get(ctx, "bench", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			ready = rc.Status.ReadyReplicas
 		}
-		if done(rc.Status) {
+		if ready == n {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("rc status %+v: %w", rc.Status, ctx.Err())
+			return fmt.Errorf("%d of %d Ready: %w", ready, n, ctx.Err())
 		case <-time.After(poll):
 		}
 	}
