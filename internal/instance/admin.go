@@ -181,6 +181,7 @@ func (in *Instance) adminHandler() http.Handler {
 		err := in.RemoveSnapshot(r.PathValue("name"))
 		adminReply(w, http.StatusNoContent, nil, err)
 	})
+	pprofRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(in.admin.token)) != 1 {

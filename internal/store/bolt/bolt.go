@@ -1,8 +1,9 @@
 // Package bolt is stratus's default store backend: the memory engine (every
-// read and watch is served from memory) with a Persister that writes each
-// group-commit batch to one bbolt file in ONE bbolt transaction, so
-// concurrent writers share its fsyncs and a Txn returns only after its batch
-// is on disk.
+// read and watch is served from memory) with a Persister that appends each
+// group-commit batch to a write-ahead log as one record with one sync, so
+// concurrent writers share it and a Txn returns only after its batch is on
+// disk; the log is written into one bbolt file in large batches behind it
+// (wal.go).
 //
 // The file holds the newest value of every key and the store revision; it
 // keeps no history, so after a restart watches can resume only from the
@@ -61,6 +62,12 @@ type Options struct {
 	LockTimeout time.Duration
 	// MaxBatch caps the transactions in one disk commit. Default 1024.
 	MaxBatch int
+	// CheckpointBytes is how much write-ahead log accumulates before its
+	// changes are written into the bbolt file. Default 32 MiB.
+	CheckpointBytes int64
+	// checkpointEachBatch (tests): every batch goes into the bbolt file
+	// before its writers are answered, as without a log.
+	checkpointEachBatch bool
 	// HistoryLimit and ProgressInterval are passed to the memory engine.
 	HistoryLimit     int
 	ProgressInterval time.Duration
@@ -72,6 +79,7 @@ type Options struct {
 type Store struct {
 	*memory.Engine
 	db  *bbolt.DB
+	wal *wal
 	log *slog.Logger
 
 	closeOnce sync.Once
@@ -134,7 +142,20 @@ func open(path string, opts Options) (*Store, error) {
 		}
 		return nil, err
 	}
-	s := &Store{db: db, log: log}
+	w, err := openWAL(path, opts.CheckpointBytes)
+	if err == nil {
+		w.eachBatch = opts.checkpointEachBatch
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if kvs, rev, err = replayWAL(db, w, kvs, rev, log); err != nil {
+		_ = w.close()
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, wal: w, log: log}
 	s.Engine = memory.New(memory.Options{
 		Persister:        (*persister)(s),
 		MaxBatch:         opts.MaxBatch,
@@ -278,11 +299,17 @@ func load(path string, timeout time.Duration) ([]*store.KV, int64, error) {
 		return nil, 0, err
 	}
 	defer db.Close()
+	return readAll(db)
+}
+
+// readAll reads the revision and every key.
+func readAll(db *bbolt.DB) ([]*store.KV, int64, error) {
+	path := db.Path()
 	var (
 		kvs []*store.KV
 		rev int64
 	)
-	err = safeView(db, func(tx *bbolt.Tx) error {
+	err := safeView(db, func(tx *bbolt.Tx) error {
 		var err error
 		if rev, err = readMeta(tx); err != nil {
 			return err
@@ -313,49 +340,54 @@ func load(path string, timeout time.Duration) ([]*store.KV, int64, error) {
 	return kvs, rev, nil
 }
 
-// persister writes engine batches to the bbolt file.
+// replayWAL brings the file up to date with what the log holds past its
+// revision (writes acknowledged before a crash or kill), then empties the
+// log, and returns the file's keys and revision.
+func replayWAL(db *bbolt.DB, w *wal, kvs []*store.KV, rev int64, log *slog.Logger) ([]*store.KV, int64, error) {
+	n, err := w.replay(rev)
+	if err != nil {
+		return nil, 0, err
+	}
+	if n == 0 {
+		return kvs, rev, w.checkpoint(db) // empties the logs
+	}
+	from := rev
+	if err := w.checkpoint(db); err != nil {
+		return nil, 0, fmt.Errorf("store file %s: writing the log's batches: %w", db.Path(), err)
+	}
+	if kvs, rev, err = readAll(db); err != nil {
+		return nil, 0, err
+	}
+	log.Info("replayed the store log", "path", db.Path(), "batches", n, "from", from, "to", rev)
+	return kvs, rev, nil
+}
+
+// persister writes engine batches to the log, and the log to the bbolt file
+// at checkpoints.
 type persister Store
 
-// Persist implements memory.Persister: one bbolt transaction (one commit,
-// with its fsyncs) per batch.
+// Persist implements memory.Persister: one log record and one sync per
+// batch; every checkpointBytes of log, one bbolt transaction.
 func (p *persister) Persist(changes []memory.Change, rev int64) error {
-	return p.db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketKV)
-		// bbolt keeps key and value slices until the commit: lay them all
-		// out in one buffer, one allocation per batch.
-		size := 0
-		for _, ch := range changes {
-			size += len(ch.KV.Key) + len(ch.KV.Value) + 1 + 2*binary.MaxVarintLen64
-		}
-		buf := make([]byte, 0, size)
-		for _, ch := range changes {
-			buf = append(buf, ch.KV.Key...)
-			key := buf[len(buf)-len(ch.KV.Key):]
-			if ch.Delete {
-				if err := b.Delete(key); err != nil {
-					return err
-				}
-				continue
-			}
-			start := len(buf)
-			buf = appendRecord(buf, ch.KV)
-			if err := b.Put(key, buf[start:]); err != nil {
-				return err
-			}
-		}
-		var rb [8]byte
-		binary.BigEndian.PutUint64(rb[:], uint64(rev))
-		return tx.Bucket(bucketMeta).Put(keyRev, rb[:])
-	})
+	if err := p.wal.appendBatch(changes, rev); err != nil {
+		return err
+	}
+	return p.wal.maybeCheckpoint(p.db)
 }
 
 // Close implements store.Store: queued transactions are answered, then the
 // file is closed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		_ = s.Engine.Close() // always nil
+		_ = s.Engine.Close() // always nil; no Persist runs after it
 		path := s.db.Path()
-		s.closeErr = s.db.Close()
+		s.closeErr = s.wal.checkpoint(s.db)
+		if err := s.wal.close(); s.closeErr == nil {
+			s.closeErr = err
+		}
+		if err := s.db.Close(); s.closeErr == nil {
+			s.closeErr = err
+		}
 		if s.closeErr != nil {
 			s.log.Error("closing the store file failed", "path", path, "err", s.closeErr)
 		} else {
