@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -336,7 +337,13 @@ func TestSoak(t *testing.T) {
 		rss                        float64
 		keys, file, jobs, evs, vms float64
 		ops, history               float64
+		// heap and objects are the live heap after a collection (bytes,
+		// count); goroutines the server's.
+		heap, objects, goroutines float64
 	}
+	admin := adminDebug(t, data)
+	profDir := os.Getenv("STRATUS_SOAK_PROFILES")
+	lastProf := time.Duration(0)
 	var samples []sample
 	metricsURL := "http://" + up.http + "/metrics"
 	tick := time.NewTicker(5 * time.Second)
@@ -353,8 +360,21 @@ sampling:
 			fail("metrics", err)
 			continue
 		}
-		samples = append(samples, sample{at: time.Since(start), rss: rssMB(up.cmd.Process.Pid), keys: m["stratus_store_keys"], file: m["stratus_store_file_size_bytes"],
-			jobs: m["stratus_cloudstack_jobs"], evs: m["stratus_cloudstack_events"], vms: m["stratus_cloudstack_vms"], ops: m["stratus_gce_operations"], history: m["stratus_store_history_events"]})
+		heap, objects, err := admin.liveHeap()
+		if err != nil {
+			fail("heap", err)
+			continue
+		}
+		at := time.Since(start)
+		samples = append(samples, sample{at: at, rss: rssMB(up.cmd.Process.Pid), keys: m["stratus_store_keys"], file: m["stratus_store_file_size_bytes"],
+			jobs: m["stratus_cloudstack_jobs"], evs: m["stratus_cloudstack_events"], vms: m["stratus_cloudstack_vms"], ops: m["stratus_gce_operations"], history: m["stratus_store_history_events"],
+			heap: heap, objects: objects, goroutines: m["go_goroutines"]})
+		if profDir != "" && at-lastProf >= time.Minute {
+			lastProf = at
+			if err := admin.saveHeapProfile(filepath.Join(profDir, fmt.Sprintf("heap-%03.0fs.pb.gz", at.Seconds()))); err != nil {
+				t.Logf("heap profile: %v", err)
+			}
+		}
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -366,9 +386,10 @@ sampling:
 	for k, v := range counts {
 		t.Logf("  %-20s %d", k, v.Load())
 	}
-	t.Logf("  %-8s %-8s %-8s %-10s %-6s %-6s %-5s %-5s %-8s", "t", "rss MB", "keys", "file B", "jobs", "events", "vms", "ops", "history")
+	t.Logf("  %-8s %-8s %-8s %-9s %-8s %-8s %-10s %-6s %-6s %-5s %-5s %-8s", "t", "rss MB", "live MB", "objects", "gorout.", "keys", "file B", "jobs", "events", "vms", "ops", "history")
 	for _, s := range samples {
-		t.Logf("  %-8s %-8.1f %-8.0f %-10.0f %-6.0f %-6.0f %-5.0f %-5.0f %-8.0f", s.at.Round(time.Second), s.rss, s.keys, s.file, s.jobs, s.evs, s.vms, s.ops, s.history)
+		t.Logf("  %-8s %-8.1f %-8.1f %-9.0f %-8.0f %-8.0f %-10.0f %-6.0f %-6.0f %-5.0f %-5.0f %-8.0f", s.at.Round(time.Second), s.rss, s.heap/(1<<20), s.objects, s.goroutines,
+			s.keys, s.file, s.jobs, s.evs, s.vms, s.ops, s.history)
 	}
 	errMu.Lock()
 	for _, e := range errs {
@@ -392,6 +413,9 @@ sampling:
 		f    func(sample) float64
 	}{
 		{"RSS", func(s sample) float64 { return s.rss }},
+		{"live heap", func(s sample) float64 { return s.heap }},
+		{"heap objects", func(s sample) float64 { return s.objects }},
+		{"goroutines", func(s sample) float64 { return s.goroutines }},
 		{"store keys", func(s sample) float64 { return s.keys }},
 		{"file size", func(s sample) float64 { return s.file }},
 	} {
@@ -488,4 +512,66 @@ func scrape(url string) (map[string]float64, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// soakAdmin reads the server's Go runtime figures through the admin API.
+type soakAdmin struct {
+	url, token string
+}
+
+func adminDebug(t *testing.T, dataDir string) soakAdmin {
+	t.Helper()
+	c, err := newAdminClient(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return soakAdmin{url: c.url + "debug/pprof/heap", token: c.token}
+}
+
+func (a soakAdmin) get(query string) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodGet, a.url+query, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return b, err
+}
+
+// liveHeap collects garbage in the server and answers the heap's bytes
+// and objects right after: what is live.
+func (a soakAdmin) liveHeap() (bytes, objects float64, err error) {
+	b, err := a.get("?gc=1&debug=1")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "# HeapAlloc = "); ok {
+			bytes, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "# HeapObjects = "); ok {
+			objects, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if bytes == 0 || objects == 0 {
+		return 0, 0, fmt.Errorf("no HeapAlloc/HeapObjects in the heap profile")
+	}
+	return bytes, objects, nil
+}
+
+// saveHeapProfile writes a heap profile (after a collection) for `go tool pprof`.
+func (a soakAdmin) saveHeapProfile(path string) error {
+	b, err := a.get("?gc=1")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"sync"
@@ -181,6 +182,13 @@ func (in *Instance) adminHandler() http.Handler {
 		err := in.RemoveSnapshot(r.PathValue("name"))
 		adminReply(w, http.StatusNoContent, nil, err)
 	})
+	mux.HandleFunc("POST "+adminPrefix+"apply", in.serveApply)
+	// The Go runtime's profiles, for operators chasing memory or CPU
+	// (heap?gc=1 collects first, so it shows what is live).
+	mux.HandleFunc("GET "+adminPrefix+"debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET "+adminPrefix+"debug/pprof/{name}", func(w http.ResponseWriter, r *http.Request) {
+		pprof.Handler(r.PathValue("name")).ServeHTTP(w, r)
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(in.admin.token)) != 1 {
@@ -191,6 +199,11 @@ func (in *Instance) adminHandler() http.Handler {
 		mux.ServeHTTP(w, r)
 	})
 }
+
+var (
+	errBadRequest  = errors.New("bad request")
+	errInvalidSeed = errors.New("invalid seed file")
+)
 
 var errUnauthorized = errors.New("the admin API needs 'Authorization: Bearer <token>' with the token in the data dir's admin-token file")
 
@@ -212,7 +225,9 @@ func adminReply(w http.ResponseWriter, ok int, v any, err error) {
 			code = http.StatusUnauthorized
 		case errors.Is(err, snapshot.ErrNotFound):
 			code = http.StatusNotFound
-		case errors.Is(err, snapshot.ErrBadName):
+		case errors.Is(err, errInvalidSeed):
+			code = http.StatusUnprocessableEntity
+		case errors.Is(err, snapshot.ErrBadName), errors.Is(err, errBadRequest):
 			code = http.StatusBadRequest
 		}
 		w.WriteHeader(code)

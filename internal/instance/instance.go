@@ -25,6 +25,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/httpserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/netslot"
+	"github.com/stratus-cloud/stratus/internal/seed"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 
@@ -63,6 +64,9 @@ type Options struct {
 	// a slot number, or "none" (only with ControlPlaneOnly: nothing is
 	// bound on loopback ranges, and simulated pods do not answer on ports).
 	NetSlot string
+	// Seed is a seed file (internal/seed) applied once every part is up;
+	// on a fresh data dir the state after it is what a reset goes back to.
+	Seed *seed.File
 	// Expiry holds the retention settings (zero: the real systems' defaults).
 	Expiry Expiry
 	// Log receives every part's logs (default: discarded).
@@ -167,8 +171,13 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	}
 	// Recording the state is part of starting: a cancel that arrives
 	// meanwhile waits for it, then everything stops cleanly.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	in.state, err = w.state(sctx)
+	if err == nil && o.Seed != nil {
+		if _, err = in.apply(sctx, o.Seed, false); err != nil {
+			err = fmt.Errorf("seed: %w", err)
+		}
+	}
 	if err == nil && rev0 == 0 {
 		err = in.saveSeed(sctx)
 	}
