@@ -68,6 +68,7 @@ func (in *Instance) Reset(ctx context.Context) (RestoreResult, error) {
 	if err != nil {
 		return RestoreResult{}, err
 	}
+	in.faults.Clear() // the simulator's go with the store's state
 	return in.restore(ctx, s)
 }
 
@@ -94,6 +95,7 @@ func (in *Instance) RestoreSnapshot(ctx context.Context, name string) (RestoreRe
 	if err != nil {
 		return RestoreResult{}, err
 	}
+	in.faults.Clear()
 	return in.restore(ctx, s)
 }
 
@@ -183,6 +185,7 @@ func (in *Instance) adminHandler() http.Handler {
 		adminReply(w, http.StatusNoContent, nil, err)
 	})
 	mux.HandleFunc("POST "+adminPrefix+"apply", in.serveApply)
+	in.serveFaults(mux)
 	// The Go runtime's profiles, for operators chasing memory or CPU
 	// (heap?gc=1 collects first, so it shows what is live).
 	mux.HandleFunc("GET "+adminPrefix+"debug/pprof/profile", pprof.Profile)
@@ -223,11 +226,11 @@ func adminReply(w http.ResponseWriter, ok int, v any, err error) {
 		switch {
 		case errors.Is(err, errUnauthorized):
 			code = http.StatusUnauthorized
-		case errors.Is(err, snapshot.ErrNotFound):
+		case errors.Is(err, snapshot.ErrNotFound), errors.Is(err, errNoFault):
 			code = http.StatusNotFound
 		case errors.Is(err, errInvalidSeed):
 			code = http.StatusUnprocessableEntity
-		case errors.Is(err, snapshot.ErrBadName), errors.Is(err, errBadRequest):
+		case errors.Is(err, snapshot.ErrBadName), errors.Is(err, errBadRequest), errors.Is(err, errBadFault):
 			code = http.StatusBadRequest
 		}
 		w.WriteHeader(code)

@@ -22,6 +22,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/datadir"
+	"github.com/stratus-cloud/stratus/internal/fault"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/netslot"
@@ -88,6 +89,8 @@ type Instance struct {
 	claim *netslot.Claim
 	w     *wiring
 	admin *admin
+	// faults are the fault API's HTTP rules (the simulator keeps its own).
+	faults *fault.Set
 	// runtimeFrom says where the pod runtime's choice came from.
 	runtimeFrom string
 }
@@ -108,7 +111,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Instance{dir: dir, reg: prometheus.NewRegistry()}
+	in := &Instance{dir: dir, reg: prometheus.NewRegistry(), faults: &fault.Set{}}
 	in.group.Log = log
 	ok := false
 	defer func() {
@@ -152,7 +155,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		return append(in.group.Statuses(), app.PartStatus{Name: "state", Ready: recorded.Load()})
 	}
 	in.http = httpserver.New(httpserver.Options{Addr: o.HTTPAddr, Log: log.With("component", "http"), Registry: in.reg, Parts: parts})
-	w := &wiring{o: o, log: log, reg: in.reg, store: in.store, dir: dir, http: in.http, group: &in.group}
+	w := &wiring{o: o, log: log, reg: in.reg, store: in.store, dir: dir, http: in.http, group: &in.group, faults: in.faults}
 	if w.net, in.claim, err = network(ctx, in.store, o); err != nil {
 		return nil, err
 	}
@@ -310,6 +313,8 @@ type wiring struct {
 	// sim and kube are the parts a reset or restore tells.
 	sim  *cloud.Sim
 	kube *apiserver.Server
+	// faults wrap the Kubernetes and GCE fronts.
+	faults *fault.Set
 	// host is this host's node agent (nil for `stratus server`).
 	host *hostAgent
 	// first and second are the two start stages build fills.
