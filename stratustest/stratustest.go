@@ -118,7 +118,8 @@ func WithSeed(path string) Option { return func(o *options) { o.seed = path } }
 // kube-api (Verb, Resource, Namespace, Name match; Status with RetryAfter,
 // Latency or DisconnectAfter act), gce-api (Method and Path match),
 // cloudstack (the agent Command answers Value at Host, VM or Zone),
-// host-down (Host) or vm-start-failure (VM, Zone or every VM). Count,
+// host-down (Host), vm-start-failure (VM, Zone or every VM) or node-down
+// (Name: a WithSimNodes node stops; Ready turns Unknown). Count,
 // Probability and Duration limit it (cloud kinds take Count only).
 type Fault struct {
 	Kind                                       string

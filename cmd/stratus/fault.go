@@ -32,6 +32,8 @@ func newFaultCmd() *cobra.Command {
                     --vm or --zone (configureSimulator's rules)
   host-down         --host stops answering pings and goes Down
   vm-start-failure  starting --vm (or any VM in --zone, or any VM) fails
+  node-down         the simulated node --name stops (heartbeats, containers)
+                    and turns Ready Unknown; removing the fault restarts it
 
 --count, --probability and --duration limit the HTTP kinds (cloud kinds take
 --count). The same is POST/GET/DELETE /stratus/v1/faults[/ID] with the bearer
@@ -41,6 +43,7 @@ token in the data dir's admin-token file. A reset removes every fault.`,
   stratus fault add gce-api --method POST --path /instances --status 503 --duration 1m
   stratus fault add host-down --host c0-h0
   stratus fault add vm-start-failure --zone Sandbox-simulator
+  stratus fault add node-down --name sim-node-0
   stratus fault list
   stratus fault rm kube-api-1a2b3c4d`,
 	}
@@ -50,7 +53,7 @@ token in the data dir's admin-token file. A reset removes every fault.`,
 	var latency, disconnect, duration time.Duration
 	add := &cobra.Command{
 		Use:   "add KIND",
-		Short: "Add a fault (kinds: kube-api, gce-api, cloudstack, host-down, vm-start-failure)",
+		Short: "Add a fault (kinds: kube-api, gce-api, cloudstack, host-down, vm-start-failure, node-down)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := newAdminClient(dataDir)
@@ -75,7 +78,7 @@ token in the data dir's admin-token file. A reset removes every fault.`,
 	fl.StringVar(&f.Verb, "verb", "", "kube-api: get, list, watch, create, update, patch, delete, deletecollection (default any)")
 	fl.StringVar(&f.Resource, "resource", "", "kube-api: resource, e.g. pods or pods/status (default any)")
 	fl.StringVar(&f.Namespace, "namespace", "", "kube-api: namespace (default any)")
-	fl.StringVar(&f.Name, "name", "", "kube-api: object name (default any)")
+	fl.StringVar(&f.Name, "name", "", "kube-api: object name (default any); node-down: the node")
 	fl.StringVar(&f.UserAgent, "user-agent", "", "HTTP kinds: only clients whose User-Agent contains this")
 	fl.StringVar(&f.Method, "method", "", "gce-api: HTTP method (default any)")
 	fl.StringVar(&f.Path, "path", "", "gce-api: a part of the request path (default any)")

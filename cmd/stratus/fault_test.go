@@ -28,7 +28,7 @@ import (
 func TestFault(t *testing.T) {
 	kubectl := testenv.LookPath(t, "kubectl", "the kubectl binary")
 	data := filepath.Join(t.TempDir(), "data")
-	up := startUp(t, data, "--runtime", "sim")
+	up := startUp(t, data, "--runtime", "sim", "--sim-nodes", "1")
 	up.waitReady(t, 60*time.Second)
 	defer up.stop(t)
 	ctx := context.Background()
@@ -184,6 +184,41 @@ func TestFault(t *testing.T) {
 		stratus("fault", "rm", id)
 		if s := hostState(); s != "Up" {
 			t.Errorf("host c2-h0 after rm: %s", s)
+		}
+	})
+
+	t.Run("node down and back", func(t *testing.T) {
+		host, _ := os.Hostname()
+		nodes, err := kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var node string
+		for _, n := range nodes.Items {
+			if n.Name != strings.ToLower(host) {
+				node = n.Name
+			}
+		}
+		ready := func() string {
+			kube := exec.Command(kubectl, "get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+			kube.Env = append(os.Environ(), "KUBECONFIG="+kenv["KUBECONFIG"])
+			out, err := kube.CombinedOutput()
+			if err != nil {
+				t.Fatalf("kubectl get node: %v\n%s", err, out)
+			}
+			return string(out)
+		}
+		id := stratus("fault", "add", "node-down", "--name", node)
+		if r := ready(); r != "Unknown" {
+			t.Errorf("node %s under node-down: Ready %q", node, r)
+		}
+		stratus("fault", "rm", id)
+		deadline := time.Now().Add(30 * time.Second)
+		for ready() != "True" {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s not Ready again after rm", node)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	})
 

@@ -68,7 +68,7 @@ func (in *Instance) Reset(ctx context.Context) (RestoreResult, error) {
 	if err != nil {
 		return RestoreResult{}, err
 	}
-	in.faults.Clear() // the simulator's go with the store's state
+	in.clearFaults(ctx) // the simulator's go with the store's state
 	return in.restore(ctx, s)
 }
 
@@ -95,7 +95,7 @@ func (in *Instance) RestoreSnapshot(ctx context.Context, name string) (RestoreRe
 	if err != nil {
 		return RestoreResult{}, err
 	}
-	in.faults.Clear()
+	in.clearFaults(ctx)
 	return in.restore(ctx, s)
 }
 

@@ -2,11 +2,19 @@ package instance
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/fault"
 )
@@ -22,6 +30,11 @@ const (
 	// FaultVMStart: starting the VM (or every VM in Zone, or every VM
 	// when neither is given) fails, as a deploy on a broken host does.
 	FaultVMStart = "vm-start-failure"
+	// FaultNodeDown: a simulated node (Name) stops, as its machine would:
+	// heartbeats end, its containers stop, and its Ready condition turns
+	// Unknown at once (the node controller would after its 40 s grace).
+	// Removing the fault starts it again.
+	FaultNodeDown = "node-down"
 )
 
 // Fault is one fault of any kind: kube-api and gce-api are HTTP rules
@@ -53,9 +66,81 @@ func (in *Instance) AddFault(ctx context.Context, f Fault) (Fault, error) {
 		return Fault{Rule: r}, nil
 	case FaultCloudStack, FaultHostDown, FaultVMStart:
 		return in.addCloudFault(ctx, f)
+	case FaultNodeDown:
+		return in.addNodeDown(ctx, f)
 	}
-	return Fault{}, fmt.Errorf("%w: kind %q: want %s, %s, %s, %s or %s", errBadFault, f.Kind,
-		fault.KindKube, fault.KindGCE, FaultCloudStack, FaultHostDown, FaultVMStart)
+	return Fault{}, fmt.Errorf("%w: kind %q: want %s, %s, %s, %s, %s or %s", errBadFault, f.Kind,
+		fault.KindKube, fault.KindGCE, FaultCloudStack, FaultHostDown, FaultVMStart, FaultNodeDown)
+}
+
+// addNodeDown stops a simulated node of the --sim-nodes pool.
+func (in *Instance) addNodeDown(ctx context.Context, f Fault) (Fault, error) {
+	pool := in.w.simPool
+	if f.Name == "" || f.Verb != "" || f.Resource != "" || f.Status != 0 || f.Latency != 0 || f.Count != 0 || f.Probability != 0 || f.Duration != 0 {
+		return Fault{}, fmt.Errorf("%w: node-down takes name (a simulated node) only", errBadFault)
+	}
+	if pool == nil || !pool.HasNode(f.Name) {
+		return Fault{}, fmt.Errorf("%w: no running simulated node %q (node-down stops the nodes of --sim-nodes)", errBadFault, f.Name)
+	}
+	kc, err := kubernetes.NewForConfig(in.w.kube.LoopbackConfig())
+	if err != nil {
+		return Fault{}, err
+	}
+	pool.RemoveNode(f.Name)
+	node, err := kc.CoreV1().Nodes().Get(ctx, f.Name, metav1.GetOptions{})
+	if err == nil {
+		now := metav1.Now()
+		for i, c := range node.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				node.Status.Conditions[i] = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionUnknown,
+					Reason: "NodeStatusUnknown", Message: "Kubelet stopped posting node status.", LastHeartbeatTime: c.LastHeartbeatTime, LastTransitionTime: now}
+			}
+		}
+		_, err = kc.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		_ = pool.AddNode(context.WithoutCancel(ctx), agent.NodeSpec{Name: f.Name})
+		return Fault{}, err
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	out := Fault{Rule: fault.Rule{ID: FaultNodeDown + "-" + hex.EncodeToString(b), Kind: FaultNodeDown, Name: f.Name, Created: time.Now()}}
+	in.downMu.Lock()
+	defer in.downMu.Unlock()
+	if in.downNodes == nil {
+		in.downNodes = map[string]Fault{}
+	}
+	in.downNodes[out.ID] = out
+	return out, nil
+}
+
+// clearFaults removes the HTTP rules and starts stopped nodes again (the
+// simulator's rules are in the store, which a reset or restore replaces).
+func (in *Instance) clearFaults(ctx context.Context) {
+	in.faults.Clear()
+	in.downMu.Lock()
+	ids := make([]string, 0, len(in.downNodes))
+	for id := range in.downNodes {
+		ids = append(ids, id)
+	}
+	in.downMu.Unlock()
+	for _, id := range ids {
+		if _, err := in.removeNodeDown(ctx, id); err != nil {
+			in.w.log.Warn("restart a node a fault stopped", "fault", id, "err", err)
+		}
+	}
+}
+
+// removeNodeDown starts a stopped node again.
+func (in *Instance) removeNodeDown(ctx context.Context, id string) (bool, error) {
+	in.downMu.Lock()
+	f, ok := in.downNodes[id]
+	delete(in.downNodes, id)
+	in.downMu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	return true, in.w.simPool.AddNode(ctx, agent.NodeSpec{Name: f.Name})
 }
 
 func (in *Instance) addCloudFault(ctx context.Context, f Fault) (Fault, error) {
@@ -138,6 +223,11 @@ func (in *Instance) Faults() ([]Fault, error) {
 	for _, r := range in.faults.List() {
 		out = append(out, Fault{Rule: r})
 	}
+	in.downMu.Lock()
+	for _, f := range in.downNodes {
+		out = append(out, f)
+	}
+	in.downMu.Unlock()
 	if sm := in.w.sim; sm != nil {
 		ms, err := sm.Faults(sm.Admin())
 		if err != nil {
@@ -164,6 +254,9 @@ func (in *Instance) Faults() ([]Fault, error) {
 func (in *Instance) RemoveFault(ctx context.Context, id string) error {
 	err := in.faults.Remove(id)
 	if !errors.Is(err, fault.ErrNotFound) {
+		return err
+	}
+	if ok, err := in.removeNodeDown(ctx, id); ok {
 		return err
 	}
 	if sm := in.w.sim; sm != nil {

@@ -14,11 +14,13 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/datadir"
@@ -89,8 +91,11 @@ type Instance struct {
 	claim *netslot.Claim
 	w     *wiring
 	admin *admin
-	// faults are the fault API's HTTP rules (the simulator keeps its own).
-	faults *fault.Set
+	// faults are the fault API's HTTP rules (the simulator keeps its own);
+	// downNodes the node-down faults (id → node).
+	faults    *fault.Set
+	downMu    sync.Mutex
+	downNodes map[string]Fault
 	// runtimeFrom says where the pod runtime's choice came from.
 	runtimeFrom string
 }
@@ -315,6 +320,8 @@ type wiring struct {
 	kube *apiserver.Server
 	// faults wrap the Kubernetes and GCE fronts.
 	faults *fault.Set
+	// simPool runs the --sim-nodes nodes (nil without).
+	simPool *agent.SimPool
 	// host is this host's node agent (nil for `stratus server`).
 	host *hostAgent
 	// first and second are the two start stages build fills.

@@ -130,6 +130,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 			return nil, err
 		}
 		w.second = append(w.second, pool)
+		w.simPool = pool
 	}
 	return kc, nil
 }
