@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"testing"
@@ -34,7 +35,9 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/stratus-cloud/stratus/internal/fault"
 	"github.com/stratus-cloud/stratus/internal/instance"
+	"github.com/stratus-cloud/stratus/internal/seed"
 )
 
 // Stratus is one running instance and what its clients need.
@@ -83,6 +86,8 @@ type options struct {
 	hostNetwork bool
 	log         *slog.Logger
 	dataDir     string
+	seed        string
+	faults      []Fault
 }
 
 // Option changes what Start builds.
@@ -103,6 +108,39 @@ func WithDatacenter(path string) Option { return func(o *options) { o.datacenter
 // machine's network slots (there are 17), so few instances can have it at
 // once.
 func WithHostNetwork() Option { return func(o *options) { o.hostNetwork = true } }
+
+// WithSeed applies a seed file (`stratus apply -f`'s format: Kubernetes
+// manifests and seed.stratus.io/v1 cloud documents) once the instance is
+// up; Reset goes back to the state after it.
+func WithSeed(path string) Option { return func(o *options) { o.seed = path } }
+
+// Fault is a fault to inject, with `stratus fault add`'s fields. Kind is
+// kube-api (Verb, Resource, Namespace, Name match; Status with RetryAfter,
+// Latency or DisconnectAfter act), gce-api (Method and Path match),
+// cloudstack (the agent Command answers Value at Host, VM or Zone),
+// host-down (Host), vm-start-failure (VM, Zone or every VM) or node-down
+// (Name: a WithSimNodes node stops; Ready turns Unknown). Count,
+// Probability and Duration limit it (cloud kinds take Count only).
+type Fault struct {
+	Kind                                       string
+	Verb, Resource, Namespace, Name, UserAgent string
+	Method, Path                               string
+	Status, RetryAfter                         int
+	Latency, DisconnectAfter, Duration         time.Duration
+	Count                                      int
+	Probability                                float64
+	Command, Value, Host, VM, Zone             string
+}
+
+func (f Fault) instance() instance.Fault {
+	return instance.Fault{Rule: fault.Rule{Kind: f.Kind, Verb: f.Verb, Resource: f.Resource, Namespace: f.Namespace, Name: f.Name,
+		UserAgent: f.UserAgent, Method: f.Method, Path: f.Path, Status: f.Status, RetryAfter: f.RetryAfter,
+		Latency: fault.Duration(f.Latency), DisconnectAfter: fault.Duration(f.DisconnectAfter), Duration: fault.Duration(f.Duration),
+		Count: f.Count, Probability: f.Probability}, Command: f.Command, Value: f.Value, Host: f.Host, VM: f.VM, Zone: f.Zone}
+}
+
+// WithFaults injects faults once the instance is up (after any seed).
+func WithFaults(f ...Fault) Option { return func(o *options) { o.faults = append(o.faults, f...) } }
 
 // WithLogger sends the instance's logs to l (default: discarded).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -151,6 +189,15 @@ func New(ctx context.Context, opts ...Option) (*Stratus, error) {
 	if !o.hostNetwork {
 		io.NetSlot = "none"
 	}
+	if o.seed != "" {
+		b, err := os.ReadFile(o.seed)
+		if err != nil {
+			return nil, err
+		}
+		if io.Seed, err = seed.Parse(filepath.Base(o.seed), b); err != nil {
+			return nil, err
+		}
+	}
 	in, err := startGated(ctx, io)
 	if err != nil {
 		if removeDir {
@@ -165,6 +212,12 @@ func New(ctx context.Context, opts ...Option) (*Stratus, error) {
 	if err := s.fill(); err != nil {
 		_ = s.Close()
 		return nil, err
+	}
+	for _, f := range o.faults {
+		if _, err := in.AddFault(ctx, f.instance()); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -243,6 +296,15 @@ func (s *Stratus) Reset(ctx context.Context) error {
 	_, err := s.in.Reset(ctx)
 	return err
 }
+
+// AddFault injects a fault and returns its id, for RemoveFault.
+func (s *Stratus) AddFault(ctx context.Context, f Fault) (string, error) {
+	out, err := s.in.AddFault(ctx, f.instance())
+	return out.ID, err
+}
+
+// RemoveFault removes a fault.
+func (s *Stratus) RemoveFault(ctx context.Context, id string) error { return s.in.RemoveFault(ctx, id) }
 
 // SaveSnapshot keeps the whole state (every API) under name.
 func (s *Stratus) SaveSnapshot(ctx context.Context, name string) error {

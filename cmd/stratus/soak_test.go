@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -50,19 +51,28 @@ import (
 //     all along; Events expire by --event-ttl, history by the compactor;
 //   - a probe reading each API every 50 ms, for latency.
 //
-// After a warm-up, the peaks of server RSS, store keys and file size in the
-// last quarter must be within 10 % of those in the third quarter, no client
-// call may fail, and the probe's p99 over the last minute within 20 % of
+// After a warm-up, the peaks of server RSS, live heap after a collection
+// (bytes and objects, read through the admin API's heap profile),
+// goroutines, store keys and file size in the last quarter must be within
+// 10 % of those in the third quarter, no client call may fail, and the probe's p99 over the last minute within 20 % of
 // its first minute after the warm-up (or under 20 ms, below which a shared
 // 2-core machine's noise dominates).
 //
-// It runs only with STRATUS_SOAK=1; STRATUS_SOAK_DURATION (default 4m) sets
-// the length. It prints the figures it measured.
+// It runs only with STRATUS_SOAK=1; STRATUS_SOAK_DURATION (default 6m) sets
+// the length; STRATUS_SOAK_PROFILES=DIR keeps a heap profile a minute there
+// (compare two with go tool pprof -base). It prints the figures it measured.
+//
+// The live heap rises for the first ~3.5 minutes of this churn and is flat
+// after: bounded caches fill (each watch cache's ring of 4,096 events with
+// their decoded objects and encoded frames, the slowest being ConfigMaps';
+// client-go's event correlators' 4,096-entry LRUs; the registry's cache of
+// encoded objects). So the run is 6 minutes by default: a shorter one
+// compares a filling third quarter with a full last one.
 func TestSoak(t *testing.T) {
 	if os.Getenv("STRATUS_SOAK") == "" {
-		t.Skip("soak test: set STRATUS_SOAK=1 (and STRATUS_SOAK_DURATION, default 4m)")
+		t.Skip("soak test: set STRATUS_SOAK=1 (and STRATUS_SOAK_DURATION, default 6m)")
 	}
-	dur := 4 * time.Minute
+	dur := 6 * time.Minute
 	if s := os.Getenv("STRATUS_SOAK_DURATION"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil {
@@ -336,7 +346,13 @@ func TestSoak(t *testing.T) {
 		rss                        float64
 		keys, file, jobs, evs, vms float64
 		ops, history               float64
+		// heap and objects are the live heap after a collection (bytes,
+		// count); goroutines the server's.
+		heap, objects, goroutines float64
 	}
+	admin := adminDebug(t, data)
+	profDir := os.Getenv("STRATUS_SOAK_PROFILES")
+	lastProf := time.Duration(0)
 	var samples []sample
 	metricsURL := "http://" + up.http + "/metrics"
 	tick := time.NewTicker(5 * time.Second)
@@ -353,8 +369,21 @@ sampling:
 			fail("metrics", err)
 			continue
 		}
-		samples = append(samples, sample{at: time.Since(start), rss: rssMB(up.cmd.Process.Pid), keys: m["stratus_store_keys"], file: m["stratus_store_file_size_bytes"],
-			jobs: m["stratus_cloudstack_jobs"], evs: m["stratus_cloudstack_events"], vms: m["stratus_cloudstack_vms"], ops: m["stratus_gce_operations"], history: m["stratus_store_history_events"]})
+		heap, objects, err := admin.liveHeap()
+		if err != nil {
+			fail("heap", err)
+			continue
+		}
+		at := time.Since(start)
+		samples = append(samples, sample{at: at, rss: rssMB(up.cmd.Process.Pid), keys: m["stratus_store_keys"], file: m["stratus_store_file_size_bytes"],
+			jobs: m["stratus_cloudstack_jobs"], evs: m["stratus_cloudstack_events"], vms: m["stratus_cloudstack_vms"], ops: m["stratus_gce_operations"], history: m["stratus_store_history_events"],
+			heap: heap, objects: objects, goroutines: m["go_goroutines"]})
+		if profDir != "" && at-lastProf >= time.Minute {
+			lastProf = at
+			if err := admin.saveHeapProfile(filepath.Join(profDir, fmt.Sprintf("heap-%03.0fs.pb.gz", at.Seconds()))); err != nil {
+				t.Logf("heap profile: %v", err)
+			}
+		}
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -366,9 +395,10 @@ sampling:
 	for k, v := range counts {
 		t.Logf("  %-20s %d", k, v.Load())
 	}
-	t.Logf("  %-8s %-8s %-8s %-10s %-6s %-6s %-5s %-5s %-8s", "t", "rss MB", "keys", "file B", "jobs", "events", "vms", "ops", "history")
+	t.Logf("  %-8s %-8s %-8s %-9s %-8s %-8s %-10s %-6s %-6s %-5s %-5s %-8s", "t", "rss MB", "live MB", "objects", "gorout.", "keys", "file B", "jobs", "events", "vms", "ops", "history")
 	for _, s := range samples {
-		t.Logf("  %-8s %-8.1f %-8.0f %-10.0f %-6.0f %-6.0f %-5.0f %-5.0f %-8.0f", s.at.Round(time.Second), s.rss, s.keys, s.file, s.jobs, s.evs, s.vms, s.ops, s.history)
+		t.Logf("  %-8s %-8.1f %-8.1f %-9.0f %-8.0f %-8.0f %-10.0f %-6.0f %-6.0f %-5.0f %-5.0f %-8.0f", s.at.Round(time.Second), s.rss, s.heap/(1<<20), s.objects, s.goroutines,
+			s.keys, s.file, s.jobs, s.evs, s.vms, s.ops, s.history)
 	}
 	errMu.Lock()
 	for _, e := range errs {
@@ -392,6 +422,9 @@ sampling:
 		f    func(sample) float64
 	}{
 		{"RSS", func(s sample) float64 { return s.rss }},
+		{"live heap", func(s sample) float64 { return s.heap }},
+		{"heap objects", func(s sample) float64 { return s.objects }},
+		{"goroutines", func(s sample) float64 { return s.goroutines }},
 		{"store keys", func(s sample) float64 { return s.keys }},
 		{"file size", func(s sample) float64 { return s.file }},
 	} {
@@ -488,4 +521,66 @@ func scrape(url string) (map[string]float64, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// soakAdmin reads the server's Go runtime figures through the admin API.
+type soakAdmin struct {
+	url, token string
+}
+
+func adminDebug(t *testing.T, dataDir string) soakAdmin {
+	t.Helper()
+	c, err := newAdminClient(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return soakAdmin{url: c.url + "debug/pprof/heap", token: c.token}
+}
+
+func (a soakAdmin) get(query string) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodGet, a.url+query, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return b, err
+}
+
+// liveHeap collects garbage in the server and answers the heap's bytes
+// and objects right after: what is live.
+func (a soakAdmin) liveHeap() (bytes, objects float64, err error) {
+	b, err := a.get("?gc=1&debug=1")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "# HeapAlloc = "); ok {
+			bytes, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "# HeapObjects = "); ok {
+			objects, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if bytes == 0 || objects == 0 {
+		return 0, 0, fmt.Errorf("no HeapAlloc/HeapObjects in the heap profile")
+	}
+	return bytes, objects, nil
+}
+
+// saveHeapProfile writes a heap profile (after a collection) for `go tool pprof`.
+func (a soakAdmin) saveHeapProfile(path string) error {
+	b, err := a.get("?gc=1")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }

@@ -32,6 +32,7 @@ type upOptions struct {
 	trimMemory bool     // give start-up memory back once up
 	log        logFlags
 	expiry     expiryFlags
+	seed       seedFlag
 	// controlPlaneOnly: no node agent on this host (`stratus server`).
 	controlPlaneOnly bool
 	script           scriptOptions
@@ -109,6 +110,7 @@ func registerServeFlags(cmd *cobra.Command, o *upOptions) {
 	o.log.register(cmd)
 	o.script.register(cmd)
 	o.expiry.register(cmd)
+	o.seed.register(cmd)
 }
 
 // runUp runs stratus until ctx ends.
@@ -121,6 +123,10 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	// client-go's own log lines (leader election, event broadcasting) go
 	// through the same slog handler as ours.
 	klog.SetSlogLogger(clientGoLogger(log))
+	seedFile, err := o.seed.load()
+	if err != nil {
+		return err
+	}
 	cleanup, err := o.applyEphemeral()
 	defer cleanup()
 	if err != nil {
@@ -132,7 +138,7 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 		DataDir: o.dataDir, HTTPAddr: o.httpAddr, KubeAddr: o.kubeAddr, Store: o.storeSpec,
 		Runtime: o.runtime, RuntimeSet: o.runtimeSet,
 		SimNodes: o.simNodes, Datacenter: o.datacenter, TLSSANs: o.tlsSANs, Token: o.token,
-		ControlPlaneOnly: o.controlPlaneOnly, NetSlot: o.script.netSlot, Expiry: o.expiry.options(), Log: log,
+		ControlPlaneOnly: o.controlPlaneOnly, NetSlot: o.script.netSlot, Expiry: o.expiry.options(), Seed: seedFile, Log: log,
 		EnvLine: func(client string) string { return evalLine(client, o.dataDir) },
 	})
 	if err != nil {

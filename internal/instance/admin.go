@@ -67,6 +67,7 @@ func (in *Instance) Reset(ctx context.Context) (RestoreResult, error) {
 	if err != nil {
 		return RestoreResult{}, err
 	}
+	in.clearFaults(ctx) // the simulator's go with the store's state
 	return in.restore(ctx, s)
 }
 
@@ -93,6 +94,7 @@ func (in *Instance) RestoreSnapshot(ctx context.Context, name string) (RestoreRe
 	if err != nil {
 		return RestoreResult{}, err
 	}
+	in.clearFaults(ctx)
 	return in.restore(ctx, s)
 }
 
@@ -182,6 +184,8 @@ func (in *Instance) adminHandler() http.Handler {
 		adminReply(w, http.StatusNoContent, nil, err)
 	})
 	pprofRoutes(mux)
+	mux.HandleFunc("POST "+adminPrefix+"apply", in.serveApply)
+	in.serveFaults(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(in.admin.token)) != 1 {
@@ -192,6 +196,11 @@ func (in *Instance) adminHandler() http.Handler {
 		mux.ServeHTTP(w, r)
 	})
 }
+
+var (
+	errBadRequest  = errors.New("bad request")
+	errInvalidSeed = errors.New("invalid seed file")
+)
 
 var errUnauthorized = errors.New("the admin API needs 'Authorization: Bearer <token>' with the token in the data dir's admin-token file")
 
@@ -211,9 +220,11 @@ func adminReply(w http.ResponseWriter, ok int, v any, err error) {
 		switch {
 		case errors.Is(err, errUnauthorized):
 			code = http.StatusUnauthorized
-		case errors.Is(err, snapshot.ErrNotFound):
+		case errors.Is(err, snapshot.ErrNotFound), errors.Is(err, errNoFault):
 			code = http.StatusNotFound
-		case errors.Is(err, snapshot.ErrBadName):
+		case errors.Is(err, errInvalidSeed):
+			code = http.StatusUnprocessableEntity
+		case errors.Is(err, snapshot.ErrBadName), errors.Is(err, errBadRequest), errors.Is(err, errBadFault):
 			code = http.StatusBadRequest
 		}
 		w.WriteHeader(code)

@@ -14,18 +14,22 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/dashboard"
 	"github.com/stratus-cloud/stratus/internal/datadir"
+	"github.com/stratus-cloud/stratus/internal/fault"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/netslot"
+	"github.com/stratus-cloud/stratus/internal/seed"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 
@@ -64,6 +68,9 @@ type Options struct {
 	// a slot number, or "none" (only with ControlPlaneOnly: nothing is
 	// bound on loopback ranges, and simulated pods do not answer on ports).
 	NetSlot string
+	// Seed is a seed file (internal/seed) applied once every part is up;
+	// on a fresh data dir the state after it is what a reset goes back to.
+	Seed *seed.File
 	// Expiry holds the retention settings (zero: the real systems' defaults).
 	Expiry Expiry
 	// Log receives every part's logs (default: discarded).
@@ -85,6 +92,11 @@ type Instance struct {
 	claim *netslot.Claim
 	w     *wiring
 	admin *admin
+	// faults are the fault API's HTTP rules (the simulator keeps its own);
+	// downNodes the node-down faults (id → node).
+	faults    *fault.Set
+	downMu    sync.Mutex
+	downNodes map[string]Fault
 	// runtimeFrom says where the pod runtime's choice came from.
 	runtimeFrom string
 }
@@ -105,7 +117,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Instance{dir: dir, reg: prometheus.NewRegistry()}
+	in := &Instance{dir: dir, reg: prometheus.NewRegistry(), faults: &fault.Set{}}
 	in.group.Log = log
 	ok := false
 	defer func() {
@@ -149,7 +161,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		return append(in.group.Statuses(), app.PartStatus{Name: "state", Ready: recorded.Load()})
 	}
 	in.http = httpserver.New(httpserver.Options{Addr: o.HTTPAddr, Log: log.With("component", "http"), Registry: in.reg, Parts: parts})
-	w := &wiring{o: o, log: log, reg: in.reg, store: in.store, dir: dir, http: in.http, group: &in.group}
+	w := &wiring{o: o, log: log, reg: in.reg, store: in.store, dir: dir, http: in.http, group: &in.group, faults: in.faults}
 	if w.net, in.claim, err = network(ctx, in.store, o); err != nil {
 		return nil, err
 	}
@@ -168,8 +180,13 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	}
 	// Recording the state is part of starting: a cancel that arrives
 	// meanwhile waits for it, then everything stops cleanly.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	in.state, err = w.state(sctx)
+	if err == nil && o.Seed != nil {
+		if _, err = in.apply(sctx, o.Seed, false); err != nil {
+			err = fmt.Errorf("seed: %w", err)
+		}
+	}
 	if err == nil && rev0 == 0 {
 		err = in.saveSeed(sctx)
 	}
@@ -298,6 +315,10 @@ type wiring struct {
 	// sim and kube are the parts a reset or restore tells.
 	sim  *cloud.Sim
 	kube *apiserver.Server
+	// faults wrap the Kubernetes and GCE fronts.
+	faults *fault.Set
+	// simPool runs the --sim-nodes nodes (nil without).
+	simPool *agent.SimPool
 	// host is this host's node agent (nil for `stratus server`).
 	host *hostAgent
 	// first and second are the two start stages build fills.

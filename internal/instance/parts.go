@@ -96,7 +96,7 @@ func (w *wiring) build(ctx context.Context) error {
 // simulated nodes, and returns an in-process client of the API.
 func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	srv, err := apiserver.New(apiserver.Options{Store: w.store, DataDir: w.dir.Path(), Addr: w.o.KubeAddr, Log: w.log, Metrics: w.reg,
-		SANs: w.o.TLSSANs, NodeToken: w.o.Token, ServiceCIDR: w.net.ServiceCIDR, EventTTL: w.o.Expiry.EventTTL})
+		SANs: w.o.TLSSANs, NodeToken: w.o.Token, ServiceCIDR: w.net.ServiceCIDR, EventTTL: w.o.Expiry.EventTTL, Wrap: w.faults.Kube})
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +130,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 			return nil, err
 		}
 		w.second = append(w.second, pool)
+		w.simPool = pool
 	}
 	return kc, nil
 }
@@ -265,8 +266,9 @@ func (w *wiring) buildGCE(sim *cloud.Sim, cs http.Handler) {
 			return nil
 		},
 	})
-	w.http.Handle("/compute/", "gce", &h)
-	w.http.Handle("/batch/compute/v1", "gce", &h)
+	gh := w.faults.GCE(&h)
+	w.http.Handle("/compute/", "gce", gh)
+	w.http.Handle("/batch/compute/v1", "gce", gh)
 	w.http.Handle("/oauth2/", "gce", &h)
 	w.stateFns = append(w.stateFns, func(ctx context.Context, s *datadir.State) error {
 		g := gw.Load()

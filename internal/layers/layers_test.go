@@ -50,6 +50,10 @@ var rules = []rule{
 	{"internal/runtime", append(notBelowKubeAPI, "internal/kube", "internal/agent"), "runtimes run containers; they know nothing of Kubernetes objects' storage"},
 	{"internal/dashboard", []string{"internal/store", "internal/cloud", "=internal/cloudstack", "internal/cloudstack/cstest", "internal/gce", "internal/kube/apiserver", "internal/kube/registry", "internal/kube/controller", "internal/agent"},
 		"the dashboard is a client of the public APIs"},
+	{"internal/seed", []string{"internal/store", "internal/cloud", "=internal/cloudstack", "internal/cloudstack/cstest", "internal/gce", "internal/kube", "internal/agent", "internal/dashboard", "internal/instance"},
+		"a seed file is applied as a client of the public APIs"},
+	{"internal/fault", []string{"internal/store", "internal/cloud", "internal/cloudstack", "internal/gce", "internal/kube", "internal/agent", "internal/dashboard", "internal/instance"},
+		"fault rules are HTTP middleware: they know no API's internals"},
 }
 
 // knownExceptions are imports that break a rule today, each with the issue

@@ -60,6 +60,9 @@ type Options struct {
 	// (kube-apiserver's --event-ttl); 0 means DefaultEventTTL (1 h),
 	// negative keeps Events forever.
 	EventTTL time.Duration
+	// Wrap, when set, wraps the handler the HTTPS listener serves (not the
+	// in-process clients'): stratus's fault API injects faults there.
+	Wrap func(http.Handler) http.Handler
 }
 
 // pkiKey is where the cluster's CA and tokens live in the store, so every
@@ -251,8 +254,12 @@ func (s *Server) Start(ctx context.Context) error {
 	// port forwarding and proxies are exempt from the per-request ones, as
 	// kube-apiserver exempts them from its request timeout.
 	timeouts := httpserver.DefaultTimeouts()
+	h := s.handler
+	if s.opts.Wrap != nil {
+		h = s.opts.Wrap(h)
+	}
 	srv := &http.Server{
-		Handler:     timeouts.Deadlines(s.handler, httpserver.KubeLongRunning),
+		Handler:     timeouts.Deadlines(h, httpserver.KubeLongRunning),
 		TLSConfig:   &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext: func(net.Listener) context.Context { return s.base },

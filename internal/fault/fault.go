@@ -1,0 +1,253 @@
+// Package fault keeps the fault rules that stratus's fault API injects
+// into its HTTP fronts (`stratus fault add`, POST /stratus/v1/faults):
+// Kubernetes API requests matched by verb, resource, namespace and name,
+// and GCE API requests matched by method and path, answered with an error
+// status (429 with Retry-After, 500, 409, …), delayed, or (watches) cut
+// after a while. A rule can be limited by count, probability and duration.
+// Faults in the cloud simulator (agent commands, hosts, VMs) are the
+// simulator's own (internal/cloud, configureSimulator); internal/instance
+// lists both kinds as one.
+package fault
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Kinds of rule this package serves.
+const (
+	KindKube = "kube-api"
+	KindGCE  = "gce-api"
+)
+
+// Rule is one fault.
+type Rule struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+
+	// Kubernetes matching ("" or "*": any). Verb is get, list, watch,
+	// create, update, patch, delete or deletecollection; Resource may name
+	// a subresource ("pods/status").
+	Verb      string `json:"verb,omitempty"`
+	Resource  string `json:"resource,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+	// UserAgent, when set, is a substring the client's User-Agent must
+	// hold (to aim at one client and spare the others).
+	UserAgent string `json:"userAgent,omitempty"`
+	// GCE matching: the HTTP method and a substring of the path.
+	Method string `json:"method,omitempty"`
+	Path   string `json:"path,omitempty"`
+
+	// Status answers the request with this HTTP status instead (the API's
+	// own error body); RetryAfter sets Retry-After (seconds).
+	Status     int `json:"status,omitempty"`
+	RetryAfter int `json:"retryAfter,omitempty"`
+	// Latency delays the request (then it is served, or answered Status).
+	Latency Duration `json:"latency,omitempty"`
+	// DisconnectAfter ends a matching watch after this long.
+	DisconnectAfter Duration `json:"disconnectAfter,omitempty"`
+
+	// Count is how many requests it hits (0: no limit); Probability the
+	// chance it hits a matching one (0: 1); Duration how long it lasts
+	// from its creation (0: until removed).
+	Count       int      `json:"count,omitempty"`
+	Probability float64  `json:"probability,omitempty"`
+	Duration    Duration `json:"duration,omitempty"`
+
+	Created time.Time `json:"created"`
+	// Hits is how many requests it has hit.
+	Hits int `json:"hits"`
+}
+
+// Duration is a time.Duration written as "1.5s" in JSON.
+type Duration time.Duration
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
+// ErrNotFound: no rule has that id.
+var ErrNotFound = errors.New("no such fault")
+
+// Check refuses a rule that cannot act.
+func (r *Rule) Check() error {
+	switch r.Kind {
+	case KindKube:
+		if r.Method != "" || r.Path != "" {
+			return errors.New("method and path are for gce-api faults; kube-api faults match verb, resource, namespace, name")
+		}
+		if r.Verb != "" && r.Verb != "*" && !slices.Contains(verbs, r.Verb) {
+			return fmt.Errorf("verb %q: want one of %s", r.Verb, strings.Join(verbs, ", "))
+		}
+	case KindGCE:
+		if r.Verb != "" || r.Resource != "" || r.Namespace != "" || r.Name != "" {
+			return errors.New("verb, resource, namespace and name are for kube-api faults; gce-api faults match method and path")
+		}
+		if r.DisconnectAfter != 0 {
+			return errors.New("disconnectAfter is for Kubernetes watches")
+		}
+	default:
+		return fmt.Errorf("kind %q: this package serves %s and %s", r.Kind, KindKube, KindGCE)
+	}
+	if r.Status == 0 && r.Latency == 0 && r.DisconnectAfter == 0 {
+		return errors.New("a fault needs status, latency or disconnectAfter")
+	}
+	if r.Status != 0 && (r.Status < 400 || r.Status > 599) {
+		return fmt.Errorf("status %d: want an error status (400-599)", r.Status)
+	}
+	if r.Probability < 0 || r.Probability > 1 || r.Count < 0 || r.RetryAfter < 0 || r.Latency < 0 || r.Duration < 0 || r.DisconnectAfter < 0 {
+		return errors.New("probability is 0-1; count, retryAfter, latency, duration and disconnectAfter are not negative")
+	}
+	return nil
+}
+
+var verbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+
+// Set holds the rules. The zero value is empty and ready.
+type Set struct {
+	mu    sync.Mutex
+	rules []*Rule
+	// Now is the clock (default time.Now); Rand the dice (default
+	// math/rand/v2).
+	Now  func() time.Time
+	Rand func() float64
+}
+
+func (s *Set) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Add checks a rule and adds it, giving it an id.
+func (s *Set) Add(r Rule) (Rule, error) {
+	if err := r.Check(); err != nil {
+		return Rule{}, err
+	}
+	b := make([]byte, 4)
+	_, _ = crand.Read(b)
+	r.ID = r.Kind + "-" + hex.EncodeToString(b)
+	r.Created = s.now()
+	r.Hits = 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = append(s.rules, &r)
+	return r, nil
+}
+
+// List returns the live rules (spent and expired ones are dropped).
+func (s *Set) List() []Rule {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prune()
+	out := make([]Rule, 0, len(s.rules))
+	for _, r := range s.rules {
+		out = append(out, *r)
+	}
+	return out
+}
+
+// Remove deletes a rule.
+func (s *Set) Remove(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.rules, func(r *Rule) bool { return r.ID == id })
+	if i < 0 {
+		return fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	s.rules = slices.Delete(s.rules, i, i+1)
+	return nil
+}
+
+// Clear removes every rule.
+func (s *Set) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = nil
+}
+
+func (s *Set) prune() {
+	now := s.now()
+	s.rules = slices.DeleteFunc(s.rules, func(r *Rule) bool {
+		return (r.Count > 0 && r.Hits >= r.Count) || (r.Duration > 0 && now.Sub(r.Created) >= time.Duration(r.Duration))
+	})
+}
+
+// hit finds the first live rule of kind that matches and takes one hit of
+// it (nil: none).
+func (s *Set) hit(kind string, match func(*Rule) bool) *Rule {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.rules) == 0 {
+		return nil
+	}
+	s.prune()
+	for _, r := range s.rules {
+		if r.Kind != kind || !match(r) {
+			continue
+		}
+		if r.Probability > 0 && r.Probability < 1 && s.roll() >= r.Probability {
+			continue
+		}
+		r.Hits++
+		c := *r
+		return &c
+	}
+	return nil
+}
+
+func (s *Set) roll() float64 {
+	if s.Rand != nil {
+		return s.Rand()
+	}
+	return rand.Float64()
+}
+
+// wait sleeps d, or until ctx ends.
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// matches: want is empty, "*" or have.
+func matches(want, have string) bool { return want == "" || want == "*" || want == have }
+
+// serve applies a rule that hit: the delay, then the error answer (true)
+// or nothing (false: the request goes on).
+func serve(w http.ResponseWriter, r *http.Request, rule *Rule, answer func(w http.ResponseWriter, rule *Rule)) bool {
+	if err := wait(r.Context(), time.Duration(rule.Latency)); err != nil {
+		return true
+	}
+	if rule.Status == 0 {
+		return false
+	}
+	if rule.RetryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(rule.RetryAfter))
+	}
+	answer(w, rule)
+	return true
+}

@@ -1,0 +1,80 @@
+package fault
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestParseKube(t *testing.T) {
+	for _, tc := range []struct {
+		method, url string
+		want        kubeRequest
+		ok          bool
+	}{
+		{"GET", "/api/v1/namespaces/d/pods", kubeRequest{"list", "pods", "d", ""}, true},
+		{"GET", "/api/v1/namespaces/d/pods?watch=true", kubeRequest{"watch", "pods", "d", ""}, true},
+		{"GET", "/api/v1/namespaces/d/pods/p", kubeRequest{"get", "pods", "d", "p"}, true},
+		{"PUT", "/api/v1/namespaces/d/pods/p/status", kubeRequest{"update", "pods/status", "d", "p"}, true},
+		{"GET", "/api/v1/namespaces/d", kubeRequest{"get", "namespaces", "d", "d"}, true},
+		{"GET", "/api/v1/nodes", kubeRequest{"list", "nodes", "", ""}, true},
+		{"POST", "/apis/apps/v1/namespaces/d/deployments", kubeRequest{"create", "deployments", "d", ""}, true},
+		{"PATCH", "/apis/apps/v1/namespaces/d/deployments/x/scale", kubeRequest{"patch", "deployments/scale", "d", "x"}, true},
+		{"DELETE", "/api/v1/namespaces/d/configmaps", kubeRequest{"deletecollection", "configmaps", "d", ""}, true},
+		{"GET", "/apis", kubeRequest{}, false},
+		{"GET", "/version", kubeRequest{}, false},
+	} {
+		r := httptest.NewRequest(tc.method, tc.url, nil)
+		got, ok := parseKube(r)
+		if ok != tc.ok || (ok && got != tc.want) {
+			t.Errorf("%s %s: %+v %v, want %+v %v", tc.method, tc.url, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestLimits(t *testing.T) {
+	now := time.Unix(1000, 0)
+	dice := 0.0
+	s := &Set{Now: func() time.Time { return now }, Rand: func() float64 { return dice }}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	h := s.Kube(ok)
+	code := func(url string) int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", url, nil))
+		return w.Code
+	}
+	if _, err := s.Add(Rule{Kind: KindKube, Verb: "get", Resource: "pods", Status: 429, RetryAfter: 1, Count: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if c := code("/api/v1/namespaces/d/pods"); c != 200 {
+		t.Errorf("a list hit a get fault: %d", c)
+	}
+	for i, want := range []int{429, 429, 200} {
+		if c := code("/api/v1/namespaces/d/pods/p"); c != want {
+			t.Errorf("get %d: %d, want %d", i, c, want)
+		}
+	}
+	r, _ := s.Add(Rule{Kind: KindKube, Status: 500, Probability: 0.5, Duration: Duration(time.Minute)})
+	dice = 0.7
+	if c := code("/api/v1/nodes"); c != 200 {
+		t.Errorf("a roll above the probability hit: %d", c)
+	}
+	dice = 0.2
+	if c := code("/api/v1/nodes"); c != 500 {
+		t.Errorf("a roll below the probability missed: %d", c)
+	}
+	now = now.Add(time.Minute)
+	if c := code("/api/v1/nodes"); c != 200 || len(s.List()) != 0 {
+		t.Errorf("an expired fault hit: %d, %v", c, s.List())
+	}
+	if err := s.Remove(r.ID); err == nil {
+		t.Error("removed an expired fault twice")
+	}
+	for _, bad := range []Rule{{Kind: "x", Status: 500}, {Kind: KindKube}, {Kind: KindKube, Status: 200}, {Kind: KindKube, Verb: "frob", Status: 500},
+		{Kind: KindGCE, Resource: "pods", Status: 500}, {Kind: KindKube, Status: 500, Probability: 2}} {
+		if _, err := s.Add(bad); err == nil {
+			t.Errorf("accepted %+v", bad)
+		}
+	}
+}

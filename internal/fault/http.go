@@ -1,0 +1,160 @@
+package fault
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// kubeRequest is what a Kubernetes API request is about.
+type kubeRequest struct {
+	verb, resource, namespace, name string
+}
+
+// parseKube reads /api/v1/… and /apis/GROUP/VERSION/… paths.
+func parseKube(r *http.Request) (kubeRequest, bool) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(parts) >= 3 && parts[0] == "api":
+		parts = parts[2:]
+	case len(parts) >= 4 && parts[0] == "apis":
+		parts = parts[3:]
+	default:
+		return kubeRequest{}, false
+	}
+	var k kubeRequest
+	if len(parts) >= 2 && parts[0] == "namespaces" && len(parts) != 2 {
+		k.namespace, parts = parts[1], parts[2:]
+	}
+	if len(parts) == 0 {
+		return k, false
+	}
+	k.resource = parts[0]
+	if len(parts) >= 2 {
+		k.name = parts[1]
+		if k.resource == "namespaces" {
+			k.namespace = k.name
+		}
+	}
+	if len(parts) >= 3 {
+		k.resource += "/" + strings.Join(parts[2:], "/")
+	}
+	q := r.URL.Query()
+	watch := q.Get("watch") == "true" || q.Get("watch") == "1"
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		switch {
+		case watch:
+			k.verb = "watch"
+		case k.name == "":
+			k.verb = "list"
+		default:
+			k.verb = "get"
+		}
+	case http.MethodPost:
+		k.verb = "create"
+	case http.MethodPut:
+		k.verb = "update"
+	case http.MethodPatch:
+		k.verb = "patch"
+	case http.MethodDelete:
+		k.verb = "delete"
+		if k.name == "" {
+			k.verb = "deletecollection"
+		}
+	}
+	return k, true
+}
+
+// Kube wraps the Kubernetes API's handler with the set's kube-api rules.
+func (s *Set) Kube(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k, ok := parseKube(r)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rule := s.hit(KindKube, func(ru *Rule) bool {
+			return matches(ru.Verb, k.verb) && matches(ru.Resource, k.resource) && matches(ru.Namespace, k.namespace) &&
+				matches(ru.Name, k.name) && strings.Contains(r.UserAgent(), ru.UserAgent) && (ru.DisconnectAfter == 0 || k.verb == "watch")
+		})
+		if rule == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if serve(w, r, rule, kubeStatus) {
+			return
+		}
+		if rule.DisconnectAfter > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), time.Duration(rule.DisconnectAfter))
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// kubeStatus answers as kube-apiserver does: a Status with the reason
+// and message it gives for that code.
+func kubeStatus(w http.ResponseWriter, rule *Rule) {
+	reason, msg := "InternalError", "Internal error occurred: injected fault "+rule.ID
+	switch rule.Status {
+	case http.StatusTooManyRequests:
+		reason, msg = "TooManyRequests", "the server has received too many requests and has asked us to try again later"
+	case http.StatusConflict:
+		reason, msg = "Conflict", "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again"
+	case http.StatusServiceUnavailable:
+		reason, msg = "ServiceUnavailable", "the server is currently unable to handle the request"
+	case http.StatusGatewayTimeout:
+		reason, msg = "Timeout", "the server was unable to return a response in the time allotted, but may still be processing the request"
+	case http.StatusNotFound:
+		reason, msg = "NotFound", "the server could not find the requested resource"
+	case http.StatusForbidden:
+		reason, msg = "Forbidden", "forbidden: injected fault "+rule.ID
+	}
+	st := map[string]any{"kind": "Status", "apiVersion": "v1", "metadata": map[string]any{}, "status": "Failure",
+		"message": msg, "reason": reason, "code": rule.Status}
+	if rule.RetryAfter > 0 {
+		st["details"] = map[string]any{"retryAfterSeconds": rule.RetryAfter}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rule.Status)
+	_ = json.NewEncoder(w).Encode(st)
+}
+
+// GCE wraps the GCE gateway's handler with the set's gce-api rules.
+func (s *Set) GCE(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rule := s.hit(KindGCE, func(ru *Rule) bool {
+			return (ru.Method == "" || strings.EqualFold(ru.Method, r.Method)) && strings.Contains(r.URL.Path, ru.Path) &&
+				strings.Contains(r.UserAgent(), ru.UserAgent)
+		})
+		if rule == nil || !serve(w, r, rule, gceError) {
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// gceError answers in Google's error format.
+func gceError(w http.ResponseWriter, rule *Rule) {
+	reason, status := "backendError", "INTERNAL"
+	switch rule.Status {
+	case http.StatusTooManyRequests:
+		reason, status = "rateLimitExceeded", "RESOURCE_EXHAUSTED"
+	case http.StatusServiceUnavailable:
+		reason, status = "backendError", "UNAVAILABLE"
+	case http.StatusConflict:
+		reason, status = "alreadyExists", "ALREADY_EXISTS"
+	case http.StatusNotFound:
+		reason, status = "notFound", "NOT_FOUND"
+	case http.StatusForbidden:
+		reason, status = "forbidden", "PERMISSION_DENIED"
+	}
+	msg := "Injected fault " + rule.ID
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(rule.Status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": rule.Status, "message": msg, "status": status,
+		"errors": []map[string]string{{"message": msg, "domain": "global", "reason": reason}}}})
+}
