@@ -322,6 +322,14 @@ type Volume struct {
 	TemplateID     string    `json:"templateId,omitempty"`
 	State          string    `json:"state"`
 	Created        time.Time `json:"created"`
+	// DeviceID is a data disk's slot on its VM (1, 2, 4, …: 3 is the
+	// CD-ROM's); 0 with a VM is the root disk, or a deploy-time data disk
+	// from before device ids were recorded (device 1).
+	DeviceID int64 `json:"deviceId,omitempty"`
+	// SnapshotID is the snapshot the volume was created from.
+	SnapshotID string `json:"snapshotId,omitempty"`
+	// Attached is when the volume was last attached to its VM.
+	Attached time.Time `json:"attached,omitzero"`
 	Owner
 }
 
