@@ -52,6 +52,16 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("GET "+p+"/zones/{zone}/disks", g.listDisks)
 	h("GET "+p+"/zones/{zone}/disks/{name}", g.getDisk)
 	h("GET "+p+"/aggregated/disks", g.aggregatedDisks)
+	h("POST "+p+"/zones/{zone}/disks", g.insertDisk)
+	h("DELETE "+p+"/zones/{zone}/disks/{name}", g.deleteDisk)
+	h("POST "+p+"/zones/{zone}/disks/{name}/createSnapshot", g.createDiskSnapshot)
+	h("POST "+p+"/zones/{zone}/instances/{name}/attachDisk", g.attachDisk)
+	h("POST "+p+"/zones/{zone}/instances/{name}/detachDisk", g.detachDisk)
+
+	h("GET "+p+"/global/snapshots", g.listSnapshots)
+	h("POST "+p+"/global/snapshots", g.insertSnapshot)
+	h("GET "+p+"/global/snapshots/{name}", g.getSnapshot)
+	h("DELETE "+p+"/global/snapshots/{name}", g.deleteSnapshot)
 
 	h("GET "+p+"/zones/{zone}/operations", g.listZoneOperations)
 	h("GET "+p+"/zones/{zone}/operations/{name}", g.getOperation)
