@@ -50,3 +50,23 @@ func TestGcloudDisks(t *testing.T) {
 	}
 	g.ok("compute", "instances", "delete", "vm1", "--quiet")
 }
+
+// TestGcloudAddresses reserves, lists, describes and releases an external
+// address with the real gcloud.
+func TestGcloudAddresses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the gcloud scenario takes half a minute")
+	}
+	e := newRealEnv(t)
+	const zone = "sandbox-simulator"
+	region := regionOf(zone)
+	g := newGcloud(t, e, zone)
+	g.ok("compute", "addresses", "create", "ip1", "--region", region)
+	g.fails("already exists", "compute", "addresses", "create", "ip1", "--region", region)
+	mustContain(t, "addresses list", g.ok("compute", "addresses", "list", "--format=value(name,status,addressType)"), "ip1\tRESERVED\tEXTERNAL")
+	mustContain(t, "addresses describe", g.ok("compute", "addresses", "describe", "ip1", "--region", region), "name: ip1", "address: ")
+	g.ok("compute", "addresses", "delete", "ip1", "--region", region, "--quiet")
+	if out := g.ok("compute", "addresses", "list", "--format=value(name)"); out != "" {
+		t.Fatalf("addresses after delete: %q", out)
+	}
+}

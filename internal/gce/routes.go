@@ -58,6 +58,12 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("POST "+p+"/zones/{zone}/instances/{name}/attachDisk", g.attachDisk)
 	h("POST "+p+"/zones/{zone}/instances/{name}/detachDisk", g.detachDisk)
 
+	h("GET "+p+"/regions/{region}/addresses", g.listAddresses)
+	h("POST "+p+"/regions/{region}/addresses", g.insertAddress)
+	h("GET "+p+"/regions/{region}/addresses/{name}", g.getAddress)
+	h("DELETE "+p+"/regions/{region}/addresses/{name}", g.deleteAddress)
+	h("GET "+p+"/aggregated/addresses", g.aggregatedAddresses)
+
 	h("GET "+p+"/global/snapshots", g.listSnapshots)
 	h("POST "+p+"/global/snapshots", g.insertSnapshot)
 	h("GET "+p+"/global/snapshots/{name}", g.getSnapshot)

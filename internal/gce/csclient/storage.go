@@ -35,3 +35,22 @@ func (c *Client) ListDiskOfferings(ctx context.Context) ([]DiskOffering, error) 
 func (c *Client) ListSnapshots(ctx context.Context, params url.Values) ([]Snapshot, error) {
 	return list[Snapshot](ctx, c, "listSnapshots", "snapshot", params)
 }
+
+// PublicIP is a listPublicIpAddresses item with what the gateway's
+// addresses show.
+type PublicIP struct {
+	ID                 string `json:"id"`
+	IPAddress          string `json:"ipaddress"`
+	ZoneID             string `json:"zoneid"`
+	State              string `json:"state"`
+	Allocated          string `json:"allocated"`
+	IsSourceNAT        bool   `json:"issourcenat"`
+	VirtualMachineID   string `json:"virtualmachineid"`
+	VirtualMachineName string `json:"virtualmachinename"`
+	Tags               []Tag  `json:"tags"`
+}
+
+// ListPublicIPs lists the allocated public addresses matching params.
+func (c *Client) ListPublicIPs(ctx context.Context, params url.Values) ([]PublicIP, error) {
+	return list[PublicIP](ctx, c, "listPublicIpAddresses", "publicipaddress", params)
+}
