@@ -196,6 +196,14 @@ type Template struct {
 	Public          bool      `json:"public"`
 	PasswordEnabled bool      `json:"passwordEnabled"`
 	Created         time.Time `json:"created"`
+	// Type is USER for templates users made (createTemplate), "" for the
+	// data center's (BUILTIN).
+	Type string `json:"type,omitempty"`
+	// ZoneID is the zone of a template made from a volume or snapshot;
+	// "" for a template of every zone.
+	ZoneID string `json:"zoneId,omitempty"`
+	// SourceID is the volume or snapshot a USER template was made from.
+	SourceID string `json:"sourceId,omitempty"`
 	Owner
 }
 

@@ -124,6 +124,50 @@ func TestSDKStorage(t *testing.T) {
 		t.Fatalf("revertSnapshot: %v", err)
 	}
 
+	// a template from the stopped VM's root volume: listed as the
+	// account's own (USER, in the volume's zone), updated, then deleted
+	lv := cs.Volume.NewListVolumesParams()
+	lv.SetVirtualmachineid(vm.Id)
+	lv.SetType("ROOT")
+	roots, err := cs.Volume.ListVolumes(lv)
+	if err != nil || roots.Count != 1 {
+		t.Fatalf("root volume: %v %+v", err, roots)
+	}
+	ct := cs.Template.NewCreateTemplateParams("golden", "golden", vm.Guestosid)
+	ct.SetVolumeid(roots.Volumes[0].Id)
+	tpl, err := cs.Template.CreateTemplate(ct)
+	if err != nil || tpl.Templatetype != "USER" || tpl.Zoneid != e.advZone || !tpl.Isready || tpl.Ispublic {
+		t.Fatalf("createTemplate: %v %+v", err, tpl)
+	}
+	lt := cs.Template.NewListTemplatesParams("self")
+	lt.SetId(tpl.Id)
+	if l, err := cs.Template.ListTemplates(lt); err != nil || l.Count != 1 || l.Templates[0].Zoneid != e.advZone {
+		t.Fatalf("listTemplates self: %v %+v", err, l)
+	}
+	ut := cs.Template.NewUpdateTemplateParams(tpl.Id)
+	ut.SetDisplaytext("golden image")
+	// (cloudstack-go decodes a sync command's object from one level too
+	// high, as against a real server: the update is checked by a list)
+	if _, err := cs.Template.UpdateTemplate(ut); err != nil {
+		t.Fatalf("updateTemplate: %v", err)
+	}
+	if l, err := cs.Template.ListTemplates(lt); err != nil || l.Count != 1 || l.Templates[0].Displaytext != "golden image" {
+		t.Fatalf("after updateTemplate: %v %+v", err, l)
+	}
+	dp2 := cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, tpl.Id, e.advZone)
+	dp2.SetStartvm(false)
+	if _, err := cs.VirtualMachine.DeployVirtualMachine(dp2); err != nil {
+		t.Fatalf("deploy from the new template: %v", err)
+	}
+	if _, err := cs.Template.DeleteTemplate(cs.Template.NewDeleteTemplateParams(tpl.Id)); err == nil || !strings.Contains(err.Error(), "forced=true") {
+		t.Fatalf("delete of a template in use: %v", err)
+	}
+	dt0 := cs.Template.NewDeleteTemplateParams(tpl.Id)
+	dt0.SetForced(true)
+	if _, err := cs.Template.DeleteTemplate(dt0); err != nil {
+		t.Fatalf("deleteTemplate forced: %v", err)
+	}
+
 	// detach by VM and device id
 	dt := cs.Volume.NewDetachVolumeParams()
 	dt.SetVirtualmachineid(vm.Id)

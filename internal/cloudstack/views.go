@@ -363,6 +363,9 @@ func templateOf(r cloud.Reader, t *cloud.Template, z *cloud.Zone) templateView {
 	if z != nil {
 		v.ZoneID, v.ZoneName = z.ID, z.Name
 	}
+	if t.Type != "" {
+		v.TemplateType, v.IsExtractable = t.Type, true
+	}
 	return v
 }
 

@@ -3,7 +3,8 @@
 Run by TestLibcloudStorage with CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY and
 CLOUDSTACK_SECRET set: create_volume (a fixed and a custom disk offering),
 list_volumes (all, and of a node), attach_volume, detach_volume,
-create_volume_snapshot, list_snapshots, destroy_volume_snapshot and destroy_volume. Prints "OK" when every check
+create_volume_snapshot, list_snapshots, ex_create_snapshot_template,
+destroy_volume_snapshot and destroy_volume. Prints "OK" when every check
 passed.
 """
 import os
@@ -60,6 +61,10 @@ snap = drv.create_volume_snapshot(vol)
 check(snap.id and snap.extra["volume_id"] == vol.id, "snapshot: %r" % snap.extra)
 snaps = drv.list_snapshots()
 check([s.id for s in snaps] == [snap.id], "list_snapshots: %r" % snaps)
+ostype = [o for o in drv.ex_list_os_types() if "Debian" in o["description"]][0]["id"]
+tpl = drv.ex_create_snapshot_template(snap, "lc-tpl", ostype)
+check(tpl.id and tpl.name == "lc-tpl" and tpl.extra["hypervisor"] == "Simulator", "template from snapshot: %r" % tpl.extra)
+check("lc-tpl" in [i.name for i in drv.list_images(location=zone)], "the new template is listed")
 
 # detach, then the volume can go; deleting an attached one is refused
 try:
