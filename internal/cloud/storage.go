@@ -511,6 +511,25 @@ func (s *Sim) RevertSnapshot(ctx context.Context, c Caller, id, cmd string) (*Jo
 	})
 }
 
+// purgeStorage adds to b the deletion of an account's data volumes and
+// snapshots (its root volumes go with its VMs).
+func (ix *index) purgeStorage(b *batch, accountID string) {
+	for _, v := range ix.volumes.all() {
+		if v.AccountID == accountID && v.Type != "ROOT" {
+			if b.dropped == nil {
+				b.dropped = map[string]bool{}
+			}
+			b.dropped[v.ID] = true
+			del(b, ix.volumes, v.ID)
+		}
+	}
+	for _, sn := range ix.snapshots.all() {
+		if sn.AccountID == accountID {
+			del(b, ix.snapshots, sn.ID)
+		}
+	}
+}
+
 // Reader access to the storage family.
 
 // Snapshots returns every snapshot in creation order.

@@ -52,7 +52,7 @@ func (ix *index) addDataDisk(b *batch, vm *VM, offeringID string, sizeGB int64, 
 // them), its rules go, and its id is remembered.
 func (ix *index) expungeExtras(b *batch, s *Sim, vm *VM) {
 	for _, v := range ix.volumes.all() {
-		if v.VMID == vm.ID && v.Type == "DATADISK" {
+		if v.VMID == vm.ID && v.Type == "DATADISK" && !b.dropped[v.ID] {
 			n := *v
 			n.VMID, n.DeviceID, n.Attached = "", 0, time.Time{}
 			put(b, ix.volumes, &n)
