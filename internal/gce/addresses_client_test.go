@@ -52,3 +52,28 @@ func mustRegionOp(t *testing.T, svc *compute.Service, project string) func(*comp
 		return op
 	}
 }
+
+// TestGoClientNetworks creates, lists, gets and deletes a network with
+// Google's compute/v1 client: one CloudStack isolated network per
+// Advanced zone stands behind it, and "default" is still there.
+func TestGoClientNetworks(t *testing.T) {
+	e := newRealEnv(t)
+	svc := e.service(t, e.token)
+	p := e.project
+
+	waitOp(t, svc, p, mustOp(t)(svc.Networks.Insert(p, &compute.Network{Name: "net1", AutoCreateSubnetworks: true}).Do()))
+	_, err := svc.Networks.Insert(p, &compute.Network{Name: "net1"}).Do()
+	wantAPIError(t, err, http.StatusConflict, "alreadyExists")
+	_, err = svc.Networks.Insert(p, &compute.Network{Name: "default"}).Do()
+	wantAPIError(t, err, http.StatusConflict, "alreadyExists")
+	l, err := svc.Networks.List(p).Do()
+	if err != nil || len(l.Items) != 2 || l.Items[0].Name != "default" || l.Items[1].Name != "net1" {
+		t.Fatalf("list: %v %+v", err, l)
+	}
+	if n, err := svc.Networks.Get(p, "net1").Do(); err != nil || n.SelfLink == "" {
+		t.Fatalf("get: %v %+v", err, n)
+	}
+	waitOp(t, svc, p, mustOp(t)(svc.Networks.Delete(p, "net1").Do()))
+	_, err = svc.Networks.Get(p, "net1").Do()
+	wantAPIError(t, err, http.StatusNotFound, "notFound")
+}

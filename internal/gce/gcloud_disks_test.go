@@ -51,9 +51,10 @@ func TestGcloudDisks(t *testing.T) {
 	g.ok("compute", "instances", "delete", "vm1", "--quiet")
 }
 
-// TestGcloudAddresses reserves, lists, describes and releases an external
-// address with the real gcloud.
-func TestGcloudAddresses(t *testing.T) {
+// TestGcloudAddressesAndNetworks reserves, lists, describes and releases
+// an external address, and creates, lists and deletes a network, with the
+// real gcloud.
+func TestGcloudAddressesAndNetworks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the gcloud scenario takes half a minute")
 	}
@@ -69,4 +70,12 @@ func TestGcloudAddresses(t *testing.T) {
 	if out := g.ok("compute", "addresses", "list", "--format=value(name)"); out != "" {
 		t.Fatalf("addresses after delete: %q", out)
 	}
+
+	g.ok("compute", "networks", "create", "net1", "--subnet-mode", "auto")
+	g.fails("already exists", "compute", "networks", "create", "net1")
+	if out := g.ok("compute", "networks", "list", "--format=value(name)"); out != "default\nnet1\n" {
+		t.Fatalf("networks list: %q", out)
+	}
+	g.ok("compute", "networks", "delete", "net1", "--quiet")
+	g.fails("was not found", "compute", "networks", "describe", "net1")
 }

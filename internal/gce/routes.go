@@ -28,6 +28,8 @@ func (g *Gateway) routes() *http.ServeMux {
 
 	h("GET "+p+"/global/networks", g.listNetworks)
 	h("GET "+p+"/global/networks/{name}", g.getNetwork)
+	h("POST "+p+"/global/networks", g.insertNetwork)
+	h("DELETE "+p+"/global/networks/{name}", g.deleteNetwork)
 
 	h("GET "+p+"/global/firewalls", g.listFirewalls)
 	h("POST "+p+"/global/firewalls", g.insertFirewall)
