@@ -314,6 +314,8 @@ type VM struct {
 	// VM is Migrating and holds capacity on both hosts); HostID stays the
 	// source until the migration completes.
 	MigrateToHostID string `json:"migrateToHostId,omitempty"`
+	// AffinityGroupIDs are the VM's affinity groups (placement honours them).
+	AffinityGroupIDs []string `json:"affinityGroupIds,omitempty"`
 	Owner
 }
 

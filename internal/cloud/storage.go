@@ -555,6 +555,8 @@ func (ix *index) existsStorage(k Kind, id string) bool {
 	switch k {
 	case KindSnapshot:
 		return has(ix.snapshots, id)
+	case KindAffinityGroup:
+		return has(ix.affinityGroups, id)
 	}
 	return false
 }

@@ -570,6 +570,11 @@ func vmOf(r cloud.Reader, vm *cloud.VM, withUserData bool) vmView {
 	if ip, ok := r.StaticNATOf(vm.ID); ok {
 		v.PublicIP, v.PublicIPID = ip.Address, ip.ID
 	}
+	for _, id := range vm.AffinityGroupIDs {
+		if g, ok := r.AffinityGroup(id); ok {
+			v.AffinityGroup = append(v.AffinityGroup, affinityGroupOf(r, g))
+		}
+	}
 	return v
 }
 
