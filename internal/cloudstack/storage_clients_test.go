@@ -1,11 +1,13 @@
 package cloudstack_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // TestLibcloudStorage drives the storage family with Debian's
@@ -191,5 +193,59 @@ func TestSDKStorage(t *testing.T) {
 	}
 	if l, err := cs.Snapshot.ListSnapshots(cs.Snapshot.NewListSnapshotsParams()); err != nil || l.Count != 0 {
 		t.Fatalf("snapshots after delete: %v %+v", err, l)
+	}
+}
+
+// TestCloudstackCLIStorage drives volumes and snapshots with the Debian
+// `cloudstack` CLI, which waits for each async job (polling every 2 s):
+// createVolume with the camel-case names users type, createSnapshot,
+// listSnapshots, deleteSnapshot and deleteVolume.
+func TestCloudstackCLIStorage(t *testing.T) {
+	bin := testenv.LookPath(t, "cloudstack", "apt-get install cs")
+	srv := cstest.Start(t, cstest.Options{})
+	e := setup(t, srv)
+	off, _, err := e.cs.DiskOffering.GetDiskOfferingID("Custom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) map[string]any {
+		t.Helper()
+		out, err := runClient(t, srv, time.Minute, bin, args...)
+		var m map[string]any
+		if err != nil || json.Unmarshal([]byte(out), &m) != nil {
+			t.Fatalf("cloudstack %v: %v\n%s", args, err, out)
+		}
+		return m
+	}
+	vol := run("createVolume", "name=cli-data", "diskOfferingId="+off, "zoneId="+e.advZone, "size=12")["volume"].(map[string]any)
+	if vol["name"] != "cli-data" || vol["size"] != float64(12<<30) || vol["state"] != "Allocated" {
+		t.Fatalf("createVolume: %v", vol)
+	}
+	id := vol["id"].(string)
+	if l := run("listVolumes", "id="+id); l["count"] != float64(1) {
+		t.Fatalf("listVolumes: %v", l)
+	}
+	// a volume never attached is not on primary storage: no snapshot
+	out, err := runClient(t, srv, time.Minute, bin, "createSnapshot", "volumeid="+id)
+	if err == nil || !strings.Contains(out, "is not in Ready state but Allocated") {
+		t.Fatalf("snapshot of an Allocated volume: %v\n%s", err, out)
+	}
+	dp := e.cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone)
+	vm, err := e.cs.VirtualMachine.DeployVirtualMachine(dp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("attachVolume", "id="+id, "virtualMachineId="+vm.Id)
+	snap := run("createSnapshot", "volumeid="+id, "name=cli-snap")["snapshot"].(map[string]any)
+	if snap["name"] != "cli-snap" || snap["state"] != "BackedUp" || snap["volumeid"] != id {
+		t.Fatalf("createSnapshot: %v", snap)
+	}
+	if l := run("listSnapshots", "volumeid="+id); l["count"] != float64(1) {
+		t.Fatalf("listSnapshots: %v", l)
+	}
+	run("deleteSnapshot", "id="+snap["id"].(string))
+	run("detachVolume", "id="+id)
+	if r := run("deleteVolume", "id="+id); r["success"] != true {
+		t.Fatalf("deleteVolume: %v", r)
 	}
 }
