@@ -177,6 +177,9 @@ type batch struct {
 	pending map[string]bool
 	// hosts are the hosts this batch changes, as changed so far.
 	hosts map[string]*Host
+	// dropped are the volumes this batch deletes ahead of the changes that
+	// would otherwise write them (an account's purge, see purgeStorage).
+	dropped map[string]bool
 }
 
 // put adds a write of v (a create if the table has no such id, else an

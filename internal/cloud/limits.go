@@ -101,6 +101,16 @@ func (ix *index) usage(accountID string) map[Resource]int64 {
 			u[ResPublicIP]++
 		}
 	}
+	for _, sn := range ix.snapshots.all() {
+		if sn.AccountID == accountID {
+			u[ResSnapshot]++
+		}
+	}
+	for _, t := range ix.templates.all() {
+		if t.AccountID == accountID && t.Type == "USER" {
+			u[ResTemplate]++
+		}
+	}
 	for _, n := range ix.networks.all() {
 		if n.AccountID == accountID && !n.System && !n.Shared {
 			u[ResNetwork]++

@@ -196,6 +196,14 @@ type Template struct {
 	Public          bool      `json:"public"`
 	PasswordEnabled bool      `json:"passwordEnabled"`
 	Created         time.Time `json:"created"`
+	// Type is USER for templates users made (createTemplate), "" for the
+	// data center's (BUILTIN).
+	Type string `json:"type,omitempty"`
+	// ZoneID is the zone of a template made from a volume or snapshot;
+	// "" for a template of every zone.
+	ZoneID string `json:"zoneId,omitempty"`
+	// SourceID is the volume or snapshot a USER template was made from.
+	SourceID string `json:"sourceId,omitempty"`
 	Owner
 }
 
@@ -306,6 +314,8 @@ type VM struct {
 	// VM is Migrating and holds capacity on both hosts); HostID stays the
 	// source until the migration completes.
 	MigrateToHostID string `json:"migrateToHostId,omitempty"`
+	// AffinityGroupIDs are the VM's affinity groups (placement honours them).
+	AffinityGroupIDs []string `json:"affinityGroupIds,omitempty"`
 	Owner
 }
 
@@ -322,6 +332,14 @@ type Volume struct {
 	TemplateID     string    `json:"templateId,omitempty"`
 	State          string    `json:"state"`
 	Created        time.Time `json:"created"`
+	// DeviceID is a data disk's slot on its VM (1, 2, 4, …: 3 is the
+	// CD-ROM's); 0 with a VM is the root disk, or a deploy-time data disk
+	// from before device ids were recorded (device 1).
+	DeviceID int64 `json:"deviceId,omitempty"`
+	// SnapshotID is the snapshot the volume was created from.
+	SnapshotID string `json:"snapshotId,omitempty"`
+	// Attached is when the volume was last attached to its VM.
+	Attached time.Time `json:"attached,omitzero"`
 	Owner
 }
 

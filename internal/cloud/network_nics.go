@@ -242,5 +242,5 @@ func (ix *index) existsNet(k Kind, id string) bool {
 		_, _, err := ix.nicFor(Caller{Account: &Account{Type: AccountRootAdmin}}, id)
 		return err == nil
 	}
-	return false
+	return ix.existsStorage(k, id)
 }

@@ -14,8 +14,9 @@ func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 // set, is the only candidate.
 func (ix *index) placementCandidates(vm *VM, so *ServiceOffering, hostID string) []*Host {
 	var out []*Host
+	allow := ix.affinityFilter(vm)
 	for _, h := range ix.hosts.all() {
-		if h.ZoneID != vm.ZoneID || !h.fits(so) || (hostID != "" && h.ID != hostID) {
+		if h.ZoneID != vm.ZoneID || !h.fits(so) || (hostID != "" && h.ID != hostID) || !allow(h.ID) {
 			continue
 		}
 		out = append(out, h)

@@ -61,6 +61,8 @@ type index struct {
 	rules            *table[NetRule]
 	secondaryIPs     *table[SecondaryIP]
 	removedVMs       *table[RemovedVM]
+	snapshots        *table[Snapshot]
+	affinityGroups   *table[AffinityGroup]
 	// ruleIdx holds the derived lookups of rules and static NAT.
 	ruleIdx *ruleIndex
 
@@ -128,6 +130,8 @@ func newIndex() *index {
 		rules:            newTable(KindFirewallRule, "netrules", func(v *NetRule) string { return v.ID }, func(v *NetRule) int64 { return v.Seq }),
 		secondaryIPs:     newTable(KindSecondaryIP, "secondaryips", func(v *SecondaryIP) string { return v.ID }, func(v *SecondaryIP) int64 { return v.Seq }),
 		removedVMs:       newTable(KindRemovedVM, "removedvms", func(v *RemovedVM) string { return v.ID }, func(v *RemovedVM) int64 { return v.Seq }),
+		snapshots:        newTable(KindSnapshot, "snapshots", func(v *Snapshot) string { return v.ID }, func(v *Snapshot) int64 { return v.Seq }),
+		affinityGroups:   newTable(KindAffinityGroup, "affinitygroups", func(v *AffinityGroup) string { return v.ID }, func(v *AffinityGroup) int64 { return v.Seq }),
 		ruleIdx:          newRuleIndex(),
 		apiKeys:          map[string]string{},
 		claimed:          map[string]map[uint32]int64{},
@@ -155,7 +159,7 @@ func newIndex() *index {
 		setTombs(map[string]int64)
 	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
 		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
-		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs} {
+		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups} {
 		m.setTombs(ix.tombs)
 		ix.mirrors[m.segment()] = m
 	}
@@ -186,7 +190,7 @@ func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
 		maxSeq(ix.templates), maxSeq(ix.domains), maxSeq(ix.accounts), maxSeq(ix.users), maxSeq(ix.vms),
 		maxSeq(ix.volumes), maxSeq(ix.networks), maxSeq(ix.publicIPs), maxSeq(ix.securityGroups),
 		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks),
-		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), ix.seqStored)
+		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), maxSeq(ix.snapshots), maxSeq(ix.affinityGroups), ix.seqStored)
 	// Nothing is reserved yet: the first nextSeq reserves a block.
 	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
 	return res.Rev, nil

@@ -34,6 +34,10 @@ type DeployRequest struct {
 	Account  string
 	DomainID string
 	Details  map[string]string
+	// AffinityGroupIDs and AffinityGroupNames name the owner's affinity
+	// groups the VM joins.
+	AffinityGroupIDs   []string
+	AffinityGroupNames []string
 	// Cmd names the API command class for the job.
 	Cmd string
 }
@@ -100,6 +104,10 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 		if err != nil {
 			return err
 		}
+		ags, err := ix.resolveAffinityGroups(c, owner, r.AffinityGroupIDs, r.AffinityGroupNames)
+		if err != nil {
+			return err
+		}
 		seq := ix.nextSeq()
 		id := newID()
 		name := r.Name
@@ -121,7 +129,8 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 		vm = &VM{ID: id, Seq: seq, Name: name, DisplayName: orDefault(r.DisplayName, name), Group: r.Group,
 			InstanceName: fmt.Sprintf("i-%d-%d-%s", ix.accountNumber(owner.AccountID), seq, orDefault(s.dc.Simulator.InstanceNameSuffix, "VM")),
 			State:        VMStopped, ZoneID: zone.ID, ServiceOfferingID: so.ID, TemplateID: tpl.ID, UserData: r.UserData,
-			KeyPairs: keys, SecurityGroupIDs: sgs, HA: so.HA, Details: r.Details, Created: now, Owner: owner, UserID: c.User.ID}
+			KeyPairs: keys, SecurityGroupIDs: sgs, HA: so.HA, Details: r.Details, Created: now, Owner: owner, UserID: c.User.ID,
+			AffinityGroupIDs: ags}
 		for i, n := range nets {
 			want := ""
 			if i == 0 {

@@ -43,7 +43,7 @@ func (ix *index) addDataDisk(b *batch, vm *VM, offeringID string, sizeGB int64, 
 		return err
 	}
 	put(b, ix.volumes, &Volume{ID: newID(), Seq: ix.nextSeq(), Name: fmt.Sprintf("DATA-%d", vm.Seq), Type: "DATADISK", VMID: vm.ID,
-		ZoneID: vm.ZoneID, SizeGB: size, DiskOfferingID: off.ID, State: "Ready", Created: now, Owner: vm.Owner})
+		ZoneID: vm.ZoneID, SizeGB: size, DiskOfferingID: off.ID, State: "Ready", Created: now, Owner: vm.Owner, DeviceID: 1, Attached: now})
 	return nil
 }
 
@@ -52,9 +52,9 @@ func (ix *index) addDataDisk(b *batch, vm *VM, offeringID string, sizeGB int64, 
 // them), its rules go, and its id is remembered.
 func (ix *index) expungeExtras(b *batch, s *Sim, vm *VM) {
 	for _, v := range ix.volumes.all() {
-		if v.VMID == vm.ID && v.Type == "DATADISK" {
+		if v.VMID == vm.ID && v.Type == "DATADISK" && !b.dropped[v.ID] {
 			n := *v
-			n.VMID = ""
+			n.VMID, n.DeviceID, n.Attached = "", 0, time.Time{}
 			put(b, ix.volumes, &n)
 		}
 	}

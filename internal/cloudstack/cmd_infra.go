@@ -248,7 +248,7 @@ func listTemplates(rq *request) (any, error) {
 		var entries []templateEntry
 		for _, t := range r.Templates() {
 			for _, z := range r.Zones() {
-				if rq.match("zoneid", z.ID) {
+				if rq.match("zoneid", z.ID) && (t.ZoneID == "" || t.ZoneID == z.ID) {
 					entries = append(entries, templateEntry{t, z})
 				}
 			}

@@ -11,7 +11,7 @@ import (
 // commands returns every implemented command.
 func commands() []*command {
 	var all []*command
-	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), securityCommands(), accountCommands(), miscCommands()} {
+	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), templateCommands(), affinityCommands(), securityCommands(), accountCommands(), miscCommands()} {
 		all = append(all, group...)
 	}
 	return all
@@ -173,6 +173,15 @@ func jobResult(r cloud.Reader, j *cloud.Job) json.RawMessage {
 	}
 	if obj == nil {
 		obj = networkJobResult(r, j)
+	}
+	if obj == nil {
+		obj = storageJobResult(r, j)
+	}
+	if obj == nil {
+		obj = templateJobResult(r, j)
+	}
+	if obj == nil {
+		obj = affinityJobResult(r, j)
 	}
 	if obj == nil {
 		obj = Success{Success: true}

@@ -170,6 +170,7 @@ func deployVM(rq *request) (any, error) {
 		SecurityGroupNames: rq.p.List("securitygroupnames"), KeyPairs: keys, UserData: rq.str("userdata"),
 		StartVM: rq.boolean("startvm", true), HostID: rq.str("hostid"), RootDiskSize: rq.integer("rootdisksize", 0), Size: rq.integer("size", 0),
 		Account: rq.str("account"), DomainID: rq.str("domainid"), Details: details, Cmd: rq.className(),
+		AffinityGroupIDs: rq.p.List("affinitygroupids"), AffinityGroupNames: rq.p.List("affinitygroupnames"),
 	})
 	if err != nil {
 		return nil, err

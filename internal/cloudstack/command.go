@@ -94,6 +94,17 @@ func (c *command) allowed(caller cloud.Caller) bool {
 // check validates the declared parameters: required ones are present,
 // numbers parse, named entities exist.
 func (c *command) check(rq *request) error {
+	// The server matches a command's parameter names without regard to
+	// case (libcloud sends diskOfferingId, zoneId, virtualMachineId;
+	// Marvin's tests send domainId): a declared name given in another
+	// case counts as given.
+	for _, pr := range c.Params {
+		if !rq.p.Has(pr.Name) {
+			if v, ok := rq.p.getFold(pr.Name); ok {
+				rq.p[pr.Name] = v
+			}
+		}
+	}
 	for _, pr := range c.Params {
 		v, ok := rq.p[pr.Name]
 		if pr.Required && (!ok || v == "") && !(pr.Type == "map" && len(rq.p.Map(pr.Name)) > 0) {

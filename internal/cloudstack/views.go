@@ -363,6 +363,9 @@ func templateOf(r cloud.Reader, t *cloud.Template, z *cloud.Zone) templateView {
 	if z != nil {
 		v.ZoneID, v.ZoneName = z.ID, z.Name
 	}
+	if t.Type != "" {
+		v.TemplateType, v.IsExtractable = t.Type, true
+	}
 	return v
 }
 
@@ -567,6 +570,11 @@ func vmOf(r cloud.Reader, vm *cloud.VM, withUserData bool) vmView {
 	if ip, ok := r.StaticNATOf(vm.ID); ok {
 		v.PublicIP, v.PublicIPID = ip.Address, ip.ID
 	}
+	for _, id := range vm.AffinityGroupIDs {
+		if g, ok := r.AffinityGroup(id); ok {
+			v.AffinityGroup = append(v.AffinityGroup, affinityGroupOf(r, g))
+		}
+	}
 	return v
 }
 
@@ -576,38 +584,73 @@ type volumeView struct {
 	Type             string    `json:"type"`
 	State            string    `json:"state"`
 	Size             int64     `json:"size"`
+	VirtualSize      int64     `json:"virtualsize"`
+	PhysicalSize     int64     `json:"physicalsize,omitempty"`
 	VirtualMachineID string    `json:"virtualmachineid,omitempty"`
 	VMName           string    `json:"vmname,omitempty"`
 	VMDisplayName    string    `json:"vmdisplayname,omitempty"`
 	VMState          string    `json:"vmstate,omitempty"`
-	DeviceID         int64     `json:"deviceid"`
+	VMType           string    `json:"vmtype,omitempty"`
+	DeviceID         *int64    `json:"deviceid,omitempty"`
+	Attached         string    `json:"attached,omitempty"`
 	ZoneID           string    `json:"zoneid"`
 	ZoneName         string    `json:"zonename"`
 	TemplateID       string    `json:"templateid,omitempty"`
+	TemplateName     string    `json:"templatename,omitempty"`
+	DiskOfferingID   string    `json:"diskofferingid,omitempty"`
+	DiskOfferingName string    `json:"diskofferingname,omitempty"`
+	DiskOfferingText string    `json:"diskofferingdisplaytext,omitempty"`
+	ServiceOffering  string    `json:"serviceofferingid,omitempty"`
+	SnapshotID       string    `json:"snapshotid,omitempty"`
 	StorageType      string    `json:"storagetype"`
-	Storage          string    `json:"storage"`
+	Storage          string    `json:"storage,omitempty"`
+	StorageID        string    `json:"storageid,omitempty"`
 	Hypervisor       string    `json:"hypervisor"`
 	ProvisioningType string    `json:"provisioningtype"`
 	Created          string    `json:"created"`
 	Destroyed        bool      `json:"destroyed"`
 	IsExtractable    bool      `json:"isextractable"`
 	DisplayVolume    bool      `json:"displayvolume"`
+	QuiesceVM        bool      `json:"quiescevm"`
+	SupportsSnapshot bool      `json:"supportsstoragesnapshot"`
+	DeleteProtection bool      `json:"deleteprotection"`
 	Tags             []tagView `json:"tags"`
 	ownerView
 }
 
+// primaryStorageID is the id the simulator's one primary storage pool
+// goes by (Storage "PS0").
+const primaryStorageID = "ps0-0000-0000-0000-000000000000"
+
 func volumeOf(r cloud.Reader, v *cloud.Volume) volumeView {
-	out := volumeView{ID: v.ID, Name: v.Name, Type: v.Type, State: v.State, Size: v.SizeGB << 30, VirtualMachineID: v.VMID,
-		ZoneID: v.ZoneID, TemplateID: v.TemplateID, StorageType: "shared", Storage: "PS0", Hypervisor: "Simulator",
-		ProvisioningType: "thin", Created: date(v.Created), DisplayVolume: true, Tags: tagsOf(r, v.ID), ownerView: owner(r, v.Owner)}
-	if v.Type == "DATADISK" && v.VMID != "" {
-		out.DeviceID = 1
+	out := volumeView{ID: v.ID, Name: v.Name, Type: v.Type, State: v.State, Size: v.SizeGB << 30, VirtualSize: v.SizeGB << 30,
+		VirtualMachineID: v.VMID, ZoneID: v.ZoneID, TemplateID: v.TemplateID, StorageType: "shared", Hypervisor: "Simulator",
+		ProvisioningType: "thin", Created: date(v.Created), DisplayVolume: true, IsExtractable: v.Type == "DATADISK",
+		SnapshotID: v.SnapshotID, Tags: tagsOf(r, v.ID), ownerView: owner(r, v.Owner)}
+	if v.State != cloud.VolumeAllocated {
+		out.Storage, out.StorageID, out.PhysicalSize = "PS0", primaryStorageID, v.SizeGB<<30
+	}
+	if v.VMID != "" {
+		d := cloud.DeviceOf(v)
+		out.DeviceID = &d
+		if !v.Attached.IsZero() {
+			out.Attached = date(v.Attached)
+		}
 	}
 	if z, ok := r.Zone(v.ZoneID); ok {
 		out.ZoneName = z.Name
 	}
 	if vm, ok := r.VM(v.VMID); ok {
-		out.VMName, out.VMDisplayName, out.VMState = vm.Name, vm.DisplayName, string(vm.State)
+		out.VMName, out.VMDisplayName, out.VMState, out.VMType = vm.Name, vm.DisplayName, string(vm.State), "User"
+		if v.Type == "ROOT" {
+			out.ServiceOffering = vm.ServiceOfferingID
+		}
+	}
+	if t, ok := r.Template(v.TemplateID); ok {
+		out.TemplateName = t.Name
+	}
+	if o, ok := r.DiskOffering(v.DiskOfferingID); ok {
+		out.DiskOfferingID, out.DiskOfferingName, out.DiskOfferingText = o.ID, o.Name, o.DisplayText
 	}
 	return out
 }

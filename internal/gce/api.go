@@ -23,6 +23,9 @@ type call struct {
 
 	zoneCache  []zoneInfo
 	imageCache []imageInfo
+	// dataDisks holds the attached data volumes by VM id, listed once per
+	// request (see attachedDataDisks).
+	dataDisks map[string][]csclient.Volume
 }
 
 // link builds the selfLink of a resource of the request's project.

@@ -218,6 +218,26 @@ func (c *call) guestNetwork(z zoneInfo) (string, error) {
 	if pick != "" {
 		return pick, nil
 	}
+	best, err := c.isolatedOffering(z)
+	if err != nil {
+		return "", err
+	}
+	if best == "" {
+		// No offering to make one with: let CloudStack choose.
+		return "", nil
+	}
+	n, err := c.cs.CreateNetwork(c.ctx, csclient.Params("name", defaultNetwork, "displaytext", "default network of GCE project "+c.project,
+		"networkofferingid", best, "zoneid", z.cs.ID))
+	if err != nil {
+		return "", err
+	}
+	return n.ID, nil
+}
+
+// isolatedOffering is the network offering the gateway makes networks
+// with in an advanced zone: an enabled isolated one with source NAT, the
+// default one if several ("" when there is none).
+func (c *call) isolatedOffering(z zoneInfo) (string, error) {
 	offs, err := c.cs.ListNetworkOfferings(c.ctx, url.Values{"guestiptype": {"Isolated"}, "state": {"Enabled"}, "zoneid": {z.cs.ID}})
 	if err != nil {
 		return "", err
@@ -232,14 +252,5 @@ func (c *call) guestNetwork(z zoneInfo) (string, error) {
 			best = o.ID
 		}
 	}
-	if best == "" {
-		// No offering to make one with: let CloudStack choose.
-		return "", nil
-	}
-	n, err := c.cs.CreateNetwork(c.ctx, csclient.Params("name", defaultNetwork, "displaytext", "default network of GCE project "+c.project,
-		"networkofferingid", best, "zoneid", z.cs.ID))
-	if err != nil {
-		return "", err
-	}
-	return n.ID, nil
+	return best, nil
 }

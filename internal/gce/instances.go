@@ -158,6 +158,7 @@ func (c *call) renderInstance(z zoneInfo, vm *csclient.VirtualMachine, m *instan
 	inst.Disks = []AttachedDisk{{Kind: "compute#attachedDisk", Type: "PERSISTENT", Mode: "READ_WRITE",
 		Source: c.link("zones", z.name, "disks", vm.Name), DeviceName: "persistent-disk-0", Index: &zero,
 		Boot: true, AutoDelete: true, Interface: "SCSI", DiskSizeGb: m.DiskSizeGb, Architecture: "X86_64"}}
+	inst.Disks = append(inst.Disks, c.dataDiskEntries(z.name, vm.ID)...)
 	inst.Fingerprint = fingerprint([]any{inst.Status, inst.MachineType, inst.NetworkInterfaces})
 	return inst
 }

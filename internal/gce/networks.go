@@ -1,5 +1,7 @@
 package gce
 
+import "sort"
+
 // The gateway shows one network, "default": CloudStack's guest networks
 // of the account (created on demand per zone) and its security groups
 // stand behind it.
@@ -14,15 +16,32 @@ func (c *call) renderNetwork() *Network {
 }
 
 func (g *Gateway) listNetworks(c *call) (any, error) {
-	return c.list("compute#networkList", c.link("global", "networks"), []entry{{name: defaultNetwork, v: c.renderNetwork()}})
+	named, err := c.namedNetworks()
+	if err != nil {
+		return nil, err
+	}
+	es := []entry{{name: defaultNetwork, v: c.renderNetwork()}}
+	for name, nets := range named {
+		n := c.renderNamedNetwork(name, nets)
+		es = append(es, entry{name: name, created: n.CreationTimestamp, v: n})
+	}
+	sort.Slice(es, func(i, j int) bool { return es[i].name < es[j].name })
+	return c.list("compute#networkList", c.link("global", "networks"), es)
 }
 
 func (g *Gateway) getNetwork(c *call) (any, error) {
 	name := c.r.PathValue("name")
-	if name != defaultNetwork {
-		return nil, errNotFound("projects/" + c.project + "/global/networks/" + name)
+	if name == defaultNetwork {
+		return c.renderNetwork(), nil
 	}
-	return c.renderNetwork(), nil
+	named, err := c.namedNetworks()
+	if err != nil {
+		return nil, err
+	}
+	if nets, ok := named[name]; ok {
+		return c.renderNamedNetwork(name, nets), nil
+	}
+	return nil, errNotFound("projects/" + c.project + "/global/networks/" + name)
 }
 
 // checkNetwork accepts only the default network (URL or partial path).

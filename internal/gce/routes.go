@@ -28,6 +28,8 @@ func (g *Gateway) routes() *http.ServeMux {
 
 	h("GET "+p+"/global/networks", g.listNetworks)
 	h("GET "+p+"/global/networks/{name}", g.getNetwork)
+	h("POST "+p+"/global/networks", g.insertNetwork)
+	h("DELETE "+p+"/global/networks/{name}", g.deleteNetwork)
 
 	h("GET "+p+"/global/firewalls", g.listFirewalls)
 	h("POST "+p+"/global/firewalls", g.insertFirewall)
@@ -52,6 +54,22 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("GET "+p+"/zones/{zone}/disks", g.listDisks)
 	h("GET "+p+"/zones/{zone}/disks/{name}", g.getDisk)
 	h("GET "+p+"/aggregated/disks", g.aggregatedDisks)
+	h("POST "+p+"/zones/{zone}/disks", g.insertDisk)
+	h("DELETE "+p+"/zones/{zone}/disks/{name}", g.deleteDisk)
+	h("POST "+p+"/zones/{zone}/disks/{name}/createSnapshot", g.createDiskSnapshot)
+	h("POST "+p+"/zones/{zone}/instances/{name}/attachDisk", g.attachDisk)
+	h("POST "+p+"/zones/{zone}/instances/{name}/detachDisk", g.detachDisk)
+
+	h("GET "+p+"/regions/{region}/addresses", g.listAddresses)
+	h("POST "+p+"/regions/{region}/addresses", g.insertAddress)
+	h("GET "+p+"/regions/{region}/addresses/{name}", g.getAddress)
+	h("DELETE "+p+"/regions/{region}/addresses/{name}", g.deleteAddress)
+	h("GET "+p+"/aggregated/addresses", g.aggregatedAddresses)
+
+	h("GET "+p+"/global/snapshots", g.listSnapshots)
+	h("POST "+p+"/global/snapshots", g.insertSnapshot)
+	h("GET "+p+"/global/snapshots/{name}", g.getSnapshot)
+	h("DELETE "+p+"/global/snapshots/{name}", g.deleteSnapshot)
 
 	h("GET "+p+"/zones/{zone}/operations", g.listZoneOperations)
 	h("GET "+p+"/zones/{zone}/operations/{name}", g.getOperation)

@@ -152,6 +152,9 @@ type Volume struct {
 	TemplateID       string `json:"templateid"`
 	TemplateName     string `json:"templatename"`
 	DiskOfferingName string `json:"diskofferingname"`
+	DiskOfferingID   string `json:"diskofferingid"`
+	SnapshotID       string `json:"snapshotid"`
+	Attached         string `json:"attached"`
 	StorageType      string `json:"storagetype"`
 }
 

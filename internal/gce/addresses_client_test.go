@@ -1,0 +1,79 @@
+package gce
+
+import (
+	"net/http"
+	"testing"
+
+	compute "google.golang.org/api/compute/v1"
+)
+
+// TestGoClientAddresses reserves, lists, gets and releases external
+// addresses with Google's compute/v1 client, and checks GCE's refusals.
+func TestGoClientAddresses(t *testing.T) {
+	e := newRealEnv(t)
+	svc := e.service(t, e.token)
+	p, region := e.project, regionOf("sandbox-simulator")
+
+	waitOp(t, svc, p, mustRegionOp(t, svc, p)(svc.Addresses.Insert(p, region, &compute.Address{Name: "ip1"}).Do()))
+	_, err := svc.Addresses.Insert(p, region, &compute.Address{Name: "ip1"}).Do()
+	wantAPIError(t, err, http.StatusConflict, "alreadyExists")
+	a, err := svc.Addresses.Get(p, region, "ip1").Do()
+	if err != nil || a.Address == "" || a.Status != "RESERVED" || a.AddressType != "EXTERNAL" {
+		t.Fatalf("get: %v %+v", err, a)
+	}
+	l, err := svc.Addresses.List(p, region).Do()
+	if err != nil || len(l.Items) != 1 || l.Items[0].Name != "ip1" {
+		t.Fatalf("list: %v %+v", err, l)
+	}
+	agg, err := svc.Addresses.AggregatedList(p).Do()
+	if err != nil || len(agg.Items["regions/"+region].Addresses) != 1 {
+		t.Fatalf("aggregated: %v %+v", err, agg)
+	}
+	_, err = svc.Addresses.Get(p, region, "nosuch").Do()
+	wantAPIError(t, err, http.StatusNotFound, "notFound")
+	waitOp(t, svc, p, mustRegionOp(t, svc, p)(svc.Addresses.Delete(p, region, "ip1").Do()))
+	if l, err := svc.Addresses.List(p, region).Do(); err != nil || len(l.Items) != 0 {
+		t.Fatalf("after delete: %v %+v", err, l)
+	}
+}
+
+// mustRegionOp fails on a call's error and waits for a regional operation.
+func mustRegionOp(t *testing.T, svc *compute.Service, project string) func(*compute.Operation, error) *compute.Operation {
+	return func(op *compute.Operation, err error) *compute.Operation {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for op.Status != "DONE" {
+			if op, err = svc.RegionOperations.Wait(project, lastSegment(op.Region), op.Name).Do(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return op
+	}
+}
+
+// TestGoClientNetworks creates, lists, gets and deletes a network with
+// Google's compute/v1 client: one CloudStack isolated network per
+// Advanced zone stands behind it, and "default" is still there.
+func TestGoClientNetworks(t *testing.T) {
+	e := newRealEnv(t)
+	svc := e.service(t, e.token)
+	p := e.project
+
+	waitOp(t, svc, p, mustOp(t)(svc.Networks.Insert(p, &compute.Network{Name: "net1", AutoCreateSubnetworks: true}).Do()))
+	_, err := svc.Networks.Insert(p, &compute.Network{Name: "net1"}).Do()
+	wantAPIError(t, err, http.StatusConflict, "alreadyExists")
+	_, err = svc.Networks.Insert(p, &compute.Network{Name: "default"}).Do()
+	wantAPIError(t, err, http.StatusConflict, "alreadyExists")
+	l, err := svc.Networks.List(p).Do()
+	if err != nil || len(l.Items) != 2 || l.Items[0].Name != "default" || l.Items[1].Name != "net1" {
+		t.Fatalf("list: %v %+v", err, l)
+	}
+	if n, err := svc.Networks.Get(p, "net1").Do(); err != nil || n.SelfLink == "" {
+		t.Fatalf("get: %v %+v", err, n)
+	}
+	waitOp(t, svc, p, mustOp(t)(svc.Networks.Delete(p, "net1").Do()))
+	_, err = svc.Networks.Get(p, "net1").Do()
+	wantAPIError(t, err, http.StatusNotFound, "notFound")
+}
