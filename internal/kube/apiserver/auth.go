@@ -17,8 +17,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 	"github.com/stratus-cloud/stratus/internal/kube/auth"
+	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
 	"github.com/stratus-cloud/stratus/internal/store"
 )

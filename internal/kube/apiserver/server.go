@@ -260,7 +260,7 @@ func (s *Server) Start(ctx context.Context) error {
 	// kube-apiserver exempts them from its request timeout.
 	timeouts := httpserver.DefaultTimeouts()
 	srv := &http.Server{
-		Handler:     timeouts.Deadlines(s.handler, httpserver.KubeLongRunning),
+		Handler: timeouts.Deadlines(s.handler, httpserver.KubeLongRunning),
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
 			ClientAuth: tls.RequestClientCert}, // verified by auth.Authenticator
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),

@@ -241,5 +241,8 @@ func ClusterRoleBindings() []*rbacv1.ClusterRoleBinding {
 		// Joined nodes that run the service proxy (stratus agent --proxy)
 		// read what kube-proxy reads.
 		crb("stratus:node-proxier", "system:node-proxier", group(GroupNodes)),
+		// The legacy node token (LegacyNodeUser) has the node role's rules
+		// cluster-wide, as before nodes had identities of their own.
+		crb("stratus:legacy-node-token", "system:node", user(LegacyNodeUser)),
 	}
 }

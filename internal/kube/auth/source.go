@@ -9,7 +9,9 @@ import (
 
 // InformerSource reads roles and bindings from a shared informer factory's
 // rbac/v1 informers. Watch registers handlers that invalidate r.
-type InformerSource struct{ f informers.SharedInformerFactory }
+type InformerSource struct {
+	f informers.SharedInformerFactory
+}
 
 // NewInformerSource asks f for the four RBAC informers (start f after).
 func NewInformerSource(f informers.SharedInformerFactory) *InformerSource {
