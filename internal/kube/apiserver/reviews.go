@@ -8,6 +8,8 @@ import (
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authenticationv1alpha1 "k8s.io/api/authentication/v1alpha1"
+	authenticationv1beta1 "k8s.io/api/authentication/v1beta1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,7 +26,8 @@ import (
 // 1.32 and later send protobuf for auth can-i).
 func newReviewDecoder() runtime.Decoder {
 	sch := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{authenticationv1.AddToScheme, authorizationv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{authenticationv1.AddToScheme, authorizationv1.AddToScheme,
+		authenticationv1beta1.AddToScheme, authenticationv1alpha1.AddToScheme} {
 		if err := add(sch); err != nil {
 			panic(err) // static registration
 		}
@@ -55,6 +58,10 @@ func (s *Server) serveAuthAPI(w http.ResponseWriter, r *http.Request, a *auth.At
 			s.serveReview(w, r, a)
 			return true
 		}
+	case a.APIGroup == "authentication.k8s.io" && a.APIVersion != "v1" && a.Name == "" && a.Resource == "selfsubjectreviews" &&
+		(a.APIVersion == "v1beta1" || a.APIVersion == "v1alpha1"):
+		s.serveSelfSubjectReviewBeta(w, r, a)
+		return true
 	case a.APIGroup == "authentication.k8s.io" && a.APIVersion == "v1" && a.Name == "":
 		switch a.Resource {
 		case "selfsubjectreviews", "tokenreviews":
@@ -330,4 +337,28 @@ func (s *Server) serveTokenRequest(w http.ResponseWriter, r *http.Request, a *au
 	tr.Name, tr.Namespace, tr.CreationTimestamp = sa.Name, sa.Namespace, metav1.NewTime(s.now())
 	tr.Status = authenticationv1.TokenRequestStatus{Token: tok, ExpirationTimestamp: metav1.NewTime(expires)}
 	s.writeReview(w, r, tr)
+}
+
+// serveSelfSubjectReviewBeta is `kubectl auth whoami` of kubectl 1.27,
+// which asks the beta (or alpha) version.
+func (s *Server) serveSelfSubjectReviewBeta(w http.ResponseWriter, r *http.Request, a *auth.Attributes) {
+	var (
+		obj  runtime.Object
+		info *authenticationv1.UserInfo
+	)
+	if a.APIVersion == "v1beta1" {
+		rv := &authenticationv1beta1.SelfSubjectReview{TypeMeta: metav1.TypeMeta{APIVersion: "authentication.k8s.io/v1beta1", Kind: "SelfSubjectReview"}}
+		obj, info = rv, &rv.Status.UserInfo
+	} else {
+		rv := &authenticationv1alpha1.SelfSubjectReview{TypeMeta: metav1.TypeMeta{APIVersion: "authentication.k8s.io/v1alpha1", Kind: "SelfSubjectReview"}}
+		obj, info = rv, &rv.Status.UserInfo
+	}
+	if r.ContentLength != 0 {
+		if err := s.decodeReview(r, w, obj); err != nil {
+			s.writeError(w, err)
+			return
+		}
+	}
+	*info = userInfo(a.User)
+	s.writeReview(w, r, obj)
 }

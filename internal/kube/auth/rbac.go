@@ -99,11 +99,18 @@ func buildIndex(src Source) (*rbacIndex, error) {
 		clusterRules[cr.Name] = cr.Rules
 	}
 	// Aggregated ClusterRoles get the rules of the roles their selectors
-	// pick, as the aggregation controller would write them.
+	// pick (themselves aggregated: admin picks edit, which picks view), as
+	// the aggregation controller would write them.
+	byName := make(map[string]*rbacv1.ClusterRole, len(crs))
 	for _, cr := range crs {
-		if cr.AggregationRule == nil {
-			continue
+		byName[cr.Name] = cr
+	}
+	var aggregated func(cr *rbacv1.ClusterRole, seen map[string]bool) []rbacv1.PolicyRule
+	aggregated = func(cr *rbacv1.ClusterRole, seen map[string]bool) []rbacv1.PolicyRule {
+		if cr.AggregationRule == nil || seen[cr.Name] {
+			return cr.Rules
 		}
+		seen[cr.Name] = true
 		rules := append([]rbacv1.PolicyRule(nil), cr.Rules...)
 		for _, sel := range cr.AggregationRule.ClusterRoleSelectors {
 			s, err := metav1.LabelSelectorAsSelector(&sel)
@@ -112,11 +119,16 @@ func buildIndex(src Source) (*rbacIndex, error) {
 			}
 			for _, other := range crs {
 				if other.Name != cr.Name && s.Matches(labels.Set(other.Labels)) {
-					rules = append(rules, other.Rules...)
+					rules = append(rules, aggregated(other, seen)...)
 				}
 			}
 		}
-		clusterRules[cr.Name] = rules
+		return rules
+	}
+	for _, cr := range crs {
+		if cr.AggregationRule != nil {
+			clusterRules[cr.Name] = aggregated(cr, map[string]bool{})
+		}
 	}
 	nsRules := make(map[string][]rbacv1.PolicyRule, len(roles))
 	for _, ro := range roles {
