@@ -192,3 +192,9 @@ func (s *Server) podsOnNode(ctx context.Context, node string) ([]*corev1.Pod, er
 	}
 	return out, nil
 }
+
+// SignLegacyToken signs the token of a legacy ServiceAccount token Secret
+// (for the controller manager's token controller, in-process).
+func (s *Server) SignLegacyToken(ns, serviceAccount, uid, secret string) (string, error) {
+	return s.auth.tokens.IssueLegacy(ns, serviceAccount, uid, secret)
+}
