@@ -198,3 +198,9 @@ func (s *Server) podsOnNode(ctx context.Context, node string) ([]*corev1.Pod, er
 func (s *Server) SignLegacyToken(ns, serviceAccount, uid, secret string) (string, error) {
 	return s.auth.tokens.IssueLegacy(ns, serviceAccount, uid, secret)
 }
+
+// SignClientCSR signs an approved node client certificate request with
+// the cluster CA (for the controller manager's CSR signer, in-process).
+func (s *Server) SignClientCSR(csrPEM []byte, ttl time.Duration) ([]byte, error) {
+	return s.bundle.SignClientCSR(csrPEM, s.now(), ttl)
+}

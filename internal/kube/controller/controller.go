@@ -64,6 +64,9 @@ type Options struct {
 	RootCA []byte
 	// LegacyTokenSigner fills legacy token Secrets (nil: left empty).
 	LegacyTokenSigner LegacyTokenSigner
+	// CSRSigner signs approved node client certificate requests (nil:
+	// approved, not signed). The "csr" controller approves them.
+	CSRSigner CSRSigner
 }
 
 // Manager runs the scheduler and the controllers; it is an app.Component
@@ -182,6 +185,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("serviceaccount") {
 		m.addServiceAccounts()
+	}
+	if m.enabled("csr") {
+		m.addCSRs()
 	}
 
 	m.factory.Start(runCtx.Done())
