@@ -23,13 +23,8 @@ import (
 	"github.com/stratus-cloud/stratus/internal/store"
 )
 
+// userKey is the context key of the request's user (after impersonation).
 type userKey struct{}
-
-// userFrom is the request's user (after impersonation).
-func userFrom(ctx context.Context) *auth.User {
-	u, _ := ctx.Value(userKey{}).(*auth.User)
-	return u
-}
 
 // saKeyKey is where the ServiceAccount token signing key lives in the
 // store, beside the CA (pkiKey), so every server of a cluster signs and
