@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,16 +9,19 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 	"k8s.io/klog/v2"
 
 	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/agent/failover"
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/instance"
+	"github.com/stratus-cloud/stratus/internal/kube/nodeauth"
 	"github.com/stratus-cloud/stratus/internal/proxy"
 )
 
@@ -78,6 +82,20 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			defer stop()
 			if _, err := cs.Discovery().ServerVersion(); err != nil {
 				return fmt.Errorf("agent: cannot reach %s (with --ca-file %q): %w", strings.Join(servers.URLs(), ", "), o.caFile, err)
+			}
+			if bootstraputil.IsValidBootstrapToken(o.token) {
+				// A bootstrap token is good only for joining: exchange it
+				// for this node's client certificate, as a kubelet does.
+				jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+				creds, err := nodeauth.Join(jctx, cfg, o.name, 0)
+				cancel()
+				if err != nil {
+					return fmt.Errorf("agent: join: %w", err)
+				}
+				if cs, err = kubernetes.NewForConfig(creds.Config(cfg)); err != nil {
+					return fmt.Errorf("agent: %w", err)
+				}
+				log.Info("joined with a bootstrap token", "user", "system:node:"+o.name, "certificate expires", creds.Expiry())
 			}
 			rt, rtName, err := instance.OpenRuntime(ctx, o.runtime, "stratus-agent-"+o.name, log)
 			if err != nil {

@@ -113,7 +113,8 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil
 	})
 
-	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String()})
+	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String(),
+		RootCA: srv.CACert(), LegacyTokenSigner: srv.SignLegacyToken, CSRSigner: srv.SignClientCSR})
 	// Servers sharing a store take turns: only the lease holder runs the
 	// scheduler and controllers. The identity is stable per data dir, so a
 	// restarted server takes its own lease back at once.

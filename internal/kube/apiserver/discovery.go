@@ -1,15 +1,12 @@
 package apiserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"runtime"
 	"strings"
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
@@ -197,41 +194,4 @@ func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
 		list.Items = append(list.Items, apidiscoveryv2.APIGroupDiscovery{ObjectMeta: metav1.ObjectMeta{Name: gv.Group}, Versions: []apidiscoveryv2.APIVersionDiscovery{vd}})
 	}
 	s.writeJSON(w, "application/json;g=apidiscovery.k8s.io;v="+v+";as=APIGroupDiscoveryList", list)
-}
-
-// serveSelfSubjectAccessReview answers "allowed" to every question: there
-// is no authorization beyond authentication.
-func (s *Server) serveSelfSubjectAccessReview(w http.ResponseWriter, r *http.Request) {
-	var review authorizationv1.SelfSubjectAccessReview
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&review); err != nil {
-		s.writeError(w, badRequest(err.Error()))
-		return
-	}
-	review.APIVersion, review.Kind = "authorization.k8s.io/v1", "SelfSubjectAccessReview"
-	review.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: true, Reason: "stratus: authenticated users may do anything"}
-	data, _ := json.Marshal(&review)
-	writeRaw(w, mtJSON, http.StatusCreated, data)
-}
-
-func (s *Server) serveSelfSubjectReview(w http.ResponseWriter, r *http.Request) {
-	// The body is read (and must be a review, as the real server decodes
-	// it) before answering: an HTTP/2 stream answered with its body unread
-	// is reset, which curl reports as error 92.
-	data, err := readBody(w, r)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	if len(bytes.TrimSpace(data)) > 0 {
-		var in authenticationv1.SelfSubjectReview
-		if err := json.Unmarshal(data, &in); err != nil {
-			s.writeError(w, badRequest(err.Error()))
-			return
-		}
-	}
-	u := userFrom(r.Context())
-	review := authenticationv1.SelfSubjectReview{TypeMeta: metav1.TypeMeta{APIVersion: "authentication.k8s.io/v1", Kind: "SelfSubjectReview"},
-		Status: authenticationv1.SelfSubjectReviewStatus{UserInfo: authenticationv1.UserInfo{Username: u.Name, Groups: u.Groups}}}
-	data, _ = json.Marshal(&review)
-	writeRaw(w, mtJSON, http.StatusCreated, data)
 }

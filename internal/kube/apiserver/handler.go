@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,15 +64,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok"))
 		return
 	}
-	u := s.authenticate(r)
-	if u == nil {
+	u, err := s.auth.authn.Authenticate(r)
+	if u == nil || err != nil {
 		s.writeError(w, newStatus(http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized"))
 		s.metrics.requests.WithLabelValues("", "", "401").Inc()
 		return
 	}
-	r = r.WithContext(context.WithValue(r.Context(), userKey{}, u))
 	rw := &statusRecorder{ResponseWriter: w, code: 200}
-	verb, resource := s.route(rw, r)
+	verb, resource := s.authorizeAndRoute(rw, r, u)
 	if verb != "watch" && verb != "log" {
 		s.metrics.latency.WithLabelValues(verb, resource).Observe(time.Since(start).Seconds())
 	}
@@ -122,14 +120,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource s
 	if gv, ok := groupVersionPath(p); ok {
 		s.serveResourceList(w, r, gv)
 		return "get", "discovery"
-	}
-	if p == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" && r.Method == http.MethodPost {
-		s.serveSelfSubjectAccessReview(w, r)
-		return "create", "selfsubjectaccessreviews"
-	}
-	if p == "/apis/authentication.k8s.io/v1/selfsubjectreviews" && r.Method == http.MethodPost {
-		s.serveSelfSubjectReview(w, r)
-		return "create", "selfsubjectreviews"
 	}
 	ri, ok := parsePath(p)
 	if !ok {

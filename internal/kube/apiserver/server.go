@@ -77,6 +77,7 @@ type Server struct {
 	reg     *registry.Registry
 	storage *registry.Storage
 	bundle  *certs.Bundle
+	auth    authState
 	metrics *metrics
 	now     func() time.Time
 
@@ -138,6 +139,9 @@ func New(o Options) (*Server, error) {
 	s := &Server{opts: o, log: o.Log.With("component", "kube-apiserver"), codecs: codecs, reg: reg, storage: st, now: o.Now}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
 	if s.bundle, err = loadBundle(context.Background(), o.Store, o.Now(), o.NodeToken); err != nil {
+		return nil, err
+	}
+	if err := s.setupAuth(context.Background()); err != nil {
 		return nil, err
 	}
 	s.metrics = newMetrics(o.Metrics)
@@ -245,6 +249,10 @@ func (s *Server) Start(ctx context.Context) error {
 		ln.Close()
 		return fmt.Errorf("apiserver: bootstrap: %w", err)
 	}
+	if err := s.startAuthz(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("apiserver: authorization: %w", err)
+	}
 	if err := s.writeFiles(url); err != nil {
 		ln.Close()
 		return err
@@ -259,8 +267,9 @@ func (s *Server) Start(ctx context.Context) error {
 		h = s.opts.Wrap(h)
 	}
 	srv := &http.Server{
-		Handler:     timeouts.Deadlines(h, httpserver.KubeLongRunning),
-		TLSConfig:   &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
+		Handler: timeouts.Deadlines(h, httpserver.KubeLongRunning),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
+			ClientAuth: tls.RequestClientCert}, // verified by auth.Authenticator
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext: func(net.Listener) context.Context { return s.base },
 	}

@@ -55,8 +55,18 @@ type Options struct {
 	// "replicaset", "deployment", "endpoints", "endpointslice",
 	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job",
 	// "servicelb" (the event that says LoadBalancer Services get no
-	// external IP: a cloud controller that gives them one disables it).
+	// external IP: a cloud controller that gives them one disables it),
+	// "serviceaccount" (default ServiceAccounts, kube-root-ca.crt, legacy
+	// token Secrets).
 	Disable []string
+	// RootCA is the cluster CA published in every namespace's
+	// kube-root-ca.crt ConfigMap (empty: not published).
+	RootCA []byte
+	// LegacyTokenSigner fills legacy token Secrets (nil: left empty).
+	LegacyTokenSigner LegacyTokenSigner
+	// CSRSigner signs approved node client certificate requests (nil:
+	// approved, not signed). The "csr" controller approves them.
+	CSRSigner CSRSigner
 }
 
 // Manager runs the scheduler and the controllers; it is an app.Component
@@ -71,6 +81,8 @@ type Manager struct {
 	sched *scheduler.Scheduler
 	loops []*loop
 	runs  []func(ctx context.Context)
+	// extraFactories are filtered informer factories started with factory.
+	extraFactories []informers.SharedInformerFactory
 
 	ready  atomic.Bool
 	cancel context.CancelFunc
@@ -171,13 +183,27 @@ func (m *Manager) Start(ctx context.Context) error {
 	if m.enabled("servicelb") {
 		m.addServiceLB()
 	}
+	if m.enabled("serviceaccount") {
+		m.addServiceAccounts()
+	}
+	if m.enabled("csr") {
+		m.addCSRs()
+	}
 
 	m.factory.Start(runCtx.Done())
+	for _, f := range m.extraFactories {
+		f.Start(runCtx.Done())
+	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		if !informersync.Factory(runCtx.Done(), m.factory) {
 			return
+		}
+		for _, f := range m.extraFactories {
+			if !informersync.Factory(runCtx.Done(), f) {
+				return
+			}
 		}
 		for _, l := range m.loops {
 			m.wg.Add(1)
@@ -207,6 +233,9 @@ func (m *Manager) Stop(ctx context.Context) error {
 	go func() {
 		m.wg.Wait()
 		m.factory.Shutdown()
+		for _, f := range m.extraFactories {
+			f.Shutdown()
+		}
 		close(done)
 	}()
 	var err error

@@ -481,8 +481,9 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		return nil, false, apierrors.NewConflict(r.GroupResource(), name,
 			fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", cm.GetUID(), uid))
 	}
-	if o.Subresource == "status" {
-		// The status subresource changes only .status.
+	if o.Subresource == "status" || o.Subresource == "approval" {
+		// The status subresource changes only .status (and a CSR's
+		// approval subresource its conditions, which live there).
 		next := cur.DeepCopyObject()
 		setField(next, "Status", fieldOf(obj, "Status"))
 		nm, _ := meta.Accessor(next)

@@ -1,0 +1,53 @@
+package certs
+
+import (
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"time"
+)
+
+// SignClientCSR issues a client certificate for a PEM certificate request,
+// signed by the cluster CA, with the request's subject (CN is the user,
+// O the groups) and client-auth usage, valid for ttl from now. It is the
+// signer of kubernetes.io/kube-apiserver-client-kubelet requests, which
+// the controller manager calls once a request is approved.
+func (b *Bundle) SignClientCSR(csrPEM []byte, now time.Time, ttl time.Duration) ([]byte, error) {
+	blk, _ := pem.Decode(csrPEM)
+	if blk == nil || blk.Type != "CERTIFICATE REQUEST" {
+		return nil, errors.New("certs: not a PEM certificate request")
+	}
+	req, err := x509.ParseCertificateRequest(blk.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.CheckSignature(); err != nil {
+		return nil, err
+	}
+	ca, key, err := b.ca()
+	if err != nil {
+		return nil, err
+	}
+	serial, err := randSerial()
+	if err != nil {
+		return nil, err
+	}
+	notAfter := now.Add(ttl)
+	if notAfter.After(ca.NotAfter) {
+		notAfter = ca.NotAfter
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      req.Subject,
+		NotBefore:    now.Add(-5 * time.Minute),
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, req.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
