@@ -60,15 +60,33 @@ func (c *call) renderMachineType(o csclient.ServiceOffering, zone string) *Machi
 		Zone: zone, SelfLink: c.link("zones", zone, "machineTypes", name), Deprecated: &Deprecated{State: "ACTIVE"}}
 }
 
+// listedPredefined are the GCE predefined machine types a zone lists beside
+// its offerings (any other predefined or custom name can still be asked
+// for and described): the shared-core ones and the common standard sizes.
+var listedPredefined = []string{"f1-micro", "g1-small", "e2-micro", "e2-small", "e2-medium",
+	"e2-standard-2", "e2-standard-4", "e2-standard-8", "n1-standard-1", "n1-standard-2", "n1-standard-4",
+	"n1-standard-8", "n2-standard-2", "n2-standard-4", "n2-standard-8"}
+
 func (c *call) machineTypeEntries(z zoneInfo, os []csclient.ServiceOffering) []entry {
 	var es []entry
 	seen := map[string]bool{}
+	var usable []csclient.ServiceOffering
 	for _, o := range os {
 		if !inZone(o.ZoneID, z.cs.ID) || seen[gceName(o.Name)] {
 			continue
 		}
 		seen[gceName(o.Name)] = true
+		usable = append(usable, o)
 		es = append(es, entry{scope: "zones/" + z.name, name: gceName(o.Name), created: csTime(o.Created), v: c.renderMachineType(o, z.name)})
+	}
+	for _, name := range listedPredefined {
+		if seen[name] {
+			continue
+		}
+		if off, ok := mapOffering(name, usable); ok {
+			mt := c.renderPredefined(name, off, z.name)
+			es = append(es, entry{scope: "zones/" + z.name, name: name, created: mt.CreationTimestamp, v: mt})
+		}
 	}
 	return es
 }
