@@ -166,4 +166,3 @@ type reconcileFunc func(ctx context.Context, req ctrl.Request) (ctrl.Result, err
 func (f reconcileFunc) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return f(ctx, req)
 }
-
