@@ -53,7 +53,7 @@ type Options struct {
 	ClusterCIDR string
 	// Disable names controllers not to run: "scheduler", "replication",
 	// "replicaset", "deployment", "endpoints", "endpointslice",
-	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job",
+	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob",
 	// "servicelb" (the event that says LoadBalancer Services get no
 	// external IP: a cloud controller that gives them one disables it).
 	Disable []string
@@ -161,6 +161,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("job") {
 		m.addJob()
+	}
+	if m.enabled("cronjob") {
+		m.addCronJob()
 	}
 	if m.enabled("garbagecollector") {
 		m.addGC()
