@@ -53,7 +53,7 @@ type Options struct {
 	ClusterCIDR string
 	// Disable names controllers not to run: "scheduler", "replication",
 	// "replicaset", "deployment", "endpoints", "endpointslice",
-	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob",
+	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset",
 	// "servicelb" (the event that says LoadBalancer Services get no
 	// external IP: a cloud controller that gives them one disables it).
 	Disable []string
@@ -164,6 +164,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("cronjob") {
 		m.addCronJob()
+	}
+	if m.enabled("daemonset") {
+		m.addDaemonSet()
 	}
 	if m.enabled("garbagecollector") {
 		m.addGC()
