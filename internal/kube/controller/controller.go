@@ -53,7 +53,7 @@ type Options struct {
 	ClusterCIDR string
 	// Disable names controllers not to run: "scheduler", "replication",
 	// "replicaset", "deployment", "endpoints", "endpointslice",
-	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset",
+	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset", "statefulset",
 	// "servicelb" (the event that says LoadBalancer Services get no
 	// external IP: a cloud controller that gives them one disables it).
 	Disable []string
@@ -167,6 +167,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("daemonset") {
 		m.addDaemonSet()
+	}
+	if m.enabled("statefulset") {
+		m.addStatefulSet()
 	}
 	if m.enabled("garbagecollector") {
 		m.addGC()
