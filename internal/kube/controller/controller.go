@@ -1,6 +1,7 @@
 // Package controller is stratus's controller manager: one component that
 // runs the scheduler and every controller the cluster needs (replication
-// controllers, replica sets, deployments, endpoints and endpoint slices,
+// controllers, replica sets, deployments, jobs, cron jobs, daemon sets,
+// stateful sets, endpoints and endpoint slices,
 // node life cycle with pod CIDRs, garbage collection by ownerReferences,
 // namespace deletion, a word on LoadBalancer Services) over one set of shared informers. It speaks to the
 // cluster only through client-go, so it runs against any Kubernetes API.
