@@ -29,11 +29,9 @@ type target struct {
 	version string // of meta.k8s.io for as=
 }
 
-// negotiate picks the first acceptable entry of the Accept header.
-func negotiate(accept string) (target, bool) { return negotiateFor(accept, false) }
-
-// negotiateFor is negotiate for a resource; custom resources, like the real
-// server's, have no protobuf form (but their tables and metadata do).
+// negotiateFor picks the first acceptable entry of the Accept header for a
+// resource; custom resources, like the real server's, have no protobuf form
+// (but their tables and metadata do).
 func negotiateFor(accept string, custom bool) (target, bool) {
 	if strings.TrimSpace(accept) == "" {
 		return target{mediaType: mtJSON}, true
