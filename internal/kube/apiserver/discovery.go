@@ -31,7 +31,7 @@ func subresourceVerbs(sub string) metav1.Verbs {
 	switch sub {
 	case "log":
 		return metav1.Verbs{"get"}
-	case "binding":
+	case "binding", "eviction":
 		return metav1.Verbs{"create"}
 	case "finalize":
 		return metav1.Verbs{"update"}
@@ -45,6 +45,8 @@ func subresourceKind(r *registry.Resource, sub string) (group, version, kind str
 		return "autoscaling", "v1", "Scale"
 	case "binding":
 		return "", "v1", "Binding"
+	case "eviction":
+		return "policy", "v1", "Eviction"
 	case "log":
 		return "", "v1", "Pod"
 	}

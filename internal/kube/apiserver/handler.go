@@ -212,6 +212,13 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri reques
 		}
 		s.serveBinding(w, r, ri, t)
 		return
+	case "eviction":
+		if ri.verb != "create" {
+			s.writeError(w, notFoundPath())
+			return
+		}
+		s.serveEviction(w, r, ri, t)
+		return
 	}
 	switch ri.verb {
 	case "get":

@@ -54,7 +54,7 @@ type Options struct {
 	ClusterCIDR string
 	// Disable names controllers not to run: "scheduler", "replication",
 	// "replicaset", "deployment", "endpoints", "endpointslice",
-	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset", "statefulset",
+	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset", "statefulset", "disruption",
 	// "servicelb" (the event that says LoadBalancer Services get no
 	// external IP: a cloud controller that gives them one disables it).
 	Disable []string
@@ -171,6 +171,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("statefulset") {
 		m.addStatefulSet()
+	}
+	if m.enabled("disruption") {
+		m.addDisruption()
 	}
 	if m.enabled("garbagecollector") {
 		m.addGC()

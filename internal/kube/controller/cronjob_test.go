@@ -19,7 +19,7 @@ import (
 func allBut(keep ...string) []string {
 	var out []string
 	for _, n := range []string{"scheduler", "replication", "replicaset", "deployment", "endpoints", "endpointslice",
-		"nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset", "statefulset", "servicelb"} {
+		"nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset", "statefulset", "disruption", "servicelb"} {
 		found := false
 		for _, k := range keep {
 			found = found || k == n
