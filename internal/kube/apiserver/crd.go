@@ -50,14 +50,20 @@ func (c *crdController) sync(ctx context.Context) (int64, error) {
 	}
 	var served []*registry.Resource
 	built := map[string][]*registry.Resource{}
+	type write struct {
+		crd  *apiextensionsv1.CustomResourceDefinition
+		want *apiextensionsv1.CustomResourceDefinitionStatus
+	}
+	var writes []write
 	for _, crd := range crds {
 		if crd.DeletionTimestamp != nil {
 			c.finalize(ctx, crd)
 		} else if want := c.status(crd, crds); want != nil {
-			if err := c.writeStatus(ctx, crd, want); err != nil && ctx.Err() == nil {
-				c.s.log.Warn("crd: status", "crd", crd.Name, "err", err)
-			}
-			continue // served once the new status comes back by the watch
+			// Served before Established is written, so a client that
+			// waits for the condition finds the resource.
+			writes = append(writes, write{crd, want})
+			crd = crd.DeepCopy()
+			crd.Status = *want
 		}
 		if !isEstablished(crd) {
 			continue
@@ -75,6 +81,11 @@ func (c *crdController) sync(ctx context.Context) (int64, error) {
 	}
 	c.built = built
 	c.s.reg.SetCustom(served)
+	for _, w := range writes {
+		if err := c.writeStatus(ctx, w.crd, w.want); err != nil && ctx.Err() == nil {
+			c.s.log.Warn("crd: status", "crd", w.crd.Name, "err", err)
+		}
+	}
 	return lr.Rev, nil
 }
 

@@ -102,6 +102,11 @@ func TestKubectlCRD(t *testing.T) {
 			contains(t, "api-resources", k.ok("api-resources", "--api-group=example.com"), "widgets", "wd", "example.com/v1", "true", "Widget")
 
 			contains(t, "apply cr", k.ok("apply", "-n", ns, "-f", k.file("w.yaml", widgetYAML)), "widget.example.com/w1 created")
+			// A second client-side apply patches (merge patch for CRs); diff works.
+			changed := strings.ReplaceAll(widgetYAML, "replicas: 2", "replicas: 6")
+			k.run("", "diff", "-n", ns, "-f", k.file("w-diff.yaml", changed)) // exit 1: differences
+			contains(t, "re-apply", k.ok("apply", "-n", ns, "-f", k.file("w-changed.yaml", changed)), "widget.example.com/w1 configured")
+			k.ok("apply", "-n", ns, "-f", k.file("w.yaml", widgetYAML))
 			out := k.ok("get", "-n", ns, "wd")
 			contains(t, "get printer columns", out, "NAME", "SIZE", "REPLICAS", "AGE", "w1", "large", "2")
 
@@ -132,10 +137,10 @@ func TestKubectlCRD(t *testing.T) {
 			k.ok("patch", "-n", ns, "widget", "w1", "--type=json", "-p", `[{"op":"replace","path":"/spec/size","value":"small"}]`)
 			contains(t, "strategic", k.fails("patch", "-n", ns, "widget", "w1", "-p", `{"spec":{"replicas":4}}`), "application/strategic-merge-patch+json is not supported")
 			k.ok("scale", "-n", ns, "widget", "w1", "--replicas=5")
-			contains(t, "after scale", k.ok("get", "-n", ns, "widget", "w1", "-o", "jsonpath={.spec.replicas} {.spec.size} {.metadata.generation}"), "5 small 4")
+			contains(t, "after scale", k.ok("get", "-n", ns, "widget", "w1", "-o", "jsonpath={.spec.replicas} {.spec.size} {.metadata.generation}"), "5 small 6")
 			if v == "1.33" {
 				k.ok("patch", "-n", ns, "widget", "w1", "--subresource=status", "--type=merge", "-p", `{"status":{"replicas":5,"phase":"Ready"}}`)
-				contains(t, "status", k.ok("get", "-n", ns, "widget", "w1", "-o", "jsonpath={.status.phase} {.metadata.generation}"), "Ready 4")
+				contains(t, "status", k.ok("get", "-n", ns, "widget", "w1", "-o", "jsonpath={.status.phase} {.metadata.generation}"), "Ready 6")
 			}
 			// Server-side apply.
 			k.ok("apply", "--server-side", "-n", ns, "-f", k.file("w3.yaml", strings.ReplaceAll(widgetYAML, "w1", "w3")))
