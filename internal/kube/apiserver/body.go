@@ -10,6 +10,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -123,6 +124,9 @@ func (s *Server) decodeObject(contentType string, data []byte, res *registry.Res
 			dec = s.codecs.StrictYAML
 		}
 	case mtProtobuf:
+		if res.Custom != nil {
+			return nil, nil, unsupportedMedia(contentType)
+		}
 		dec = s.codecs.Protobuf
 	default:
 		return nil, nil, unsupportedMedia(contentType)
@@ -147,6 +151,32 @@ func (s *Server) decodeObject(contentType string, data []byte, res *registry.Res
 	if actual != nil && actual.Kind != gvk.Kind {
 		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", actual.Kind, gvk.Kind))
 	}
+	if u, ok := obj.(*unstructured.Unstructured); ok && res.Custom != nil {
+		// As the real server's decoder: unknown fields are pruned, and
+		// reported as strict decoding errors.
+		if u.GetKind() == "" || u.GetAPIVersion() == "" {
+			return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("Object 'Kind' is missing in '%s'", truncate(data)))
+		}
+		unknown, err := res.Custom.Coerce(u, validation != "Ignore")
+		if err != nil {
+			return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, err))
+		}
+		var errs []error
+		for _, path := range unknown {
+			errs = append(errs, fmt.Errorf(`unknown field "%s"`, path))
+		}
+		if len(errs) > 0 {
+			se := runtime.NewStrictDecodingError(errs)
+			if validation == "Strict" {
+				return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, se))
+			}
+			for _, e := range errs {
+				warnings = append(warnings, e.Error())
+			}
+		}
+		obj.GetObjectKind().SetGroupVersionKind(gvk)
+		return obj, warnings, nil
+	}
 	if _, ok := obj.(metav1.ObjectMetaAccessor); !ok {
 		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("unable to decode body as %s", gvk.Kind))
 	}
@@ -164,4 +194,11 @@ func addWarnings(w http.ResponseWriter, warnings []string) {
 	for _, msg := range warnings {
 		w.Header().Add("Warning", "299 - "+strconv.Quote(msg))
 	}
+}
+
+func truncate(data []byte) string {
+	if len(data) > 256 {
+		return string(data[:256])
+	}
+	return string(data)
 }

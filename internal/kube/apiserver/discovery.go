@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"runtime"
+	"sort"
 	"strings"
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
@@ -27,7 +28,7 @@ func subresourceVerbs(sub string) metav1.Verbs {
 	switch sub {
 	case "log":
 		return metav1.Verbs{"get"}
-	case "binding":
+	case "binding", "eviction":
 		return metav1.Verbs{"create"}
 	case "finalize":
 		return metav1.Verbs{"update"}
@@ -41,6 +42,8 @@ func subresourceKind(r *registry.Resource, sub string) (group, version, kind str
 		return "autoscaling", "v1", "Scale"
 	case "binding":
 		return "", "v1", "Binding"
+	case "eviction":
+		return "policy", "v1", "Eviction"
 	case "log":
 		return "", "v1", "Pod"
 	}
@@ -99,14 +102,37 @@ func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list := &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}}
-	for _, gv := range s.reg.GroupVersions() {
-		if gv.Group == "" {
-			continue
+	for _, g := range s.apiGroups() {
+		if g.Name != "" {
+			list.Groups = append(list.Groups, g)
 		}
-		gvd := metav1.GroupVersionForDiscovery{GroupVersion: gv.String(), Version: gv.Version}
-		list.Groups = append(list.Groups, metav1.APIGroup{Name: gv.Group, Versions: []metav1.GroupVersionForDiscovery{gvd}, PreferredVersion: gvd})
 	}
 	s.writeJSON(w, mtJSON, list)
+}
+
+// apiGroups lists the served groups with their versions, the preferred
+// (highest by Kubernetes' version order, as for CRDs) first.
+func (s *Server) apiGroups() []metav1.APIGroup {
+	var out []metav1.APIGroup
+	index := map[string]int{}
+	for _, gv := range s.reg.GroupVersions() {
+		gvd := metav1.GroupVersionForDiscovery{GroupVersion: gv.String(), Version: gv.Version}
+		i, ok := index[gv.Group]
+		if !ok {
+			index[gv.Group] = len(out)
+			out = append(out, metav1.APIGroup{Name: gv.Group})
+			i = len(out) - 1
+		}
+		out[i].Versions = append(out[i].Versions, gvd)
+	}
+	for i := range out {
+		vs := out[i].Versions
+		sort.SliceStable(vs, func(a, b int) bool {
+			return version.CompareKubeAwareVersionStrings(vs[a].Version, vs[b].Version) > 0
+		})
+		out[i].PreferredVersion = vs[0]
+	}
+	return out
 }
 
 // groupVersionPath recognises /api/v1 and /apis/<group>/<version>.
@@ -126,11 +152,10 @@ func groupVersionPath(p string) (schema.GroupVersion, bool) {
 func (s *Server) serveResourceList(w http.ResponseWriter, _ *http.Request, gv schema.GroupVersion) {
 	if gv.Version == "" {
 		// /apis/<group>: the APIGroup.
-		for _, sgv := range s.reg.GroupVersions() {
-			if sgv.Group == gv.Group && gv.Group != "" {
-				gvd := metav1.GroupVersionForDiscovery{GroupVersion: sgv.String(), Version: sgv.Version}
-				s.writeJSON(w, mtJSON, &metav1.APIGroup{TypeMeta: metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"},
-					Name: sgv.Group, Versions: []metav1.GroupVersionForDiscovery{gvd}, PreferredVersion: gvd})
+		for _, g := range s.apiGroups() {
+			if g.Name == gv.Group && gv.Group != "" {
+				g.TypeMeta = metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
+				s.writeJSON(w, mtJSON, &g)
 				return
 			}
 		}
@@ -139,7 +164,7 @@ func (s *Server) serveResourceList(w http.ResponseWriter, _ *http.Request, gv sc
 	}
 	list := &metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv.String()}
 	found := false
-	for _, r := range s.reg.Resources {
+	for _, r := range s.reg.All() {
 		if r.Group != gv.Group || r.Version != gv.Version {
 			continue
 		}
@@ -166,32 +191,38 @@ func (s *Server) serveResourceList(w http.ResponseWriter, _ *http.Request, gv sc
 
 func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
 	list := apidiscoveryv2.APIGroupDiscoveryList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: "apidiscovery.k8s.io/" + v}}
-	for _, gv := range s.reg.GroupVersions() {
-		if (gv.Group == "") != core {
+	all := s.reg.All()
+	for _, g := range s.apiGroups() {
+		if (g.Name == "") != core {
 			continue
 		}
-		vd := apidiscoveryv2.APIVersionDiscovery{Version: gv.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
-		for _, r := range s.reg.Resources {
-			if r.Group != gv.Group || r.Version != gv.Version {
-				continue
+		gd := apidiscoveryv2.APIGroupDiscovery{ObjectMeta: metav1.ObjectMeta{Name: g.Name}}
+		for _, gvd := range g.Versions {
+			gv := schema.GroupVersion{Group: g.Name, Version: gvd.Version}
+			vd := apidiscoveryv2.APIVersionDiscovery{Version: gv.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
+			for _, r := range all {
+				if r.Group != gv.Group || r.Version != gv.Version {
+					continue
+				}
+				scope := apidiscoveryv2.ScopeCluster
+				if r.Namespaced {
+					scope = apidiscoveryv2.ScopeNamespace
+				}
+				rd := apidiscoveryv2.APIResourceDiscovery{
+					Resource: r.Name, ResponseKind: &metav1.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind},
+					Scope: scope, SingularResource: r.Singular, Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
+				}
+				for _, sub := range r.Subresources {
+					g, ver, k := subresourceKind(r, sub)
+					rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{
+						Subresource: sub, ResponseKind: &metav1.GroupVersionKind{Group: g, Version: ver, Kind: k}, Verbs: subresourceVerbs(sub),
+					})
+				}
+				vd.Resources = append(vd.Resources, rd)
 			}
-			scope := apidiscoveryv2.ScopeCluster
-			if r.Namespaced {
-				scope = apidiscoveryv2.ScopeNamespace
-			}
-			rd := apidiscoveryv2.APIResourceDiscovery{
-				Resource: r.Name, ResponseKind: &metav1.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind},
-				Scope: scope, SingularResource: r.Singular, Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
-			}
-			for _, sub := range r.Subresources {
-				g, ver, k := subresourceKind(r, sub)
-				rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{
-					Subresource: sub, ResponseKind: &metav1.GroupVersionKind{Group: g, Version: ver, Kind: k}, Verbs: subresourceVerbs(sub),
-				})
-			}
-			vd.Resources = append(vd.Resources, rd)
+			gd.Versions = append(gd.Versions, vd)
 		}
-		list.Items = append(list.Items, apidiscoveryv2.APIGroupDiscovery{ObjectMeta: metav1.ObjectMeta{Name: gv.Group}, Versions: []apidiscoveryv2.APIVersionDiscovery{vd}})
+		list.Items = append(list.Items, gd)
 	}
 	s.writeJSON(w, "application/json;g=apidiscovery.k8s.io;v="+v+";as=APIGroupDiscoveryList", list)
 }

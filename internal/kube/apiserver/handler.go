@@ -185,7 +185,7 @@ func notFoundPath() error {
 }
 
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri requestInfo) {
-	t, ok := negotiate(r.Header.Get("Accept"))
+	t, ok := negotiateFor(r.Header.Get("Accept"), ri.res.Custom != nil)
 	if !ok {
 		s.writeError(w, newStatus(http.StatusNotAcceptable, metav1.StatusReasonNotAcceptable,
 			"only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf"))
@@ -201,6 +201,13 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri reques
 			return
 		}
 		s.serveBinding(w, r, ri, t)
+		return
+	case "eviction":
+		if ri.verb != "create" {
+			s.writeError(w, notFoundPath())
+			return
+		}
+		s.serveEviction(w, r, ri, t)
 		return
 	}
 	switch ri.verb {

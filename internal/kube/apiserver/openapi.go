@@ -18,12 +18,24 @@ const (
 )
 
 // openAPISpec returns the documents of the served resources; they are built
-// on the first request for one of them.
+// on the first request for one of them after a change of the CRDs.
 func (s *Server) openAPISpec() *openapi.Spec {
-	s.openapiOnce.Do(func() {
+	gen := s.reg.CustomGeneration()
+	s.openapiMu.Lock()
+	defer s.openapiMu.Unlock()
+	if s.openapi == nil || s.openapiGen != gen {
+		s.openapiGen = gen
 		var rs []openapi.Resource
-		for _, r := range s.reg.Resources {
+		for _, r := range s.reg.All() {
 			or := openapi.Resource{Group: r.Group, Version: r.Version, Name: r.Name, Kind: r.Kind, Namespaced: r.Namespaced, Verbs: resourceVerbs}
+			if r.Custom != nil {
+				defs, err := customDefs(r)
+				if err != nil {
+					s.log.Warn("openapi: custom resource", "crd", r.Custom.CRD, "version", r.Version, "err", err)
+					continue
+				}
+				or.Defs = defs
+			}
 			for _, sub := range r.Subresources {
 				g, v, k := subresourceKind(r, sub)
 				or.Subresources = append(or.Subresources, openapi.Subresource{Name: sub, Kind: openapi.GVK{Group: g, Version: v, Kind: k}, Verbs: subresourceVerbs(sub)})
@@ -31,7 +43,7 @@ func (s *Server) openAPISpec() *openapi.Spec {
 			rs = append(rs, or)
 		}
 		s.openapi = openapi.New(kubeGit, rs)
-	})
+	}
 	return s.openapi
 }
 

@@ -63,6 +63,12 @@ func applyJSONPatch(pt types.PatchType, cur, patch []byte, schema runtime.Object
 
 func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {
 	pt, err := patchTypeOf(r.Header.Get("Content-Type"))
+	if err == nil && pt == types.StrategicMergePatchType && ri.res.Custom != nil {
+		// Custom resources have no Go types to read patch strategies from.
+		err = newStatus(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType,
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s",
+				types.JSONPatchType, types.MergePatchType, types.ApplyYAMLPatchType))
+	}
 	if err != nil {
 		s.writeError(w, err)
 		return

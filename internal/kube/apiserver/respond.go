@@ -29,8 +29,10 @@ type target struct {
 	version string // of meta.k8s.io for as=
 }
 
-// negotiate picks the first acceptable entry of the Accept header.
-func negotiate(accept string) (target, bool) {
+// negotiateFor picks the first acceptable entry of the Accept header for a
+// resource; custom resources, like the real server's, have no protobuf form
+// (but their tables and metadata do).
+func negotiateFor(accept string, custom bool) (target, bool) {
 	if strings.TrimSpace(accept) == "" {
 		return target{mediaType: mtJSON}, true
 	}
@@ -64,6 +66,9 @@ func negotiate(accept string) (target, bool) {
 				continue
 			}
 			t.as, t.version = as, params["v"]
+		}
+		if custom && t.mediaType == mtProtobuf && t.as == "" {
+			continue
 		}
 		return t, true
 	}

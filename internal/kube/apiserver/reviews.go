@@ -96,7 +96,7 @@ func (s *Server) decodeReview(r *http.Request, w http.ResponseWriter, into runti
 }
 
 func (s *Server) writeReview(w http.ResponseWriter, r *http.Request, obj runtime.Object) {
-	t, ok := negotiate(r.Header.Get("Accept"))
+	t, ok := negotiateFor(r.Header.Get("Accept"), false)
 	if !ok || t.as != "" {
 		t = target{mediaType: mtJSON}
 	}

@@ -90,15 +90,18 @@ type Server struct {
 	watchCaches watchCaches
 	// eventsDone closes when the Event expiry loop (eventttl.go) ends.
 	eventsDone chan struct{}
+	// crdsDone closes when the CRD controller (crd.go) ends.
+	crdsDone chan struct{}
 
-	mu          sync.Mutex
-	ln          net.Listener
-	srv         *http.Server
-	boundURL    string
-	served      chan struct{}
-	ready       atomic.Bool
-	openapi     *openapi.Spec
-	openapiOnce sync.Once
+	mu         sync.Mutex
+	ln         net.Listener
+	srv        *http.Server
+	boundURL   string
+	served     chan struct{}
+	ready      atomic.Bool
+	openapi    *openapi.Spec
+	openapiMu  sync.Mutex
+	openapiGen int64 // the registry's CustomGeneration openapi was built for
 }
 
 var (
@@ -258,6 +261,17 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.startEventExpiry()
+	crds := s.newCRDController()
+	rev, err := crds.sync(ctx)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("apiserver: custom resource definitions: %w", err)
+	}
+	s.crdsDone = make(chan struct{})
+	go func() {
+		defer close(s.crdsDone)
+		crds.run(s.base, rev)
+	}()
 	// Idle, header, read and write limits; watches, logs, exec, attach,
 	// port forwarding and proxies are exempt from the per-request ones, as
 	// kube-apiserver exempts them from its request timeout.
@@ -306,10 +320,12 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.ready.Store(false)
 	s.cancelBase()
 	s.stopWatchCaches()
-	if s.eventsDone != nil {
-		select {
-		case <-s.eventsDone:
-		case <-ctx.Done():
+	for _, done := range []chan struct{}{s.eventsDone, s.crdsDone} {
+		if done != nil {
+			select {
+			case <-done:
+			case <-ctx.Done():
+			}
 		}
 	}
 	s.mu.Lock()

@@ -1,6 +1,7 @@
 // Package controller is stratus's controller manager: one component that
 // runs the scheduler and every controller the cluster needs (replication
-// controllers, replica sets, deployments, endpoints and endpoint slices,
+// controllers, replica sets, deployments, jobs, cron jobs, daemon sets,
+// stateful sets, endpoints and endpoint slices,
 // node life cycle with pod CIDRs, garbage collection by ownerReferences,
 // namespace deletion, a word on LoadBalancer Services) over one set of shared informers. It speaks to the
 // cluster only through client-go, so it runs against any Kubernetes API.
@@ -53,7 +54,7 @@ type Options struct {
 	ClusterCIDR string
 	// Disable names controllers not to run: "scheduler", "replication",
 	// "replicaset", "deployment", "endpoints", "endpointslice",
-	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job",
+	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset", "statefulset", "disruption",
 	// "servicelb" (the event that says LoadBalancer Services get no
 	// external IP: a cloud controller that gives them one disables it),
 	// "serviceaccount" (default ServiceAccounts, kube-root-ca.crt, legacy
@@ -173,6 +174,18 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("job") {
 		m.addJob()
+	}
+	if m.enabled("cronjob") {
+		m.addCronJob()
+	}
+	if m.enabled("daemonset") {
+		m.addDaemonSet()
+	}
+	if m.enabled("statefulset") {
+		m.addStatefulSet()
+	}
+	if m.enabled("disruption") {
+		m.addDisruption()
 	}
 	if m.enabled("garbagecollector") {
 		m.addGC()

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -223,6 +224,12 @@ func (g *gc) sync(ctx context.Context, item string) (time.Duration, error) {
 			return 0, err
 		}
 		if alive {
+			if g.kinds[ref.Kind] == nil {
+				// Shortcut: an owner of a kind without an informer (a
+				// custom resource) is looked at again every few seconds
+				// rather than watched.
+				return customOwnerRecheck, nil
+			}
 			return 0, nil
 		}
 	}
@@ -240,7 +247,7 @@ func (g *gc) sync(ctx context.Context, item string) (time.Duration, error) {
 func (g *gc) ownerAlive(ctx context.Context, ns string, ref metav1.OwnerReference) (bool, error) {
 	k := g.kinds[ref.Kind]
 	if k == nil {
-		return true, nil // a kind we do not know: never collect
+		return g.customOwnerAlive(ctx, ns, ref)
 	}
 	if objs, _ := k.inf.GetIndexer().ByIndex(uidIndex, string(ref.UID)); len(objs) > 0 {
 		return true, nil
@@ -326,4 +333,48 @@ func (g *gc) dropFinalizer(ctx context.Context, k *kindRes, obj runtime.Object, 
 		return nil
 	}
 	return err
+}
+
+// customOwnerRecheck is how often a dependent of a custom resource looks
+// at its owner again.
+const customOwnerRecheck = 5 * time.Second
+
+// customOwnerAlive asks the API for an owner of a kind the collector has
+// no informer for (a custom resource): its resource name comes from
+// discovery of its group version. A kind discovery does not know is
+// alive (never collect what cannot be checked).
+func (g *gc) customOwnerAlive(ctx context.Context, ns string, ref metav1.OwnerReference) (bool, error) {
+	rl, err := g.m.o.Client.Discovery().ServerResourcesForGroupVersion(ref.APIVersion)
+	if apierrors.IsNotFound(err) {
+		return false, nil // the group version is gone (its CRD deleted)
+	}
+	if err != nil {
+		return true, nil
+	}
+	for _, r := range rl.APIResources {
+		if r.Kind != ref.Kind || strings.Contains(r.Name, "/") {
+			continue
+		}
+		path := []string{"/apis", ref.APIVersion}
+		if !strings.Contains(ref.APIVersion, "/") {
+			path = []string{"/api", ref.APIVersion}
+		}
+		if r.Namespaced {
+			path = append(path, "namespaces", ns)
+		}
+		path = append(path, r.Name, ref.Name)
+		var owner metav1.PartialObjectMetadata
+		raw, err := g.m.o.Client.Discovery().RESTClient().Get().AbsPath(path...).SetHeader("Accept", "application/json").DoRaw(ctx)
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if err := json.Unmarshal(raw, &owner); err != nil {
+			return false, err
+		}
+		return owner.UID == ref.UID, nil
+	}
+	return true, nil
 }

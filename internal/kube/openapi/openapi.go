@@ -50,6 +50,15 @@ type Resource struct {
 	Verbs []string
 	// Subresources served on an object, with the kind each reads and writes.
 	Subresources []Subresource
+	// Defs are the definitions of a kind not among the embedded ones (a
+	// custom resource's, as apiextensions-apiserver builds them).
+	Defs *Defs
+}
+
+// Defs are one kind's definitions (and its list's), v2 and v3, by name.
+type Defs struct {
+	V2, V3     map[string]json.RawMessage
+	Kind, List string
 }
 
 // Subresource is one subresource of a Resource.
@@ -142,6 +151,23 @@ func (s *Spec) build() {
 		if err != nil {
 			s.err = err
 			return
+		}
+		for _, r := range s.resources {
+			if r.Defs == nil {
+				continue
+			}
+			for name, sch := range r.Defs.V2 {
+				if _, ok := d.v2[name]; !ok {
+					d.v2[name] = sch
+				}
+			}
+			for name, sch := range r.Defs.V3 {
+				if _, ok := d.v3[name]; !ok {
+					d.v3[name] = sch
+				}
+			}
+			d.byGVK[GVK{Group: r.Group, Version: r.Version, Kind: r.Kind}] = r.Defs.Kind
+			d.byGVK[GVK{Group: r.Group, Version: r.Version, Kind: r.Kind + "List"}] = r.Defs.List
 		}
 		s.defs = d
 		s.err = s.buildDocs()

@@ -27,6 +27,9 @@ type operation struct {
 	stringResponse bool
 	watch          bool
 	patch          bool
+	// noStrategic: a custom resource's patch, which takes no strategic
+	// merge patch (kubectl reads this to choose a merge patch).
+	noStrategic bool
 }
 
 // builder turns resources into paths.
@@ -140,7 +143,7 @@ func (b *builder) paths(r Resource) ([]path, error) {
 	}
 	if has(r.Verbs, "patch") {
 		item.ops = append(item.ops, operation{method: "patch", id: "patch" + og + scope + k, action: "patch", gvk: &gvk, tag: tg,
-			desc: "partially update the specified " + k, query: patchParams, body: defPatch, responses: map[int]string{200: obj, 201: obj}, patch: true})
+			desc: "partially update the specified " + k, query: patchParams, body: defPatch, responses: map[int]string{200: obj, 201: obj}, patch: true, noStrategic: r.Defs != nil})
 	}
 	if len(item.ops) > 0 {
 		out = append(out, item)
@@ -195,7 +198,7 @@ func (b *builder) subresource(r Resource, sub Subresource, url string, args []st
 				desc: "replace " + sub.Name + " of the specified " + r.Kind, query: writeParams, body: def, responses: map[int]string{200: def, 201: def}})
 		case "patch":
 			p.ops = append(p.ops, operation{method: "patch", id: "patch" + idBase + suffix, action: "patch", gvk: &gvk, tag: tg,
-				desc: "partially update " + sub.Name + " of the specified " + r.Kind, query: patchParams, body: defPatch, responses: map[int]string{200: def, 201: def}, patch: true})
+				desc: "partially update " + sub.Name + " of the specified " + r.Kind, query: patchParams, body: defPatch, responses: map[int]string{200: def, 201: def}, patch: true, noStrategic: r.Defs != nil})
 		case "create":
 			p.ops = append(p.ops, operation{method: "post", id: "create" + idBase + suffix, action: "post", gvk: &gvk, tag: tg,
 				desc: "create " + sub.Name + " of " + article(r.Kind), query: writeParams, body: def, responses: map[int]string{200: def, 201: def, 202: def}})

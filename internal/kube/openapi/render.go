@@ -3,6 +3,7 @@ package openapi
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 )
 
@@ -39,6 +40,9 @@ func (o *operation) produces() []string {
 }
 
 func (o *operation) consumes() []string {
+	if o.patch && o.noStrategic {
+		return slices.DeleteFunc(slices.Clone(mtPatch), func(mt string) bool { return mt == "application/strategic-merge-patch+json" })
+	}
 	if o.patch {
 		return mtPatch
 	}

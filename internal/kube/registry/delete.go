@@ -59,6 +59,9 @@ func (st *Storage) Delete(ctx context.Context, r *Resource, ns, name string, opt
 		m, _ := meta.Accessor(obj)
 		grace := gracePeriod(obj, opts)
 		changed := applyPropagation(m, opts)
+		if r.BeforeDelete != nil && r.BeforeDelete(obj) {
+			changed = true
+		}
 		nsObj, isNS := obj.(*corev1.Namespace)
 		pending := len(m.GetFinalizers()) > 0 || grace > 0 || (isNS && len(nsObj.Spec.Finalizers) > 0)
 		if !pending {

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,6 +54,15 @@ type Resource struct {
 	Fields func(obj runtime.Object, set fields.Set)
 	// Scale reads and writes replicas for the scale subresource.
 	Scale *ScaleAccess
+	// Custom is set for a custom resource (one version of a CRD): its
+	// objects are unstructured and its strategy is apiextensions-apiserver's.
+	Custom *Custom
+	// DeducedApply: managed fields use a schema deduced from the objects
+	// (lists atomic) since the embedded apply schema lacks the kind (CRDs).
+	DeducedApply bool
+	// BeforeDelete may change an object a delete is about to remove or
+	// mark (a CRD gets its cleanup finalizer); it reports a change.
+	BeforeDelete func(obj runtime.Object) bool
 
 	scheme        *runtime.Scheme
 	fmOnce        sync.Once
@@ -95,15 +105,31 @@ func (r *Resource) FieldManager(sub string) *managedfields.FieldManager {
 		r.fieldManagers = map[string]*managedfields.FieldManager{}
 		r.updateManagers = map[string]*managedfields.FieldManager{}
 		subs := []string{""}
-		if r.HasStatus {
+		hasStatus := r.HasStatus || (r.Custom != nil && r.Custom.Status)
+		if hasStatus {
 			subs = append(subs, "status")
 		}
 		tc := typeConverter()
+		var conv runtime.ObjectConvertor = r.scheme
+		var creater runtime.ObjectCreater = r.scheme
+		var defaulter runtime.ObjectDefaulter = r.scheme
+		utc := updateConverter()
+		if r.DeducedApply {
+			tc = managedfields.NewDeducedTypeConverter()
+			utc = tc
+		}
+		if r.Custom != nil {
+			// Shortcut: the deduced schema (lists are atomic) rather than
+			// one built from the CRD's OpenAPI schema.
+			tc = managedfields.NewDeducedTypeConverter()
+			utc = tc
+			conv, creater, defaulter = customConvertor{}, customCreater{}, noDefaults{}
+		}
 		for _, s := range subs {
 			// As in kube-apiserver, the main resource does not own .status and
 			// the status subresource does not own .spec.
 			var reset map[fieldpath.APIVersion]fieldpath.Filter
-			if r.HasStatus {
+			if hasStatus {
 				other := "status"
 				if s == "status" {
 					other = "spec"
@@ -112,13 +138,13 @@ func (r *Resource) FieldManager(sub string) *managedfields.FieldManager {
 					fieldpath.APIVersion(r.GVK().GroupVersion().String()): fieldpath.NewExcludeSetFilter(fieldpath.NewSet(fieldpath.MakePathOrDie(other))),
 				}
 			}
-			fm, err := managedfields.NewDefaultFieldManager(tc, r.scheme, r.scheme, r.scheme, r.GVK(), r.GVK().GroupVersion(), s, reset)
+			fm, err := managedfields.NewDefaultFieldManager(tc, conv, defaulter, creater, r.GVK(), r.GVK().GroupVersion(), s, reset)
 			if err != nil {
 				r.fmErr = err
 				return
 			}
 			r.fieldManagers[s] = fm
-			um, err := managedfields.NewDefaultFieldManager(updateConverter(), r.scheme, r.scheme, r.scheme, r.GVK(), r.GVK().GroupVersion(), s, reset)
+			um, err := managedfields.NewDefaultFieldManager(utc, conv, defaulter, creater, r.GVK(), r.GVK().GroupVersion(), s, reset)
 			if err != nil {
 				r.fmErr = err
 				return
@@ -150,13 +176,17 @@ type Registry struct {
 	Resources []*Resource
 	byGVR     map[schema.GroupVersionResource]*Resource
 	byGVK     map[schema.GroupVersionKind]*Resource
+
+	// custom holds the CRDs' resources (custom.go), replaced whole.
+	custom   atomic.Pointer[customSet]
+	customMu sync.Mutex
 }
 
 // GroupVersions lists the served group versions in discovery order (core first).
 func (g *Registry) GroupVersions() []schema.GroupVersion {
 	var out []schema.GroupVersion
 	seen := map[schema.GroupVersion]bool{}
-	for _, r := range g.Resources {
+	for _, r := range g.All() {
 		gv := schema.GroupVersion{Group: r.Group, Version: r.Version}
 		if !seen[gv] {
 			seen[gv] = true
@@ -168,11 +198,20 @@ func (g *Registry) GroupVersions() []schema.GroupVersion {
 
 // Lookup finds a resource by group, version and plural name.
 func (g *Registry) Lookup(group, version, resource string) *Resource {
-	return g.byGVR[schema.GroupVersionResource{Group: group, Version: version, Resource: resource}]
+	gvr := schema.GroupVersionResource{Group: group, Version: version, Resource: resource}
+	if r := g.byGVR[gvr]; r != nil {
+		return r
+	}
+	return g.lookupCustom(gvr)
 }
 
 // ByKind finds a resource by kind.
-func (g *Registry) ByKind(gvk schema.GroupVersionKind) *Resource { return g.byGVK[gvk] }
+func (g *Registry) ByKind(gvk schema.GroupVersionKind) *Resource {
+	if r := g.byGVK[gvk]; r != nil {
+		return r
+	}
+	return g.customByKind(gvk)
+}
 
 // New builds the registry of every served resource, with field managers
 // for server-side apply.
@@ -195,6 +234,7 @@ func New(c *Codecs) (*Registry, error) {
 		clusterRoleBindings(), clusterRoles(), roleBindings(), roles(),
 		priorityClasses(),
 		csiDrivers(), csiNodes(), csiStorageCapacities(), storageClasses(), volumeAttachments(),
+		customResourceDefinitions(),
 	}
 	for _, r := range g.Resources {
 		g.byGVR[r.GVR()] = r

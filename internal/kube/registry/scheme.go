@@ -26,6 +26,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1beta1 "k8s.io/apimachinery/pkg/apis/meta/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -59,7 +60,7 @@ func NewCodecs() *Codecs {
 		batchv1.AddToScheme, coordinationv1.AddToScheme, discoveryv1.AddToScheme, networkingv1.AddToScheme,
 		policyv1.AddToScheme, rbacv1.AddToScheme, schedulingv1.AddToScheme, storagev1.AddToScheme,
 		admissionregistrationv1.AddToScheme, certificatesv1.AddToScheme, flowcontrolv1.AddToScheme, nodev1.AddToScheme,
-		authenticationv1.AddToScheme, metav1.AddMetaToScheme, metav1beta1.AddMetaToScheme,
+		authenticationv1.AddToScheme, apiextensionsv1.AddToScheme, metav1.AddMetaToScheme, metav1beta1.AddMetaToScheme,
 	} {
 		if err := add(s); err != nil {
 			panic(err) // static registration; cannot fail at run time

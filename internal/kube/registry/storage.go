@@ -135,12 +135,22 @@ func (c *objCache) drop(key string) {
 // Decode returns the object stored in kv with its resourceVersion set. The
 // result is shared: callers must not modify it.
 func (st *Storage) Decode(r *Resource, kv *store.KV) (runtime.Object, error) {
+	gvk := r.GVK()
 	if obj := st.cache.get(kv.Key, kv.ModRev); obj != nil {
+		if r.Custom != nil && obj.GetObjectKind().GroupVersionKind() != gvk {
+			// Another version of the same objects (conversion None).
+			obj = obj.DeepCopyObject()
+			obj.GetObjectKind().SetGroupVersionKind(gvk)
+		}
 		return obj, nil
 	}
-	obj := r.New()
-	gvk := r.GVK()
-	out, _, err := st.Reg.Codecs.Protobuf.Decode(kv.Value, &gvk, obj)
+	var out runtime.Object
+	var err error
+	if r.Custom != nil {
+		out, err = decodeCustom(r, kv.Value)
+	} else {
+		out, _, err = st.Reg.Codecs.Protobuf.Decode(kv.Value, &gvk, r.New())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
 	}
@@ -172,6 +182,11 @@ func (st *Storage) encode(r *Resource, obj runtime.Object) ([]byte, error) {
 	}
 	rv := m.GetResourceVersion()
 	m.SetResourceVersion("")
+	if r.Custom != nil {
+		data, err := encodeCustom(r, obj)
+		m.SetResourceVersion(rv)
+		return data, err
+	}
 	obj.GetObjectKind().SetGroupVersionKind(r.GVK())
 	var out encoded
 	err = st.Reg.Codecs.Protobuf.EncodeWithAllocator(obj, &out, &out)
@@ -308,7 +323,12 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 	if r.PrepareForCreate != nil {
 		r.PrepareForCreate(obj)
 	}
-	if errs := st.validate(r, obj, nil); errs != nil {
+	if r.Custom != nil {
+		if err := r.Custom.prepareCreate(ctx, obj); err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+	}
+	if errs := st.validate(ctx, r, obj, nil, ""); errs != nil {
 		return nil, errs
 	}
 	if err := st.checkNamespace(ctx, r, m.GetNamespace(), m.GetName()); err != nil {
@@ -392,7 +412,14 @@ func resetAuto(svc *corev1.Service, al *serviceAllocation) {
 	}
 }
 
-func (st *Storage) validate(r *Resource, obj, old runtime.Object) error {
+func (st *Storage) validate(ctx context.Context, r *Resource, obj, old runtime.Object, sub string) error {
+	if r.Custom != nil {
+		if errs := r.Custom.validate(ctx, obj, old, sub); len(errs) > 0 {
+			m, _ := meta.Accessor(obj)
+			return apierrors.NewInvalid(r.GVK().GroupKind(), m.GetName(), errs)
+		}
+		return nil
+	}
 	m := objMeta(obj)
 	errs := validateMeta(r, m)
 	if r.Validate != nil {
@@ -481,7 +508,9 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		return nil, false, apierrors.NewConflict(r.GroupResource(), name,
 			fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", cm.GetUID(), uid))
 	}
-	if o.Subresource == "status" || o.Subresource == "approval" {
+	if r.Custom != nil {
+		// The custom resource strategies below keep status and spec.
+	} else if o.Subresource == "status" || o.Subresource == "approval" {
 		// The status subresource changes only .status (and a CSR's
 		// approval subresource its conditions, which live there).
 		next := cur.DeepCopyObject()
@@ -512,7 +541,13 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 	if r.HasSpec && o.Subresource == "" && !specEqual(fieldOf(obj, "Spec").Interface(), fieldOf(cur, "Spec").Interface()) {
 		m.SetGeneration(cm.GetGeneration() + 1)
 	}
-	if err := st.validate(r, obj, cur); err != nil {
+	if r.Custom != nil {
+		if err := r.Custom.prepareUpdate(ctx, obj, cur, o.Subresource); err != nil {
+			return nil, false, apierrors.NewBadRequest(err.Error())
+		}
+		m, _ = meta.Accessor(obj)
+	}
+	if err := st.validate(ctx, r, obj, cur, o.Subresource); err != nil {
 		return nil, false, err
 	}
 	if !o.SkipManagedFields && o.FieldManager != "" {

@@ -101,3 +101,101 @@ func TestHelmCreateChart(t *testing.T) {
 	k.eventually(30*time.Second, "chart's objects gone", func(out string) bool { return strings.TrimSpace(out) == "" },
 		"get", "deployments,services,ingresses,hpa", "-l", "app.kubernetes.io/instance=web", "-o", "name")
 }
+
+// TestHelmChartWithCRD installs a chart that ships a CRD in crds/ and a
+// custom resource of it in templates/ (Helm waits for the CRD to be served
+// in between), a StatefulSet whose pods come up in order, upgrades the
+// resource and uninstalls (the CRD stays, as Helm leaves crds/ alone).
+func TestHelmChartWithCRD(t *testing.T) {
+	bin := helmBinary(t)
+	c := startCluster(t, controller.Options{})
+	timing := agent.Timing{LeaseDuration: 2 * time.Second, RenewInterval: 200 * time.Millisecond}
+	a := c.addAgent(t, "sim-helm-crd", sim.New(sim.Options{}), timing)
+	stopWithTimeout(t, "sim-helm-crd", a.Stop)
+	home, dir := t.TempDir(), t.TempDir()
+	files := map[string]string{
+		"op/Chart.yaml":  "apiVersion: v2\nname: op\nversion: 0.1.0\n",
+		"op/values.yaml": "size: large\n",
+		"op/crds/widgets.yaml": `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns:
+    - {name: Size, type: string, jsonPath: .spec.size}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: string, enum: [small, large]}
+`,
+		"op/templates/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  size: {{ .Values.size }}\n",
+		"op/templates/sts.yaml": `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: {{ .Release.Name }}-db
+spec:
+  replicas: 2
+  serviceName: {{ .Release.Name }}-db
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      containers:
+      - name: db
+        image: postgres
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	helm := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + home, "KUBECONFIG=" + c.srv.KubeconfigPath(), "PATH=/usr/bin:/bin",
+			"HELM_CACHE_HOME=" + filepath.Join(home, "cache"), "HELM_CONFIG_HOME=" + filepath.Join(home, "config"), "HELM_DATA_HOME=" + filepath.Join(home, "data")}
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		}
+		return out.String()
+	}
+	k := newKubectl(t, c.srv.KubeconfigPath())
+	if out := helm("install", "op", "./op"); !strings.Contains(out, "STATUS: deployed") {
+		t.Fatalf("install:\n%s", out)
+	}
+	if out := k.must("get", "widgets"); !strings.Contains(out, "SIZE") || !strings.Contains(out, "large") {
+		t.Errorf("get widgets:\n%s", out)
+	}
+	k.eventually(30*time.Second, "statefulset pods op-db-0 and op-db-1 ready", func(out string) bool { return strings.TrimSpace(out) == "2" },
+		"get", "statefulset", "op-db", "-o", "jsonpath={.status.readyReplicas}")
+	helm("upgrade", "op", "./op", "--set", "size=small")
+	if out := k.must("get", "widget", "op", "-o", "jsonpath={.spec.size}"); out != "small" {
+		t.Errorf("after upgrade size %q", out)
+	}
+	helm("uninstall", "op")
+	k.eventually(30*time.Second, "widget gone", func(out string) bool { return strings.TrimSpace(out) == "" }, "get", "widgets", "-o", "name")
+	k.must("get", "crd", "widgets.example.com")
+}

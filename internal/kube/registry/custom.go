@@ -1,0 +1,416 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apiextensions-apiserver/pkg/apihelpers"
+	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
+	structuralpruning "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apiextensions-apiserver/pkg/registry/customresource"
+	"k8s.io/apiextensions-apiserver/pkg/registry/customresource/tableconvertor"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/rest"
+)
+
+// Custom is what serves one version of a CustomResourceDefinition. Its
+// objects are *unstructured.Unstructured, stored as JSON, and everything a
+// custom resource's strategy does is apiextensions-apiserver's own code:
+// schema validation (with its messages), x-kubernetes-validations (CEL),
+// list-type and embedded-metadata checks, pruning, defaulting and the
+// printer columns.
+type Custom struct {
+	// CRD is the definition's name, UID its uid (a recreated CRD is new).
+	CRD string
+	UID types.UID
+	// StorageVersion is the version objects are stored at. Conversion is
+	// None: an object read at another version only changes apiVersion.
+	StorageVersion string
+	// Scale is the scale subresource's paths, if served.
+	ScaleSpec *apiextensionsv1.CustomResourceSubresourceScale
+	// Status: the status subresource is served.
+	Status bool
+	// V1 is the CRD the resource was built from (for OpenAPI).
+	V1 *apiextensionsv1.CustomResourceDefinition
+
+	structural      *structuralschema.Structural
+	preserveUnknown bool
+	strategy        crStrategy
+	statusStrategy  crStrategy
+	table           rest.TableConvertor
+}
+
+// crStrategy is the part of customresource's strategies Storage calls.
+type crStrategy interface {
+	PrepareForCreate(ctx context.Context, obj runtime.Object)
+	PrepareForUpdate(ctx context.Context, obj, old runtime.Object)
+	Validate(ctx context.Context, obj runtime.Object) field.ErrorList
+	ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList
+	GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error)
+}
+
+// CustomResources builds the served resources of an accepted CRD: one per
+// served version, named by status.acceptedNames.
+func CustomResources(crd *apiextensionsv1.CustomResourceDefinition) ([]*Resource, error) {
+	names := crd.Status.AcceptedNames
+	if names.Plural == "" || names.Kind == "" {
+		return nil, fmt.Errorf("crd %s: names not accepted", crd.Name)
+	}
+	if names.ListKind == "" {
+		names.ListKind = names.Kind + "List"
+	}
+	if names.Singular == "" {
+		names.Singular = strings.ToLower(names.Kind)
+	}
+	storage, err := apihelpers.GetCRDStorageVersion(crd)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Resource
+	for _, v := range crd.Spec.Versions {
+		if !v.Served {
+			continue
+		}
+		r, err := customResource(crd, v, names, storage)
+		if err != nil {
+			return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, v.Name, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func customResource(crd *apiextensionsv1.CustomResourceDefinition, v apiextensionsv1.CustomResourceDefinitionVersion, names apiextensionsv1.CustomResourceDefinitionNames, storage string) (*Resource, error) {
+	gvk := schema.GroupVersionKind{Group: crd.Spec.Group, Version: v.Name, Kind: names.Kind}
+	namespaced := crd.Spec.Scope == apiextensionsv1.NamespaceScoped
+	c := &Custom{CRD: crd.Name, UID: crd.UID, StorageVersion: storage, preserveUnknown: crd.Spec.PreserveUnknownFields, V1: crd}
+
+	var internalSchema *apiextensionsinternal.JSONSchemaProps
+	if v.Schema != nil && v.Schema.OpenAPIV3Schema != nil {
+		iv := &apiextensionsinternal.CustomResourceValidation{}
+		if err := apiextensionsv1.Convert_v1_CustomResourceValidation_To_apiextensions_CustomResourceValidation(v.Schema, iv, nil); err != nil {
+			return nil, err
+		}
+		internalSchema = iv.OpenAPIV3Schema
+		s, err := structuralschema.NewStructural(internalSchema)
+		if err != nil && !crd.Spec.PreserveUnknownFields {
+			return nil, fmt.Errorf("the server could not properly serve the CR schema: %w", err)
+		}
+		if s != nil {
+			s = s.DeepCopy()
+			if err := structuraldefaulting.PruneDefaults(s); err != nil {
+				return nil, err
+			}
+		}
+		c.structural = s
+	}
+	validator, _, err := apiservervalidation.NewSchemaValidator(internalSchema)
+	if err != nil {
+		return nil, err
+	}
+	var statusSpec *apiextensionsinternal.CustomResourceSubresourceStatus
+	var statusValidator apiservervalidation.SchemaValidator
+	var scaleSpec *apiextensionsinternal.CustomResourceSubresourceScale
+	subs := []string(nil)
+	if sr := v.Subresources; sr != nil {
+		if sr.Status != nil {
+			statusSpec = &apiextensionsinternal.CustomResourceSubresourceStatus{}
+			c.Status = true
+			subs = append(subs, "status")
+			if internalSchema != nil {
+				if ss, ok := internalSchema.Properties["status"]; ok {
+					if statusValidator, _, err = apiservervalidation.NewSchemaValidator(&ss); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		if sr.Scale != nil {
+			scaleSpec = &apiextensionsinternal.CustomResourceSubresourceScale{}
+			if err := apiextensionsv1.Convert_v1_CustomResourceSubresourceScale_To_apiextensions_CustomResourceSubresourceScale(sr.Scale, scaleSpec, nil); err != nil {
+				return nil, err
+			}
+			c.ScaleSpec = sr.Scale
+			subs = append(subs, "scale")
+		}
+	}
+	st := customresource.NewStrategy(schemeForTypes(), namespaced, gvk, validator, statusValidator, c.structural, statusSpec, scaleSpec, v.SelectableFields)
+	c.strategy = st
+	if statusSpec != nil {
+		c.statusStrategy = customresource.NewStatusStrategy(st)
+	}
+	cols := v.AdditionalPrinterColumns
+	if len(cols) == 0 {
+		cols = []apiextensionsv1.CustomResourceColumnDefinition{{Name: "Age", Type: "date", JSONPath: ".metadata.creationTimestamp",
+			Description: "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"}}
+	}
+	if c.table, err = tableconvertor.New(cols); err != nil {
+		c.table = nil // an invalid printer specification falls back to default printing, as upstream
+	}
+
+	r := &Resource{Group: gvk.Group, Version: gvk.Version, Name: names.Plural, Kind: names.Kind, ListKind: names.ListKind,
+		Singular: names.Singular, Namespaced: namespaced, ShortNames: names.ShortNames, Categories: names.Categories,
+		Subresources: subs, Custom: c,
+		New: func() runtime.Object { return &unstructured.Unstructured{} },
+		NewList: func() runtime.Object {
+			l := &unstructured.UnstructuredList{}
+			l.SetGroupVersionKind(gvk.GroupVersion().WithKind(names.ListKind))
+			return l
+		},
+		Columns: defaultColumns, Row: defaultRow,
+	}
+	if c.table != nil {
+		if t, err := c.table.ConvertToTable(context.Background(), &unstructured.UnstructuredList{}, nil); err == nil {
+			r.Columns = t.ColumnDefinitions
+			r.Row = c.row
+		}
+	}
+	r.Fields = func(obj runtime.Object, set fields.Set) {
+		if _, fs, err := c.strategy.GetAttrs(obj); err == nil {
+			for k, v := range fs {
+				set[k] = v
+			}
+		}
+	}
+	if c.ScaleSpec != nil {
+		r.Scale = c.scaleAccess()
+	}
+	return r, nil
+}
+
+// row prints one object with the CRD's printer columns.
+func (c *Custom) row(obj runtime.Object, _ time.Time) []interface{} {
+	t, err := c.table.ConvertToTable(context.Background(), obj, nil)
+	if err != nil || len(t.Rows) == 0 {
+		return defaultRow(obj, time.Now())
+	}
+	return t.Rows[0].Cells
+}
+
+func (c *Custom) scaleAccess() *ScaleAccess {
+	path := func(p string) []string { return strings.Split(strings.TrimPrefix(p, "."), ".") }
+	return &ScaleAccess{
+		Get: func(obj runtime.Object) (int32, int32, string) {
+			u := obj.(*unstructured.Unstructured)
+			spec, _, _ := unstructured.NestedInt64(u.Object, path(c.ScaleSpec.SpecReplicasPath)...)
+			status, _, _ := unstructured.NestedInt64(u.Object, path(c.ScaleSpec.StatusReplicasPath)...)
+			sel := ""
+			if c.ScaleSpec.LabelSelectorPath != nil {
+				sel, _, _ = unstructured.NestedString(u.Object, path(*c.ScaleSpec.LabelSelectorPath)...)
+			}
+			return int32(spec), int32(status), sel
+		},
+		Set: func(obj runtime.Object, replicas int32) {
+			u := obj.(*unstructured.Unstructured)
+			_ = unstructured.SetNestedField(u.Object, int64(replicas), path(c.ScaleSpec.SpecReplicasPath)...)
+		},
+	}
+}
+
+// Coerce does to a decoded custom resource what the real server's decoder
+// does: checks and cleans its metadata, prunes fields the schema does not
+// declare (returning their paths when track is set), drops nulls the
+// schema does not allow, and applies the schema's defaults.
+func (c *Custom) Coerce(u *unstructured.Unstructured, track bool) ([]string, error) {
+	kind, foundKind, _ := unstructured.NestedString(u.Object, "kind")
+	apiVersion, foundAPIVersion, _ := unstructured.NestedString(u.Object, "apiVersion")
+	om, foundMeta, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(u.Object, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: track})
+	if err != nil {
+		return nil, err
+	}
+	if !c.preserveUnknown {
+		unknown = append(unknown, structuralpruning.PruneWithOptions(u.Object, c.structural, true,
+			structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: track})...)
+		structuraldefaulting.PruneNonNullableNullsWithoutDefaults(u.Object, c.structural)
+	}
+	ferr, paths := schemaobjectmeta.CoerceWithOptions(nil, u.Object, c.structural, false, schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: track})
+	if ferr != nil {
+		return nil, ferr
+	}
+	unknown = append(unknown, paths...)
+	if foundKind {
+		u.SetKind(kind)
+	}
+	if foundAPIVersion {
+		u.SetAPIVersion(apiVersion)
+	}
+	if foundMeta {
+		if err := schemaobjectmeta.SetObjectMeta(u.Object, om); err != nil {
+			return nil, err
+		}
+	}
+	if c.structural != nil {
+		structuraldefaulting.Default(u.Object, c.structural)
+	}
+	return unknown, nil
+}
+
+func (c *Custom) strategyFor(sub string) crStrategy {
+	if sub == "status" && c.statusStrategy != nil {
+		return c.statusStrategy
+	}
+	return c.strategy
+}
+
+// prepareCreate prunes, defaults and resets what a create may not set.
+func (c *Custom) prepareCreate(ctx context.Context, obj runtime.Object) error {
+	if _, err := c.Coerce(obj.(*unstructured.Unstructured), false); err != nil {
+		return err
+	}
+	c.strategy.PrepareForCreate(ctx, obj)
+	return nil
+}
+
+// prepareUpdate is prepareCreate for an update of sub ("" or "status").
+func (c *Custom) prepareUpdate(ctx context.Context, obj, old runtime.Object, sub string) error {
+	if _, err := c.Coerce(obj.(*unstructured.Unstructured), false); err != nil {
+		return err
+	}
+	c.strategyFor(sub).PrepareForUpdate(ctx, obj, old)
+	return nil
+}
+
+func (c *Custom) validate(ctx context.Context, obj, old runtime.Object, sub string) field.ErrorList {
+	if old == nil {
+		return c.strategy.Validate(ctx, obj)
+	}
+	return c.strategyFor(sub).ValidateUpdate(ctx, obj, old)
+}
+
+// decodeCustom reads a stored custom resource at r's version.
+func decodeCustom(r *Resource, data []byte) (runtime.Object, error) {
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(data); err != nil {
+		return nil, err
+	}
+	if r.Custom.structural != nil {
+		structuraldefaulting.Default(u.Object, r.Custom.structural)
+	}
+	return u, nil
+}
+
+// encodeCustom writes a custom resource at its storage version.
+func encodeCustom(r *Resource, obj runtime.Object) ([]byte, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("custom resource %s: unexpected %T", r.Kind, obj)
+	}
+	cp := *u
+	cp.Object = make(map[string]interface{}, len(u.Object))
+	for k, v := range u.Object {
+		cp.Object[k] = v
+	}
+	cp.SetAPIVersion(schema.GroupVersion{Group: r.Group, Version: r.Custom.StorageVersion}.String())
+	cp.SetKind(r.Kind)
+	return json.Marshal(cp.Object)
+}
+
+// customConvertor is the field managers' converter for custom resources:
+// conversion is None, so a version change only changes apiVersion.
+type customConvertor struct{}
+
+func (customConvertor) Convert(in, out, _ interface{}) error {
+	return fmt.Errorf("custom resources convert only between versions")
+}
+
+func (customConvertor) ConvertToVersion(in runtime.Object, gv runtime.GroupVersioner) (runtime.Object, error) {
+	u, ok := in.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("custom resources are unstructured, not %T", in)
+	}
+	target, ok := gv.KindForGroupVersionKinds([]schema.GroupVersionKind{u.GroupVersionKind()})
+	if !ok {
+		return in, nil
+	}
+	out := u.DeepCopy()
+	out.SetGroupVersionKind(target)
+	return out, nil
+}
+
+func (customConvertor) ConvertFieldLabel(_ schema.GroupVersionKind, label, value string) (string, string, error) {
+	return label, value, nil
+}
+
+type customCreater struct{}
+
+func (customCreater) New(gvk schema.GroupVersionKind) (runtime.Object, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
+}
+
+type noDefaults struct{}
+
+func (noDefaults) Default(runtime.Object) {}
+
+// customSet is the custom resources served now, replaced whole on change.
+type customSet struct {
+	resources []*Resource
+	byGVR     map[schema.GroupVersionResource]*Resource
+	byGVK     map[schema.GroupVersionKind]*Resource
+	gen       int64
+}
+
+// SetCustom replaces the served custom resources (every version of every
+// established CRD). Readers see either the old set or the new one.
+func (g *Registry) SetCustom(rs []*Resource) {
+	g.customMu.Lock()
+	defer g.customMu.Unlock()
+	old := g.custom.Load()
+	cs := &customSet{resources: rs, byGVR: map[schema.GroupVersionResource]*Resource{}, byGVK: map[schema.GroupVersionKind]*Resource{}, gen: 1}
+	if old != nil {
+		cs.gen = old.gen + 1
+	}
+	for _, r := range rs {
+		r.scheme = g.Codecs.Scheme
+		cs.byGVR[r.GVR()] = r
+		cs.byGVK[r.GVK()] = r
+	}
+	g.custom.Store(cs)
+}
+
+// CustomGeneration changes whenever the set of custom resources does.
+func (g *Registry) CustomGeneration() int64 {
+	if cs := g.custom.Load(); cs != nil {
+		return cs.gen
+	}
+	return 0
+}
+
+// All lists the built-in resources, then the custom ones.
+func (g *Registry) All() []*Resource {
+	cs := g.custom.Load()
+	if cs == nil || len(cs.resources) == 0 {
+		return g.Resources
+	}
+	out := make([]*Resource, 0, len(g.Resources)+len(cs.resources))
+	return append(append(out, g.Resources...), cs.resources...)
+}
+
+func (g *Registry) lookupCustom(gvr schema.GroupVersionResource) *Resource {
+	if cs := g.custom.Load(); cs != nil {
+		return cs.byGVR[gvr]
+	}
+	return nil
+}
+
+func (g *Registry) customByKind(gvk schema.GroupVersionKind) *Resource {
+	if cs := g.custom.Load(); cs != nil {
+		return cs.byGVK[gvk]
+	}
+	return nil
+}
