@@ -1,7 +1,9 @@
 package apiserver
 
 import (
+	"bufio"
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -103,6 +105,13 @@ func (w *statusRecorder) Flush() {
 
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Hijack hands the connection over for pods/exec, attach and portforward,
+// whose upgraded streams are passed through to the node.
+func (w *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.code, w.wrote = http.StatusSwitchingProtocols, true
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
 func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource string) {
 	p := r.URL.Path
 	switch {
@@ -131,14 +140,20 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource s
 		s.serveSelfSubjectReview(w, r)
 		return "create", "selfsubjectreviews"
 	}
+	if strings.HasPrefix(p, kubeletServingCertPath) {
+		s.serveKubeletServingCert(w, r)
+		return "create", "kubelet-serving-certificate"
+	}
 	ri, ok := parsePath(p)
 	if !ok {
 		s.writeError(w, notFoundPath())
 		return "", ""
 	}
-	if err := unservedSubresource(ri); err != nil {
-		s.writeError(w, err)
-		return "", ri.resource
+	if ri.group == "" && ri.resource == "pods" && ri.name != "" && ri.namespace != "" &&
+		(ri.subresource == "exec" || ri.subresource == "attach" || ri.subresource == "portforward") {
+		ri.res = s.reg.Lookup("", "v1", "pods")
+		s.servePodStream(w, r, ri)
+		return ri.subresource, ri.resource
 	}
 	ri.res = s.reg.Lookup(ri.group, ri.version, ri.resource)
 	if ri.res == nil || (ri.subresource != "" && !ri.res.HasSubresource(ri.subresource)) || (ri.namespace != "" && !ri.res.Namespaced) {
