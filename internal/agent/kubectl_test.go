@@ -168,6 +168,16 @@ func kubectlScenario(t *testing.T, k *kctl) {
 		t.Errorf("attach -i: %q", got)
 	}
 
+	// kubectl debug: an ephemeral container, attached (busybox's shell
+	// under sim reads the commands)
+	if got := k.ok("echo debugged\nexit\n", "debug", "-i", "web", "--image=busybox"); !strings.Contains(got, "debugged") {
+		t.Errorf("debug -i: %q", got)
+	}
+	_, errs, err = k.run("", "debug", "-i", "nope", "--image=busybox")
+	if err == nil || !strings.Contains(errs, `pods "nope" not found`) || strings.Contains(errs, "panic") {
+		t.Errorf("debug of a missing pod: %v %q", err, errs)
+	}
+
 	if got := k.ok("", "logs", "web"); !strings.HasSuffix(got, "web started\n") {
 		t.Errorf("logs: %q", got)
 	}

@@ -132,6 +132,9 @@ type ContainerSpec struct {
 	// the container is expected to finish (a Job's work, a `helm test`).
 	// The sim runtime then exits it with code 0 after a short run.
 	RunToCompletion bool
+	// Stdin and TTY: the container keeps its stdin open for attach, on a
+	// terminal (kubectl run -it, kubectl debug -it).
+	Stdin, TTY bool
 }
 
 // EnvVar is one environment variable.

@@ -205,8 +205,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource s
 	return ri.verb, ri.resource
 }
 
+// notFoundPath is the real server's 404 for a path it does not serve,
+// with the empty details it carries (kubectl debug reads them).
 func notFoundPath() error {
-	return newStatus(http.StatusNotFound, metav1.StatusReasonNotFound, "the server could not find the requested resource")
+	err := newStatus(http.StatusNotFound, metav1.StatusReasonNotFound, "the server could not find the requested resource")
+	err.ErrStatus.Details = &metav1.StatusDetails{}
+	return err
 }
 
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri requestInfo) {

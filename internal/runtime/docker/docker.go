@@ -245,6 +245,7 @@ func (r *Runtime) create(ctx context.Context, spec runtime.ContainerSpec, sb *sa
 		Env:        env,
 		WorkingDir: spec.WorkingDir,
 		Labels:     r.labels(spec, "container"),
+		OpenStdin:  spec.Stdin, AttachStdin: spec.Stdin, Tty: spec.TTY,
 	}
 	// Kubernetes' command replaces the image's entrypoint and its args the
 	// image's cmd; an entrypoint set with no cmd gives no cmd, as in
