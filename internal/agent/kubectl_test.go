@@ -178,6 +178,17 @@ func kubectlScenario(t *testing.T, k *kctl) {
 		t.Errorf("debug of a missing pod: %v %q", err, errs)
 	}
 
+	// top, from metrics.k8s.io (simulated usage under sim)
+	if got := k.ok("", "top", "node"); !strings.Contains(got, "n1") || !strings.Contains(got, "CPU(cores)") || !strings.Contains(got, "Mi") {
+		t.Errorf("top node: %q", got)
+	}
+	if got := k.ok("", "top", "pod"); !strings.Contains(got, "web") || !strings.Contains(got, "shell") || !strings.Contains(got, "Mi") {
+		t.Errorf("top pod: %q", got)
+	}
+	if got := k.ok("", "top", "pod", "web", "--containers"); !strings.Contains(got, "web") {
+		t.Errorf("top pod --containers: %q", got)
+	}
+
 	if got := k.ok("", "logs", "web"); !strings.HasSuffix(got, "web started\n") {
 		t.Errorf("logs: %q", got)
 	}

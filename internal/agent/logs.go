@@ -16,6 +16,7 @@ func (e *engine) nodeHandler() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", e.serveLogs)
 	e.streamRoutes(api)
+	api.HandleFunc("GET /stats/usage", e.serveUsage)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.Handle("/", requireAPIServer(api))

@@ -124,7 +124,7 @@ func (f *forwarder) serve(open func(httpstream.NewStreamHandler) (httpstream.Con
 	if err != nil {
 		return
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	conn.SetIdleTimeout(streamIdleTimeout)
 	for {
 		select {

@@ -47,6 +47,17 @@ type Runtime interface {
 	// its output from now on and, where the runtime keeps it open, its
 	// stdin. It returns when the container exits or ctx ends.
 	Attach(ctx context.Context, id string, s Streams) error
+	// Usage reports a running container's resource use (kubectl top):
+	// measured under exec and docker, simulated under sim
+	// (Capabilities.Usage says which).
+	Usage(ctx context.Context, id string) (Usage, error)
+}
+
+// Usage is a container's resource use: CPU time consumed since it started
+// and its memory working set now.
+type Usage struct {
+	CPU    time.Duration
+	Memory int64 // bytes
 }
 
 // Streams are what Exec and Attach connect to: the client's stdin (nil:
@@ -108,6 +119,8 @@ type Capabilities struct {
 	// host process in the pod's dir); without it a small simulated shell
 	// answers.
 	Exec bool
+	// Usage: Usage measures (else it simulates).
+	Usage bool
 }
 
 // ContainerSpec is what the agent asks a runtime to run: one container of a

@@ -128,6 +128,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource s
 		s.serveOpenAPI(w, r)
 		return "get", "openapi"
 	}
+	if strings.HasPrefix(p, metricsPrefix) {
+		s.serveMetrics(w, r)
+		return "get", "metrics"
+	}
 	if gv, ok := groupVersionPath(p); ok {
 		s.serveResourceList(w, r, gv)
 		return "get", "discovery"

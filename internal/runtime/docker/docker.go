@@ -180,7 +180,7 @@ func (r *Runtime) Client() *client.Client { return r.cli }
 // Info implements runtime.Runtime.
 func (r *Runtime) Info() runtime.Info {
 	return runtime.Info{Name: "docker", Capabilities: runtime.Capabilities{
-		Processes: true, Images: true, Ports: true, Env: true, GracefulStop: true, Logs: true,
+		Processes: true, Images: true, Ports: true, Env: true, GracefulStop: true, Logs: true, Exec: true, Usage: true,
 	}}
 }
 
