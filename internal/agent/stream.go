@@ -99,6 +99,10 @@ type streams struct {
 	// writeStatus reports the outcome on the error stream, in the
 	// protocol's form.
 	writeStatus func(*metav1.Status) error
+	// closeOutput half-closes stdout and stderr once the command is done,
+	// so their last data is sent before the status and the connection's
+	// end (SPDY; nil for WebSocket).
+	closeOutput func()
 	close       func()
 }
 
@@ -135,6 +139,9 @@ func (e *engine) serveRemoteCommand(w http.ResponseWriter, r *http.Request, exec
 	ctx := r.Context()
 	if exec {
 		exit, err := e.rt.Exec(ctx, id, opts.command, rs)
+		if st.closeOutput != nil {
+			st.closeOutput()
+		}
 		switch {
 		case err != nil:
 			_ = st.writeStatus(&metav1.Status{Status: metav1.StatusFailure, Reason: metav1.StatusReasonInternalError,
@@ -148,7 +155,11 @@ func (e *engine) serveRemoteCommand(w http.ResponseWriter, r *http.Request, exec
 		}
 		return
 	}
-	if err := e.rt.Attach(ctx, id, rs); err != nil && !errors.Is(err, context.Canceled) {
+	err = e.rt.Attach(ctx, id, rs)
+	if st.closeOutput != nil {
+		st.closeOutput()
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
 		_ = st.writeStatus(&metav1.Status{Status: metav1.StatusFailure, Reason: metav1.StatusReasonInternalError,
 			Message: fmt.Sprintf("error attaching to container: %v", err)})
 		return
@@ -221,8 +232,21 @@ func openSPDYStreams(w http.ResponseWriter, r *http.Request, opts streamOptions)
 			want++
 		}
 	}
-	st := &streams{close: func() { _ = conn.Close() }}
-	var errStream io.Writer
+	st := &streams{}
+	st.close = func() {
+		// Let the client hang up first, reading what it still sends (the
+		// rest of stdin): closing with unread data makes TCP reset the
+		// connection, and output still in flight would be lost.
+		if st.stdin != nil {
+			go func() { _, _ = io.Copy(io.Discard, st.stdin) }()
+		}
+		select {
+		case <-conn.CloseChan():
+		case <-time.After(2 * time.Second):
+		}
+		_ = conn.Close()
+	}
+	var errStream httpstream.Stream
 	timer := time.NewTimer(streamCreationTimeout)
 	defer timer.Stop()
 	for got := 0; got < want; {
@@ -256,7 +280,19 @@ func openSPDYStreams(w http.ResponseWriter, r *http.Request, opts streamOptions)
 		return nil, errors.New("no error stream")
 	}
 	v4 := protocol == remotecommandconsts.StreamProtocolV4Name || protocol == remotecommandconsts.StreamProtocolV5Name
-	st.writeStatus = statusWriter(errStream, v4)
+	write := statusWriter(errStream, v4)
+	st.writeStatus = func(status *metav1.Status) error {
+		err := write(status)
+		_ = errStream.Close() // the client reads the status to its end
+		return err
+	}
+	st.closeOutput = func() {
+		for _, s := range []io.WriteCloser{st.stdout, st.stderr} {
+			if s != nil {
+				_ = s.Close()
+			}
+		}
+	}
 	return st, nil
 }
 
