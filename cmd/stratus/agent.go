@@ -101,7 +101,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			if err != nil {
 				return err
 			}
-			ag, err := agent.New(agent.Options{Client: cs, NodeName: o.name, Runtime: rt, Token: o.token,
+			ag, err := agent.New(agent.Options{Client: cs, NodeName: o.name, Runtime: rt, Certs: &agent.RemoteCerts{Client: cs},
 				Addr: o.addr, InternalIP: o.internalIP, Log: log})
 			if err != nil {
 				return err

@@ -83,6 +83,14 @@ func TestAgentJoins(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// The joined agent serves HTTPS with a certificate the server signed
+	// for it: exec reaches a pod there.
+	run(t, kEnv, home, kubectl133, "run", "j", "--image=busybox", "--restart=Never", `--overrides={"spec":{"nodeName":"joined-node"}}`, "--", "sh")
+	run(t, kEnv, home, kubectl133, "wait", "--for=condition=Ready", "pod/j", "--timeout=60s")
+	if got := run(t, kEnv, home, kubectl133, "exec", "j", "--", "echo", "from the joined node"); got != "from the joined node\n" {
+		t.Errorf("exec on the joined node: %q\nagent output:\n%s", got, out.String())
+	}
+
 	// A wrong token is refused.
 	bad := exec.Command(stratusBinary(t), "agent", "--server", st.KubeURL, "--token", "wrong",
 		"--name", "intruder", "--runtime", "sim", "--ca-file", filepath.Join(dir, "kube", "ca.crt"))

@@ -80,9 +80,9 @@ type Options struct {
 	// Runtime runs the containers (required). The agent owns it: Stop
 	// closes it when it is an io.Closer.
 	Runtime runtime.Runtime
-	// Token is the bearer token the API server must present to read logs
-	// (empty: no check).
-	Token string
+	// Certs are the node server's certificates (required): HTTPS, and only
+	// the API server's client certificate is let in.
+	Certs Certs
 	// Addr is the log server's listen address (default "127.0.0.1:0").
 	Addr string
 	// InternalIP is the node address published in its status (default: the
@@ -114,15 +114,15 @@ var (
 
 // New returns an agent for one node.
 func New(o Options) (*Agent, error) {
-	if o.Client == nil || o.NodeName == "" || o.Runtime == nil {
-		return nil, errors.New("agent: Client, NodeName and Runtime are required")
+	if o.Client == nil || o.NodeName == "" || o.Runtime == nil || o.Certs == nil {
+		return nil, errors.New("agent: Client, NodeName, Runtime and Certs are required")
 	}
 	capacity := o.Capacity
 	if capacity == nil {
 		capacity = hostCapacity()
 	}
 	e := newEngine(engineConfig{
-		client: o.Client, rt: o.Runtime, token: o.Token, addr: o.Addr, internalIP: o.InternalIP,
+		client: o.Client, rt: o.Runtime, certs: o.Certs, addr: o.Addr, internalIP: o.InternalIP,
 		workers: o.Workers, timing: o.Timing, clock: o.Clock, log: o.Log, name: "agent",
 		single: o.NodeName,
 		nodes:  []nodeConfig{{name: o.NodeName, capacity: capacity, labels: o.Labels, taints: o.Taints}},

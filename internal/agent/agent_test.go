@@ -34,7 +34,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func startAgent(t *testing.T, cs kubernetes.Interface, rt runtime.Runtime, name string) *Agent {
 	t.Helper()
-	a, err := New(Options{Client: cs, NodeName: name, Runtime: rt, Token: "secret",
+	return startAgentCA(t, cs, rt, name, newTestCA(t))
+}
+
+func startAgentCA(t *testing.T, cs kubernetes.Interface, rt runtime.Runtime, name string, ca testCA) *Agent {
+	t.Helper()
+	a, err := New(Options{Client: cs, NodeName: name, Runtime: rt, Certs: ca.certs(),
 		Timing: Timing{BackoffBase: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +92,8 @@ func TestRegistersReadyNodeAndLease(t *testing.T) {
 
 func TestRunsPodAndServesLogs(t *testing.T) {
 	cs := kubetest.NewClientset()
-	a := startAgent(t, cs, sim.New(sim.Options{}), "n1")
+	ca := newTestCA(t)
+	a := startAgentCA(t, cs, sim.New(sim.Options{}), "n1", ca)
 	ctx := context.Background()
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", Annotations: map[string]string{sim.AnnotationOutput: "hello from sim"}},
 		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "nginx"}}, RestartPolicy: corev1.RestartPolicyAlways}}
@@ -112,25 +118,44 @@ func TestRunsPodAndServesLogs(t *testing.T) {
 		t.Fatalf("not ready: %+v", p.Status)
 	}
 
-	url := fmt.Sprintf("http://%s/containerLogs/default/web/c?tailLines=1", a.LogAddr())
+	// Logs over HTTPS, for the API server's client certificate only; a
+	// bearer token counts for nothing, plain HTTP is refused.
+	url := fmt.Sprintf("https://%s/containerLogs/default/web/c?tailLines=1", a.LogAddr())
 	for _, tc := range []struct {
-		token string
-		code  int
-		body  string
-	}{{"", 401, ""}, {"wrong", 401, ""}, {"secret", 200, "hello from sim\n"}} {
+		name   string
+		client *http.Client
+		token  string
+		code   int
+		body   string
+	}{
+		{"no client cert", ca.client(t, nil), "", 401, ""},
+		{"token only", ca.client(t, nil), "secret", 401, ""},
+		{"api server", ca.apiServerClient(t), "", 200, "hello from sim\n"},
+	} {
 		req, _ := http.NewRequest("GET", url, nil)
 		if tc.token != "" {
 			req.Header.Set("Authorization", "Bearer "+tc.token)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := tc.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
 		if resp.StatusCode != tc.code || (tc.body != "" && string(b) != tc.body) {
-			t.Errorf("token %q: %d %q, want %d %q", tc.token, resp.StatusCode, b, tc.code, tc.body)
+			t.Errorf("%s: %d %q, want %d %q", tc.name, resp.StatusCode, b, tc.code, tc.body)
 		}
+	}
+	if resp, err := http.Get("http://" + a.LogAddr().String() + "/containerLogs/default/web/c"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Errorf("plain HTTP answered 200: %q", b)
+		}
+	}
+	other := newTestCA(t)
+	if _, err := other.apiServerClient(t).Get(url); err == nil {
+		t.Errorf("a client certificate from another CA was accepted")
 	}
 
 	// graceful deletion: the agent stops the containers and removes the pod

@@ -47,7 +47,7 @@ type nodeConfig struct {
 type engineConfig struct {
 	client     kubernetes.Interface
 	rt         runtime.Runtime
-	token      string
+	certs      Certs
 	addr       string
 	internalIP string
 	workers    int
@@ -142,14 +142,23 @@ func (e *engine) start(ctx context.Context) error {
 			e.cfg.internalIP = "127.0.0.1"
 		}
 	}
+	if e.cfg.certs == nil {
+		_ = ln.Close()
+		return errors.New("agent: no certificates for the node server (Options.Certs)")
+	}
+	tlsCfg, err := e.serverTLS(ctx)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("agent: node server: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancel
-	e.srv = &http.Server{Handler: e.logHandler(), ReadHeaderTimeout: 10 * time.Second,
+	e.srv = &http.Server{Handler: e.nodeHandler(), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsCfg,
 		BaseContext: func(net.Listener) context.Context { return runCtx }}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if err := e.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := e.srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.log.Error("log server stopped", "err", err)
 		}
 	}()
@@ -372,6 +381,10 @@ type ctrState struct {
 	// why the container is not running ("" when it is or runs soon)
 	waitReason, waitMessage string
 	exitHandled             bool // back-off already computed for this exit
+	// the last CPU sample and the rate it gave (usage.go)
+	cpuAt    time.Time
+	cpuUsed  time.Duration
+	cpuNanos int64
 }
 
 // dropManagedFields is the informers' transform: the agent never reads

@@ -1,37 +1,29 @@
 package agent
 
 import (
-	"crypto/subtle"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/stratus-cloud/stratus/internal/runtime"
 )
 
-// logHandler serves GET /containerLogs/<ns>/<pod>/<container> (the
-// kubelet's path, which the API server's pods/log proxies to) and /healthz.
-func (e *engine) logHandler() http.Handler {
+// nodeHandler serves the kubelet's API paths the API server proxies to
+// (HTTPS, only for the API server's client certificate): GET
+// /containerLogs/<ns>/<pod>/<container>, /exec, /attach and /portForward
+// (stream.go), and /healthz for anyone.
+func (e *engine) nodeHandler() http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", e.serveLogs)
+	e.streamRoutes(api)
+	api.HandleFunc("GET /stats/usage", e.serveUsage)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
-	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", e.serveLogs)
+	mux.Handle("/", requireAPIServer(api))
 	return mux
 }
 
-func (e *engine) authorized(r *http.Request) bool {
-	if e.cfg.token == "" {
-		return true
-	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(e.cfg.token)) == 1
-}
-
 func (e *engine) serveLogs(w http.ResponseWriter, r *http.Request) {
-	if !e.authorized(r) {
-		http.Error(w, "Unauthorized", http.StatusUnauthorized)
-		return
-	}
 	ns, podName, ctr := r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container")
 	q := r.URL.Query()
 	opts := runtime.LogOptions{TailLines: -1}

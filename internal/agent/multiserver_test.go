@@ -45,7 +45,7 @@ func TestAgentFailsOverToAnotherServer(t *testing.T) {
 	}
 	const name = "n1"
 	timing := Timing{LeaseDuration: 2 * time.Second, RenewInterval: 200 * time.Millisecond, ResyncInterval: time.Hour}
-	a, err := New(Options{Client: cs, NodeName: name, Runtime: sim.New(sim.Options{}), Token: srv1.NodeToken(), Timing: timing})
+	a, err := New(Options{Client: cs, NodeName: name, Runtime: sim.New(sim.Options{}), Certs: LocalCerts{Issue: srv1.IssueKubeletServingCert, CA: srv1.CACert()}, Timing: timing})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,6 +88,10 @@ func (e *engine) syncPod(ctx context.Context, key string) (time.Duration, error)
 				requeue = d
 			}
 		}
+		for i := range pod.Spec.EphemeralContainers {
+			c := corev1.Container(pod.Spec.EphemeralContainers[i].EphemeralContainerCommon)
+			e.syncEphemeral(ctx, pod, ps, &c)
+		}
 	}
 	return requeue, e.writeStatus(ctx, pod, ps)
 }
@@ -150,6 +154,24 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 	return e.startContainer(ctx, pod, ps, c, cs)
 }
 
+// syncEphemeral starts an ephemeral container (kubectl debug) once; it is
+// never restarted, whatever the pod's restart policy.
+func (e *engine) syncEphemeral(ctx context.Context, pod *corev1.Pod, ps *podState, c *corev1.Container) {
+	cs := ps.ctrs[c.Name]
+	if cs == nil {
+		cs = &ctrState{}
+		ps.ctrs[c.Name] = cs
+	}
+	if cs.id == "" {
+		e.startContainer(ctx, pod, ps, c, cs)
+		return
+	}
+	if st, err := e.rt.Status(ctx, cs.id); err == nil && st != cs.status {
+		cs.status = st
+		ps.changes++
+	}
+}
+
 func (e *engine) startContainer(ctx context.Context, pod *corev1.Pod, ps *podState, c *corev1.Container, cs *ctrState) time.Duration {
 	ps.changes++
 	spec := runtime.ContainerSpec{
@@ -158,6 +180,7 @@ func (e *engine) startContainer(ctx context.Context, pod *corev1.Pod, ps *podSta
 		WorkingDir: c.WorkingDir, PodIP: ps.ip, Annotations: pod.Annotations,
 		Env:             e.containerEnv(pod, ps, c),
 		RunToCompletion: pod.Spec.RestartPolicy == corev1.RestartPolicyNever || pod.Spec.RestartPolicy == corev1.RestartPolicyOnFailure,
+		Stdin:           c.Stdin, TTY: c.TTY,
 	}
 	for _, p := range c.Ports {
 		spec.Ports = append(spec.Ports, runtime.Port{Name: p.Name, Port: p.ContainerPort, Protocol: string(p.Protocol)})
@@ -413,36 +436,7 @@ func (e *engine) podStatus(pod *corev1.Pod, ps *podState) corev1.PodStatus {
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
 		cs := ps.ctrs[c.Name]
-		s := corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: e.rtName + "://" + c.Image}
-		if cs != nil {
-			s.RestartCount = cs.restarts
-			if cs.last != nil {
-				s.LastTerminationState.Terminated = terminated(cs.last, e.rtName)
-			}
-		}
-		switch {
-		case cs == nil || (cs.id == "" && cs.waitReason == ""):
-			s.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
-		case cs.waitReason != "":
-			s.State.Waiting = &corev1.ContainerStateWaiting{Reason: cs.waitReason, Message: cs.waitMessage}
-			if cs.id != "" && cs.status.State == runtime.StateExited {
-				// in back-off: the exit just seen is the last state
-				s.LastTerminationState.Terminated = terminated(&cs.status, e.rtName)
-			}
-		case cs.status.State == runtime.StateCreated:
-			s.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
-			s.ContainerID = e.rtName + "://" + cs.id
-		case cs.status.State == runtime.StateRunning:
-			s.State.Running = &corev1.ContainerStateRunning{StartedAt: mtime(cs.status.StartedAt)}
-			s.Ready, s.Started = true, ptr(true)
-			s.ContainerID = e.rtName + "://" + cs.id
-		default:
-			s.State.Terminated = terminated(&cs.status, e.rtName)
-			s.ContainerID = e.rtName + "://" + cs.id
-		}
-		if s.Started == nil {
-			s.Started = ptr(false)
-		}
+		s := e.containerStatus(c, cs)
 		switch {
 		case s.State.Running != nil:
 			running++
@@ -463,6 +457,12 @@ func (e *engine) podStatus(pod *corev1.Pod, ps *podState) corev1.PodStatus {
 			notReady = append(notReady, c.Name)
 		}
 		st.ContainerStatuses = append(st.ContainerStatuses, s)
+	}
+	for i := range pod.Spec.EphemeralContainers {
+		c := corev1.Container(pod.Spec.EphemeralContainers[i].EphemeralContainerCommon)
+		s := e.containerStatus(&c, ps.ctrs[c.Name])
+		s.Ready = false // ephemeral containers are never ready, as the kubelet reports them
+		st.EphemeralContainerStatuses = append(st.EphemeralContainerStatuses, s)
 	}
 	total := len(pod.Spec.Containers)
 	switch {
@@ -550,3 +550,38 @@ func terminated(s *runtime.Status, rt string) *corev1.ContainerStateTerminated {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// containerStatus is one container's status as the kubelet reports it.
+func (e *engine) containerStatus(c *corev1.Container, cs *ctrState) corev1.ContainerStatus {
+	s := corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: e.rtName + "://" + c.Image}
+	if cs != nil {
+		s.RestartCount = cs.restarts
+		if cs.last != nil {
+			s.LastTerminationState.Terminated = terminated(cs.last, e.rtName)
+		}
+	}
+	switch {
+	case cs == nil || (cs.id == "" && cs.waitReason == ""):
+		s.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+	case cs.waitReason != "":
+		s.State.Waiting = &corev1.ContainerStateWaiting{Reason: cs.waitReason, Message: cs.waitMessage}
+		if cs.id != "" && cs.status.State == runtime.StateExited {
+			// in back-off: the exit just seen is the last state
+			s.LastTerminationState.Terminated = terminated(&cs.status, e.rtName)
+		}
+	case cs.status.State == runtime.StateCreated:
+		s.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+		s.ContainerID = e.rtName + "://" + cs.id
+	case cs.status.State == runtime.StateRunning:
+		s.State.Running = &corev1.ContainerStateRunning{StartedAt: mtime(cs.status.StartedAt)}
+		s.Ready, s.Started = true, ptr(true)
+		s.ContainerID = e.rtName + "://" + cs.id
+	default:
+		s.State.Terminated = terminated(&cs.status, e.rtName)
+		s.ContainerID = e.rtName + "://" + cs.id
+	}
+	if s.Started == nil {
+		s.Started = ptr(false)
+	}
+	return s
+}

@@ -34,8 +34,8 @@ type SimPoolOptions struct {
 	// Labels and Taints are added to every node.
 	Labels map[string]string
 	Taints []corev1.Taint
-	// Token, Addr: the shared log server (see Options).
-	Token string
+	// Certs, Addr: the shared node server (see Options).
+	Certs Certs
 	Addr  string
 	// Workers sync pods and heartbeats (default 16).
 	Workers int
@@ -96,7 +96,7 @@ func NewSimPool(o SimPoolOptions) (*SimPool, error) {
 		nodes[i] = nodeConfig{name: fmt.Sprintf("%s%d", o.Prefix, i), capacity: o.Capacity, labels: labels, taints: o.Taints}
 	}
 	e := newEngine(engineConfig{
-		client: o.Client, rt: o.Runtime, token: o.Token, addr: o.Addr,
+		client: o.Client, rt: o.Runtime, certs: o.Certs, addr: o.Addr,
 		workers: o.Workers, timing: o.Timing, clock: o.Clock, log: o.Log, name: "simpool", nodes: nodes,
 	})
 	return &SimPool{e: e, capacity: o.Capacity, labels: labels, taints: o.Taints}, nil

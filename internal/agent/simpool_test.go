@@ -18,7 +18,7 @@ import (
 // stops renewing its lease and the pool forgets it.
 func TestPoolAddAndRemoveNode(t *testing.T) {
 	cs := kubetest.NewClientset()
-	p, err := NewSimPool(SimPoolOptions{Client: cs, Runtime: sim.New(sim.Options{}), Timing: Timing{RenewInterval: 100 * time.Millisecond}})
+	p, err := NewSimPool(SimPoolOptions{Client: cs, Runtime: sim.New(sim.Options{}), Certs: newTestCA(t).certs(), Timing: Timing{RenewInterval: 100 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,8 @@ func startCluster(tb testing.TB) *cluster {
 		tb.Fatal(err)
 	}
 	stopLater(tb, cm.Stop)
-	a, err := agent.New(agent.Options{Client: lc, NodeName: "node-1", Runtime: sim.New(sim.Options{Ports: true}), Token: srv.NodeToken()})
+	a, err := agent.New(agent.Options{Client: lc, NodeName: "node-1", Runtime: sim.New(sim.Options{Ports: true}),
+		Certs: agent.LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func newRealKube(t testing.TB, st store.Store) kubernetes.Interface {
 	if err := cm.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(agent.Options{Client: cs, NodeName: "node-a", Runtime: sim.New(sim.Options{}), Token: srv.NodeToken(), Log: log})
+	a, err := agent.New(agent.Options{Client: cs, NodeName: "node-a", Runtime: sim.New(sim.Options{}), Certs: agent.LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 			}
 			csc := csclient.New("http://stratus.inproc/client/api", key, secret, inproc.Client(cs))
 			pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Runtime: sim.New(sim.Options{Ports: w.claim != nil}),
-				Prefix: "vm-", Token: srv.NodeToken(), Log: w.log.With("component", "joined-nodes")})
+				Prefix: "vm-", Certs: localCerts(srv), Log: w.log.With("component", "joined-nodes")})
 			if err != nil {
 				return err
 			}

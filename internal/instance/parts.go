@@ -120,13 +120,13 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	// restarted server takes its own lease back at once.
 	w.second = append(w.second, leader.New(leader.Options{Client: kc, Identity: w.identity(), Log: w.log}, cm))
 	if !w.o.ControlPlaneOnly {
-		if err := w.buildHostAgent(ctx, kc, srv.NodeToken()); err != nil {
+		if err := w.buildHostAgent(ctx, kc, localCerts(srv)); err != nil {
 			return nil, err
 		}
 		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log, NodePortAddress: w.net.NodeAddr.String()}))
 	}
 	if w.o.SimNodes > 0 {
-		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: sim.New(sim.Options{Ports: w.claim != nil}), Token: srv.NodeToken(), Log: w.log})
+		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: sim.New(sim.Options{Ports: w.claim != nil}), Certs: localCerts(srv), Log: w.log})
 		if err != nil {
 			return nil, err
 		}
@@ -136,11 +136,17 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	return kc, nil
 }
 
+// localCerts issues the certificates of agents in this process straight
+// from the cluster CA.
+func localCerts(srv *apiserver.Server) agent.LocalCerts {
+	return agent.LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}
+}
+
 // buildHostAgent adds the node agent of this host. Choosing and opening
 // the runtime (asking whether a docker engine answers, cleaning up what a
 // crashed run left) starts now, beside the first stage, and the agent
 // waits for it in the second.
-func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, token string) error {
+func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, nodeCerts agent.Certs) error {
 	// One docker instance name per data dir: containers a crashed earlier
 	// run left behind are cleaned up by the next one.
 	sum := sha256.Sum256([]byte(w.dir.Path()))
@@ -156,7 +162,7 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, to
 	ha.newAgent = func(rt runtime.Runtime) (*agent.Agent, error) {
 		// The node's address (its log server's) is the slot's, where its
 		// node ports listen.
-		return agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Token: token, Log: w.log,
+		return agent.New(agent.Options{Client: kc, NodeName: strings.ToLower(host), Runtime: rt, Certs: nodeCerts, Log: w.log,
 			Addr: net.JoinHostPort(w.net.NodeAddr.String(), "0")})
 	}
 	w.second = append(w.second, ha)

@@ -38,6 +38,57 @@ type Runtime interface {
 	// Remove forgets a stopped container and its logs (stopping it first
 	// if it still runs).
 	Remove(ctx context.Context, id string) error
+	// Exec runs cmd in a running container, connected to s, and returns
+	// its exit code (kubectl exec, and cp through tar). It returns when
+	// the command has exited and its output is written, or ctx ends. A
+	// command that cannot be started is an error; exiting non-zero is not.
+	Exec(ctx context.Context, id string, cmd []string, s Streams) (exitCode int, err error)
+	// Attach connects s to the container's main process (kubectl attach):
+	// its output from now on and, where the runtime keeps it open, its
+	// stdin. It returns when the container exits or ctx ends.
+	Attach(ctx context.Context, id string, s Streams) error
+	// Usage reports a running container's resource use (kubectl top):
+	// measured under exec and docker, simulated under sim
+	// (Capabilities.Usage says which).
+	Usage(ctx context.Context, id string) (Usage, error)
+}
+
+// Usage is a container's resource use: CPU time consumed since it started
+// and its memory working set now.
+type Usage struct {
+	CPU    time.Duration
+	Memory int64 // bytes
+}
+
+// Streams are what Exec and Attach connect to: the client's stdin (nil:
+// none), stdout and stderr (nil: not wanted; with TTY everything goes to
+// Stdout), whether a terminal was asked for, and its size changes.
+type Streams struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	TTY    bool
+	Resize <-chan TermSize
+}
+
+// TermSize is a terminal's size in characters.
+type TermSize struct{ Width, Height uint16 }
+
+// AttachOutput is Attach for runtimes that keep no stdin open: it follows
+// the container's output from now on into s.Stdout (stdin is read and
+// dropped, as a container without `stdin: true` gets no input either).
+func AttachOutput(ctx context.Context, rt Runtime, id string, s Streams) error {
+	if s.Stdin != nil {
+		go func() { _, _ = io.Copy(io.Discard, s.Stdin) }()
+	}
+	out := s.Stdout
+	if out == nil {
+		out = s.Stderr
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	return rt.Logs(ctx, id, LogOptions{Follow: true, TailLines: 0}, out)
 }
 
 // Notify receives a container's new status.
@@ -64,6 +115,12 @@ type Capabilities struct {
 	GracefulStop bool
 	// Logs: container output is kept and served.
 	Logs bool
+	// Exec: Exec runs the command for real (in the container, or as a
+	// host process in the pod's dir); without it a small simulated shell
+	// answers.
+	Exec bool
+	// Usage: Usage measures (else it simulates).
+	Usage bool
 }
 
 // ContainerSpec is what the agent asks a runtime to run: one container of a
@@ -88,6 +145,9 @@ type ContainerSpec struct {
 	// the container is expected to finish (a Job's work, a `helm test`).
 	// The sim runtime then exits it with code 0 after a short run.
 	RunToCompletion bool
+	// Stdin and TTY: the container keeps its stdin open for attach, on a
+	// terminal (kubectl run -it, kubectl debug -it).
+	Stdin, TTY bool
 }
 
 // EnvVar is one environment variable.

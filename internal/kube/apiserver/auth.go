@@ -199,3 +199,9 @@ func (s *Server) SignLegacyToken(ns, serviceAccount, uid, secret string) (string
 func (s *Server) SignClientCSR(csrPEM []byte, ttl time.Duration) ([]byte, error) {
 	return s.bundle.SignClientCSR(csrPEM, s.now(), ttl)
 }
+
+// userFrom is the request's user once authenticated (after impersonation).
+func userFrom(ctx context.Context) *auth.User {
+	u, _ := ctx.Value(userKey{}).(*auth.User)
+	return u
+}

@@ -107,6 +107,8 @@ func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
 			list.Groups = append(list.Groups, g)
 		}
 	}
+	mgvd := metav1.GroupVersionForDiscovery{GroupVersion: metricsGV.String(), Version: metricsGV.Version}
+	list.Groups = append(list.Groups, metav1.APIGroup{Name: metricsGV.Group, Versions: []metav1.GroupVersionForDiscovery{mgvd}, PreferredVersion: mgvd})
 	s.writeJSON(w, mtJSON, list)
 }
 
@@ -150,6 +152,20 @@ func groupVersionPath(p string) (schema.GroupVersion, bool) {
 }
 
 func (s *Server) serveResourceList(w http.ResponseWriter, _ *http.Request, gv schema.GroupVersion) {
+	if gv.Group == metricsGV.Group {
+		gvd := metav1.GroupVersionForDiscovery{GroupVersion: metricsGV.String(), Version: metricsGV.Version}
+		switch gv.Version {
+		case "":
+			s.writeJSON(w, mtJSON, &metav1.APIGroup{TypeMeta: metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"},
+				Name: metricsGV.Group, Versions: []metav1.GroupVersionForDiscovery{gvd}, PreferredVersion: gvd})
+		case metricsGV.Version:
+			s.writeJSON(w, mtJSON, &metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"},
+				GroupVersion: metricsGV.String(), APIResources: metricsResources()})
+		default:
+			s.writeError(w, notFoundPath())
+		}
+		return
+	}
 	if gv.Version == "" {
 		// /apis/<group>: the APIGroup.
 		for _, g := range s.apiGroups() {
@@ -223,6 +239,18 @@ func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
 			gd.Versions = append(gd.Versions, vd)
 		}
 		list.Items = append(list.Items, gd)
+	}
+	if !core {
+		vd := apidiscoveryv2.APIVersionDiscovery{Version: metricsGV.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
+		for _, ar := range metricsResources() {
+			scope := apidiscoveryv2.ScopeCluster
+			if ar.Namespaced {
+				scope = apidiscoveryv2.ScopeNamespace
+			}
+			vd.Resources = append(vd.Resources, apidiscoveryv2.APIResourceDiscovery{Resource: ar.Name,
+				ResponseKind: &metav1.GroupVersionKind{Group: metricsGV.Group, Version: metricsGV.Version, Kind: ar.Kind}, Scope: scope, Verbs: ar.Verbs})
+		}
+		list.Items = append(list.Items, apidiscoveryv2.APIGroupDiscovery{ObjectMeta: metav1.ObjectMeta{Name: metricsGV.Group}, Versions: []apidiscoveryv2.APIVersionDiscovery{vd}})
 	}
 	s.writeJSON(w, "application/json;g=apidiscovery.k8s.io;v="+v+";as=APIGroupDiscoveryList", list)
 }

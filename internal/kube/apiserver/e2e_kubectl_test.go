@@ -3,6 +3,8 @@ package apiserver_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 )
 
@@ -101,20 +104,28 @@ data:
   key: %s
 `
 
-// fakeAgent serves /containerLogs like a node agent.
-func fakeAgent(t *testing.T, token string) int {
+// fakeAgent serves /containerLogs like a node agent: HTTPS with a
+// serving certificate from the cluster CA, only for the API server's
+// client certificate.
+func fakeAgent(t *testing.T, srv0 *apiserver.Server) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	cert, err := srv0.IssueKubeletServingCert("node-1", []net.IP{net.IPv4(127, 0, 0, 1)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(srv0.CACert())
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+token {
+		if r.Header.Get("Authorization") != "" || len(r.TLS.VerifiedChains) == 0 || r.TLS.VerifiedChains[0][0].Subject.CommonName != "kube-apiserver-kubelet-client" {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
 		fmt.Fprintf(w, "log of %s tail=%s\n", r.URL.Path, r.URL.Query().Get("tailLines"))
-	})}
-	go srv.Serve(ln)
+	}), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}}
+	go srv.ServeTLS(ln, "", "")
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().(*net.TCPAddr).Port
 }
@@ -138,7 +149,7 @@ func kubectlScenario(t *testing.T, version string) {
 	contains(t, "api-resources", k.ok("api-resources", "-o", "wide"), "deployments", "deploy", "apps/v1", "replicationcontrollers", "all")
 
 	// Nodes.
-	agentPort := fakeAgent(t, srv.NodeToken())
+	agentPort := fakeAgent(t, srv)
 	k.file("node.yaml", fmt.Sprintf(nodeYAML, agentPort))
 	contains(t, "create node", k.ok("create", "-f", "node.yaml"), "node/node-1 created")
 	contains(t, "get nodes", k.ok("get", "nodes"), "NAME", "STATUS", "ROLES", "node-1", "Ready", "control-plane", "v1.33.0-stratus")

@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -101,6 +103,13 @@ func (w *statusRecorder) Flush() {
 
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Hijack hands the connection over for pods/exec, attach and portforward,
+// whose upgraded streams are passed through to the node.
+func (w *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.code, w.wrote = http.StatusSwitchingProtocols, true
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
 func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource string) {
 	p := r.URL.Path
 	switch {
@@ -117,18 +126,28 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource s
 		s.serveOpenAPI(w, r)
 		return "get", "openapi"
 	}
+	if strings.HasPrefix(p, metricsPrefix) {
+		s.serveMetrics(w, r)
+		return "get", "metrics"
+	}
 	if gv, ok := groupVersionPath(p); ok {
 		s.serveResourceList(w, r, gv)
 		return "get", "discovery"
+	}
+	if strings.HasPrefix(p, kubeletServingCertPath) {
+		s.serveKubeletServingCert(w, r)
+		return "create", "kubelet-serving-certificate"
 	}
 	ri, ok := parsePath(p)
 	if !ok {
 		s.writeError(w, notFoundPath())
 		return "", ""
 	}
-	if err := unservedSubresource(ri); err != nil {
-		s.writeError(w, err)
-		return "", ri.resource
+	if ri.group == "" && ri.resource == "pods" && ri.name != "" && ri.namespace != "" &&
+		(ri.subresource == "exec" || ri.subresource == "attach" || ri.subresource == "portforward") {
+		ri.res = s.reg.Lookup("", "v1", "pods")
+		s.servePodStream(w, r, ri)
+		return ri.subresource, ri.resource
 	}
 	ri.res = s.reg.Lookup(ri.group, ri.version, ri.resource)
 	if ri.res == nil || (ri.subresource != "" && !ri.res.HasSubresource(ri.subresource)) || (ri.namespace != "" && !ri.res.Namespaced) {
@@ -180,8 +199,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource s
 	return ri.verb, ri.resource
 }
 
+// notFoundPath is the real server's 404 for a path it does not serve,
+// with the empty details it carries (kubectl debug reads them).
 func notFoundPath() error {
-	return newStatus(http.StatusNotFound, metav1.StatusReasonNotFound, "the server could not find the requested resource")
+	err := newStatus(http.StatusNotFound, metav1.StatusReasonNotFound, "the server could not find the requested resource")
+	err.ErrStatus.Details = &metav1.StatusDetails{}
+	return err
 }
 
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri requestInfo) {

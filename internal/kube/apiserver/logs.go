@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,8 +15,8 @@ import (
 )
 
 // serveLog proxies pods/log to the node agent the pod runs on, as
-// kube-apiserver proxies to the kubelet:
-// GET http://<InternalIP>:<kubeletEndpoint port>/containerLogs/<ns>/<pod>/<container>.
+// kube-apiserver proxies to the kubelet, over the node channel
+// (nodechannel.go): GET https://<InternalIP>:<kubeletEndpoint port>/containerLogs/<ns>/<pod>/<container>.
 func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, ri requestInfo) {
 	opts, err := parseLogOptions(r.URL.Query())
 	if err != nil {
@@ -55,24 +54,9 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, ri requestInfo
 		s.writeError(w, apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: ContainerCreating", container, pod.Name)))
 		return
 	}
-	nodes := s.reg.Lookup("", "v1", "nodes")
-	nobj, err := s.storage.Get(r.Context(), nodes, "", pod.Spec.NodeName)
+	hostPort, err := s.nodeAddress(r, pod.Spec.NodeName)
 	if err != nil {
 		s.writeError(w, err)
-		return
-	}
-	node := nobj.(*corev1.Node)
-	host := ""
-	for _, a := range node.Status.Addresses {
-		if a.Type == corev1.NodeInternalIP {
-			host = a.Address
-			break
-		}
-	}
-	port := node.Status.DaemonEndpoints.KubeletEndpoint.Port
-	if host == "" || port == 0 {
-		s.writeError(w, newStatus(http.StatusServiceUnavailable, metav1.StatusReasonServiceUnavailable,
-			fmt.Sprintf("node %s has no address or agent port for logs", node.Name)))
 		return
 	}
 	q := url.Values{}
@@ -88,7 +72,7 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, ri requestInfo
 	if opts.LimitBytes != nil {
 		q.Set("limitBytes", strconv.FormatInt(*opts.LimitBytes, 10))
 	}
-	u := url.URL{Scheme: "http", Host: net.JoinHostPort(host, strconv.Itoa(int(port))),
+	u := url.URL{Scheme: "https", Host: hostPort,
 		Path: "/containerLogs/" + url.PathEscape(pod.Namespace) + "/" + url.PathEscape(pod.Name) + "/" + url.PathEscape(container), RawQuery: q.Encode()}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -99,8 +83,7 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, ri requestInfo
 		s.writeError(w, apierrors.NewInternalError(err))
 		return
 	}
-	req.Header.Set("Authorization", "Bearer "+s.bundle.NodeToken)
-	resp, err := s.opts.HTTPClient.Do(req)
+	resp, err := s.nodes.client.Do(req)
 	if err != nil {
 		s.writeError(w, newStatus(http.StatusInternalServerError, metav1.StatusReasonInternalError,
 			fmt.Sprintf("Get %q: %v", "https://"+u.Host+"/containerLogs/...", err)))

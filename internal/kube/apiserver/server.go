@@ -46,8 +46,6 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// HTTPClient reaches node agents for pods/log (default: a plain client).
-	HTTPClient *http.Client
 	// SANs are extra names and addresses the serving certificate carries
 	// (beyond loopback, the host's names and its interfaces' addresses).
 	SANs []string
@@ -78,6 +76,8 @@ type Server struct {
 	storage *registry.Storage
 	bundle  *certs.Bundle
 	auth    authState
+	// nodes is the channel to node agents (nodechannel.go).
+	nodes   nodeChannel
 	metrics *metrics
 	now     func() time.Time
 
@@ -124,9 +124,6 @@ func New(o Options) (*Server, error) {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:6443"
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}}
-	}
 	codecs := registry.NewCodecs()
 	reg, err := registry.New(codecs)
 	if err != nil {
@@ -145,6 +142,9 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	if err := s.setupAuth(context.Background()); err != nil {
+		return nil, err
+	}
+	if s.nodes, err = newNodeChannel(s.bundle, o.Now()); err != nil {
 		return nil, err
 	}
 	s.metrics = newMetrics(o.Metrics)

@@ -24,7 +24,7 @@ func core(name, kind, singular string, namespaced bool, newFn, newList func() ru
 func pods() *Resource {
 	r := core("pods", "Pod", "pod", true, func() runtime.Object { return &corev1.Pod{} }, func() runtime.Object { return &corev1.PodList{} })
 	r.ShortNames, r.Categories = []string{"po"}, all
-	r.Subresources = []string{"status", "log", "binding", "eviction"}
+	r.Subresources = []string{"status", "log", "binding", "eviction", "ephemeralcontainers"}
 	r.HasSpec, r.HasStatus, r.ReturnDeleted = true, true, true
 	r.Columns, r.Row = podColumns, podRow
 	r.PrepareForCreate = func(obj runtime.Object) {

@@ -518,6 +518,16 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		nm, _ := meta.Accessor(next)
 		nm.SetManagedFields(m.GetManagedFields())
 		obj, m = next, nm
+	} else if o.Subresource == "ephemeralcontainers" {
+		// pods/ephemeralcontainers (kubectl debug) adds ephemeral
+		// containers and changes nothing else.
+		next, err := withEphemeralContainers(cur, obj)
+		if err != nil {
+			return nil, false, err
+		}
+		nm, _ := meta.Accessor(next)
+		nm.SetManagedFields(m.GetManagedFields())
+		obj, m = next, nm
 	} else if r.HasStatus && o.Subresource != "binding" {
 		setField(obj, "Status", fieldOf(cur, "Status"))
 	}

@@ -60,7 +60,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	log := logger()
 	cm := controller.New(controller.Options{Client: kc, Log: log})
 	start(t, "controllers", cm.Start, cm.Stop)
-	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: o.Nodes, Runtime: sim.New(sim.Options{Ports: o.Ports}), Token: srv.NodeToken(), Log: log})
+	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: o.Nodes, Runtime: sim.New(sim.Options{Ports: o.Ports}), Certs: agent.LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,7 +180,7 @@ func (r *Runtime) Client() *client.Client { return r.cli }
 // Info implements runtime.Runtime.
 func (r *Runtime) Info() runtime.Info {
 	return runtime.Info{Name: "docker", Capabilities: runtime.Capabilities{
-		Processes: true, Images: true, Ports: true, Env: true, GracefulStop: true, Logs: true,
+		Processes: true, Images: true, Ports: true, Env: true, GracefulStop: true, Logs: true, Exec: true, Usage: true,
 	}}
 }
 
@@ -245,6 +245,7 @@ func (r *Runtime) create(ctx context.Context, spec runtime.ContainerSpec, sb *sa
 		Env:        env,
 		WorkingDir: spec.WorkingDir,
 		Labels:     r.labels(spec, "container"),
+		OpenStdin:  spec.Stdin, AttachStdin: spec.Stdin, Tty: spec.TTY,
 	}
 	// Kubernetes' command replaces the image's entrypoint and its args the
 	// image's cmd; an entrypoint set with no cmd gives no cmd, as in

@@ -170,6 +170,7 @@ func TestConformance(t *testing.T) {
 	var n atomic.Int64
 	pod := func(name string) string { return fmt.Sprintf("p%d-%s", n.Add(1), name) }
 	runtimetest.Run(t, runtimetest.Harness{
+		ExecCommand: []string{"/testbox", "exec-cat", "3", "exec-ok"},
 		New: func(t *testing.T) runtime.Runtime {
 			rt := newRuntime(t, docker.Options{})
 			return rt

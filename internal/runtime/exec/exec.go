@@ -85,7 +85,7 @@ func New(opts Options) *Runtime {
 // Info implements runtime.Runtime.
 func (r *Runtime) Info() runtime.Info {
 	return runtime.Info{Name: "exec", Capabilities: runtime.Capabilities{
-		Processes: true, Env: true, GracefulStop: true, Logs: true,
+		Processes: true, Env: true, GracefulStop: true, Logs: true, Exec: true, Usage: true,
 	}}
 }
 

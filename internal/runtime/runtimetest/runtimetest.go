@@ -33,6 +33,9 @@ type Harness struct {
 	// WithPort returns a spec for a container that serves HTTP on
 	// podIP:port (only used when the runtime declares Ports).
 	WithPort func(name, podIP string, port int32) runtime.ContainerSpec
+	// ExecCommand prints "exec-ok", copies stdin to stdout and exits 3
+	// (default: sh -c "echo exec-ok; cat; exit 3").
+	ExecCommand []string
 	// Timeout bounds each wait (default 10 s).
 	Timeout time.Duration
 }
@@ -255,6 +258,32 @@ func Run(t *testing.T, h Harness) {
 		case <-time.After(h.Timeout):
 			t.Fatal("follow did not end when the container stopped")
 		}
+	})
+
+	t.Run("ExecAndUsage", func(t *testing.T) {
+		rt := newRT(t)
+		rec := newRecorder()
+		st, err := rt.Start(ctx, h.LongRunning("execd"), rec.notify)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, rt, st.ID, rec, runtime.StateRunning, h.Timeout)
+		var out strings.Builder
+		cmd := h.ExecCommand
+		if cmd == nil {
+			cmd = []string{"sh", "-c", "echo exec-ok; cat; exit 3"}
+		}
+		code, err := rt.Exec(ctx, st.ID, cmd, runtime.Streams{Stdin: strings.NewReader("in\n"), Stdout: &out, Stderr: &out})
+		if err != nil || code != 3 || out.String() != "exec-ok\nin\n" {
+			t.Errorf("Exec: code %d err %v output %q, want 3 and \"exec-ok\\nin\\n\"", code, err, out.String())
+		}
+		if _, err := rt.Usage(ctx, st.ID); err != nil && !errors.Is(err, runtime.ErrNotSupported) {
+			t.Errorf("Usage: %v", err)
+		}
+		if _, err := rt.Exec(ctx, "no-such", []string{"true"}, runtime.Streams{}); !errors.Is(err, runtime.ErrNotFound) {
+			t.Errorf("Exec of an unknown container: %v", err)
+		}
+		_ = rt.Stop(ctx, st.ID, time.Second)
 	})
 
 	t.Run("UnknownContainer", func(t *testing.T) {

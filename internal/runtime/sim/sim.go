@@ -114,6 +114,7 @@ type container struct {
 	logs    logring.Buffer
 	addrs   []string // listener keys held
 	removed bool
+	fs      *simFS // made by the first exec (shell.go)
 }
 
 type listener struct {

@@ -21,7 +21,8 @@ import (
 
 func startPool(b *testing.B, c *cluster, n int) *agent.SimPool {
 	b.Helper()
-	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: c.cs, Count: n, Runtime: sim.New(sim.Options{}), Log: logger()})
+	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: c.cs, Count: n, Runtime: sim.New(sim.Options{}), Log: logger(),
+		Certs: agent.LocalCerts{Issue: c.srv.IssueKubeletServingCert, CA: c.srv.CACert()}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func startCluster(t testing.TB, o controller.Options) *cluster {
 
 func (c *cluster) addAgent(t testing.TB, name string, rt runtime.Runtime, timing agent.Timing) *agent.Agent {
 	t.Helper()
-	a, err := agent.New(agent.Options{Client: c.cs, NodeName: name, Runtime: rt, Token: c.srv.NodeToken(), Timing: timing, Log: logger()})
+	a, err := agent.New(agent.Options{Client: c.cs, NodeName: name, Runtime: rt, Certs: agent.LocalCerts{Issue: c.srv.IssueKubeletServingCert, CA: c.srv.CACert()}, Timing: timing, Log: logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,8 @@ func BenchmarkJobCompletions(b *testing.B) {
 		b.StopTimer()
 		c := startCluster(b, controller.Options{})
 		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: c.cs, Count: nodes,
-			Runtime: sim.New(sim.Options{CompleteAfter: 100 * time.Millisecond}), Log: logger()})
+			Runtime: sim.New(sim.Options{CompleteAfter: 100 * time.Millisecond}), Log: logger(),
+			Certs: agent.LocalCerts{Issue: c.srv.IssueKubeletServingCert, CA: c.srv.CACert()}})
 		if err != nil {
 			b.Fatal(err)
 		}

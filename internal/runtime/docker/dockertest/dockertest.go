@@ -82,6 +82,11 @@ func main() {
 		code, _ := strconv.Atoi(args[0])
 		fmt.Println(strings.Join(args[1:], " "))
 		os.Exit(code)
+	case "exec-cat": // exec-cat CODE WORDS…: print the words, copy stdin, exit CODE
+		code, _ := strconv.Atoi(args[0])
+		fmt.Println(strings.Join(args[1:], " "))
+		_, _ = io.Copy(os.Stdout, os.Stdin)
+		os.Exit(code)
 	case "lines":
 		n, _ := strconv.Atoi(args[0])
 		for i := 1; i <= n; i++ {
