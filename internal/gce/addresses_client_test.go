@@ -12,7 +12,7 @@ import (
 func TestGoClientAddresses(t *testing.T) {
 	e := newRealEnv(t)
 	svc := e.service(t, e.token)
-	p, region := e.project, regionOf("sandbox-simulator")
+	p, region := e.project, regionOf("sandbox-simulator-a")
 
 	waitOp(t, svc, p, mustRegionOp(t, svc, p)(svc.Addresses.Insert(p, region, &compute.Address{Name: "ip1"}).Do()))
 	_, err := svc.Addresses.Insert(p, region, &compute.Address{Name: "ip1"}).Do()

@@ -46,11 +46,11 @@ func TestBatch(t *testing.T) {
 		return fmt.Sprintf("--BOUNDARY\r\nContent-Type: application/http\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <abc+%d>\r\n\r\n%s %s HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\nHost: x\r\n\r\n%s\r\n", i, method, path, len(body), body)
 	}
 	insert := func(name string) string {
-		return `{"name":"` + name + `","machineType":"zones/sandbox-simulator/machineTypes/micro","disks":[{"boot":true,"initializeParams":{"sourceImage":"projects/debian-cloud/zones/-/imageFamilyViews/debian-12"}}]}`
+		return `{"name":"` + name + `","machineType":"zones/sandbox-simulator-a/machineTypes/micro","disks":[{"boot":true,"initializeParams":{"sourceImage":"projects/debian-cloud/zones/-/imageFamilyViews/debian-12"}}]}`
 	}
-	body := part(0, "POST", p+"/zones/sandbox-simulator/instances", insert("b1")) +
-		part(1, "POST", p+"/zones/sandbox-simulator/instances", insert("b2")) +
-		part(2, "GET", p+"/zones/sandbox-simulator/instances/nosuch", "") +
+	body := part(0, "POST", p+"/zones/sandbox-simulator-a/instances", insert("b1")) +
+		part(1, "POST", p+"/zones/sandbox-simulator-a/instances", insert("b2")) +
+		part(2, "GET", p+"/zones/sandbox-simulator-a/instances/nosuch", "") +
 		part(3, "GET", "/elsewhere", "") + "--BOUNDARY--\r\n"
 	resp, out := e.do(t, "POST", "/batch/compute/v1", e.token, `multipart/mixed; boundary="BOUNDARY"`, strings.NewReader(body))
 	if resp.StatusCode != 200 {
@@ -83,7 +83,7 @@ func TestBatch(t *testing.T) {
 	}
 	// The inserts happened.
 	svc := e.service(t, e.token)
-	l, err := svc.Instances.List(e.project, "sandbox-simulator").Do()
+	l, err := svc.Instances.List(e.project, "sandbox-simulator-a").Do()
 	if err != nil || len(l.Items) != 2 {
 		t.Fatalf("instances after batch: %v %v", l, err)
 	}
@@ -138,21 +138,21 @@ func TestBadRequests(t *testing.T) {
 		code               int
 		reason             string
 	}{
-		{"POST", p + "/zones/sandbox-simulator/instances", `{`, 400, "badRequest"},
-		{"POST", p + "/zones/sandbox-simulator/instances", ``, 400, "invalid"},
-		{"POST", p + "/zones/sandbox-simulator/instances", `{"name":"UPPER"}`, 400, "invalid"},
-		{"POST", p + "/zones/sandbox-simulator/instances", `{"name":"x","machineType":"zones/sandbox-simulator/machineTypes/nope"}`, 400, "invalid"},
-		{"POST", p + "/zones/sandbox-simulator/instances", `{"name":"x","machineType":"zones/sandbox-simulator/machineTypes/micro","disks":[{"boot":true,"initializeParams":{"sourceImage":"projects/debian-cloud/global/images/family/debian-99"}}]}`, 404, "notFound"},
-		{"POST", p + "/zones/sandbox-simulator/instances", `{"name":"x","machineType":"zones/sandbox-simulator/machineTypes/micro","disks":[{"boot":true,"initializeParams":{"sourceImage":"projects/debian-cloud/global/images/debian-12"}}],"metadata":{"items":[{"key":"bad key!","value":"v"}]}}`, 400, "invalid"},
-		{"POST", p + "/zones/sandbox-simulator/instances", `{"name":"x","labels":{"Bad":"v"},"machineType":"zones/sandbox-simulator/machineTypes/micro","disks":[{"boot":true,"initializeParams":{"sourceImage":"projects/debian-cloud/global/images/debian-12"}}]}`, 400, "invalid"},
+		{"POST", p + "/zones/sandbox-simulator-a/instances", `{`, 400, "badRequest"},
+		{"POST", p + "/zones/sandbox-simulator-a/instances", ``, 400, "invalid"},
+		{"POST", p + "/zones/sandbox-simulator-a/instances", `{"name":"UPPER"}`, 400, "invalid"},
+		{"POST", p + "/zones/sandbox-simulator-a/instances", `{"name":"x","machineType":"zones/sandbox-simulator-a/machineTypes/nope"}`, 400, "invalid"},
+		{"POST", p + "/zones/sandbox-simulator-a/instances", `{"name":"x","machineType":"zones/sandbox-simulator-a/machineTypes/micro","disks":[{"boot":true,"initializeParams":{"sourceImage":"projects/debian-cloud/global/images/family/debian-99"}}]}`, 404, "notFound"},
+		{"POST", p + "/zones/sandbox-simulator-a/instances", `{"name":"x","machineType":"zones/sandbox-simulator-a/machineTypes/micro","disks":[{"boot":true,"initializeParams":{"sourceImage":"projects/debian-cloud/global/images/debian-12"}}],"metadata":{"items":[{"key":"bad key!","value":"v"}]}}`, 400, "invalid"},
+		{"POST", p + "/zones/sandbox-simulator-a/instances", `{"name":"x","labels":{"Bad":"v"},"machineType":"zones/sandbox-simulator-a/machineTypes/micro","disks":[{"boot":true,"initializeParams":{"sourceImage":"projects/debian-cloud/global/images/debian-12"}}]}`, 400, "invalid"},
 		{"POST", p + "/zones/nowhere/instances", `{"name":"x"}`, 404, "notFound"},
 		{"POST", p + "/global/firewalls", `{"name":"fw","denied":[{"IPProtocol":"tcp"}]}`, 400, "unsupported"},
 		{"POST", p + "/global/firewalls", `{"name":"fw","allowed":[{"IPProtocol":"bogus"}]}`, 400, "invalid"},
 		{"POST", p + "/global/firewalls", `{"name":"fw","allowed":[{"IPProtocol":"tcp"}],"sourceRanges":["10.0.0.300/8"]}`, 400, "invalid"},
-		{"GET", p + "/zones/sandbox-simulator/instances?maxResults=1000", ``, 400, "invalid"},
-		{"GET", p + "/zones/sandbox-simulator/instances?orderBy=cpus", ``, 400, "invalid"},
-		{"GET", p + "/zones/sandbox-simulator/operations/operation-nope", ``, 404, "notFound"},
-		{"DELETE", p + "/zones/sandbox-simulator/instances/nosuch", ``, 404, "notFound"},
+		{"GET", p + "/zones/sandbox-simulator-a/instances?maxResults=1000", ``, 400, "invalid"},
+		{"GET", p + "/zones/sandbox-simulator-a/instances?orderBy=cpus", ``, 400, "invalid"},
+		{"GET", p + "/zones/sandbox-simulator-a/operations/operation-nope", ``, 404, "notFound"},
+		{"DELETE", p + "/zones/sandbox-simulator-a/instances/nosuch", ``, 404, "notFound"},
 		{"GET", p + "/nonsense", ``, 404, "notFound"},
 		{"PUT", p + "/zones", ``, 404, "notFound"},
 	} {
@@ -164,7 +164,7 @@ func TestBadRequests(t *testing.T) {
 		}
 	}
 	svc := e.service(t, e.token)
-	if l, err := svc.Instances.AggregatedList(e.project).Do(); err != nil || len(l.Items["zones/sandbox-simulator"].Instances) != 0 {
+	if l, err := svc.Instances.AggregatedList(e.project).Do(); err != nil || len(l.Items["zones/sandbox-simulator-a"].Instances) != 0 {
 		t.Fatalf("bad requests changed something: %v %v", l, err)
 	}
 	if l, err := svc.Firewalls.List(e.project).Do(); err != nil || len(l.Items) != 1 {
@@ -182,7 +182,7 @@ func FuzzInsertBody(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, path := range []string{p + "/zones/sandbox-simulator/instances", p + "/global/firewalls"} {
+		for _, path := range []string{p + "/zones/sandbox-simulator-a/instances", p + "/global/firewalls"} {
 			resp, out := e.do(t, "POST", path, e.token, "application/json", strings.NewReader(body))
 			if resp.StatusCode >= 500 {
 				t.Fatalf("%s %q: %d %s", path, body, resp.StatusCode, out)

@@ -224,7 +224,7 @@ func (g *Gateway) DefaultZone(ctx context.Context) (string, error) {
 	}
 	for _, z := range zs {
 		if z.AllocationState == "" || z.AllocationState == "Enabled" {
-			return gceName(z.Name), nil
+			return zoneName(z.Name), nil
 		}
 	}
 	return "", errors.New("gce: CloudStack has no enabled zone")

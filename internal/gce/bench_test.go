@@ -94,15 +94,15 @@ func BenchmarkGatewayGetInstance(b *testing.B) {
 	defer srv.Close()
 	e := &testEnv{gw: gw, srv: srv, token: tok, project: p}
 	svc := e.service(b, tok)
-	op, err := svc.Instances.Insert(p, "sandbox-simulator", &compute.Instance{Name: "bench", MachineType: "zones/sandbox-simulator/machineTypes/micro",
+	op, err := svc.Instances.Insert(p, "sandbox-simulator-a", &compute.Instance{Name: "bench", MachineType: "zones/sandbox-simulator-a/machineTypes/micro",
 		Disks: []*compute.AttachedDisk{{Boot: true, InitializeParams: &compute.AttachedDiskInitializeParams{SourceImage: "projects/debian-cloud/global/images/debian-12"}}}}).Do()
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := svc.ZoneOperations.Wait(p, "sandbox-simulator", op.Name).Do(); err != nil {
+	if _, err := svc.ZoneOperations.Wait(p, "sandbox-simulator-a", op.Name).Do(); err != nil {
 		b.Fatal(err)
 	}
-	benchCall(b, gw, tr, "GET", "/compute/v1/projects/"+p+"/zones/sandbox-simulator/instances/bench", tok)
+	benchCall(b, gw, tr, "GET", "/compute/v1/projects/"+p+"/zones/sandbox-simulator-a/instances/bench", tok)
 }
 
 func BenchmarkGatewayListImages(b *testing.B) {

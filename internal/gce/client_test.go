@@ -73,7 +73,7 @@ func TestGoClientCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(zones.Items) != 2 || zones.Items[0].Name != "sandbox-simulator" || zones.Items[0].Status != "UP" {
+	if len(zones.Items) != 2 || zones.Items[0].Name != "sandbox-simulator-a" || zones.Items[0].Status != "UP" {
 		t.Fatalf("zones: %+v", zones.Items)
 	}
 	for _, z := range zones.Items {
@@ -88,14 +88,22 @@ func TestGoClientCatalog(t *testing.T) {
 	if len(regions.Items) != 2 || len(regions.Items[0].Quotas) == 0 {
 		t.Fatalf("regions: %+v", regions.Items)
 	}
-	mts, err := svc.MachineTypes.List(p, "sandbox-simulator").Do()
+	mts, err := svc.MachineTypes.List(p, "sandbox-simulator-a").Do()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mts.Items) != 8 || mts.Items[5].Name != "small" || mts.Items[5].GuestCpus != 1 || mts.Items[5].MemoryMb != 2048 {
-		t.Fatalf("machine types: %+v", mts.Items[0])
+	byName := map[string]*compute.MachineType{}
+	for _, mt := range mts.Items {
+		byName[mt.Name] = mt
 	}
-	mt, err := svc.MachineTypes.Get(p, "sandbox-simulator", "medium").Do()
+	// The offerings, and GCE's common predefined types beside them.
+	if s := byName["small"]; s == nil || s.GuestCpus != 1 || s.MemoryMb != 2048 || len(mts.Items) != 8+len(listedPredefined) {
+		t.Fatalf("machine types: %d, small %+v", len(mts.Items), s)
+	}
+	if n1 := byName["n1-standard-1"]; n1 == nil || n1.GuestCpus != 1 || n1.MemoryMb != 3840 {
+		t.Fatalf("n1-standard-1 listed as %+v", n1)
+	}
+	mt, err := svc.MachineTypes.Get(p, "sandbox-simulator-a", "medium").Do()
 	if err != nil || mt.GuestCpus != 2 {
 		t.Fatalf("machine type medium: %+v %v", mt, err)
 	}
@@ -105,15 +113,15 @@ func TestGoClientCatalog(t *testing.T) {
 		name      string
 		cpus, mem int64
 	}{{"n1-standard-1", 1, 3840}, {"e2-medium", 2, 4096}, {"n2-highmem-4", 4, 32768}} {
-		mt, err := svc.MachineTypes.Get(p, "sandbox-simulator", tc.name).Do()
+		mt, err := svc.MachineTypes.Get(p, "sandbox-simulator-a", tc.name).Do()
 		if err != nil || mt.GuestCpus != tc.cpus || mt.MemoryMb != tc.mem || mt.Name != tc.name || !strings.Contains(mt.Description, "offering") {
 			t.Fatalf("machine type %s: %+v %v", tc.name, mt, err)
 		}
 	}
-	_, err = svc.MachineTypes.Get(p, "sandbox-simulator", "n9-bogus-1").Do()
+	_, err = svc.MachineTypes.Get(p, "sandbox-simulator-a", "n9-bogus-1").Do()
 	wantAPIError(t, err, 404, "notFound")
 	agg, err := svc.MachineTypes.AggregatedList(p).Do()
-	if err != nil || len(agg.Items["zones/sandbox-simulator-basic"].MachineTypes) != 8 {
+	if err != nil || len(agg.Items["zones/sandbox-simulator-basic-a"].MachineTypes) != 8+len(listedPredefined) {
 		t.Fatalf("aggregated machine types: %v %v", agg, err)
 	}
 	imgs, err := svc.Images.List("debian-cloud").Do()
@@ -144,8 +152,8 @@ func TestGoClientCatalog(t *testing.T) {
 	for filter, want := range map[string]int{
 		`name eq ".*basic.*"`:                                            1,
 		`name ne ".*basic.*"`:                                            1,
-		`(status eq UP)(name eq "sandbox-simulator")`:                    1,
-		`name = "sandbox-simulator" OR name = "sandbox-simulator-basic"`: 2,
+		`(status eq UP)(name eq "sandbox-simulator-a")`:                    1,
+		`name = "sandbox-simulator-a" OR name = "sandbox-simulator-basic-a"`: 2,
 		`status != UP`:                                                   0,
 	} {
 		l, err := svc.Zones.List(p).Filter(filter).Do()
@@ -154,12 +162,12 @@ func TestGoClientCatalog(t *testing.T) {
 		}
 	}
 	// Page tokens.
-	page, err := svc.MachineTypes.List(p, "sandbox-simulator").MaxResults(2).Do()
+	page, err := svc.MachineTypes.List(p, "sandbox-simulator-a").MaxResults(2).Do()
 	if err != nil || len(page.Items) != 2 || page.NextPageToken == "" {
 		t.Fatalf("page 1: %v %v", page, err)
 	}
-	page2, err := svc.MachineTypes.List(p, "sandbox-simulator").MaxResults(6).PageToken(page.NextPageToken).Do()
-	if err != nil || len(page2.Items) != 6 || page2.NextPageToken != "" || page2.Items[5].Name != "tiny" {
+	page2, err := svc.MachineTypes.List(p, "sandbox-simulator-a").MaxResults(500).PageToken(page.NextPageToken).Do()
+	if err != nil || len(page2.Items) != 6+len(listedPredefined) || page2.NextPageToken != "" || page2.Items[len(page2.Items)-1].Name != "tiny" {
 		t.Fatalf("page 2: %v %v", page2, err)
 	}
 	_, err = svc.Zones.List(p).PageToken("garbage").Do()
@@ -248,7 +256,7 @@ func TestGoClientFirewalls(t *testing.T) {
 func TestGoClientInstances(t *testing.T) {
 	e := newRealEnv(t)
 	svc := e.service(t, e.token)
-	p, zone := e.project, "sandbox-simulator"
+	p, zone := e.project, "sandbox-simulator-a"
 	ud := "#cloud-config\nruncmd:\n - echo hi\n"
 	inst := &compute.Instance{Name: "vm1", MachineType: "zones/" + zone + "/machineTypes/n1-standard-1",
 		Disks: []*compute.AttachedDisk{{Boot: true, AutoDelete: true, InitializeParams: &compute.AttachedDiskInitializeParams{
@@ -325,7 +333,7 @@ func TestGoClientInstances(t *testing.T) {
 		t.Fatalf("list: %v %v", list, err)
 	}
 	agg, err := svc.Instances.AggregatedList(p).Do()
-	if err != nil || len(agg.Items["zones/"+zone].Instances) != 1 || agg.Items["zones/sandbox-simulator-basic"].Warning == nil {
+	if err != nil || len(agg.Items["zones/"+zone].Instances) != 1 || agg.Items["zones/sandbox-simulator-basic-a"].Warning == nil {
 		t.Fatalf("aggregated: %+v %v", agg, err)
 	}
 	disks, err := svc.Disks.List(p, zone).Do()
@@ -380,26 +388,26 @@ func TestGoClientCapacityFailure(t *testing.T) {
 	cs := cstest.Start(t, cstest.Options{Datacenter: dc})
 	e := newEnv(t, cs.URL, cs.APIKey, cs.SecretKey, cs.HTTP.Client())
 	svc := e.service(t, e.token)
-	op, err := svc.Instances.Insert(e.project, "sandbox-simulator", &compute.Instance{Name: "big", MachineType: "zones/sandbox-simulator/machineTypes/huge",
+	op, err := svc.Instances.Insert(e.project, "sandbox-simulator-a", &compute.Instance{Name: "big", MachineType: "zones/sandbox-simulator-a/machineTypes/huge",
 		Disks: []*compute.AttachedDisk{{Boot: true, InitializeParams: &compute.AttachedDiskInitializeParams{SourceImage: "projects/debian-cloud/global/images/debian-12"}}}}).Do()
 	if err != nil {
 		t.Fatal(err)
 	}
-	op, err = svc.ZoneOperations.Wait(e.project, "sandbox-simulator", op.Name).Do()
+	op, err = svc.ZoneOperations.Wait(e.project, "sandbox-simulator-a", op.Name).Do()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if op.Status != "DONE" || op.Error == nil || op.Error.Errors[0].Code != "ZONE_RESOURCE_POOL_EXHAUSTED" || op.HttpErrorStatusCode != 503 {
 		t.Fatalf("op: %+v %+v", op, op.Error)
 	}
-	_, err = svc.Instances.Get(e.project, "sandbox-simulator", "big").Do()
+	_, err = svc.Instances.Get(e.project, "sandbox-simulator-a", "big").Do()
 	wantAPIError(t, err, 404, "notFound")
 }
 
 func TestDefaultZone(t *testing.T) {
 	e := newRealEnv(t)
 	z, err := e.gw.DefaultZone(context.Background())
-	if err != nil || z != "sandbox-simulator" {
+	if err != nil || z != "sandbox-simulator-a" {
 		t.Fatalf("DefaultZone = %q, %v", z, err)
 	}
 }
@@ -420,7 +428,7 @@ func TestProjectsAreAccounts(t *testing.T) {
 	wantAPIError(t, err, 403, "forbidden")
 	_, err = e.service(t, e.token).Projects.Get("alice").Do()
 	wantAPIError(t, err, 403, "forbidden")
-	op, err := alice.Instances.Insert("alice", "sandbox-simulator-basic", &compute.Instance{Name: "hers", MachineType: "zones/sandbox-simulator-basic/machineTypes/micro",
+	op, err := alice.Instances.Insert("alice", "sandbox-simulator-basic-a", &compute.Instance{Name: "hers", MachineType: "zones/sandbox-simulator-basic-a/machineTypes/micro",
 		Disks: []*compute.AttachedDisk{{Boot: true, InitializeParams: &compute.AttachedDiskInitializeParams{SourceImage: "projects/debian-cloud/global/images/family/debian-12"}}}}).Do()
 	if err != nil {
 		t.Fatal(err)
@@ -435,7 +443,7 @@ func TestProjectsAreAccounts(t *testing.T) {
 			t.Fatalf("admin's project sees %s in %s", l.Instances[0].Name, scope)
 		}
 	}
-	hers, err := alice.Instances.List("alice", "sandbox-simulator-basic").Do()
+	hers, err := alice.Instances.List("alice", "sandbox-simulator-basic-a").Do()
 	if err != nil || len(hers.Items) != 1 {
 		t.Fatalf("alice's instances: %v %v", hers, err)
 	}

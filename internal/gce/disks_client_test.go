@@ -13,7 +13,7 @@ import (
 func TestGoClientDisks(t *testing.T) {
 	e := newRealEnv(t)
 	svc := e.service(t, e.token)
-	p, zone := e.project, "sandbox-simulator"
+	p, zone := e.project, "sandbox-simulator-a"
 
 	for _, d := range []*compute.Disk{{Name: "small", SizeGb: 5}, {Name: "odd", SizeGb: 7}} {
 		waitOp(t, svc, p, mustOp(t)(svc.Disks.Insert(p, zone, d).Do()))

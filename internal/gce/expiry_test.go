@@ -17,7 +17,7 @@ func TestExpiredOperationIsNotFound(t *testing.T) {
 	var skew atomic.Int64
 	e.gw.now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 	svc := e.service(t, e.token)
-	p, zone := e.project, "sandbox-simulator"
+	p, zone := e.project, "sandbox-simulator-a"
 	op, err := svc.Instances.Insert(p, zone, &compute.Instance{Name: "vm1", MachineType: "zones/" + zone + "/machineTypes/n1-standard-1",
 		Disks: []*compute.AttachedDisk{{Boot: true, AutoDelete: true, InitializeParams: &compute.AttachedDiskInitializeParams{
 			SourceImage: "projects/debian-cloud/global/images/family/debian-12"}}}}).Do()

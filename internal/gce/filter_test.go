@@ -104,6 +104,11 @@ func TestNames(t *testing.T) {
 			t.Errorf("gceName(%q) = %q, want %q", in, got, want)
 		}
 	}
+	// A CloudStack zone is a region of one zone, "<region>-a", so gcloud's
+	// own derivation of a zone's region finds it.
+	if z := zoneName("Sandbox-simulator-basic"); z != "sandbox-simulator-basic-a" || regionOf(z) != "sandbox-simulator-basic" {
+		t.Errorf("zoneName = %q, its region %q", z, regionOf(z))
+	}
 	for in, want := range map[string]string{"us-central1-a": "us-central1", "sandbox-simulator": "sandbox", "solo": "solo"} {
 		if got := regionOf(in); got != want {
 			t.Errorf("regionOf(%q) = %q", in, got)

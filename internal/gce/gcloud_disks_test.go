@@ -14,7 +14,7 @@ func TestGcloudDisks(t *testing.T) {
 		t.Skip("the gcloud scenario takes a minute")
 	}
 	e := newRealEnv(t)
-	const zone = "sandbox-simulator"
+	const zone = "sandbox-simulator-a"
 	g := newGcloud(t, e, zone)
 	defer func() { t.Logf("%d gcloud invocations", g.runs) }()
 
@@ -59,7 +59,7 @@ func TestGcloudAddressesAndNetworks(t *testing.T) {
 		t.Skip("the gcloud scenario takes half a minute")
 	}
 	e := newRealEnv(t)
-	const zone = "sandbox-simulator"
+	const zone = "sandbox-simulator-a"
 	region := regionOf(zone)
 	g := newGcloud(t, e, zone)
 	g.ok("compute", "addresses", "create", "ip1", "--region", region)

@@ -202,5 +202,5 @@ func TestGcloud(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the gcloud scenario takes a minute or more")
 	}
-	runGcloudScenario(t, newRealEnv(t), "sandbox-simulator")
+	runGcloudScenario(t, newRealEnv(t), "sandbox-simulator-a")
 }

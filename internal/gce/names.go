@@ -41,6 +41,18 @@ func gceName(s string) string {
 	return strings.TrimRight(out, "-")
 }
 
+// zoneName is the GCE name of a CloudStack zone. Each CloudStack zone is a
+// GCE region holding one zone, "<region>-a" ("Sandbox-simulator-basic" →
+// region sandbox-simulator-basic, zone sandbox-simulator-basic-a), so the
+// region gcloud derives from a zone name (regionOf) is that region.
+func zoneName(csZone string) string {
+	region := gceName(csZone)
+	if len(region) > 61 {
+		region = strings.TrimRight(region[:61], "-")
+	}
+	return region + "-a"
+}
+
 // regionOf derives a zone's region the way gcloud does: everything before
 // the last '-' ("us-central1-a" → "us-central1").
 func regionOf(zone string) string {

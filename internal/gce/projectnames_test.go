@@ -141,7 +141,7 @@ func TestProjectNamesThroughGcloud(t *testing.T) {
 	for i, a := range accts {
 		as := *e
 		as.token, as.project = a.token, a.project
-		g := newGcloud(t, &as, "sandbox-simulator-basic")
+		g := newGcloud(t, &as, "sandbox-simulator-basic-a")
 		g.ok("compute", "project-info", "add-metadata", "--metadata=owner="+a.project)
 		if out := g.ok("compute", "project-info", "describe", "--format=value(name,commonInstanceMetadata.items)"); !strings.Contains(out, a.project) ||
 			!strings.Contains(out, "'value': '"+a.project+"'") {

@@ -73,16 +73,16 @@ func TestStandalone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op, err := svc.Instances.Insert(s.Project, "sandbox-simulator-basic", &compute.Instance{Name: "solo", MachineType: "zones/sandbox-simulator-basic/machineTypes/micro",
+	op, err := svc.Instances.Insert(s.Project, "sandbox-simulator-basic-a", &compute.Instance{Name: "solo", MachineType: "zones/sandbox-simulator-basic-a/machineTypes/micro",
 		Disks:             []*compute.AttachedDisk{{Boot: true, InitializeParams: &compute.AttachedDiskInitializeParams{SourceImage: "projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts"}}},
 		NetworkInterfaces: []*compute.NetworkInterface{{AccessConfigs: []*compute.AccessConfig{{Type: "ONE_TO_ONE_NAT"}}}}}).Do()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if op, err = svc.ZoneOperations.Wait(s.Project, "sandbox-simulator-basic", op.Name).Do(); err != nil || op.Status != "DONE" || op.Error != nil {
+	if op, err = svc.ZoneOperations.Wait(s.Project, "sandbox-simulator-basic-a", op.Name).Do(); err != nil || op.Status != "DONE" || op.Error != nil {
 		t.Fatalf("wait: %+v %v", op, err)
 	}
-	inst, err := svc.Instances.Get(s.Project, "sandbox-simulator-basic", "solo").Do()
+	inst, err := svc.Instances.Get(s.Project, "sandbox-simulator-basic-a", "solo").Do()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func (c *call) zones() ([]zoneInfo, error) {
 	}
 	out := make([]zoneInfo, 0, len(zs))
 	for _, z := range zs {
-		out = append(out, zoneInfo{cs: z, name: gceName(z.Name)})
+		out = append(out, zoneInfo{cs: z, name: zoneName(z.Name)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	c.zoneCache = out

@@ -119,6 +119,9 @@ func NodeRules() []rbacv1.PolicyRule {
 		rule(readVerbs, "storage.k8s.io", "csidrivers"),
 		rule(v("create", "delete", "get", "patch", "update"), "storage.k8s.io", "csinodes"),
 		rule(readVerbs, "node.k8s.io", "runtimeclasses"),
+		// stratus's signer of agents' serving certificates (which checks
+		// that a node asks for its own name only).
+		urls(v("post"), "/stratus/v1/kubelet-serving-certificate/*"),
 	}
 }
 

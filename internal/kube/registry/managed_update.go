@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"sort"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -101,6 +103,12 @@ func (st *Storage) trackUpdate(r *Resource, cur, obj runtime.Object, manager, su
 // both zeroed: top-level fields and the fields of top-level structs
 // (metadata, spec, status), except the metadata the field manager reads.
 func trimEqual(cur, obj runtime.Object) (runtime.Object, runtime.Object) {
+	if u, ok := cur.(*unstructured.Unstructured); ok {
+		// A custom resource: cur is the cached object other requests
+		// read, and updateKey sets its managed fields aside for a moment,
+		// so it gets a copy of its top level and metadata.
+		return shallowUnstructured(u), obj
+	}
 	cv, nv := reflect.ValueOf(cur), reflect.ValueOf(obj)
 	if cv.Kind() != reflect.Pointer || cv.Type() != nv.Type() || cv.IsNil() || nv.IsNil() || cv.Elem().Kind() != reflect.Struct {
 		return cur, obj
@@ -116,6 +124,16 @@ func trimEqual(cur, obj runtime.Object) (runtime.Object, runtime.Object) {
 		return cur, obj
 	}
 	return lo, no
+}
+
+// shallowUnstructured copies u's top-level map and its metadata map, so
+// the copy's metadata can change without touching u.
+func shallowUnstructured(u *unstructured.Unstructured) *unstructured.Unstructured {
+	c := &unstructured.Unstructured{Object: maps.Clone(u.Object)}
+	if md, ok := c.Object["metadata"].(map[string]any); ok {
+		c.Object["metadata"] = maps.Clone(md)
+	}
+	return c
 }
 
 func trimStruct(a, b reflect.Value, top bool) {
