@@ -150,11 +150,11 @@ func TestGoClientCatalog(t *testing.T) {
 	}
 	// Filters the server must honour, in both syntaxes.
 	for filter, want := range map[string]int{
-		`name eq ".*basic.*"`:                                            1,
-		`name ne ".*basic.*"`:                                            1,
-		`(status eq UP)(name eq "sandbox-simulator-a")`:                    1,
+		`name eq ".*basic.*"`:                                                1,
+		`name ne ".*basic.*"`:                                                1,
+		`(status eq UP)(name eq "sandbox-simulator-a")`:                      1,
 		`name = "sandbox-simulator-a" OR name = "sandbox-simulator-basic-a"`: 2,
-		`status != UP`:                                                   0,
+		`status != UP`:                                                       0,
 	} {
 		l, err := svc.Zones.List(p).Filter(filter).Do()
 		if err != nil || len(l.Items) != want {
