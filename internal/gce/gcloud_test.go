@@ -118,6 +118,11 @@ func runGcloudScenario(t *testing.T, e *testEnv, zone string) {
 
 	mustContain(t, "zones list", g.ok("compute", "zones", "list", "--format=value(name,status)"), zone, "UP")
 	mustContain(t, "regions list", g.ok("compute", "regions", "list"), regionOf(zone), "CPUS")
+	// A CloudStack zone is a region of one zone, named as GCE names them.
+	if !strings.HasSuffix(zone, "-a") {
+		t.Errorf("zone %q is not named <region>-a", zone)
+	}
+	mustContain(t, "zones describe", g.ok("compute", "zones", "describe", zone, "--format=value(region)"), "/regions/"+regionOf(zone))
 	mustContain(t, "machine-types list", g.ok("compute", "machine-types", "list", "--zones", zone, "--format=value(name)"), "small", "medium", "n1-standard-1", "e2-medium")
 	if _, stderr, err := g.run("compute", "machine-types", "list", "--zones", zone); err != nil || strings.Contains(stderr, "filter keys were not present") {
 		t.Fatalf("machine-types list: %v, or it warns about its own filter:\n%s", err, stderr)
