@@ -119,7 +119,9 @@ func WithSeed(path string) Option { return func(o *options) { o.seed = path } }
 // Latency or DisconnectAfter act), gce-api (Method and Path match),
 // cloudstack (the agent Command answers Value at Host, VM or Zone),
 // host-down (Host), vm-start-failure (VM, Zone or every VM) or node-down
-// (Name: a WithSimNodes node stops; Ready turns Unknown). Count,
+// (Name: a WithSimNodes node stops; Ready turns Unknown), pod-crash
+// (pods matched by Namespace and Name exit with ExitCode at once: a
+// CrashLoopBackOff) or pod-slow-start (they take Latency to start). Count,
 // Probability and Duration limit it (cloud kinds take Count only).
 type Fault struct {
 	Kind                                       string
@@ -130,13 +132,15 @@ type Fault struct {
 	Count                                      int
 	Probability                                float64
 	Command, Value, Host, VM, Zone             string
+	// ExitCode is a pod-crash fault's exit code (default 1).
+	ExitCode int
 }
 
 func (f Fault) instance() instance.Fault {
 	return instance.Fault{Rule: fault.Rule{Kind: f.Kind, Verb: f.Verb, Resource: f.Resource, Namespace: f.Namespace, Name: f.Name,
 		UserAgent: f.UserAgent, Method: f.Method, Path: f.Path, Status: f.Status, RetryAfter: f.RetryAfter,
 		Latency: fault.Duration(f.Latency), DisconnectAfter: fault.Duration(f.DisconnectAfter), Duration: fault.Duration(f.Duration),
-		Count: f.Count, Probability: f.Probability}, Command: f.Command, Value: f.Value, Host: f.Host, VM: f.VM, Zone: f.Zone}
+		Count: f.Count, Probability: f.Probability}, Command: f.Command, Value: f.Value, Host: f.Host, VM: f.VM, Zone: f.Zone, ExitCode: f.ExitCode}
 }
 
 // WithFaults injects faults once the instance is up (after any seed).

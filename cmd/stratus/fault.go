@@ -34,9 +34,14 @@ func newFaultCmd() *cobra.Command {
   vm-start-failure  starting --vm (or any VM in --zone, or any VM) fails
   node-down         the simulated node --name stops (heartbeats, containers)
                     and turns Ready Unknown; removing the fault restarts it
+  pod-crash         containers of pods matched by --namespace and --name (a
+                    pod's name or the start of its generated name) exit at
+                    once with --exit-code (default 1): a CrashLoopBackOff
+  pod-slow-start    containers of matching pods take --latency to start
+                    (pod faults act on the sim runtime's pods)
 
---count, --probability and --duration limit the HTTP kinds (cloud kinds take
---count). The same is POST/GET/DELETE /stratus/v1/faults[/ID] with the bearer
+--count, --probability and --duration limit the HTTP kinds (cloud and pod
+kinds take --count: container starts for pods). The same is POST/GET/DELETE /stratus/v1/faults[/ID] with the bearer
 token in the data dir's admin-token file. A reset removes every fault.`,
 		Example: `  stratus fault add kube-api --verb list --resource pods --status 429 --retry-after 1 --count 3
   stratus fault add kube-api --verb watch --resource configmaps --disconnect-after 5s
@@ -44,6 +49,7 @@ token in the data dir's admin-token file. A reset removes every fault.`,
   stratus fault add host-down --host c0-h0
   stratus fault add vm-start-failure --zone Sandbox-simulator
   stratus fault add node-down --name sim-node-0
+  stratus fault add pod-crash --namespace default --name web --exit-code 2
   stratus fault list
   stratus fault rm kube-api-1a2b3c4d`,
 	}
@@ -53,7 +59,7 @@ token in the data dir's admin-token file. A reset removes every fault.`,
 	var latency, disconnect, duration time.Duration
 	add := &cobra.Command{
 		Use:   "add KIND",
-		Short: "Add a fault (kinds: kube-api, gce-api, cloudstack, host-down, vm-start-failure, node-down)",
+		Short: "Add a fault (kinds: kube-api, gce-api, cloudstack, host-down, vm-start-failure, node-down, pod-crash, pod-slow-start)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := newAdminClient(dataDir)
@@ -77,14 +83,15 @@ token in the data dir's admin-token file. A reset removes every fault.`,
 	fl := add.Flags()
 	fl.StringVar(&f.Verb, "verb", "", "kube-api: get, list, watch, create, update, patch, delete, deletecollection (default any)")
 	fl.StringVar(&f.Resource, "resource", "", "kube-api: resource, e.g. pods or pods/status (default any)")
-	fl.StringVar(&f.Namespace, "namespace", "", "kube-api: namespace (default any)")
-	fl.StringVar(&f.Name, "name", "", "kube-api: object name (default any); node-down: the node")
+	fl.StringVar(&f.Namespace, "namespace", "", "kube-api and pod kinds: namespace (default any)")
+	fl.StringVar(&f.Name, "name", "", "kube-api: object name (default any); node-down: the node; pod kinds: a pod's name or the start of its generated name")
+	fl.IntVar(&f.ExitCode, "exit-code", 0, "pod-crash: the containers' exit code (default 1)")
 	fl.StringVar(&f.UserAgent, "user-agent", "", "HTTP kinds: only clients whose User-Agent contains this")
 	fl.StringVar(&f.Method, "method", "", "gce-api: HTTP method (default any)")
 	fl.StringVar(&f.Path, "path", "", "gce-api: a part of the request path (default any)")
 	fl.IntVar(&f.Status, "status", 0, "HTTP kinds: answer this error status (429, 500, 409, 503, …)")
 	fl.IntVar(&f.RetryAfter, "retry-after", 0, "HTTP kinds: Retry-After seconds with --status")
-	fl.DurationVar(&latency, "latency", 0, "HTTP kinds: delay each matching request")
+	fl.DurationVar(&latency, "latency", 0, "HTTP kinds: delay each matching request; pod-slow-start: the start delay")
 	fl.DurationVar(&disconnect, "disconnect-after", 0, "kube-api: end matching watches after this long")
 	fl.IntVar(&f.Count, "count", 0, "hit this many requests (or agent commands), then stop (default: no limit)")
 	fl.Float64Var(&f.Probability, "probability", 0, "HTTP kinds: chance to hit a matching request (default 1)")

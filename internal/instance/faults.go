@@ -48,6 +48,8 @@ type Fault struct {
 	Host    string `json:"host,omitempty"`
 	VM      string `json:"vm,omitempty"`
 	Zone    string `json:"zone,omitempty"`
+	// ExitCode is what a pod-crash fault's containers exit with.
+	ExitCode int `json:"exitCode,omitempty"`
 }
 
 var errBadFault = errors.New("bad fault")
@@ -68,9 +70,11 @@ func (in *Instance) AddFault(ctx context.Context, f Fault) (Fault, error) {
 		return in.addCloudFault(ctx, f)
 	case FaultNodeDown:
 		return in.addNodeDown(ctx, f)
+	case FaultPodCrash, FaultPodSlowStart:
+		return in.w.podFaults.add(f)
 	}
-	return Fault{}, fmt.Errorf("%w: kind %q: want %s, %s, %s, %s, %s or %s", errBadFault, f.Kind,
-		fault.KindKube, fault.KindGCE, FaultCloudStack, FaultHostDown, FaultVMStart, FaultNodeDown)
+	return Fault{}, fmt.Errorf("%w: kind %q: want %s, %s, %s, %s, %s, %s, %s or %s", errBadFault, f.Kind,
+		fault.KindKube, fault.KindGCE, FaultCloudStack, FaultHostDown, FaultVMStart, FaultNodeDown, FaultPodCrash, FaultPodSlowStart)
 }
 
 // addNodeDown stops a simulated node of the --sim-nodes pool.
@@ -118,6 +122,7 @@ func (in *Instance) addNodeDown(ctx context.Context, f Fault) (Fault, error) {
 // simulator's rules are in the store, which a reset or restore replaces).
 func (in *Instance) clearFaults(ctx context.Context) {
 	in.faults.Clear()
+	in.w.podFaults.clear()
 	in.downMu.Lock()
 	ids := make([]string, 0, len(in.downNodes))
 	for id := range in.downNodes {
@@ -228,6 +233,7 @@ func (in *Instance) Faults() ([]Fault, error) {
 		out = append(out, f)
 	}
 	in.downMu.Unlock()
+	out = append(out, in.w.podFaults.list()...)
 	if sm := in.w.sim; sm != nil {
 		ms, err := sm.Faults(sm.Admin())
 		if err != nil {
@@ -258,6 +264,9 @@ func (in *Instance) RemoveFault(ctx context.Context, id string) error {
 	}
 	if ok, err := in.removeNodeDown(ctx, id); ok {
 		return err
+	}
+	if in.w.podFaults.remove(id) {
+		return nil
 	}
 	if sm := in.w.sim; sm != nil {
 		if _, ferr := sm.Fault(sm.Admin(), id); ferr == nil {

@@ -317,6 +317,8 @@ type wiring struct {
 	kube *apiserver.Server
 	// faults wrap the Kubernetes and GCE fronts.
 	faults *fault.Set
+	// podFaults are the fault API's pod faults, which its sim runtimes ask.
+	podFaults podFaults
 	// simPool runs the --sim-nodes nodes (nil without).
 	simPool *agent.SimPool
 	// host is this host's node agent (nil for `stratus server`).

@@ -36,7 +36,7 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 				return err
 			}
 			csc := csclient.New("http://stratus.inproc/client/api", key, secret, inproc.Client(cs))
-			pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Runtime: sim.New(sim.Options{Ports: w.claim != nil}),
+			pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Runtime: w.simRuntime(sim.Options{Ports: w.claim != nil}),
 				Prefix: "vm-", Certs: localCerts(srv), Log: w.log.With("component", "joined-nodes")})
 			if err != nil {
 				return err

@@ -126,7 +126,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log, NodePortAddress: w.net.NodeAddr.String()}))
 	}
 	if w.o.SimNodes > 0 {
-		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: sim.New(sim.Options{Ports: w.claim != nil}), Certs: localCerts(srv), Log: w.log})
+		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: w.simRuntime(sim.Options{Ports: w.claim != nil}), Certs: localCerts(srv), Log: w.log})
 		if err != nil {
 			return nil, err
 		}
@@ -158,6 +158,9 @@ func (w *wiring) buildHostAgent(ctx context.Context, kc kubernetes.Interface, no
 	go func() {
 		defer close(ha.opened)
 		ha.rt, ha.name, ha.err = OpenRuntime(ctx, w.o.Runtime, "stratus-"+hex.EncodeToString(sum[:6]), w.log)
+		if s, ok := ha.rt.(*sim.Runtime); ok {
+			s.SetFaults(w.podFaults.annotations)
+		}
 	}()
 	ha.newAgent = func(rt runtime.Runtime) (*agent.Agent, error) {
 		// The node's address (its log server's) is the slot's, where its

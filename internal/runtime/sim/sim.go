@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -84,6 +85,14 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// FaultFunc says, at a container's start, which annotations to add to its
+// pod's (the fault API's pod faults: a crash loop is exit-after 0 with an
+// exit code, a slow start a start latency); nil or empty adds none.
+type FaultFunc func(spec runtime.ContainerSpec) map[string]string
+
+// SetFaults makes the runtime ask f at each container start.
+func (r *Runtime) SetFaults(f FaultFunc) { r.faults.Store(&f) }
+
 // Runtime is the sim runtime.
 type Runtime struct {
 	opts  Options
@@ -94,6 +103,7 @@ type Runtime struct {
 	rand   *rand.Rand
 
 	nextID atomic.Uint64
+	faults atomic.Pointer[FaultFunc]
 
 	mu         sync.RWMutex
 	containers map[string]*container
@@ -216,6 +226,14 @@ func (r *Runtime) behaviour(spec *runtime.ContainerSpec) (behaviour, error) {
 
 // Start implements runtime.Runtime.
 func (r *Runtime) Start(ctx context.Context, spec runtime.ContainerSpec, notify runtime.Notify) (runtime.Status, error) {
+	if f := r.faults.Load(); f != nil && *f != nil {
+		if add := (*f)(spec); len(add) > 0 {
+			a := make(map[string]string, len(spec.Annotations)+len(add))
+			maps.Copy(a, spec.Annotations)
+			maps.Copy(a, add)
+			spec.Annotations = a
+		}
+	}
 	b, err := r.behaviour(&spec)
 	if err != nil {
 		return runtime.Status{}, fmt.Errorf("sim runtime: %w", err)

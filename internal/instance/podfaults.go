@@ -1,0 +1,139 @@
+package instance
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stratus-cloud/stratus/internal/runtime"
+	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+)
+
+// Kinds of pod fault, acted out by the sim runtime as kwok's stages script
+// pods: they hit the containers of matching pods as they start.
+const (
+	// FaultPodCrash: containers exit at once with ExitCode (default 1);
+	// under restartPolicy Always the agent's back-off makes it a
+	// CrashLoopBackOff.
+	FaultPodCrash = "pod-crash"
+	// FaultPodSlowStart: containers take Latency to start.
+	FaultPodSlowStart = "pod-slow-start"
+)
+
+// podFaults are the live pod faults, asked by every sim runtime of the
+// instance at each container start.
+type podFaults struct {
+	mu sync.Mutex
+	m  map[string]*podFault
+}
+
+type podFault struct {
+	f    Fault
+	left int // hits left (0: no limit)
+}
+
+func (p *podFaults) add(f Fault) (Fault, error) {
+	if f.Verb != "" || f.Resource != "" || f.Method != "" || f.Path != "" || f.Status != 0 || f.DisconnectAfter != 0 ||
+		f.Probability != 0 || f.Duration != 0 || f.Command != "" || f.Value != "" || f.Host != "" || f.VM != "" || f.Zone != "" {
+		return Fault{}, fmt.Errorf("%w: pod faults take namespace, name, exit code (pod-crash), latency (pod-slow-start) and count", errBadFault)
+	}
+	switch f.Kind {
+	case FaultPodCrash:
+		if f.Latency != 0 {
+			return Fault{}, fmt.Errorf("%w: pod-crash takes no latency", errBadFault)
+		}
+		if f.ExitCode == 0 {
+			f.ExitCode = 1
+		}
+		if f.ExitCode < 1 || f.ExitCode > 255 {
+			return Fault{}, fmt.Errorf("%w: exit code %d: want 1-255", errBadFault, f.ExitCode)
+		}
+	case FaultPodSlowStart:
+		if f.Latency <= 0 || f.ExitCode != 0 {
+			return Fault{}, fmt.Errorf("%w: pod-slow-start takes a latency (and no exit code)", errBadFault)
+		}
+	}
+	if f.Count < 0 {
+		return Fault{}, fmt.Errorf("%w: count %d", errBadFault, f.Count)
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	f.ID, f.Created = f.Kind+"-"+hex.EncodeToString(b), time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]*podFault{}
+	}
+	p.m[f.ID] = &podFault{f: f, left: f.Count}
+	return f, nil
+}
+
+func (p *podFaults) remove(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.m[id]
+	delete(p.m, id)
+	return ok
+}
+
+func (p *podFaults) clear() {
+	p.mu.Lock()
+	p.m = nil
+	p.mu.Unlock()
+}
+
+func (p *podFaults) list() []Fault {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]Fault, 0, len(p.m))
+	for _, pf := range p.m {
+		f := pf.f
+		f.Count = pf.left
+		out = append(out, f)
+	}
+	return out
+}
+
+// matches: Namespace is the pod's (empty: any); Name is the pod's name or
+// the start of its generated name (a Deployment's or ReplicaSet's, say).
+func (pf *podFault) matches(spec runtime.ContainerSpec) bool {
+	f := pf.f
+	return (f.Namespace == "" || f.Namespace == spec.PodNamespace) &&
+		(f.Name == "" || spec.PodName == f.Name || strings.HasPrefix(spec.PodName, f.Name+"-"))
+}
+
+// annotations is the sim runtimes' FaultFunc: the sim annotations that act
+// out the first matching fault, which then counts one hit.
+func (p *podFaults) annotations(spec runtime.ContainerSpec) map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, pf := range p.m {
+		if !pf.matches(spec) {
+			continue
+		}
+		if pf.left > 0 {
+			if pf.left--; pf.left == 0 {
+				delete(p.m, id)
+			}
+		}
+		switch pf.f.Kind {
+		case FaultPodCrash:
+			return map[string]string{sim.AnnotationExitAfter: "0s", sim.AnnotationExitCode: strconv.Itoa(pf.f.ExitCode),
+				sim.AnnotationOutput: "stratus fault " + pf.f.ID + ": exiting with code " + strconv.Itoa(pf.f.ExitCode)}
+		case FaultPodSlowStart:
+			return map[string]string{sim.AnnotationStartLatency: time.Duration(pf.f.Latency).String()}
+		}
+	}
+	return nil
+}
+
+// simRuntime is a sim runtime of this instance: pod faults reach it.
+func (w *wiring) simRuntime(o sim.Options) *sim.Runtime {
+	rt := sim.New(o)
+	rt.SetFaults(w.podFaults.annotations)
+	return rt
+}
