@@ -43,7 +43,14 @@ func newStore(t testing.TB) store.Store {
 // newSite starts a dashboard over the CloudStack handler cs.
 func newSite(t testing.TB, cs testCloud, kube kubernetes.Interface) *testSite {
 	t.Helper()
-	d, err := New(Options{CloudStack: cs, Kube: kube, CloudChanges: cs.Changed, Log: slog.New(slog.DiscardHandler)})
+	return newSiteWith(t, cs, Options{Kube: kube})
+}
+
+// newSiteWith starts a dashboard with opts over the CloudStack handler cs.
+func newSiteWith(t testing.TB, cs testCloud, opts Options) *testSite {
+	t.Helper()
+	opts.CloudStack, opts.CloudChanges, opts.Log = cs, cs.Changed, slog.New(slog.DiscardHandler)
+	d, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,7 @@ package dashboard
 
 import (
 	"bytes"
-	"context"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -21,25 +18,8 @@ import (
 func marathonSite(t *testing.T) (*testSite, *marathontest.Cluster) {
 	t.Helper()
 	c := marathontest.Start(t, marathontest.Options{Nodes: 2})
-	cs := newFakeCS(t)
-	d, err := New(Options{CloudStack: cs, CloudChanges: cs.Changed, Kube: c.Kube, Log: slog.New(slog.DiscardHandler),
+	site := newSiteWith(t, newFakeCS(t), Options{Kube: c.Kube,
 		Marathon: &MarathonAPI{Handler: c.Server.Handler(), Username: c.Username, Password: c.Password}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/client/api", cs)
-	mux.Handle("/client/", d.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = d.Stop(ctx)
-		srv.Close()
-	})
 	req, _ := http.NewRequest(http.MethodPost, c.URL+"/v2/apps", bytes.NewBufferString(`{"id":"/shop/web","cmd":"echo hello from the task; sleep 1000","instances":2,"cpus":0.1,"mem":32}`))
 	req.SetBasicAuth(c.Username, c.Password)
 	req.Header.Set("Content-Type", "application/json")
@@ -51,7 +31,7 @@ func marathonSite(t *testing.T) (*testSite, *marathontest.Cluster) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create the app: %d", resp.StatusCode)
 	}
-	return &testSite{d: d, srv: srv}, c
+	return site, c
 }
 
 // TestMarathonView: root admins see Marathon's apps, tasks and the Mesos
