@@ -3,6 +3,7 @@ package stratustest_test
 import (
 	"context"
 	"fmt"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"net/http"
 	"sort"
 	"sync"
@@ -19,18 +20,6 @@ import (
 
 	"github.com/stratus-cloud/stratus/stratustest"
 )
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func configMapNames(t *testing.T, kc kubernetes.Interface) []string {
 	t.Helper()
@@ -74,7 +63,7 @@ func TestReset(t *testing.T) {
 	if _, err := cs.SSH.CreateSSHKeyPair(cs.SSH.NewCreateSSHKeyPairParams("made")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the informer to see the new config maps", func() bool { return len(inf.GetStore().ListKeys()) == len(seeded)+20 })
+	testenv.Eventually(t, 30*time.Second, "the informer to see the new config maps", func() bool { return len(inf.GetStore().ListKeys()) == len(seeded)+20 })
 	l, err := kc.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +107,7 @@ func TestReset(t *testing.T) {
 	}
 	// The informer relisted: its store is the seeded state, and its
 	// handler was told each object the reset removed.
-	waitFor(t, "the informer to relist", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the informer to relist", func() bool {
 		keys := inf.GetStore().ListKeys()
 		sort.Strings(keys)
 		mu.Lock()

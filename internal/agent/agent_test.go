@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"io"
 	"net/http"
 	"strings"
@@ -19,18 +20,6 @@ import (
 	"github.com/stratus-cloud/stratus/internal/runtime/exec"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func startAgent(t *testing.T, cs kubernetes.Interface, rt runtime.Runtime, name string) *Agent {
 	t.Helper()
@@ -100,7 +89,7 @@ func TestRunsPodAndServesLogs(t *testing.T) {
 	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "pod running", func() bool {
+	testenv.Eventually(t, 10*time.Second, "pod running", func() bool {
 		p := getPod(t, cs, "web")
 		return p.Status.Phase == corev1.PodRunning && p.Status.PodIP != ""
 	})
@@ -163,7 +152,7 @@ func TestRunsPodAndServesLogs(t *testing.T) {
 	if _, err := cs.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "pod removed", func() bool {
+	testenv.Eventually(t, 10*time.Second, "pod removed", func() bool {
 		_, err := cs.CoreV1().Pods("default").Get(ctx, "web", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
@@ -196,14 +185,14 @@ func TestRestartPolicies(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.restarts {
-				eventually(t, "restarts", func() bool {
+				testenv.Eventually(t, 10*time.Second, "restarts", func() bool {
 					p := getPod(t, cs, name)
 					return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount >= 2 &&
 						p.Status.ContainerStatuses[0].LastTerminationState.Terminated != nil
 				})
 				return
 			}
-			eventually(t, "phase "+string(tc.phase), func() bool { return getPod(t, cs, name).Status.Phase == tc.phase })
+			testenv.Eventually(t, 10*time.Second, "phase "+string(tc.phase), func() bool { return getPod(t, cs, name).Status.Phase == tc.phase })
 		})
 	}
 }

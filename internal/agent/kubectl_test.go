@@ -91,7 +91,7 @@ func TestKubectlNodeChannel(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"web", "shell"} {
-		eventually(t, name+" running", func() bool {
+		testenv.Eventually(t, 10*time.Second, name+" running", func() bool {
 			p, err := cs.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
 			return err == nil && p.Status.Phase == corev1.PodRunning
 		})

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"io"
 	"log/slog"
 	"strings"
@@ -74,7 +75,7 @@ func TestAgentFailsOverToAnotherServer(t *testing.T) {
 		if _, err := admin.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, pod+" running", func() bool {
+		testenv.Eventually(t, 10*time.Second, pod+" running", func() bool {
 			p, err := admin.CoreV1().Pods("default").Get(ctx, pod, metav1.GetOptions{})
 			return err == nil && p.Status.Phase == corev1.PodRunning
 		})
@@ -100,7 +101,7 @@ func TestAgentFailsOverToAnotherServer(t *testing.T) {
 
 	// heartbeats continue: the lease is renewed after the stop, more than once
 	var beats []time.Time
-	eventually(t, "lease renewals through the second server", func() bool {
+	testenv.Eventually(t, 10*time.Second, "lease renewals through the second server", func() bool {
 		if r := renewed(); r.After(stopped) && (len(beats) == 0 || r.After(beats[len(beats)-1])) {
 			beats = append(beats, r)
 		}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"testing"
 	"time"
 
@@ -62,9 +63,9 @@ func TestPoolAddAndRemoveNode(t *testing.T) {
 	// two of vm-b's, then vm-a's lease must stay as it is for two more
 	waitB := func() {
 		b0 := lease("vm-b")
-		eventually(t, "vm-b's lease renewed", func() bool { return lease("vm-b").After(b0) })
+		testenv.Eventually(t, 10*time.Second, "vm-b's lease renewed", func() bool { return lease("vm-b").After(b0) })
 		b1 := lease("vm-b")
-		eventually(t, "vm-b's lease renewed again", func() bool { return lease("vm-b").After(b1) })
+		testenv.Eventually(t, 10*time.Second, "vm-b's lease renewed again", func() bool { return lease("vm-b").After(b1) })
 	}
 	waitB()
 	a0 := lease("vm-a")

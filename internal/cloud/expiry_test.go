@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"errors"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"testing"
 	"time"
 
@@ -48,19 +49,19 @@ func TestExpiryDefaults(t *testing.T) {
 	// The next job sweep after 1440 minutes removes both jobs; the first
 	// expunge run (86400 s after start) expunges the VM.
 	advance(t, clock, 2*time.Minute)
-	pollUntil(t, "jobs expired", func() bool {
+	testenv.Eventually(t, 10*time.Second, "jobs expired", func() bool {
 		_, err := s.Job(s.Admin(), deploy.ID)
 		var nf *NotFoundError
 		return errors.As(err, &nf) && s.Counts().Jobs == 0
 	})
-	pollUntil(t, "VM expunged", func() bool { return vmState(s, vm.ID) == "" })
+	testenv.Eventually(t, 10*time.Second, "VM expunged", func() bool { return vmState(s, vm.ID) == "" })
 	events := s.Counts().Events
 	if events == 0 {
 		t.Fatal("no events before the purge")
 	}
 	// Events live 15 days, then go at the next daily purge.
 	advance(t, clock, DefaultEventPurgeDelay+DefaultEventPurgeInterval)
-	pollUntil(t, "events purged", func() bool { return s.Counts().Events == 0 })
+	testenv.Eventually(t, 10*time.Second, "events purged", func() bool { return s.Counts().Events == 0 })
 }
 
 // TestExpiryNeverWhenNegative: a negative setting keeps records (CloudStack's 0).
@@ -112,15 +113,4 @@ func advance(t *testing.T, c *fakeClock, d time.Duration) {
 	waitPending(t, c, 1)
 	c.Advance(d)
 	waitPending(t, c, 1)
-}
-
-func pollUntil(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

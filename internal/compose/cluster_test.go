@@ -3,6 +3,7 @@ package compose
 import (
 	"context"
 	"fmt"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"io"
 	"net"
 	"net/http"
@@ -72,19 +73,8 @@ func startCluster(tb testing.TB) *cluster {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	eventually(tb, 20*time.Second, "controllers, agent and proxy ready", func() bool { return cm.Ready() && a.Ready() && px.Ready() })
+	testenv.Eventually(tb, 20*time.Second, "controllers, agent and proxy ready", func() bool { return cm.Ready() && a.Ready() && px.Ready() })
 	return &cluster{kube: kc}
-}
-
-func eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func freePort(tb testing.TB) string {
@@ -212,7 +202,7 @@ func TestSeedFilesOnCluster(t *testing.T) {
 			}
 			if tc.published != "" {
 				var body string
-				eventually(t, 10*time.Second, "the published port to answer", func() bool {
+				testenv.Eventually(t, 10*time.Second, "the published port to answer", func() bool {
 					body, err = httpGet("http://127.0.0.1:" + port + "/")
 					return err == nil
 				})
@@ -230,7 +220,7 @@ func TestSeedFilesOnCluster(t *testing.T) {
 			if err := cl.Scale(ctx, tc.project, tc.scale, 3); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, 20*time.Second, "3 running replicas", func() bool {
+			testenv.Eventually(t, 20*time.Second, "3 running replicas", func() bool {
 				cs, err := cl.PS(ctx, tc.project, time.Now())
 				n := 0
 				for _, ct := range cs {
@@ -247,7 +237,7 @@ func TestSeedFilesOnCluster(t *testing.T) {
 				t.Fatal("down left objects behind")
 			}
 			if tc.published != "" {
-				eventually(t, 10*time.Second, "the published port to close", func() bool {
+				testenv.Eventually(t, 10*time.Second, "the published port to close", func() bool {
 					_, err := httpGet("http://127.0.0.1:" + port + "/")
 					return err != nil
 				})

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bytes"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"net/http"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func TestMarathonView(t *testing.T) {
 	site, _ := marathonSite(t)
 	admin := site.browser(t)
 	admin.login("admin", "password")
-	marathontest.Eventually(t, 30*time.Second, "two running tasks on the page", func() bool {
+	testenv.Eventually(t, 30*time.Second, "two running tasks on the page", func() bool {
 		_, body := admin.get("/client/marathon")
 		return strings.Contains(body, `data-id="/shop/web"`) && strings.Count(body, "TASK_RUNNING") >= 2
 	})

@@ -2,6 +2,7 @@ package leader
 
 import (
 	"context"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,17 +26,6 @@ func (c *counter) component() app.Component {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestOneLeaderAndFailover(t *testing.T) {
 	client := fake.NewClientset()
 	fast := Options{Client: client, LeaseDuration: time.Second, RenewDeadline: 500 * time.Millisecond, RetryPeriod: 50 * time.Millisecond}
@@ -47,11 +37,11 @@ func TestOneLeaderAndFailover(t *testing.T) {
 	if err := a.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a to lead", a.Leading)
+	testenv.Eventually(t, 10*time.Second, "a to lead", a.Leading)
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b to see a as leader", b.Ready)
+	testenv.Eventually(t, 10*time.Second, "b to see a as leader", b.Ready)
 	if b.Leading() || cb.starts.Load() != 0 {
 		t.Fatal("both servers run the controllers")
 	}
@@ -65,7 +55,7 @@ func TestOneLeaderAndFailover(t *testing.T) {
 	if ca.running.Load() != 0 {
 		t.Fatal("a's controllers still run after Stop")
 	}
-	waitFor(t, "b to lead", b.Leading)
+	testenv.Eventually(t, 10*time.Second, "b to lead", b.Leading)
 	if cb.running.Load() != 1 {
 		t.Fatalf("b runs %d copies", cb.running.Load())
 	}
@@ -81,14 +71,14 @@ func TestRestartTakesOwnLeaseBack(t *testing.T) {
 	if err := first.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "first to lead", first.Leading)
+	testenv.Eventually(t, 10*time.Second, "first to lead", first.Leading)
 	// A crash leaves the lease held for a minute; the same identity takes
 	// it back at once.
 	second := New(o, c.component())
 	if err := second.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "second (same identity) to lead", second.Leading)
+	testenv.Eventually(t, 10*time.Second, "second (same identity) to lead", second.Leading)
 	second.Stop(ctx)
 	first.Stop(ctx)
 }

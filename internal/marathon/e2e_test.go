@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"io"
 	"net/http"
 	"net/url"
@@ -115,7 +116,7 @@ func TestMesosAndStreams(t *testing.T) {
 	if code, b := call(t, c, "PUT", "/v2/apps/m/web", `{"instances":"x"}`, nil); code != 400 {
 		t.Fatalf("bad update: %d %s", code, b)
 	}
-	marathontest.Eventually(t, 20*time.Second, "deployment done", func() bool {
+	testenv.Eventually(t, 20*time.Second, "deployment done", func() bool {
 		var deps []map[string]any
 		call(t, c, "GET", "/v2/deployments", nil, &deps)
 		return len(deps) == 0

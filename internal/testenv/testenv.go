@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // InCI reports whether the tests run under CI (CI=true).
@@ -32,4 +33,17 @@ func LookPath(t testing.TB, name, install string) string {
 	p, err := exec.LookPath(name)
 	Need(t, err == nil, name+" not found on PATH (install: "+install+")")
 	return p
+}
+
+// Eventually polls cond every few milliseconds until it holds, and fails
+// the test when within passes first: the one poller of the tests.
+func Eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

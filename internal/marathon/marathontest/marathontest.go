@@ -6,13 +6,13 @@ package marathontest
 
 import (
 	"context"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/stratus-cloud/stratus/internal/agent"
@@ -74,7 +74,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	// Stopped before the listener closes: that ends the event streams,
 	// which Close would wait for.
 	start(t, "marathon", ms.Start, ms.Stop)
-	Eventually(t, 30*time.Second, "cluster ready", func() bool { return cm.Ready() && pool.Ready() })
+	testenv.Eventually(t, 30*time.Second, "cluster ready", func() bool { return cm.Ready() && pool.Ready() })
 	return &Cluster{URL: hs.URL, Username: "marathon", Password: "s3cret", Kube: kc, Kubeconfig: srv.KubeconfigPath(), Server: ms}
 }
 
@@ -90,15 +90,4 @@ func start(t testing.TB, name string, startFn, stopFn func(context.Context) erro
 			t.Errorf("stop %s: %v", name, err)
 		}
 	})
-}
-
-// Eventually polls cond until it holds or within passes.
-func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, within, true, func(context.Context) (bool, error) {
-		return cond(), nil
-	})
-	if err != nil {
-		t.Fatalf("%s: not within %s", what, within)
-	}
 }

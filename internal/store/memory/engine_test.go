@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"sync"
 	"testing"
 	"time"
@@ -59,18 +60,6 @@ func TestConformanceGroupCommit(t *testing.T) {
 	})
 }
 
-// waitFor polls cond until it holds or fails the test after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond) // polling, bounded by the deadline
-	}
-}
-
 // TestGroupCommit: transactions queued while a commit is on disk go to disk
 // together in the next one.
 func TestGroupCommit(t *testing.T) {
@@ -84,7 +73,7 @@ func TestGroupCommit(t *testing.T) {
 	for i := range 49 {
 		go func() { _, err := e.Txn(ctx, store.Create(fmt.Sprintf("/k/%d", i), nil)); errs <- err }()
 	}
-	waitFor(t, "49 queued transactions", func() bool { return len(e.reqs) == 49 })
+	testenv.Eventually(t, 10*time.Second, "49 queued transactions", func() bool { return len(e.reqs) == 49 })
 	rec.entered = nil
 	close(rec.block)
 	for range 50 {
@@ -121,7 +110,7 @@ func TestGroupCommitConflictInBatch(t *testing.T) {
 	for range n {
 		go func() { _, err := e.Txn(ctx, store.Create("/same", nil)); results <- err }()
 	}
-	waitFor(t, "queued creates", func() bool { return len(e.reqs) == n })
+	testenv.Eventually(t, 10*time.Second, "queued creates", func() bool { return len(e.reqs) == n })
 	rec.entered = nil
 	close(rec.block)
 	if err := <-first; err != nil {
@@ -161,10 +150,10 @@ func TestCloseWhileQueued(t *testing.T) {
 		k := fmt.Sprintf("/q/%d", i)
 		go func() { r, err := e.Txn(ctx, store.Put(k, nil)); results <- result{k, r, err} }()
 	}
-	waitFor(t, "queued transactions", func() bool { return len(e.reqs) == 39 })
+	testenv.Eventually(t, 10*time.Second, "queued transactions", func() bool { return len(e.reqs) == 39 })
 	closed := make(chan error)
 	go func() { closed <- e.Close() }()
-	waitFor(t, "Close to start", func() bool { return e.isClosed() })
+	testenv.Eventually(t, 10*time.Second, "Close to start", func() bool { return e.isClosed() })
 	rec.entered = nil
 	close(rec.block)
 	if err := <-closed; err != nil {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -62,7 +63,7 @@ func BenchmarkSimNodesReady(b *testing.B) {
 		c := startCluster(b, o)
 		b.StartTimer()
 		startPool(b, c, nodes)
-		eventually(b, time.Minute, "nodes Ready", func() bool { return readyNodes(b, c) == nodes })
+		testenv.Eventually(b, time.Minute, "nodes Ready", func() bool { return readyNodes(b, c) == nodes })
 		b.StopTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/5000-nodes")
@@ -83,7 +84,7 @@ func scaleAndWait(b *testing.B, c *cluster, name string, replicas int32) {
 	if _, err := c.cs.CoreV1().ReplicationControllers("default").Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}, "scale"); err != nil {
 		b.Fatal(err)
 	}
-	eventually(b, 5*time.Minute, fmt.Sprintf("%d ready replicas", replicas), func() bool {
+	testenv.Eventually(b, 5*time.Minute, fmt.Sprintf("%d ready replicas", replicas), func() bool {
 		rc, err := c.cs.CoreV1().ReplicationControllers("default").Get(ctx, name, metav1.GetOptions{})
 		return err == nil && rc.Status.ReadyReplicas == replicas && rc.Status.Replicas == replicas
 	})
@@ -96,7 +97,7 @@ func BenchmarkScaleRC10kPods(b *testing.B) {
 	const pods, nodes = 10000, 100 // 110 pods per node
 	c := startCluster(b, controller.Options{})
 	startPool(b, c, nodes)
-	eventually(b, time.Minute, "nodes Ready", func() bool { return readyNodes(b, c) == nodes })
+	testenv.Eventually(b, time.Minute, "nodes Ready", func() bool { return readyNodes(b, c) == nodes })
 	b.ResetTimer()
 	writes := 0
 	var cpu time.Duration
@@ -208,7 +209,7 @@ func BenchmarkIdleCPU(b *testing.B) {
 	const pods, nodes = 10000, 1000
 	c := startCluster(b, controller.Options{})
 	startPool(b, c, nodes)
-	eventually(b, time.Minute, "nodes Ready", func() bool { return readyNodes(b, c) == nodes })
+	testenv.Eventually(b, time.Minute, "nodes Ready", func() bool { return readyNodes(b, c) == nodes })
 	if _, err := c.cs.CoreV1().ReplicationControllers("default").Create(context.Background(), rcOf("idle", 0), metav1.CreateOptions{}); err != nil {
 		b.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ func TestGCCollectsDependentsOfCustomResources(t *testing.T) {
 	}
 	dyn := dynamic.NewForConfigOrDie(cfg).Resource(schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "gadgets"}).Namespace("default")
 	var owner *unstructured.Unstructured
-	eventually(t, 5*time.Second, "gadget created", func() bool {
+	testenv.Eventually(t, 5*time.Second, "gadget created", func() bool {
 		var err error
 		owner, err = dyn.Create(ctx, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Gadget",
 			"metadata": map[string]any{"name": "g1"}}}, metav1.CreateOptions{})
@@ -52,7 +53,7 @@ func TestGCCollectsDependentsOfCustomResources(t *testing.T) {
 	if err := dyn.Delete(ctx, "g1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "dependent collected", func() bool {
+	testenv.Eventually(t, 15*time.Second, "dependent collected", func() bool {
 		_, err := c.cs.CoreV1().ConfigMaps("default").Get(ctx, "g1-config", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})

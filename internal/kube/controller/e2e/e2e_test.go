@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"log/slog"
 	"net/http"
 	"os"
@@ -119,7 +120,7 @@ func startCluster(t testing.TB, o controller.Options) *cluster {
 		t.Fatal(err)
 	}
 	stopWithTimeout(t, "controllers", cm.Stop)
-	eventually(t, 20*time.Second, "controllers ready", cm.Ready)
+	testenv.Eventually(t, 20*time.Second, "controllers ready", cm.Ready)
 	return &cluster{srv: srv, cs: cs, cm: cm, writes: wc}
 }
 
@@ -133,17 +134,6 @@ func (c *cluster) addAgent(t testing.TB, name string, rt runtime.Runtime, timing
 		t.Fatal(err)
 	}
 	return a
-}
-
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func runningPods(t testing.TB, cs kubernetes.Interface, ns, selector string) []corev1.Pod {
@@ -165,7 +155,7 @@ func TestReplicationControllerWithClientGo(t *testing.T) {
 	a := c.addAgent(t, "node-a", sim.New(sim.Options{}), agent.Timing{})
 	stopWithTimeout(t, "agent", a.Stop)
 	ctx := context.Background()
-	eventually(t, 10*time.Second, "node has a pod CIDR", func() bool {
+	testenv.Eventually(t, 10*time.Second, "node has a pod CIDR", func() bool {
 		n, err := c.cs.CoreV1().Nodes().Get(ctx, "node-a", metav1.GetOptions{})
 		return err == nil && n.Spec.PodCIDR != ""
 	})
@@ -177,8 +167,8 @@ func TestReplicationControllerWithClientGo(t *testing.T) {
 	if _, err := c.cs.CoreV1().ReplicationControllers("default").Create(ctx, rc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "3 running pods", func() bool { return len(runningPods(t, c.cs, "default", "app=web")) == 3 })
-	eventually(t, 10*time.Second, "rc status ready 3", func() bool {
+	testenv.Eventually(t, 20*time.Second, "3 running pods", func() bool { return len(runningPods(t, c.cs, "default", "app=web")) == 3 })
+	testenv.Eventually(t, 10*time.Second, "rc status ready 3", func() bool {
 		got, err := c.cs.CoreV1().ReplicationControllers("default").Get(ctx, "web", metav1.GetOptions{})
 		return err == nil && got.Status.ReadyReplicas == 3 && got.Status.AvailableReplicas == 3
 	})
@@ -206,7 +196,7 @@ func TestAgentRestoresOverwrittenStatus(t *testing.T) {
 	a := c.addAgent(t, "node-a", sim.New(sim.Options{}), agent.Timing{ResyncInterval: 50 * time.Millisecond})
 	stopWithTimeout(t, "agent", a.Stop)
 	ctx := context.Background()
-	eventually(t, 10*time.Second, "node has a pod CIDR", func() bool {
+	testenv.Eventually(t, 10*time.Second, "node has a pod CIDR", func() bool {
 		n, err := c.cs.CoreV1().Nodes().Get(ctx, "node-a", metav1.GetOptions{})
 		return err == nil && n.Spec.PodCIDR != ""
 	})
@@ -222,7 +212,7 @@ func TestAgentRestoresOverwrittenStatus(t *testing.T) {
 		}
 		return p
 	}
-	eventually(t, 10*time.Second, "pod running", func() bool { return get().Status.Phase == corev1.PodRunning })
+	testenv.Eventually(t, 10*time.Second, "pod running", func() bool { return get().Status.Phase == corev1.PodRunning })
 	for i := range 3 {
 		time.Sleep(200 * time.Millisecond) // several resyncs
 		p := get()
@@ -233,7 +223,7 @@ func TestAgentRestoresOverwrittenStatus(t *testing.T) {
 		if err != nil {
 			t.Fatalf("overwrite %d (pod was at %s, resyncs wrote nothing): %v", i, rv, err)
 		}
-		eventually(t, 10*time.Second, "status restored", func() bool {
+		testenv.Eventually(t, 10*time.Second, "status restored", func() bool {
 			p := get()
 			return p.Status.Phase == corev1.PodRunning && p.Status.Message == "" && p.ResourceVersion != upd.ResourceVersion
 		})

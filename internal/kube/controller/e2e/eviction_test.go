@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func TestEvictionHonoursPDB(t *testing.T) {
 	if _, err := c.cs.PolicyV1().PodDisruptionBudgets("default").Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "2 pods ready, budget counted", func() bool {
+	testenv.Eventually(t, 30*time.Second, "2 pods ready, budget counted", func() bool {
 		p, err := c.cs.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "guarded", metav1.GetOptions{})
 		return err == nil && p.Status.CurrentHealthy == 2 && p.Status.DesiredHealthy == 2 && p.Status.ExpectedPods == 2
 	})
@@ -66,7 +67,7 @@ func TestEvictionHonoursPDB(t *testing.T) {
 	if _, err := c.cs.PolicyV1().PodDisruptionBudgets("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "one disruption allowed", func() bool {
+	testenv.Eventually(t, 10*time.Second, "one disruption allowed", func() bool {
 		p, err := c.cs.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "guarded", metav1.GetOptions{})
 		return err == nil && p.Status.DisruptionsAllowed == 1 && p.Status.ObservedGeneration == p.Generation
 	})
@@ -77,7 +78,7 @@ func TestEvictionHonoursPDB(t *testing.T) {
 	if err := evict(pods[1].Name); !apierrors.IsTooManyRequests(err) {
 		t.Errorf("second eviction: %v, want 429", err)
 	}
-	eventually(t, 30*time.Second, "replacement ready", func() bool {
+	testenv.Eventually(t, 30*time.Second, "replacement ready", func() bool {
 		p, err := c.cs.PolicyV1().PodDisruptionBudgets("default").Get(ctx, "guarded", metav1.GetOptions{})
 		return err == nil && p.Status.CurrentHealthy == 2 && p.Status.DisruptionsAllowed == 1
 	})

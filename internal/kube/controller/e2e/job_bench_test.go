@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"os"
 	"strconv"
 	"testing"
@@ -45,7 +46,7 @@ func BenchmarkJobCompletions(b *testing.B) {
 			b.Fatal(err)
 		}
 		stopWithTimeout(b, "pool", pool.Stop)
-		eventually(b, time.Minute, "nodes Ready", func() bool { return readyNodes(b, c) == nodes })
+		testenv.Eventually(b, time.Minute, "nodes Ready", func() bool { return readyNodes(b, c) == nodes })
 		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: "default"},
 			Spec: batchv1.JobSpec{Completions: &completions, Parallelism: &parallelism,
 				Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
@@ -55,7 +56,7 @@ func BenchmarkJobCompletions(b *testing.B) {
 			b.Fatal(err)
 		}
 		t0 := time.Now()
-		eventually(b, 10*time.Minute, "job complete", func() bool {
+		testenv.Eventually(b, 10*time.Minute, "job complete", func() bool {
 			j, err := c.cs.BatchV1().Jobs("default").Get(ctx, "bench", metav1.GetOptions{})
 			if os.Getenv("BENCH_JOB_DEBUG") != "" && err == nil {
 				pods, _ := c.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})

@@ -297,7 +297,7 @@ spec:
 	cancel()
 	stoppedA = true
 	k.eventually(20*time.Second, "sim-a NotReady", func(out string) bool { return strings.Contains(out, "NotReady") }, "get", "node", "sim-a")
-	eventually(t, 30*time.Second, "3 web pods running off sim-a", func() bool {
+	testenv.Eventually(t, 30*time.Second, "3 web pods running off sim-a", func() bool {
 		pods := runningPods(t, c.cs, "default", "app=web")
 		off := 0
 		for _, p := range pods {
@@ -310,7 +310,7 @@ spec:
 
 	t.Log("delete rc removes its pods")
 	k.must("delete", "rc", "web", "--wait=false")
-	eventually(t, 30*time.Second, "web pods gone from live nodes", func() bool {
+	testenv.Eventually(t, 30*time.Second, "web pods gone from live nodes", func() bool {
 		l, err := c.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		if err != nil {
 			return false

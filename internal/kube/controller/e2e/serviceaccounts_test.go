@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"testing"
 	"time"
 
@@ -35,11 +36,11 @@ func TestServiceAccountControllers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ns := range []string{"default", "kube-system", "team"} {
-		eventually(t, 10*time.Second, "default ServiceAccount in "+ns, func() bool {
+		testenv.Eventually(t, 10*time.Second, "default ServiceAccount in "+ns, func() bool {
 			_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
 			return err == nil
 		})
-		eventually(t, 10*time.Second, "kube-root-ca.crt in "+ns, func() bool {
+		testenv.Eventually(t, 10*time.Second, "kube-root-ca.crt in "+ns, func() bool {
 			c, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
 			return err == nil && c.Data["ca.crt"] == string(srv.CACert())
 		})
@@ -50,7 +51,7 @@ func TestServiceAccountControllers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tok string
-	eventually(t, 10*time.Second, "legacy token filled in", func() bool {
+	testenv.Eventually(t, 10*time.Second, "legacy token filled in", func() bool {
 		s, err := cs.CoreV1().Secrets("team").Get(ctx, "default-token", metav1.GetOptions{})
 		if err != nil {
 			return false

@@ -3,6 +3,7 @@ package gomarathon
 import (
 	"context"
 	"errors"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 	"io"
 	"net/url"
 	"strings"
@@ -127,7 +128,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 	if err := m.WaitOnDeployment(dep, timeout); err != nil {
 		t.Fatal(err)
 	}
-	marathontest.Eventually(t, timeout, "deployment_success event", func() bool { return ev.succeeded(dep) })
+	testenv.Eventually(t, timeout, "deployment_success event", func() bool { return ev.succeeded(dep) })
 	if err := m.WaitOnApplication("/prod/web", timeout); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 		if !strings.HasPrefix(x.ID, "prod_web.instance-") {
 			t.Fatalf("task id %q", x.ID)
 		}
-		marathontest.Eventually(t, timeout, "TASK_RUNNING event of "+x.ID, func() bool { return ev.sawState(x.ID, "TASK_RUNNING") })
+		testenv.Eventually(t, timeout, "TASK_RUNNING event of "+x.ID, func() bool { return ev.sawState(x.ID, "TASK_RUNNING") })
 	}
 	// kubectl's view: the same pods.
 	pods, err := c.Kube.CoreV1().Pods(stratusmarathon.Namespace).List(context.Background(), metav1.ListOptions{})
@@ -178,7 +179,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 	if _, err := m.KillTask(victim, nil); err != nil {
 		t.Fatal(err)
 	}
-	marathontest.Eventually(t, timeout, "killed task replaced", func() bool {
+	testenv.Eventually(t, timeout, "killed task replaced", func() bool {
 		ts := runningTasks(t, m, "/prod/web")
 		for _, x := range ts {
 			if x.ID == victim {
@@ -187,7 +188,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 		}
 		return len(ts) == 4
 	})
-	marathontest.Eventually(t, timeout, "TASK_KILLED event", func() bool { return ev.sawState(victim, "TASK_KILLED") })
+	testenv.Eventually(t, timeout, "TASK_KILLED event", func() bool { return ev.sawState(victim, "TASK_KILLED") })
 
 	t.Log("killed")
 	// Kill one with scale: exactly that one goes and the app has 3.
@@ -196,7 +197,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 	if err := m.KillTasks([]string{victim}, &marathon.KillTaskOpts{Scale: true}); err != nil {
 		t.Fatal(err)
 	}
-	marathontest.Eventually(t, timeout, "scaled down to 3 without the killed task", func() bool {
+	testenv.Eventually(t, timeout, "scaled down to 3 without the killed task", func() bool {
 		a, err := m.Application("/prod/web")
 		if err != nil || *a.Instances != 3 {
 			return false
@@ -243,7 +244,7 @@ func TestGoMarathonLifecycle(t *testing.T) {
 	if err := m.WaitOnDeployment(d.DeploymentID, timeout); err != nil {
 		t.Fatal(err)
 	}
-	marathontest.Eventually(t, timeout, "rolled tasks", func() bool {
+	testenv.Eventually(t, timeout, "rolled tasks", func() bool {
 		a, err := m.Application("/prod/web")
 		if err != nil || len(a.Deployments) != 0 {
 			return false
