@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/stratus-cloud/stratus/internal/runtime"
 )
@@ -549,8 +550,6 @@ func terminated(s *runtime.Status, rt string) *corev1.ContainerStateTerminated {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // containerStatus is one container's status as the kubelet reports it.
 func (e *engine) containerStatus(c *corev1.Container, cs *ctrState) corev1.ContainerStatus {
 	s := corev1.ContainerStatus{Name: c.Name, Image: c.Image, ImageID: e.rtName + "://" + c.Image}
@@ -574,14 +573,14 @@ func (e *engine) containerStatus(c *corev1.Container, cs *ctrState) corev1.Conta
 		s.ContainerID = e.rtName + "://" + cs.id
 	case cs.status.State == runtime.StateRunning:
 		s.State.Running = &corev1.ContainerStateRunning{StartedAt: mtime(cs.status.StartedAt)}
-		s.Ready, s.Started = true, ptr(true)
+		s.Ready, s.Started = true, ptr.To(true)
 		s.ContainerID = e.rtName + "://" + cs.id
 	default:
 		s.State.Terminated = terminated(&cs.status, e.rtName)
 		s.ContainerID = e.rtName + "://" + cs.id
 	}
 	if s.Started == nil {
-		s.Started = ptr(false)
+		s.Started = ptr.To(false)
 	}
 	return s
 }

@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/ptr"
 )
 
 // The labels and annotations every object of a project carries, named as
@@ -389,10 +390,10 @@ func (c *converter) service(name string, s types.ServiceConfig) error {
 	// Security.
 	sc := &corev1.SecurityContext{}
 	if s.Privileged {
-		sc.Privileged = ptr(true)
+		sc.Privileged = ptr.To(true)
 	}
 	if s.ReadOnly {
-		sc.ReadOnlyRootFilesystem = ptr(true)
+		sc.ReadOnlyRootFilesystem = ptr.To(true)
 	}
 	if len(s.CapAdd) > 0 || len(s.CapDrop) > 0 {
 		sc.Capabilities = &corev1.Capabilities{}
@@ -480,8 +481,6 @@ func protocol(p string) corev1.Protocol {
 	}
 	return corev1.ProtocolTCP
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // resources maps deploy.resources (and mem_limit, cpus) onto requests
 // and limits.
@@ -632,7 +631,7 @@ func (c *converter) volumes(name string, s types.ServiceConfig, pod *corev1.PodS
 		}
 		var m *int32
 		if mode != nil {
-			m = ptr(int32(*mode))
+			m = ptr.To(int32(*mode))
 		}
 		vn := kind + "-" + kn
 		var vs corev1.VolumeSource

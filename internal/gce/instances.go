@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 
+	"k8s.io/utils/ptr"
+
 	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
@@ -80,12 +82,12 @@ func metadataItems(vm *csclient.VirtualMachine, m *instanceMeta) []MetadataItem 
 			if ud == "" {
 				continue
 			}
-			it.Value = strPtr(ud)
+			it.Value = ptr.To(ud)
 		}
 		out = append(out, it)
 	}
 	if !found && ud != "" {
-		out = append(out, MetadataItem{Key: userDataKey, Value: strPtr(ud)})
+		out = append(out, MetadataItem{Key: userDataKey, Value: ptr.To(ud)})
 	}
 	return out
 }

@@ -119,8 +119,6 @@ func itemValue(items []MetadataItem, key string) (string, bool) {
 	return "", false
 }
 
-func strPtr(s string) *string { return &s }
-
 // sameFingerprint compares fingerprints as bytes: GCE's fingerprints are
 // base64 bytes, and gcloud (apitools) sends them back URL-safe encoded.
 func sameFingerprint(a, b string) bool {

@@ -11,6 +11,8 @@ import (
 
 	compute "google.golang.org/api/compute/v1"
 
+	"k8s.io/utils/ptr"
+
 	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
@@ -55,7 +57,7 @@ func TestProjectNamesAreOneToOne(t *testing.T) {
 	// Each writes its project metadata; each sees only its own.
 	for _, a := range accts {
 		svc := e.service(t, a.token)
-		op, err := svc.Projects.SetCommonInstanceMetadata(a.project, &compute.Metadata{Items: []*compute.MetadataItems{{Key: "owner", Value: ptr(a.project)}}}).Do()
+		op, err := svc.Projects.SetCommonInstanceMetadata(a.project, &compute.Metadata{Items: []*compute.MetadataItems{{Key: "owner", Value: ptr.To(a.project)}}}).Do()
 		if err != nil {
 			t.Fatalf("%s: setCommonInstanceMetadata: %v", a.project, err)
 		}
@@ -93,8 +95,6 @@ func TestProjectNamesAreOneToOne(t *testing.T) {
 		}
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // projectAccount is an account of the gateway's and its project.
 type projectAccount struct{ name, domain, token, project string }

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 	"github.com/stratus-cloud/stratus/internal/testenv"
@@ -301,7 +302,7 @@ func testAgentStopped(t *testing.T, c *cluster) {
 	dep := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "mh-web"},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr(int32(replicas)),
+			Replicas: ptr.To(int32(replicas)),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{sim.AnnotationOutput: "hello from mh-web"}},
@@ -309,8 +310,8 @@ func testAgentStopped(t *testing.T, c *cluster) {
 					Containers: []corev1.Container{{Name: "web", Image: "nginx"}},
 					// leave a lost node after 5 s, not the default 300 s
 					Tolerations: []corev1.Toleration{
-						{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr(int64(5))},
-						{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr(int64(5))},
+						{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To(int64(5))},
+						{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To(int64(5))},
 					},
 				},
 			},
@@ -441,5 +442,3 @@ func readyNodes(nodes []corev1.Node, names []string) int {
 	}
 	return n
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
@@ -112,7 +113,7 @@ func TestClientGoTyped(t *testing.T) {
 				t.Fatalf("status update: phase %s labels %v", st.Status.Phase, st.Labels)
 			}
 			// A spec update keeps status.
-			st.Spec.ActiveDeadlineSeconds = ptr(int64(100))
+			st.Spec.ActiveDeadlineSeconds = ptr.To(int64(100))
 			st.Status.Phase = corev1.PodFailed
 			up, err := pods.Update(ctx, st, metav1.UpdateOptions{})
 			if err != nil {
@@ -176,8 +177,6 @@ func TestClientGoTyped(t *testing.T) {
 		})
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func TestInformerListWatch(t *testing.T) {
 	srv := apiservertest.Start(t)
@@ -530,7 +529,7 @@ func TestFinalizersAndGracefulDeletion(t *testing.T) {
 	if err != nil || p.DeletionTimestamp == nil || *p.DeletionGracePeriodSeconds != 30 {
 		t.Fatalf("graceful pod: %v %+v", err, p.ObjectMeta)
 	}
-	if err := cs.CoreV1().Pods("default").Delete(ctx, "graceful", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}); err != nil {
+	if err := cs.CoreV1().Pods("default").Delete(ctx, "graceful", metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cs.CoreV1().Pods("default").Get(ctx, "graceful", metav1.GetOptions{}); !apierrors.IsNotFound(err) {

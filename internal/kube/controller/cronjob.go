@@ -15,6 +15,7 @@ import (
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
 )
 
 // The cronjob controller creates a CronJob's Jobs on its schedule (in its
@@ -231,7 +232,7 @@ func newCronJobJob(cj *batchv1.CronJob, at time.Time) *batchv1.Job {
 			Name: fmt.Sprintf("%s-%d", cj.Name, at.Unix()/60), Namespace: cj.Namespace,
 			Labels: copyMap(t.Labels), Annotations: ann,
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID,
-				Controller: ptr(true), BlockOwnerDeletion: ptr(true)}},
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
 		},
 		Spec: *t.Spec.DeepCopy(),
 	}

@@ -20,6 +20,7 @@ import (
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 )
 
 // The daemonset controller runs one pod of a DaemonSet on every node that
@@ -302,7 +303,7 @@ func newDaemonPod(ds *appsv1.DaemonSet, node, hash string) *corev1.Pod {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: ds.Name + "-", Namespace: ds.Namespace, Labels: lbl, Annotations: copyMap(t.Annotations),
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: ds.Name, UID: ds.UID,
-				Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}},
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
 		Spec: *t.Spec.DeepCopy(),
 	}
 	daemonTolerations(&pod.Spec)

@@ -18,6 +18,7 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
 )
 
 // Annotations and labels of the deployment controller.
@@ -216,7 +217,7 @@ func (d *deployments) createRS(ctx context.Context, dep *appsv1.Deployment, rev 
 			Annotations: map[string]string{annRevision: strconv.FormatInt(rev, 10),
 				annDesiredReplicas: strconv.Itoa(int(replicas)), annMaxReplicas: strconv.Itoa(int(replicas + surge))},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: dep.Name, UID: dep.UID,
-				Controller: ptr(true), BlockOwnerDeletion: ptr(true)}},
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
 		},
 		Spec: appsv1.ReplicaSetSpec{Replicas: &start, MinReadySeconds: dep.Spec.MinReadySeconds, Selector: sel, Template: *tmpl},
 	}

@@ -20,6 +20,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 )
 
 // Labels endpoint slices carry.
@@ -282,13 +283,13 @@ func (e *endpoints) writeSlices(ctx context.Context, svc *corev1.Service, target
 		keep[name] = true
 		ports := make([]discoveryv1.EndpointPort, 0, len(g.ports))
 		for _, p := range g.ports {
-			ports = append(ports, discoveryv1.EndpointPort{Name: ptr(p.Name), Port: ptr(p.Port), Protocol: ptr(p.Protocol), AppProtocol: p.AppProtocol})
+			ports = append(ports, discoveryv1.EndpointPort{Name: ptr.To(p.Name), Port: ptr.To(p.Port), Protocol: ptr.To(p.Protocol), AppProtocol: p.AppProtocol})
 		}
 		want := &discoveryv1.EndpointSlice{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: svc.Namespace,
 				Labels: map[string]string{labelServiceName: svc.Name, labelManagedBy: managedBy},
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Service", Name: svc.Name, UID: svc.UID,
-					Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}},
+					Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
 			AddressType: discoveryv1.AddressTypeIPv4, Endpoints: g.eps, Ports: ports,
 		}
 		cur, err := e.sliceLister.EndpointSlices(svc.Namespace).Get(name)

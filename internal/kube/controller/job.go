@@ -17,6 +17,7 @@ import (
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
 )
 
 // The job controller runs a Job's pods to completion: up to parallelism at
@@ -221,7 +222,7 @@ func (j *jobController) sync(ctx context.Context, key string) (time.Duration, er
 		}
 	}
 	st.Ready = &ready
-	st.Terminating = ptr(int32(0))
+	st.Terminating = ptr.To(int32(0))
 	if st.UncountedTerminatedPods == nil {
 		st.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{}
 	}
@@ -363,7 +364,7 @@ func newJobPod(job *batchv1.Job, idx int) *corev1.Pod {
 			Namespace: job.Namespace, Labels: copyMap(t.Labels), Annotations: copyMap(t.Annotations),
 			Finalizers: append([]string(nil), t.Finalizers...),
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
-				Controller: ptr(true), BlockOwnerDeletion: ptr(true)}},
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
 		},
 		Spec: *t.Spec.DeepCopy(),
 	}

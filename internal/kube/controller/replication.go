@@ -19,6 +19,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
 )
 
 type replKind int
@@ -283,7 +284,7 @@ func (r *replication) view(ns, name string) (*replicaSetView, runtimeObject, err
 		v.status = appsv1.ReplicaSetStatus{Replicas: rc.Status.Replicas, FullyLabeledReplicas: rc.Status.FullyLabeledReplicas,
 			ReadyReplicas: rc.Status.ReadyReplicas, AvailableReplicas: rc.Status.AvailableReplicas, ObservedGeneration: rc.Status.ObservedGeneration}
 		v.ownerRef = metav1.OwnerReference{APIVersion: "v1", Kind: "ReplicationController", Name: rc.Name, UID: rc.UID,
-			Controller: ptr(true), BlockOwnerDeletion: ptr(true)}
+			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}
 		return v, rc, nil
 	}
 	rs, err := r.rsLister.ReplicaSets(ns).Get(name)
@@ -300,13 +301,11 @@ func (r *replication) view(ns, name string) (*replicaSetView, runtimeObject, err
 	}
 	v.selector = sel
 	v.ownerRef = metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID,
-		Controller: ptr(true), BlockOwnerDeletion: ptr(true)}
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}
 	return v, rs, nil
 }
 
 type runtimeObject = runtime.Object
-
-func ptr[T any](v T) *T { return &v }
 
 func activePod(p *corev1.Pod) bool {
 	return p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed

@@ -17,6 +17,7 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/ptr"
 )
 
 // The statefulset controller keeps pods <name>-0 … <name>-(N-1), each with
@@ -285,7 +286,7 @@ func newStatefulPod(set *appsv1.StatefulSet, ordinal int, hash string) *corev1.P
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: set.Namespace, Labels: lbl, Annotations: copyMap(t.Annotations),
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: set.Name, UID: set.UID,
-				Controller: ptr(true), BlockOwnerDeletion: ptr(true)}}},
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
 		Spec: *t.Spec.DeepCopy(),
 	}
 	pod.Spec.Hostname = name

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 
 	"github.com/stratus-cloud/stratus/internal/kube/controller/kubetest"
 )
@@ -24,7 +25,7 @@ func TestStatefulSetOrdered(t *testing.T) {
 	startManager(t, cs, clocktesting.NewFakeClock(time.Now()), "statefulset")
 	lbl := map[string]string{"app": "db"}
 	set := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"},
-		Spec: appsv1.StatefulSetSpec{Replicas: ptr(int32(3)), ServiceName: "db-headless", Selector: &metav1.LabelSelector{MatchLabels: lbl},
+		Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(int32(3)), ServiceName: "db-headless", Selector: &metav1.LabelSelector{MatchLabels: lbl},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: lbl}, Spec: corev1.PodSpec{
 				Containers: []corev1.Container{{Name: "c", Image: "db", VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}}}}},
 			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"}}}}}
@@ -79,7 +80,7 @@ func TestStatefulSetOrdered(t *testing.T) {
 		return err == nil && s.Status.ReadyReplicas == 3 && s.Status.Replicas == 3 && s.Status.UpdatedReplicas == 3
 	})
 	s, _ := cs.AppsV1().StatefulSets("default").Get(ctx, "db", metav1.GetOptions{})
-	s.Spec.Replicas = ptr(int32(1))
+	s.Spec.Replicas = ptr.To(int32(1))
 	if _, err := cs.AppsV1().StatefulSets("default").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 )
 
 func tallyPod(name string, owner types.UID, labels map[string]string, ready bool, since time.Time, deleting bool) *corev1.Pod {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID("uid-" + name), Labels: labels,
-		OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicationController", Name: "rc", UID: owner, Controller: ptr(true)}}},
+		OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicationController", Name: "rc", UID: owner, Controller: ptr.To(true)}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning}}
 	st := corev1.ConditionFalse
 	if ready {

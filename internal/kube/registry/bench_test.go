@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 )
 
 // BenchmarkCreatePod measures the storage side of one pod create
@@ -62,14 +63,12 @@ func runningStatus(p *corev1.Pod, ip string) corev1.PodStatus {
 	st := corev1.PodStatus{Phase: corev1.PodRunning, HostIP: "127.0.0.1", HostIPs: []corev1.HostIP{{IP: "127.0.0.1"}},
 		PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}, StartTime: &now, QOSClass: p.Status.QOSClass,
 		ContainerStatuses: []corev1.ContainerStatus{{Name: "c", Image: "nginx:1.27", ImageID: "sim://nginx:1.27", Ready: true,
-			ContainerID: "sim://" + ip, Started: ptrTo(true), State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}}}}
+			ContainerID: "sim://" + ip, Started: ptr.To(true), State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}}}}
 	for _, t := range []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady, corev1.PodScheduled} {
 		st.Conditions = append(st.Conditions, corev1.PodCondition{Type: t, Status: corev1.ConditionTrue, LastTransitionTime: now})
 	}
 	return st
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // BenchmarkUpdatePodStatus measures a node agent's first status write of a
 // pod (the bulk of the writes when thousands of pods start), storage side.

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 )
 
 // The cluster and policy kinds: volumes and claims, quotas and limits, pod
@@ -210,25 +211,25 @@ func defaultPV(pv *corev1.PersistentVolume) {
 		pv.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimRetain
 	}
 	if pv.Spec.VolumeMode == nil {
-		pv.Spec.VolumeMode = ptr(corev1.PersistentVolumeFilesystem)
+		pv.Spec.VolumeMode = ptr.To(corev1.PersistentVolumeFilesystem)
 	}
 	if pv.Spec.HostPath != nil && pv.Spec.HostPath.Type == nil {
-		pv.Spec.HostPath.Type = ptr(corev1.HostPathUnset)
+		pv.Spec.HostPath.Type = ptr.To(corev1.HostPathUnset)
 	}
 }
 
 func defaultPVC(c *corev1.PersistentVolumeClaim) {
 	if c.Spec.VolumeMode == nil {
-		c.Spec.VolumeMode = ptr(corev1.PersistentVolumeFilesystem)
+		c.Spec.VolumeMode = ptr.To(corev1.PersistentVolumeFilesystem)
 	}
 }
 
 func defaultStorageClass(c *storagev1.StorageClass) {
 	if c.ReclaimPolicy == nil {
-		c.ReclaimPolicy = ptr(corev1.PersistentVolumeReclaimDelete)
+		c.ReclaimPolicy = ptr.To(corev1.PersistentVolumeReclaimDelete)
 	}
 	if c.VolumeBindingMode == nil {
-		c.VolumeBindingMode = ptr(storagev1.VolumeBindingImmediate)
+		c.VolumeBindingMode = ptr.To(storagev1.VolumeBindingImmediate)
 	}
 }
 
@@ -250,18 +251,18 @@ func defaultNetworkPolicy(np *networkingv1.NetworkPolicy) {
 func defaultNetpolPorts(ps []networkingv1.NetworkPolicyPort) {
 	for i := range ps {
 		if ps[i].Protocol == nil {
-			ps[i].Protocol = ptr(corev1.ProtocolTCP)
+			ps[i].Protocol = ptr.To(corev1.ProtocolTCP)
 		}
 	}
 }
 
 func defaultHPA(h *autoscalingv2.HorizontalPodAutoscaler) {
 	if h.Spec.MinReplicas == nil {
-		h.Spec.MinReplicas = ptr(int32(1))
+		h.Spec.MinReplicas = ptr.To(int32(1))
 	}
 	if len(h.Spec.Metrics) == 0 {
 		h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
-			Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(80))}}}}
+			Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To(int32(80))}}}}
 	}
 	if b := h.Spec.Behavior; b != nil {
 		b.ScaleUp = hpaRules(b.ScaleUp, 0, autoscalingv2.MaxChangePolicySelect,
@@ -278,10 +279,10 @@ func hpaRules(r *autoscalingv2.HPAScalingRules, window int32, sel autoscalingv2.
 		r = &autoscalingv2.HPAScalingRules{}
 	}
 	if r.StabilizationWindowSeconds == nil {
-		r.StabilizationWindowSeconds = ptr(window)
+		r.StabilizationWindowSeconds = ptr.To(window)
 	}
 	if r.SelectPolicy == nil {
-		r.SelectPolicy = ptr(sel)
+		r.SelectPolicy = ptr.To(sel)
 	}
 	if len(r.Policies) == 0 {
 		r.Policies = policies
@@ -291,7 +292,7 @@ func hpaRules(r *autoscalingv2.HPAScalingRules, window int32, sel autoscalingv2.
 
 func defaultPriorityClass(pc *schedulingv1.PriorityClass) {
 	if pc.PreemptionPolicy == nil {
-		pc.PreemptionPolicy = ptr(corev1.PreemptLowerPriority)
+		pc.PreemptionPolicy = ptr.To(corev1.PreemptLowerPriority)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 )
 
 // registerDefaults installs the defaulting the real server applies to
@@ -23,7 +24,7 @@ func registerDefaults(s *runtime.Scheme) {
 	s.AddTypeDefaultingFunc(&appsv1.ReplicaSet{}, func(o interface{}) {
 		rs := o.(*appsv1.ReplicaSet)
 		if rs.Spec.Replicas == nil {
-			rs.Spec.Replicas = ptr(int32(1))
+			rs.Spec.Replicas = ptr.To(int32(1))
 		}
 		defaultPodSpec(&rs.Spec.Template.Spec)
 	})
@@ -64,20 +65,18 @@ func registerDefaults(s *runtime.Scheme) {
 		for i := range o.(*discoveryv1.EndpointSlice).Ports {
 			p := &o.(*discoveryv1.EndpointSlice).Ports[i]
 			if p.Protocol == nil {
-				p.Protocol = ptr(corev1.ProtocolTCP)
+				p.Protocol = ptr.To(corev1.ProtocolTCP)
 			}
 			if p.Name == nil {
-				p.Name = ptr("")
+				p.Name = ptr.To("")
 			}
 		}
 	})
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func defaultRC(rc *corev1.ReplicationController) {
 	if rc.Spec.Replicas == nil {
-		rc.Spec.Replicas = ptr(int32(1))
+		rc.Spec.Replicas = ptr.To(int32(1))
 	}
 	if rc.Spec.Template != nil {
 		if len(rc.Spec.Selector) == 0 {
@@ -92,7 +91,7 @@ func defaultRC(rc *corev1.ReplicationController) {
 
 func defaultDeployment(d *appsv1.Deployment) {
 	if d.Spec.Replicas == nil {
-		d.Spec.Replicas = ptr(int32(1))
+		d.Spec.Replicas = ptr.To(int32(1))
 	}
 	if d.Spec.Strategy.Type == "" {
 		d.Spec.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
@@ -102,17 +101,17 @@ func defaultDeployment(d *appsv1.Deployment) {
 			d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{}
 		}
 		if d.Spec.Strategy.RollingUpdate.MaxUnavailable == nil {
-			d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr(intstr.FromString("25%"))
+			d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromString("25%"))
 		}
 		if d.Spec.Strategy.RollingUpdate.MaxSurge == nil {
-			d.Spec.Strategy.RollingUpdate.MaxSurge = ptr(intstr.FromString("25%"))
+			d.Spec.Strategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromString("25%"))
 		}
 	}
 	if d.Spec.RevisionHistoryLimit == nil {
-		d.Spec.RevisionHistoryLimit = ptr(int32(10))
+		d.Spec.RevisionHistoryLimit = ptr.To(int32(10))
 	}
 	if d.Spec.ProgressDeadlineSeconds == nil {
-		d.Spec.ProgressDeadlineSeconds = ptr(int32(600))
+		d.Spec.ProgressDeadlineSeconds = ptr.To(int32(600))
 	}
 	defaultPodSpec(&d.Spec.Template.Spec)
 }
@@ -128,13 +127,13 @@ func defaultPodSpec(s *corev1.PodSpec) {
 		s.SchedulerName = corev1.DefaultSchedulerName
 	}
 	if s.TerminationGracePeriodSeconds == nil {
-		s.TerminationGracePeriodSeconds = ptr(int64(corev1.DefaultTerminationGracePeriodSeconds))
+		s.TerminationGracePeriodSeconds = ptr.To(int64(corev1.DefaultTerminationGracePeriodSeconds))
 	}
 	if s.SecurityContext == nil {
 		s.SecurityContext = &corev1.PodSecurityContext{}
 	}
 	if s.EnableServiceLinks == nil {
-		s.EnableServiceLinks = ptr(corev1.DefaultEnableServiceLinks)
+		s.EnableServiceLinks = ptr.To(corev1.DefaultEnableServiceLinks)
 	}
 	for i := range s.InitContainers {
 		defaultContainer(&s.InitContainers[i])
@@ -194,12 +193,12 @@ func defaultService(svc *corev1.Service) {
 		return
 	}
 	if svc.Spec.InternalTrafficPolicy == nil {
-		svc.Spec.InternalTrafficPolicy = ptr(corev1.ServiceInternalTrafficPolicyCluster)
+		svc.Spec.InternalTrafficPolicy = ptr.To(corev1.ServiceInternalTrafficPolicyCluster)
 	}
 	if (svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer) && svc.Spec.ExternalTrafficPolicy == "" {
 		svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
 	}
 	if svc.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.AllocateLoadBalancerNodePorts == nil {
-		svc.Spec.AllocateLoadBalancerNodePorts = ptr(true)
+		svc.Spec.AllocateLoadBalancerNodePorts = ptr.To(true)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 )
 
 var all = []string{"all"}
@@ -35,10 +36,10 @@ func pods() *Resource {
 		}
 		pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
 		if pod.Spec.Priority == nil {
-			pod.Spec.Priority = ptr(int32(0))
+			pod.Spec.Priority = ptr.To(int32(0))
 		}
 		if pod.Spec.PreemptionPolicy == nil {
-			pod.Spec.PreemptionPolicy = ptr(corev1.PreemptLowerPriority)
+			pod.Spec.PreemptionPolicy = ptr.To(corev1.PreemptLowerPriority)
 		}
 		addToleration(pod, corev1.TaintNodeNotReady)
 		addToleration(pod, corev1.TaintNodeUnreachable)
@@ -69,7 +70,7 @@ func addToleration(pod *corev1.Pod, key string) {
 		}
 	}
 	pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists,
-		Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr(int64(300))})
+		Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To(int64(300))})
 }
 
 func qosClass(s *corev1.PodSpec) corev1.PodQOSClass {

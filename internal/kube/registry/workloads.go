@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 )
 
 // The workload kinds beyond Deployment and ReplicaSet: StatefulSet,
@@ -86,7 +87,7 @@ func cronJobs() *Resource {
 
 func defaultStatefulSet(s *appsv1.StatefulSet) {
 	if s.Spec.Replicas == nil {
-		s.Spec.Replicas = ptr(int32(1))
+		s.Spec.Replicas = ptr.To(int32(1))
 	}
 	if s.Spec.PodManagementPolicy == "" {
 		s.Spec.PodManagementPolicy = appsv1.OrderedReadyPodManagement
@@ -99,7 +100,7 @@ func defaultStatefulSet(s *appsv1.StatefulSet) {
 			s.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{}
 		}
 		if s.Spec.UpdateStrategy.RollingUpdate.Partition == nil {
-			s.Spec.UpdateStrategy.RollingUpdate.Partition = ptr(int32(0))
+			s.Spec.UpdateStrategy.RollingUpdate.Partition = ptr.To(int32(0))
 		}
 	}
 	if s.Spec.PersistentVolumeClaimRetentionPolicy == nil {
@@ -112,7 +113,7 @@ func defaultStatefulSet(s *appsv1.StatefulSet) {
 		p.WhenScaled = appsv1.RetainPersistentVolumeClaimRetentionPolicyType
 	}
 	if s.Spec.RevisionHistoryLimit == nil {
-		s.Spec.RevisionHistoryLimit = ptr(int32(10))
+		s.Spec.RevisionHistoryLimit = ptr.To(int32(10))
 	}
 	for i := range s.Spec.VolumeClaimTemplates {
 		defaultPVC(&s.Spec.VolumeClaimTemplates[i])
@@ -129,47 +130,47 @@ func defaultDaemonSet(d *appsv1.DaemonSet) {
 			d.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateDaemonSet{}
 		}
 		if d.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable == nil {
-			d.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(intstr.FromInt32(1))
+			d.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr.To(intstr.FromInt32(1))
 		}
 		if d.Spec.UpdateStrategy.RollingUpdate.MaxSurge == nil {
-			d.Spec.UpdateStrategy.RollingUpdate.MaxSurge = ptr(intstr.FromInt32(0))
+			d.Spec.UpdateStrategy.RollingUpdate.MaxSurge = ptr.To(intstr.FromInt32(0))
 		}
 	}
 	if d.Spec.RevisionHistoryLimit == nil {
-		d.Spec.RevisionHistoryLimit = ptr(int32(10))
+		d.Spec.RevisionHistoryLimit = ptr.To(int32(10))
 	}
 	defaultPodSpec(&d.Spec.Template.Spec)
 }
 
 func defaultJobSpec(s *batchv1.JobSpec) {
 	if s.Completions == nil && s.Parallelism == nil {
-		s.Completions = ptr(int32(1))
+		s.Completions = ptr.To(int32(1))
 	}
 	if s.Parallelism == nil {
-		s.Parallelism = ptr(int32(1))
+		s.Parallelism = ptr.To(int32(1))
 	}
 	if s.BackoffLimit == nil {
 		if s.BackoffLimitPerIndex != nil {
-			s.BackoffLimit = ptr(int32(2147483647))
+			s.BackoffLimit = ptr.To(int32(2147483647))
 		} else {
-			s.BackoffLimit = ptr(int32(6))
+			s.BackoffLimit = ptr.To(int32(6))
 		}
 	}
 	if s.CompletionMode == nil {
-		s.CompletionMode = ptr(batchv1.NonIndexedCompletion)
+		s.CompletionMode = ptr.To(batchv1.NonIndexedCompletion)
 	}
 	if s.Suspend == nil {
-		s.Suspend = ptr(false)
+		s.Suspend = ptr.To(false)
 	}
 	if s.PodReplacementPolicy == nil {
 		if s.PodFailurePolicy != nil {
-			s.PodReplacementPolicy = ptr(batchv1.Failed)
+			s.PodReplacementPolicy = ptr.To(batchv1.Failed)
 		} else {
-			s.PodReplacementPolicy = ptr(batchv1.TerminatingOrFailed)
+			s.PodReplacementPolicy = ptr.To(batchv1.TerminatingOrFailed)
 		}
 	}
 	if s.ManualSelector == nil {
-		s.ManualSelector = ptr(false)
+		s.ManualSelector = ptr.To(false)
 	}
 	defaultPodSpec(&s.Template.Spec)
 }
@@ -179,13 +180,13 @@ func defaultCronJob(c *batchv1.CronJob) {
 		c.Spec.ConcurrencyPolicy = batchv1.AllowConcurrent
 	}
 	if c.Spec.Suspend == nil {
-		c.Spec.Suspend = ptr(false)
+		c.Spec.Suspend = ptr.To(false)
 	}
 	if c.Spec.SuccessfulJobsHistoryLimit == nil {
-		c.Spec.SuccessfulJobsHistoryLimit = ptr(int32(3))
+		c.Spec.SuccessfulJobsHistoryLimit = ptr.To(int32(3))
 	}
 	if c.Spec.FailedJobsHistoryLimit == nil {
-		c.Spec.FailedJobsHistoryLimit = ptr(int32(1))
+		c.Spec.FailedJobsHistoryLimit = ptr.To(int32(1))
 	}
 	defaultJobSpec(&c.Spec.JobTemplate.Spec)
 }
