@@ -36,7 +36,8 @@ func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
 
 // TestPodCrashFault: a pod-crash fault makes the matching pod's container
 // exit at once, and kubectl shows it in CrashLoopBackOff with the fault's
-// exit code; a pod it does not match runs.
+// exit code; a pod-image-pull fault's pod waits in ErrImagePull; a pod
+// neither matches runs.
 func TestPodCrashFault(t *testing.T) {
 	kubectl := testenv.LookPath(t, "kubectl", "the Google Cloud SDK's kubectl, or a kubectl release")
 	s := stratustest.Start(t, stratustest.WithSimNodes(1))
@@ -48,8 +49,11 @@ func TestPodCrashFault(t *testing.T) {
 	if _, err := s.AddFault(ctx, stratustest.Fault{Kind: "pod-crash", Verb: "get"}); err == nil {
 		t.Error("a pod fault with a verb was taken")
 	}
+	if _, err := s.AddFault(ctx, stratustest.Fault{Kind: "pod-image-pull", Namespace: "default", Name: "pully"}); err != nil {
+		t.Fatal(err)
+	}
 	kc := kubernetes.NewForConfigOrDie(s.KubeConfig)
-	for _, name := range []string{"crashy", "steady"} {
+	for _, name := range []string{"crashy", "steady", "pully"} {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}
 		if _, err := kc.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -61,17 +65,17 @@ func TestPodCrashFault(t *testing.T) {
 	for {
 		b, err := exec.Command(kubectl, "--kubeconfig", kcfg, "get", "pods", "--no-headers").CombinedOutput()
 		out = string(b)
-		if err == nil && strings.Contains(out, "CrashLoopBackOff") && strings.Contains(out, "Running") {
+		if err == nil && strings.Contains(out, "CrashLoopBackOff") && strings.Contains(out, "Running") && strings.Contains(out, "ErrImagePull") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("kubectl get pods never showed crashy in CrashLoopBackOff beside steady Running: %v\n%s", err, out)
+			t.Fatalf("kubectl get pods never showed crashy in CrashLoopBackOff, pully in ErrImagePull beside steady Running: %v\n%s", err, out)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 3 && f[0] == "crashy" && f[2] != "CrashLoopBackOff" || len(f) >= 3 && f[0] == "steady" && f[2] != "Running" {
+		if len(f) >= 3 && (f[0] == "crashy" && f[2] != "CrashLoopBackOff" || f[0] == "steady" && f[2] != "Running" || f[0] == "pully" && f[2] != "ErrImagePull" && f[2] != "ImagePullBackOff") {
 			t.Errorf("kubectl get pods: %q", line)
 		}
 	}

@@ -121,7 +121,8 @@ func WithSeed(path string) Option { return func(o *options) { o.seed = path } }
 // host-down (Host), vm-start-failure (VM, Zone or every VM) or node-down
 // (Name: a WithSimNodes node stops; Ready turns Unknown), pod-crash
 // (pods matched by Namespace and Name exit with ExitCode at once: a
-// CrashLoopBackOff) or pod-slow-start (they take Latency to start). Count,
+// CrashLoopBackOff), pod-slow-start (they take Latency to start) or
+// pod-image-pull (their starts fail with ErrImagePull). Count,
 // Probability and Duration limit it (cloud kinds take Count only).
 type Fault struct {
 	Kind                                       string

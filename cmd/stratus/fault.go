@@ -38,6 +38,7 @@ func newFaultCmd() *cobra.Command {
                     pod's name or the start of its generated name) exit at
                     once with --exit-code (default 1): a CrashLoopBackOff
   pod-slow-start    containers of matching pods take --latency to start
+  pod-image-pull    starting them fails as a failed image pull (ErrImagePull)
                     (pod faults act on the sim runtime's pods)
 
 --count, --probability and --duration limit the HTTP kinds (cloud and pod
@@ -59,7 +60,7 @@ token in the data dir's admin-token file. A reset removes every fault.`,
 	var latency, disconnect, duration time.Duration
 	add := &cobra.Command{
 		Use:   "add KIND",
-		Short: "Add a fault (kinds: kube-api, gce-api, cloudstack, host-down, vm-start-failure, node-down, pod-crash, pod-slow-start)",
+		Short: "Add a fault (kinds: kube-api, gce-api, cloudstack, host-down, vm-start-failure, node-down, pod-crash, pod-slow-start, pod-image-pull)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := newAdminClient(dataDir)

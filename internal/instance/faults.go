@@ -70,11 +70,11 @@ func (in *Instance) AddFault(ctx context.Context, f Fault) (Fault, error) {
 		return in.addCloudFault(ctx, f)
 	case FaultNodeDown:
 		return in.addNodeDown(ctx, f)
-	case FaultPodCrash, FaultPodSlowStart:
+	case FaultPodCrash, FaultPodSlowStart, FaultPodImagePull:
 		return in.w.podFaults.add(f)
 	}
-	return Fault{}, fmt.Errorf("%w: kind %q: want %s, %s, %s, %s, %s, %s, %s or %s", errBadFault, f.Kind,
-		fault.KindKube, fault.KindGCE, FaultCloudStack, FaultHostDown, FaultVMStart, FaultNodeDown, FaultPodCrash, FaultPodSlowStart)
+	return Fault{}, fmt.Errorf("%w: kind %q: want %s, %s, %s, %s, %s, %s, %s, %s or %s", errBadFault, f.Kind,
+		fault.KindKube, fault.KindGCE, FaultCloudStack, FaultHostDown, FaultVMStart, FaultNodeDown, FaultPodCrash, FaultPodSlowStart, FaultPodImagePull)
 }
 
 // addNodeDown stops a simulated node of the --sim-nodes pool.

@@ -22,6 +22,9 @@ const (
 	FaultPodCrash = "pod-crash"
 	// FaultPodSlowStart: containers take Latency to start.
 	FaultPodSlowStart = "pod-slow-start"
+	// FaultPodImagePull: starting the containers fails as a pull of their
+	// image does (ErrImagePull, then the agent's back-off).
+	FaultPodImagePull = "pod-image-pull"
 )
 
 // podFaults are the live pod faults, asked by every sim runtime of the
@@ -55,6 +58,10 @@ func (p *podFaults) add(f Fault) (Fault, error) {
 	case FaultPodSlowStart:
 		if f.Latency <= 0 || f.ExitCode != 0 {
 			return Fault{}, fmt.Errorf("%w: pod-slow-start takes a latency (and no exit code)", errBadFault)
+		}
+	case FaultPodImagePull:
+		if f.Latency != 0 || f.ExitCode != 0 {
+			return Fault{}, fmt.Errorf("%w: pod-image-pull takes no latency or exit code", errBadFault)
 		}
 	}
 	if f.Count < 0 {
@@ -126,6 +133,8 @@ func (p *podFaults) annotations(spec runtime.ContainerSpec) map[string]string {
 				sim.AnnotationOutput: "stratus fault " + pf.f.ID + ": exiting with code " + strconv.Itoa(pf.f.ExitCode)}
 		case FaultPodSlowStart:
 			return map[string]string{sim.AnnotationStartLatency: time.Duration(pf.f.Latency).String()}
+		case FaultPodImagePull:
+			return map[string]string{sim.AnnotationImagePullError: "stratus fault " + pf.f.ID + ": pull access denied, repository does not exist or may require authorization"}
 		}
 	}
 	return nil

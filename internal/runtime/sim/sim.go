@@ -48,7 +48,20 @@ const (
 	AnnotationFailureRate = "sim.stratus.io/failure-rate"
 	// AnnotationOutput: text the container "prints" when it starts.
 	AnnotationOutput = "sim.stratus.io/output"
+	// AnnotationImagePullError: the start fails as a failed pull of the
+	// image does (waiting reason ErrImagePull), with this message.
+	AnnotationImagePullError = "sim.stratus.io/image-pull-error"
 )
+
+// PullError is a start that failed as an image pull fails.
+type PullError struct{ Image, Message string }
+
+func (e *PullError) Error() string {
+	return fmt.Sprintf("sim runtime: failed to pull image %q: %s", e.Image, e.Message)
+}
+
+// WaitingReason is the container's waiting reason, as the kubelet's.
+func (e *PullError) WaitingReason() string { return "ErrImagePull" }
 
 // DefaultCompleteAfter is how long a run-to-completion container (its pod's
 // restartPolicy is Never or OnFailure) runs before it exits with code 0,
@@ -233,6 +246,9 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.ContainerSpec, notify 
 			maps.Copy(a, add)
 			spec.Annotations = a
 		}
+	}
+	if msg, ok := spec.Annotations[AnnotationImagePullError]; ok {
+		return runtime.Status{}, &PullError{Image: spec.Image, Message: msg}
 	}
 	b, err := r.behaviour(&spec)
 	if err != nil {
