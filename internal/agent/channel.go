@@ -23,7 +23,7 @@ import (
 type Certs interface {
 	// ServingCert returns a certificate from the cluster CA for the
 	// node's addresses.
-	ServingCert(ctx context.Context, node string, ips []net.IP) (tls.Certificate, error)
+	ServingCert(ctx context.Context, node string, ips []net.IP, dnsNames []string) (tls.Certificate, error)
 	// ClientCAs verifies the API server's client certificate.
 	ClientCAs(ctx context.Context) (*x509.CertPool, error)
 }
@@ -39,8 +39,8 @@ type LocalCerts struct {
 }
 
 // ServingCert implements Certs.
-func (c LocalCerts) ServingCert(_ context.Context, node string, ips []net.IP) (tls.Certificate, error) {
-	return c.Issue(node, ips, nil)
+func (c LocalCerts) ServingCert(_ context.Context, node string, ips []net.IP, dnsNames []string) (tls.Certificate, error) {
+	return c.Issue(node, ips, dnsNames)
 }
 
 // ClientCAs implements Certs.
@@ -67,8 +67,8 @@ type RemoteCerts struct {
 }
 
 // ServingCert implements Certs.
-func (c *RemoteCerts) ServingCert(ctx context.Context, node string, ips []net.IP) (tls.Certificate, error) {
-	csr, key, err := certs.KubeletServingCSR(node, ips, nil)
+func (c *RemoteCerts) ServingCert(ctx context.Context, node string, ips []net.IP, dnsNames []string) (tls.Certificate, error) {
+	csr, key, err := certs.KubeletServingCSR(node, ips, dnsNames)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -111,12 +111,19 @@ func caPool(pemData []byte) (*x509.CertPool, error) {
 // against the cluster CA when given (healthz needs none; everything else
 // checks the identity in requireAPIServer).
 func (e *engine) serverTLS(ctx context.Context) (*tls.Config, error) {
+	// A node's address is an IP or, as a multi-host cluster's agents
+	// give it (--internal-ip=agent1), a host name: the certificate names
+	// it either way, so the API server's dial verifies.
 	ips := []net.IP{}
+	var names []string
 	seen := map[string]bool{}
 	add := func(s string) {
 		if ip := net.ParseIP(s); ip != nil && !seen[ip.String()] {
 			seen[ip.String()] = true
 			ips = append(ips, ip)
+		} else if ip == nil && s != "" && !seen[s] {
+			seen[s] = true
+			names = append(names, s)
 		}
 	}
 	add(e.cfg.internalIP)
@@ -130,7 +137,7 @@ func (e *engine) serverTLS(ctx context.Context) (*tls.Config, error) {
 	if node == "" {
 		node = e.cfg.name
 	}
-	cert, err := e.cfg.certs.ServingCert(ctx, node, ips)
+	cert, err := e.cfg.certs.ServingCert(ctx, node, ips, names)
 	if err != nil {
 		return nil, err
 	}
