@@ -112,14 +112,21 @@ The same is POST /stratus/v1/apply with the file as the body.`,
 	return cmd
 }
 
-// send is do with a request body.
+// send sends one request with body (YAML, or JSON, which is YAML too;
+// nil: none) and decodes a JSON answer into out (nil: none).
 func (c *adminClient) send(ctx context.Context, method, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.url+path, bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url+path, rd)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/yaml")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/yaml")
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
@@ -138,7 +145,7 @@ func (c *adminClient) send(ctx context.Context, method, path string, body []byte
 		}
 		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
-	if out == nil {
+	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
 	return json.Unmarshal(b, out)

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -39,35 +37,10 @@ func newAdminClient(dataDir string) (*adminClient, error) {
 	return &adminClient{url: st.HTTPURL + "/stratus/v1/", token: strings.TrimSpace(string(tok)), http: &http.Client{Timeout: 5 * time.Minute}}, nil
 }
 
-// do sends one request and decodes a JSON answer into out (nil: none).
+// do sends one request without a body and decodes a JSON answer into out
+// (nil: none).
 func (c *adminClient) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.url+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s", e.Error)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	return json.Unmarshal(body, out)
+	return c.send(ctx, method, path, nil, out)
 }
 
 // restoreAnswer is what reset and restore answer.
