@@ -185,6 +185,12 @@ func describeEffect(f instance.Fault) string {
 	if f.DisconnectAfter != 0 {
 		p = append(p, "disconnect after "+time.Duration(f.DisconnectAfter).String())
 	}
+	if f.ExitCode != 0 {
+		p = append(p, fmt.Sprint("exit code ", f.ExitCode))
+	}
+	if f.Kind == instance.FaultPodImagePull {
+		p = append(p, "ErrImagePull")
+	}
 	if f.Value != "" {
 		p = append(p, f.Value)
 	}

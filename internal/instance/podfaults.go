@@ -122,6 +122,7 @@ func (p *podFaults) annotations(spec runtime.ContainerSpec) map[string]string {
 		if !pf.matches(spec) {
 			continue
 		}
+		pf.f.Hits++
 		if pf.left > 0 {
 			if pf.left--; pf.left == 0 {
 				delete(p.m, id)
