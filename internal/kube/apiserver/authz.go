@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -40,31 +41,42 @@ func (s *Server) requestAttributes(r *http.Request, u *auth.User) *auth.Attribut
 	if a.Resource == "namespaces" && a.Namespace == "" {
 		a.Namespace = a.Name
 	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		switch {
-		case ri.name == "" && s.isWatch(r.URL.Query()):
-			a.Verb = "watch"
-		case ri.name == "":
-			a.Verb = "list"
-		default:
-			a.Verb = "get"
-		}
-	case http.MethodPost:
-		a.Verb = "create"
-	case http.MethodPut:
-		a.Verb = "update"
-	case http.MethodPatch:
-		a.Verb = "patch"
-	case http.MethodDelete:
-		a.Verb = "delete"
-		if ri.name == "" {
-			a.Verb = "deletecollection"
-		}
-	default:
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if a.Verb, ok = s.resourceVerb(method, ri, r.URL.Query()); !ok {
 		a.Verb = strings.ToLower(r.Method)
 	}
 	return a
+}
+
+// resourceVerb is the Kubernetes verb of a resource request, as
+// kube-apiserver names it for authorization and routing; ok is false for
+// a method it does not serve.
+func (s *Server) resourceVerb(method string, ri requestInfo, q url.Values) (verb string, ok bool) {
+	switch method {
+	case http.MethodGet:
+		switch {
+		case ri.name == "" && s.isWatch(q):
+			return "watch", true
+		case ri.name == "":
+			return "list", true
+		}
+		return "get", true
+	case http.MethodPost:
+		return "create", true
+	case http.MethodPut:
+		return "update", true
+	case http.MethodPatch:
+		return "patch", true
+	case http.MethodDelete:
+		if ri.name == "" {
+			return "deletecollection", true
+		}
+		return "delete", true
+	}
+	return "", false
 }
 
 // authorize decides a, returning nil or the Forbidden error with the

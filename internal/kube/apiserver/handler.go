@@ -158,28 +158,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource s
 		ri.namespace = ""
 	}
 	q := r.URL.Query()
-	switch r.Method {
-	case http.MethodGet:
-		switch {
-		case ri.name == "" && s.isWatch(q):
-			ri.verb = "watch"
-		case ri.name == "":
-			ri.verb = "list"
-		default:
-			ri.verb = "get"
-		}
-	case http.MethodPost:
-		ri.verb = "create"
-	case http.MethodPut:
-		ri.verb = "update"
-	case http.MethodPatch:
-		ri.verb = "patch"
-	case http.MethodDelete:
-		ri.verb = "delete"
-		if ri.name == "" {
-			ri.verb = "deletecollection"
-		}
-	default:
+	if ri.verb, ok = s.resourceVerb(r.Method, ri, q); !ok {
 		s.writeError(w, newStatus(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, "the server does not allow this method on the requested resource"))
 		return r.Method, ri.resource
 	}
