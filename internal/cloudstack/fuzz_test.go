@@ -3,8 +3,6 @@ package cloudstack
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 func FuzzParseParams(f *testing.F) {
@@ -74,7 +73,7 @@ func FuzzHandler(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	sim, err := cloud.New(context.Background(), cloud.Options{Store: st, Datacenter: dc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	sim, err := cloud.New(context.Background(), cloud.Options{Store: st, Datacenter: dc, Log: testenv.Logger()})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -82,7 +81,7 @@ func FuzzHandler(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = sim.Stop(context.Background()) })
-	h := NewHandler(Options{Cloud: sim, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := NewHandler(Options{Cloud: sim, Log: testenv.Logger()})
 	key, secret, _ := sim.AdminKeys(context.Background())
 	f.Add(uint8(0), "id=abc&name=x")
 	f.Add(uint8(5), "templatefilter=featured&page=2&pagesize=1")

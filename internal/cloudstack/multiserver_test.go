@@ -3,8 +3,6 @@ package cloudstack_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/store/etcd"
 	"github.com/stratus-cloud/stratus/internal/store/etcd/etcdtest"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // One etcd for the test binary, started by the first test that needs it.
@@ -304,7 +303,7 @@ func TestTwoServersSeedOnce(t *testing.T) {
 	errs := make([]error, len(sims))
 	var wg sync.WaitGroup
 	for i := range sims {
-		sims[i], err = cloud.New(context.Background(), cloud.Options{Store: st, Datacenter: dc, ID: fmt.Sprint(i), Log: quietLog()})
+		sims[i], err = cloud.New(context.Background(), cloud.Options{Store: st, Datacenter: dc, ID: fmt.Sprint(i), Log: testenv.Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -366,8 +365,6 @@ func deployAtOnce(t *testing.T, n int, deploy func(i int) (*cloudstack.CloudStac
 	}
 	return ok
 }
-
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestTwoServersOneName: the same VM name deployed through both servers at
 // once is given to one VM; the other deploy gets CloudStack's answer for a

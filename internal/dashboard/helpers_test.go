@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/store"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // testSite is a dashboard mounted the way stratus up mounts it, next to a
@@ -49,7 +49,7 @@ func newSite(t testing.TB, cs testCloud, kube kubernetes.Interface) *testSite {
 // newSiteWith starts a dashboard with opts over the CloudStack handler cs.
 func newSiteWith(t testing.TB, cs testCloud, opts Options) *testSite {
 	t.Helper()
-	opts.CloudStack, opts.CloudChanges, opts.Log = cs, cs.Changed, slog.New(slog.DiscardHandler)
+	opts.CloudStack, opts.CloudChanges, opts.Log = cs, cs.Changed, testenv.Logger()
 	d, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

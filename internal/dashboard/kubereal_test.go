@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 	"github.com/stratus-cloud/stratus/internal/store"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // newRealKube starts stratus's Kubernetes side over st, the way stratus up
@@ -29,7 +29,7 @@ func newRealKube(t testing.TB, st store.Store) kubernetes.Interface {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
+	log := testenv.Logger()
 	cm := controller.New(controller.Options{Client: cs, Log: log})
 	if err := cm.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/cloudstack"
 	"github.com/stratus-cloud/stratus/internal/store"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // newRealCloud starts the simulator over st with the built-in data center
@@ -24,7 +24,7 @@ func newRealCloud(t testing.TB, st store.Store, dc *cloud.Datacenter) testCloud 
 			t.Fatal(err)
 		}
 	}
-	log := slog.New(slog.DiscardHandler)
+	log := testenv.Logger()
 	ctx := context.Background()
 	sim, err := cloud.New(ctx, cloud.Options{Store: st, Datacenter: dc, Log: log})
 	if err != nil {

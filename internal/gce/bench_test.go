@@ -2,8 +2,6 @@ package gce
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -15,6 +13,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/cloudstack"
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // timedTransport serves CloudStack calls in process, as `stratus up`
@@ -37,11 +36,11 @@ func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // benchGateway is a gateway wired to the real simulator in process.
 func benchGateway(b *testing.B) (*Gateway, *timedTransport, string, string) {
 	cs := cstest.Start(b, cstest.Options{})
-	tr := &timedTransport{h: cloudstack.NewHandler(cloudstack.Options{Cloud: cs.Sim, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})}
+	tr := &timedTransport{h: cloudstack.NewHandler(cloudstack.Options{Cloud: cs.Sim, Log: testenv.Logger()})}
 	st := memory.New(memory.Options{})
 	b.Cleanup(func() { st.Close() })
 	gw, err := New(Options{CloudStack: CloudStackConfig{URL: "http://cs/client/api", APIKey: cs.APIKey, SecretKey: cs.SecretKey,
-		HTTPClient: &http.Client{Transport: tr}}, Store: st, BaseURL: "http://gce", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		HTTPClient: &http.Client{Transport: tr}}, Store: st, BaseURL: "http://gce", Log: testenv.Logger()})
 	if err != nil {
 		b.Fatal(err)
 	}

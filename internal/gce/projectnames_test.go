@@ -2,8 +2,6 @@ package gce
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // newAccount creates a user account (in domainID, "" for ROOT) and returns its keys.
@@ -80,7 +79,7 @@ func TestProjectNamesAreOneToOne(t *testing.T) {
 		}
 	}
 	// Stable: a gateway started again on the same store gives the same names.
-	gw2, err := New(Options{CloudStack: e.gw.opts.CloudStack, Store: e.gw.st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	gw2, err := New(Options{CloudStack: e.gw.opts.CloudStack, Store: e.gw.st, Log: testenv.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

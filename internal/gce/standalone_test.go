@@ -3,7 +3,6 @@ package gce
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // TestStandalone runs the gateway as `stratus gce` does, from a config
@@ -54,7 +54,7 @@ func TestStandalone(t *testing.T) {
 	ready := make(chan Serving, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- RunStandalone(ctx, loaded, st, slog.New(slog.NewTextHandler(io.Discard, nil)), func(s Serving) { ready <- s })
+		done <- RunStandalone(ctx, loaded, st, testenv.Logger(), func(s Serving) { ready <- s })
 	}()
 	var s Serving
 	select {

@@ -5,6 +5,7 @@
 package testenv
 
 import (
+	"log/slog"
 	"os"
 	"os/exec"
 	"testing"
@@ -46,4 +47,14 @@ func Eventually(tb testing.TB, within time.Duration, what string, cond func() bo
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// Logger is the one logger of the tests: silent, unless STRATUS_TEST_LOG is
+// set, when it writes debug lines to stderr so a failing test can be rerun
+// with the parts' own account of what happened.
+func Logger() *slog.Logger {
+	if os.Getenv("STRATUS_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
 }

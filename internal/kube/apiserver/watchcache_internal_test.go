@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/stratus-cloud/stratus/internal/store/memory"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // startInternal starts a server on a memory store, with a small watch cache.
@@ -25,7 +25,7 @@ func startInternal(t *testing.T, mo memory.Options, capacity int, idle time.Dura
 	t.Helper()
 	mem := memory.New(mo)
 	t.Cleanup(func() { mem.Close() })
-	s, err := New(Options{Store: mem, DataDir: t.TempDir(), Addr: "127.0.0.1:0", Log: slog.New(slog.DiscardHandler)})
+	s, err := New(Options{Store: mem, DataDir: t.TempDir(), Addr: "127.0.0.1:0", Log: testenv.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

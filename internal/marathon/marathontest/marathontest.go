@@ -6,12 +6,11 @@ package marathontest
 
 import (
 	"context"
-	"github.com/stratus-cloud/stratus/internal/testenv"
-	"log/slog"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	"k8s.io/client-go/kubernetes"
 
@@ -37,13 +36,6 @@ type Options struct {
 	Ports bool // sim containers answer on their ports
 }
 
-func logger() *slog.Logger {
-	if os.Getenv("MARATHON_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
 // Start starts a cluster.
 func Start(t testing.TB, o Options) *Cluster {
 	t.Helper()
@@ -57,7 +49,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := logger()
+	log := testenv.Logger()
 	cm := controller.New(controller.Options{Client: kc, Log: log})
 	start(t, "controllers", cm.Start, cm.Stop)
 	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: o.Nodes, Runtime: sim.New(sim.Options{Ports: o.Ports}), Certs: agent.LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}, Log: log})

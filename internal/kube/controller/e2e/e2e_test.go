@@ -6,14 +6,13 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"github.com/stratus-cloud/stratus/internal/testenv"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -86,13 +85,6 @@ func (w *writeCounter) snapshot() (map[string]int, int) {
 	return c, total
 }
 
-func logger() *slog.Logger {
-	if os.Getenv("E2E_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
 func stopWithTimeout(t testing.TB, name string, stop func(context.Context) error) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -114,7 +106,7 @@ func startCluster(t testing.TB, o controller.Options) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Client, o.Log = cs, logger()
+	o.Client, o.Log = cs, testenv.Logger()
 	cm := controller.New(o)
 	if err := cm.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -126,7 +118,7 @@ func startCluster(t testing.TB, o controller.Options) *cluster {
 
 func (c *cluster) addAgent(t testing.TB, name string, rt runtime.Runtime, timing agent.Timing) *agent.Agent {
 	t.Helper()
-	a, err := agent.New(agent.Options{Client: c.cs, NodeName: name, Runtime: rt, Certs: agent.LocalCerts{Issue: c.srv.IssueKubeletServingCert, CA: c.srv.CACert()}, Timing: timing, Log: logger()})
+	a, err := agent.New(agent.Options{Client: c.cs, NodeName: name, Runtime: rt, Certs: agent.LocalCerts{Issue: c.srv.IssueKubeletServingCert, CA: c.srv.CACert()}, Timing: timing, Log: testenv.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
