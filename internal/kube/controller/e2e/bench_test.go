@@ -3,13 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,7 +23,7 @@ import (
 
 func startPool(b *testing.B, c *cluster, n int) *agent.SimPool {
 	b.Helper()
-	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: c.cs, Count: n, Runtime: sim.New(sim.Options{}), Log: logger(),
+	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: c.cs, Count: n, Runtime: sim.New(sim.Options{}), Log: testenv.Logger(),
 		Certs: agent.LocalCerts{Issue: c.srv.IssueKubeletServingCert, CA: c.srv.CACert()}})
 	if err != nil {
 		b.Fatal(err)

@@ -2,11 +2,12 @@ package e2e
 
 import (
 	"context"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"os"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -37,7 +38,7 @@ func BenchmarkJobCompletions(b *testing.B) {
 		b.StopTimer()
 		c := startCluster(b, controller.Options{})
 		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: c.cs, Count: nodes,
-			Runtime: sim.New(sim.Options{CompleteAfter: 100 * time.Millisecond}), Log: logger(),
+			Runtime: sim.New(sim.Options{CompleteAfter: 100 * time.Millisecond}), Log: testenv.Logger(),
 			Certs: agent.LocalCerts{Issue: c.srv.IssueKubeletServingCert, CA: c.srv.CACert()}})
 		if err != nil {
 			b.Fatal(err)

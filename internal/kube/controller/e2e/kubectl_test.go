@@ -163,7 +163,7 @@ func TestKubectl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	px := proxy.New(proxy.Options{Client: c.cs, Log: logger()})
+	px := proxy.New(proxy.Options{Client: c.cs, Log: testenv.Logger()})
 	if err := px.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/kube/auth"
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
 	"github.com/stratus-cloud/stratus/internal/kube/nodeauth"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // A node joins as a kubelet does: its bootstrap token buys a client
@@ -30,7 +31,7 @@ func TestNodeJoinsWithBootstrapToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm := controller.New(controller.Options{Client: cs, Log: logger(), CSRSigner: srv.SignClientCSR,
+	cm := controller.New(controller.Options{Client: cs, Log: testenv.Logger(), CSRSigner: srv.SignClientCSR,
 		Disable: []string{"scheduler", "replication", "replicaset", "deployment", "endpoints", "endpointslice", "nodelifecycle", "nodeipam", "garbagecollector", "job", "servicelb", "serviceaccount"}})
 	if err := cm.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -2,9 +2,10 @@ package e2e
 
 import (
 	"context"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,7 +26,7 @@ func TestServiceAccountControllers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm := controller.New(controller.Options{Client: cs, Log: logger(), RootCA: srv.CACert(), LegacyTokenSigner: srv.SignLegacyToken,
+	cm := controller.New(controller.Options{Client: cs, Log: testenv.Logger(), RootCA: srv.CACert(), LegacyTokenSigner: srv.SignLegacyToken,
 		Disable: []string{"scheduler", "replication", "replicaset", "deployment", "endpoints", "endpointslice", "nodelifecycle", "nodeipam", "garbagecollector", "job", "servicelb"}})
 	if err := cm.Start(context.Background()); err != nil {
 		t.Fatal(err)
