@@ -63,6 +63,7 @@ type index struct {
 	removedVMs       *table[RemovedVM]
 	snapshots        *table[Snapshot]
 	affinityGroups   *table[AffinityGroup]
+	vmSnapshots      *table[VMSnapshot]
 	// ruleIdx holds the derived lookups of rules and static NAT.
 	ruleIdx *ruleIndex
 
@@ -132,6 +133,7 @@ func newIndex() *index {
 		removedVMs:       newTable(KindRemovedVM, "removedvms", func(v *RemovedVM) string { return v.ID }, func(v *RemovedVM) int64 { return v.Seq }),
 		snapshots:        newTable(KindSnapshot, "snapshots", func(v *Snapshot) string { return v.ID }, func(v *Snapshot) int64 { return v.Seq }),
 		affinityGroups:   newTable(KindAffinityGroup, "affinitygroups", func(v *AffinityGroup) string { return v.ID }, func(v *AffinityGroup) int64 { return v.Seq }),
+		vmSnapshots:      newTable(KindVMSnapshot, "vmsnapshots", func(v *VMSnapshot) string { return v.ID }, func(v *VMSnapshot) int64 { return v.Seq }),
 		ruleIdx:          newRuleIndex(),
 		apiKeys:          map[string]string{},
 		claimed:          map[string]map[uint32]int64{},
@@ -142,6 +144,7 @@ func newIndex() *index {
 	ix.tags.group = func(t *Tag) string { return t.ResourceID }
 	ix.vms.group = func(v *VM) string { return v.AccountID }
 	ix.secondaryIPs.group = func(v *SecondaryIP) string { return v.NICID }
+	ix.vmSnapshots.group = func(v *VMSnapshot) string { return v.VMID }
 	ix.rules.onChange = ix.ruleIdx.ruleChanged
 	ix.publicIPs.onChange = ix.ruleIdx.ipChanged
 	ix.users.onChange = func(old, n *User) {
@@ -159,7 +162,7 @@ func newIndex() *index {
 		setTombs(map[string]int64)
 	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
 		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
-		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups} {
+		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots} {
 		m.setTombs(ix.tombs)
 		ix.mirrors[m.segment()] = m
 	}
@@ -190,7 +193,7 @@ func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
 		maxSeq(ix.templates), maxSeq(ix.domains), maxSeq(ix.accounts), maxSeq(ix.users), maxSeq(ix.vms),
 		maxSeq(ix.volumes), maxSeq(ix.networks), maxSeq(ix.publicIPs), maxSeq(ix.securityGroups),
 		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks),
-		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), maxSeq(ix.snapshots), maxSeq(ix.affinityGroups), ix.seqStored)
+		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), maxSeq(ix.snapshots), maxSeq(ix.affinityGroups), maxSeq(ix.vmSnapshots), ix.seqStored)
 	// Nothing is reserved yet: the first nextSeq reserves a block.
 	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
 	return res.Rev, nil

@@ -528,6 +528,11 @@ func (ix *index) purgeStorage(b *batch, accountID string) {
 			del(b, ix.snapshots, sn.ID)
 		}
 	}
+	for _, sn := range ix.vmSnapshots.all() {
+		if sn.AccountID == accountID {
+			del(b, ix.vmSnapshots, sn.ID)
+		}
+	}
 }
 
 // Reader access to the storage family.
@@ -557,6 +562,8 @@ func (ix *index) existsStorage(k Kind, id string) bool {
 		return has(ix.snapshots, id)
 	case KindAffinityGroup:
 		return has(ix.affinityGroups, id)
+	case KindVMSnapshot:
+		return has(ix.vmSnapshots, id)
 	}
 	return false
 }

@@ -9,6 +9,7 @@ import (
 var taggable = map[string]Kind{
 	"uservm": KindVM, "template": KindTemplate, "network": KindNetwork, "securitygroup": KindSecurityGroup,
 	"publicipaddress": KindPublicIP, "volume": KindVolume, "sshkeypair": KindSSHKeyPair,
+	"snapshot": KindSnapshot, "vmsnapshot": KindVMSnapshot,
 }
 
 // ParseTaggable returns the kind named by a resourcetype parameter.
@@ -55,6 +56,16 @@ func (ix *index) ownerOf(c Caller, k Kind, id string) (Owner, error) {
 	case KindSSHKeyPair:
 		var v *SSHKeyPair
 		if v, ok = ix.keyPairs.get(id); ok {
+			o = v.Owner
+		}
+	case KindSnapshot:
+		var v *Snapshot
+		if v, ok = ix.snapshots.get(id); ok {
+			o = v.Owner
+		}
+	case KindVMSnapshot:
+		var v *VMSnapshot
+		if v, ok = ix.vmSnapshots.get(id); ok {
 			o = v.Owner
 		}
 	}

@@ -559,6 +559,7 @@ func (ix *index) expunge(b *batch, s *Sim, vm *VM, c Caller) {
 		ix.release(b, nic.NetworkID, nic.IP)
 	}
 	ix.expungeExtras(b, s, vm)
+	ix.dropVMSnapshotsOf(b, vm.ID)
 	del(b, ix.volumes, vm.RootVolumeID)
 	for _, t := range ix.tags.byGroup(vm.ID) {
 		del(b, ix.tags, t.ID)
