@@ -204,6 +204,12 @@ type Template struct {
 	ZoneID string `json:"zoneId,omitempty"`
 	// SourceID is the volume or snapshot a USER template was made from.
 	SourceID string `json:"sourceId,omitempty"`
+	// URL is where a registered template or ISO came from.
+	URL         string `json:"url,omitempty"`
+	Checksum    string `json:"checksum,omitempty"`
+	Extractable bool   `json:"extractable,omitempty"`
+	// NotBootable marks an ISO registered with bootable=false.
+	NotBootable bool `json:"notBootable,omitempty"`
 	Owner
 }
 
@@ -282,27 +288,29 @@ type NIC struct {
 
 // VM is a user virtual machine.
 type VM struct {
-	ID                string            `json:"id"`
-	Seq               int64             `json:"seq"`
-	Name              string            `json:"name"`
-	DisplayName       string            `json:"displayName"`
-	InstanceName      string            `json:"instanceName"`
-	Group             string            `json:"group,omitempty"`
-	State             VMState           `json:"state"`
-	ZoneID            string            `json:"zoneId"`
-	HostID            string            `json:"hostId,omitempty"`
-	LastHostID        string            `json:"lastHostId,omitempty"`
-	ServiceOfferingID string            `json:"serviceOfferingId"`
-	TemplateID        string            `json:"templateId"`
-	UserData          string            `json:"userData,omitempty"`
-	KeyPairs          []string          `json:"keyPairs,omitempty"`
-	SecurityGroupIDs  []string          `json:"securityGroupIds,omitempty"`
-	NICs              []NIC             `json:"nics"`
-	RootVolumeID      string            `json:"rootVolumeId"`
-	HA                bool              `json:"ha"`
-	Password          string            `json:"password,omitempty"`
-	Details           map[string]string `json:"details,omitempty"`
-	Created           time.Time         `json:"created"`
+	ID                string  `json:"id"`
+	Seq               int64   `json:"seq"`
+	Name              string  `json:"name"`
+	DisplayName       string  `json:"displayName"`
+	InstanceName      string  `json:"instanceName"`
+	Group             string  `json:"group,omitempty"`
+	State             VMState `json:"state"`
+	ZoneID            string  `json:"zoneId"`
+	HostID            string  `json:"hostId,omitempty"`
+	LastHostID        string  `json:"lastHostId,omitempty"`
+	ServiceOfferingID string  `json:"serviceOfferingId"`
+	TemplateID        string  `json:"templateId"`
+	// ISOID is the ISO in the VM's CD-ROM (attachIso), if any.
+	ISOID            string            `json:"isoId,omitempty"`
+	UserData         string            `json:"userData,omitempty"`
+	KeyPairs         []string          `json:"keyPairs,omitempty"`
+	SecurityGroupIDs []string          `json:"securityGroupIds,omitempty"`
+	NICs             []NIC             `json:"nics"`
+	RootVolumeID     string            `json:"rootVolumeId"`
+	HA               bool              `json:"ha"`
+	Password         string            `json:"password,omitempty"`
+	Details          map[string]string `json:"details,omitempty"`
+	Created          time.Time         `json:"created"`
 	// UserID is the user who deployed the VM.
 	UserID string `json:"userId,omitempty"`
 	// JobID is the async job working on the VM, if any.

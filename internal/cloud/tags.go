@@ -9,7 +9,7 @@ import (
 var taggable = map[string]Kind{
 	"uservm": KindVM, "template": KindTemplate, "network": KindNetwork, "securitygroup": KindSecurityGroup,
 	"publicipaddress": KindPublicIP, "volume": KindVolume, "sshkeypair": KindSSHKeyPair,
-	"snapshot": KindSnapshot, "vmsnapshot": KindVMSnapshot,
+	"snapshot": KindSnapshot, "vmsnapshot": KindVMSnapshot, "iso": KindTemplate,
 }
 
 // ParseTaggable returns the kind named by a resourcetype parameter.

@@ -102,6 +102,9 @@ func (ix *index) templateFor(c Caller, id string) (*Template, error) {
 type TemplateUpdate struct {
 	Name, DisplayText, OSTypeID *string
 	PasswordEnabled             *bool
+	// ISO says the update is updateIso's (Bootable is only for ISOs).
+	ISO      bool
+	Bootable *bool
 }
 
 // UpdateTemplate changes a template's names, OS type or password flag.
@@ -112,7 +115,16 @@ func (s *Sim) UpdateTemplate(ctx context.Context, c Caller, id string, u Templat
 		if err != nil {
 			return err
 		}
+		switch {
+		case u.ISO && t.Format != FormatISO:
+			return Invalid("Please specify a valid iso.")
+		case !u.ISO && t.Format == FormatISO:
+			return Invalid("Please specify a valid template.")
+		}
 		n := *t
+		if u.Bootable != nil {
+			n.NotBootable = !*u.Bootable
+		}
 		if u.Name != nil {
 			n.Name = *u.Name
 		}
@@ -140,16 +152,28 @@ func (s *Sim) UpdateTemplate(ctx context.Context, c Caller, id string, u Templat
 // DeleteTemplate deletes a template in an async job. Without forced, one
 // that VMs still use is refused.
 func (s *Sim) DeleteTemplate(ctx context.Context, c Caller, id string, forced bool, cmd string) (*Job, error) {
+	return s.deleteImage(ctx, c, id, false, forced, cmd)
+}
+
+// deleteImage deletes a template (iso false) or an ISO in an async job.
+func (s *Sim) deleteImage(ctx context.Context, c Caller, id string, iso, forced bool, cmd string) (*Job, error) {
 	check := func(ix *index, c Caller) (*Template, error) {
 		t, err := ix.templateFor(c, id)
 		if err != nil {
 			return nil, err
 		}
-		if !forced {
-			for _, vm := range ix.vms.all() {
-				if vm.TemplateID == t.ID && vm.State != VMExpunging {
-					return nil, Invalid("Unable to delete template with id: %s because VM instances: [%s] are using it. Use option forced=true to delete it", t.ID, vm.InstanceName)
-				}
+		switch {
+		case iso && t.Format != FormatISO:
+			return nil, Invalid("Please specify a valid iso.")
+		case !iso && t.Format == FormatISO:
+			return nil, Invalid("Please specify a valid template.")
+		}
+		for _, vm := range ix.vms.all() {
+			switch {
+			case iso && vm.ISOID == t.ID:
+				return nil, Invalid("Unable to delete iso, as it's used by other vms")
+			case !iso && !forced && vm.TemplateID == t.ID && vm.State != VMExpunging:
+				return nil, Invalid("Unable to delete template with id: %s because VM instances: [%s] are using it. Use option forced=true to delete it", t.ID, vm.InstanceName)
 			}
 		}
 		return t, nil
@@ -158,6 +182,10 @@ func (s *Sim) DeleteTemplate(ctx context.Context, c Caller, id string, forced bo
 	s.read(func(ix *index) { _, err = check(ix, c) })
 	if err != nil {
 		return nil, err
+	}
+	what, typ := "template", "TEMPLATE.DELETE"
+	if iso {
+		what, typ = "ISO", "ISO.DELETE"
 	}
 	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindTemplate, InstanceID: id}, func(ctx context.Context, jc *jobCtx) error {
 		return s.write(func(ix *index) error {
@@ -171,7 +199,7 @@ func (s *Sim) DeleteTemplate(ctx context.Context, c Caller, id string, forced bo
 			for _, tag := range ix.tags.byGroup(t.ID) {
 				del(b, ix.tags, tag.ID)
 			}
-			ix.event(b, s, t.Owner, caller, "TEMPLATE.DELETE", "Deleted template "+t.Name, t.ID, KindTemplate)
+			ix.event(b, s, t.Owner, caller, typ, "Deleted "+what+" "+t.Name, t.ID, KindTemplate)
 			jc.complete(b, "", nil)
 			return s.commit(ctx, b)
 		})

@@ -88,6 +88,15 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 				return notFound(KindDiskOffering, r.DiskOfferingID)
 			}
 		}
+		// Installing from an ISO: the disk offering sizes the root disk,
+		// and the ISO stays in the CD-ROM.
+		fromISO := tpl.Format == FormatISO
+		if fromISO && tpl.NotBootable {
+			return Invalid("Installing from ISO requires an ISO that is bootable: %s", tpl.ID)
+		}
+		if fromISO && r.DiskOfferingID == "" {
+			return Invalid("Installing from ISO requires a disk offering to be specified for the root disk.")
+		}
 		if r.HostID != "" {
 			if !c.IsRootAdmin() {
 				return Denied("Parameter hostid can only be specified by a Root Admin, permission denied")
@@ -150,10 +159,22 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 		if r.RootDiskSize > 0 {
 			size = r.RootDiskSize
 		}
+		dataOffering := r.DiskOfferingID
+		if fromISO {
+			off, _ := ix.diskOfferings.get(r.DiskOfferingID)
+			size = off.SizeGB
+			if off.Custom {
+				if r.Size <= 0 {
+					return Invalid("This disk offering requires a custom size specified")
+				}
+				size = r.Size
+			}
+			vm.ISOID, dataOffering = tpl.ID, ""
+		}
 		vol := &Volume{ID: newID(), Seq: ix.nextSeq(), Name: fmt.Sprintf("ROOT-%d", seq), Type: "ROOT", VMID: vm.ID,
 			ZoneID: zone.ID, SizeGB: size, TemplateID: tpl.ID, State: "Ready", Created: now, Owner: owner}
 		vm.RootVolumeID = vol.ID
-		if err := ix.addDataDisk(b, vm, r.DiskOfferingID, r.Size, now); err != nil {
+		if err := ix.addDataDisk(b, vm, dataOffering, r.Size, now); err != nil {
 			return err
 		}
 		job = s.newJobVal(c, owner, JobSpec{Cmd: r.Cmd, InstanceType: KindVM, InstanceID: vm.ID})

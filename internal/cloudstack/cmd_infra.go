@@ -234,44 +234,15 @@ type templateEntry struct {
 }
 
 func listTemplates(rq *request) (any, error) {
-	filter := strings.ToLower(rq.str("templatefilter"))
-	switch filter {
-	case "featured", "self", "selfexecutable", "sharedexecutable", "executable", "community", "all":
-	default:
-		return nil, cloud.Invalid("Invalid template filter: %s; valid filters are featured, self, selfexecutable, sharedexecutable, executable, community, all", rq.str("templatefilter"))
-	}
-	if filter == "all" && !rq.c.IsAdmin() {
-		return nil, cloud.Invalid("Only admins can use templatefilter=all")
-	}
 	ids := rq.idFilter()
 	return rq.read(func(r cloud.Reader) (any, error) {
-		var entries []templateEntry
-		for _, t := range r.Templates() {
-			for _, z := range r.Zones() {
-				if rq.match("zoneid", z.ID) && (t.ZoneID == "" || t.ZoneID == z.ID) {
-					entries = append(entries, templateEntry{t, z})
-				}
-			}
+		keep, err := rq.imageFilter(r, "templatefilter")
+		if err != nil {
+			return nil, err
 		}
-		return listView(rq, "template", entries, func(e templateEntry) bool {
+		return listView(rq, "template", imageEntries(r, r.Templates(), rq.str("zoneid")), func(e templateEntry) bool {
 			t := e.t
-			mine := t.AccountID == rq.c.Account.ID
-			var ok bool
-			switch filter {
-			case "featured":
-				ok = t.Featured && t.Public
-			case "self", "selfexecutable":
-				ok = mine
-			case "sharedexecutable":
-				ok = false
-			case "community":
-				ok = t.Public && !t.Featured
-			case "executable":
-				ok = t.Public || mine
-			case "all":
-				ok = r.CanAccess(rq.c, t.Owner) || t.Public
-			}
-			return ok && ids(t.ID) && rq.match("name", t.Name) && strings.EqualFold(orAll(rq.str("hypervisor"), "Simulator"), "Simulator") &&
+			return t.Format != cloud.FormatISO && keep(t) && ids(t.ID) && rq.match("name", t.Name) && strings.EqualFold(orAll(rq.str("hypervisor"), "Simulator"), "Simulator") &&
 				rq.keyword(t.Name, t.DisplayText) && rq.tagsMatch(r, t.ID)
 		}, func(e templateEntry) templateView { return templateOf(r, e.t, e.z) })
 	})

@@ -50,6 +50,8 @@ type param struct {
 	// and the service's own text for one below it (MinText "": no bound).
 	Min     int64
 	MinText string
+	// AllZones lets a zone uuid be -1, "every zone" (registerTemplate, registerIso).
+	AllZones bool
 }
 
 // p declares a parameter from "name[*]:type[:Entity]" (* = required).
@@ -71,6 +73,12 @@ func p(spec, desc string) param {
 	case "publickey":
 		pr.Length = 5120
 	}
+	return pr
+}
+
+// orAllZones lets a zone id parameter take -1.
+func (pr param) orAllZones() param {
+	pr.AllZones = true
 	return pr
 }
 

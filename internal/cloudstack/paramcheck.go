@@ -25,7 +25,7 @@ func (pr param) validate(cmd, v string, p Params) error {
 			return cloud.Invalid("%s", pr.MinText)
 		}
 	case "uuid":
-		if !cloud.IsID(v) {
+		if !cloud.IsID(v) && !(pr.AllZones && v == "-1") {
 			return invalidValue(cmd, pr.Name, v)
 		}
 	case "list":

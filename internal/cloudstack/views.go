@@ -342,6 +342,7 @@ type templateView struct {
 	Size                  int64             `json:"size"`
 	PhysicalSize          int64             `json:"physicalsize"`
 	Status                string            `json:"status"`
+	Checksum              string            `json:"checksum,omitempty"`
 	TemplateType          string            `json:"templatetype"`
 	ZoneID                string            `json:"zoneid,omitempty"`
 	ZoneName              string            `json:"zonename,omitempty"`
@@ -366,6 +367,11 @@ func templateOf(r cloud.Reader, t *cloud.Template, z *cloud.Zone) templateView {
 	if t.Type != "" {
 		v.TemplateType, v.IsExtractable = t.Type, true
 	}
+	if t.URL != "" {
+		// registered: extractable only when asked, and CROSS-zone when in every zone
+		v.IsExtractable, v.CrossZones, v.Checksum = t.Extractable, t.ZoneID == "", t.Checksum
+	}
+	v.Bootable = !t.NotBootable
 	return v
 }
 
@@ -465,6 +471,9 @@ type vmView struct {
 	TemplateDisplayText   string              `json:"templatedisplaytext"`
 	TemplateType          string              `json:"templatetype"`
 	TemplateFormat        string              `json:"templateformat"`
+	ISOID                 string              `json:"isoid,omitempty"`
+	ISOName               string              `json:"isoname,omitempty"`
+	ISODisplayText        string              `json:"isodisplaytext,omitempty"`
 	PasswordEnabled       bool                `json:"passwordenabled"`
 	Password              string              `json:"password,omitempty"`
 	ServiceOfferingID     string              `json:"serviceofferingid"`
@@ -545,6 +554,9 @@ func vmOf(r cloud.Reader, vm *cloud.VM, withUserData bool) vmView {
 	}
 	if h, ok := r.Host(vm.HostID); ok && vm.HostID != "" {
 		v.HostName = h.Name
+	}
+	if iso, ok := r.Template(vm.ISOID); ok && vm.ISOID != "" {
+		v.ISOID, v.ISOName, v.ISODisplayText = iso.ID, iso.Name, iso.DisplayText
 	}
 	if t, ok := r.Template(vm.TemplateID); ok {
 		v.TemplateName, v.TemplateDisplayText, v.TemplateFormat, v.PasswordEnabled = t.Name, t.DisplayText, t.Format, t.PasswordEnabled
