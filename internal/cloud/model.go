@@ -134,6 +134,9 @@ type ServiceOffering struct {
 	HA           bool      `json:"ha"`
 	RootDiskSize int64     `json:"rootDiskSize"`
 	Created      time.Time `json:"created"`
+	// Removed is when deleteServiceOffering removed it: VMs keep it, no
+	// new VM or change takes it, and lists no longer show it.
+	Removed time.Time `json:"removed,omitzero"`
 }
 
 func (o *ServiceOffering) cpuMHz() int64 { return int64(o.CPUs) * int64(o.CPUSpeed) }
@@ -147,6 +150,8 @@ type DiskOffering struct {
 	SizeGB      int64     `json:"sizeGb"`
 	Custom      bool      `json:"custom"`
 	Created     time.Time `json:"created"`
+	// Removed is when deleteDiskOffering removed it (as ServiceOffering.Removed).
+	Removed time.Time `json:"removed,omitzero"`
 }
 
 // NetworkOffering is a network offering.

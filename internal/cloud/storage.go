@@ -116,7 +116,7 @@ func (s *Sim) CreateVolume(ctx context.Context, c Caller, r VolumeRequest) (*Vol
 				v.DiskOfferingID = r.DiskOfferingID
 			}
 		} else {
-			off, ok := ix.diskOfferings.get(r.DiskOfferingID)
+			off, ok := ix.activeDiskOffering(r.DiskOfferingID)
 			if !ok {
 				return notFound(KindDiskOffering, r.DiskOfferingID)
 			}
@@ -316,7 +316,7 @@ func (s *Sim) ResizeVolume(ctx context.Context, c Caller, id string, sizeGB int6
 	return s.volumeJob(ctx, c, id, cmd, "VOLUME.RESIZE", func(ix *index, c Caller, v *Volume, now time.Time) (*Volume, error) {
 		size := sizeGB
 		if offeringID != "" {
-			off, ok := ix.diskOfferings.get(offeringID)
+			off, ok := ix.activeDiskOffering(offeringID)
 			if !ok {
 				return nil, notFound(KindDiskOffering, offeringID)
 			}

@@ -75,7 +75,7 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 		if !ok {
 			return notFound(KindZone, r.ZoneID)
 		}
-		so, ok := ix.serviceOfferings.get(r.ServiceOfferingID)
+		so, ok := ix.activeServiceOffering(r.ServiceOfferingID)
 		if !ok {
 			return notFound(KindServiceOffering, r.ServiceOfferingID)
 		}
@@ -84,7 +84,7 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 			return notFound(KindTemplate, r.TemplateID)
 		}
 		if r.DiskOfferingID != "" {
-			if _, ok := ix.diskOfferings.get(r.DiskOfferingID); !ok {
+			if _, ok := ix.activeDiskOffering(r.DiskOfferingID); !ok {
 				return notFound(KindDiskOffering, r.DiskOfferingID)
 			}
 		}
@@ -645,7 +645,7 @@ func (s *Sim) ChangeServiceOffering(ctx context.Context, c Caller, id, offeringI
 		if err != nil {
 			return err
 		}
-		so, ok := ix.serviceOfferings.get(offeringID)
+		so, ok := ix.activeServiceOffering(offeringID)
 		if !ok {
 			return notFound(KindServiceOffering, offeringID)
 		}

@@ -27,7 +27,7 @@ func (ix *index) addDataDisk(b *batch, vm *VM, offeringID string, sizeGB int64, 
 	if offeringID == "" {
 		return nil
 	}
-	off, ok := ix.diskOfferings.get(offeringID)
+	off, ok := ix.activeDiskOffering(offeringID)
 	if !ok {
 		return notFound(KindDiskOffering, offeringID)
 	}

@@ -203,7 +203,7 @@ func listServiceOfferings(rq *request) (any, error) {
 	}
 	return rq.read(func(r cloud.Reader) (any, error) {
 		return listView(rq, "serviceoffering", r.ServiceOfferings(), func(o *cloud.ServiceOffering) bool {
-			return rq.match("id", o.ID) && rq.match("name", o.Name) && rq.keyword(o.Name, o.DisplayText)
+			return o.Removed.IsZero() && rq.match("id", o.ID) && rq.match("name", o.Name) && rq.keyword(o.Name, o.DisplayText)
 		}, serviceOfferingOf)
 	})
 }
@@ -211,7 +211,7 @@ func listServiceOfferings(rq *request) (any, error) {
 func listDiskOfferings(rq *request) (any, error) {
 	return rq.read(func(r cloud.Reader) (any, error) {
 		return listView(rq, "diskoffering", r.DiskOfferings(), func(o *cloud.DiskOffering) bool {
-			return rq.match("id", o.ID) && rq.match("name", o.Name) && rq.keyword(o.Name, o.DisplayText)
+			return o.Removed.IsZero() && rq.match("id", o.ID) && rq.match("name", o.Name) && rq.keyword(o.Name, o.DisplayText)
 		}, diskOfferingOf)
 	})
 }

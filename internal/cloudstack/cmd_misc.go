@@ -11,7 +11,7 @@ import (
 // commands returns every implemented command.
 func commands() []*command {
 	var all []*command
-	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), vmSnapshotCommands(), templateCommands(), imageCommands(), affinityCommands(), securityCommands(), accountCommands(), miscCommands()} {
+	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), vmSnapshotCommands(), templateCommands(), imageCommands(), offeringCommands(), affinityCommands(), securityCommands(), accountCommands(), miscCommands()} {
 		all = append(all, group...)
 	}
 	return all
