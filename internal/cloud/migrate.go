@@ -13,15 +13,12 @@ func (s *Sim) MigrateVM(ctx context.Context, c Caller, id, hostID, cmd string) (
 	if !c.IsRootAdmin() {
 		return nil, Denied("Account %s is not a root admin", c.Account.Name)
 	}
-	if err := s.checkVM(c, id, func(vm *VM) error {
+	return s.vmJob(ctx, c, id, cmd, func(vm *VM) error {
 		if vm.State != VMRunning {
 			return Invalid("VM is not Running, unable to migrate the vm %s", vm.InstanceName)
 		}
 		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: id}, func(ctx context.Context, jc *jobCtx) error {
+	}, func(ctx context.Context, jc *jobCtx) error {
 		return s.migrateVM(ctx, jc, id, hostID)
 	})
 }

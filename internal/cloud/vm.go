@@ -396,16 +396,39 @@ func (s *Sim) settle(ctx context.Context, jc *jobCtx, id string, from, to VMStat
 
 // StartVM starts a Stopped VM in an async job.
 func (s *Sim) StartVM(ctx context.Context, c Caller, id, hostID, cmd string) (*Job, error) {
-	if err := s.checkVM(c, id, func(vm *VM) error {
+	return s.vmJob(ctx, c, id, cmd, func(vm *VM) error {
 		if hostID != "" && !c.IsRootAdmin() {
 			return Denied("Parameter hostid can only be specified by a Root Admin, permission denied")
 		}
 		return nil
-	}); err != nil {
+	}, func(ctx context.Context, jc *jobCtx) error {
+		return s.startVM(ctx, jc, id, hostID, false)
+	})
+}
+
+// vmJob is the shape of the VM commands run as jobs: check the VM as the
+// caller sees it now (an error answers the command at once), then submit
+// work as the VM's job.
+func (s *Sim) vmJob(ctx context.Context, c Caller, id, cmd string, check func(vm *VM) error, work func(ctx context.Context, jc *jobCtx) error) (*Job, error) {
+	if err := s.checkVM(c, id, check); err != nil {
 		return nil, err
 	}
-	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: id}, func(ctx context.Context, jc *jobCtx) error {
-		return s.startVM(ctx, jc, id, hostID, false)
+	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: id}, work)
+}
+
+// writeVM runs f on the VM id in one transaction, committing the batch it
+// fills; a VM gone meanwhile is not found.
+func (s *Sim) writeVM(ctx context.Context, id string, f func(ix *index, vm *VM, b *batch) error) error {
+	return s.write(func(ix *index) error {
+		vm, ok := ix.vms.get(id)
+		if !ok {
+			return notFound(KindVM, id)
+		}
+		b := &batch{}
+		if err := f(ix, vm, b); err != nil {
+			return err
+		}
+		return s.commit(ctx, b)
 	})
 }
 
@@ -423,10 +446,7 @@ func (s *Sim) checkVM(c Caller, id string, f func(vm *VM) error) error {
 // StopVM stops a Running VM in an async job; forced stops it even when
 // the agent fails.
 func (s *Sim) StopVM(ctx context.Context, c Caller, id string, forced bool, cmd string) (*Job, error) {
-	if err := s.checkVM(c, id, nil); err != nil {
-		return nil, err
-	}
-	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: id}, func(ctx context.Context, jc *jobCtx) error {
+	return s.vmJob(ctx, c, id, cmd, nil, func(ctx context.Context, jc *jobCtx) error {
 		return s.stopVM(ctx, jc, id, forced)
 	})
 }
@@ -487,20 +507,12 @@ func faultText(a FaultAction) string {
 
 // RebootVM reboots a Running VM in an async job.
 func (s *Sim) RebootVM(ctx context.Context, c Caller, id, cmd string) (*Job, error) {
-	if err := s.checkVM(c, id, nil); err != nil {
-		return nil, err
-	}
-	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: id}, func(ctx context.Context, jc *jobCtx) error {
+	return s.vmJob(ctx, c, id, cmd, nil, func(ctx context.Context, jc *jobCtx) error {
 		var wait time.Duration
-		err := s.write(func(ix *index) error {
-			vm, ok := ix.vms.get(id)
-			if !ok {
-				return notFound(KindVM, id)
-			}
+		err := s.writeVM(ctx, id, func(ix *index, vm *VM, b *batch) error {
 			if vm.State != VMRunning {
 				return Invalid("Unable to reboot the VM as it is in %s state", vm.State)
 			}
-			b := &batch{}
 			host, _ := ix.hosts.get(vm.HostID)
 			act := ix.matchFault(b, CmdReboot, vm, host)
 			if act.Result != FaultNone {
@@ -514,7 +526,7 @@ func (s *Sim) RebootVM(ctx context.Context, c Caller, id, cmd string) (*Job, err
 				jc.complete(b, KindVM, vm)
 			}
 			ix.event(b, s, vm.Owner, jc.caller(ix), "VM.REBOOT", "Successfully completed rebooting VM. Vm Name: "+vm.Name, vm.ID, KindVM)
-			return s.commit(ctx, b)
+			return nil
 		})
 		if err != nil || wait == 0 {
 			return err
@@ -529,21 +541,13 @@ func (s *Sim) RebootVM(ctx context.Context, c Caller, id, cmd string) (*Job, err
 // DestroyVM destroys a VM in an async job (stopping it first); with
 // expunge it is removed at once and its addresses come back.
 func (s *Sim) DestroyVM(ctx context.Context, c Caller, id string, expunge bool, cmd string) (*Job, error) {
-	if err := s.checkVM(c, id, func(vm *VM) error {
+	return s.vmJob(ctx, c, id, cmd, func(vm *VM) error {
 		if vm.State == VMDestroyed && !expunge {
 			return Invalid("Unable to destroy the VM as it is in %s state", vm.State)
 		}
 		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: id}, func(ctx context.Context, jc *jobCtx) error {
-		return s.write(func(ix *index) error {
-			vm, ok := ix.vms.get(id)
-			if !ok {
-				return notFound(KindVM, id)
-			}
-			b := &batch{}
+	}, func(ctx context.Context, jc *jobCtx) error {
+		return s.writeVM(ctx, id, func(ix *index, vm *VM, b *batch) error {
 			n := *vm
 			if vm.State.holdsCapacity() {
 				ix.releaseHost(b, vm)
@@ -558,7 +562,7 @@ func (s *Sim) DestroyVM(ctx context.Context, c Caller, id string, expunge bool, 
 				put(b, ix.vms, &n)
 			}
 			jc.complete(b, KindVM, &n)
-			return s.commit(ctx, b)
+			return nil
 		})
 	})
 }
@@ -591,26 +595,18 @@ func (ix *index) expunge(b *batch, s *Sim, vm *VM, c Caller) {
 
 // ExpungeVM removes a Destroyed (or Error) VM in an async job.
 func (s *Sim) ExpungeVM(ctx context.Context, c Caller, id, cmd string) (*Job, error) {
-	if err := s.checkVM(c, id, func(vm *VM) error {
+	return s.vmJob(ctx, c, id, cmd, func(vm *VM) error {
 		if vm.State != VMDestroyed && vm.State != VMError {
 			return Invalid("Please specify a VM that is either Stopped, Destroyed or Error; VM %s is %s", vm.Name, vm.State)
 		}
 		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: id}, func(ctx context.Context, jc *jobCtx) error {
-		return s.write(func(ix *index) error {
-			vm, ok := ix.vms.get(id)
-			if !ok {
-				return notFound(KindVM, id)
-			}
-			b := &batch{}
+	}, func(ctx context.Context, jc *jobCtx) error {
+		return s.writeVM(ctx, id, func(ix *index, vm *VM, b *batch) error {
 			n := *vm
 			n.State = VMExpunging
 			ix.expunge(b, s, &n, jc.caller(ix))
 			jc.complete(b, "", nil)
-			return s.commit(ctx, b)
+			return nil
 		})
 	})
 }
@@ -698,45 +694,30 @@ func (s *Sim) UpdateVM(ctx context.Context, c Caller, id string, displayName, gr
 
 // ResetSSHKey sets a Stopped VM's key pairs, in an async job.
 func (s *Sim) ResetSSHKey(ctx context.Context, c Caller, id string, keyPairs []string, cmd string) (*Job, error) {
-	if err := s.checkVM(c, id, func(vm *VM) error {
+	return s.vmJob(ctx, c, id, cmd, func(vm *VM) error {
 		if vm.State != VMStopped {
 			return Invalid("vm %s is not in the right state: %s. Vm should be stopped to do SSH Key reset", vm.Name, vm.State)
 		}
 		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: id}, func(ctx context.Context, jc *jobCtx) error {
-		return s.write(func(ix *index) error {
-			vm, ok := ix.vms.get(id)
-			if !ok {
-				return notFound(KindVM, id)
-			}
+	}, func(ctx context.Context, jc *jobCtx) error {
+		return s.writeVM(ctx, id, func(ix *index, vm *VM, b *batch) error {
 			keys, err := ix.resolveKeyPairs(vm.Owner, keyPairs)
 			if err != nil {
 				return err
 			}
-			b := &batch{}
 			n := *vm
 			n.KeyPairs = keys
 			put(b, ix.vms, &n)
 			jc.complete(b, KindVM, &n)
-			return s.commit(ctx, b)
+			return nil
 		})
 	})
 }
 
 // AddNIC attaches the VM to another network, in an async job.
 func (s *Sim) AddNIC(ctx context.Context, c Caller, vmID, networkID, ip, cmd string) (*Job, error) {
-	if err := s.checkVM(c, vmID, nil); err != nil {
-		return nil, err
-	}
-	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: vmID}, func(ctx context.Context, jc *jobCtx) error {
-		return s.write(func(ix *index) error {
-			vm, ok := ix.vms.get(vmID)
-			if !ok {
-				return notFound(KindVM, vmID)
-			}
+	return s.vmJob(ctx, c, vmID, cmd, nil, func(ctx context.Context, jc *jobCtx) error {
+		return s.writeVM(ctx, vmID, func(ix *index, vm *VM, b *batch) error {
 			n, ok := ix.networks.get(networkID)
 			if !ok || n.System || !(n.Shared || ix.canAccess(c, n.Owner)) {
 				return notFound(KindNetwork, networkID)
@@ -744,7 +725,6 @@ func (s *Sim) AddNIC(ctx context.Context, c Caller, vmID, networkID, ip, cmd str
 			if n.ZoneID != vm.ZoneID {
 				return Invalid("Network %s is not in the zone of VM %s", n.Name, vm.Name)
 			}
-			b := &batch{}
 			addr, rng, err := ix.allocIP(b, n, ip, vm.ID)
 			if err != nil {
 				return err
@@ -754,7 +734,7 @@ func (s *Sim) AddNIC(ctx context.Context, c Caller, vmID, networkID, ip, cmd str
 				Netmask: orDefault(rng.Netmask, n.Netmask), Gateway: orDefault(rng.Gateway, n.Gateway), MAC: macFor(vm.Seq, len(vm.NICs))})
 			put(b, ix.vms, &nv)
 			jc.complete(b, KindVM, &nv)
-			return s.commit(ctx, b)
+			return nil
 		})
 	})
 }

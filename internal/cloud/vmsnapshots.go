@@ -241,7 +241,7 @@ func (s *Sim) RevertToVMSnapshot(ctx context.Context, c Caller, id, cmd string) 
 	if err != nil {
 		return nil, err
 	}
-	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: id}, func(ctx context.Context, jc *jobCtx) error {
+	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVMSnapshot, InstanceID: id}, func(ctx context.Context, jc *jobCtx) error {
 		return s.write(func(ix *index) error {
 			caller := jc.caller(ix)
 			snap, vm, err := check(ix, caller)
