@@ -23,6 +23,8 @@ func (g *Gateway) routes() *http.ServeMux {
 
 	pub("GET "+p+"/global/images", g.listImages)
 	pub("GET "+p+"/global/images/{name}", g.getImage)
+	h("POST "+p+"/global/images", g.insertImage)
+	h("DELETE "+p+"/global/images/{name}", g.deleteImage)
 	pub("GET "+p+"/global/images/family/{family}", g.getImageFromFamily)
 	pub("GET "+p+"/zones/{zone}/imageFamilyViews/{family}", g.getImageFamilyView)
 
