@@ -31,7 +31,9 @@ type imageInsert struct {
 	} `json:"rawDisk"`
 }
 
-func (c *call) imagePath(name string) string { return "projects/" + c.project + "/global/images/" + name }
+func (c *call) imagePath(name string) string {
+	return "projects/" + c.project + "/global/images/" + name
+}
 
 func (g *Gateway) insertImage(c *call) (any, error) {
 	var in imageInsert
