@@ -77,6 +77,10 @@ func (g *Gateway) insertDisk(c *call) (any, error) {
 	if in.SourceImage != "" {
 		return nil, errUnsupported("Creating a disk from an image")
 	}
+	dtype, err := diskTypeOf(in.Type)
+	if err != nil {
+		return nil, err
+	}
 	q := csclient.Params("name", in.Name, "zoneid", z.cs.ID)
 	if in.SourceSnapshot != "" {
 		snap, err := c.findSnapshot(lastSegment(in.SourceSnapshot))
@@ -105,7 +109,16 @@ func (g *Gateway) insertDisk(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.startOp(opScope{zone: z.name}, "insert", "zones/"+z.name+"/disks/"+in.Name, idOf("disk", res.ID), []string{res.JobID}, nil)
+	jobs := []string{res.JobID}
+	if dtype != "" && dtype != "pd-standard" {
+		tag, err := c.cs.Async(c.ctx, "createTags", csclient.Params("resourcetype", "Volume", "resourceids", res.ID,
+			"tags[0].key", tagDiskType, "tags[0].value", dtype))
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, tag.JobID)
+	}
+	return c.startOp(opScope{zone: z.name}, "insert", "zones/"+z.name+"/disks/"+in.Name, idOf("disk", res.ID), jobs, nil)
 }
 
 // diskOffering picks the offering of a size: one of exactly that size,

@@ -28,7 +28,7 @@ func diskStatus(state string) string {
 func (c *call) renderDisk(z zoneInfo, v *csclient.Volume, images map[string]string) *Disk {
 	d := &Disk{Kind: "compute#disk", ID: idOf("disk", v.ID), CreationTimestamp: csTime(v.Created), Name: diskName(v),
 		SizeGb: int64(v.Size) >> 30, Zone: c.zoneLink(z.name), Status: diskStatus(v.State),
-		Type: c.link("zones", z.name, "diskTypes", "pd-standard"), PhysicalBlockSizeBytes: 4096,
+		Type: c.link("zones", z.name, "diskTypes", volumeDiskType(v)), PhysicalBlockSizeBytes: 4096,
 		SelfLink: c.link("zones", z.name, "disks", diskName(v)), LabelFingerprint: fingerprint(nil)}
 	if v.VirtualMachineID != "" && v.VMName != "" {
 		d.Users = []string{c.link("zones", z.name, "instances", v.VMName)}

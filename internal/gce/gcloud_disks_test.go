@@ -79,3 +79,24 @@ func TestGcloudAddressesAndNetworks(t *testing.T) {
 	g.ok("compute", "networks", "delete", "net1", "--quiet")
 	g.fails("was not found", "compute", "networks", "describe", "net1")
 }
+
+// TestGcloudDiskTypes lists GCE's disk types with the real gcloud and
+// makes a disk of each kind the flag names: the type is kept and shown,
+// and an unknown one is refused.
+func TestGcloudDiskTypes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the gcloud scenario takes a minute")
+	}
+	e := newRealEnv(t)
+	const zone = "sandbox-simulator-a"
+	g := newGcloud(t, e, zone)
+	mustContain(t, "disk-types list", g.ok("compute", "disk-types", "list", "--filter", "zone:"+zone, "--format=value(name,validDiskSize)"),
+		"pd-balanced\t10GB-65536GB", "pd-ssd\t10GB-65536GB", "pd-standard\t10GB-65536GB")
+	mustContain(t, "disk-types describe", g.ok("compute", "disk-types", "describe", "pd-ssd"), "description: SSD Persistent Disk")
+	g.ok("compute", "disks", "create", "fast", "--size", "10GB", "--type", "pd-ssd")
+	g.ok("compute", "disks", "create", "plain", "--size", "10GB")
+	mustContain(t, "fast", g.ok("compute", "disks", "describe", "fast", "--format=value(type.basename())"), "pd-ssd")
+	mustContain(t, "plain", g.ok("compute", "disks", "describe", "plain", "--format=value(type.basename())"), "pd-standard")
+	g.fails("is not valid", "compute", "disks", "create", "odd", "--size", "10GB", "--type", "pd-floppy")
+	g.ok("compute", "disks", "delete", "fast", "plain", "--quiet")
+}

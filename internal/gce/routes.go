@@ -53,6 +53,9 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("POST "+p+"/zones/{zone}/instances/{name}/setTags", g.setInstanceTags)
 	h("GET "+p+"/zones/{zone}/instances/{name}/serialPort", g.getSerialPortOutput)
 
+	h("GET "+p+"/zones/{zone}/diskTypes", g.listDiskTypes)
+	h("GET "+p+"/zones/{zone}/diskTypes/{name}", g.getDiskType)
+	h("GET "+p+"/aggregated/diskTypes", g.aggregatedDiskTypes)
 	h("GET "+p+"/zones/{zone}/disks", g.listDisks)
 	h("GET "+p+"/zones/{zone}/disks/{name}", g.getDisk)
 	h("GET "+p+"/aggregated/disks", g.aggregatedDisks)

@@ -156,6 +156,7 @@ type Volume struct {
 	SnapshotID       string `json:"snapshotid"`
 	Attached         string `json:"attached"`
 	StorageType      string `json:"storagetype"`
+	Tags             []Tag  `json:"tags"`
 }
 
 // Account is a listAccounts item, with the limits and totals that become
