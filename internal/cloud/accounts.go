@@ -27,7 +27,7 @@ func (s *Sim) CallerByAPIKey(apiKey string) (Caller, string, bool) {
 func (s *Sim) CallerByUserID(id string) (Caller, bool) {
 	var c Caller
 	s.read(func(ix *index) { c = ix.callerOf(id) })
-	return c, c.User != nil && c.Account != nil && c.User.State == "enabled"
+	return c, c.User != nil && c.Account != nil && c.User.State == StateEnabled && c.Account.State == StateEnabled
 }
 
 // Login checks a username and password in a domain given by path ("/",
