@@ -29,7 +29,7 @@ func accountStateCommands() []*command {
 			Params: acct, Run: setAccount(cloud.StateEnabled)},
 		{Name: "lockAccount", Desc: "This deprecated function used to locks an account. Look for the API DisableAccount instead", Resp: "account", RespOf: accountView{}, Role: roleDomainAdmin,
 			Params: []param{p("account*:string", "Locks the specified account."), p("domainid*:uuid:Domain", "Locks the specified account on this domain.")},
-			Run: setAccount(cloud.StateLocked)},
+			Run:    setAccount(cloud.StateLocked)},
 		{Name: "disableAccount", Async: true, Desc: "Disables an account", Resp: "account", RespOf: accountView{}, Role: roleDomainAdmin,
 			Params: append(append([]param(nil), acct...), p("lock*:boolean", "If true, only lock the account; else disable the account")),
 			Run: func(rq *request) (any, error) {
