@@ -171,6 +171,12 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("marathon: caches did not sync: %w", context.Cause(ctx))
 		}
 	}
+	if err := s.resume(ctx); err != nil {
+		cancel()
+		f.Shutdown()
+		nf.Shutdown()
+		return err
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
