@@ -461,7 +461,7 @@ func (s *Server) apply(ctx context.Context, c change) error {
 	if err != nil {
 		return err
 	}
-	want := kubeDeployment(a, appJSON)
+	want := kubeDeployment(a, appJSON, s.nodeValues)
 	// The pods to kill go first when the replica set scales down.
 	for _, name := range c.kill {
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"-2147483648"}}}`, deletionCost)

@@ -358,3 +358,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// nodeValues lists, sorted, the values the nodes have for a label.
+func (s *Server) nodeValues(key string) []string {
+	seen := map[string]bool{}
+	for _, o := range s.nodes.GetStore().List() {
+		if v, ok := o.(*corev1.Node).Labels[key]; ok {
+			seen[v] = true
+		}
+	}
+	return sortedKeys(seen)
+}
