@@ -118,7 +118,7 @@ type HealthCheck struct {
 	GracePeriodSeconds     int        `json:"gracePeriodSeconds"`
 	IntervalSeconds        int        `json:"intervalSeconds"`
 	TimeoutSeconds         int        `json:"timeoutSeconds"`
-	MaxConsecutiveFailures int        `json:"maxConsecutiveFailures"`
+	MaxConsecutiveFailures *int       `json:"maxConsecutiveFailures"` // nil: 3; 0: never killed
 	IgnoreHTTP1xx          bool       `json:"ignoreHttp1xx"`
 	DelaySeconds           int        `json:"delaySeconds"`
 }
@@ -293,8 +293,9 @@ func normalize(a *App, obj map[string]json.RawMessage) {
 		if h.TimeoutSeconds == 0 {
 			h.TimeoutSeconds = 20
 		}
-		if h.MaxConsecutiveFailures == 0 {
-			h.MaxConsecutiveFailures = 3
+		if h.MaxConsecutiveFailures == nil {
+			three := 3
+			h.MaxConsecutiveFailures = &three
 		}
 		if h.PortIndex == nil && h.Port == nil && h.Protocol != "COMMAND" {
 			zero := 0
@@ -468,6 +469,9 @@ func (a *App) validate() []Detail {
 			}
 		default:
 			add(p+"/protocol", "error.unknown.enum.literal")
+		}
+		if n := h.MaxConsecutiveFailures; n != nil && *n < 0 {
+			add(p+"/maxConsecutiveFailures", "got %d, expected 0 or more", *n)
 		}
 		if h.PortIndex != nil && (*h.PortIndex < 0 || *h.PortIndex >= max(a.portCount(), 1) && h.Protocol != "COMMAND") {
 			add(p+"/portIndex", "Health check port indices must address an element of the ports array or container port mappings.")

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 func TestCanonicalID(t *testing.T) {
@@ -336,4 +337,60 @@ func FuzzCanonicalID(f *testing.F) {
 			t.Fatalf("%q not in its parent %q", c, parentID(c))
 		}
 	})
+}
+
+// TestHealthChecks: a health check becomes a readiness probe (healthy or
+// unhealthy at once) and a liveness probe that waits out the grace period
+// and kills after maxConsecutiveFailures (never when it is 0), aimed at the
+// port the check names.
+func TestHealthChecks(t *testing.T) {
+	tests := []struct {
+		name      string
+		app       string
+		readiness corev1.ProbeHandler
+		liveness  *corev1.Probe // handler left out: the readiness one
+	}{
+		{name: "http on a port mapping",
+			app:       `{"id":"/h","container":{"docker":{"image":"nginx","network":"BRIDGE","portMappings":[{"containerPort":80}]}},"healthChecks":[{"protocol":"HTTP","path":"/health","gracePeriodSeconds":30,"intervalSeconds":5,"timeoutSeconds":2,"maxConsecutiveFailures":4}]}`,
+			readiness: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt(80), Scheme: corev1.URISchemeHTTP}},
+			liveness:  &corev1.Probe{InitialDelaySeconds: 30, PeriodSeconds: 5, TimeoutSeconds: 2, SuccessThreshold: 1, FailureThreshold: 4}},
+		{name: "tcp on a port definition, defaults",
+			app:       `{"id":"/h","cmd":"x","portDefinitions":[{"port":10500}],"healthChecks":[{"protocol":"TCP"}]}`,
+			readiness: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt(10500)}},
+			liveness:  &corev1.Probe{InitialDelaySeconds: 300, PeriodSeconds: 60, TimeoutSeconds: 20, SuccessThreshold: 1, FailureThreshold: 3}},
+		{name: "command, never killed",
+			app:       `{"id":"/h","cmd":"x","healthChecks":[{"protocol":"COMMAND","command":{"value":"test -f /ok"},"maxConsecutiveFailures":0}]}`,
+			readiness: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", "test -f /ok"}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			obj, err := decodeObject([]byte(tc.app))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := parseApp(obj, "/", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := kubeDeployment(a, []byte("{}"), noNodes).Spec.Template.Spec.Containers[0]
+			if c.ReadinessProbe == nil || !equality.Semantic.DeepEqual(c.ReadinessProbe.ProbeHandler, tc.readiness) || c.ReadinessProbe.FailureThreshold != 1 {
+				t.Fatalf("readiness %+v", c.ReadinessProbe)
+			}
+			if tc.liveness == nil {
+				if c.LivenessProbe != nil {
+					t.Fatalf("liveness %+v, want none", c.LivenessProbe)
+				}
+				return
+			}
+			want := *tc.liveness
+			want.ProbeHandler = tc.readiness
+			if !equality.Semantic.DeepEqual(c.LivenessProbe, &want) {
+				t.Fatalf("liveness %+v, want %+v", c.LivenessProbe, &want)
+			}
+		})
+	}
+	obj, _ := decodeObject([]byte(`{"id":"/h","cmd":"x","healthChecks":[{"protocol":"TCP","maxConsecutiveFailures":-1}]}`))
+	if _, err := parseApp(obj, "/", ""); err == nil || !strings.Contains(mustJSON(err), `"/healthChecks(0)/maxConsecutiveFailures"`) {
+		t.Fatalf("negative maxConsecutiveFailures: %v", err)
+	}
 }

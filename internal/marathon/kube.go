@@ -201,8 +201,7 @@ func kubeDeployment(a *App, appJSON []byte, values func(key string) []string) *a
 		addPort("host-"+strconv.Itoa(i), p, "tcp")
 	}
 	if len(a.HealthChecks) > 0 {
-		c.ReadinessProbe = probe(a, a.HealthChecks[0], hostPorts)
-		c.LivenessProbe = probe(a, a.HealthChecks[0], hostPorts)
+		c.ReadinessProbe, c.LivenessProbe = probes(a, a.HealthChecks[0], hostPorts)
 	}
 	spec := corev1.PodSpec{Containers: []corev1.Container{c}, RestartPolicy: corev1.RestartPolicyAlways}
 	if a.TaskKillGracePeriodSeconds != nil {
@@ -269,10 +268,29 @@ func strategy(u UpgradeStrategy) appsv1.DeploymentStrategy {
 		RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &mu, MaxSurge: &ms}}
 }
 
-// probe turns a health check into a probe.
+// probes turns a health check into the readiness probe that makes the
+// task healthy (one success) or unhealthy (one failure), and the liveness
+// probe that kills it after maxConsecutiveFailures failures once its
+// gracePeriodSeconds are over (none when maxConsecutiveFailures is 0:
+// Marathon then never kills).
+func probes(a *App, h HealthCheck, hostPorts []int) (readiness, liveness *corev1.Probe) {
+	readiness = probe(a, h, hostPorts)
+	readiness.InitialDelaySeconds = int32(h.DelaySeconds)
+	if n := h.MaxConsecutiveFailures; n == nil || *n > 0 {
+		liveness = probe(a, h, hostPorts)
+		liveness.InitialDelaySeconds = int32(h.GracePeriodSeconds)
+		liveness.FailureThreshold = 3
+		if n != nil {
+			liveness.FailureThreshold = int32(*n)
+		}
+	}
+	return readiness, liveness
+}
+
+// probe turns a health check into a probe that fails once.
 func probe(a *App, h HealthCheck, hostPorts []int) *corev1.Probe {
-	p := &corev1.Probe{InitialDelaySeconds: int32(h.DelaySeconds), PeriodSeconds: int32(h.IntervalSeconds),
-		TimeoutSeconds: int32(h.TimeoutSeconds), FailureThreshold: int32(h.MaxConsecutiveFailures)}
+	p := &corev1.Probe{PeriodSeconds: int32(h.IntervalSeconds), TimeoutSeconds: int32(h.TimeoutSeconds),
+		SuccessThreshold: 1, FailureThreshold: 1}
 	port := 0
 	if h.Port != nil {
 		port = *h.Port
