@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -117,7 +118,7 @@ type HealthCheck struct {
 	GracePeriodSeconds     int        `json:"gracePeriodSeconds"`
 	IntervalSeconds        int        `json:"intervalSeconds"`
 	TimeoutSeconds         int        `json:"timeoutSeconds"`
-	MaxConsecutiveFailures int        `json:"maxConsecutiveFailures"`
+	MaxConsecutiveFailures *int       `json:"maxConsecutiveFailures"` // nil: 3; 0: never killed
 	IgnoreHTTP1xx          bool       `json:"ignoreHttp1xx"`
 	DelaySeconds           int        `json:"delaySeconds"`
 }
@@ -292,8 +293,9 @@ func normalize(a *App, obj map[string]json.RawMessage) {
 		if h.TimeoutSeconds == 0 {
 			h.TimeoutSeconds = 20
 		}
-		if h.MaxConsecutiveFailures == 0 {
-			h.MaxConsecutiveFailures = 3
+		if h.MaxConsecutiveFailures == nil {
+			three := 3
+			h.MaxConsecutiveFailures = &three
 		}
 		if h.PortIndex == nil && h.Port == nil && h.Protocol != "COMMAND" {
 			zero := 0
@@ -468,6 +470,9 @@ func (a *App) validate() []Detail {
 		default:
 			add(p+"/protocol", "error.unknown.enum.literal")
 		}
+		if n := h.MaxConsecutiveFailures; n != nil && *n < 0 {
+			add(p+"/maxConsecutiveFailures", "got %d, expected 0 or more", *n)
+		}
 		if h.PortIndex != nil && (*h.PortIndex < 0 || *h.PortIndex >= max(a.portCount(), 1) && h.Protocol != "COMMAND") {
 			add(p+"/portIndex", "Health check port indices must address an element of the ports array or container port mappings.")
 		}
@@ -491,35 +496,48 @@ func (a *App) portCount() int {
 	return len(a.PortDefinitions)
 }
 
-// checkConstraint returns Marathon's complaint about a constraint, or "".
+// checkConstraint returns Marathon's complaint about a constraint
+// ([field, operator] or [field, operator, value]), or "".
 func checkConstraint(c []string) string {
 	if len(c) < 2 || len(c) > 3 {
 		return "Each constraint must have either 2 or 3 fields"
 	}
+	value, hasValue := "", len(c) == 3
+	if hasValue {
+		value = c[2]
+	}
 	switch c[1] {
 	case "UNIQUE":
-		if len(c) != 2 {
-			return "UNIQUE does not take a value"
+		if hasValue {
+			return "Value specified but not used"
 		}
-	case "CLUSTER", "LIKE", "UNLIKE", "IS":
-		if len(c) != 3 && c[1] != "CLUSTER" {
-			return c[1] + " requires a value"
+	case "CLUSTER", "IS":
+		if !hasValue {
+			return "Missing value"
 		}
 	case "GROUP_BY":
-		if len(c) == 3 {
-			if _, err := strconv.Atoi(c[2]); err != nil {
-				return "Value was not a number: GROUP_BY may either have no parameter or a numeric one"
-			}
+		if _, err := strconv.Atoi(value); hasValue && err != nil {
+			return "Value was specified but is not a number"
 		}
 	case "MAX_PER":
-		if len(c) != 3 {
-			return "MAX_PER requires a value"
+		if _, err := strconv.Atoi(value); hasValue && err != nil {
+			return "Value was not specified or is not a number"
 		}
-		if _, err := strconv.Atoi(c[2]); err != nil {
-			return "Value was not a number: MAX_PER requires a numeric value"
+	case "LIKE", "UNLIKE":
+		if !hasValue {
+			return "A regular expression value must be provided"
+		}
+		if _, err := constraintPattern(value); err != nil {
+			return "'" + value + "' is not a valid regular expression"
 		}
 	default:
-		return "Constraint operator must be one of the following: [UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER, IS]"
+		return "Constraint operator must be one of the following UNIQUE, CLUSTER, GROUP_BY, LIKE, MAX_PER or UNLIKE"
 	}
 	return ""
+}
+
+// constraintPattern compiles a LIKE or UNLIKE value: Marathon matches it
+// against the whole attribute value.
+func constraintPattern(v string) (*regexp.Regexp, error) {
+	return regexp.Compile("^(?:" + v + ")$")
 }

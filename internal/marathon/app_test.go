@@ -2,9 +2,15 @@ package marathon
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 func TestCanonicalID(t *testing.T) {
@@ -147,19 +153,112 @@ func TestStrategy(t *testing.T) {
 	}
 }
 
-func TestConstraints(t *testing.T) {
-	a := newApp()
-	a.ID = "/c"
-	cmd := "x"
-	a.Cmd = &cmd
-	a.Constraints = [][]string{{"hostname", "CLUSTER", "n1"}, {"rack", "LIKE", "r1|r2"}, {"hostname", "UNIQUE"}, {"zone", "GROUP_BY"}}
-	d := kubeDeployment(&a, []byte("{}"))
-	spec := d.Spec.Template.Spec
-	if spec.NodeSelector["kubernetes.io/hostname"] != "n1" {
-		t.Errorf("node selector %v", spec.NodeSelector)
+func noNodes(string) []string { return nil }
+
+// TestConstraintValidation: each malformed constraint gets Marathon's
+// message at its path; well-formed ones pass.
+func TestConstraintValidation(t *testing.T) {
+	tests := []struct {
+		c    []string
+		want string
+	}{
+		{[]string{"hostname", "UNIQUE"}, ""},
+		{[]string{"hostname", "UNIQUE", "x"}, "Value specified but not used"},
+		{[]string{"rack"}, "Each constraint must have either 2 or 3 fields"},
+		{[]string{"rack", "CLUSTER", "a", "b"}, "Each constraint must have either 2 or 3 fields"},
+		{[]string{"rack", "CLUSTER"}, "Missing value"},
+		{[]string{"rack", "CLUSTER", "r1"}, ""},
+		{[]string{"rack", "GROUP_BY"}, ""},
+		{[]string{"rack", "GROUP_BY", "3"}, ""},
+		{[]string{"rack", "GROUP_BY", "three"}, "Value was specified but is not a number"},
+		{[]string{"rack", "MAX_PER", "2"}, ""},
+		{[]string{"rack", "MAX_PER", "two"}, "Value was not specified or is not a number"},
+		{[]string{"rack", "LIKE"}, "A regular expression value must be provided"},
+		{[]string{"rack", "UNLIKE", "r[12"}, "'r[12' is not a valid regular expression"},
+		{[]string{"rack", "LIKE", "r[0-9]+"}, ""},
+		{[]string{"rack", "unique"}, "Constraint operator must be one of the following UNIQUE, CLUSTER, GROUP_BY, LIKE, MAX_PER or UNLIKE"},
 	}
-	if spec.Affinity == nil || spec.Affinity.NodeAffinity == nil || spec.Affinity.PodAntiAffinity == nil || len(spec.TopologySpreadConstraints) != 1 {
-		t.Errorf("affinity %+v, spread %+v", spec.Affinity, spec.TopologySpreadConstraints)
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.c, ","), func(t *testing.T) {
+			obj, err := decodeObject([]byte(`{"id":"/c","cmd":"x","constraints":[["hostname","UNIQUE"],` + mustJSON(tc.c) + `]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = parseApp(obj, "/", "")
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || len(ae.Details) != 1 ||
+				ae.Details[0].Path != "/constraints(1)" || len(ae.Details[0].Errors) != 1 || ae.Details[0].Errors[0] != tc.want {
+				t.Fatalf("got %#v, want 422 /constraints(1) %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// TestConstraints: each constraint becomes its scheduling rule.
+func TestConstraints(t *testing.T) {
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{LabelApp: appLabel("/c")}}
+	anti := func(k string) *corev1.Affinity {
+		return &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{LabelSelector: sel, TopologyKey: k}}}}
+	}
+	nodeAff := func(rs ...corev1.NodeSelectorRequirement) *corev1.Affinity {
+		return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: rs}}}}}
+	}
+	spread := func(k string, skew int32, minDomains *int32) []corev1.TopologySpreadConstraint {
+		return []corev1.TopologySpreadConstraint{{MaxSkew: skew, TopologyKey: k, WhenUnsatisfiable: corev1.DoNotSchedule, MinDomains: minDomains, LabelSelector: sel}}
+	}
+	three := int32(3)
+	values := func(k string) []string {
+		return map[string][]string{"rack": {"r1", "r2", "s1"}, corev1.LabelHostname: {"n1", "n2"}}[k]
+	}
+	tests := []struct {
+		c        []string
+		selector map[string]string
+		affinity *corev1.Affinity
+		spread   []corev1.TopologySpreadConstraint
+	}{
+		{c: []string{"hostname", "CLUSTER", "n1"}, selector: map[string]string{corev1.LabelHostname: "n1"}},
+		{c: []string{"rack", "CLUSTER", "r1"}, selector: map[string]string{"rack": "r1"}},
+		{c: []string{"hostname", "UNIQUE"}, affinity: anti(corev1.LabelHostname)},
+		{c: []string{"rack", "UNIQUE"}, affinity: anti("rack")},
+		{c: []string{"rack", "MAX_PER", "1"}, affinity: anti("rack")},
+		{c: []string{"rack", "MAX_PER", "2"}, spread: spread("rack", 2, nil)},
+		{c: []string{"rack", "GROUP_BY"}, spread: spread("rack", 1, nil)},
+		{c: []string{"rack", "GROUP_BY", "3"}, spread: spread("rack", 1, &three)},
+		{c: []string{"rack", "LIKE", "r1|r2"}, affinity: nodeAff(corev1.NodeSelectorRequirement{Key: "rack", Operator: corev1.NodeSelectorOpIn, Values: []string{"r1", "r2"}})},
+		{c: []string{"rack", "LIKE", "r[0-9]"}, affinity: nodeAff(corev1.NodeSelectorRequirement{Key: "rack", Operator: corev1.NodeSelectorOpIn, Values: []string{"r1", "r2"}})},
+		{c: []string{"rack", "UNLIKE", "s.*"}, affinity: nodeAff(corev1.NodeSelectorRequirement{Key: "rack", Operator: corev1.NodeSelectorOpNotIn, Values: []string{"s1"}})},
+		{c: []string{"hostname", "UNLIKE", "x.*"}},
+		{c: []string{"rack", "LIKE", "x.*"}, affinity: nodeAff(corev1.NodeSelectorRequirement{Key: "rack", Operator: corev1.NodeSelectorOpExists},
+			corev1.NodeSelectorRequirement{Key: "rack", Operator: corev1.NodeSelectorOpDoesNotExist})},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.c, ","), func(t *testing.T) {
+			a := newApp()
+			a.ID = "/c"
+			cmd := "x"
+			a.Cmd = &cmd
+			a.Constraints = [][]string{tc.c}
+			spec := kubeDeployment(&a, []byte("{}"), values).Spec.Template.Spec
+			if !equality.Semantic.DeepEqual(spec.NodeSelector, tc.selector) || !equality.Semantic.DeepEqual(spec.Affinity, tc.affinity) ||
+				!equality.Semantic.DeepEqual(spec.TopologySpreadConstraints, tc.spread) {
+				t.Fatalf("selector %v, affinity %+v, spread %+v", spec.NodeSelector, spec.Affinity, spec.TopologySpreadConstraints)
+			}
+		})
 	}
 }
 
@@ -171,6 +270,8 @@ func FuzzDecodeApp(f *testing.F) {
 		`{"id":"/a","cmd":"sleep 1"}`,
 		`{"id":"web","container":{"docker":{"image":"nginx","network":"BRIDGE","portMappings":[{"containerPort":80,"hostPort":0}]}}}`,
 		`{"id":"/g/w","args":["x"],"healthChecks":[{"protocol":"TCP"}],"constraints":[["hostname","UNIQUE"]],"ports":[0,0]}`,
+		`{"id":"/c","cmd":"x","constraints":[["rack","LIKE","r[0-9]+"],["rack","GROUP_BY","3"],["hostname","MAX_PER","2"],["z","UNLIKE","("]]}`,
+		`{"id":"/h","cmd":"x","healthChecks":[{"protocol":"COMMAND","command":{"value":"true"}},{"protocol":"HTTP","portIndex":3}],"upgradeStrategy":{"minimumHealthCapacity":2}}`,
 		`{"id":1}`, `[]`, `null`, `{"id":"/a","instances":-3}`,
 	} {
 		f.Add([]byte(s))
@@ -192,7 +293,7 @@ func FuzzDecodeApp(f *testing.F) {
 				if back.ID != a.ID {
 					t.Fatalf("id %q became %q", a.ID, back.ID)
 				}
-				kubeDeployment(a, b)
+				kubeDeployment(a, b, func(string) []string { return []string{"r1", "n-1", ""} })
 				return
 			}
 		}
@@ -236,4 +337,60 @@ func FuzzCanonicalID(f *testing.F) {
 			t.Fatalf("%q not in its parent %q", c, parentID(c))
 		}
 	})
+}
+
+// TestHealthChecks: a health check becomes a readiness probe (healthy or
+// unhealthy at once) and a liveness probe that waits out the grace period
+// and kills after maxConsecutiveFailures (never when it is 0), aimed at the
+// port the check names.
+func TestHealthChecks(t *testing.T) {
+	tests := []struct {
+		name      string
+		app       string
+		readiness corev1.ProbeHandler
+		liveness  *corev1.Probe // handler left out: the readiness one
+	}{
+		{name: "http on a port mapping",
+			app:       `{"id":"/h","container":{"docker":{"image":"nginx","network":"BRIDGE","portMappings":[{"containerPort":80}]}},"healthChecks":[{"protocol":"HTTP","path":"/health","gracePeriodSeconds":30,"intervalSeconds":5,"timeoutSeconds":2,"maxConsecutiveFailures":4}]}`,
+			readiness: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt(80), Scheme: corev1.URISchemeHTTP}},
+			liveness:  &corev1.Probe{InitialDelaySeconds: 30, PeriodSeconds: 5, TimeoutSeconds: 2, SuccessThreshold: 1, FailureThreshold: 4}},
+		{name: "tcp on a port definition, defaults",
+			app:       `{"id":"/h","cmd":"x","portDefinitions":[{"port":10500}],"healthChecks":[{"protocol":"TCP"}]}`,
+			readiness: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt(10500)}},
+			liveness:  &corev1.Probe{InitialDelaySeconds: 300, PeriodSeconds: 60, TimeoutSeconds: 20, SuccessThreshold: 1, FailureThreshold: 3}},
+		{name: "command, never killed",
+			app:       `{"id":"/h","cmd":"x","healthChecks":[{"protocol":"COMMAND","command":{"value":"test -f /ok"},"maxConsecutiveFailures":0}]}`,
+			readiness: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", "test -f /ok"}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			obj, err := decodeObject([]byte(tc.app))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := parseApp(obj, "/", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := kubeDeployment(a, []byte("{}"), noNodes).Spec.Template.Spec.Containers[0]
+			if c.ReadinessProbe == nil || !equality.Semantic.DeepEqual(c.ReadinessProbe.ProbeHandler, tc.readiness) || c.ReadinessProbe.FailureThreshold != 1 {
+				t.Fatalf("readiness %+v", c.ReadinessProbe)
+			}
+			if tc.liveness == nil {
+				if c.LivenessProbe != nil {
+					t.Fatalf("liveness %+v, want none", c.LivenessProbe)
+				}
+				return
+			}
+			want := *tc.liveness
+			want.ProbeHandler = tc.readiness
+			if !equality.Semantic.DeepEqual(c.LivenessProbe, &want) {
+				t.Fatalf("liveness %+v, want %+v", c.LivenessProbe, &want)
+			}
+		})
+	}
+	obj, _ := decodeObject([]byte(`{"id":"/h","cmd":"x","healthChecks":[{"protocol":"TCP","maxConsecutiveFailures":-1}]}`))
+	if _, err := parseApp(obj, "/", ""); err == nil || !strings.Contains(mustJSON(err), `"/healthChecks(0)/maxConsecutiveFailures"`) {
+		t.Fatalf("negative maxConsecutiveFailures: %v", err)
+	}
 }

@@ -272,8 +272,8 @@ func (s *Server) createApp(w http.ResponseWriter, r *http.Request) error {
 type change struct {
 	old, new *App
 	action   string
-	// kill lists pods to go first when the change scales down.
-	kill []*corev1.Pod
+	// kill names the pods to go first when the change scales down.
+	kill []string
 }
 
 // deploy applies changes as one deployment, in dependency order (s.mu
@@ -289,7 +289,7 @@ func (s *Server) deploy(r *http.Request, changes []change, force bool) (*deploym
 			ids = append(ids, c.old.ID)
 		}
 	}
-	if err := s.checkLock(force, ids...); err != nil {
+	if err := s.checkLock(ctx, force, ids...); err != nil {
 		return nil, err
 	}
 	version := s.newVersion()
@@ -324,34 +324,26 @@ func (s *Server) deploy(r *http.Request, changes []change, force bool) (*deploym
 	}
 	d := &deployment{ID: newUUID(), Version: version}
 	for _, level := range dependencyLevels(changes) {
-		var st step
-		level := level
+		st := step{changes: level}
 		for _, c := range level {
-			id := ""
-			if c.new != nil {
-				id = c.new.ID
-			} else {
-				id = c.old.ID
-			}
-			st.Actions = append(st.Actions, action{Action: c.action, App: id})
-		}
-		st.apply = func(ctx context.Context) error {
-			for _, c := range level {
-				if err := s.apply(ctx, c); err != nil {
-					return err
-				}
-			}
-			return nil
+			st.Actions = append(st.Actions, action{Action: c.action, App: c.appID()})
 		}
 		d.Steps = append(d.Steps, st)
 	}
 	if len(d.Steps) == 0 {
 		return d, nil
 	}
-	if err := d.Steps[0].apply(ctx); err != nil {
+	// The plan is stored before anything changes, so that a restart
+	// finishes what was acknowledged; a plan whose first step fails is
+	// dropped again.
+	d.started = time.Now()
+	if err := s.persist(ctx, d); err != nil {
 		return nil, err
 	}
-	d.Steps[0].apply = nil
+	if err := s.applyStep(ctx, d.Steps[0]); err != nil {
+		s.unpersist(ctx, d)
+		return nil, err
+	}
 	for _, c := range changes {
 		if c.new != nil {
 			s.events.publish("api_post_event", map[string]any{"clientIp": clientIP(r), "uri": r.URL.Path, "appDefinition": c.new})
@@ -359,6 +351,14 @@ func (s *Server) deploy(r *http.Request, changes []change, force bool) (*deploym
 	}
 	s.begin(d)
 	return d, nil
+}
+
+// appID is the id of the app a change is about.
+func (c change) appID() string {
+	if c.new != nil {
+		return c.new.ID
+	}
+	return c.old.ID
 }
 
 func clientIP(r *http.Request) string {
@@ -461,11 +461,11 @@ func (s *Server) apply(ctx context.Context, c change) error {
 	if err != nil {
 		return err
 	}
-	want := kubeDeployment(a, appJSON)
+	want := kubeDeployment(a, appJSON, s.nodeValues)
 	// The pods to kill go first when the replica set scales down.
-	for _, p := range c.kill {
+	for _, name := range c.kill {
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"-2147483648"}}}`, deletionCost)
-		if _, err := s.kc.CoreV1().Pods(Namespace).Patch(ctx, p.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if _, err := s.kc.CoreV1().Pods(Namespace).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
 	}
@@ -473,7 +473,12 @@ func (s *Server) apply(ctx context.Context, c change) error {
 	if c.old == nil {
 		got, err = deps.Create(ctx, want, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
-			return errAppExists(a.ID)
+			// A step applied again after a restart finds its own app.
+			cur, gerr := deps.Get(ctx, want.Name, metav1.GetOptions{})
+			if gerr != nil || cur.Annotations[annotationApp] != want.Annotations[annotationApp] {
+				return errAppExists(a.ID)
+			}
+			got, err = cur, nil
 		}
 	} else {
 		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {

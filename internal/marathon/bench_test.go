@@ -36,7 +36,7 @@ func BenchmarkListAppsEmbedTasks(b *testing.B) {
 		a.Version = versionTime(now.Time)
 		a.PortDefinitions = []PortDefinition{{Port: PortRangeMin + i, Protocol: "tcp"}}
 		raw, _ := json.Marshal(a)
-		d := kubeDeployment(&a, raw)
+		d := kubeDeployment(&a, raw, noNodes)
 		d.ResourceVersion = "1"
 		objs = append(objs, d)
 		for j := range per {

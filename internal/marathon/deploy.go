@@ -26,13 +26,14 @@ type deployment struct {
 	Steps   []step
 	Current int // index of the step in progress
 	started time.Time
+	stored  bool // its ConfigMap exists (persist.go)
 }
 
-// step is one step of a deployment: its actions and what applies them.
+// step is one step of a deployment: its actions and the changes that
+// make them.
 type step struct {
 	Actions []action `json:"actions"`
-	// apply makes the step's changes (nil: made when it was planned).
-	apply func(ctx context.Context) error `json:"-"`
+	changes []change
 }
 
 type action struct {
@@ -100,7 +101,7 @@ func (s *Server) lockedBy(ids ...string) []string {
 
 // checkLock answers 409 when an active deployment changes one of ids,
 // unless force, which cancels those deployments (s.mu held).
-func (s *Server) checkLock(force bool, ids ...string) error {
+func (s *Server) checkLock(ctx context.Context, force bool, ids ...string) error {
 	locked := s.lockedBy(ids...)
 	if len(locked) == 0 {
 		return nil
@@ -111,6 +112,7 @@ func (s *Server) checkLock(force bool, ids ...string) error {
 	for _, id := range locked {
 		if d := s.active[id]; d != nil {
 			delete(s.active, id)
+			s.unpersist(ctx, d)
 			s.events.publish("deployment_failed", map[string]any{"id": d.ID, "plan": s.plan(d)})
 		}
 	}
@@ -121,7 +123,6 @@ func (s *Server) checkLock(force bool, ids ...string) error {
 // begin registers a deployment whose first step has been applied (s.mu
 // held) and announces it.
 func (s *Server) begin(d *deployment) {
-	d.started = time.Now()
 	s.active[d.ID] = d
 	s.mDeployments.Set(float64(len(s.active)))
 	s.events.publish("deployment_info", map[string]any{"plan": s.plan(d), "currentStep": d.Steps[d.Current]})
@@ -161,21 +162,32 @@ func (s *Server) progress(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, d := range s.active {
+		failed := false
 		for d.Current < len(d.Steps) && s.stepDone(d.Steps[d.Current]) {
 			s.events.publish("deployment_step_success", map[string]any{"plan": s.plan(d), "currentStep": d.Steps[d.Current]})
 			d.Current++
-			if d.Current < len(d.Steps) && d.Steps[d.Current].apply != nil {
-				if err := d.Steps[d.Current].apply(ctx); err != nil {
-					s.log.Warn("marathon: deployment step failed", "deployment", d.ID, "err", err)
-					delete(s.active, id)
-					s.events.publish("deployment_failed", map[string]any{"id": d.ID, "plan": s.plan(d)})
-					break
-				}
-				s.events.publish("deployment_info", map[string]any{"plan": s.plan(d), "currentStep": d.Steps[d.Current]})
+			if d.Current == len(d.Steps) {
+				break
 			}
+			// Applied, then recorded: a restart in between applies the
+			// step again, which changes nothing the second time.
+			err := s.applyStep(ctx, d.Steps[d.Current])
+			if err == nil {
+				err = s.persist(ctx, d)
+			}
+			if err != nil {
+				s.log.Warn("marathon: deployment step failed", "deployment", d.ID, "err", err)
+				delete(s.active, id)
+				s.unpersist(ctx, d)
+				s.events.publish("deployment_failed", map[string]any{"id": d.ID, "plan": s.plan(d)})
+				failed = true
+				break
+			}
+			s.events.publish("deployment_info", map[string]any{"plan": s.plan(d), "currentStep": d.Steps[d.Current]})
 		}
-		if d.Current >= len(d.Steps) {
+		if !failed && d.Current >= len(d.Steps) {
 			delete(s.active, id)
+			s.unpersist(ctx, d)
 			s.log.Debug("marathon: deployment finished", "deployment", d.ID, "took", time.Since(d.started))
 			s.events.publish("deployment_success", map[string]any{"id": d.ID, "plan": s.plan(d)})
 		}

@@ -13,8 +13,11 @@
 //   - every version of an app is a key of the ConfigMap of the same name;
 //   - a task is a pod: id "g_worker.instance-<pod uid>", host its node (the
 //     task's ipAddresses hold the pod IP where its ports answer);
-//   - a Marathon deployment is tracked in memory by the server that accepted
-//     it, until the Deployment's rollout has finished.
+//   - a Marathon deployment is kept, until its last step has rolled out, in
+//     a ConfigMap "deployment-<id>" labelled marathon.stratus.io/deployment
+//     (persist.go): written before its first change, updated per step and
+//     taken up again by the next start, so a restart loses no acknowledged
+//     deployment and leaves none half done.
 //
 // Groups are derived from the apps' ids. Errors are written as Marathon
 // writes them (errors.go); nothing is served without the HTTP basic

@@ -119,9 +119,10 @@ func (a *App) portsOf(used map[int]bool) {
 	}
 }
 
-// deployment is the Kubernetes Deployment that runs app; appJSON is the
-// app as stored.
-func kubeDeployment(a *App, appJSON []byte) *appsv1.Deployment {
+// kubeDeployment is the Kubernetes Deployment that runs app; appJSON is
+// the app as stored; values lists the values nodes have for a label (for
+// LIKE and UNLIKE constraints).
+func kubeDeployment(a *App, appJSON []byte, values func(key string) []string) *appsv1.Deployment {
 	name := kubeName(a.ID)
 	sel := map[string]string{LabelApp: appLabel(a.ID)}
 	podLabels := map[string]string{LabelApp: appLabel(a.ID), managedBy: "marathon"}
@@ -200,15 +201,14 @@ func kubeDeployment(a *App, appJSON []byte) *appsv1.Deployment {
 		addPort("host-"+strconv.Itoa(i), p, "tcp")
 	}
 	if len(a.HealthChecks) > 0 {
-		c.ReadinessProbe = probe(a, a.HealthChecks[0], hostPorts)
-		c.LivenessProbe = probe(a, a.HealthChecks[0], hostPorts)
+		c.ReadinessProbe, c.LivenessProbe = probes(a, a.HealthChecks[0], hostPorts)
 	}
 	spec := corev1.PodSpec{Containers: []corev1.Container{c}, RestartPolicy: corev1.RestartPolicyAlways}
 	if a.TaskKillGracePeriodSeconds != nil {
 		g := int64(*a.TaskKillGracePeriodSeconds)
 		spec.TerminationGracePeriodSeconds = &g
 	}
-	applyConstraints(&spec, a.Constraints, sel)
+	applyConstraints(&spec, a.Constraints, sel, values)
 	replicas := int32(a.Instances)
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace,
@@ -268,10 +268,29 @@ func strategy(u UpgradeStrategy) appsv1.DeploymentStrategy {
 		RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &mu, MaxSurge: &ms}}
 }
 
-// probe turns a health check into a probe.
+// probes turns a health check into the readiness probe that makes the
+// task healthy (one success) or unhealthy (one failure), and the liveness
+// probe that kills it after maxConsecutiveFailures failures once its
+// gracePeriodSeconds are over (none when maxConsecutiveFailures is 0:
+// Marathon then never kills).
+func probes(a *App, h HealthCheck, hostPorts []int) (readiness, liveness *corev1.Probe) {
+	readiness = probe(a, h, hostPorts)
+	readiness.InitialDelaySeconds = int32(h.DelaySeconds)
+	if n := h.MaxConsecutiveFailures; n == nil || *n > 0 {
+		liveness = probe(a, h, hostPorts)
+		liveness.InitialDelaySeconds = int32(h.GracePeriodSeconds)
+		liveness.FailureThreshold = 3
+		if n != nil {
+			liveness.FailureThreshold = int32(*n)
+		}
+	}
+	return readiness, liveness
+}
+
+// probe turns a health check into a probe that fails once.
 func probe(a *App, h HealthCheck, hostPorts []int) *corev1.Probe {
-	p := &corev1.Probe{InitialDelaySeconds: int32(h.DelaySeconds), PeriodSeconds: int32(h.IntervalSeconds),
-		TimeoutSeconds: int32(h.TimeoutSeconds), FailureThreshold: int32(h.MaxConsecutiveFailures)}
+	p := &corev1.Probe{PeriodSeconds: int32(h.IntervalSeconds), TimeoutSeconds: int32(h.TimeoutSeconds),
+		SuccessThreshold: 1, FailureThreshold: 1}
 	port := 0
 	if h.Port != nil {
 		port = *h.Port
@@ -300,57 +319,108 @@ func probe(a *App, h HealthCheck, hostPorts []int) *corev1.Probe {
 	return p
 }
 
-// applyConstraints turns constraints into scheduling rules: CLUSTER into
-// a node selector, LIKE and UNLIKE with a plain value into node affinity,
-// UNIQUE into pod anti-affinity, GROUP_BY into a topology spread. Fields
-// other than hostname are node labels, as Mesos attributes were.
-func applyConstraints(spec *corev1.PodSpec, cs [][]string, sel map[string]string) {
+// applyConstraints turns Marathon's constraints into scheduling rules.
+// A field is a node label (Mesos attributes were), "hostname" the node's
+// hostname label:
+//
+//   - CLUSTER (and IS): a node selector;
+//   - LIKE and UNLIKE: required node affinity, In or NotIn the field's
+//     values that the pattern matches: the alternatives of a plain
+//     "a|b", else the values nodes hold now (values), so a node added
+//     later with a matching value is not chosen until the app changes;
+//   - UNIQUE and MAX_PER 1: pod anti-affinity by the field;
+//   - GROUP_BY: topology spread by the field, skew 1, never broken; its
+//     number becomes minDomains;
+//   - MAX_PER n > 1: topology spread by the field with skew n, which
+//     Kubernetes can say where "at most n per value" it cannot: it holds
+//     while some value has no task, and allows more than n per value
+//     once every value has tasks.
+func applyConstraints(spec *corev1.PodSpec, cs [][]string, sel map[string]string, values func(key string) []string) {
 	key := func(field string) string {
 		if field == "hostname" {
 			return corev1.LabelHostname
 		}
 		return field
 	}
+	affinity := func() *corev1.Affinity {
+		if spec.Affinity == nil {
+			spec.Affinity = &corev1.Affinity{}
+		}
+		return spec.Affinity
+	}
+	antiAffinity := func(k string) {
+		a := affinity()
+		if a.PodAntiAffinity == nil {
+			a.PodAntiAffinity = &corev1.PodAntiAffinity{}
+		}
+		a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution = append(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution,
+			corev1.PodAffinityTerm{LabelSelector: &metav1.LabelSelector{MatchLabels: sel}, TopologyKey: k})
+	}
+	spread := func(k string, skew int32, minDomains *int32) {
+		spec.TopologySpreadConstraints = append(spec.TopologySpreadConstraints, corev1.TopologySpreadConstraint{
+			MaxSkew: skew, TopologyKey: k, WhenUnsatisfiable: corev1.DoNotSchedule, MinDomains: minDomains,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: sel}})
+	}
 	var terms []corev1.NodeSelectorRequirement
 	for _, c := range cs {
-		if len(c) < 2 {
+		if checkConstraint(c) != "" {
 			continue
 		}
 		k := key(c[0])
 		switch c[1] {
 		case "CLUSTER", "IS":
-			if len(c) == 3 {
-				if spec.NodeSelector == nil {
-					spec.NodeSelector = map[string]string{}
-				}
-				spec.NodeSelector[k] = c[2]
+			if spec.NodeSelector == nil {
+				spec.NodeSelector = map[string]string{}
 			}
+			spec.NodeSelector[k] = c[2]
 		case "LIKE", "UNLIKE":
-			if len(c) == 3 {
-				if vals, ok := literalAlternatives(c[2]); ok {
-					op := corev1.NodeSelectorOpIn
-					if c[1] == "UNLIKE" {
-						op = corev1.NodeSelectorOpNotIn
+			vals, ok := literalAlternatives(c[2])
+			if !ok {
+				vals = nil
+				re, _ := constraintPattern(c[2])
+				for _, v := range values(k) {
+					if re.MatchString(v) {
+						vals = append(vals, v)
 					}
-					terms = append(terms, corev1.NodeSelectorRequirement{Key: k, Operator: op, Values: vals})
 				}
+			}
+			switch {
+			case len(vals) > 0 && c[1] == "LIKE":
+				terms = append(terms, corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpIn, Values: vals})
+			case len(vals) > 0:
+				terms = append(terms, corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpNotIn, Values: vals})
+			case c[1] == "LIKE":
+				// No node matches: a rule no node meets, as Marathon
+				// would decline every offer.
+				terms = append(terms, corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpExists},
+					corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpDoesNotExist})
 			}
 		case "UNIQUE":
-			if spec.Affinity == nil {
-				spec.Affinity = &corev1.Affinity{}
-			}
-			spec.Affinity.PodAntiAffinity = &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{
-				{LabelSelector: &metav1.LabelSelector{MatchLabels: sel}, TopologyKey: k}}}
+			antiAffinity(k)
 		case "GROUP_BY":
-			spec.TopologySpreadConstraints = append(spec.TopologySpreadConstraints, corev1.TopologySpreadConstraint{
-				MaxSkew: 1, TopologyKey: k, WhenUnsatisfiable: corev1.ScheduleAnyway, LabelSelector: &metav1.LabelSelector{MatchLabels: sel}})
+			var minDomains *int32
+			if len(c) == 3 {
+				if n, _ := strconv.Atoi(c[2]); n > 1 {
+					m := int32(n)
+					minDomains = &m
+				}
+			}
+			spread(k, 1, minDomains)
+		case "MAX_PER":
+			n := 0
+			if len(c) == 3 {
+				n, _ = strconv.Atoi(c[2])
+			}
+			switch {
+			case n == 1:
+				antiAffinity(k)
+			case n > 1:
+				spread(k, int32(n), nil)
+			}
 		}
 	}
 	if len(terms) > 0 {
-		if spec.Affinity == nil {
-			spec.Affinity = &corev1.Affinity{}
-		}
-		spec.Affinity.NodeAffinity = &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+		affinity().NodeAffinity = &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
 			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: terms}}}}
 	}
 }

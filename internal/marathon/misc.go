@@ -44,6 +44,7 @@ func (s *Server) deleteDeployment(w http.ResponseWriter, r *http.Request) error 
 	}
 	if boolParam(r.URL.Query(), "force") {
 		delete(s.active, id)
+		s.unpersist(r.Context(), d)
 		s.mDeployments.Set(float64(len(s.active)))
 		s.events.publish("deployment_failed", map[string]any{"id": d.ID, "plan": s.plan(d)})
 		w.WriteHeader(http.StatusAccepted)

@@ -171,6 +171,12 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("marathon: caches did not sync: %w", context.Cause(ctx))
 		}
 	}
+	if err := s.resume(ctx); err != nil {
+		cancel()
+		f.Shutdown()
+		nf.Shutdown()
+		return err
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -351,4 +357,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// nodeValues lists, sorted, the values the nodes have for a label.
+func (s *Server) nodeValues(key string) []string {
+	seen := map[string]bool{}
+	for _, o := range s.nodes.GetStore().List() {
+		if v, ok := o.(*corev1.Node).Labels[key]; ok {
+			seen[v] = true
+		}
+	}
+	return sortedKeys(seen)
 }

@@ -135,7 +135,11 @@ func (s *Server) kill(w http.ResponseWriter, r *http.Request, victims map[*App][
 			}
 			next := a.clone()
 			next.Instances = max(a.Instances-len(pods), 0)
-			changes = append(changes, change{old: a, new: &next, kill: pods})
+			names := make([]string, 0, len(pods))
+			for _, p := range pods {
+				names = append(names, p.Name)
+			}
+			changes = append(changes, change{old: a, new: &next, kill: names})
 		}
 		d, err := s.deploy(r, changes, true)
 		if err != nil {

@@ -9,12 +9,12 @@ import (
 )
 
 // TestCluster is opt-in, as it builds images and runs a nine-container
-// cluster: STRATUS_MULTIHOST=etcd runs the etcd scenarios, =all also the
-// stratus ones.
+// cluster: STRATUS_MULTIHOST=etcd runs the etcd scenarios, =marathon only
+// the Marathon one, =all every scenario.
 func TestCluster(t *testing.T) {
 	mode := os.Getenv("STRATUS_MULTIHOST")
 	if mode == "" {
-		t.Skip("multi-host tests are opt-in: set STRATUS_MULTIHOST=etcd or STRATUS_MULTIHOST=all")
+		t.Skip("multi-host tests are opt-in: set STRATUS_MULTIHOST=etcd, marathon or all")
 	}
 	c := newCluster(t)
 	// etcd first: its scenarios need nothing else, and run while nothing
@@ -24,8 +24,10 @@ func TestCluster(t *testing.T) {
 	}
 	c.up(etcdMembers...)
 	etcdLeader(t, c, 2*time.Minute)
-	t.Run("EtcdLeaderKilled", func(t *testing.T) { testEtcdLeaderKilled(t, c) })
-	t.Run("EtcdMemberPartitioned", func(t *testing.T) { testEtcdMemberPartitioned(t, c) })
+	if mode != "marathon" {
+		t.Run("EtcdLeaderKilled", func(t *testing.T) { testEtcdLeaderKilled(t, c) })
+		t.Run("EtcdMemberPartitioned", func(t *testing.T) { testEtcdMemberPartitioned(t, c) })
+	}
 	if mode == "etcd" {
 		return
 	}
@@ -39,6 +41,11 @@ func TestCluster(t *testing.T) {
 			needStratus(t, stratusErr)
 		}
 		c.up()
+		if mode == "marathon" {
+			waitServers(t, c, servers...)
+			t.Run("MarathonServerKilled", func(t *testing.T) { testMarathonServerStopped(t, c) })
+			return
+		}
 		testStratus(t, c)
 	})
 }

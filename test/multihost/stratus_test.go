@@ -192,6 +192,7 @@ func testStratus(t *testing.T, c *cluster) {
 	t.Run("EtcdMemberStoppedUnderServers", func(t *testing.T) { testEtcdUnderServers(t, c) })
 	t.Run("ServerPartitioned", func(t *testing.T) { testServerPartitioned(t, c) })
 	t.Run("AgentStopped", func(t *testing.T) { testAgentStopped(t, c) })
+	t.Run("MarathonServerKilled", func(t *testing.T) { testMarathonServerStopped(t, c) })
 }
 
 // testServerStopped: clients of server1 and server2 write; server1 stops;

@@ -28,6 +28,7 @@ type Cluster struct {
 	Kube               kubernetes.Interface
 	Kubeconfig         string
 	Server             *marathon.Server
+	log                *slog.Logger
 }
 
 // Options tune Start.
@@ -57,7 +58,16 @@ func Start(t testing.TB, o Options) *Cluster {
 		t.Fatal(err)
 	}
 	start(t, "sim nodes", pool.Start, pool.Stop)
-	ms, err := marathon.New(marathon.Options{Client: kc, Username: "marathon", Password: "s3cret", Log: log})
+	c := &Cluster{Username: "marathon", Password: "s3cret", Kube: kc, Kubeconfig: srv.KubeconfigPath(), log: log}
+	c.startMarathon(t)
+	testenv.Eventually(t, 30*time.Second, "cluster ready", func() bool { return cm.Ready() && pool.Ready() })
+	return c
+}
+
+// startMarathon starts a marathon server on its own listener.
+func (c *Cluster) startMarathon(t testing.TB) {
+	t.Helper()
+	ms, err := marathon.New(marathon.Options{Client: c.Kube, Username: c.Username, Password: c.Password, Log: c.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +76,20 @@ func Start(t testing.TB, o Options) *Cluster {
 	// Stopped before the listener closes: that ends the event streams,
 	// which Close would wait for.
 	start(t, "marathon", ms.Start, ms.Stop)
-	testenv.Eventually(t, 30*time.Second, "cluster ready", func() bool { return cm.Ready() && pool.Ready() })
-	return &Cluster{URL: hs.URL, Username: "marathon", Password: "s3cret", Kube: kc, Kubeconfig: srv.KubeconfigPath(), Server: ms}
+	c.URL, c.Server = hs.URL, ms
+}
+
+// Restart stops the marathon server, as a killed process stops (nothing
+// is finished on the way out), and starts a new one on the same cluster;
+// URL and Server change to the new one's.
+func (c *Cluster) Restart(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Server.Stop(ctx); err != nil {
+		t.Fatalf("stop marathon: %v", err)
+	}
+	c.startMarathon(t)
 }
 
 func start(t testing.TB, name string, startFn, stopFn func(context.Context) error) {

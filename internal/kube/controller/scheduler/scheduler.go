@@ -1,5 +1,7 @@
 // Package scheduler binds pending pods to nodes: a node must be Ready and
-// schedulable, match the pod's nodeSelector, have every NoSchedule and
+// schedulable, match the pod's nodeSelector and required node affinity,
+// break none of its required pod anti-affinity and DoNotSchedule topology
+// spread constraints (placement.go), have every NoSchedule and
 // NoExecute taint tolerated and enough allocatable CPU, memory and pod slots
 // for the pod's requests; among the fitting nodes it prefers the one with
 // the fewest replicas of the same owner, then the least requested. A pod
@@ -91,6 +93,9 @@ type assumed struct {
 	node     string
 	cpu, mem int64
 	owner    types.UID
+	// namespace and labels are what placement rules select pods by.
+	namespace string
+	labels    map[string]string
 }
 
 // New returns a scheduler; it registers its informers with o.Informers.
@@ -231,7 +236,7 @@ func ownerUID(p *corev1.Pod) types.UID {
 
 func (s *Scheduler) account(uid types.UID, p *corev1.Pod, node string) {
 	cpu, mem := podRequests(p)
-	a := &assumed{node: node, cpu: cpu, mem: mem, owner: ownerUID(p)}
+	a := &assumed{node: node, cpu: cpu, mem: mem, owner: ownerUID(p), namespace: p.Namespace, labels: p.Labels}
 	s.pods[uid] = a
 	ni := s.nodes[node]
 	if ni == nil {
@@ -469,6 +474,7 @@ func (s *Scheduler) pick(p *corev1.Pod) (string, map[string]int, int) {
 	}
 	cpu, mem := podRequests(p)
 	owner := ownerUID(p)
+	rules := s.placementOf(p) // placement.go
 	total := len(s.order)
 	want := sampleSize(total)
 	best, bestSpread, bestLoad := "", int32(0), 0.0
@@ -478,7 +484,11 @@ func (s *Scheduler) pick(p *corev1.Pod) (string, map[string]int, int) {
 	for i := 0; i < total && found < want; i++ {
 		name := s.order[(start+i)%total]
 		ni := s.nodes[name]
-		if why := s.fit(p, sel, cpu, mem, ni); why != "" {
+		why := s.fit(p, sel, cpu, mem, ni)
+		if why == "" && rules != nil {
+			why = rules.fit(p, ni.node)
+		}
+		if why != "" {
 			if reasons == nil {
 				reasons = map[string]int{}
 			}
