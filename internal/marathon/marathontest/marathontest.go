@@ -6,6 +6,7 @@ package marathontest
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
