@@ -16,6 +16,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/snapshot"
+	"github.com/stratus-cloud/stratus/internal/store"
 )
 
 // The admin API (/stratus/v1/) resets the instance and keeps snapshots of
@@ -52,8 +53,8 @@ func newAdmin(dataDir string) (*admin, error) {
 }
 
 // keepKey: keys a restore leaves alone. The network slot stays the one
-// this instance holds.
-func keepKey(key string) bool { return key == netSlotKey }
+// this instance holds; the faults are cleared (and the key written) apart.
+func keepKey(key string) bool { return key == netSlotKey || key == faultsKey }
 
 // Reset puts every API back to the state of a fresh data dir (the seed
 // snapshot taken when it first came up), without a restart.
@@ -129,7 +130,18 @@ func (in *Instance) restore(ctx context.Context, s *snapshot.Snapshot) (RestoreR
 	if in.w.kube != nil {
 		in.w.kube.ExpireWatches()
 	}
-	rev, cloudTouched, err := snapshot.RestoreTouching(ctx, in.store, s, keepKey, cloud.KeyPrefix)
+	// The restore's writes are conditional on what it read; a part that
+	// writes meanwhile (a node's heartbeat, a controller) makes it read
+	// again and retry.
+	var rev int64
+	var cloudTouched bool
+	var err error
+	for attempt := 1; ; attempt++ {
+		rev, cloudTouched, err = snapshot.RestoreTouching(ctx, in.store, s, keepKey, cloud.KeyPrefix)
+		if err == nil || !errors.Is(err, store.ErrConflict) || attempt == 10 {
+			break
+		}
+	}
 	if err != nil {
 		return RestoreResult{}, err
 	}
