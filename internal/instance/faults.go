@@ -63,6 +63,9 @@ func (in *Instance) AddFault(ctx context.Context, f Fault) (Fault, error) {
 			len(f.Conditions) > 0 || len(f.Nodes) > 0 {
 			return Fault{}, fmt.Errorf("%w: command, value, host, vm, zone, exit code, selector and conditions are not for %s faults", errBadFault, f.Kind)
 		}
+		if err := checkObjectMatch(f.Namespace, f.Name); err != nil {
+			return Fault{}, err
+		}
 		if f.Account != "" {
 			if f.Kind == fault.KindKube {
 				return Fault{}, fmt.Errorf("%w: kube-api faults match verb, resource, namespace and name, not an account", errBadFault)

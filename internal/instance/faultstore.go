@@ -38,11 +38,11 @@ func (in *Instance) faultsChanged() {
 
 // keepFaults writes the faults to the store when they change, coalescing
 // bursts of hits into one write, until Stop.
-func (in *Instance) keepFaults() {
+func (in *Instance) keepFaults(done <-chan struct{}) {
 	defer in.keeper.Done()
 	for {
 		select {
-		case <-in.faultDone:
+		case <-done:
 			return
 		case <-in.faultSave:
 		}
@@ -66,7 +66,7 @@ func (in *Instance) watchFaults() {
 // again and starts keeping them.
 func (in *Instance) startFaultKeeper(ctx context.Context) error {
 	in.keeper.Add(1)
-	go in.keepFaults()
+	go in.keepFaults(in.faultDone)
 	if err := in.loadFaults(ctx); err != nil {
 		return fmt.Errorf("faults kept in the store: %w", err)
 	}
