@@ -49,6 +49,10 @@ type Rule struct {
 	Method  string `json:"method,omitempty"`
 	Path    string `json:"path,omitempty"`
 	Project string `json:"project,omitempty"`
+	// Account names what a fault is limited to: for gce-api the account
+	// whose Project it is (as given); the instance's cloud faults use it
+	// for the account's VMs.
+	Account string `json:"account,omitempty"`
 
 	// Status answers the request with this HTTP status instead (the API's
 	// own error body); RetryAfter sets Retry-After (seconds).
@@ -89,8 +93,8 @@ var ErrNotFound = errors.New("no such fault")
 func (r *Rule) Check() error {
 	switch r.Kind {
 	case KindKube:
-		if r.Method != "" || r.Path != "" || r.Project != "" {
-			return errors.New("method, path and project are for gce-api faults; kube-api faults match verb, resource, namespace, name")
+		if r.Method != "" || r.Path != "" || r.Project != "" || r.Account != "" {
+			return errors.New("method, path, project and account are for gce-api faults; kube-api faults match verb, resource, namespace, name")
 		}
 		if r.Verb != "" && r.Verb != "*" && !slices.Contains(verbs, r.Verb) {
 			return fmt.Errorf("verb %q: want one of %s", r.Verb, strings.Join(verbs, ", "))

@@ -38,10 +38,6 @@ type Fault struct {
 	Zone    string `json:"zone,omitempty"`
 	// ExitCode is what a pod-crash fault's containers exit with.
 	ExitCode int `json:"exitCode,omitempty"`
-	// Account limits cloudstack, host-down and vm-start-failure faults to
-	// the account's VMs, and gce-api faults to requests about its GCE
-	// project (a name or id; shown as given).
-	Account string `json:"account,omitempty"`
 	// Selector is a label selector: pod faults hit the pods it matches,
 	// node faults the simulated nodes.
 	Selector string `json:"selector,omitempty"`
@@ -83,7 +79,7 @@ func (in *Instance) AddFault(ctx context.Context, f Fault) (Fault, error) {
 			return Fault{}, fmt.Errorf("%w: %v", errBadFault, err)
 		}
 		in.faultsChanged()
-		return Fault{Rule: r, Account: f.Account}, nil
+		return Fault{Rule: r}, nil
 	case FaultCloudStack, FaultHostDown, FaultVMStart:
 		return in.addCloudFault(ctx, f)
 	case FaultNodeDown, FaultNodeGone, FaultNodePressure:
@@ -182,8 +178,8 @@ func findID[T any](all []T, what, want string, idName func(T) (string, string)) 
 
 // fromMock shows a simulator rule as a Fault.
 func fromMock(m *cloud.Mock, f Fault) Fault {
-	out := Fault{Rule: fault.Rule{ID: m.ID, Kind: FaultCloudStack, Count: m.Count}, Command: m.Command, Value: m.Value,
-		Host: m.HostID, VM: m.VMID, Zone: m.ZoneID, Account: m.AccountID}
+	out := Fault{Rule: fault.Rule{ID: m.ID, Kind: FaultCloudStack, Count: m.Count, Account: m.AccountID}, Command: m.Command, Value: m.Value,
+		Host: m.HostID, VM: m.VMID, Zone: m.ZoneID}
 	if f.Kind != "" {
 		out.Kind = f.Kind
 	}
@@ -220,11 +216,20 @@ func (in *Instance) Faults() ([]Fault, error) {
 		if err != nil {
 			return nil, err
 		}
+		accounts := map[string]string{}
+		sm.Read(func(r cloud.Reader) {
+			for _, a := range r.Accounts() {
+				accounts[a.ID] = a.Name
+			}
+		})
 		for _, m := range ms {
 			if !m.Active {
 				continue
 			}
 			f := fromMock(m, Fault{})
+			if name, ok := accounts[m.AccountID]; ok {
+				f.Account = name
+			}
 			if m.Limited {
 				f.Remaining = m.Count
 			}
