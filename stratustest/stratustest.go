@@ -118,12 +118,15 @@ func WithSeed(path string) Option { return func(o *options) { o.seed = path } }
 // kube-api (Verb, Resource, Namespace, Name match; Status with RetryAfter,
 // Latency or DisconnectAfter act), gce-api (Method and Path match),
 // cloudstack (the agent Command answers Value at Host, VM or Zone),
-// host-down (Host), vm-start-failure (VM, Zone or every VM) or node-down
-// (Name: a WithSimNodes node stops; Ready turns Unknown), pod-crash
-// (pods matched by Namespace and Name exit with ExitCode at once: a
-// CrashLoopBackOff), pod-slow-start (they take Latency to start) or
-// pod-image-pull (their starts fail with ErrImagePull). Count,
-// Probability and Duration limit it (cloud kinds take Count only).
+// host-down (Host), vm-start-failure (VM, Zone, Account or every VM),
+// node-down (WithSimNodes nodes by Name or Selector stop; Ready turns
+// Unknown), node-gone (as node-down, then the Node is deleted),
+// node-pressure (they report Conditions True and are tainted), pod-crash
+// (pods matched by Namespace, Name and Selector exit with ExitCode at
+// once: a CrashLoopBackOff), pod-slow-start (they take Latency to start)
+// or pod-image-pull (their starts fail with ErrImagePull). Account also
+// limits gce-api faults to the account's project. Count, Probability and
+// Duration limit it (cloud kinds take Count only).
 type Fault struct {
 	Kind                                       string
 	Verb, Resource, Namespace, Name, UserAgent string
@@ -135,13 +138,18 @@ type Fault struct {
 	Command, Value, Host, VM, Zone             string
 	// ExitCode is a pod-crash fault's exit code (default 1).
 	ExitCode int
+	// Account, Selector (labels) and Conditions (MemoryPressure,
+	// DiskPressure, PIDPressure): see above.
+	Account, Selector string
+	Conditions        []string
 }
 
 func (f Fault) instance() instance.Fault {
 	return instance.Fault{Rule: fault.Rule{Kind: f.Kind, Verb: f.Verb, Resource: f.Resource, Namespace: f.Namespace, Name: f.Name,
 		UserAgent: f.UserAgent, Method: f.Method, Path: f.Path, Status: f.Status, RetryAfter: f.RetryAfter,
 		Latency: fault.Duration(f.Latency), DisconnectAfter: fault.Duration(f.DisconnectAfter), Duration: fault.Duration(f.Duration),
-		Count: f.Count, Probability: f.Probability}, Command: f.Command, Value: f.Value, Host: f.Host, VM: f.VM, Zone: f.Zone, ExitCode: f.ExitCode}
+		Count: f.Count, Probability: f.Probability, Account: f.Account}, Command: f.Command, Value: f.Value, Host: f.Host, VM: f.VM, Zone: f.Zone,
+		ExitCode: f.ExitCode, Selector: f.Selector, Conditions: f.Conditions}
 }
 
 // WithFaults injects faults once the instance is up (after any seed).

@@ -25,31 +25,43 @@ func newFaultCmd() *cobra.Command {
   kube-api          Kubernetes API requests matched by --verb, --resource,
                     --namespace, --name (and --user-agent) get --status (with
                     --retry-after), --latency, or (watches) --disconnect-after
-  gce-api           GCE API requests matched by --method and --path get
-                    --status or --latency
+  gce-api           GCE API requests matched by --method, --path and
+                    --account (its project) get --status or --latency
   cloudstack        the simulator's agent --command answers --value
                     ("result:fail", "result:fault", "wait:500"), at a --host,
-                    --vm or --zone (configureSimulator's rules)
+                    --vm, --zone or --account's VMs (configureSimulator's rules)
   host-down         --host stops answering pings and goes Down
-  vm-start-failure  starting --vm (or any VM in --zone, or any VM) fails
-  node-down         the simulated node --name stops (heartbeats, containers)
-                    and turns Ready Unknown; removing the fault restarts it
-  pod-crash         containers of pods matched by --namespace and --name (a
-                    pod's name or the start of its generated name) exit at
-                    once with --exit-code (default 1): a CrashLoopBackOff
+  vm-start-failure  starting --vm (or any VM in --zone, of --account, or any
+                    VM) fails
+  node-down         the simulated nodes --name or --selector stop (heartbeats,
+                    containers) and turn Ready Unknown; removing the fault
+                    restarts them
+  node-gone         as node-down, then the Node objects are deleted (as when
+                    the machine is gone) and the pod GC deletes their pods
+  node-pressure     the nodes report --condition (MemoryPressure,
+                    DiskPressure, PIDPressure) True and get the node
+                    lifecycle controller's node.kubernetes.io/*-pressure taint
+  pod-crash         containers of pods matched by --namespace, --name (a
+                    pod's name or the start of its generated name) and
+                    --selector (labels) exit at once with --exit-code
+                    (default 1): a CrashLoopBackOff
   pod-slow-start    containers of matching pods take --latency to start
   pod-image-pull    starting them fails as a failed image pull (ErrImagePull)
                     (pod faults act on the sim runtime's pods)
 
 --count, --probability and --duration limit the HTTP kinds (cloud and pod
-kinds take --count: container starts for pods). The same is POST/GET/DELETE /stratus/v1/faults[/ID] with the bearer
-token in the data dir's admin-token file. A reset removes every fault.`,
+kinds take --count: container starts for pods). The same is POST/GET/DELETE
+/stratus/v1/faults[/ID] with the bearer token in the data dir's admin-token
+file. Faults are kept in the store: a restart keeps them, a reset removes
+them all.`,
 		Example: `  stratus fault add kube-api --verb list --resource pods --status 429 --retry-after 1 --count 3
   stratus fault add kube-api --verb watch --resource configmaps --disconnect-after 5s
   stratus fault add gce-api --method POST --path /instances --status 503 --duration 1m
   stratus fault add host-down --host c0-h0
   stratus fault add vm-start-failure --zone Sandbox-simulator
   stratus fault add node-down --name sim-node-0
+  stratus fault add node-pressure --selector pool=a --condition MemoryPressure
+  stratus fault add vm-start-failure --account alice
   stratus fault add pod-crash --namespace default --name web --exit-code 2
   stratus fault list
   stratus fault rm kube-api-1a2b3c4d`,
@@ -60,7 +72,7 @@ token in the data dir's admin-token file. A reset removes every fault.`,
 	var latency, disconnect, duration time.Duration
 	add := &cobra.Command{
 		Use:   "add KIND",
-		Short: "Add a fault (kinds: kube-api, gce-api, cloudstack, host-down, vm-start-failure, node-down, pod-crash, pod-slow-start, pod-image-pull)",
+		Short: "Add a fault (kinds: " + strings.Join(instance.FaultKinds(), ", ") + ")",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := newAdminClient(dataDir)
@@ -85,7 +97,10 @@ token in the data dir's admin-token file. A reset removes every fault.`,
 	fl.StringVar(&f.Verb, "verb", "", "kube-api: get, list, watch, create, update, patch, delete, deletecollection (default any)")
 	fl.StringVar(&f.Resource, "resource", "", "kube-api: resource, e.g. pods or pods/status (default any)")
 	fl.StringVar(&f.Namespace, "namespace", "", "kube-api and pod kinds: namespace (default any)")
-	fl.StringVar(&f.Name, "name", "", "kube-api: object name (default any); node-down: the node; pod kinds: a pod's name or the start of its generated name")
+	fl.StringVar(&f.Name, "name", "", "kube-api: object name (default any); node kinds: the node; pod kinds: a pod's name or the start of its generated name")
+	fl.StringVarP(&f.Selector, "selector", "l", "", "pod and node kinds: a label selector (app=web,tier!=db)")
+	fl.StringVar(&f.Account, "account", "", "cloud kinds: only the account's VMs; gce-api: only requests about its project (name or id)")
+	fl.StringSliceVar(&f.Conditions, "condition", nil, "node-pressure: MemoryPressure, DiskPressure or PIDPressure (repeat or comma-separate)")
 	fl.IntVar(&f.ExitCode, "exit-code", 0, "pod-crash: the containers' exit code (default 1)")
 	fl.StringVar(&f.UserAgent, "user-agent", "", "HTTP kinds: only clients whose User-Agent contains this")
 	fl.StringVar(&f.Method, "method", "", "gce-api: HTTP method (default any)")
@@ -160,7 +175,8 @@ token in the data dir's admin-token file. A reset removes every fault.`,
 func describeMatch(f instance.Fault) string {
 	var p []string
 	for _, kv := range [][2]string{{"verb", f.Verb}, {"resource", f.Resource}, {"namespace", f.Namespace}, {"name", f.Name},
-		{"method", f.Method}, {"path", f.Path}, {"user-agent", f.UserAgent}, {"command", f.Command}, {"host", f.Host}, {"vm", f.VM}, {"zone", f.Zone}} {
+		{"method", f.Method}, {"path", f.Path}, {"user-agent", f.UserAgent}, {"command", f.Command}, {"host", f.Host}, {"vm", f.VM}, {"zone", f.Zone},
+		{"account", f.Account}, {"project", f.Project}, {"selector", f.Selector}, {"nodes", strings.Join(f.Nodes, " ")}} {
 		if kv[1] != "" {
 			p = append(p, kv[0]+"="+kv[1])
 		}
@@ -188,14 +204,24 @@ func describeEffect(f instance.Fault) string {
 	if f.ExitCode != 0 {
 		p = append(p, fmt.Sprint("exit code ", f.ExitCode))
 	}
-	if f.Kind == instance.FaultPodImagePull {
+	switch f.Kind {
+	case instance.FaultPodImagePull:
 		p = append(p, "ErrImagePull")
+	case instance.FaultNodeDown:
+		p = append(p, "Ready Unknown")
+	case instance.FaultNodeGone:
+		p = append(p, "deleted")
+	case instance.FaultNodePressure:
+		p = append(p, strings.Join(f.Conditions, " "))
 	}
 	if f.Value != "" {
 		p = append(p, f.Value)
 	}
 	if f.Count != 0 {
 		p = append(p, fmt.Sprint("count ", f.Count))
+	}
+	if f.Remaining != 0 {
+		p = append(p, fmt.Sprint(f.Remaining, " left"))
 	}
 	if f.Probability != 0 {
 		p = append(p, fmt.Sprint("p ", f.Probability))

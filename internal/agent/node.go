@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	goruntime "runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +35,29 @@ type node struct {
 	lease      *coordinationv1.Lease
 	lastStatus time.Time
 	uid        string
+	// pressure are the pressure conditions the node reports True (a
+	// fault's: the sim nodes have no real memory, disk or PIDs to run out of).
+	pressure []corev1.NodeConditionType
+}
+
+// pressureConditions: what the kubelet reports for each pressure
+// condition, (False reason and message, True reason and message).
+var pressureConditions = []struct {
+	t                            corev1.NodeConditionType
+	okReason, okMsg, reason, msg string
+}{
+	{corev1.NodeMemoryPressure, "KubeletHasSufficientMemory", "kubelet has sufficient memory available", "KubeletHasInsufficientMemory", "kubelet has insufficient memory available"},
+	{corev1.NodeDiskPressure, "KubeletHasNoDiskPressure", "kubelet has no disk pressure", "KubeletHasDiskPressure", "kubelet has disk pressure"},
+	{corev1.NodePIDPressure, "KubeletHasSufficientPID", "kubelet has sufficient PID available", "KubeletHasInsufficientPID", "kubelet has insufficient PID available"},
+}
+
+// PressureConditions are the node conditions SimPool.SetPressure takes.
+func PressureConditions() []corev1.NodeConditionType {
+	out := make([]corev1.NodeConditionType, len(pressureConditions))
+	for i, p := range pressureConditions {
+		out[i] = p.t
+	}
+	return out
 }
 
 // ipAlloc hands out the addresses of a /24 (x.y.z.2 to x.y.z.254; .1 is
@@ -173,15 +197,21 @@ func (e *engine) nodeStatus(n *node, old *corev1.NodeStatus) corev1.NodeStatus {
 	if e.ln != nil {
 		port = int32(e.ln.Addr().(*net.TCPAddr).Port)
 	}
+	n.mu.Lock()
+	pressure := n.pressure
+	n.mu.Unlock()
+	conds := make([]corev1.NodeCondition, 0, len(pressureConditions)+1)
+	for _, p := range pressureConditions {
+		if slices.Contains(pressure, p.t) {
+			conds = append(conds, cond(p.t, corev1.ConditionTrue, p.reason, p.msg))
+		} else {
+			conds = append(conds, cond(p.t, corev1.ConditionFalse, p.okReason, p.okMsg))
+		}
+	}
 	st := corev1.NodeStatus{
 		Capacity:    n.cfg.capacity.DeepCopy(),
 		Allocatable: n.cfg.capacity.DeepCopy(),
-		Conditions: []corev1.NodeCondition{
-			cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-			cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-			cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-			cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
-		},
+		Conditions:  append(conds, cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status")),
 		Addresses: []corev1.NodeAddress{
 			{Type: corev1.NodeInternalIP, Address: cmp.Or(n.cfg.internalIP, e.cfg.internalIP)},
 			{Type: corev1.NodeHostName, Address: n.name},

@@ -176,7 +176,7 @@ func (e *engine) syncEphemeral(ctx context.Context, pod *corev1.Pod, ps *podStat
 func (e *engine) startContainer(ctx context.Context, pod *corev1.Pod, ps *podState, c *corev1.Container, cs *ctrState) time.Duration {
 	ps.changes++
 	spec := runtime.ContainerSpec{
-		PodNamespace: pod.Namespace, PodName: pod.Name, PodUID: string(pod.UID), Name: c.Name,
+		PodNamespace: pod.Namespace, PodName: pod.Name, PodUID: string(pod.UID), Name: c.Name, Labels: pod.Labels,
 		Attempt: int(cs.restarts), Image: c.Image, Command: c.Command, Args: c.Args,
 		WorkingDir: c.WorkingDir, PodIP: ps.ip, Annotations: pod.Annotations,
 		Env:             e.containerEnv(pod, ps, c),

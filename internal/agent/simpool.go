@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -220,3 +221,23 @@ func (p *SimPool) RemoveNode(name string) bool {
 
 // HasNode reports whether the pool runs the node.
 func (p *SimPool) HasNode(name string) bool { return p.e.node(name) != nil }
+
+// SetPressure makes the node report the given pressure conditions True
+// (MemoryPressure, DiskPressure, PIDPressure; none: all False) and posts
+// its status at once, as the kubelet does when its eviction thresholds
+// are crossed.
+func (p *SimPool) SetPressure(ctx context.Context, name string, conds []corev1.NodeConditionType) error {
+	for _, c := range conds {
+		if !slices.Contains(PressureConditions(), c) {
+			return fmt.Errorf("agent: condition %q: want MemoryPressure, DiskPressure or PIDPressure", c)
+		}
+	}
+	n := p.e.node(name)
+	if n == nil {
+		return fmt.Errorf("agent: the pool runs no node %q", name)
+	}
+	n.mu.Lock()
+	n.pressure = slices.Clone(conds)
+	n.mu.Unlock()
+	return p.e.updateNodeStatus(ctx, n, nil)
+}

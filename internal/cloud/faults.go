@@ -93,6 +93,9 @@ type Mock struct {
 	ClusterID string `json:"clusterId,omitempty"`
 	HostID    string `json:"hostId,omitempty"`
 	VMID      string `json:"vmId,omitempty"`
+	// AccountID limits the mock to that account's VMs (a stratus
+	// extension: configureSimulator has no account).
+	AccountID string `json:"accountId,omitempty"`
 	// FromFile marks mocks from the data center file, replaced on each start.
 	FromFile bool `json:"fromFile,omitempty"`
 	Active   bool `json:"active"`
@@ -104,6 +107,7 @@ type MockSpec struct {
 	Value                                  string
 	Count                                  int
 	ZoneID, PodID, ClusterID, HostID, VMID string
+	AccountID                              string
 }
 
 // ConfigureFault records a fault rule (root admin only). A PingCommand
@@ -131,7 +135,7 @@ func (s *Sim) ConfigureFault(ctx context.Context, c Caller, spec MockSpec) (*Moc
 		}{
 			{spec.ZoneID, has(ix.zones, spec.ZoneID), KindZone}, {spec.PodID, has(ix.pods, spec.PodID), KindPod},
 			{spec.ClusterID, has(ix.clusters, spec.ClusterID), KindCluster}, {spec.HostID, has(ix.hosts, spec.HostID), KindHost},
-			{spec.VMID, has(ix.vms, spec.VMID), KindVM},
+			{spec.VMID, has(ix.vms, spec.VMID), KindVM}, {spec.AccountID, has(ix.accounts, spec.AccountID), KindAccount},
 		} {
 			if ref.id != "" && !ref.ok {
 				return notFound(ref.k, ref.id)
@@ -139,7 +143,7 @@ func (s *Sim) ConfigureFault(ctx context.Context, c Caller, spec MockSpec) (*Moc
 		}
 		m = &Mock{ID: newID(), Seq: ix.nextSeq(), Command: spec.Command, Value: spec.Value, Action: act,
 			Count: spec.Count, Limited: spec.Count > 0, ZoneID: spec.ZoneID, PodID: spec.PodID, ClusterID: spec.ClusterID,
-			HostID: spec.HostID, VMID: spec.VMID, Active: true}
+			HostID: spec.HostID, VMID: spec.VMID, AccountID: spec.AccountID, Active: true}
 		b := &batch{}
 		put(b, ix.mocks, m)
 		return s.commit(ctx, b)
@@ -225,12 +229,12 @@ func (ix *index) matchFault(b *batch, cmd string, vm *VM, host *Host) FaultActio
 			}
 			rank = max(rank, r)
 		}
-		var zone, pod, cluster, hostID, vmID string
+		var zone, pod, cluster, hostID, vmID, account string
 		if host != nil {
 			zone, pod, cluster, hostID = host.ZoneID, host.PodID, host.ClusterID, host.ID
 		}
 		if vm != nil {
-			vmID = vm.ID
+			vmID, account = vm.ID, vm.AccountID
 			if zone == "" {
 				zone = vm.ZoneID
 			}
@@ -239,7 +243,8 @@ func (ix *index) matchFault(b *batch, cmd string, vm *VM, host *Host) FaultActio
 		check(m.PodID, pod, 2)
 		check(m.ClusterID, cluster, 3)
 		check(m.HostID, hostID, 4)
-		check(m.VMID, vmID, 5)
+		check(m.AccountID, account, 5)
+		check(m.VMID, vmID, 6)
 		if ok && rank > bestRank {
 			best, bestRank = m, rank
 		}

@@ -26,6 +26,8 @@ type Options struct {
 	CloudChanges func() <-chan struct{}
 	// Marathon is the Marathon and Mesos API; nil hides the Marathon views.
 	Marathon *MarathonAPI
+	// Faults is stratus's fault API; nil shows only the simulator's rules.
+	Faults *FaultAPI
 	// Log is the dashboard's logger (default slog.Default()).
 	Log *slog.Logger
 	// Clock gives the time (default time.Now); tests move it.
@@ -51,6 +53,7 @@ type Dashboard struct {
 	api      *cloudAPI
 	kube     kubernetes.Interface
 	marathon *marathonClient
+	faultAPI *FaultAPI
 	cloud    func() <-chan struct{}
 	log      *slog.Logger
 	now      func() time.Time
@@ -87,6 +90,7 @@ func New(opts Options) (*Dashboard, error) {
 		kube:     opts.Kube,
 		cloud:    opts.CloudChanges,
 		marathon: newMarathonClient(opts.Marathon),
+		faultAPI: opts.Faults,
 		log:      opts.Log,
 		now:      opts.Clock,
 		sessions: newSessions(),

@@ -22,6 +22,7 @@ func (d *Dashboard) Handler() http.Handler {
 	mux.HandleFunc("GET /client/live", d.authed(d.serveLive))
 	mux.HandleFunc("POST /client/vms", d.authed(d.deploySubmit))
 	mux.HandleFunc("POST /client/vms/{id}/{action}", d.authed(d.vmActionSubmit))
+	mux.HandleFunc("POST /client/faults/{id}/remove", d.authed(d.faultRemoveSubmit))
 	for name := range d.views {
 		p := "GET /client/" + name
 		if name == "overview" {

@@ -96,7 +96,12 @@ func (d *Dashboard) newestJobs(ctx context.Context, cs *csSession) ([]asyncJob, 
 }
 
 type faultsData struct {
-	Mocks []simulatorMock
+	// Faults are the fault API's, every kind (nil: no fault API);
+	// FaultsErr says why they are missing.
+	Faults    []apiFault
+	HasAPI    bool
+	FaultsErr string
+	Mocks     []simulatorMock
 	// Missing is set when the API offers no listing of faults.
 	Missing string
 }
@@ -110,13 +115,24 @@ func (d *Dashboard) loadFaults(ctx context.Context, rq viewRequest) (any, error)
 	if !rq.s.user.RootAdmin() {
 		return faultsData{Missing: "Injected faults are shown to administrators only."}, nil
 	}
+	var out faultsData
+	if d.faultAPI != nil {
+		out.HasAPI = true
+		l, err := d.faultAPI.list(ctx)
+		if err != nil {
+			d.log.Warn("list faults", "err", err)
+			out.FaultsErr = "The fault API did not answer; see the server log."
+		}
+		out.Faults = l
+	}
 	var fr struct {
 		Mocks []simulatorMock `json:"simulatormock"`
 	}
 	err := rq.s.cs.Do(ctx, faultListCommand, url.Values{"listall": {"true"}}, &fr)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.ErrorCode == 432 {
-		return faultsData{Missing: "This CloudStack API offers no listing of injected faults (" + faultListCommand + ")."}, nil
+		out.Missing = "This CloudStack API offers no listing of injected faults (" + faultListCommand + ")."
+		return out, nil
 	}
 	if errors.As(err, &ae) && (ae.ErrorCode == 531 || ae.ErrorCode == http.StatusForbidden) {
 		return faultsData{Missing: "Injected faults are shown to administrators only."}, nil
@@ -124,5 +140,6 @@ func (d *Dashboard) loadFaults(ctx context.Context, rq viewRequest) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return faultsData{Mocks: fr.Mocks}, nil
+	out.Mocks = fr.Mocks
+	return out, nil
 }

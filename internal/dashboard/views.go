@@ -54,7 +54,7 @@ func (d *Dashboard) allViews() []*view {
 		{Name: "vms", Title: "Virtual machines", cloud: true, load: d.loadVMs, form: d.loadDeployForm},
 		{Name: "network", Title: "Security groups & keys", cloud: true, load: d.loadNetwork},
 		{Name: "jobs", Title: "Jobs & events", cloud: true, load: d.loadJobs},
-		{Name: "faults", Title: "Faults", cloud: true, load: d.loadFaults},
+		{Name: "faults", Title: "Faults", cloud: true, every: 2 * time.Second, load: d.loadFaults},
 		{Name: "kube", Title: "Kubernetes", kube: true, registry: true, load: d.loadKube},
 		{Name: "marathon", Title: "Marathon & Mesos", marathon: true, registry: true, load: d.loadMarathon},
 		{Name: "task", Title: "Task output", marathon: true, hidden: true, every: time.Second, load: d.loadTask},

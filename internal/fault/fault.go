@@ -44,9 +44,15 @@ type Rule struct {
 	// UserAgent, when set, is a substring the client's User-Agent must
 	// hold (to aim at one client and spare the others).
 	UserAgent string `json:"userAgent,omitempty"`
-	// GCE matching: the HTTP method and a substring of the path.
-	Method string `json:"method,omitempty"`
-	Path   string `json:"path,omitempty"`
+	// GCE matching: the HTTP method, a substring of the path, and the
+	// project (an account's: only requests about that project).
+	Method  string `json:"method,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Project string `json:"project,omitempty"`
+	// Account names what a fault is limited to: for gce-api the account
+	// whose Project it is (as given); the instance's cloud faults use it
+	// for the account's VMs.
+	Account string `json:"account,omitempty"`
 
 	// Status answers the request with this HTTP status instead (the API's
 	// own error body); RetryAfter sets Retry-After (seconds).
@@ -87,8 +93,8 @@ var ErrNotFound = errors.New("no such fault")
 func (r *Rule) Check() error {
 	switch r.Kind {
 	case KindKube:
-		if r.Method != "" || r.Path != "" {
-			return errors.New("method and path are for gce-api faults; kube-api faults match verb, resource, namespace, name")
+		if r.Method != "" || r.Path != "" || r.Project != "" || r.Account != "" {
+			return errors.New("method, path, project and account are for gce-api faults; kube-api faults match verb, resource, namespace, name")
 		}
 		if r.Verb != "" && r.Verb != "*" && !slices.Contains(verbs, r.Verb) {
 			return fmt.Errorf("verb %q: want one of %s", r.Verb, strings.Join(verbs, ", "))
@@ -125,6 +131,9 @@ type Set struct {
 	// math/rand/v2).
 	Now  func() time.Time
 	Rand func() float64
+	// Hit, when set, is called (without the lock held) after a rule took
+	// a hit, so its owner can keep the counts.
+	Hit func()
 }
 
 func (s *Set) now() time.Time {
@@ -148,6 +157,26 @@ func (s *Set) Add(r Rule) (Rule, error) {
 	defer s.mu.Unlock()
 	s.rules = append(s.rules, &r)
 	return r, nil
+}
+
+// Restore puts back rules as they were listed (ids, creation times and
+// hits kept): what a restarted instance had. A rule that does not pass
+// Check is refused, and then none is added.
+func (s *Set) Restore(rules []Rule) error {
+	add := make([]*Rule, 0, len(rules))
+	for _, r := range rules {
+		if err := r.Check(); err != nil {
+			return fmt.Errorf("fault %s: %w", r.ID, err)
+		}
+		if r.ID == "" {
+			return errors.New("a restored fault needs its id")
+		}
+		add = append(add, &r)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = append(s.rules, add...)
+	return nil
 }
 
 // List returns the live rules (spent and expired ones are dropped).
@@ -192,10 +221,19 @@ func (s *Set) prune() {
 // it (nil: none).
 func (s *Set) hit(kind string, match func(*Rule) bool) *Rule {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if len(s.rules) == 0 {
+		s.mu.Unlock()
 		return nil
 	}
+	r := s.hitLocked(kind, match)
+	s.mu.Unlock()
+	if r != nil && s.Hit != nil {
+		s.Hit()
+	}
+	return r
+}
+
+func (s *Set) hitLocked(kind string, match func(*Rule) bool) *Rule {
 	s.prune()
 	for _, r := range s.rules {
 		if r.Kind != kind || !match(r) {

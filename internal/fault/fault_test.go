@@ -78,3 +78,68 @@ func TestLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreAndHits: rules listed (hits and all) and restored into a new
+// set act as before, keep their ids and counts, and each hit is reported.
+func TestRestoreAndHits(t *testing.T) {
+	now := time.Unix(1000, 0)
+	a := &Set{Now: func() time.Time { return now }}
+	hits := 0
+	a.Hit = func() { hits++ }
+	r, err := a.Add(Rule{Kind: KindKube, Verb: "get", Status: 500, Count: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	get := func(s *Set) int {
+		w := httptest.NewRecorder()
+		s.Kube(ok).ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/namespaces/d/pods/p", nil))
+		return w.Code
+	}
+	if c := get(a); c != 500 || hits != 1 {
+		t.Fatalf("first get: %d, %d hits reported", c, hits)
+	}
+	b := &Set{Now: a.Now}
+	if err := b.Restore(a.List()); err != nil {
+		t.Fatal(err)
+	}
+	if l := b.List(); len(l) != 1 || l[0].ID != r.ID || l[0].Hits != 1 || !l[0].Created.Equal(r.Created) {
+		t.Fatalf("restored: %+v", l)
+	}
+	for i, want := range []int{500, 500, 200} {
+		if c := get(b); c != want {
+			t.Errorf("restored get %d: %d, want %d", i, c, want)
+		}
+	}
+	for _, bad := range [][]Rule{{{ID: "x", Kind: KindKube}}, {{Kind: KindKube, Status: 500}}} {
+		if err := (&Set{}).Restore(bad); err == nil {
+			t.Errorf("restored %+v", bad)
+		}
+	}
+}
+
+func TestGCEProject(t *testing.T) {
+	s := &Set{}
+	if _, err := s.Add(Rule{Kind: KindGCE, Project: "alice", Status: 503}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Add(Rule{Kind: KindKube, Project: "alice", Status: 503}); err == nil {
+		t.Error("a kube-api rule took a project")
+	}
+	h := s.GCE(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/compute/v1/projects/alice/zones/z/instances", 503},
+		{"/compute/v1/projects/alice", 503},
+		{"/compute/v1/projects/alicex/zones", 200},
+		{"/compute/v1/projects/bob/zones", 200},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", tc.path, nil))
+		if w.Code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.path, w.Code, tc.want)
+		}
+	}
+}

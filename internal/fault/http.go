@@ -129,7 +129,7 @@ func (s *Set) GCE(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rule := s.hit(KindGCE, func(ru *Rule) bool {
 			return (ru.Method == "" || strings.EqualFold(ru.Method, r.Method)) && strings.Contains(r.URL.Path, ru.Path) &&
-				strings.Contains(r.UserAgent(), ru.UserAgent)
+				strings.Contains(r.UserAgent(), ru.UserAgent) && (ru.Project == "" || aboutProject(r.URL.Path, ru.Project))
 		})
 		if rule == nil || !serve(w, r, rule, gceError) {
 			next.ServeHTTP(w, r)
@@ -157,4 +157,11 @@ func gceError(w http.ResponseWriter, rule *Rule) {
 	w.WriteHeader(rule.Status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": rule.Status, "message": msg, "status": status,
 		"errors": []map[string]string{{"message": msg, "domain": "global", "reason": reason}}}})
+}
+
+// aboutProject: the GCE request's path names the project
+// (…/projects/NAME or …/projects/NAME/…).
+func aboutProject(path, project string) bool {
+	_, rest, ok := strings.Cut(path, "/projects/"+project)
+	return ok && (rest == "" || rest[0] == '/')
 }

@@ -14,8 +14,12 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/snapshot"
+	"github.com/stratus-cloud/stratus/internal/store"
 )
 
 // The admin API (/stratus/v1/) resets the instance and keeps snapshots of
@@ -52,8 +56,8 @@ func newAdmin(dataDir string) (*admin, error) {
 }
 
 // keepKey: keys a restore leaves alone. The network slot stays the one
-// this instance holds.
-func keepKey(key string) bool { return key == netSlotKey }
+// this instance holds; the faults are cleared (and the key written) apart.
+func keepKey(key string) bool { return key == netSlotKey || key == faultsKey }
 
 // Reset puts every API back to the state of a fresh data dir (the seed
 // snapshot taken when it first came up), without a restart.
@@ -129,7 +133,18 @@ func (in *Instance) restore(ctx context.Context, s *snapshot.Snapshot) (RestoreR
 	if in.w.kube != nil {
 		in.w.kube.ExpireWatches()
 	}
-	rev, cloudTouched, err := snapshot.RestoreTouching(ctx, in.store, s, keepKey, cloud.KeyPrefix)
+	// The restore's writes are conditional on what it read; a part that
+	// writes meanwhile (a node's heartbeat, a controller) makes it read
+	// again and retry.
+	var rev int64
+	var cloudTouched bool
+	var err error
+	for attempt := 1; ; attempt++ {
+		rev, cloudTouched, err = snapshot.RestoreTouching(ctx, in.store, s, keepKey, cloud.KeyPrefix)
+		if err == nil || !errors.Is(err, store.ErrConflict) || attempt == 10 {
+			break
+		}
+	}
 	if err != nil {
 		return RestoreResult{}, err
 	}
@@ -151,8 +166,14 @@ func (in *Instance) restore(ctx context.Context, s *snapshot.Snapshot) (RestoreR
 	return RestoreResult{Objects: len(s.KVs), Revision: rev, Took: time.Since(t0).String()}, nil
 }
 
-// saveSeed keeps the state of a fresh data dir, for Reset.
+// saveSeed keeps the state of a fresh data dir, for Reset. It first
+// lets the controllers publish the cluster's root CA in every namespace
+// (at most a couple of seconds): what a reset goes back to must hold it,
+// or a reset would take it away until the publisher put it back.
 func (in *Instance) saveSeed(ctx context.Context) error {
+	if in.w.kube != nil {
+		in.waitRootCA(ctx, 2*time.Second)
+	}
 	s, err := snapshot.Take(ctx, in.store, keepKey)
 	if err != nil {
 		return err
@@ -237,4 +258,28 @@ func adminReply(w http.ResponseWriter, ok int, v any, err error) {
 	}
 	w.WriteHeader(ok)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// waitRootCA waits until every namespace has the kube-root-ca.crt
+// ConfigMap, or for at most limit.
+func (in *Instance) waitRootCA(ctx context.Context, limit time.Duration) {
+	kc, err := kubernetes.NewForConfig(in.w.kube.LoopbackConfig())
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		ns, err1 := kc.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		cms, err2 := kc.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=kube-root-ca.crt"})
+		if err1 == nil && err2 == nil && len(cms.Items) >= len(ns.Items) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			in.w.log.Debug("the root CA is not in every namespace yet; the seed is taken without it")
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }

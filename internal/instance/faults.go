@@ -2,19 +2,12 @@ package instance
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
+	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-
-	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/cloud"
 	"github.com/stratus-cloud/stratus/internal/fault"
 )
@@ -30,11 +23,6 @@ const (
 	// FaultVMStart: starting the VM (or every VM in Zone, or every VM
 	// when neither is given) fails, as a deploy on a broken host does.
 	FaultVMStart = "vm-start-failure"
-	// FaultNodeDown: a simulated node (Name) stops, as its machine would:
-	// heartbeats end, its containers stop, and its Ready condition turns
-	// Unknown at once (the node controller would after its 40 s grace).
-	// Removing the fault starts it again.
-	FaultNodeDown = "node-down"
 )
 
 // Fault is one fault of any kind: kube-api and gce-api are HTTP rules
@@ -50,6 +38,15 @@ type Fault struct {
 	Zone    string `json:"zone,omitempty"`
 	// ExitCode is what a pod-crash fault's containers exit with.
 	ExitCode int `json:"exitCode,omitempty"`
+	// Selector is a label selector: pod faults hit the pods it matches,
+	// node faults the simulated nodes.
+	Selector string `json:"selector,omitempty"`
+	// Conditions are what a node-pressure fault sets True.
+	Conditions []string `json:"conditions,omitempty"`
+	// Nodes are the nodes a node fault acts on (found by name or selector).
+	Nodes []string `json:"nodes,omitempty"`
+	// Remaining is how many more hits a fault limited by count has.
+	Remaining int `json:"remaining,omitempty"`
 }
 
 var errBadFault = errors.New("bad fault")
@@ -58,94 +55,67 @@ var errBadFault = errors.New("bad fault")
 func (in *Instance) AddFault(ctx context.Context, f Fault) (Fault, error) {
 	switch f.Kind {
 	case fault.KindKube, fault.KindGCE:
-		if f.Command != "" || f.Value != "" || f.Host != "" || f.VM != "" || f.Zone != "" {
-			return Fault{}, fmt.Errorf("%w: command, value, host, vm and zone are for cloud faults", errBadFault)
+		if f.Command != "" || f.Value != "" || f.Host != "" || f.VM != "" || f.Zone != "" || f.ExitCode != 0 || f.Selector != "" ||
+			len(f.Conditions) > 0 || len(f.Nodes) > 0 {
+			return Fault{}, fmt.Errorf("%w: command, value, host, vm, zone, exit code, selector and conditions are not for %s faults", errBadFault, f.Kind)
+		}
+		if err := checkObjectMatch(f.Namespace, f.Name); err != nil {
+			return Fault{}, err
+		}
+		if f.Account != "" {
+			if f.Kind == fault.KindKube {
+				return Fault{}, fmt.Errorf("%w: kube-api faults match verb, resource, namespace and name, not an account", errBadFault)
+			}
+			p, err := in.accountProject(ctx, f.Account)
+			if err != nil {
+				return Fault{}, err
+			}
+			f.Project = p
+		} else if f.Project != "" {
+			return Fault{}, fmt.Errorf("%w: gce-api faults are matched to a project by account", errBadFault)
 		}
 		r, err := in.faults.Add(f.Rule)
 		if err != nil {
 			return Fault{}, fmt.Errorf("%w: %v", errBadFault, err)
 		}
+		in.faultsChanged()
 		return Fault{Rule: r}, nil
 	case FaultCloudStack, FaultHostDown, FaultVMStart:
 		return in.addCloudFault(ctx, f)
-	case FaultNodeDown:
-		return in.addNodeDown(ctx, f)
-	case FaultPodCrash, FaultPodSlowStart, FaultPodImagePull:
-		return in.w.podFaults.add(f)
-	}
-	return Fault{}, fmt.Errorf("%w: kind %q: want %s, %s, %s, %s, %s, %s, %s, %s or %s", errBadFault, f.Kind,
-		fault.KindKube, fault.KindGCE, FaultCloudStack, FaultHostDown, FaultVMStart, FaultNodeDown, FaultPodCrash, FaultPodSlowStart, FaultPodImagePull)
-}
-
-// addNodeDown stops a simulated node of the --sim-nodes pool.
-func (in *Instance) addNodeDown(ctx context.Context, f Fault) (Fault, error) {
-	pool := in.w.simPool
-	if f.Name == "" || f.Verb != "" || f.Resource != "" || f.Status != 0 || f.Latency != 0 || f.Count != 0 || f.Probability != 0 || f.Duration != 0 {
-		return Fault{}, fmt.Errorf("%w: node-down takes name (a simulated node) only", errBadFault)
-	}
-	if pool == nil || !pool.HasNode(f.Name) {
-		return Fault{}, fmt.Errorf("%w: no running simulated node %q (node-down stops the nodes of --sim-nodes)", errBadFault, f.Name)
-	}
-	kc, err := kubernetes.NewForConfig(in.w.kube.LoopbackConfig())
-	if err != nil {
-		return Fault{}, err
-	}
-	pool.RemoveNode(f.Name)
-	node, err := kc.CoreV1().Nodes().Get(ctx, f.Name, metav1.GetOptions{})
-	if err == nil {
-		now := metav1.Now()
-		for i, c := range node.Status.Conditions {
-			if c.Type == corev1.NodeReady {
-				node.Status.Conditions[i] = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionUnknown,
-					Reason: "NodeStatusUnknown", Message: "Kubelet stopped posting node status.", LastHeartbeatTime: c.LastHeartbeatTime, LastTransitionTime: now}
-			}
+	case FaultNodeDown, FaultNodeGone, FaultNodePressure:
+		out, err := in.addNodeFault(ctx, f)
+		if err == nil {
+			in.faultsChanged()
 		}
-		_, err = kc.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+		return out, err
+	case FaultPodCrash, FaultPodSlowStart, FaultPodImagePull:
+		out, err := in.w.podFaults.add(f)
+		if err == nil {
+			in.faultsChanged()
+		}
+		return out, err
 	}
-	if err != nil {
-		_ = pool.AddNode(context.WithoutCancel(ctx), agent.NodeSpec{Name: f.Name})
-		return Fault{}, err
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	out := Fault{Rule: fault.Rule{ID: FaultNodeDown + "-" + hex.EncodeToString(b), Kind: FaultNodeDown, Name: f.Name, Created: time.Now()}}
-	in.downMu.Lock()
-	defer in.downMu.Unlock()
-	if in.downNodes == nil {
-		in.downNodes = map[string]Fault{}
-	}
-	in.downNodes[out.ID] = out
-	return out, nil
+	return Fault{}, fmt.Errorf("%w: kind %q: want one of %s", errBadFault, f.Kind, strings.Join(FaultKinds(), ", "))
 }
 
-// clearFaults removes the HTTP rules and starts stopped nodes again (the
-// simulator's rules are in the store, which a reset or restore replaces).
+// FaultKinds lists every kind of fault.
+func FaultKinds() []string {
+	return []string{fault.KindKube, fault.KindGCE, FaultCloudStack, FaultHostDown, FaultVMStart, FaultNodeDown, FaultNodeGone,
+		FaultNodePressure, FaultPodCrash, FaultPodSlowStart, FaultPodImagePull}
+}
+
+// clearFaults removes every fault of the fault API's own (the
+// simulator's rules are in the store, which a reset or restore replaces):
+// stopped nodes start again.
 func (in *Instance) clearFaults(ctx context.Context) {
 	in.faults.Clear()
 	in.w.podFaults.clear()
-	in.downMu.Lock()
-	ids := make([]string, 0, len(in.downNodes))
-	for id := range in.downNodes {
-		ids = append(ids, id)
-	}
-	in.downMu.Unlock()
-	for _, id := range ids {
-		if _, err := in.removeNodeDown(ctx, id); err != nil {
-			in.w.log.Warn("restart a node a fault stopped", "fault", id, "err", err)
+	for _, f := range in.nodeFaultList() {
+		if _, err := in.removeNodeFault(ctx, f.ID); err != nil {
+			in.w.log.Warn("undo a node fault", "fault", f.ID, "err", err)
 		}
 	}
-}
-
-// removeNodeDown starts a stopped node again.
-func (in *Instance) removeNodeDown(ctx context.Context, id string) (bool, error) {
-	in.downMu.Lock()
-	f, ok := in.downNodes[id]
-	delete(in.downNodes, id)
-	in.downMu.Unlock()
-	if !ok {
-		return false, nil
-	}
-	return true, in.w.simPool.AddNode(ctx, agent.NodeSpec{Name: f.Name})
+	in.faultsChanged()
 }
 
 func (in *Instance) addCloudFault(ctx context.Context, f Fault) (Fault, error) {
@@ -153,8 +123,9 @@ func (in *Instance) addCloudFault(ctx context.Context, f Fault) (Fault, error) {
 	if sm == nil {
 		return Fault{}, fmt.Errorf("%w: this instance has no cloud simulator", errBadFault)
 	}
-	if f.Status != 0 || f.Latency != 0 || f.DisconnectAfter != 0 || f.Probability != 0 || f.Duration != 0 || f.Verb != "" || f.Path != "" {
-		return Fault{}, fmt.Errorf("%w: cloud faults take command, value, host, vm, zone and count (no status, latency, probability or duration)", errBadFault)
+	if f.Status != 0 || f.Latency != 0 || f.DisconnectAfter != 0 || f.Probability != 0 || f.Duration != 0 || f.Verb != "" || f.Path != "" ||
+		f.Resource != "" || f.Namespace != "" || f.Name != "" || f.Method != "" || f.Selector != "" || len(f.Conditions) > 0 || f.ExitCode != 0 {
+		return Fault{}, fmt.Errorf("%w: cloud faults take command, value, host, vm, zone, account and count (no status, latency, probability, duration, name or selector)", errBadFault)
 	}
 	spec := cloud.MockSpec{Command: f.Command, Value: f.Value, Count: f.Count}
 	switch f.Kind {
@@ -176,6 +147,9 @@ func (in *Instance) addCloudFault(ctx context.Context, f Fault) (Fault, error) {
 		}
 		if err == nil && f.Zone != "" {
 			spec.ZoneID, err = findID(r.Zones(), "zone", f.Zone, func(z *cloud.Zone) (string, string) { return z.ID, z.Name })
+		}
+		if err == nil && f.Account != "" {
+			spec.AccountID, err = findID(r.Accounts(), "account", f.Account, func(a *cloud.Account) (string, string) { return a.ID, a.Name })
 		}
 	})
 	if err != nil {
@@ -204,7 +178,7 @@ func findID[T any](all []T, what, want string, idName func(T) (string, string)) 
 
 // fromMock shows a simulator rule as a Fault.
 func fromMock(m *cloud.Mock, f Fault) Fault {
-	out := Fault{Rule: fault.Rule{ID: m.ID, Kind: FaultCloudStack, Count: m.Count}, Command: m.Command, Value: m.Value,
+	out := Fault{Rule: fault.Rule{ID: m.ID, Kind: FaultCloudStack, Count: m.Count, Account: m.AccountID}, Command: m.Command, Value: m.Value,
 		Host: m.HostID, VM: m.VMID, Zone: m.ZoneID}
 	if f.Kind != "" {
 		out.Kind = f.Kind
@@ -218,6 +192,9 @@ func fromMock(m *cloud.Mock, f Fault) Fault {
 	if f.Zone != "" {
 		out.Zone = f.Zone
 	}
+	if f.Account != "" {
+		out.Account = f.Account
+	}
 	return out
 }
 
@@ -226,24 +203,36 @@ func fromMock(m *cloud.Mock, f Fault) Fault {
 func (in *Instance) Faults() ([]Fault, error) {
 	var out []Fault
 	for _, r := range in.faults.List() {
-		out = append(out, Fault{Rule: r})
-	}
-	in.downMu.Lock()
-	for _, f := range in.downNodes {
+		f := Fault{Rule: r}
+		if r.Count > 0 {
+			f.Remaining = r.Count - r.Hits
+		}
 		out = append(out, f)
 	}
-	in.downMu.Unlock()
+	out = append(out, in.nodeFaultList()...)
 	out = append(out, in.w.podFaults.list()...)
 	if sm := in.w.sim; sm != nil {
 		ms, err := sm.Faults(sm.Admin())
 		if err != nil {
 			return nil, err
 		}
+		accounts := map[string]string{}
+		sm.Read(func(r cloud.Reader) {
+			for _, a := range r.Accounts() {
+				accounts[a.ID] = a.Name
+			}
+		})
 		for _, m := range ms {
 			if !m.Active {
 				continue
 			}
 			f := fromMock(m, Fault{})
+			if name, ok := accounts[m.AccountID]; ok {
+				f.Account = name
+			}
+			if m.Limited {
+				f.Remaining = m.Count
+			}
 			switch {
 			case m.Command == cloud.CmdPing && m.Action.Result != cloud.FaultNone && m.HostID != "":
 				f.Kind = FaultHostDown
@@ -260,12 +249,15 @@ func (in *Instance) Faults() ([]Fault, error) {
 func (in *Instance) RemoveFault(ctx context.Context, id string) error {
 	err := in.faults.Remove(id)
 	if !errors.Is(err, fault.ErrNotFound) {
+		in.faultsChanged()
 		return err
 	}
-	if ok, err := in.removeNodeDown(ctx, id); ok {
+	if ok, err := in.removeNodeFault(ctx, id); ok {
+		in.faultsChanged()
 		return err
 	}
 	if in.w.podFaults.remove(id) {
+		in.faultsChanged()
 		return nil
 	}
 	if sm := in.w.sim; sm != nil {

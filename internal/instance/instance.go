@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"sync"
@@ -93,10 +94,15 @@ type Instance struct {
 	w     *wiring
 	admin *admin
 	// faults are the fault API's HTTP rules (the simulator keeps its own);
-	// downNodes the node-down faults (id → node).
-	faults    *fault.Set
-	downMu    sync.Mutex
-	downNodes map[string]Fault
+	// nodeFaults the node faults (id → fault).
+	faults     *fault.Set
+	downMu     sync.Mutex
+	nodeFaults map[string]Fault
+	// faultSave asks the fault keeper to write the faults to the store.
+	faultSave chan struct{}
+	faultDone chan struct{}
+	saveMu    sync.Mutex
+	keeper    sync.WaitGroup
 	// runtimeFrom says where the pod runtime's choice came from.
 	runtimeFrom string
 }
@@ -161,7 +167,8 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		return append(in.group.Statuses(), app.PartStatus{Name: "state", Ready: recorded.Load()})
 	}
 	in.http = httpserver.New(httpserver.Options{Addr: o.HTTPAddr, Log: log.With("component", "http"), Registry: in.reg, Parts: parts})
-	w := &wiring{o: o, log: log, reg: in.reg, store: in.store, dir: dir, http: in.http, group: &in.group, faults: in.faults}
+	w := &wiring{o: o, log: log, reg: in.reg, store: in.store, dir: dir, http: in.http, group: &in.group, faults: in.faults,
+		adminToken: in.admin.token}
 	if w.net, in.claim, err = network(ctx, in.store, o); err != nil {
 		return nil, err
 	}
@@ -170,12 +177,19 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	if err := w.build(ctx); err != nil {
 		return nil, err
 	}
-	in.http.Handle(adminPrefix, "admin", in.adminHandler())
+	w.adminAPI = in.adminHandler()
+	in.http.Handle(adminPrefix, "admin", w.adminAPI)
 	w.mountKubeHint()
 	// The HTTP front starts last, so /readyz answers only once every part
 	// behind it has started.
 	in.group.Add(in.http)
+	in.watchFaults()
 	if err := in.group.Start(ctx); err != nil {
+		return nil, err
+	}
+	if err := in.startFaultKeeper(ctx); err != nil {
+		in.stopFaultKeeper(ctx)
+		_ = in.stopGroup(ctx)
 		return nil, err
 	}
 	// Recording the state is part of starting: a cancel that arrives
@@ -199,6 +213,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		}
 	}
 	if err != nil {
+		in.stopFaultKeeper(ctx)
 		_ = in.stopGroup(ctx)
 		return nil, err
 	}
@@ -224,6 +239,7 @@ func (in *Instance) Runtime() (name, from string) { return in.w.runtimeName(), i
 // Stop stops every part, closes the store and releases the data directory.
 // It waits at most 10 s for the parts, even when ctx is already done.
 func (in *Instance) Stop(ctx context.Context) error {
+	in.stopFaultKeeper(ctx)
 	err := in.stopGroup(ctx)
 	in.close()
 	return err
@@ -317,6 +333,10 @@ type wiring struct {
 	kube *apiserver.Server
 	// faults wrap the Kubernetes and GCE fronts.
 	faults *fault.Set
+	// adminAPI is the admin API's handler, and adminToken its token (the
+	// dashboard reads the faults through it).
+	adminAPI   http.Handler
+	adminToken string
 	// podFaults are the fault API's pod faults, which its sim runtimes ask.
 	podFaults podFaults
 	// simPool runs the --sim-nodes nodes (nil without).

@@ -74,7 +74,12 @@ func (w *wiring) build(ctx context.Context) error {
 	}
 	w.buildJoin(sim, cs, kc, w.kube)
 
-	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, CloudChanges: sim.Changed, Marathon: w.marathon, Log: w.log}) // it names itself
+	// The fault API is read as a client, with the admin token; its handler
+	// is made once every part is (Instance.adminHandler).
+	faults := &dashboard.FaultAPI{Token: w.adminToken, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.adminAPI.ServeHTTP(rw, r)
+	})}
+	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, CloudChanges: sim.Changed, Marathon: w.marathon, Faults: faults, Log: w.log}) // it names itself
 	if err != nil {
 		return err
 	}

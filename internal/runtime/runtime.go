@@ -139,8 +139,9 @@ type ContainerSpec struct {
 	Ports        []Port
 	PodIP        string
 	// Annotations are the pod's annotations; the sim runtime reads its
-	// behaviour overrides from them.
+	// behaviour overrides from them. Labels are the pod's labels.
 	Annotations map[string]string
+	Labels      map[string]string
 	// RunToCompletion: the pod's restartPolicy is Never or OnFailure, so
 	// the container is expected to finish (a Job's work, a `helm test`).
 	// The sim runtime then exits it with code 0 after a short run.

@@ -217,8 +217,41 @@ func (nl *nodeLifecycle) sync(ctx context.Context, name string) (time.Duration, 
 		upd.Spec.Taints = removeTaints(upd.Spec.Taints, taintUnreachable, taintUnreachNS)
 		_, err := nl.m.o.Client.CoreV1().Nodes().Update(ctx, upd, metav1.UpdateOptions{})
 		return 0, err
+	case !stale:
+		return 0, nl.conditionTaints(ctx, n)
 	}
 	return 0, nil
+}
+
+// conditionTaints: the NoSchedule taints the node lifecycle controller
+// keeps in step with a node's pressure conditions (TaintNodesByCondition).
+var conditionTaints = map[corev1.NodeConditionType]corev1.Taint{
+	corev1.NodeMemoryPressure: {Key: corev1.TaintNodeMemoryPressure, Effect: corev1.TaintEffectNoSchedule},
+	corev1.NodeDiskPressure:   {Key: corev1.TaintNodeDiskPressure, Effect: corev1.TaintEffectNoSchedule},
+	corev1.NodePIDPressure:    {Key: corev1.TaintNodePIDPressure, Effect: corev1.TaintEffectNoSchedule},
+}
+
+// conditionTaints adds the taint of each pressure condition that is True
+// and removes those of the others.
+func (nl *nodeLifecycle) conditionTaints(ctx context.Context, n *corev1.Node) error {
+	var add, rm []corev1.Taint
+	for _, c := range n.Status.Conditions {
+		t, ok := conditionTaints[c.Type]
+		switch {
+		case !ok:
+		case c.Status == corev1.ConditionTrue && !hasTaint(n.Spec.Taints, t):
+			add = append(add, t)
+		case c.Status != corev1.ConditionTrue && hasTaint(n.Spec.Taints, t):
+			rm = append(rm, t)
+		}
+	}
+	if len(add) == 0 && len(rm) == 0 {
+		return nil
+	}
+	upd := n.DeepCopy()
+	upd.Spec.Taints = append(removeTaints(upd.Spec.Taints, rm...), add...)
+	_, err := nl.m.o.Client.CoreV1().Nodes().Update(ctx, upd, metav1.UpdateOptions{})
+	return err
 }
 
 func removeTaints(ts []corev1.Taint, rm ...corev1.Taint) []corev1.Taint {

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -192,8 +193,18 @@ func (s *Scheduler) nodeChanged(obj any, deleted bool) {
 		s.dirty = true
 	}
 	wasFit := ni.node != nil && nodeUsable(ni.node)
+	// A taint gone (a pressure condition over, say) may let a pod in, as
+	// kube-scheduler's NodeTaintChange event requeues it.
+	untainted := false
+	if ni.node != nil {
+		for i := range ni.node.Spec.Taints {
+			if !slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.MatchTaint(&ni.node.Spec.Taints[i]) }) {
+				untainted = true
+			}
+		}
+	}
 	ni.node = n
-	if !wasFit && nodeUsable(n) {
+	if (!wasFit || untainted) && nodeUsable(n) {
 		s.retryUnschedulableLocked()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 )
 
 func readyNode(name string, cpu string, lbls map[string]string, taints ...corev1.Taint) *nodeInfo {
@@ -94,3 +95,28 @@ func TestPickSpreadsReplicas(t *testing.T) {
 }
 
 func ptrBool(b bool) *bool { return &b }
+
+// TestRetryWhenATaintGoes: pods waiting for a node are tried again when a
+// node loses a taint (a pressure condition over), not on other updates.
+func TestRetryWhenATaintGoes(t *testing.T) {
+	pressure := corev1.Taint{Key: corev1.TaintNodeMemoryPressure, Effect: corev1.TaintEffectNoSchedule}
+	for _, tc := range []struct {
+		name          string
+		before, after []corev1.Taint
+		retry         bool
+	}{
+		{"taint removed", []corev1.Taint{pressure}, nil, true},
+		{"taint added", nil, []corev1.Taint{pressure}, false},
+		{"unchanged", []corev1.Taint{pressure}, []corev1.Taint{pressure}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Scheduler{queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
+				nodes: map[string]*nodeInfo{"n": readyNode("n", "1", nil, tc.before...)}, unsched: map[string]struct{}{"default/p": {}}}
+			defer s.queue.ShutDown()
+			s.nodeChanged(readyNode("n", "1", nil, tc.after...).node, false)
+			if got := s.queue.Len() == 1; got != tc.retry {
+				t.Errorf("retried %v, want %v", got, tc.retry)
+			}
+		})
+	}
+}
