@@ -361,19 +361,21 @@ sampling:
 			break sampling
 		case <-tick.C:
 		}
+		// The Events are counted right after the scrape: they churn by
+		// the hundred a second.
 		m, err := scrape(metricsURL)
 		if err != nil {
 			fail("metrics", err)
 			continue
 		}
-		heap, objects, err := admin.liveHeap()
-		if err != nil {
-			fail("heap", err)
-			continue
-		}
 		kevs, err := countEvents(ctx, kc)
 		if err != nil {
 			fail("events count", err)
+			continue
+		}
+		heap, objects, err := admin.liveHeap()
+		if err != nil {
+			fail("heap", err)
 			continue
 		}
 		at := time.Since(start)
@@ -623,11 +625,16 @@ func logKeysByPrefix(t *testing.T, path string) {
 	}
 	by := map[string]int{}
 	for _, kv := range res.KVs {
+		// /registry/group/resource, /cloud/table
 		parts := strings.SplitN(kv.Key, "/", 5)
-		by[strings.Join(parts[:min(4, len(parts))], "/")]++
+		n := 3
+		if parts[1] == "registry" {
+			n = 4
+		}
+		by[strings.Join(parts[:min(n, len(parts))], "/")]++
 	}
 	keys := slices.SortedFunc(maps.Keys(by), func(a, b string) int { return by[b] - by[a] })
-	for _, k := range keys[:min(12, len(keys))] {
+	for _, k := range keys[:min(20, len(keys))] {
 		t.Logf("  %6d keys under %s", by[k], k)
 	}
 }
