@@ -335,10 +335,11 @@ func TestSoak(t *testing.T) {
 		keys, file, jobs, evs, vms float64
 		ops, history               float64
 		// kevs is the Kubernetes Events, counted by a limit=1 list's
-		// remainingItemCount; rest the keys that no expiry bounds by
-		// rate (keys less Kubernetes Events, CloudStack jobs, events and
-		// VMs, and GCE operations).
-		kevs, rest float64
+		// remainingItemCount; rvms the expunged VMs' ids remembered; rest
+		// the keys that no expiry bounds by rate (keys less Kubernetes
+		// Events, CloudStack jobs, events, VMs and expunged ids, and GCE
+		// operations).
+		kevs, rvms, rest float64
 		// evAge is the oldest live Event's age (since its last write),
 		// measured every 30 s (0 in between).
 		evAge time.Duration
@@ -388,8 +389,8 @@ sampling:
 		}
 		smp := sample{at: at, rss: rssMB(up.cmd.Process.Pid), keys: m["stratus_store_keys"], file: m["stratus_store_file_size_bytes"],
 			jobs: m["stratus_cloudstack_jobs"], evs: m["stratus_cloudstack_events"], vms: m["stratus_cloudstack_vms"], ops: m["stratus_gce_operations"], history: m["stratus_store_history_events"],
-			heap: heap, objects: objects, goroutines: m["go_goroutines"], kevs: float64(kevs), evAge: age}
-		smp.rest = smp.keys - smp.kevs - smp.jobs - smp.evs - smp.vms - smp.ops
+			heap: heap, objects: objects, goroutines: m["go_goroutines"], kevs: float64(kevs), rvms: m["stratus_cloudstack_removed_vms"], evAge: age}
+		smp.rest = smp.keys - smp.kevs - smp.jobs - smp.evs - smp.vms - smp.rvms - smp.ops
 		samples = append(samples, smp)
 		if age > 0 && (at-lastProgress >= time.Minute || lastProgress == 0) {
 			lastProgress = at
@@ -457,9 +458,9 @@ sampling:
 		}
 		return m
 	}
-	bounded := func(s sample) float64 { return s.kevs + s.jobs + s.evs + s.vms + s.ops }
+	bounded := func(s sample) float64 { return s.kevs + s.jobs + s.evs + s.vms + s.rvms + s.ops }
 	boundedGrowth := peak(q4, elapsed+time.Second, bounded) / max(peak(q3, q4, bounded), 1)
-	t.Logf("  rate-bounded records (Events, jobs, CloudStack events, VMs, operations): peak grew ×%.2f", boundedGrowth)
+	t.Logf("  rate-bounded records (Events, jobs, CloudStack events, VMs, expunged ids, operations): peak grew ×%.2f", boundedGrowth)
 	for _, c := range []struct {
 		name string
 		f    func(sample) float64
