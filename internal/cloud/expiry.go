@@ -15,7 +15,8 @@ import (
 //	                                           then answers 431 as for an
 //	                                           unknown id, listAsyncJobs omits them
 //	jobSweepInterval    (the job GC's period)  1 min
-//	events              event.purge.delay      15 days
+//	events              event.purge.delay      15 days; the ids of expunged
+//	                                           VMs are forgotten with their events
 //	eventPurgeInterval  event.purge.interval   86400 s
 //	expungeDelay        expunge.delay          86400 s: how long a VM stays
 //	                                           Destroyed before it is expunged
@@ -97,6 +98,7 @@ func (s *Sim) expiryLoop() {
 			nextEvents = now.Add(e.EventPurgeInterval.Duration)
 			if e.Events.Duration > 0 {
 				s.logSweep("events")(s.purgeEvents(s.ctx, now.Add(-e.Events.Duration)))
+				s.logSweep("expunged VM ids")(s.forgetRemovedVMs(s.ctx, now.Add(-e.Events.Duration)))
 			}
 		}
 		if !now.Before(nextVMs) {
@@ -171,6 +173,17 @@ func (s *Sim) purgeEvents(ctx context.Context, cutoff time.Time) (int, error) {
 	}))
 }
 
+// forgetRemovedVMs drops the ids of VMs expunged before cutoff. CloudStack
+// keeps an expunged VM's row for good (marked removed); here the id is
+// remembered as long as the events that name it (event.purge.delay), so a
+// day of deploy/destroy churn does not grow the store without bound. After
+// that a list by the id is refused as for an id that never named a VM.
+func (s *Sim) forgetRemovedVMs(ctx context.Context, cutoff time.Time) (int, error) {
+	return s.sweep(ctx, deleteWhere(func(ix *index) *table[RemovedVM] { return ix.removedVMs }, func(v *RemovedVM) bool {
+		return v.Removed.Before(cutoff)
+	}))
+}
+
 // deleteWhere picks for sweep up to max rows of a table that old selects.
 func deleteWhere[T any](tab func(*index) *table[T], old func(*T) bool) func(ix *index, b *batch, max int) int {
 	return func(ix *index, b *batch, max int) int {
@@ -218,11 +231,15 @@ func (s *Sim) expungeDestroyed(ctx context.Context, cutoff time.Time) (int, erro
 // Counts are the numbers of records the expiry sweeps bound, for metrics.
 type Counts struct {
 	Jobs, Events, VMs int
+	// RemovedVMs are the expunged VMs' ids still remembered.
+	RemovedVMs int
 }
 
 // Counts returns how many jobs, events and VMs (any state) are indexed.
 func (s *Sim) Counts() Counts {
 	var c Counts
-	s.read(func(ix *index) { c = Counts{Jobs: ix.jobs.len(), Events: ix.events.len(), VMs: ix.vms.len()} })
+	s.read(func(ix *index) {
+		c = Counts{Jobs: ix.jobs.len(), Events: ix.events.len(), VMs: ix.vms.len(), RemovedVMs: ix.removedVMs.len()}
+	})
 	return c
 }

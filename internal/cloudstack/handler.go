@@ -86,6 +86,7 @@ func NewHandler(opts Options) *Handler {
 			gauge("stratus_cloudstack_jobs", "Async jobs kept (pending and completed, until job.expire).", func() float64 { return float64(h.sim.Counts().Jobs) }),
 			gauge("stratus_cloudstack_events", "Events kept (until event.purge.delay).", func() float64 { return float64(h.sim.Counts().Events) }),
 			gauge("stratus_cloudstack_vms", "VM records, destroyed ones included (until expunged).", func() float64 { return float64(h.sim.Counts().VMs) }),
+			gauge("stratus_cloudstack_removed_vms", "Ids of expunged VMs remembered (until event.purge.delay).", func() float64 { return float64(h.sim.Counts().RemovedVMs) }),
 			gauge("stratus_cloudstack_sessions", "Login sessions live.", func() float64 { return float64(h.sessions.count()) }),
 		} {
 			if err := opts.Metrics.Register(c); err != nil {

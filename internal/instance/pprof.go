@@ -14,7 +14,7 @@ import (
 // operator can see where a running server's CPU and memory go:
 //
 //	GET /stratus/v1/debug/pprof/profile?seconds=N   CPU, for N seconds (default 30)
-//	GET /stratus/v1/debug/pprof/{heap[?gc=1],allocs,goroutine,mutex,block,threadcreate}
+//	GET /stratus/v1/debug/pprof/{heap[?gc=1],allocs,goroutine,mutex,block,threadcreate}[?debug=N]
 //
 // They sit behind the admin token like the rest of /stratus/v1/ (a profile
 // shows what the process holds). They are written with runtime/pprof rather
@@ -31,9 +31,16 @@ func pprofRoutes(mux *http.ServeMux) {
 		if gc, _ := strconv.Atoi(r.FormValue("gc")); gc > 0 && p.Name() == "heap" {
 			runtime.GC() // as net/http/pprof: the heap profile of live objects only
 		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+p.Name()+`"`)
-		_ = p.WriteTo(w, 0)
+		// debug=N asks for text, as net/http/pprof serves it (the heap's
+		// debug=1 ends with the runtime's MemStats, which the soak reads).
+		debug, _ := strconv.Atoi(r.FormValue("debug"))
+		if debug > 0 {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		} else {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Disposition", `attachment; filename="`+p.Name()+`"`)
+		}
+		_ = p.WriteTo(w, debug)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -16,15 +17,19 @@ func TestPprofRoutes(t *testing.T) {
 		name, path, token string
 		want              int
 		profile           bool
+		// text: the debug=N text form must hold this.
+		text string
 	}{
-		{"no token", "debug/pprof/heap", "", http.StatusUnauthorized, false},
-		{"wrong token", "debug/pprof/heap", "nope", http.StatusUnauthorized, false},
-		{"heap", "debug/pprof/heap?gc=1", "secret", http.StatusOK, true},
-		{"goroutine", "debug/pprof/goroutine", "secret", http.StatusOK, true},
-		{"unknown", "debug/pprof/nothing", "secret", http.StatusNotFound, false},
-		{"bad seconds", "debug/pprof/profile?seconds=x", "secret", http.StatusBadRequest, false},
-		{"too long", "debug/pprof/profile?seconds=601", "secret", http.StatusBadRequest, false},
-		{"cpu", "debug/pprof/profile?seconds=1", "secret", http.StatusOK, true},
+		{"no token", "debug/pprof/heap", "", http.StatusUnauthorized, false, ""},
+		{"wrong token", "debug/pprof/heap", "nope", http.StatusUnauthorized, false, ""},
+		{"heap", "debug/pprof/heap?gc=1", "secret", http.StatusOK, true, ""},
+		{"goroutine", "debug/pprof/goroutine", "secret", http.StatusOK, true, ""},
+		{"unknown", "debug/pprof/nothing", "secret", http.StatusNotFound, false, ""},
+		{"bad seconds", "debug/pprof/profile?seconds=x", "secret", http.StatusBadRequest, false, ""},
+		{"too long", "debug/pprof/profile?seconds=601", "secret", http.StatusBadRequest, false, ""},
+		{"cpu", "debug/pprof/profile?seconds=1", "secret", http.StatusOK, true, ""},
+		{"heap as text", "debug/pprof/heap?gc=1&debug=1", "secret", http.StatusOK, false, "# HeapAlloc = "},
+		{"goroutines as text", "debug/pprof/goroutine?debug=2", "secret", http.StatusOK, false, "goroutine "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest("GET", srv.URL+adminPrefix+tc.path, nil)
@@ -38,6 +43,12 @@ func TestPprofRoutes(t *testing.T) {
 			defer resp.Body.Close()
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			if tc.text != "" {
+				b, err := io.ReadAll(resp.Body)
+				if err != nil || !strings.Contains(string(b), tc.text) || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+					t.Fatalf("%s: %s, %v; want text with %q", resp.Header.Get("Content-Type"), b[:min(len(b), 200)], err, tc.text)
+				}
 			}
 			if !tc.profile {
 				return

@@ -164,6 +164,11 @@ type ListOptions struct {
 	// history no longer reaches back to it, ErrFutureRevision when the store
 	// has not reached it. MinRev is ignored then.
 	Rev int64
+	// Count asks, when Limit cuts the list short, for Remaining: how many
+	// keys under the prefix follow the last one returned, in the same
+	// state (etcd's range count, which Kubernetes turns into a list's
+	// remainingItemCount). It costs a walk over the rest of the range.
+	Count bool
 }
 
 // ListResult is a consistent snapshot of the keys under a prefix.
@@ -173,6 +178,9 @@ type ListResult struct {
 	Rev int64
 	// More is true when Limit cut the list short.
 	More bool
+	// Remaining is, when More and ListOptions.Count, how many keys under
+	// the prefix follow the returned ones.
+	Remaining int64
 }
 
 // EventType is what happened to a key.

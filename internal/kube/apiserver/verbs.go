@@ -122,12 +122,12 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ri requestInf
 			s.writeError(w, err)
 			return
 		}
-		tbl.ResourceVersion, tbl.Continue = rv, res.Continue
+		tbl.ResourceVersion, tbl.Continue, tbl.RemainingItemCount = rv, res.Continue, res.RemainingItemCount
 		s.writeObject(w, t, http.StatusOK, tbl)
 		return
 	case "PartialObjectMetadataList", "PartialObjectMetadata":
 		list := &metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/" + t.version, Kind: "PartialObjectMetadataList"}}
-		list.ResourceVersion, list.Continue = rv, res.Continue
+		list.ResourceVersion, list.Continue, list.RemainingItemCount = rv, res.Continue, res.RemainingItemCount
 		for _, obj := range res.Items {
 			list.Items = append(list.Items, *partial(obj, t.version))
 		}
@@ -146,6 +146,7 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ri requestInf
 	lm, _ := meta.ListAccessor(list)
 	lm.SetResourceVersion(rv)
 	lm.SetContinue(res.Continue)
+	lm.SetRemainingItemCount(res.RemainingItemCount)
 	list.GetObjectKind().SetGroupVersionKind(ri.res.GVK().GroupVersion().WithKind(ri.res.ListKind))
 	s.writeObject(w, t, http.StatusOK, list)
 }
@@ -164,6 +165,10 @@ func (s *Server) writeJSONList(w http.ResponseWriter, res *registry.Resource, lr
 	if lr.Continue != "" {
 		buf = append(buf, `,"continue":`...)
 		buf = strconv.AppendQuote(buf, lr.Continue)
+	}
+	if lr.RemainingItemCount != nil {
+		buf = append(buf, `,"remainingItemCount":`...)
+		buf = strconv.AppendInt(buf, *lr.RemainingItemCount, 10)
 	}
 	buf = append(buf, `},"items":[`...)
 	for i, obj := range lr.Items {

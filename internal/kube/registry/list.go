@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/utils/ptr"
 
 	"github.com/stratus-cloud/stratus/internal/store"
 )
@@ -132,6 +133,10 @@ type ListResult struct {
 	Rev   int64
 	// Continue is set when more items may follow.
 	Continue string
+	// RemainingItemCount is, with Continue on a list filtered by no
+	// selector, how many items follow, as the real server (on etcd)
+	// counts them; nil otherwise.
+	RemainingItemCount *int64
 }
 
 // List returns the objects under ns matching p, at most limit (0: all),
@@ -165,7 +170,9 @@ func (st *Storage) ListAt(ctx context.Context, r *Resource, ns string, p Predica
 		if filter && page > 0 && page < 500 {
 			page = 500
 		}
-		res, err := st.S.List(ctx, prefix, store.ListOptions{Limit: page, After: after, Rev: rev})
+		// Only an unfiltered list can count what follows: the store's
+		// count would include objects a selector drops.
+		res, err := st.S.List(ctx, prefix, store.ListOptions{Limit: page, After: after, Rev: rev, Count: !filter && limit > 0})
 		switch {
 		case errors.Is(err, store.ErrCompacted) && cont != "":
 			return ListResult{}, expired(continueExpired, encodeContinue(-1, strings.TrimPrefix(after, prefix)))
@@ -193,6 +200,9 @@ func (st *Storage) ListAt(ctx context.Context, r *Resource, ns string, p Predica
 			if limit > 0 && int64(len(out.Items)) == limit {
 				if res.More || i < len(res.KVs)-1 {
 					out.Continue = encodeContinue(out.Rev, strings.TrimPrefix(kv.Key, prefix))
+					if !filter {
+						out.RemainingItemCount = ptr.To(res.Remaining + int64(len(res.KVs)-1-i))
+					}
 				}
 				return out, nil
 			}

@@ -203,6 +203,10 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 		return store.ListResult{}, s.err(err)
 	}
 	res := store.ListResult{Rev: resp.Header.Revision, More: resp.More}
+	if opts.Count && resp.More {
+		// etcd counts the whole range, whatever the limit.
+		res.Remaining = resp.Count - int64(len(resp.Kvs))
+	}
 	switch {
 	case opts.Rev != 0:
 		res.Rev = opts.Rev

@@ -168,7 +168,11 @@ func (e *Engine) List(ctx context.Context, prefix string, opts store.ListOptions
 		}
 		if opts.Limit > 0 && len(res.KVs) == opts.Limit {
 			res.More = true
-			return false
+			if !opts.Count {
+				return false
+			}
+			res.Remaining++
+			return true
 		}
 		res.KVs = append(res.KVs, kv)
 		return true
@@ -215,22 +219,25 @@ func (e *Engine) listAt(prefix, start string, opts store.ListOptions) (store.Lis
 	slices.SortFunc(gone, func(a, b *store.KV) int { return strings.Compare(a.Key, b.Key) })
 
 	res := store.ListResult{Rev: opts.Rev}
-	full := func() bool {
+	// add takes kv into the page, or once the page is full counts it
+	// (opts.Count) or answers false to stop.
+	add := func(kv *store.KV) bool {
 		if opts.Limit > 0 && len(res.KVs) == opts.Limit {
 			res.More = true
-			return true
+			res.Remaining++
+			return opts.Count
 		}
-		return false
+		res.KVs = append(res.KVs, kv)
+		return true
 	}
 	e.tree.AscendGreaterOrEqual(&store.KV{Key: start}, func(kv *store.KV) bool {
 		if !strings.HasPrefix(kv.Key, prefix) {
 			return false
 		}
 		for len(gone) > 0 && gone[0].Key < kv.Key {
-			if full() {
+			if !add(gone[0]) {
 				return false
 			}
-			res.KVs = append(res.KVs, gone[0])
 			gone = gone[1:]
 		}
 		old, changed := then[kv.Key]
@@ -240,17 +247,15 @@ func (e *Engine) listAt(prefix, start string, opts store.ListOptions) (store.Lis
 			}
 			kv = old
 		}
-		if full() {
-			return false
-		}
-		res.KVs = append(res.KVs, kv)
-		return true
+		return add(kv)
 	})
 	for _, kv := range gone {
-		if full() {
+		if !add(kv) {
 			break
 		}
-		res.KVs = append(res.KVs, kv)
+	}
+	if !opts.Count {
+		res.Remaining = 0
 	}
 	return res, nil
 }

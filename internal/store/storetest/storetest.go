@@ -373,9 +373,42 @@ func testList(t *testing.T, s store.Store) {
 				t.Errorf("List item %+v", kv)
 			}
 		}
+		checkRemaining(t, s, tc.prefix, tc.opts, res)
 	}
 	if _, err := s.List(ctx, "/p/", store.ListOptions{MinRev: cur + 1000}); !errors.Is(err, store.ErrFutureRevision) {
 		t.Errorf("List with future MinRev: err = %v, want ErrFutureRevision", err)
+	}
+}
+
+// checkRemaining lists again with Count, and checks that the same page
+// comes back with Remaining: the keys a list without Limit has after it
+// (and none without Count).
+func checkRemaining(t *testing.T, s store.Store, prefix string, opts store.ListOptions, res store.ListResult) {
+	t.Helper()
+	if res.Remaining != 0 {
+		t.Errorf("List(%q, %+v).Remaining = %d without Count", prefix, opts, res.Remaining)
+	}
+	all := opts
+	all.Limit = 0
+	whole, err := s.List(ctxT(t), prefix, all)
+	if err != nil {
+		t.Errorf("List(%q, %+v): %v", prefix, all, err)
+		return
+	}
+	want := int64(0)
+	if res.More {
+		want = int64(len(whole.KVs) - len(res.KVs))
+	}
+	counted := opts
+	counted.Count = true
+	got, err := s.List(ctxT(t), prefix, counted)
+	if err != nil {
+		t.Errorf("List(%q, %+v): %v", prefix, counted, err)
+		return
+	}
+	if fmt.Sprint(keysOf(got.KVs)) != fmt.Sprint(keysOf(res.KVs)) || got.More != res.More || got.Remaining != want {
+		t.Errorf("List(%q, %+v) = %v more=%v remaining=%d, want %v more=%v remaining=%d",
+			prefix, counted, keysOf(got.KVs), got.More, got.Remaining, keysOf(res.KVs), res.More, want)
 	}
 }
 
@@ -423,6 +456,7 @@ func testListAtRevision(t *testing.T, s store.Store) {
 				t.Errorf("%s: %s has CreateRev %d ModRev %d, listed at %d", tc.name, kv.Key, kv.CreateRev, kv.ModRev, tc.opts.Rev)
 			}
 		}
+		checkRemaining(t, s, "/s/", tc.opts, res)
 	}
 	if _, err := s.List(ctx, "/s/", store.ListOptions{Rev: now + 1000}); !errors.Is(err, store.ErrFutureRevision) {
 		t.Errorf("List at a future revision: err = %v, want ErrFutureRevision", err)
