@@ -15,6 +15,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -90,6 +91,14 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 			return fmt.Errorf("secret %s: %w", s.Name, err)
 		}
 	}
+	for _, pvc := range objs.Claims {
+		// A claim is made once and kept: its spec does not change.
+		if _, err := c.Kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err == nil {
+			c.progress("Volume", pvc.Name, "Created")
+		} else if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("volume %s: %w", pvc.Labels[LabelVolume], err)
+		}
+	}
 	have, err := c.existing(ctx, objs)
 	if err != nil {
 		return err
@@ -149,7 +158,7 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 			var waiting []*Workload
 			for _, w := range objs.Workloads {
 				cond := healthy
-				if w.Deployment == nil && w.Pods[0].Spec.RestartPolicy != "Always" {
+				if w.Job != nil {
 					// A one-off is done when it has run.
 					cond = types.ServiceDependency{Condition: types.ServiceConditionStarted}
 				}
@@ -171,6 +180,30 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 	}
 	return nil
 }
+
+// HasDefaultStorageClass says whether the cluster names a default
+// StorageClass, so named volumes can be PersistentVolumeClaims
+// (ConvertOptions.Claims). A cluster that does not serve StorageClasses,
+// or does not let the user read them, has none.
+func (c *Client) HasDefaultStorageClass(ctx context.Context) (bool, error) {
+	l, err := c.Kube.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, sc := range l.Items {
+		if sc.Annotations[DefaultStorageClass] == "true" || sc.Annotations["storageclass.beta.kubernetes.io/is-default-class"] == "true" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// DefaultStorageClass is the annotation that makes a StorageClass the
+// cluster's default.
+const DefaultStorageClass = "storageclass.kubernetes.io/is-default-class"
 
 func (c *Client) ensureNamespace(ctx context.Context, want *corev1.Namespace, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
@@ -316,13 +349,13 @@ func (c *Client) checkPorts(ctx context.Context, objs *Objects) error {
 type current struct {
 	services    map[string]*corev1.Service
 	deployments map[string]*appsv1.Deployment
-	pods        map[string]*corev1.Pod
+	jobs        map[string]*batchv1.Job
 }
 
 func (c *Client) existing(ctx context.Context, objs *Objects) (*current, error) {
 	ns, project := objs.Namespace.Name, objs.Namespace.Labels[LabelProject]
 	lo := metav1.ListOptions{LabelSelector: LabelProject + "=" + project}
-	have := &current{services: map[string]*corev1.Service{}, deployments: map[string]*appsv1.Deployment{}, pods: map[string]*corev1.Pod{}}
+	have := &current{services: map[string]*corev1.Service{}, deployments: map[string]*appsv1.Deployment{}, jobs: map[string]*batchv1.Job{}}
 	svcs, err := c.Kube.CoreV1().Services(ns).List(ctx, lo)
 	if err != nil {
 		return nil, err
@@ -337,12 +370,12 @@ func (c *Client) existing(ctx context.Context, objs *Objects) (*current, error) 
 	for i := range deps.Items {
 		have.deployments[deps.Items[i].Name] = &deps.Items[i]
 	}
-	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
+	jobs, err := c.Kube.BatchV1().Jobs(ns).List(ctx, lo)
 	if err != nil {
 		return nil, err
 	}
-	for i := range pods.Items {
-		have.pods[pods.Items[i].Name] = &pods.Items[i]
+	for i := range jobs.Items {
+		have.jobs[jobs.Items[i].Name] = &jobs.Items[i]
 	}
 	return have, nil
 }
@@ -478,40 +511,50 @@ func (c *Client) applyWorkload(ctx context.Context, ns string, w *Workload, have
 		}
 		return nil
 	}
-	cl := c.Kube.CoreV1().Pods(ns)
-	keep := map[string]bool{}
-	for _, p := range w.Pods {
-		p = p.DeepCopy()
-		t := corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}
-		h := setTemplate(&t)
-		p.Annotations, p.Spec = t.Annotations, t.Spec
-		keep[p.Name] = true
-		cur, err := lookup(have.pods, "pods", p.Name)
-		if err == nil && cur.Annotations[AnnotationConfigHash] == h {
-			c.progress("Container", p.Name, "Running")
-			continue
-		}
-		if err == nil {
-			if err := c.deletePodAndWait(ctx, ns, p.Name, timeout); err != nil {
-				return err
-			}
-		} else if !apierrors.IsNotFound(err) {
+	j := w.Job.DeepCopy()
+	h := setTemplate(&j.Spec.Template)
+	cl := c.Kube.BatchV1().Jobs(ns)
+	cur, err := lookup(have.jobs, "jobs", j.Name)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return err
+	case cur.Spec.Template.Annotations[AnnotationConfigHash] == h && *cur.Spec.Completions == *j.Spec.Completions:
+		c.progress("Service", w.Service, "Running")
+		return nil
+	default:
+		// A Job's template cannot change: it goes with its pods and
+		// runs again.
+		if err := c.deleteJobAndWait(ctx, ns, j.Name, timeout); err != nil {
 			return err
 		}
-		if _, err := cl.Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-		c.progress("Container", p.Name, "Created")
 	}
-	// Fewer replicas than before: the highest numbers go.
-	for _, p := range have.pods {
-		if p.Labels[LabelService] == w.Service && !keep[p.Name] && len(p.OwnerReferences) == 0 {
-			if err := cl.Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return err
-			}
-		}
+	if _, err := cl.Create(ctx, j, metav1.CreateOptions{}); err != nil {
+		return err
 	}
+	c.progress("Service", w.Service, "Created")
 	return nil
+}
+
+// deleteJobAndWait deletes a Job with its pods in the foreground and
+// waits until it is gone.
+func (c *Client) deleteJobAndWait(ctx context.Context, ns, name string, timeout time.Duration) error {
+	cl := c.Kube.BatchV1().Jobs(ns)
+	fg := metav1.DeletePropagationForeground
+	if err := cl.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := cl.Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := c.sleep(ctx, deadline, "job "+name+" to go"); err != nil {
+			return err
+		}
+	}
 }
 
 func (c *Client) deletePodAndWait(ctx context.Context, ns, name string, timeout time.Duration) error {
@@ -630,10 +673,7 @@ func (s *snapshot) meets(dep string, cond types.ServiceDependency) (bool, error)
 		}
 		return true, nil
 	}
-	want := len(w.Pods)
-	if w.Deployment != nil {
-		want = int(*w.Deployment.Spec.Replicas)
-	}
+	want := w.Replicas()
 	running, ready, succeeded := 0, 0, 0
 	for _, p := range s.pods[dep] {
 		if p.DeletionTimestamp != nil {
@@ -712,7 +752,7 @@ func (c *Client) orphans(ctx context.Context, objs *Objects, project string, rem
 	if err != nil {
 		return err
 	}
-	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
+	jobs, err := c.Kube.BatchV1().Jobs(ns).List(ctx, lo)
 	if err != nil {
 		return err
 	}
@@ -731,11 +771,12 @@ func (c *Client) orphans(ctx context.Context, objs *Objects, project string, rem
 			}
 		}
 	}
-	for _, p := range pods.Items {
-		if s := p.Labels[LabelService]; !want[s] && len(p.OwnerReferences) == 0 {
+	bg := metav1.DeletePropagationBackground
+	for _, j := range jobs.Items {
+		if s := j.Labels[LabelService]; !want[s] {
 			found = append(found, s)
 			if remove {
-				if err := c.Kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				if err := c.Kube.BatchV1().Jobs(ns).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
 					return err
 				}
 			}
