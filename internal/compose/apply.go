@@ -108,26 +108,31 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 		return err
 	}
 	aliases := hostAliases(ips)
+	w, err := c.watch(ctx, ns, project)
+	if err != nil {
+		return err
+	}
+	defer w.close()
 	// Services start as soon as what they depend on is as their
 	// depends_on asks (independent ones at once, as compose does); one
 	// look at the project's pods per round decides for all of them.
 	pending := append([]*Workload(nil), objs.Workloads...)
 	deadline := time.Now().Add(o.Timeout)
 	for len(pending) > 0 {
-		snap, err := c.snapshot(ctx, objs)
+		snap, err := w.snapshot(objs)
 		if err != nil {
 			return err
 		}
 		var still, now []*Workload
-		for _, w := range pending {
-			ok, err := snap.ready(w, pending)
+		for _, wl := range pending {
+			ok, err := snap.ready(wl, pending)
 			if err != nil {
-				return fmt.Errorf("service %q: %w", w.Service, err)
+				return fmt.Errorf("service %q: %w", wl.Service, err)
 			}
 			if ok {
-				now = append(now, w)
+				now = append(now, wl)
 			} else {
-				still = append(still, w)
+				still = append(still, wl)
 			}
 		}
 		if err := parallel(len(now), func(i int) error {
@@ -139,7 +144,7 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 			return err
 		}
 		if len(still) > 0 && len(still) == len(pending) {
-			if err := c.sleep(ctx, deadline, "dependencies of "+waitingFor(still)); err != nil {
+			if err := w.wait(ctx, deadline, "dependencies of "+waitingFor(still)); err != nil {
 				return err
 			}
 		}
@@ -151,29 +156,29 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 	if o.Wait {
 		healthy := types.ServiceDependency{Condition: types.ServiceConditionHealthy}
 		for {
-			snap, err := c.snapshot(ctx, objs)
+			snap, err := w.snapshot(objs)
 			if err != nil {
 				return err
 			}
 			var waiting []*Workload
-			for _, w := range objs.Workloads {
+			for _, wl := range objs.Workloads {
 				cond := healthy
-				if w.Job != nil {
+				if wl.Job != nil {
 					// A one-off is done when it has run.
 					cond = types.ServiceDependency{Condition: types.ServiceConditionStarted}
 				}
-				ok, err := snap.meets(w.Service, cond)
+				ok, err := snap.meets(wl.Service, cond)
 				if err != nil {
 					return err
 				}
 				if !ok {
-					waiting = append(waiting, w)
+					waiting = append(waiting, wl)
 				}
 			}
 			if len(waiting) == 0 {
 				break
 			}
-			if err := c.sleep(ctx, deadline, waitingFor(waiting)+" to be ready"); err != nil {
+			if err := w.wait(ctx, deadline, waitingFor(waiting)+" to be ready"); err != nil {
 				return err
 			}
 		}
@@ -615,28 +620,6 @@ type snapshot struct {
 	objs *Objects
 	pods map[string][]*corev1.Pod // by compose service
 	deps map[string]*appsv1.Deployment
-}
-
-func (c *Client) snapshot(ctx context.Context, objs *Objects) (*snapshot, error) {
-	ns, project := objs.Namespace.Name, objs.Namespace.Labels[LabelProject]
-	lo := metav1.ListOptions{LabelSelector: LabelProject + "=" + project}
-	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
-	if err != nil {
-		return nil, err
-	}
-	deps, err := c.Kube.AppsV1().Deployments(ns).List(ctx, lo)
-	if err != nil {
-		return nil, err
-	}
-	s := &snapshot{objs: objs, pods: map[string][]*corev1.Pod{}, deps: map[string]*appsv1.Deployment{}}
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		s.pods[p.Labels[LabelService]] = append(s.pods[p.Labels[LabelService]], p)
-	}
-	for i := range deps.Items {
-		s.deps[deps.Items[i].Name] = &deps.Items[i]
-	}
-	return s, nil
 }
 
 // ready says whether w may start: every dependency is applied (not
