@@ -29,7 +29,8 @@ type Client struct {
 	// Out receives compose-style progress lines (nil: discarded).
 	Out io.Writer
 	Log *slog.Logger
-	// Poll is how often waits look again (default 20 ms).
+	// Poll is how often waits without a watch (a namespace or Job going)
+	// look again (default 20 ms).
 	Poll time.Duration
 
 	outMu sync.Mutex
@@ -557,24 +558,6 @@ func (c *Client) deleteJobAndWait(ctx context.Context, ns, name string, timeout 
 			return err
 		}
 		if err := c.sleep(ctx, deadline, "job "+name+" to go"); err != nil {
-			return err
-		}
-	}
-}
-
-func (c *Client) deletePodAndWait(ctx context.Context, ns, name string, timeout time.Duration) error {
-	cl := c.Kube.CoreV1().Pods(ns)
-	if err := cl.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		if _, err := cl.Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if err := c.sleep(ctx, deadline, "pod "+name+" to go"); err != nil {
 			return err
 		}
 	}

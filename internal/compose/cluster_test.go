@@ -396,6 +396,14 @@ services:
 			t.Errorf("ps status of the one-off: %q", ct.Status)
 		}
 	}
+	// restart runs the one-off again: a new Job that succeeds.
+	if err := c.client(nil).Restart(ctx, "migrate", []string{"migrate"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, "the one-off to run again", func() bool {
+		j, err := c.kube.BatchV1().Jobs("migrate").Get(ctx, "migrate", metav1.GetOptions{})
+		return err == nil && j.UID != job.UID && j.Status.Succeeded == 1
+	})
 	if err := c.client(nil).Down(ctx, "migrate", DownOptions{}); err != nil {
 		t.Fatal(err)
 	}

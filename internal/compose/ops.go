@@ -382,7 +382,7 @@ func (c *Client) Scale(ctx context.Context, project, service string, replicas in
 	cl := c.Kube.AppsV1().Deployments(ns)
 	sc, err := cl.GetScale(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("service %q runs as one-off pods: scale it with up --scale %s=%d", service, service, replicas)
+		return fmt.Errorf("service %q is a one-off (a Job): scale it with up --scale %s=%d", service, service, replicas)
 	}
 	if err != nil {
 		return err
@@ -415,8 +415,8 @@ func (c *Client) workloadName(ctx context.Context, ns, project, service string) 
 }
 
 // Restart restarts services (all when none is named): a Deployment rolls
-// its pods over, as `kubectl rollout restart` does; one-off pods are
-// deleted and created again from their own spec.
+// its pods over, as `kubectl rollout restart` does; a one-off's Job is
+// deleted and run again from its own spec.
 func (c *Client) Restart(ctx context.Context, project string, services []string, now time.Time) error {
 	ns, err := Namespace(project)
 	if err != nil {
@@ -474,7 +474,7 @@ func (c *Client) Restart(ctx context.Context, project string, services []string,
 }
 
 // Stop stops the project's containers without removing what defines them:
-// Deployments go to zero replicas, one-off pods are deleted. The next up
+// Deployments go to zero replicas, one-off Jobs are deleted. The next up
 // brings them back.
 func (c *Client) Stop(ctx context.Context, project string) error {
 	ns, err := Namespace(project)
