@@ -175,6 +175,15 @@ the logs of every service until Ctrl-C, then stops the services.`,
 			if err != nil {
 				return err
 			}
+			// Named volumes are claims where the cluster has a default
+			// StorageClass, looked at now.
+			if o.Claims, err = c.HasDefaultStorageClass(ctx); err != nil {
+				return err
+			} else if o.Claims {
+				if objs, err = compose.Convert(p, o); err != nil {
+					return err
+				}
+			}
 			if err := c.Up(ctx, objs, compose.UpOptions{Wait: wait, RemoveOrphans: removeOrphans, Timeout: timeout}); err != nil {
 				return err
 			}

@@ -112,7 +112,8 @@ func TestComposeWithKubectl(t *testing.T) {
 
 // TestComposeDockerRuntime runs a linked pair with a published port as
 // real containers (an image built from the test's own program, no
-// registry): the published port answers on the host.
+// registry): the published port answers on the host, and api's
+// healthcheck, run in its container, gates web's start.
 func TestComposeDockerRuntime(t *testing.T) {
 	testenv.LookPath(t, "docker", "the Docker engine")
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
@@ -141,11 +142,17 @@ services:
     image: `+image+`
     command: [serve, "8080"]
     ports: ["`+port+`:8080"]
+    healthcheck:
+      test: ["CMD", "/testbox", "get", "http://127.0.0.1:8080/", "1"]
+      interval: 1s
   web:
     image: `+image+`
     command: [serve, "9090"]
     links: ["api:backend"]
     expose: ["9090"]
+    depends_on:
+      api:
+        condition: service_healthy
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +169,10 @@ services:
 	if !strings.Contains(body, "hello from") {
 		t.Fatalf("published port %s answered %q", port, body)
 	}
-	if ps := composeRun(t, dir, nil, false, "-f", file, "ps"); !strings.Contains(ps, "127.0.0.1:"+port+"->8080/tcp") || strings.Count(ps, "Up ") != 2 {
+	// The healthcheck ran in the container (docker exec) and passed: web,
+	// which waits on it, started, and ps says healthy.
+	if ps := composeRun(t, dir, nil, false, "-f", file, "ps"); !strings.Contains(ps, "127.0.0.1:"+port+"->8080/tcp") || strings.Count(ps, "Up ") != 2 ||
+		!strings.Contains(ps, "(healthy)") {
 		t.Errorf("ps:\n%s", ps)
 	}
 	if logs := composeRun(t, dir, nil, false, "-f", file, "logs", "api"); !strings.Contains(logs, "api-1 | serving on 8080") {

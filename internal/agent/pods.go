@@ -119,6 +119,9 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 			cs.status = st
 			ps.changes++
 		}
+		if cs.status.State == runtime.StateRunning {
+			return e.probeReadiness(ctx, ps, c, cs)
+		}
 		if cs.status.State != runtime.StateExited {
 			return 0
 		}
@@ -152,7 +155,12 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 			return wait
 		}
 	}
-	return e.startContainer(ctx, pod, ps, c, cs)
+	d := e.startContainer(ctx, pod, ps, c, cs)
+	if cs.id != "" && cs.status.State == runtime.StateRunning {
+		// Running at once: its readiness probe is due from now on.
+		d = e.probeReadiness(ctx, ps, c, cs)
+	}
+	return d
 }
 
 // syncEphemeral starts an ephemeral container (kubectl debug) once; it is
@@ -573,7 +581,7 @@ func (e *engine) containerStatus(c *corev1.Container, cs *ctrState) corev1.Conta
 		s.ContainerID = e.rtName + "://" + cs.id
 	case cs.status.State == runtime.StateRunning:
 		s.State.Running = &corev1.ContainerStateRunning{StartedAt: mtime(cs.status.StartedAt)}
-		s.Ready, s.Started = true, ptr.To(true)
+		s.Ready, s.Started = !probed(c) || (cs.probe.id == cs.id && cs.probe.ready), ptr.To(true)
 		s.ContainerID = e.rtName + "://" + cs.id
 	default:
 		s.State.Terminated = terminated(&cs.status, e.rtName)

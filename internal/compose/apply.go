@@ -15,6 +15,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,7 +29,8 @@ type Client struct {
 	// Out receives compose-style progress lines (nil: discarded).
 	Out io.Writer
 	Log *slog.Logger
-	// Poll is how often waits look again (default 20 ms).
+	// Poll is how often waits without a watch (a namespace or Job going)
+	// look again (default 20 ms).
 	Poll time.Duration
 
 	outMu sync.Mutex
@@ -90,6 +92,14 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 			return fmt.Errorf("secret %s: %w", s.Name, err)
 		}
 	}
+	for _, pvc := range objs.Claims {
+		// A claim is made once and kept: its spec does not change.
+		if _, err := c.Kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err == nil {
+			c.progress("Volume", pvc.Name, "Created")
+		} else if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("volume %s: %w", pvc.Labels[LabelVolume], err)
+		}
+	}
 	have, err := c.existing(ctx, objs)
 	if err != nil {
 		return err
@@ -99,26 +109,31 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 		return err
 	}
 	aliases := hostAliases(ips)
+	w, err := c.watch(ctx, ns, project)
+	if err != nil {
+		return err
+	}
+	defer w.close()
 	// Services start as soon as what they depend on is as their
 	// depends_on asks (independent ones at once, as compose does); one
 	// look at the project's pods per round decides for all of them.
 	pending := append([]*Workload(nil), objs.Workloads...)
 	deadline := time.Now().Add(o.Timeout)
 	for len(pending) > 0 {
-		snap, err := c.snapshot(ctx, objs)
+		snap, err := w.snapshot(objs)
 		if err != nil {
 			return err
 		}
 		var still, now []*Workload
-		for _, w := range pending {
-			ok, err := snap.ready(w, pending)
+		for _, wl := range pending {
+			ok, err := snap.ready(wl, pending)
 			if err != nil {
-				return fmt.Errorf("service %q: %w", w.Service, err)
+				return fmt.Errorf("service %q: %w", wl.Service, err)
 			}
 			if ok {
-				now = append(now, w)
+				now = append(now, wl)
 			} else {
-				still = append(still, w)
+				still = append(still, wl)
 			}
 		}
 		if err := parallel(len(now), func(i int) error {
@@ -130,7 +145,7 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 			return err
 		}
 		if len(still) > 0 && len(still) == len(pending) {
-			if err := c.sleep(ctx, deadline, "dependencies of "+waitingFor(still)); err != nil {
+			if err := w.wait(ctx, deadline, "dependencies of "+waitingFor(still)); err != nil {
 				return err
 			}
 		}
@@ -142,35 +157,59 @@ func (c *Client) Up(ctx context.Context, objs *Objects, o UpOptions) error {
 	if o.Wait {
 		healthy := types.ServiceDependency{Condition: types.ServiceConditionHealthy}
 		for {
-			snap, err := c.snapshot(ctx, objs)
+			snap, err := w.snapshot(objs)
 			if err != nil {
 				return err
 			}
 			var waiting []*Workload
-			for _, w := range objs.Workloads {
+			for _, wl := range objs.Workloads {
 				cond := healthy
-				if w.Deployment == nil && w.Pods[0].Spec.RestartPolicy != "Always" {
+				if wl.Job != nil {
 					// A one-off is done when it has run.
 					cond = types.ServiceDependency{Condition: types.ServiceConditionStarted}
 				}
-				ok, err := snap.meets(w.Service, cond)
+				ok, err := snap.meets(wl.Service, cond)
 				if err != nil {
 					return err
 				}
 				if !ok {
-					waiting = append(waiting, w)
+					waiting = append(waiting, wl)
 				}
 			}
 			if len(waiting) == 0 {
 				break
 			}
-			if err := c.sleep(ctx, deadline, waitingFor(waiting)+" to be ready"); err != nil {
+			if err := w.wait(ctx, deadline, waitingFor(waiting)+" to be ready"); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
 }
+
+// HasDefaultStorageClass says whether the cluster names a default
+// StorageClass, so named volumes can be PersistentVolumeClaims
+// (ConvertOptions.Claims). A cluster that does not serve StorageClasses,
+// or does not let the user read them, has none.
+func (c *Client) HasDefaultStorageClass(ctx context.Context) (bool, error) {
+	l, err := c.Kube.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, sc := range l.Items {
+		if sc.Annotations[DefaultStorageClass] == "true" || sc.Annotations["storageclass.beta.kubernetes.io/is-default-class"] == "true" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// DefaultStorageClass is the annotation that makes a StorageClass the
+// cluster's default.
+const DefaultStorageClass = "storageclass.kubernetes.io/is-default-class"
 
 func (c *Client) ensureNamespace(ctx context.Context, want *corev1.Namespace, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
@@ -316,13 +355,13 @@ func (c *Client) checkPorts(ctx context.Context, objs *Objects) error {
 type current struct {
 	services    map[string]*corev1.Service
 	deployments map[string]*appsv1.Deployment
-	pods        map[string]*corev1.Pod
+	jobs        map[string]*batchv1.Job
 }
 
 func (c *Client) existing(ctx context.Context, objs *Objects) (*current, error) {
 	ns, project := objs.Namespace.Name, objs.Namespace.Labels[LabelProject]
 	lo := metav1.ListOptions{LabelSelector: LabelProject + "=" + project}
-	have := &current{services: map[string]*corev1.Service{}, deployments: map[string]*appsv1.Deployment{}, pods: map[string]*corev1.Pod{}}
+	have := &current{services: map[string]*corev1.Service{}, deployments: map[string]*appsv1.Deployment{}, jobs: map[string]*batchv1.Job{}}
 	svcs, err := c.Kube.CoreV1().Services(ns).List(ctx, lo)
 	if err != nil {
 		return nil, err
@@ -337,12 +376,12 @@ func (c *Client) existing(ctx context.Context, objs *Objects) (*current, error) 
 	for i := range deps.Items {
 		have.deployments[deps.Items[i].Name] = &deps.Items[i]
 	}
-	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
+	jobs, err := c.Kube.BatchV1().Jobs(ns).List(ctx, lo)
 	if err != nil {
 		return nil, err
 	}
-	for i := range pods.Items {
-		have.pods[pods.Items[i].Name] = &pods.Items[i]
+	for i := range jobs.Items {
+		have.jobs[jobs.Items[i].Name] = &jobs.Items[i]
 	}
 	return have, nil
 }
@@ -478,45 +517,37 @@ func (c *Client) applyWorkload(ctx context.Context, ns string, w *Workload, have
 		}
 		return nil
 	}
-	cl := c.Kube.CoreV1().Pods(ns)
-	keep := map[string]bool{}
-	for _, p := range w.Pods {
-		p = p.DeepCopy()
-		t := corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}
-		h := setTemplate(&t)
-		p.Annotations, p.Spec = t.Annotations, t.Spec
-		keep[p.Name] = true
-		cur, err := lookup(have.pods, "pods", p.Name)
-		if err == nil && cur.Annotations[AnnotationConfigHash] == h {
-			c.progress("Container", p.Name, "Running")
-			continue
-		}
-		if err == nil {
-			if err := c.deletePodAndWait(ctx, ns, p.Name, timeout); err != nil {
-				return err
-			}
-		} else if !apierrors.IsNotFound(err) {
+	j := w.Job.DeepCopy()
+	h := setTemplate(&j.Spec.Template)
+	cl := c.Kube.BatchV1().Jobs(ns)
+	cur, err := lookup(have.jobs, "jobs", j.Name)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return err
+	case cur.Spec.Template.Annotations[AnnotationConfigHash] == h && *cur.Spec.Completions == *j.Spec.Completions:
+		c.progress("Service", w.Service, "Running")
+		return nil
+	default:
+		// A Job's template cannot change: it goes with its pods and
+		// runs again.
+		if err := c.deleteJobAndWait(ctx, ns, j.Name, timeout); err != nil {
 			return err
 		}
-		if _, err := cl.Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-		c.progress("Container", p.Name, "Created")
 	}
-	// Fewer replicas than before: the highest numbers go.
-	for _, p := range have.pods {
-		if p.Labels[LabelService] == w.Service && !keep[p.Name] && len(p.OwnerReferences) == 0 {
-			if err := cl.Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return err
-			}
-		}
+	if _, err := cl.Create(ctx, j, metav1.CreateOptions{}); err != nil {
+		return err
 	}
+	c.progress("Service", w.Service, "Created")
 	return nil
 }
 
-func (c *Client) deletePodAndWait(ctx context.Context, ns, name string, timeout time.Duration) error {
-	cl := c.Kube.CoreV1().Pods(ns)
-	if err := cl.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+// deleteJobAndWait deletes a Job with its pods in the foreground and
+// waits until it is gone.
+func (c *Client) deleteJobAndWait(ctx context.Context, ns, name string, timeout time.Duration) error {
+	cl := c.Kube.BatchV1().Jobs(ns)
+	fg := metav1.DeletePropagationForeground
+	if err := cl.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	deadline := time.Now().Add(timeout)
@@ -526,7 +557,7 @@ func (c *Client) deletePodAndWait(ctx context.Context, ns, name string, timeout 
 		} else if err != nil {
 			return err
 		}
-		if err := c.sleep(ctx, deadline, "pod "+name+" to go"); err != nil {
+		if err := c.sleep(ctx, deadline, "job "+name+" to go"); err != nil {
 			return err
 		}
 	}
@@ -574,28 +605,6 @@ type snapshot struct {
 	deps map[string]*appsv1.Deployment
 }
 
-func (c *Client) snapshot(ctx context.Context, objs *Objects) (*snapshot, error) {
-	ns, project := objs.Namespace.Name, objs.Namespace.Labels[LabelProject]
-	lo := metav1.ListOptions{LabelSelector: LabelProject + "=" + project}
-	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
-	if err != nil {
-		return nil, err
-	}
-	deps, err := c.Kube.AppsV1().Deployments(ns).List(ctx, lo)
-	if err != nil {
-		return nil, err
-	}
-	s := &snapshot{objs: objs, pods: map[string][]*corev1.Pod{}, deps: map[string]*appsv1.Deployment{}}
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		s.pods[p.Labels[LabelService]] = append(s.pods[p.Labels[LabelService]], p)
-	}
-	for i := range deps.Items {
-		s.deps[deps.Items[i].Name] = &deps.Items[i]
-	}
-	return s, nil
-}
-
 // ready says whether w may start: every dependency is applied (not
 // pending) and meets its condition.
 func (s *snapshot) ready(w *Workload, pending []*Workload) (bool, error) {
@@ -630,10 +639,7 @@ func (s *snapshot) meets(dep string, cond types.ServiceDependency) (bool, error)
 		}
 		return true, nil
 	}
-	want := len(w.Pods)
-	if w.Deployment != nil {
-		want = int(*w.Deployment.Spec.Replicas)
-	}
+	want := w.Replicas()
 	running, ready, succeeded := 0, 0, 0
 	for _, p := range s.pods[dep] {
 		if p.DeletionTimestamp != nil {
@@ -712,7 +718,7 @@ func (c *Client) orphans(ctx context.Context, objs *Objects, project string, rem
 	if err != nil {
 		return err
 	}
-	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
+	jobs, err := c.Kube.BatchV1().Jobs(ns).List(ctx, lo)
 	if err != nil {
 		return err
 	}
@@ -731,11 +737,12 @@ func (c *Client) orphans(ctx context.Context, objs *Objects, project string, rem
 			}
 		}
 	}
-	for _, p := range pods.Items {
-		if s := p.Labels[LabelService]; !want[s] && len(p.OwnerReferences) == 0 {
+	bg := metav1.DeletePropagationBackground
+	for _, j := range jobs.Items {
+		if s := j.Labels[LabelService]; !want[s] {
 			found = append(found, s)
 			if remove {
-				if err := c.Kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				if err := c.Kube.BatchV1().Jobs(ns).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
 					return err
 				}
 			}

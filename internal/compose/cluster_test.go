@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -22,6 +24,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
 	"github.com/stratus-cloud/stratus/internal/proxy"
+	"github.com/stratus-cloud/stratus/internal/runtime"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
 
@@ -30,6 +33,7 @@ import (
 // over HTTPS with client-go, as `stratus compose` does.
 type cluster struct {
 	kube kubernetes.Interface
+	rt   *sim.Runtime
 }
 
 func stopLater(tb testing.TB, stop func(context.Context) error) {
@@ -55,7 +59,8 @@ func startCluster(tb testing.TB) *cluster {
 		tb.Fatal(err)
 	}
 	stopLater(tb, cm.Stop)
-	a, err := agent.New(agent.Options{Client: lc, NodeName: "node-1", Runtime: sim.New(sim.Options{Ports: true}),
+	rt := sim.New(sim.Options{Ports: true})
+	a, err := agent.New(agent.Options{Client: lc, NodeName: "node-1", Runtime: rt,
 		Certs: agent.LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}})
 	if err != nil {
 		tb.Fatal(err)
@@ -74,7 +79,7 @@ func startCluster(tb testing.TB) *cluster {
 		tb.Fatal(err)
 	}
 	testenv.Eventually(tb, 20*time.Second, "controllers, agent and proxy ready", func() bool { return cm.Ready() && a.Ready() && px.Ready() })
-	return &cluster{kube: kc}
+	return &cluster{kube: kc, rt: rt}
 }
 
 func freePort(tb testing.TB) string {
@@ -340,7 +345,7 @@ func TestPortClash(t *testing.T) {
 	}
 }
 
-// TestDependsOnCompleted: a one-off service runs as a bare pod, and a
+// TestDependsOnCompleted: a one-off service runs as a Job, and a
 // service that depends on its successful completion starts after it.
 func TestDependsOnCompleted(t *testing.T) {
 	c := startCluster(t)
@@ -369,10 +374,15 @@ services:
 	if err := c.client(nil).Up(ctx, objs, UpOptions{Wait: true, Timeout: 20 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	pod, err := c.kube.CoreV1().Pods("migrate").Get(ctx, "migrate-1", metav1.GetOptions{})
-	if err != nil || pod.Status.Phase != "Succeeded" {
-		t.Fatalf("one-off pod: %v %v", err, pod.Status.Phase)
+	job, err := c.kube.BatchV1().Jobs("migrate").Get(ctx, "migrate", metav1.GetOptions{})
+	if err != nil || job.Status.Succeeded != 1 || job.Labels[LabelService] != "migrate" {
+		t.Fatalf("one-off Job: %v %+v", err, job.Status)
 	}
+	pods, err := c.kube.CoreV1().Pods("migrate").List(ctx, metav1.ListOptions{LabelSelector: selector("migrate", "migrate")})
+	if err != nil || len(pods.Items) != 1 || pods.Items[0].Status.Phase != "Succeeded" {
+		t.Fatalf("one-off pods: %v %+v", err, pods)
+	}
+	pod := &pods.Items[0]
 	app, err := c.kube.CoreV1().Pods("migrate").List(ctx, metav1.ListOptions{LabelSelector: selector("migrate", "app")})
 	if err != nil || len(app.Items) != 1 {
 		t.Fatalf("app pods: %v %d", err, len(app.Items))
@@ -386,7 +396,189 @@ services:
 			t.Errorf("ps status of the one-off: %q", ct.Status)
 		}
 	}
+	// restart runs the one-off again: a new Job that succeeds.
+	if err := c.client(nil).Restart(ctx, "migrate", []string{"migrate"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, "the one-off to run again", func() bool {
+		j, err := c.kube.BatchV1().Jobs("migrate").Get(ctx, "migrate", metav1.GetOptions{})
+		return err == nil && j.UID != job.UID && j.Status.Succeeded == 1
+	})
 	if err := c.client(nil).Down(ctx, "migrate", DownOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHealthcheckGatesDependents: a healthcheck is a readiness probe the
+// node agent runs; a service_healthy dependent is not created until it
+// passes, and ps shows the health.
+func TestHealthcheckGatesDependents(t *testing.T) {
+	c := startCluster(t)
+	ctx := context.Background()
+	f := write(t, t.TempDir(), "compose.yaml", `name: health
+services:
+  db:
+    image: postgres
+    healthcheck:
+      test: ["CMD-SHELL", "cat /tmp/healthy"]
+      interval: 1s
+      retries: 2
+  app:
+    image: app
+    depends_on:
+      db:
+        condition: service_healthy
+`)
+	p, err := Load(ctx, LoadOptions{Files: []string{f}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := Convert(p, ConvertOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.client(nil).Up(ctx, objs, UpOptions{Wait: true, Timeout: 30 * time.Second}) }()
+	var db corev1.Pod
+	testenv.Eventually(t, 10*time.Second, "db running", func() bool {
+		l, err := c.kube.CoreV1().Pods("health").List(ctx, metav1.ListOptions{LabelSelector: selector("health", "db")})
+		if err != nil || len(l.Items) != 1 || l.Items[0].Status.Phase != corev1.PodRunning {
+			return false
+		}
+		db = l.Items[0]
+		return true
+	})
+	time.Sleep(2500 * time.Millisecond) // a few probes, all failing
+	if _, err := c.kube.AppsV1().Deployments("health").Get(ctx, "app", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("app created before db is healthy: %v", err)
+	}
+	cs, err := c.client(nil).PS(ctx, "health", time.Now())
+	if err != nil || len(cs) != 1 || !strings.HasSuffix(cs[0].Status, "(health: starting)") {
+		t.Fatalf("ps before healthy: %v %+v", err, cs)
+	}
+	id := strings.TrimPrefix(db.Status.ContainerStatuses[0].ContainerID, "sim://")
+	if code, err := c.rt.Exec(ctx, id, []string{"sh", "-c", "echo ok > /tmp/healthy"}, runtime.Streams{}); err != nil || code != 0 {
+		t.Fatalf("exec: %d %v", code, err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("up did not return once db was healthy")
+	}
+	cs, err = c.client(nil).PS(ctx, "health", time.Now())
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("ps: %v %+v", err, cs)
+	}
+	for _, ct := range cs {
+		if ct.Service == "db" && !strings.HasSuffix(ct.Status, "(healthy)") {
+			t.Errorf("db status %q", ct.Status)
+		}
+	}
+	if err := c.client(nil).Down(ctx, "health", DownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNamedVolumesAsClaims: with a default StorageClass a named volume is
+// a PersistentVolumeClaim both services mount; down keeps it (and its
+// namespace) and removes the rest; down -v removes it too.
+func TestNamedVolumesAsClaims(t *testing.T) {
+	c := startCluster(t)
+	ctx := context.Background()
+	cl := c.client(nil)
+	if has, err := cl.HasDefaultStorageClass(ctx); err != nil || has {
+		t.Fatalf("default storage class before one is made: %v %v", has, err)
+	}
+	sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "standard", Annotations: map[string]string{DefaultStorageClass: "true"}},
+		Provisioner: "example.com/test"}
+	if _, err := c.kube.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	has, err := cl.HasDefaultStorageClass(ctx)
+	if err != nil || !has {
+		t.Fatalf("default storage class: %v %v", has, err)
+	}
+	f := write(t, t.TempDir(), "compose.yaml", `name: vols
+services:
+  db:
+    image: postgres
+    volumes: ["db_data:/var/lib/postgresql/data", "/srv/logs:/logs", "/scratch"]
+    tmpfs: /run
+  backup:
+    image: tool
+    volumes: ["db_data:/backup:ro"]
+volumes:
+  db_data: {}
+`)
+	p, err := Load(ctx, LoadOptions{Files: []string{f}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := Convert(p, ConvertOptions{Claims: has})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Up(ctx, objs, UpOptions{Wait: true, Timeout: 30 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	pvc, err := c.kube.CoreV1().PersistentVolumeClaims("vols").Get(ctx, "db-data", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pvc.Labels[LabelProject] != "vols" || pvc.Labels[LabelVolume] != "db_data" || pvc.Spec.AccessModes[0] != corev1.ReadWriteOnce ||
+		pvc.Spec.Resources.Requests.Storage().Cmp(ClaimSize) != 0 {
+		t.Errorf("claim %+v", pvc)
+	}
+	for _, svc := range []string{"db", "backup"} {
+		d, err := c.kube.AppsV1().Deployments("vols").Get(ctx, svc, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vols := map[string]corev1.VolumeSource{}
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			vols[v.Name] = v.VolumeSource
+		}
+		if v := vols["vol-db-data"]; v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != "db-data" {
+			t.Errorf("%s: named volume %+v, want the claim", svc, v)
+		}
+		if svc != "db" {
+			continue
+		}
+		if v := vols["bind-1"]; v.HostPath == nil || v.HostPath.Path != "/srv/logs" {
+			t.Errorf("bind mount %+v", v)
+		}
+		if v := vols["anon-2"]; v.EmptyDir == nil || v.EmptyDir.Medium != "" {
+			t.Errorf("anonymous volume %+v", v)
+		}
+		if v := vols["tmpfs-t0"]; v.EmptyDir == nil || v.EmptyDir.Medium != corev1.StorageMediumMemory {
+			t.Errorf("tmpfs %+v", v)
+		}
+	}
+	// down keeps the volume.
+	if err := cl.Down(ctx, "vols", DownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.kube.CoreV1().PersistentVolumeClaims("vols").Get(ctx, "db-data", metav1.GetOptions{}); err != nil {
+		t.Fatalf("down removed the volume: %v", err)
+	}
+	lo := metav1.ListOptions{LabelSelector: LabelProject + "=vols"}
+	if pods, _ := c.kube.CoreV1().Pods("vols").List(ctx, lo); len(pods.Items) != 0 {
+		t.Errorf("down left %d pods", len(pods.Items))
+	}
+	// up again finds it; down -v removes everything.
+	if err := cl.Up(ctx, objs, UpOptions{Wait: true, Timeout: 30 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Down(ctx, "vols", DownOptions{Volumes: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !c.gone(t, "vols") {
+		t.Fatal("down -v left objects")
+	}
+	if _, err := c.kube.CoreV1().PersistentVolumeClaims("vols").Get(ctx, "db-data", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("down -v kept the volume: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,26 +44,37 @@ type Objects struct {
 	ConfigMaps []*corev1.ConfigMap
 	Secrets    []*corev1.Secret
 	Services   []*corev1.Service
+	// Claims are the named volumes (with ConvertOptions.Claims).
+	Claims []*corev1.PersistentVolumeClaim
 	// Workloads are in start order: a service after what it depends on.
 	Workloads []*Workload
 }
 
 // Workload is one compose service: a Deployment, or for a one-off service
-// (restart "no" or on-failure) bare Pods, since Jobs are not served yet.
+// (restart "no" or on-failure) a Job running each replica once.
 type Workload struct {
 	Service    string // the compose service name
 	Name       string // its Kubernetes name
 	Deployment *appsv1.Deployment
-	Pods       []*corev1.Pod
+	Job        *batchv1.Job
 	DependsOn  types.DependsOnConfig
 }
 
-// Template is the workload's pod template (the first pod's for bare pods).
+// Template is the workload's pod template.
 func (w *Workload) Template() *corev1.PodTemplateSpec {
 	if w.Deployment != nil {
 		return &w.Deployment.Spec.Template
 	}
-	return &corev1.PodTemplateSpec{ObjectMeta: w.Pods[0].ObjectMeta, Spec: w.Pods[0].Spec}
+	return &w.Job.Spec.Template
+}
+
+// Replicas is how many containers the service runs (or, one-off, runs
+// to completion).
+func (w *Workload) Replicas() int {
+	if w.Deployment != nil {
+		return int(*w.Deployment.Spec.Replicas)
+	}
+	return int(*w.Job.Spec.Completions)
 }
 
 // ConvertOptions tune Convert.
@@ -72,7 +84,18 @@ type ConvertOptions struct {
 	// PublishAddress is where published ports answer when a port names no
 	// host_ip (default 127.0.0.1: stratus listens on loopback).
 	PublishAddress string
+	// Claims: the cluster has a default StorageClass (Client.
+	// HasDefaultStorageClass), so named volumes become
+	// PersistentVolumeClaims; without it they are pod volumes.
+	Claims bool
 }
+
+// ClaimSize is what a named volume's PersistentVolumeClaim requests:
+// compose volumes name no size.
+var ClaimSize = resource.MustParse("1Gi")
+
+// LabelVolume names the compose volume a PersistentVolumeClaim is.
+const LabelVolume = "com.docker.compose.volume"
 
 // Namespace returns the Kubernetes namespace of a compose project.
 func Namespace(project string) (string, error) {
@@ -458,15 +481,25 @@ func (c *converter) service(name string, s types.ServiceConfig) error {
 		d.Spec = appsv1.DeploymentSpec{Replicas: &r, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelProject: c.p.Name, LabelService: name}}, Template: tmpl}
 		w.Deployment = d
 	} else {
-		for i := 1; i <= replicas; i++ {
-			po := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: c.meta(fmt.Sprintf("%s-%d", kn, i), name)}
-			po.Annotations = tmpl.Annotations
-			po.Spec = *tmpl.Spec.DeepCopy()
-			w.Pods = append(w.Pods, po)
-		}
-		if len(w.Pods) == 0 {
+		if replicas < 1 {
 			return fail("scale", fmt.Errorf("a one-off service needs at least one replica"))
 		}
+		// A one-off service runs each replica once: restart "no" never
+		// again, on-failure[:N] up to N more times (compose's default
+		// for on-failure is unlimited; the Job's is 6).
+		n := int32(replicas)
+		backoff := int32(0)
+		if tmpl.Spec.RestartPolicy == corev1.RestartPolicyOnFailure {
+			backoff = 6
+			if _, max, ok := strings.Cut(s.Restart, ":"); ok {
+				if v, err := strconv.ParseInt(max, 10, 32); err == nil && v >= 0 {
+					backoff = int32(v)
+				}
+			}
+		}
+		j := &batchv1.Job{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}, ObjectMeta: c.meta(kn, name)}
+		j.Spec = batchv1.JobSpec{Parallelism: &n, Completions: &n, BackoffLimit: &backoff, Template: tmpl}
+		w.Job = j
 	}
 	c.objs.Workloads = append(c.objs.Workloads, w)
 	return nil
@@ -519,7 +552,7 @@ func resources(s types.ServiceConfig) (corev1.ResourceRequirements, error) {
 }
 
 // probe maps a healthcheck onto a readiness probe: the same test, run
-// every interval, ready after the start period, unready after retries
+// every interval, ready at its first success, unready after retries
 // failures in a row (compose's defaults: 30 s, 30 s timeout, 3 retries).
 func probe(h *types.HealthCheckConfig) *corev1.Probe {
 	if h == nil || h.Disable || len(h.Test) == 0 || h.Test[0] == "NONE" {
@@ -554,9 +587,11 @@ func probe(h *types.HealthCheckConfig) *corev1.Probe {
 	if h.Retries != nil && *h.Retries > 0 {
 		p.FailureThreshold = int32(*h.Retries)
 	}
-	if h.StartPeriod != nil {
-		p.InitialDelaySeconds = int32(time.Duration(*h.StartPeriod).Seconds())
-	}
+	// start_period needs no field: failures in it do not count, and a
+	// success in it makes the container healthy at once; a readiness
+	// probe starts unready, so failures before its first success count
+	// for nothing either. Delaying the first probe by it (initialDelay)
+	// would hold back a service that is healthy sooner.
 	return p
 }
 
@@ -590,17 +625,26 @@ func (c *converter) volumes(name string, s types.ServiceConfig, pod *corev1.PodS
 			addVol(corev1.Volume{Name: vn, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: v.Source}}})
 			mount(vn, v.Target, v.ReadOnly, "")
 		case types.VolumeTypeVolume:
-			// Named volumes are pod volumes: PersistentVolumeClaims are
-			// not served yet.
+			// A named volume is a PersistentVolumeClaim where the
+			// cluster has a default StorageClass, else a pod volume; an
+			// anonymous one lives as long as the pod.
 			vn := fmt.Sprintf("anon-%d", i)
+			vs := corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
 			if v.Source != "" {
 				n, err := dnsName(v.Source)
 				if err != nil {
 					return &Error{Service: name, Key: "volumes", Err: err}
 				}
 				vn = "vol-" + n
+				if c.o.Claims {
+					claim, err := c.claim(v.Source, n)
+					if err != nil {
+						return &Error{Service: name, Key: "volumes", Err: err}
+					}
+					vs = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}
+				}
 			}
-			addVol(corev1.Volume{Name: vn, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+			addVol(corev1.Volume{Name: vn, VolumeSource: vs})
 			mount(vn, v.Target, v.ReadOnly, "")
 		case types.VolumeTypeTmpfs:
 			vn := fmt.Sprintf("tmpfs-%d", i)
@@ -673,6 +717,32 @@ func (c *converter) volumes(name string, s types.ServiceConfig, pod *corev1.PodS
 		}
 	}
 	return nil
+}
+
+// claim returns the PersistentVolumeClaim of named volume src (kn as a
+// Kubernetes name), adding it to the objects the first time; an external
+// volume's claim must exist already, under the volume's name.
+func (c *converter) claim(src, kn string) (string, error) {
+	if vc, ok := c.p.Volumes[src]; ok && bool(vc.External) {
+		name := vc.Name
+		if name == "" {
+			name = src
+		}
+		return dnsName(name)
+	}
+	for _, pvc := range c.objs.Claims {
+		if pvc.Name == kn {
+			return kn, nil
+		}
+	}
+	pvc := &corev1.PersistentVolumeClaim{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"}, ObjectMeta: c.meta(kn, "")}
+	pvc.Labels[LabelVolume] = src
+	pvc.Spec = corev1.PersistentVolumeClaimSpec{
+		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: ClaimSize}},
+	}
+	c.objs.Claims = append(c.objs.Claims, pvc)
+	return kn, nil
 }
 
 // names adds the Services that make a compose service reachable by name:

@@ -150,7 +150,7 @@ func TestConvertWordPress(t *testing.T) {
 	db := workload(t, objs, "db").Deployment.Spec.Template.Spec
 	p := db.Containers[0].ReadinessProbe
 	if p == nil || !reflect.DeepEqual(p.Exec.Command, []string{"mysqladmin", "ping", "-h", "localhost"}) ||
-		p.PeriodSeconds != 10 || p.TimeoutSeconds != 5 || p.FailureThreshold != 5 || p.InitialDelaySeconds != 30 {
+		p.PeriodSeconds != 10 || p.TimeoutSeconds != 5 || p.FailureThreshold != 5 || p.InitialDelaySeconds != 0 {
 		t.Errorf("db readiness probe %+v", p)
 	}
 	if len(db.Volumes) != 1 || db.Volumes[0].Name != "vol-db-data" || db.Volumes[0].EmptyDir == nil {
@@ -197,16 +197,17 @@ secrets:
 	write(t, dir, "token.txt", "s3cret")
 	objs := load(t, nil, filepath.Join(dir, "compose.yaml"))
 	job := workload(t, objs, "job")
-	if job.Deployment != nil || len(job.Pods) != 1 || job.Pods[0].Spec.RestartPolicy != corev1.RestartPolicyNever || job.Pods[0].Name != "job-1" {
-		t.Fatalf("restart: no must be a bare pod with restartPolicy Never: %+v", job)
+	if j := job.Job; job.Deployment != nil || j == nil || j.Name != "job" || *j.Spec.Completions != 1 || *j.Spec.Parallelism != 1 ||
+		*j.Spec.BackoffLimit != 0 || j.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Fatalf("restart: no must be a Job run once with restartPolicy Never: %+v", job)
 	}
-	spec := job.Pods[0].Spec
+	spec := job.Job.Spec.Template.Spec
 	c := spec.Containers[0]
 	if sc := c.SecurityContext; *sc.RunAsUser != 1000 || *sc.RunAsGroup != 1000 || sc.Capabilities.Add[0] != "NET_ADMIN" {
 		t.Errorf("security context %+v", sc)
 	}
-	if c.WorkingDir != "/srv" || job.Pods[0].Annotations["tier"] != "batch" {
-		t.Errorf("working dir %q annotations %v", c.WorkingDir, job.Pods[0].Annotations)
+	if c.WorkingDir != "/srv" || job.Template().Annotations["tier"] != "batch" {
+		t.Errorf("working dir %q annotations %v", c.WorkingDir, job.Template().Annotations)
 	}
 	vols := map[string]corev1.Volume{}
 	for _, v := range spec.Volumes {

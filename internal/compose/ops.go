@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"sort"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,9 +23,10 @@ import (
 
 // DownOptions tune Down.
 type DownOptions struct {
-	// Volumes also removes named volumes. They are pod volumes today
-	// (PersistentVolumeClaims are not served yet), so they go with the
-	// pods either way.
+	// Volumes also removes named volumes: the project's
+	// PersistentVolumeClaims (and with them its namespace). Volumes that
+	// are pod volumes (no default StorageClass) go with the pods either
+	// way.
 	Volumes bool
 	Timeout time.Duration
 }
@@ -58,6 +61,7 @@ func (c *Client) Down(ctx context.Context, project string, o DownOptions) error 
 	}{
 		{"deployments", func() error { return apps.Deployments(ns).DeleteCollection(ctx, del, lo) }},
 		{"replica sets", func() error { return apps.ReplicaSets(ns).DeleteCollection(ctx, del, lo) }},
+		{"jobs", func() error { return c.Kube.BatchV1().Jobs(ns).DeleteCollection(ctx, del, lo) }},
 		{"pods", func() error { return core.Pods(ns).DeleteCollection(ctx, del, lo) }},
 		{"services", func() error { return deleteServices(ctx, c, ns, lo) }},
 		{"config maps", func() error { return core.ConfigMaps(ns).DeleteCollection(ctx, del, lo) }},
@@ -68,10 +72,38 @@ func (c *Client) Down(ctx context.Context, project string, o DownOptions) error 
 			return fmt.Errorf("remove %s: %w", s.what, err)
 		}
 	}
+	deadline := time.Now().Add(o.Timeout)
+	if !o.Volumes {
+		claims, err := core.PersistentVolumeClaims(ns).List(ctx, lo)
+		if err != nil {
+			return fmt.Errorf("list volumes: %w", err)
+		}
+		if len(claims.Items) > 0 {
+			// The volumes stay, and so does the namespace that holds
+			// them; everything else goes.
+			for {
+				left, err := c.leftOver(ctx, ns, lo)
+				if err != nil {
+					return err
+				}
+				if left == 0 {
+					c.progress("Namespace", ns, "Kept (volumes: down -v removes them)")
+					return nil
+				}
+				if err := c.sleep(ctx, deadline, "the project's objects in "+ns+" to go"); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// Named, the volumes go themselves (stratus's namespace deletion does
+	// not empty a namespace of claims).
+	if err := core.PersistentVolumeClaims(ns).DeleteCollection(ctx, del, lo); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("remove volumes: %w", err)
+	}
 	if err := core.Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove namespace %s: %w", ns, err)
 	}
-	deadline := time.Now().Add(o.Timeout)
 	for {
 		_, err := core.Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -85,6 +117,27 @@ func (c *Client) Down(ctx context.Context, project string, o DownOptions) error 
 			return err
 		}
 	}
+}
+
+// leftOver counts the project's workloads, pods and Services still in ns.
+func (c *Client) leftOver(ctx context.Context, ns string, lo metav1.ListOptions) (int, error) {
+	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
+	if err != nil {
+		return 0, err
+	}
+	deps, err := c.Kube.AppsV1().Deployments(ns).List(ctx, lo)
+	if err != nil {
+		return 0, err
+	}
+	jobs, err := c.Kube.BatchV1().Jobs(ns).List(ctx, lo)
+	if err != nil {
+		return 0, err
+	}
+	svcs, err := c.Kube.CoreV1().Services(ns).List(ctx, lo)
+	if err != nil {
+		return 0, err
+	}
+	return len(pods.Items) + len(deps.Items) + len(jobs.Items) + len(svcs.Items), nil
 }
 
 // deleteServices deletes Services one by one: the Kubernetes API has no
@@ -329,7 +382,7 @@ func (c *Client) Scale(ctx context.Context, project, service string, replicas in
 	cl := c.Kube.AppsV1().Deployments(ns)
 	sc, err := cl.GetScale(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("service %q runs as one-off pods: scale it with up --scale %s=%d", service, service, replicas)
+		return fmt.Errorf("service %q is a one-off (a Job): scale it with up --scale %s=%d", service, service, replicas)
 	}
 	if err != nil {
 		return err
@@ -362,8 +415,8 @@ func (c *Client) workloadName(ctx context.Context, ns, project, service string) 
 }
 
 // Restart restarts services (all when none is named): a Deployment rolls
-// its pods over, as `kubectl rollout restart` does; one-off pods are
-// deleted and created again from their own spec.
+// its pods over, as `kubectl rollout restart` does; a one-off's Job is
+// deleted and run again from its own spec.
 func (c *Client) Restart(ctx context.Context, project string, services []string, now time.Time) error {
 	ns, err := Namespace(project)
 	if err != nil {
@@ -394,25 +447,23 @@ func (c *Client) Restart(ctx context.Context, project string, services []string,
 		}
 		c.progress("Service", svc, "Restarted")
 	}
-	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
+	jobs, err := c.Kube.BatchV1().Jobs(ns).List(ctx, lo)
 	if err != nil {
 		return err
 	}
-	for _, p := range pods.Items {
-		svc := p.Labels[LabelService]
-		if len(p.OwnerReferences) > 0 || (len(want) > 0 && !want[svc]) {
+	for _, j := range jobs.Items {
+		svc := j.Labels[LabelService]
+		if len(want) > 0 && !want[svc] {
 			continue
 		}
 		found[svc] = true
-		if err := c.deletePodAndWait(ctx, ns, p.Name, 2*time.Minute); err != nil {
+		if err := c.deleteJobAndWait(ctx, ns, j.Name, 2*time.Minute); err != nil {
 			return err
 		}
-		np := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: ns, Labels: p.Labels, Annotations: p.Annotations}, Spec: p.Spec}
-		np.Spec.NodeName = ""
-		if _, err := c.Kube.CoreV1().Pods(ns).Create(ctx, np, metav1.CreateOptions{}); err != nil {
+		if _, err := c.Kube.BatchV1().Jobs(ns).Create(ctx, rerun(&j), metav1.CreateOptions{}); err != nil {
 			return err
 		}
-		c.progress("Container", p.Name, "Restarted")
+		c.progress("Service", svc, "Restarted")
 	}
 	for _, s := range services {
 		if !found[s] {
@@ -423,7 +474,7 @@ func (c *Client) Restart(ctx context.Context, project string, services []string,
 }
 
 // Stop stops the project's containers without removing what defines them:
-// Deployments go to zero replicas, one-off pods are deleted. The next up
+// Deployments go to zero replicas, one-off Jobs are deleted. The next up
 // brings them back.
 func (c *Client) Stop(ctx context.Context, project string) error {
 	ns, err := Namespace(project)
@@ -443,16 +494,23 @@ func (c *Client) Stop(ctx context.Context, project string) error {
 		}
 		c.progress("Service", d.Labels[LabelService], "Stopped")
 	}
-	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, lo)
-	if err != nil {
+	bg := metav1.DeletePropagationBackground
+	if err := c.Kube.BatchV1().Jobs(ns).DeleteCollection(ctx, metav1.DeleteOptions{PropagationPolicy: &bg}, lo); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	for _, p := range pods.Items {
-		if len(p.OwnerReferences) == 0 {
-			if err := c.Kube.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return err
-			}
-		}
-	}
 	return nil
+}
+
+// rerun is a Job as it was asked for, without what the API and the Job
+// controller added (its uid's selector and labels), to be created again.
+func rerun(j *batchv1.Job) *batchv1.Job {
+	n := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: j.Name, Namespace: j.Namespace, Labels: j.Labels, Annotations: j.Annotations}}
+	n.Spec = *j.Spec.DeepCopy()
+	n.Spec.Selector, n.Spec.ManualSelector = nil, nil
+	t := &n.Spec.Template
+	t.Labels = maps.Clone(t.Labels)
+	for _, k := range []string{"controller-uid", "job-name", batchv1.ControllerUidLabel, batchv1.JobNameLabel} {
+		delete(t.Labels, k)
+	}
+	return n
 }
