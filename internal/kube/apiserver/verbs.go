@@ -360,7 +360,7 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 		s.writeError(w, err)
 		return
 	}
-	lr, err := s.storage.List(r.Context(), ri.res, ri.namespace, pred, rev, "")
+	lr, err := s.storage.ListAt(r.Context(), ri.res, ri.namespace, pred, 0, "", rev)
 	if err != nil {
 		s.writeError(w, err)
 		return
