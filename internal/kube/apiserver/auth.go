@@ -118,11 +118,14 @@ func (s *Server) startAuthz(ctx context.Context) error {
 		return err
 	}
 	a.authz = auth.Chain{auth.Masters{}, a.node, a.rbac}
+	if err := s.setupAdmission(cs); err != nil {
+		return err
+	}
 	a.informers.Start(s.base.Done())
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if !informersync.Factory(sctx.Done(), a.informers) {
-		return fmt.Errorf("apiserver: RBAC informers did not sync: %w", sctx.Err())
+		return fmt.Errorf("apiserver: RBAC and admission informers did not sync: %w", sctx.Err())
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
+	"github.com/stratus-cloud/stratus/internal/kube/admission"
 	"github.com/stratus-cloud/stratus/internal/kube/certs"
 	"github.com/stratus-cloud/stratus/internal/kube/openapi"
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
@@ -76,6 +77,8 @@ type Server struct {
 	storage *registry.Storage
 	bundle  *certs.Bundle
 	auth    authState
+	// admission runs webhooks and policies on writes (admission.go).
+	admission *admission.Admission
 	// nodes is the channel to node agents (nodechannel.go).
 	nodes   nodeChannel
 	metrics *metrics
