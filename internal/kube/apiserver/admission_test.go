@@ -220,7 +220,7 @@ func TestAdmissionWebhooks(t *testing.T) {
 		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
 			Name: "validate.example.com", ClientConfig: serviceRef("/validate"), Rules: podRules,
 			SideEffects: none, AdmissionReviewVersions: []string{"v1"}, FailurePolicy: fail, NamespaceSelector: onNS,
-			ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "skip-validation", Operator: metav1.LabelSelectorOpDoesNotExist}}},
+			ObjectSelector:  &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "skip-validation", Operator: metav1.LabelSelectorOpDoesNotExist}}},
 			MatchConditions: []admissionregistrationv1.MatchCondition{{Name: "not-exempt", Expression: `request.operation == "DELETE" || object.metadata.name != "exempt"`}},
 		}, {
 			Name:         "unreachable-ignored.example.com",
