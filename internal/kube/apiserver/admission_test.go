@@ -367,3 +367,95 @@ func containsStr(list []string, s string) bool {
 }
 
 var _ rest.WarningHandler = (*warnings)(nil)
+
+// TestKubectlAdmission: what kubectl users see of admission. A webhook's
+// refusal and warning, and a ValidatingAdmissionPolicy in CEL bound twice,
+// to Deny in one namespace and to Warn and Audit in another, with three
+// kubectl releases.
+func TestKubectlAdmission(t *testing.T) {
+	srv := apiservertest.Start(t)
+	cs := kubernetes.NewForConfigOrDie(apiservertest.RESTConfig(t, srv))
+	ctx := context.Background()
+	ws := startWebhookServer(t)
+	hookService(t, cs, ws.port)
+	admin := newKubectl(t, "1.33", srv)
+	admin.ok("apply", "-f", admin.file("setup.yaml", `apiVersion: v1
+kind: Namespace
+metadata: {name: guarded, labels: {webhooks: "on"}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: prod, labels: {env: prod}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: staging, labels: {env: staging}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: replicas-limit}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}
+  validations:
+  - expression: object.spec.replicas <= 5
+    message: replicas must be no greater than 5
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replicas-limit-deny}
+spec:
+  policyName: replicas-limit
+  validationActions: [Deny]
+  matchResources: {namespaceSelector: {matchLabels: {env: prod}}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replicas-limit-warn}
+spec:
+  policyName: replicas-limit
+  validationActions: [Warn, Audit]
+  matchResources: {namespaceSelector: {matchLabels: {env: staging}}}
+`))
+	val := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "validator"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name: "validate.example.com", ClientConfig: serviceRef("/validate"), Rules: podRules,
+			SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone), AdmissionReviewVersions: []string{"v1"},
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"webhooks": "on"}},
+		}}}
+	val.Webhooks[0].ClientConfig.CABundle = ws.caBundle
+	if _, err := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, val, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the webhook and the policy to take effect", func() bool {
+		_, _, err1 := admin.run("", "-n", "guarded", "run", "probe", "--image=busybox", "--labels=deny=yes", "--dry-run=server")
+		_, _, err2 := admin.run("", "-n", "prod", "create", "deployment", "probe", "--image=busybox", "--replicas=9", "--dry-run=server")
+		return err1 != nil && err2 != nil
+	})
+
+	for _, v := range []string{"1.27", "1.29", "1.33"} {
+		t.Run(v, func(t *testing.T) {
+			k := newKubectl(t, v, srv)
+			name := "p" + strings.ReplaceAll(v, ".", "")
+			errs := k.fails("-n", "guarded", "run", name+"-denied", "--image=busybox", "--labels=deny=yes")
+			contains(t, "webhook refusal", errs, `Error from server (Forbidden): admission webhook "validate.example.com" denied the request: labels say no`)
+			_, errs, err := k.run("", "-n", "guarded", "run", name, "--image=busybox")
+			if err != nil {
+				t.Fatalf("kubectl run: %v\n%s", err, errs)
+			}
+			contains(t, "webhook warning", errs, "Warning: checked by the validator")
+
+			errs = k.fails("-n", "prod", "create", "deployment", name, "--image=busybox", "--replicas=9")
+			contains(t, "policy Deny", errs, `deployments.apps "`+name+`" is forbidden: ValidatingAdmissionPolicy 'replicas-limit' with binding 'replicas-limit-deny' denied request: replicas must be no greater than 5`)
+			k.ok("-n", "prod", "create", "deployment", name, "--image=busybox", "--replicas=3")
+			errs = k.fails("-n", "prod", "patch", "deployment", name, "--type=merge", "-p", `{"spec":{"replicas":6}}`)
+			contains(t, "policy Deny on update", errs, "replicas must be no greater than 5")
+			_, errs, err = k.run("", "-n", "staging", "create", "deployment", name, "--image=busybox", "--replicas=9")
+			if err != nil {
+				t.Fatalf("policy Warn refused: %v\n%s", err, errs)
+			}
+			contains(t, "policy Warn", errs, `Warning: Validation failed for ValidatingAdmissionPolicy 'replicas-limit' with binding 'replicas-limit-warn': replicas must be no greater than 5`)
+		})
+	}
+}
