@@ -113,9 +113,9 @@ func (a *admitter) attributes(obj, old runtime.Object) k8sadmission.Attributes {
 	name := a.ri.name
 	switch {
 	case obj == nil:
-		op, opts = k8sadmission.Delete, a.del
-		if opts == nil {
-			opts = &metav1.DeleteOptions{}
+		op, opts = k8sadmission.Delete, &metav1.DeleteOptions{}
+		if a.del != nil {
+			opts = a.del
 		}
 	case old == nil:
 		op, opts = k8sadmission.Create, &metav1.CreateOptions{DryRun: dry, FieldManager: a.fieldManager}
