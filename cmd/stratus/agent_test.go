@@ -15,13 +15,14 @@ import (
 )
 
 // TestAgentJoins: `stratus agent` in another process joins the cluster of
-// a running `stratus up` with the join token given to up (--token), and its
+// a running `stratus up` with the join token given to up (--token, a
+// bootstrap token, exchanged for the node's own certificate), and its
 // node turns Ready; of the two servers it is given, the first does not
 // answer. The API's certificate carries the --tls-san names.
 func TestAgentJoins(t *testing.T) {
 	testenv.Need(t, fileExists(kubectl133), kubectl133+" not found (the Google Cloud SDK ships it)")
 	dir := filepath.Join(t.TempDir(), "data")
-	const token = "a-join-token-of-our-choosing"
+	const token = "abcdef.0123456789abcdef"
 	p := startUp(t, dir, "--runtime", "sim", "--token", token, "--tls-san", "stratus.test,10.11.12.13", "--tls-san", "other.test")
 	p.waitReady(t, 60*time.Second)
 	st, err := datadir.ReadState(dir)

@@ -41,7 +41,7 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 			if err != nil {
 				return err
 			}
-			f, err := cloudinit.New(cloudinit.Options{CloudStack: csc, Pool: pool, Servers: []string{srv.URL()}, Token: srv.NodeToken(), Log: w.log, Metrics: w.reg})
+			f, err := cloudinit.New(cloudinit.Options{CloudStack: csc, Pool: pool, Servers: []string{srv.URL()}, Token: srv.JoinToken(), Log: w.log, Metrics: w.reg})
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 				return err
 			}
 			as, err := cloudprovider.NewAutoscaler(cloudprovider.Options{Client: kc, Log: w.log}, csc,
-				"stratus agent --server "+srv.URL()+" --token "+srv.NodeToken(), 0)
+				"stratus agent --server "+srv.URL()+" --token "+srv.JoinToken(), 0)
 			if err != nil {
 				return err
 			}

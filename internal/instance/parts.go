@@ -114,7 +114,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	w.stateFns = append(w.stateFns, func(ctx context.Context, s *datadir.State) error {
 		s.KubeURL = srv.URL()
 		s.Kubeconfig = srv.KubeconfigPath()
-		s.JoinToken = srv.NodeToken()
+		s.JoinToken = srv.JoinToken()
 		return nil
 	})
 

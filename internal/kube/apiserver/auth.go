@@ -9,13 +9,17 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
+	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 
 	"github.com/stratus-cloud/stratus/internal/kube/auth"
 	"github.com/stratus-cloud/stratus/internal/kube/informersync"
@@ -103,7 +107,7 @@ func (s *Server) setupAuth(ctx context.Context) error {
 // the loopback client (as system:masters, which needs no RBAC), waiting
 // until they have synced.
 func (s *Server) startAuthz(ctx context.Context) error {
-	if err := s.seedPolicy(ctx); err != nil {
+	if err := together(func() error { return s.seedPolicy(ctx) }, func() error { return s.ensureJoinSecret(ctx) }); err != nil {
 		return err
 	}
 	cs, err := kubernetes.NewForConfig(s.LoopbackConfig())
@@ -118,11 +122,14 @@ func (s *Server) startAuthz(ctx context.Context) error {
 		return err
 	}
 	a.authz = auth.Chain{auth.Masters{}, a.node, a.rbac}
+	if err := s.setupAdmission(cs); err != nil {
+		return err
+	}
 	a.informers.Start(s.base.Done())
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if !informersync.Factory(sctx.Done(), a.informers) {
-		return fmt.Errorf("apiserver: RBAC informers did not sync: %w", sctx.Err())
+		return fmt.Errorf("apiserver: RBAC and admission informers did not sync: %w", sctx.Err())
 	}
 	return nil
 }
@@ -140,6 +147,28 @@ func (s *Server) seedPolicy(ctx context.Context) error {
 		fns = append(fns, func() error { return s.ensure(ctx, crbr, b, registry.WriteOptions{}) })
 	}
 	return together(fns...)
+}
+
+// ensureJoinSecret creates the bootstrap token Secret of the cluster's
+// join token when it is missing (kube-system/bootstrap-token-ID, good for
+// authentication only, without expiry), as kubeadm init does for the token
+// it prints. Deleting the Secret revokes the token until the next start.
+func (s *Server) ensureJoinSecret(ctx context.Context) error {
+	id, secret, ok := strings.Cut(s.bundle.JoinToken, ".")
+	if !ok {
+		return nil
+	}
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: bootstraputil.BootstrapTokenSecretName(id), Namespace: metav1.NamespaceSystem},
+		Type:       bootstrapapi.SecretTypeBootstrapToken,
+		Data: map[string][]byte{
+			bootstrapapi.BootstrapTokenIDKey:               []byte(id),
+			bootstrapapi.BootstrapTokenSecretKey:           []byte(secret),
+			bootstrapapi.BootstrapTokenUsageAuthentication: []byte("true"),
+			bootstrapapi.BootstrapTokenDescriptionKey:      []byte("the join token stratus up prints"),
+		},
+	}
+	return s.ensure(ctx, s.reg.Lookup("", "v1", "secrets"), sec, registry.WriteOptions{})
 }
 
 // storageObjects reads the objects tokens are checked against.

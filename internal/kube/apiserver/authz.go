@@ -111,7 +111,10 @@ func (s *Server) admit(r *http.Request, a *auth.Attributes) error {
 				podNode = obj.(*corev1.Pod).Spec.NodeName
 			}
 		}
-		if a.Verb == "create" && a.Name == "" && a.APIGroup == "" && a.Resource == "nodes" {
+		// A create names its object in the body: a node may create only
+		// its own Node and its own lease, as NodeRestriction checks.
+		if a.Verb == "create" && a.Name == "" && ((a.APIGroup == "" && a.Resource == "nodes") ||
+			(a.APIGroup == "coordination.k8s.io" && a.Resource == "leases" && a.Namespace == corev1.NamespaceNodeLease)) {
 			na := *a
 			na.Name = s.bodyName(r, a)
 			a = &na

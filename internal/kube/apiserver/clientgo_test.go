@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -356,33 +357,56 @@ func TestWatchBookmarksAndSelectors(t *testing.T) {
 	}
 }
 
+// TestUnauthenticated: a wrong token is 401; no credentials at all is the
+// anonymous user, allowed only what RBAC grants system:unauthenticated
+// (the health checks and /version), as kube-apiserver's --anonymous-auth.
 func TestUnauthenticated(t *testing.T) {
 	srv := apiservertest.Start(t)
 	cfg := apiservertest.RESTConfig(t, srv)
-	for name, tok := range map[string]string{"none": "", "wrong": "nope"} {
-		c := rest.CopyConfig(cfg)
-		c.BearerToken = tok
-		_, err := clientset(t, c).CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{})
-		if !apierrors.IsUnauthorized(err) {
-			t.Errorf("%s token: %v", name, err)
-		}
+	c := rest.CopyConfig(cfg)
+	c.BearerToken = "nope"
+	_, err := clientset(t, c).CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{})
+	if !apierrors.IsUnauthorized(err) {
+		t.Errorf("wrong token: %v", err)
 	}
-	// The raw answer is a Status.
+	c.BearerToken = ""
+	_, err = clientset(t, c).CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{})
+	if want := `pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" in the namespace "default"`; !apierrors.IsForbidden(err) || err.Error() != want {
+		t.Errorf("no credentials: %v, want %q", err, want)
+	}
+	// The raw answers, as curl sees them.
 	hc, err := rest.HTTPClientFor(&rest.Config{Host: cfg.Host, TLSClientConfig: cfg.TLSClientConfig})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := hc.Get(cfg.Host + "/api/v1/pods")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 401 || !strings.Contains(string(body), `"kind":"Status"`) || !strings.Contains(string(body), `"reason":"Unauthorized"`) {
-		t.Fatalf("401 body: %d %s", resp.StatusCode, body)
+	for _, c := range []struct {
+		path, token string
+		code        int
+		body        string
+	}{
+		{"/api/v1/pods", "wrong", 401, `"reason":"Unauthorized"`},
+		{"/api/v1/pods", "", 403, `"message":"pods is forbidden: User \"system:anonymous\" cannot list resource \"pods\" in API group \"\" at the cluster scope"`},
+		{"/api", "", 403, `"message":"forbidden: User \"system:anonymous\" cannot get path \"/api\""`},
+		{"/version", "", 200, `"gitVersion"`},
+		{"/healthz", "", 200, `ok`},
+		{"/readyz", "", 200, `ok`},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, cfg.Host+c.path, nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.code || !strings.Contains(string(body), c.body) {
+			t.Errorf("GET %s (token %q): %d %s, want %d with %s", c.path, c.token, resp.StatusCode, body, c.code, c.body)
+		}
 	}
 	// The node token is accepted.
-	c := rest.CopyConfig(cfg)
+	c = rest.CopyConfig(cfg)
 	c.BearerToken = srv.NodeToken()
 	if _, err := clientset(t, c).CoreV1().Nodes().List(context.Background(), metav1.ListOptions{}); err != nil {
 		t.Fatalf("node token: %v", err)

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/stratus-cloud/stratus/internal/kube/auth"
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
 )
 
@@ -67,6 +68,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.auth.authn.Authenticate(r)
+	if u == nil && err == nil {
+		// No credentials at all: the anonymous user, allowed what RBAC
+		// grants system:unauthenticated (/version, the health checks),
+		// as kube-apiserver with --anonymous-auth (its default).
+		u = &auth.User{Name: auth.UserAnonymous, Groups: []string{auth.GroupUnauthenticated}}
+	}
 	if u == nil || err != nil {
 		s.writeError(w, newStatus(http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized"))
 		s.metrics.requests.WithLabelValues("", "", "401").Inc()

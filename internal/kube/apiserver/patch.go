@@ -90,6 +90,7 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, ri requestIn
 	}
 	var warnings []string
 	wo := o.storage(ri.subresource)
+	wo.Admission = s.admitter(w, r, ri, o.dryRun, o.fieldManager, nil)
 	var fn registry.UpdateFunc
 	if pt == types.ApplyYAMLPatchType {
 		applied, err := s.decodeApply(patch, ri)

@@ -9,6 +9,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,6 +36,13 @@ func TestClientGoIdentities(t *testing.T) {
 	nodeCfg.Impersonate = rest.ImpersonationConfig{UserName: "system:node:n1", Groups: []string{"system:nodes"}}
 	node := kubernetes.NewForConfigOrDie(nodeCfg)
 	patch := []byte(`{"status":{"conditions":[{"type":"Ready","status":"True"}]}}`)
+	// A node creates its own lease and no other (the name is in the body).
+	for name, allowed := range map[string]bool{"n1": true, "n2": false} {
+		_, err := node.CoordinationV1().Leases(corev1.NamespaceNodeLease).Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+		if allowed && err != nil || !allowed && (!apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "can only access node lease with the same name as the requesting node")) {
+			t.Errorf("node n1 creating lease %s: %v", name, err)
+		}
+	}
 	if _, err := node.CoreV1().Nodes().Patch(ctx, "n1", types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
 		t.Fatalf("node patching its own status: %v", err)
 	}

@@ -24,9 +24,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	bootstraputil "k8s.io/cluster-bootstrap/token/util"
 
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
+	"github.com/stratus-cloud/stratus/internal/kube/admission"
 	"github.com/stratus-cloud/stratus/internal/kube/certs"
 	"github.com/stratus-cloud/stratus/internal/kube/openapi"
 	"github.com/stratus-cloud/stratus/internal/kube/registry"
@@ -50,7 +52,9 @@ type Options struct {
 	// (beyond loopback, the host's names and its interfaces' addresses).
 	SANs []string
 	// NodeToken, when set, is the cluster's join token (what agents present)
-	// instead of a generated one. Servers sharing a store must agree on it.
+	// instead of a generated one: a bootstrap token (ID.SECRET), or any
+	// other string for the legacy shared node credential. Servers sharing
+	// a store must agree on it.
 	NodeToken string
 	// ServiceCIDR is where cluster IPs come from (zero: 127.100.0.0/16).
 	ServiceCIDR netip.Prefix
@@ -76,6 +80,8 @@ type Server struct {
 	storage *registry.Storage
 	bundle  *certs.Bundle
 	auth    authState
+	// admission runs webhooks and policies on writes (admission.go).
+	admission *admission.Admission
 	// nodes is the channel to node agents (nodechannel.go).
 	nodes   nodeChannel
 	metrics *metrics
@@ -153,8 +159,27 @@ func New(o Options) (*Server, error) {
 }
 
 // loadBundle reads the cluster identity from the store, creating it on
-// first start; a nodeToken given replaces the stored join token.
+// first start, and gives it a bootstrap join token when it has none. A
+// nodeToken given is the join token when it has a bootstrap token's form,
+// else it replaces the legacy node token.
 func loadBundle(ctx context.Context, st store.Store, now time.Time, nodeToken string) (*certs.Bundle, error) {
+	fix := func(b *certs.Bundle) (changed bool, err error) {
+		switch {
+		case bootstraputil.IsValidBootstrapToken(nodeToken):
+			changed = b.JoinToken != nodeToken
+			b.JoinToken = nodeToken
+		case nodeToken != "":
+			changed = b.NodeToken != nodeToken
+			b.NodeToken = nodeToken
+		}
+		if b.JoinToken == "" {
+			if b.JoinToken, err = bootstraputil.GenerateBootstrapToken(); err != nil {
+				return false, err
+			}
+			changed = true
+		}
+		return changed, nil
+	}
 	for range 3 {
 		kv, err := st.Get(ctx, pkiKey)
 		if err == nil {
@@ -165,10 +190,10 @@ func loadBundle(ctx context.Context, st store.Store, now time.Time, nodeToken st
 			if err := b.Validate(); err != nil {
 				return nil, err
 			}
-			if nodeToken == "" || b.NodeToken == nodeToken {
-				return &b, nil
+			changed, err := fix(&b)
+			if err != nil || !changed {
+				return &b, err
 			}
-			b.NodeToken = nodeToken
 			data, _ := json.Marshal(&b)
 			if _, err := st.Txn(ctx, store.Update(pkiKey, data, kv.ModRev)); err == nil {
 				return &b, nil
@@ -184,8 +209,8 @@ func loadBundle(ctx context.Context, st store.Store, now time.Time, nodeToken st
 		if err != nil {
 			return nil, err
 		}
-		if nodeToken != "" {
-			b.NodeToken = nodeToken
+		if _, err := fix(b); err != nil {
+			return nil, err
 		}
 		data, _ := json.Marshal(b)
 		if _, err := st.Txn(ctx, store.Create(pkiKey, data)); err == nil {
@@ -210,8 +235,20 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // AdminToken is the bearer token of user admin (group system:masters).
 func (s *Server) AdminToken() string { return s.bundle.AdminToken }
 
-// NodeToken is the bearer token node agents use (stratus agent --token).
+// NodeToken is the legacy shared node credential (user system:node with
+// the node role cluster-wide). JoinToken is what agents should be given.
 func (s *Server) NodeToken() string { return s.bundle.NodeToken }
+
+// JoinToken is the token of `stratus agent --token`: the cluster's
+// bootstrap token, good only for exchanging for a node's own certificate,
+// unless the operator chose a legacy one (Options.NodeToken not of a
+// bootstrap token's form), which is then what agents are given.
+func (s *Server) JoinToken() string {
+	if t := s.opts.NodeToken; t != "" && !bootstraputil.IsValidBootstrapToken(t) {
+		return t
+	}
+	return s.bundle.JoinToken
+}
 
 // CACert is the PEM CA certificate clients must trust.
 func (s *Server) CACert() []byte { return append([]byte(nil), s.bundle.CACertPEM...) }

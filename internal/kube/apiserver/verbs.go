@@ -215,7 +215,9 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ri requestI
 		s.writeError(w, apierrors.NewInvalid(ri.res.GVK().GroupKind(), "", fieldRequired("metadata.name", "name or generateName is required")))
 		return
 	}
-	out, err := s.storage.Create(r.Context(), ri.res, obj, o.storage(""))
+	wo := o.storage("")
+	wo.Admission = s.admitter(w, r, ri, o.dryRun, o.fieldManager, nil)
+	out, err := s.storage.Create(r.Context(), ri.res, obj, wo)
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -255,6 +257,7 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ri requestI
 	}
 	sub := ri.subresource
 	wo := o.storage(sub)
+	wo.Admission = s.admitter(w, r, ri, o.dryRun, o.fieldManager, nil)
 	fn := func(cur runtime.Object) (runtime.Object, error) { return obj.DeepCopyObject(), nil }
 	wo.ReadOnlyCurrent = true // the request's object replaces it
 	if sub == "finalize" {
@@ -329,7 +332,8 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, ri requestI
 		s.writeError(w, err)
 		return
 	}
-	res, err := s.storage.Delete(r.Context(), ri.res, ri.namespace, ri.name, opts, registry.WriteOptions{DryRun: len(opts.DryRun) > 0})
+	res, err := s.storage.Delete(r.Context(), ri.res, ri.namespace, ri.name, opts,
+		registry.WriteOptions{DryRun: len(opts.DryRun) > 0, Admission: s.admitter(w, r, ri, len(opts.DryRun) > 0, "", opts)})
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -368,7 +372,10 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 	var done []runtime.Object
 	for _, obj := range lr.Items {
 		ns, name := registry.ObjectName(obj)
-		res, err := s.storage.Delete(r.Context(), ri.res, ns, name, opts, registry.WriteOptions{DryRun: len(opts.DryRun) > 0})
+		ri := ri
+		ri.namespace, ri.name = ns, name
+		res, err := s.storage.Delete(r.Context(), ri.res, ns, name, opts,
+			registry.WriteOptions{DryRun: len(opts.DryRun) > 0, Admission: s.admitter(w, r, ri, len(opts.DryRun) > 0, "", opts)})
 		if apierrors.IsNotFound(err) {
 			continue
 		}

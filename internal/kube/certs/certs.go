@@ -29,6 +29,10 @@ type Bundle struct {
 	CAKeyPEM   []byte `json:"caKey"`
 	AdminToken string `json:"adminToken"`
 	NodeToken  string `json:"nodeToken"`
+	// JoinToken is the bootstrap token (ID.SECRET) `stratus up` prints:
+	// good only for joining, as kubeadm's. NodeToken is the legacy shared
+	// node credential, kept for an operator who chose one.
+	JoinToken string `json:"joinToken,omitempty"`
 }
 
 // NewBundle generates a fresh CA and tokens.

@@ -19,6 +19,7 @@ import (
 // registerDefaults installs the defaulting the real server applies to
 // these kinds (k8s.io/kubernetes/pkg/apis/*/v1 defaults, rewritten).
 func registerDefaults(s *runtime.Scheme) {
+	registerAdmissionDefaults(s)
 	s.AddTypeDefaultingFunc(&corev1.Pod{}, func(o interface{}) { defaultPodSpec(&o.(*corev1.Pod).Spec) })
 	s.AddTypeDefaultingFunc(&corev1.ReplicationController{}, func(o interface{}) { defaultRC(o.(*corev1.ReplicationController)) })
 	s.AddTypeDefaultingFunc(&appsv1.ReplicaSet{}, func(o interface{}) {

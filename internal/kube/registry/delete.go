@@ -55,6 +55,11 @@ func (st *Storage) Delete(ctx context.Context, r *Resource, ns, name string, opt
 					fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, cm.GetResourceVersion()))
 			}
 		}
+		if o.Admission != nil {
+			if err := o.Admission.Validate(ctx, nil, cur); err != nil {
+				return DeleteResult{}, err
+			}
+		}
 		obj := cur.DeepCopyObject()
 		m, _ := meta.Accessor(obj)
 		grace := gracePeriod(obj, opts)

@@ -233,6 +233,20 @@ type WriteOptions struct {
 	// PUT, which replaces it), so Update hands it the stored object itself
 	// instead of a private copy.
 	ReadOnlyCurrent bool
+	// Admission, when set, is admission control on the write (webhooks
+	// and policies, which package apiserver runs).
+	Admission Admitter
+}
+
+// Admitter is admission control on one write, at the points where
+// kube-apiserver's storage runs it. old is the stored object (nil on
+// create); obj is nil on delete.
+type Admitter interface {
+	// Mutate may change obj, the object the write asks for, before the
+	// resource's strategy prepares and validates it.
+	Mutate(ctx context.Context, obj, old runtime.Object) error
+	// Validate may refuse the object about to be stored (or deleted).
+	Validate(ctx context.Context, obj, old runtime.Object) error
 }
 
 // Get returns the stored object (shared; do not modify).
@@ -295,6 +309,12 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
+	if o.Admission != nil {
+		st.Reg.Codecs.Scheme.Default(obj) // webhooks see a decoded, defaulted object
+		if err := o.Admission.Mutate(ctx, obj, nil); err != nil {
+			return nil, err
+		}
+	}
 	generated := m.GetName() == "" && m.GetGenerateName() != ""
 	if generated {
 		m.SetName(st.GenerateName(m.GetGenerateName()))
@@ -333,6 +353,11 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 	}
 	if err := st.checkNamespace(ctx, r, m.GetNamespace(), m.GetName()); err != nil {
 		return nil, err
+	}
+	if o.Admission != nil {
+		if err := o.Admission.Validate(ctx, obj, nil); err != nil {
+			return nil, err
+		}
 	}
 	if !o.SkipManagedFields && o.FieldManager != "" {
 		obj = st.trackCreate(r, obj, o.FieldManager)
@@ -484,6 +509,12 @@ func (st *Storage) Update(ctx context.Context, r *Resource, ns, name string, fn 
 		if err != nil {
 			return nil, false, err
 		}
+		if o.Admission != nil {
+			st.Reg.Codecs.Scheme.Default(obj)
+			if err := o.Admission.Mutate(ctx, obj, cur); err != nil {
+				return nil, false, err
+			}
+		}
 		out, retry, err := st.tryUpdate(ctx, r, kv, cur, obj, o)
 		if retry {
 			continue
@@ -559,6 +590,11 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 	}
 	if err := st.validate(ctx, r, obj, cur, o.Subresource); err != nil {
 		return nil, false, err
+	}
+	if o.Admission != nil {
+		if err := o.Admission.Validate(ctx, obj, cur); err != nil {
+			return nil, false, err
+		}
 	}
 	if !o.SkipManagedFields && o.FieldManager != "" {
 		obj = st.trackUpdate(r, cur, obj, o.FieldManager, o.Subresource)
