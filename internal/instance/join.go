@@ -41,7 +41,7 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 			if err != nil {
 				return err
 			}
-			f, err := cloudinit.New(cloudinit.Options{CloudStack: csc, Pool: pool, Servers: []string{srv.URL()}, Token: srv.NodeToken(), Log: w.log, Metrics: w.reg})
+			f, err := cloudinit.New(cloudinit.Options{CloudStack: csc, Pool: pool, Console: sm, Servers: []string{srv.URL()}, Token: srv.NodeToken(), Log: w.log, Metrics: w.reg})
 			if err != nil {
 				return err
 			}
