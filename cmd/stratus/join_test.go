@@ -226,10 +226,10 @@ type joinable struct {
 	kc          kubernetes.Interface
 }
 
-func startJoinable(t testing.TB) joinable {
+func startJoinable(t testing.TB, upArgs ...string) joinable {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
-	p := startUp(t, dir, "--runtime", "sim")
+	p := startUp(t, dir, append([]string{"--runtime", "sim"}, upArgs...)...)
 	p.waitReady(t, 60*time.Second)
 	join, err := exec.Command(stratusBinary(t), "join-command", "--data-dir", dir).Output()
 	if err != nil {

@@ -72,7 +72,7 @@ func (w *wiring) build(ctx context.Context) error {
 	if err := w.buildMarathon(kc); err != nil {
 		return err
 	}
-	w.buildJoin(sim, cs, kc, w.kube)
+	w.buildJoin(sim, dc, cs, kc, w.kube)
 
 	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, CloudChanges: sim.Changed, Marathon: w.marathon, Log: w.log}) // it names itself
 	if err != nil {
