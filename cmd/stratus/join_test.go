@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/cloudstack-go/v2/cloudstack"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -122,7 +124,9 @@ func TestLibcloudVMsJoin(t *testing.T) {
 	})
 	t.Logf("stopped VM's node tainted and NotReady in %v", time.Since(start))
 	libcloud("start", "k8s-1")
-	waitNode("k8s-1", "back", func(n *corev1.Node, err error) bool { return err == nil && !shutdown(n) && nodeReady(n) == corev1.ConditionTrue })
+	waitNode("k8s-1", "back", func(n *corev1.Node, err error) bool {
+		return err == nil && !shutdown(n) && nodeReady(n) == corev1.ConditionTrue
+	})
 
 	// reboot: the node blinks, NotReady then Ready, as a watcher sees it
 	w, err := kc.CoreV1().Nodes().Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=k8s-3", ResourceVersion: n.ResourceVersion})
@@ -297,5 +301,80 @@ func TestGcloudVMJoins(t *testing.T) {
 	if !strings.Contains(out, "stratus agent: the API server refused the token: Unauthorized (401)") ||
 		!strings.Contains(out, "--token <redacted>") || strings.Contains(out, "not-the-token") || !strings.Contains(out, "gce-bad login:") {
 		t.Errorf("gce-bad's serial port output:\n%s", out)
+	}
+}
+
+// TestHARestartBlinksNode: a host failure under a joined VM with HA (the
+// "Small HA" offering) restarts the VM on another host; its node blinks,
+// NotReady then Ready, within seconds, as a watcher sees, and is not left
+// shut down. (A VM without HA stops instead: TestLoadBalancerService.)
+func TestHARestartBlinksNode(t *testing.T) {
+	c := startJoinable(t)
+	cs := cloudstack.NewAsyncClient(c.csEnv["CLOUDSTACK_API_URL"], c.csEnv["CLOUDSTACK_API_KEY"], c.csEnv["CLOUDSTACK_SECRET_KEY"], false)
+	zoneID, _, err := cs.Zone.GetZoneID("Sandbox-simulator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offID, _, err := cs.ServiceOffering.GetServiceOfferingID("Small HA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmplID, _, err := cs.Template.GetTemplateID("Debian 12", "featured", zoneID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp := cs.VirtualMachine.NewDeployVirtualMachineParams(offID, tmplID, zoneID)
+	dp.SetName("ha-1")
+	dp.SetUserdata(base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\n" + c.join + "\n")))
+	vm, err := cs.VirtualMachine.DeployVirtualMachine(dp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var n *corev1.Node
+	testenv.Eventually(t, 20*time.Second, "ha-1 joined and Ready", func() bool {
+		n, err = c.kc.CoreV1().Nodes().Get(ctx, "ha-1", metav1.GetOptions{})
+		return err == nil && nodeReady(n) == corev1.ConditionTrue
+	})
+	w, err := c.kc.CoreV1().Nodes().Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=ha-1", ResourceVersion: n.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	fp := &cloudstack.CustomServiceParams{}
+	fp.SetParam("name", "PingCommand")
+	fp.SetParam("value", "result:fail")
+	fp.SetParam("hostid", vm.Hostid)
+	var mock map[string]any
+	if err := cs.Custom.(*cloudstack.CustomService).CustomRequest("configureSimulator", fp, &mock); err != nil {
+		t.Fatalf("configureSimulator: %v", err)
+	}
+	start := time.Now()
+	var seen []corev1.ConditionStatus
+	timeout := time.After(20 * time.Second)
+	for blinked := false; !blinked; {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatalf("watch closed; Ready went %v", seen)
+			}
+			if nn, ok := ev.Object.(*corev1.Node); ok {
+				if st := nodeReady(nn); len(seen) == 0 || seen[len(seen)-1] != st {
+					seen = append(seen, st)
+				}
+				blinked = slices.Contains(seen, corev1.ConditionFalse) && seen[len(seen)-1] == corev1.ConditionTrue
+			}
+		case <-timeout:
+			t.Fatalf("ha-1 did not blink after its host failed: Ready went %v", seen)
+		}
+	}
+	t.Logf("host failure: HA restart reached the node (Ready went %v) in %v", seen, time.Since(start))
+	moved, _, err := cs.VirtualMachine.GetVirtualMachineByID(vm.Id)
+	if err != nil || moved.State != "Running" || moved.Hostid == vm.Hostid {
+		t.Fatalf("ha-1 not restarted elsewhere: %v %+v", err, moved)
+	}
+	n, err = c.kc.CoreV1().Nodes().Get(ctx, "ha-1", metav1.GetOptions{})
+	if err != nil || len(n.Spec.Taints) != 0 || nodeReady(n) != corev1.ConditionTrue {
+		t.Errorf("ha-1 after the HA restart: %v %+v", err, n)
 	}
 }

@@ -252,9 +252,14 @@ func (f *Follower) Sync(ctx context.Context) error {
 	return f.followReboots(ctx)
 }
 
+// restartEvents are the events of a VM's machine restarting while the VM
+// stays Running: a reboot, and HA restarting it on another host when its
+// host went down (a VM without HA is Stopped instead, which Sync sees).
+var restartEvents = []string{"VM.REBOOT", "HA.VM.RESTART"}
+
 // followReboots restarts the node of each joined VM rebooted since the
-// last look: a reboot leaves the VM Running, so only its VM.REBOOT event
-// tells. The newest events are enough: a look comes every Interval.
+// last look: a reboot or an HA restart leaves the VM Running, so only its
+// event tells. The newest events are enough: a look comes every Interval.
 func (f *Follower) followReboots(ctx context.Context) error {
 	el, ok := f.o.CloudStack.(EventLister)
 	if !ok {
@@ -271,9 +276,13 @@ func (f *Follower) followReboots(ctx context.Context) error {
 	if len(joined) == 0 {
 		return nil
 	}
-	events, err := el.ListEvents(ctx, csclient.Params("type", "VM.REBOOT", "listall", "true", "page", "1", "pagesize", "200"))
-	if err != nil {
-		return err
+	var events []csclient.Event
+	for _, typ := range restartEvents {
+		ev, err := el.ListEvents(ctx, csclient.Params("type", typ, "listall", "true", "page", "1", "pagesize", "200"))
+		if err != nil {
+			return err
+		}
+		events = append(events, ev...)
 	}
 	seen := make(map[string]bool, len(events))
 	var restart []string

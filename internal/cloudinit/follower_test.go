@@ -26,16 +26,21 @@ type fakeCloud struct {
 func (c *fakeCloud) ListEvents(_ context.Context, q url.Values) ([]csclient.Event, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if q.Get("type") != "VM.REBOOT" {
-		return nil, nil
+	var out []csclient.Event
+	for _, e := range c.events {
+		if e.Type == q.Get("type") {
+			out = append(out, e)
+		}
 	}
-	return slices.Clone(c.events), nil
+	return out, nil
 }
 
-func (c *fakeCloud) reboot(eventID, vmID string) {
+func (c *fakeCloud) reboot(eventID, vmID string) { c.event(eventID, "VM.REBOOT", vmID) }
+
+func (c *fakeCloud) event(eventID, typ, vmID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.events = append([]csclient.Event{{ID: eventID, Type: "VM.REBOOT", ResourceID: vmID, ResourceType: "VirtualMachine"}}, c.events...)
+	c.events = append([]csclient.Event{{ID: eventID, Type: typ, ResourceID: vmID, ResourceType: "VirtualMachine"}}, c.events...)
 }
 
 func (c *fakeCloud) ListVirtualMachines(_ context.Context, q url.Values) ([]csclient.VirtualMachine, error) {
@@ -208,8 +213,9 @@ func (c *fakeConsole) WriteConsole(id, text string) {
 	c.m[id] += text
 }
 
-// TestFollowerReboots: a reboot leaves a VM Running, so the follower reads
-// VM.REBOOT events: a joined VM's reboot restarts its node once; reboots
+// TestFollowerReboots: a reboot or an HA restart leaves a VM Running, so
+// the follower reads VM.REBOOT and HA.VM.RESTART events: a joined VM's
+// reboot restarts its node once; reboots
 // from before the follower's first look, and of VMs that are not nodes,
 // restart nothing.
 func TestFollowerReboots(t *testing.T) {
@@ -237,9 +243,14 @@ func TestFollowerReboots(t *testing.T) {
 		{"nothing new", nil, []string{"web-1"}},
 		{"a VM that is no node reboots", []string{"2"}, []string{"web-1"}},
 		{"web-1 reboots again", []string{"1"}, []string{"web-1", "web-1"}},
+		{"HA restarts web-1 on another host", []string{"ha:1"}, []string{"web-1", "web-1", "web-1"}},
 	} {
 		for i, id := range step.reboot {
-			cloud.reboot(step.name+string(rune('a'+i)), id)
+			if vm, ok := strings.CutPrefix(id, "ha:"); ok {
+				cloud.event(step.name+string(rune('a'+i)), "HA.VM.RESTART", vm)
+			} else {
+				cloud.reboot(step.name+string(rune('a'+i)), id)
+			}
 		}
 		if err := f.Sync(ctx); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
