@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"net/url"
-	"sync"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
