@@ -67,6 +67,7 @@ func TestAutoscaler(t *testing.T) {
 			NodeSelector: map[string]string{"node.kubernetes.io/instance-type": "Large"},
 			Containers: []corev1.Container{{Name: "c", Image: "busybox", Command: []string{"sleep", "3600"},
 				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}}}}}
+	cpu0 := cpuSeconds(c.p.cmd.Process.Pid)
 	if _, err := kc.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestAutoscaler(t *testing.T) {
 		}
 		return err == nil && running == replicas
 	})
-	t.Logf("%d pods Running on %d new nodes in %v", replicas, groupNodes(), time.Since(start))
+	t.Logf("%d pods Running on %d new nodes in %v (server CPU %.1f s)", replicas, groupNodes(), time.Since(start), cpuSeconds(c.p.cmd.Process.Pid)-cpu0)
 	if got := groupNodes(); got < replicas/4 || got > replicas/4+2 {
 		t.Errorf("%d nodes for %d 1-CPU pods on 4-CPU nodes", got, replicas)
 	}
