@@ -8,9 +8,11 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
@@ -217,6 +219,33 @@ func (p *SimPool) RemoveNode(name string) bool {
 	started := p.started
 	p.startMu.Unlock()
 	return started && p.e.removeNode(name)
+}
+
+// RestartNode restarts a running node, as its machine rebooting does: the
+// node stops running, reports NotReady while its kubelet starts (the
+// reason and message a starting kubelet posts) and is Ready again once it
+// has registered. A watcher sees the node blink.
+func (p *SimPool) RestartNode(ctx context.Context, name string) error {
+	n := p.e.node(name)
+	if n == nil || !p.RemoveNode(name) {
+		return fmt.Errorf("agent: the pool does not run node %s", name)
+	}
+	nodes := p.e.client.CoreV1().Nodes()
+	cur, err := nodes.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("agent: node %s: %w", name, err)
+	}
+	now := metav1.NewTime(p.e.clock.Now().Truncate(time.Second))
+	for i := range cur.Status.Conditions {
+		if c := &cur.Status.Conditions[i]; c.Type == corev1.NodeReady {
+			c.Status, c.Reason, c.Message = corev1.ConditionFalse, "KubeletNotReady", "container runtime status check may not have completed yet"
+			c.LastHeartbeatTime, c.LastTransitionTime = now, now
+		}
+	}
+	if _, err := nodes.UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("agent: node %s status: %w", name, err)
+	}
+	return p.e.addNode(ctx, n.cfg)
 }
 
 // HasNode reports whether the pool runs the node.

@@ -49,6 +49,37 @@ func TestPoolAddAndRemoveNode(t *testing.T) {
 		addrs[corev1.NodeInternalIP] != "10.1.1.5" || addrs[corev1.NodeExternalIP] != "192.0.2.7" || n.Status.Capacity.Cpu().Value() != 4 {
 		t.Fatalf("node: %+v %+v %+v", n.Labels, n.Spec, n.Status)
 	}
+	// a restart (the VM rebooted): Ready False with a starting kubelet's
+	// reason, then Ready again, still in the pool
+	w, err := cs.CoreV1().Nodes().Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=vm-b", ResourceVersion: n.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RestartNode(ctx, "vm-b"); err != nil || !p.HasNode("vm-b") {
+		t.Fatalf("RestartNode: %v", err)
+	}
+	var reasons []string // the Ready condition's reasons as they change
+	blinked := func() bool {
+		return len(reasons) >= 2 && reasons[len(reasons)-2] == "KubeletNotReady" && reasons[len(reasons)-1] == "KubeletReady"
+	}
+	for !blinked() {
+		select {
+		case ev := <-w.ResultChan():
+			if nn, ok := ev.Object.(*corev1.Node); ok {
+				for _, c := range nn.Status.Conditions {
+					if c.Type == corev1.NodeReady && (len(reasons) == 0 || reasons[len(reasons)-1] != c.Reason) {
+						reasons = append(reasons, c.Reason)
+					}
+				}
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("restart: Ready reasons %v", reasons)
+		}
+	}
+	w.Stop()
+	if err := p.RestartNode(ctx, "vm-z"); err == nil {
+		t.Error("RestartNode of a node the pool does not run: no error")
+	}
 	if !p.RemoveNode("vm-a") || p.RemoveNode("vm-a") || p.HasNode("vm-a") || !p.HasNode("vm-b") {
 		t.Fatal("RemoveNode did not take vm-a out of the pool alone")
 	}

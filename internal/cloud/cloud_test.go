@@ -93,10 +93,31 @@ func TestDatacenterValidation(t *testing.T) {
 		"bad fault":     smallDC + "simulator: {faults: [{command: StartCommand, value: 'result:explode'}]}\n",
 		"bad range":     smallDCWithRange("10.0.0.9", "10.0.0.2"),
 		"bad os type":   smallDC + "templates: [{name: t2, osType: Nope, size: 1}]\n",
+		"node group zone": smallDC + "templates: [{name: t1, osType: Other, size: 1}]\n" +
+			"nodeGroups: [{name: g, zone: z9, offering: big, template: t1, min: 0, max: 2}]\n",
+		"node group offering": smallDC + "templates: [{name: t1, osType: Other, size: 1}]\n" +
+			"nodeGroups: [{name: g, zone: z1, offering: small, template: t1, min: 0, max: 2}]\n",
+		"node group template": smallDC + "nodeGroups: [{name: g, zone: z1, offering: big, template: t1, min: 0, max: 2}]\n",
+		"node group sizes": smallDC + "templates: [{name: t1, osType: Other, size: 1}]\n" +
+			"nodeGroups: [{name: g, zone: z1, offering: big, template: t1, min: 3, max: 2}]\n",
+		"node group name": smallDC + "templates: [{name: t1, osType: Other, size: 1}]\n" +
+			"nodeGroups: [{name: Big_Group, zone: z1, offering: big, template: t1, min: 0, max: 2}]\n",
+		"node group twice": smallDC + "templates: [{name: t1, osType: Other, size: 1}]\n" +
+			"nodeGroups: [{name: g, zone: z1, offering: big, template: t1, max: 2}, {name: g, zone: z1, offering: big, template: t1, max: 2}]\n",
+		"node group field": smallDC + "templates: [{name: t1, osType: Other, size: 1}]\n" +
+			"nodeGroups: [{name: g, zone: z1, offering: big, template: t1, max: 2, maxx: 3}]\n",
 	} {
 		if _, err := ParseDatacenter([]byte(y)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	dc, err := ParseDatacenter([]byte(smallDC + "templates: [{name: t1, osType: Other, size: 1}]\n" +
+		"nodeGroups: [{name: workers, zone: z1, offering: big, template: t1, min: 1, max: 4, securityGroups: [default]}]\n"))
+	if err != nil {
+		t.Fatalf("a valid node group: %v", err)
+	}
+	if g := dc.NodeGroups; len(g) != 1 || g[0].Name != "workers" || g[0].Min != 1 || g[0].Max != 4 || len(g[0].SecurityGroups) != 1 {
+		t.Errorf("node groups %+v", g)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"regexp"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -39,6 +40,24 @@ type Datacenter struct {
 	// name (user_vm, public_ip, volume, network, cpu, memory, …); -1 or
 	// absent means unlimited.
 	Limits map[string]int64 `json:"limits,omitempty"`
+	// NodeGroups are the cluster autoscaler's groups of VMs that join the
+	// cluster as nodes (internal/kube/cloudprovider; the
+	// kube-system/stratus-autoscaler ConfigMap may add more or replace one
+	// of the same name).
+	NodeGroups []NodeGroupSpec `json:"nodeGroups,omitempty"`
+}
+
+// NodeGroupSpec is a node group: VMs named <name>-<random> of an offering
+// and template in a zone, between min and max of them.
+type NodeGroupSpec struct {
+	Name     string `json:"name"`
+	Zone     string `json:"zone"`     // a zone's name
+	Offering string `json:"offering"` // a service offering's name
+	Template string `json:"template"` // a template's name
+	Min      int    `json:"min"`
+	Max      int    `json:"max"`
+	// SecurityGroups (names) for zones with security groups.
+	SecurityGroups []string `json:"securityGroups,omitempty"`
 }
 
 // SimulatorSpec is simulated behaviour.
@@ -356,8 +375,43 @@ func (dc *Datacenter) Validate() error {
 			bad("limits: unknown resource %q", name)
 		}
 	}
+	dc.validateNodeGroups(seen, bad)
 	return errors.Join(errs...)
 }
+
+// validateNodeGroups checks that each node group names a zone, offering
+// and template of the description, with 0 ≤ min ≤ max ≥ 1.
+func (dc *Datacenter) validateNodeGroups(zones map[string]bool, bad func(string, ...any)) {
+	offerings, templates, names := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, o := range dc.ServiceOfferings {
+		offerings[o.Name] = true
+	}
+	for _, t := range dc.Templates {
+		templates[t.Name] = true
+	}
+	for _, g := range dc.NodeGroups {
+		if !nodeGroupName.MatchString(g.Name) || names[g.Name] {
+			bad("node group %q: names must be unique lower-case DNS labels of at most 53 characters", g.Name)
+		}
+		names[g.Name] = true
+		if !zones[g.Zone] {
+			bad("node group %q: zone %q is not in zones", g.Name, g.Zone)
+		}
+		if !offerings[g.Offering] {
+			bad("node group %q: offering %q is not in serviceOfferings", g.Name, g.Offering)
+		}
+		if !templates[g.Template] {
+			bad("node group %q: template %q is not in templates", g.Name, g.Template)
+		}
+		if g.Min < 0 || g.Max < 1 || g.Min > g.Max {
+			bad("node group %q: want 0 <= min <= max and max >= 1 (min %d, max %d)", g.Name, g.Min, g.Max)
+		}
+	}
+}
+
+// nodeGroupName leaves room in a 63-character label for "-" and 8 hex
+// digits (the VMs' names).
+var nodeGroupName = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$`)
 
 func (r IPRangeSpec) check() error {
 	s, err := netip.ParseAddr(r.StartIP)

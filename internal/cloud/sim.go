@@ -61,6 +61,8 @@ type Sim struct {
 	started bool
 
 	fol follower
+
+	cons consoles
 }
 
 var (

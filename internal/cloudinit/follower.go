@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,18 +22,29 @@ import (
 )
 
 // ProviderID names the VM of a node that joined through CloudStack user
-// data: cloudstack://<zone name>/<VM id>. The cloud controller
-// (internal/kube/cloudprovider) reads it back.
-func ProviderID(zone, vmID string) string { return "cloudstack://" + zone + "/" + vmID }
-
-// ParseProviderID splits a ProviderID; ok is false for another form.
-func ParseProviderID(id string) (zone, vmID string, ok bool) {
-	rest, found := strings.CutPrefix(id, "cloudstack://")
-	if !found {
-		return "", "", false
+// data. A VM the GCE gateway made (it carries csclient.GCEInstanceTag) is
+// named as GCE names it, gce://<project>/<zone>/<instance>, so that tools
+// written for GCE's cloud provider read it; any other VM is
+// cloudstack://<zone name>/<VM id>. The cloud controller
+// (internal/kube/cloudprovider) finds the VM again with the same function.
+func ProviderID(vm *csclient.VirtualMachine) string {
+	if g := csclient.TagValue(vm.Tags, csclient.GCEInstanceTag); g != "" {
+		return "gce://" + g
 	}
-	zone, vmID, ok = strings.Cut(rest, "/")
-	return zone, vmID, ok && vmID != ""
+	return "cloudstack://" + vm.ZoneName + "/" + vm.ID
+}
+
+// IsProviderID reports whether id is in one of ProviderID's forms.
+func IsProviderID(id string) bool {
+	parts := 0 // zone/id or project/zone/instance
+	rest, ok := strings.CutPrefix(id, "cloudstack://")
+	if ok {
+		parts = 2
+	} else if rest, ok = strings.CutPrefix(id, "gce://"); ok {
+		parts = 3
+	}
+	f := strings.Split(rest, "/")
+	return ok && len(f) == parts && !slices.Contains(f, "")
 }
 
 // bootWorkers bounds the VMs whose boot one pass handles at a time.
@@ -47,14 +59,34 @@ type VMLister interface {
 	ListVirtualMachines(ctx context.Context, params url.Values) ([]csclient.VirtualMachine, error)
 }
 
+// EventLister lists CloudStack events (csclient.Client does). A
+// CloudStack client that also lists events lets the follower see reboots,
+// which leave a VM Running.
+type EventLister interface {
+	ListEvents(ctx context.Context, params url.Values) ([]csclient.Event, error)
+}
+
 // Pool runs the nodes of joined VMs (agent.SimPool does).
 type Pool interface {
 	AddNode(ctx context.Context, s agent.NodeSpec) error
 	RemoveNode(name string) bool
+	// RestartNode restarts a node as its machine's reboot does: NotReady,
+	// then Ready.
+	RestartNode(ctx context.Context, name string) error
+}
+
+// Console takes what a VM's guest writes to its console (cloud.Sim's
+// WriteConsole; CloudStack's getVirtualMachineConsoleOutput and GCE's
+// serial port output show it).
+type Console interface {
+	WriteConsole(vmID, text string)
 }
 
 // Options configure a Follower.
 type Options struct {
+	// Console, if set, gets the lines the join writes at each boot: the
+	// command run and whether the node registered, or why not.
+	Console Console
 	// CloudStack lists every VM (an admin's key pair; required).
 	CloudStack VMLister
 	// Pool runs the joined VMs' nodes (required).
@@ -85,6 +117,9 @@ type Follower struct {
 
 	mu  sync.Mutex
 	vms map[string]*vmState // by VM id
+	// reboots are the VM.REBOOT events of the last look (nil before the
+	// first: reboots before the follower started are history)
+	reboots map[string]bool
 }
 
 var _ app.Component = (*Follower)(nil)
@@ -214,7 +249,66 @@ func (f *Follower) Sync(ctx context.Context) error {
 	for _, n := range gone {
 		f.o.Pool.RemoveNode(n)
 	}
-	return nil
+	return f.followReboots(ctx)
+}
+
+// restartEvents are the events of a VM's machine restarting while the VM
+// stays Running: a reboot, and HA restarting it on another host when its
+// host went down (a VM without HA is Stopped instead, which Sync sees).
+var restartEvents = []string{"VM.REBOOT", "HA.VM.RESTART"}
+
+// followReboots restarts the node of each joined VM rebooted since the
+// last look: a reboot or an HA restart leaves the VM Running, so only its
+// event tells. The newest events are enough: a look comes every Interval.
+func (f *Follower) followReboots(ctx context.Context) error {
+	el, ok := f.o.CloudStack.(EventLister)
+	if !ok {
+		return nil
+	}
+	f.mu.Lock()
+	joined := map[string]string{} // VM id → node
+	for id, s := range f.vms {
+		if s.joined != "" {
+			joined[id] = s.joined
+		}
+	}
+	f.mu.Unlock()
+	if len(joined) == 0 {
+		return nil
+	}
+	var events []csclient.Event
+	for _, typ := range restartEvents {
+		ev, err := el.ListEvents(ctx, csclient.Params("type", typ, "listall", "true", "page", "1", "pagesize", "200"))
+		if err != nil {
+			return err
+		}
+		events = append(events, ev...)
+	}
+	seen := make(map[string]bool, len(events))
+	var restart []string
+	for _, e := range events {
+		seen[e.ID] = true
+		if f.reboots != nil && !f.reboots[e.ID] && joined[e.ResourceID] != "" {
+			restart = append(restart, joined[e.ResourceID])
+			f.console(e.ResourceID, "reboot: the machine restarted; stratus agent starting again")
+		}
+	}
+	f.reboots = seen
+	var errs []error
+	for _, n := range restart {
+		f.log.Info("joined VM rebooted; its node restarts", "node", n)
+		if err := f.o.Pool.RestartNode(ctx, n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// console writes a line to the VM's console as cloud-init's output does.
+func (f *Follower) console(vmID, format string, args ...any) {
+	if f.o.Console != nil {
+		f.o.Console.WriteConsole(vmID, "cloud-init[1024]: "+fmt.Sprintf(format, args...)+"\n")
+	}
 }
 
 // boot runs what cloud-init would run at this boot of the VM.
@@ -225,6 +319,7 @@ func (f *Follower) boot(ctx context.Context, vm *csclient.VirtualMachine, s *vmS
 		f.mu.Unlock()
 		if why != "" {
 			f.log.Warn("VM's join failed", "vm", vm.Name, "reason", why)
+			f.console(vm.ID, "%s", why)
 		}
 	}
 	full, err := f.o.CloudStack.ListVirtualMachines(ctx, csclient.Params("id", vm.ID, "listall", "true", "userdata", "true"))
@@ -245,6 +340,7 @@ func (f *Follower) boot(ctx context.Context, vm *csclient.VirtualMachine, s *vmS
 	if !ok {
 		return // just a VM
 	}
+	f.console(vm.ID, "runcmd: stratus agent --server %s --token <redacted>", strings.Join(j.Servers, ","))
 	if why := f.check(j); why != "" {
 		setFailure(why)
 		f.joins.WithLabelValues("refused").Inc()
@@ -264,6 +360,7 @@ func (f *Follower) boot(ctx context.Context, vm *csclient.VirtualMachine, s *vmS
 	f.mu.Unlock()
 	f.joins.WithLabelValues("joined").Inc()
 	f.log.Info("VM joined as a node", "vm", vm.Name, "node", spec.Name)
+	f.console(vm.ID, "stratus agent: node %s registered with the API server", spec.Name)
 }
 
 // check says why a join line cannot join this cluster, as the agent would
@@ -331,7 +428,7 @@ func (f *Follower) nodeSpec(vm *csclient.VirtualMachine, j Join) agent.NodeSpec 
 			corev1.LabelTopologyRegion:     f.o.Region,
 			corev1.LabelInstanceTypeStable: labelValue(vm.ServiceOfferingName),
 		},
-		ProviderID: ProviderID(vm.ZoneName, vm.ID),
+		ProviderID: ProviderID(vm),
 	}
 	for _, n := range vm.Nic {
 		if spec.InternalIP == "" || bool(n.IsDefault) {

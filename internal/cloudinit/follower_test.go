@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -16,8 +18,29 @@ import (
 // fakeCloud answers listVirtualMachines from a list (user data only when
 // asked for, by id, as the real API does).
 type fakeCloud struct {
-	mu  sync.Mutex
-	vms []csclient.VirtualMachine
+	mu     sync.Mutex
+	vms    []csclient.VirtualMachine
+	events []csclient.Event // VM.REBOOT events, newest first
+}
+
+func (c *fakeCloud) ListEvents(_ context.Context, q url.Values) ([]csclient.Event, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []csclient.Event
+	for _, e := range c.events {
+		if e.Type == q.Get("type") {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (c *fakeCloud) reboot(eventID, vmID string) { c.event(eventID, "VM.REBOOT", vmID) }
+
+func (c *fakeCloud) event(eventID, typ, vmID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events = append([]csclient.Event{{ID: eventID, Type: typ, ResourceID: vmID, ResourceType: "VirtualMachine"}}, c.events...)
 }
 
 func (c *fakeCloud) ListVirtualMachines(_ context.Context, q url.Values) ([]csclient.VirtualMachine, error) {
@@ -37,8 +60,16 @@ func (c *fakeCloud) ListVirtualMachines(_ context.Context, q url.Values) ([]cscl
 }
 
 type fakePool struct {
-	mu    sync.Mutex
-	nodes map[string]agent.NodeSpec
+	mu       sync.Mutex
+	nodes    map[string]agent.NodeSpec
+	restarts []string
+}
+
+func (p *fakePool) RestartNode(_ context.Context, name string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.restarts = append(p.restarts, name)
+	return nil
 }
 
 func (p *fakePool) AddNode(_ context.Context, s agent.NodeSpec) error {
@@ -76,7 +107,8 @@ func TestFollowerSync(t *testing.T) {
 	}}
 	pool := &fakePool{nodes: map[string]agent.NodeSpec{}}
 	reg := prometheus.NewRegistry()
-	f, err := New(Options{CloudStack: cloud, Pool: pool, Servers: []string{"https://localhost:6443"}, Token: "T", Metrics: reg})
+	cons := &fakeConsole{m: map[string]string{}}
+	f, err := New(Options{CloudStack: cloud, Pool: pool, Console: cons, Servers: []string{"https://localhost:6443"}, Token: "T", Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +134,20 @@ func TestFollowerSync(t *testing.T) {
 	} {
 		if got := f.Failure(id); got != want {
 			t.Errorf("VM %s: failure %q, want %q", id, got, want)
+		}
+		// the console shows the command (token hidden) and its outcome,
+		// once: the second pass is the same boot
+		con := cons.m[id]
+		switch {
+		case id == "4":
+			if con != "" {
+				t.Errorf("VM 4 (no join line): console %q", con)
+			}
+		case want != "" && strings.Count(con, want) != 1,
+			want == "" && strings.Count(con, "node web-1 registered") != 1,
+			!strings.Contains(con, "runcmd: stratus agent --server https://") || !strings.Contains(con, "--token <redacted>"),
+			strings.Contains(con, "--token T"), strings.Contains(con, "--token X"):
+			t.Errorf("VM %s: console\n%s", id, con)
 		}
 	}
 	if got := joins(t, reg, "joined"); got != 2 {
@@ -152,4 +198,68 @@ func joins(t *testing.T, reg *prometheus.Registry, result string) float64 {
 		}
 	}
 	return 0
+}
+
+// fakeConsole keeps what was written to each VM's console (boots run
+// side by side).
+type fakeConsole struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (c *fakeConsole) WriteConsole(id, text string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[id] += text
+}
+
+// TestFollowerReboots: a reboot or an HA restart leaves a VM Running, so
+// the follower reads VM.REBOOT and HA.VM.RESTART events: a joined VM's
+// reboot restarts its node once; reboots
+// from before the follower's first look, and of VMs that are not nodes,
+// restart nothing.
+func TestFollowerReboots(t *testing.T) {
+	u := base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\nstratus agent --server https://127.0.0.1:6443 --token T\n"))
+	plain := base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\necho hi\n"))
+	cloud := &fakeCloud{vms: []csclient.VirtualMachine{
+		{ID: "1", Name: "web-1", State: "Running", ZoneName: "z1", CPUNumber: 1, Memory: 512, UserData: &u},
+		{ID: "2", Name: "plain", State: "Running", ZoneName: "z1", CPUNumber: 1, Memory: 512, UserData: &plain},
+	}}
+	cloud.reboot("old", "1") // before the follower started
+	pool := &fakePool{nodes: map[string]agent.NodeSpec{}}
+	cons := &fakeConsole{m: map[string]string{}}
+	f, err := New(Options{CloudStack: cloud, Pool: pool, Console: cons, Servers: []string{"https://127.0.0.1:6443"}, Token: "T"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, step := range []struct {
+		name   string
+		reboot []string // VM ids rebooted before the pass
+		want   []string // restarts so far
+	}{
+		{"join; an old reboot is history", nil, nil},
+		{"web-1 reboots", []string{"1"}, []string{"web-1"}},
+		{"nothing new", nil, []string{"web-1"}},
+		{"a VM that is no node reboots", []string{"2"}, []string{"web-1"}},
+		{"web-1 reboots again", []string{"1"}, []string{"web-1", "web-1"}},
+		{"HA restarts web-1 on another host", []string{"ha:1"}, []string{"web-1", "web-1", "web-1"}},
+	} {
+		for i, id := range step.reboot {
+			if vm, ok := strings.CutPrefix(id, "ha:"); ok {
+				cloud.event(step.name+string(rune('a'+i)), "HA.VM.RESTART", vm)
+			} else {
+				cloud.reboot(step.name+string(rune('a'+i)), id)
+			}
+		}
+		if err := f.Sync(ctx); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if !slices.Equal(pool.restarts, step.want) {
+			t.Fatalf("%s: restarts %v, want %v", step.name, pool.restarts, step.want)
+		}
+	}
+	if !strings.Contains(cons.m["1"], "reboot: the machine restarted") || strings.Contains(cons.m["2"], "reboot") {
+		t.Errorf("consoles: %q", cons.m)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"reflect"
 	"testing"
+
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 func gz(s string) string {
@@ -59,19 +61,29 @@ func TestParseUserData(t *testing.T) {
 }
 
 func TestProviderID(t *testing.T) {
+	gceVM := &csclient.VirtualMachine{ID: "abc-1", ZoneName: "zone1", Tags: []csclient.Tag{{Key: "other", Value: "x"}, {Key: csclient.GCEInstanceTag, Value: "proj/zone1-a/web-1"}}}
 	for _, tc := range []struct {
-		in       string
-		zone, id string
-		ok       bool
+		in string
+		ok bool
 	}{
-		{ProviderID("zone1", "abc-1"), "zone1", "abc-1", true},
-		{"cloudstack://zone1/", "", "", false},
-		{"gce://p/z/n", "", "", false},
+		{ProviderID(&csclient.VirtualMachine{ID: "abc-1", ZoneName: "zone1"}), true},
+		{ProviderID(gceVM), true},
+		{"cloudstack://zone1/", false},
+		{"cloudstack://zone1/a/b", false},
+		{"gce://p/z", false},
+		{"gce://p//n", false},
+		{"aws:///us-east-1a/i-1", false},
+		{"", false},
 	} {
-		z, id, ok := ParseProviderID(tc.in)
-		if ok != tc.ok || ok && (z != tc.zone || id != tc.id) {
-			t.Errorf("%q: %q %q %v", tc.in, z, id, ok)
+		if ok := IsProviderID(tc.in); ok != tc.ok {
+			t.Errorf("IsProviderID(%q) = %v", tc.in, ok)
 		}
+	}
+	if got, want := ProviderID(&csclient.VirtualMachine{ID: "abc-1", ZoneName: "zone1"}), "cloudstack://zone1/abc-1"; got != want {
+		t.Errorf("CloudStack VM: %q, want %q", got, want)
+	}
+	if got, want := ProviderID(gceVM), "gce://proj/zone1-a/web-1"; got != want {
+		t.Errorf("GCE-made VM: %q, want %q", got, want)
 	}
 }
 

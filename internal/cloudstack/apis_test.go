@@ -48,7 +48,8 @@ func realAPIs(t *testing.T) map[string]apiMeta {
 
 // simulatorOnly are commands of the simulator plugin, absent from a
 // production server's listApis.
-var simulatorOnly = map[string]bool{"configureSimulator": true, "querySimulatorMock": true, "cleanupSimulatorMock": true, "listSimulatorMocks": true}
+var simulatorOnly = map[string]bool{"configureSimulator": true, "querySimulatorMock": true, "cleanupSimulatorMock": true, "listSimulatorMocks": true,
+	"getVirtualMachineConsoleOutput": true}
 
 // TestListApisMatchesCloudStack checks every implemented command's metadata
 // against CloudStack 4.22's: same async flag, and every parameter we

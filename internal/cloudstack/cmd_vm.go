@@ -98,6 +98,20 @@ func vmCommands() []*command {
 			}},
 		{Name: "getVirtualMachineUserData", Desc: "Returns user data associated with the VM", Resp: "virtualmachineuserdata", RespOf: userDataView{},
 			Params: []param{p("virtualmachineid*:uuid:UserVm", "The ID of the virtual machine")}, Run: getUserData},
+		// getVirtualMachineConsoleOutput is stratus's own: CloudStack 4.22
+		// has no API for a VM's console text (only createConsoleEndpoint's
+		// interactive console). It answers in CloudStack's shape what the
+		// VM's guest wrote, e.g. why its join command joined nothing.
+		{Name: "getVirtualMachineConsoleOutput", Desc: "Returns the console output of the virtual machine's guest, the most recent 64 KiB (stratus)",
+			Resp: "consoleoutput", RespOf: consoleOutputView{},
+			Params: []param{vmIDParam()},
+			Run: func(rq *request) (any, error) {
+				out, err := rq.h.sim.ConsoleOutput(rq.c, rq.str("id"))
+				if err != nil {
+					return nil, err
+				}
+				return Object{Key: "consoleoutput", Obj: consoleOutputView{ID: rq.str("id"), Output: out}}, nil
+			}},
 		{Name: "resetSSHKeyForVirtualMachine", Async: true, Desc: "Resets the SSH Key for virtual machine. The virtual machine must be in a \"Stopped\" state.",
 			Resp: "virtualmachine", RespOf: vmView{},
 			Params: []param{vmIDParam(), p("keypair:string", "name of the ssh key pair used to login to the virtual machine"),
@@ -242,6 +256,12 @@ func contains(ss []string, s string) bool {
 type userDataView struct {
 	VirtualMachineID string `json:"virtualmachineid"`
 	UserData         string `json:"userdata"`
+}
+
+// consoleOutputView is getVirtualMachineConsoleOutput's answer.
+type consoleOutputView struct {
+	ID     string `json:"id"`
+	Output string `json:"output"`
 }
 
 func getUserData(rq *request) (any, error) {

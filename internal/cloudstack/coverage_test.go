@@ -97,7 +97,7 @@ func TestCoverage(t *testing.T) {
 // simulatorCommands are stratus's and the simulator plugin's own commands,
 // absent from a production server's listApis.
 var simulatorCommands = map[string]bool{"configureSimulator": true, "querySimulatorMock": true,
-	"cleanupSimulatorMock": true, "listSimulatorMocks": true}
+	"cleanupSimulatorMock": true, "listSimulatorMocks": true, "getVirtualMachineConsoleOutput": true}
 
 // verbOf is a command's leading lower-case word (list, create, …).
 func verbOf(name string) string {

@@ -79,6 +79,29 @@ func TestKubeViews(t *testing.T) {
 
 	admin := site.browser(t)
 	admin.login("admin", "password")
+	if _, body := admin.get("/client/kube"); !strings.Contains(body, "No node groups") {
+		t.Errorf("kube page without an autoscaler shows node groups")
+	}
+	// the autoscaler's status, as internal/kube/cloudprovider writes it
+	if _, err := cluster.cs.CoreV1().ConfigMaps("kube-system").Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "cluster-autoscaler-status"},
+		Data: map[string]string{"status": `time: 2026-12-07 18:00:00 +0000 UTC
+autoscalerStatus: Running
+nodeGroups:
+- name: pool-a
+  health:
+    status: Healthy
+    nodeCounts:
+      registered: {total: 3, ready: 2, unready: 1}
+      unregistered: 1
+    cloudProviderTarget: 4
+    minSize: 0
+    maxSize: 10
+  scaleUp: {status: InProgress}
+  scaleDown: {status: NoCandidates}
+`}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	resp, body := admin.get("/client/kube")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
@@ -86,6 +109,7 @@ func TestKubeViews(t *testing.T) {
 	for _, want := range []string{
 		`id="kube-nodes">1/1<`, `id="kube-pods">3<`, `<td class="desired">3</td>`,
 		`href="http://127.0.0.1:30080/"`, `data-name="web-2"`, `Running 3`,
+		`<tr data-name="pool-a"><td class="mono">pool-a</td><td class="ready">2/3</td><td>1</td><td class="target">4</td><td>0</td><td>10</td><td>InProgress</td>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("kube page lacks %s", want)

@@ -9,7 +9,9 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // podPageSize is how many pods one page of the pod table shows.
@@ -57,14 +59,76 @@ type serviceRow struct {
 	Ports                            []servicePort
 }
 
+// nodeGroupRow is one of the cluster autoscaler's node groups, as its
+// status ConfigMap (kube-system/cluster-autoscaler-status) reports it.
+type nodeGroupRow struct {
+	Name                       string
+	Target, Min, Max           int
+	Ready, Registered, Booting int
+	ScaleUp, ScaleDown         string
+}
+
+// autoscalerStatus is the part of the cluster autoscaler's status
+// document the dashboard shows.
+type autoscalerStatus struct {
+	NodeGroups []struct {
+		Name   string `json:"name"`
+		Health struct {
+			NodeCounts struct {
+				Registered struct {
+					Total int `json:"total"`
+					Ready int `json:"ready"`
+				} `json:"registered"`
+				Unregistered int `json:"unregistered"`
+			} `json:"nodeCounts"`
+			CloudProviderTarget int `json:"cloudProviderTarget"`
+			MinSize             int `json:"minSize"`
+			MaxSize             int `json:"maxSize"`
+		} `json:"health"`
+		ScaleUp struct {
+			Status string `json:"status"`
+		} `json:"scaleUp"`
+		ScaleDown struct {
+			Status string `json:"status"`
+		} `json:"scaleDown"`
+	} `json:"nodeGroups"`
+}
+
+// nodeGroups reads the autoscaler's status ConfigMap; none (no groups, or
+// no autoscaler) is no rows.
+func (d *Dashboard) nodeGroups(ctx context.Context) ([]nodeGroupRow, error) {
+	cm, err := d.kube.CoreV1().ConfigMaps("kube-system").Get(ctx, "cluster-autoscaler-status", metav1.GetOptions{ResourceVersion: "0"})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("autoscaler status: %w", err)
+	}
+	var st autoscalerStatus
+	if err := yaml.Unmarshal([]byte(cm.Data["status"]), &st); err != nil {
+		return nil, fmt.Errorf("autoscaler status: %w", err)
+	}
+	var rows []nodeGroupRow
+	for _, g := range st.NodeGroups {
+		h := g.Health
+		rows = append(rows, nodeGroupRow{Name: g.Name, Target: h.CloudProviderTarget, Min: h.MinSize, Max: h.MaxSize,
+			Ready: h.NodeCounts.Registered.Ready, Registered: h.NodeCounts.Registered.Total, Booting: h.NodeCounts.Unregistered,
+			ScaleUp: g.ScaleUp.Status, ScaleDown: g.ScaleDown.Status})
+	}
+	return rows, nil
+}
+
 type kubeData struct {
-	Summary     *kubeSummary
-	Nodes       []nodeRow
-	Pods        []podRow
-	PodPager    pager
-	Deployments []workloadRow
-	RCs         []workloadRow
-	Services    []serviceRow
+	NodeGroups []nodeGroupRow
+	// NodeGroupsErr says why the node groups could not be read.
+	NodeGroupsErr string
+	Summary       *kubeSummary
+	Nodes         []nodeRow
+	Pods          []podRow
+	PodPager      pager
+	Deployments   []workloadRow
+	RCs           []workloadRow
+	Services      []serviceRow
 }
 
 // podPhases are the pod phases in display order, with their colour class.
@@ -150,6 +214,9 @@ func (d *Dashboard) loadKube(ctx context.Context, rq viewRequest) (any, error) {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
 	kd := kubeData{Summary: d.summarize(nodes.Items, pods.Items)}
+	if kd.NodeGroups, err = d.nodeGroups(ctx); err != nil {
+		kd.NodeGroupsErr = err.Error()
+	}
 
 	perNode := map[string]int{}
 	for i := range pods.Items {

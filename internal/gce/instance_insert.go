@@ -155,7 +155,17 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 	if _, err := c.g.instanceMetas(c.project, z.name).Put(c.ctx, in.Name, meta); err != nil {
 		return nil, err
 	}
-	return c.startOp(opScope{zone: z.name}, "insert", target, idOf("instance", res.ID), []string{res.JobID}, nil, func(r *opRecord) {
+	jobs := []string{res.JobID}
+	// the VM carries its GCE name in CloudStack, for the CloudStack
+	// clients that name it as GCE does (a joined node's gce:// provider id)
+	tag, err := c.cs.Async(c.ctx, "createTags", csclient.Params("resourcetype", "UserVm", "resourceids", res.ID,
+		"tags[0].key", csclient.GCEInstanceTag, "tags[0].value", c.project+"/"+z.name+"/"+in.Name))
+	if err != nil {
+		c.g.log.Warn("cannot tag the instance's VM with its GCE name", "vm", res.ID, "err", err)
+	} else {
+		jobs = append(jobs, tag.JobID)
+	}
+	return c.startOp(opScope{zone: z.name}, "insert", target, idOf("instance", res.ID), jobs, nil, func(r *opRecord) {
 		r.CleanupVM = res.ID
 		if external && z.cs.NetworkType != "Basic" {
 			r.NAT = &natStep{VMID: res.ID, ZoneID: z.cs.ID}

@@ -11,8 +11,11 @@ import (
 // CloudStack has no serial console API, so the gateway writes the
 // console a VM of that template, address and user data would show while
 // booting: a stable text built from what CloudStack reports, enough for
-// tools that wait for a login prompt or cloud-init's final message.
-func serialConsole(vm *csclient.VirtualMachine, userData string) string {
+// tools that wait for a login prompt or cloud-init's final message. What
+// the guest itself wrote (guest, from stratus's
+// getVirtualMachineConsoleOutput where the CloudStack has it: e.g. why a
+// join command joined nothing) comes before cloud-init's final message.
+func serialConsole(vm *csclient.VirtualMachine, userData, guest string) string {
 	var b strings.Builder
 	line := func(ts float64, format string, args ...any) {
 		fmt.Fprintf(&b, "[%12.6f] ", ts)
@@ -30,6 +33,11 @@ func serialConsole(vm *csclient.VirtualMachine, userData string) string {
 	line(1.6, "cloud-init[420]: hostname: %s", vm.Name)
 	if userData != "" {
 		line(2.1, "cloud-init[501]: user-data: %d bytes processed", len(userData))
+	}
+	for _, l := range strings.Split(strings.TrimRight(guest, "\n"), "\n") {
+		if l != "" {
+			line(2.2, "%s", l)
+		}
 	}
 	line(2.4, "cloud-init[530]: Cloud-init finished. Datasource DataSourceCloudStack.")
 	fmt.Fprintf(&b, "\n%s login: \n", vm.Name)
@@ -64,7 +72,9 @@ func (g *Gateway) getSerialPortOutput(c *call) (any, error) {
 	contents := ""
 	if port == 1 {
 		ud, _ := itemValue(metadataItems(vm, m), userDataKey)
-		contents = serialConsole(vm, ud)
+		// a CloudStack without stratus's console command has no guest text
+		guest, _ := c.cs.ConsoleOutput(c.ctx, vm.ID)
+		contents = serialConsole(vm, ud, guest)
 	}
 	n := int64(len(contents))
 	if start < 0 {

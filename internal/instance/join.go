@@ -24,7 +24,7 @@ import (
 // Services). Both are clients of
 // the CloudStack API, which they call in-process with the root admin's
 // keys, as the GCE gateway does.
-func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interface, srv *apiserver.Server) {
+func (w *wiring) buildJoin(sm *cloud.Sim, dc *cloud.Datacenter, cs http.Handler, kc kubernetes.Interface, srv *apiserver.Server) {
 	var group *app.Group
 	// Servers sharing a store take turns, as with the controller manager:
 	// one server's pool runs the joined nodes, one controller follows.
@@ -41,7 +41,7 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 			if err != nil {
 				return err
 			}
-			f, err := cloudinit.New(cloudinit.Options{CloudStack: csc, Pool: pool, Servers: []string{srv.URL()}, Token: srv.JoinToken(), Log: w.log, Metrics: w.reg})
+			f, err := cloudinit.New(cloudinit.Options{CloudStack: csc, Pool: pool, Console: sm, Servers: []string{srv.URL()}, Token: srv.JoinToken(), Log: w.log, Metrics: w.reg})
 			if err != nil {
 				return err
 			}
@@ -53,8 +53,12 @@ func (w *wiring) buildJoin(sm *cloud.Sim, cs http.Handler, kc kubernetes.Interfa
 			if err != nil {
 				return err
 			}
+			var groups []cloudprovider.NodeGroup // the data center file's
+			for _, g := range dc.NodeGroups {
+				groups = append(groups, cloudprovider.NodeGroup(g))
+			}
 			as, err := cloudprovider.NewAutoscaler(cloudprovider.Options{Client: kc, Log: w.log}, csc,
-				"stratus agent --server "+srv.URL()+" --token "+srv.JoinToken(), 0)
+				"stratus agent --server "+srv.URL()+" --token "+srv.JoinToken(), 0, groups...)
 			if err != nil {
 				return err
 			}

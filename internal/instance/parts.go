@@ -72,7 +72,7 @@ func (w *wiring) build(ctx context.Context) error {
 	if err := w.buildMarathon(kc); err != nil {
 		return err
 	}
-	w.buildJoin(sim, cs, kc, w.kube)
+	w.buildJoin(sim, dc, cs, kc, w.kube)
 
 	// The fault API is read as a client, with the admin token; its handler
 	// is made once every part is (Instance.adminHandler).

@@ -1,11 +1,12 @@
-"""The seed's provisioning with Apache libcloud: a key pair, a security group
-with TCP/UDP/ICMP rules, and VMs with cloud-config user data in the basic
-(security group) zone. Run by TestLibcloudVMsJoin with CLOUDSTACK_ENDPOINT,
-CLOUDSTACK_KEY, CLOUDSTACK_SECRET and JOIN (the `stratus join-command`
-line) set.
+"""The life-cycle steps after the seed's provisioning (the README's libcloud
+recipe, which TestLibcloudVMsJoin runs first) with Apache libcloud. Run by
+TestLibcloudVMsJoin with CLOUDSTACK_ENDPOINT, CLOUDSTACK_KEY,
+CLOUDSTACK_SECRET and JOIN (the `stratus join-command` line) set.
 
-  create: k8s-1, k8s-2 (join, Medium), etcd-1 (no join), bad-1 (wrong token)
-  stop NAME / start NAME / destroy NAME: one life-cycle step
+  check: the recipe's 8 VMs run, each with an address
+  bad: bad-1, whose join line has a wrong token, and k8s-sh, which joins
+       with a `#!` script
+  stop NAME / start NAME / reboot NAME / destroy NAME: one life-cycle step
 Prints "OK" at the end.
 """
 import os
@@ -34,35 +35,28 @@ def node(name):
 
 
 what = sys.argv[1]
-if what == "create":
+if what == "check":
+    names = ["etcd-%d" % i for i in range(1, 4)] + ["k8s-%d" % i for i in range(1, 6)]
+    for name in names:
+        got = node(name)
+        check(got.state == NodeState.RUNNING and got.private_ips + got.public_ips,
+              "%s running with an address: %s %r" % (name, got.state, got))
+elif what == "bad":
     zone = [l for l in drv.list_locations() if l.name == "Sandbox-simulator-basic"][0]
     medium = [s for s in drv.list_sizes() if s.name == "Medium"][0]
     image = [i for i in drv.list_images(location=zone) if i.name == "Debian 12"][0]
-    kp = drv.create_key_pair("k8s")
-    check(kp.private_key, "key pair with a private key")
-    drv.ex_create_security_group("k8s")
-    for proto, start, end in (("TCP", 1, 65535), ("UDP", 1, 65535)):
-        drv.ex_authorize_security_group_ingress("k8s", proto, "0.0.0.0/0", start, end)
-    drv.ex_authorize_security_group_ingress("k8s", "ICMP", "0.0.0.0/0", icmptype=-1, icmpcode=-1)
     join = os.environ["JOIN"]
     bad = join.rsplit("--token", 1)[0] + "--token not-the-token"
-    cloud_config = "#cloud-config\npackages: [curl]\nruncmd:\n  - echo joining\n  - %s\n"
-    etcd = "#cloud-config\nruncmd:\n  - [systemctl, start, etcd]\n"
-    made = []
-    for name, ud in (("k8s-1", cloud_config % join), ("k8s-2", "#!/bin/sh\n" + join + "\n"),
-                     ("etcd-1", etcd), ("bad-1", cloud_config % bad)):
-        made.append(drv.create_node(name=name, size=medium, image=image, location=zone, ex_keyname="k8s",
-                                    ex_security_groups=["k8s"], ex_userdata=ud, ex_start_vm=True))
-    # (create_node waits for the deploy job; wait_until_running would
-    # also wait for an address libcloud deems private or public by range)
-    for n in made:
-        got = drv.ex_get_node(n.id)
-        check(got.state == NodeState.RUNNING and got.private_ips + got.public_ips,
-              "%s running with an address: %s %r" % (n.name, got.state, got))
+    for name, ud in (("bad-1", "#cloud-config\npackages: [curl]\nruncmd:\n  - echo joining\n  - %s\n" % bad),
+                     ("k8s-sh", "#!/bin/sh\n" + join + "\n")):
+        drv.create_node(name=name, size=medium, image=image, location=zone, ex_keyname="k8s",
+                        ex_security_groups=["k8s"], ex_userdata=ud, ex_start_vm=True)
 elif what == "stop":
     check(drv.ex_stop(node(sys.argv[2])), "stopped")
 elif what == "start":
     check(drv.ex_start(node(sys.argv[2])), "started")
+elif what == "reboot":
+    check(drv.reboot_node(node(sys.argv[2])), "rebooted")
 elif what == "destroy":
     check(drv.destroy_node(node(sys.argv[2]), ex_expunge=True), "destroyed")
 print("OK")

@@ -212,3 +212,25 @@ func (c *Client) ListLoadBalancerRules(ctx context.Context, params url.Values) (
 func (c *Client) ListLoadBalancerRuleInstances(ctx context.Context, params url.Values) ([]VirtualMachine, error) {
 	return list[VirtualMachine](ctx, c, "listLoadBalancerRuleInstances", "loadbalancerruleinstance", params)
 }
+
+// ConsoleOutput returns what the VM's guest wrote to its console
+// (getVirtualMachineConsoleOutput, stratus's own command: a real
+// CloudStack answers it as an unknown command, an error here).
+func (c *Client) ConsoleOutput(ctx context.Context, vmID string) (string, error) {
+	var out struct {
+		ConsoleOutput struct {
+			Output string `json:"output"`
+		} `json:"consoleoutput"`
+	}
+	err := c.Do(ctx, "getVirtualMachineConsoleOutput", Params("id", vmID), &out)
+	return out.ConsoleOutput.Output, err
+}
+
+// ListEvents calls listEvents.
+func (c *Client) ListEvents(ctx context.Context, params url.Values) ([]Event, error) {
+	var out struct {
+		Event []Event `json:"event"`
+	}
+	err := c.Do(ctx, "listEvents", params, &out)
+	return out.Event, err
+}

@@ -99,6 +99,22 @@ type VirtualMachine struct {
 	Hypervisor          string  `json:"hypervisor"`
 	Nic                 []Nic   `json:"nic"`
 	SecurityGroup       []SGRef `json:"securitygroup"`
+	Tags                []Tag   `json:"tags"`
+}
+
+// GCEInstanceTag is the resource tag the GCE gateway puts on a VM it
+// deploys: "project/zone/name", the instance's GCE name. The cloud-init
+// follower makes a joined VM's provider id of it (gce://project/zone/name).
+const GCEInstanceTag = "gce-instance"
+
+// TagValue returns the value of the tag with key k ("" when absent).
+func TagValue(tags []Tag, k string) string {
+	for _, t := range tags {
+		if t.Key == k {
+			return t.Value
+		}
+	}
+	return ""
 }
 
 // Rule is a security group rule.

@@ -33,6 +33,9 @@ type Event struct {
 	Account     string `json:"account"`
 	Username    string `json:"username"`
 	Created     string `json:"created"`
+	// ResourceID and ResourceType name what the event is about.
+	ResourceID   string `json:"resourceid"`
+	ResourceType string `json:"resourcetype"`
 }
 
 // AsyncJob is a listAsyncJobs item (queryAsyncJobResult's Job, with what

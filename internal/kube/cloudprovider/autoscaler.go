@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,13 +48,16 @@ type Autoscaler struct {
 	cs             *csclient.Client
 	join           string
 	scaleDownAfter time.Duration
+	static         []NodeGroup
 	eventLoop
 	emptySince map[string]time.Time // by node name
+	lastStatus string               // the status last written, without its time
 }
 
 // NewAutoscaler returns the autoscaler; join is the `stratus agent` line
-// its VMs run.
-func NewAutoscaler(o Options, cs *csclient.Client, join string, scaleDownAfter time.Duration) (*Autoscaler, error) {
+// its VMs run, and groups those of the data center file (the ConfigMap's
+// add to them, and replace one of the same name).
+func NewAutoscaler(o Options, cs *csclient.Client, join string, scaleDownAfter time.Duration, groups ...NodeGroup) (*Autoscaler, error) {
 	if cs == nil || join == "" {
 		return nil, errors.New("cloudprovider: the autoscaler needs a CloudStack client and the join line")
 	}
@@ -67,7 +71,7 @@ func NewAutoscaler(o Options, cs *csclient.Client, join string, scaleDownAfter t
 	if scaleDownAfter <= 0 {
 		scaleDownAfter = 10 * time.Minute // cluster-autoscaler's scale-down-unneeded-time
 	}
-	a := &Autoscaler{o: o, cs: cs, join: join, scaleDownAfter: scaleDownAfter, emptySince: map[string]time.Time{}}
+	a := &Autoscaler{o: o, cs: cs, join: join, scaleDownAfter: scaleDownAfter, static: slices.Clone(groups), emptySince: map[string]time.Time{}}
 	a.eventLoop = newEventLoop(o, "cluster-autoscaler", a.Sync)
 	return a, nil
 }
@@ -75,19 +79,9 @@ func NewAutoscaler(o Options, cs *csclient.Client, join string, scaleDownAfter t
 // Sync makes one pass: read the groups, scale up for unschedulable pods,
 // scale down empty nodes.
 func (a *Autoscaler) Sync(ctx context.Context) error {
-	cm, err := a.o.Client.CoreV1().ConfigMaps(AutoscalerNamespace).Get(ctx, AutoscalerConfigMap, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	groups, scaleDownAfter, err := a.groups(ctx)
+	if err != nil || len(groups) == 0 {
 		return err
-	}
-	var groups []NodeGroup
-	if err := yaml.Unmarshal([]byte(cm.Data["groups"]), &groups); err != nil {
-		return fmt.Errorf("configmap %s/%s: groups: %w", AutoscalerNamespace, AutoscalerConfigMap, err)
-	}
-	if len(groups) == 0 {
-		return nil
 	}
 	pods, err := a.o.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	if err != nil {
@@ -101,7 +95,6 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var pendingMilli int64
 	var pending []*corev1.Pod
 	busy := map[string]bool{}
 	requested := map[string]int64{} // milli-CPUs by node
@@ -118,9 +111,6 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 		}
 		if unschedulable(p) {
 			pending = append(pending, p)
-			for _, c := range p.Spec.Containers {
-				pendingMilli += c.Resources.Requests.Cpu().MilliValue()
-			}
 		}
 	}
 	nodeNames := map[string]bool{}
@@ -129,10 +119,11 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 		nodeNames[n.Name] = true
 		free[n.Name] = max(n.Status.Allocatable.Cpu().MilliValue()-requested[n.Name], 0)
 	}
-	scaleDownAfter := a.scaleDownAfter
-	if d, err := time.ParseDuration(cm.Data["scaleDownAfter"]); err == nil && d > 0 {
-		scaleDownAfter = d
+	ready := map[string]bool{}
+	for i := range nodes.Items {
+		ready[nodes.Items[i].Name] = nodeIsReady(&nodes.Items[i])
 	}
+	st := newStatus()
 	var errs []error
 	for _, g := range groups {
 		var members []csclient.VirtualMachine
@@ -150,6 +141,21 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 				room += free[name]
 			}
 		}
+		// the Pending pods this group's nodes could take and no group
+		// before it took
+		var mine, rest []*corev1.Pod
+		var pendingMilli int64
+		for _, p := range pending {
+			if !fits(p, g) {
+				rest = append(rest, p)
+				continue
+			}
+			mine = append(mine, p)
+			for _, c := range p.Spec.Containers {
+				pendingMilli += c.Resources.Requests.Cpu().MilliValue()
+			}
+		}
+		pending = rest
 		want := 0
 		if pendingMilli > 0 {
 			cpus, err := a.offeringCPUs(ctx, g.Offering)
@@ -159,18 +165,19 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 			}
 			need := max(pendingMilli-room, 0)
 			want = int((need+cpus*1000-1)/(cpus*1000)) - booting
-			pendingMilli = 0 // the first group with room takes them all
 		}
 		want = max(want, g.Min-len(members))
 		want = min(want, g.Max-len(members))
+		gs := st.group(g, members, nodeNames, ready, busy)
 		if want > 0 {
+			gs.CloudProviderTarget += want
+			gs.scaleUp = true
 			if err := a.scaleUp(ctx, g, want); err != nil {
 				errs = append(errs, err)
 			}
-			for _, p := range pending {
+			for _, p := range mine {
 				a.rec.Eventf(p, corev1.EventTypeNormal, "TriggeredScaleUp", "pod triggered scale-up: [{%s %d->%d (max: %d)}]", g.Name, len(members), len(members)+want, g.Max)
 			}
-			pending = nil
 			continue
 		}
 		// scale down nodes empty for scaleDownAfter, never below min
@@ -178,7 +185,7 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 		now := time.Now()
 		for _, vm := range members {
 			name := strings.ToLower(vm.Name)
-			if !nodeNames[name] || busy[name] || len(pending) > 0 {
+			if !nodeNames[name] || busy[name] || len(mine) > 0 {
 				delete(a.emptySince, name)
 				continue
 			}
@@ -195,11 +202,67 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 				continue
 			}
 			count--
+			gs.CloudProviderTarget--
 			delete(a.emptySince, name)
 			a.rec.Eventf(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, corev1.EventTypeNormal, "ScaleDown", "node removed by cluster autoscaler: empty for %v", scaleDownAfter)
 		}
 	}
+	if err := a.writeStatus(ctx, st); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// groups returns the node groups: the data center file's, with the
+// ConfigMap's added (one of the same name replaces it), and how long a
+// node stays empty before its VM goes.
+func (a *Autoscaler) groups(ctx context.Context) ([]NodeGroup, time.Duration, error) {
+	groups, after := slices.Clone(a.static), a.scaleDownAfter
+	cm, err := a.o.Client.CoreV1().ConfigMaps(AutoscalerNamespace).Get(ctx, AutoscalerConfigMap, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return groups, after, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	var more []NodeGroup
+	if err := yaml.Unmarshal([]byte(cm.Data["groups"]), &more); err != nil {
+		return nil, 0, fmt.Errorf("configmap %s/%s: groups: %w", AutoscalerNamespace, AutoscalerConfigMap, err)
+	}
+	for _, g := range more {
+		if i := slices.IndexFunc(groups, func(s NodeGroup) bool { return s.Name == g.Name }); i >= 0 {
+			groups[i] = g
+		} else {
+			groups = append(groups, g)
+		}
+	}
+	if d, err := time.ParseDuration(cm.Data["scaleDownAfter"]); err == nil && d > 0 {
+		after = d
+	}
+	return groups, after, nil
+}
+
+// fits reports whether a node of the group would match the pod's node
+// selector: the group's nodes carry the offering as their instance type
+// and the zone; a selector on any other label is one a new node cannot
+// promise.
+func fits(p *corev1.Pod, g NodeGroup) bool {
+	for k, v := range p.Spec.NodeSelector {
+		switch k {
+		case corev1.LabelInstanceTypeStable:
+			if v != g.Offering {
+				return false
+			}
+		case corev1.LabelTopologyZone:
+			if v != g.Zone {
+				return false
+			}
+		case corev1.LabelTopologyRegion, corev1.LabelOSStable, corev1.LabelArchStable:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // unschedulable reports whether the scheduler found no node for p.

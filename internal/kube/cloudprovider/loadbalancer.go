@@ -136,22 +136,40 @@ func (c *LoadBalancers) nodeVMs(ctx context.Context) ([]string, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	var ids []string
+	var provs []string
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
-		if _, id, ok := cloudinit.ParseProviderID(n.Spec.ProviderID); ok && taintIndex(n) < 0 {
-			ids = append(ids, id)
+		if cloudinit.IsProviderID(n.Spec.ProviderID) && taintIndex(n) < 0 {
+			provs = append(provs, n.Spec.ProviderID)
+		}
+	}
+	if len(provs) == 0 {
+		return nil, "", nil
+	}
+	vms, err := c.cs.ListVirtualMachines(ctx, csclient.Params("listall", "true"))
+	if err != nil {
+		return nil, "", err
+	}
+	byProvider := make(map[string]*csclient.VirtualMachine, len(vms))
+	for i := range vms {
+		byProvider[cloudinit.ProviderID(&vms[i])] = &vms[i]
+	}
+	var ids []string
+	netID := ""
+	for _, p := range provs {
+		if vm := byProvider[p]; vm != nil {
+			ids = append(ids, vm.ID)
 		}
 	}
 	sort.Strings(ids)
-	if len(ids) == 0 {
-		return nil, "", nil
+	for _, id := range ids[:min(len(ids), 1)] {
+		for _, vm := range vms {
+			if vm.ID == id && len(vm.Nic) > 0 {
+				netID = vm.Nic[0].NetworkID
+			}
+		}
 	}
-	vms, err := c.cs.ListVirtualMachines(ctx, csclient.Params("id", ids[0], "listall", "true"))
-	if err != nil || len(vms) == 0 || len(vms[0].Nic) == 0 {
-		return ids, "", err
-	}
-	return ids, vms[0].Nic[0].NetworkID, nil
+	return ids, netID, nil
 }
 
 // ensure brings one Service's address, rules, members and status in line.

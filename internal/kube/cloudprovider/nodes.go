@@ -1,6 +1,6 @@
 // Package cloudprovider is stratus's cloud controller for nodes that are
-// CloudStack VMs (provider id cloudstack://zone/vmid, see
-// internal/cloudinit): the cloud drives the nodes' life cycle, as a cloud
+// CloudStack VMs (provider ids cloudstack://zone/vmid and, for VMs the GCE
+// gateway made, gce://project/zone/instance; see internal/cloudinit): the cloud drives the nodes' life cycle, as a cloud
 // controller manager's node life cycle controller does. It is a client of
 // both APIs: CloudStack through the CloudStack API, Kubernetes through
 // client-go.
@@ -90,7 +90,7 @@ func (c *Nodes) Sync(ctx context.Context) error {
 	}
 	var ours []*corev1.Node
 	for i := range nodes.Items {
-		if _, _, ok := cloudinit.ParseProviderID(nodes.Items[i].Spec.ProviderID); ok {
+		if cloudinit.IsProviderID(nodes.Items[i].Spec.ProviderID) {
 			ours = append(ours, &nodes.Items[i])
 		}
 	}
@@ -101,14 +101,13 @@ func (c *Nodes) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	byID := make(map[string]*csclient.VirtualMachine, len(vms))
+	byProvider := make(map[string]*csclient.VirtualMachine, len(vms))
 	for i := range vms {
-		byID[vms[i].ID] = &vms[i]
+		byProvider[cloudinit.ProviderID(&vms[i])] = &vms[i]
 	}
 	var errs []error
 	for _, n := range ours {
-		_, id, _ := cloudinit.ParseProviderID(n.Spec.ProviderID)
-		if err := c.syncNode(ctx, n, byID[id]); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		if err := c.syncNode(ctx, n, byProvider[n.Spec.ProviderID]); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			errs = append(errs, fmt.Errorf("node %s: %w", n.Name, err))
 		}
 	}

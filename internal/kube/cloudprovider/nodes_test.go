@@ -35,23 +35,33 @@ func TestNodesFollowVMs(t *testing.T) {
 		wantGone  bool
 		wantTaint bool
 		wantReady corev1.ConditionStatus
+		gce       bool // made through the GCE gateway: a gce:// provider id
 	}{
-		{"running", "Running", nil, false, false, corev1.ConditionTrue},
-		{"running again", "Running", []corev1.Taint{shut}, false, false, corev1.ConditionTrue},
-		{"starting keeps the taint", "Starting", []corev1.Taint{shut}, false, true, corev1.ConditionTrue},
-		{"stopped", "Stopped", nil, false, true, corev1.ConditionUnknown},
-		{"stopping", "Stopping", nil, false, true, corev1.ConditionUnknown},
-		{"error", "Error", nil, false, true, corev1.ConditionUnknown},
-		{"destroyed", "Destroyed", nil, true, false, ""},
-		{"expunging", "Expunging", nil, true, false, ""},
-		{"gone", "", nil, true, false, ""},
+		{"running", "Running", nil, false, false, corev1.ConditionTrue, false},
+		{"running again", "Running", []corev1.Taint{shut}, false, false, corev1.ConditionTrue, false},
+		{"starting keeps the taint", "Starting", []corev1.Taint{shut}, false, true, corev1.ConditionTrue, false},
+		{"stopped", "Stopped", nil, false, true, corev1.ConditionUnknown, false},
+		{"stopping", "Stopping", nil, false, true, corev1.ConditionUnknown, false},
+		{"error", "Error", nil, false, true, corev1.ConditionUnknown, false},
+		{"destroyed", "Destroyed", nil, true, false, "", false},
+		{"expunging", "Expunging", nil, true, false, "", false},
+		{"gone", "", nil, true, false, "", false},
+		{"GCE-made, running", "Running", nil, false, false, corev1.ConditionTrue, true},
+		{"GCE-made, stopped", "Stopped", nil, false, true, corev1.ConditionUnknown, true},
+		{"GCE-made, gone", "", nil, true, false, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			other := readyNode("host", "")
-			cs := kubetest.NewClientset(readyNode("vm1", "cloudstack://z1/id-1", tc.taints...), other)
+			prov := "cloudstack://z1/id-1"
+			vm := csclient.VirtualMachine{ID: "id-1", Name: "vm1", ZoneName: "z1", State: tc.vmState}
+			if tc.gce {
+				prov = "gce://proj/z1-a/vm1"
+				vm.Tags = []csclient.Tag{{Key: csclient.GCEInstanceTag, Value: "proj/z1-a/vm1"}}
+			}
+			cs := kubetest.NewClientset(readyNode("vm1", prov, tc.taints...), other)
 			var vms vmList
 			if tc.vmState != "" {
-				vms = vmList{{ID: "id-1", Name: "vm1", State: tc.vmState}}
+				vms = vmList{vm}
 			}
 			c, err := NewNodes(Options{Client: cs, CloudStack: vms})
 			if err != nil {
