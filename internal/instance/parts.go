@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 
@@ -114,7 +115,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	})
 
 	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String(),
-		RootCA: srv.CACert(), LegacyTokenSigner: srv.SignLegacyToken, CSRSigner: srv.SignClientCSR})
+		RootCA: srv.CACert(), LegacyTokenSigner: srv.SignLegacyToken, CSRSigner: srv.SignClientCSR, VolumeDir: filepath.Join(w.dir.Path(), "volumes")})
 	// Servers sharing a store take turns: only the lease holder runs the
 	// scheduler and controllers. The identity is stable per data dir, so a
 	// restarted server takes its own lease back at once.

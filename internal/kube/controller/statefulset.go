@@ -30,9 +30,9 @@ import (
 // partition, one pod at a time, each after the pods below it are Ready.
 //
 // Shortcuts: revisions are a template hash (no ControllerRevision
-// objects); claims are created but not bound (no volume provisioner
-// yet) and persistentVolumeClaimRetentionPolicy is not applied (claims
-// stay, upstream's default Retain); minReadySeconds counts as 0.
+// objects); claims are bound by the persistentvolume controller;
+// persistentVolumeClaimRetentionPolicy is not applied (claims stay,
+// upstream's default Retain); minReadySeconds counts as 0.
 
 const (
 	statefulSetComponent  = "statefulset-controller"

@@ -352,6 +352,9 @@ func validatePVC(obj, old runtime.Object) field.ErrorList {
 		if o.VolumeName == "" {
 			o.VolumeName = n.VolumeName // binding fills it in once
 		}
+		if o.StorageClassName == nil {
+			o.StorageClassName = n.StorageClassName // the default class, assigned once
+		}
 		if !apiequality.Semantic.DeepEqual(o, n) {
 			errs = append(errs, field.Forbidden(sp, "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"))
 		}
