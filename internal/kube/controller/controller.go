@@ -86,6 +86,7 @@ type Manager struct {
 	metrics *metrics
 
 	sched *scheduler.Scheduler
+	hist  *history // ControllerRevisions, shared by daemonset and statefulset
 	loops []*loop
 	runs  []func(ctx context.Context)
 	// extraFactories are filtered informer factories started with factory.
