@@ -2,7 +2,7 @@
 // runs the scheduler and every controller the cluster needs (replication
 // controllers, replica sets, deployments, jobs, cron jobs, daemon sets,
 // stateful sets, endpoints and endpoint slices, volume binding and
-// provisioning, horizontal pod autoscaling,
+// provisioning, horizontal pod autoscaling, resource quota usage,
 // node life cycle with pod CIDRs, garbage collection by ownerReferences,
 // namespace deletion, a word on LoadBalancer Services) over one set of shared informers. It speaks to the
 // cluster only through client-go, so it runs against any Kubernetes API.
@@ -55,7 +55,7 @@ type Options struct {
 	ClusterCIDR string
 	// Disable names controllers not to run: "scheduler", "replication",
 	// "replicaset", "deployment", "endpoints", "endpointslice",
-	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset", "statefulset", "disruption", "persistentvolume-binder", "horizontalpodautoscaling",
+	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset", "statefulset", "disruption", "persistentvolume-binder", "horizontalpodautoscaling", "resourcequota",
 	// "servicelb" (the event that says LoadBalancer Services get no
 	// external IP: a cloud controller that gives them one disables it),
 	// "serviceaccount" (default ServiceAccounts, kube-root-ca.crt, legacy
@@ -196,6 +196,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("disruption") {
 		m.addDisruption()
+	}
+	if m.enabled("resourcequota") {
+		m.addResourceQuota()
 	}
 	if m.enabled("horizontalpodautoscaling") {
 		m.addHPA()

@@ -131,7 +131,7 @@ type podUsage map[corev1.ResourceName]int64 // milli-units
 // podMetrics asks metrics.k8s.io for the pods of sel.
 func (h *hpaController) podMetrics(ctx context.Context, ns string, sel labels.Selector) (map[string]podUsage, error) {
 	raw, err := h.m.o.Client.Discovery().RESTClient().Get().AbsPath("/apis/metrics.k8s.io/v1beta1/namespaces/"+ns+"/pods").
-		Param("labelSelector", sel.String()).Do(ctx).Raw()
+		Param("labelSelector", sel.String()).SetHeader("Accept", "application/json").Do(ctx).Raw()
 	if err != nil {
 		return nil, err
 	}

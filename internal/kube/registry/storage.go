@@ -38,6 +38,8 @@ type Storage struct {
 	cache   objCache
 	fields  fieldsCache
 	updates keyCache[*cachedResult]
+	// quotaLocks: quota admission (quota.go)
+	quotaLocks quotaLocks
 }
 
 // NewStorage returns storage for the registry's resources over s.
@@ -328,12 +330,20 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
 	}
+	if err := st.admitLimitRanges(ctx, r, obj); err != nil {
+		return nil, err
+	}
 	if errs := st.validate(ctx, r, obj, nil, ""); errs != nil {
 		return nil, errs
 	}
 	if err := st.checkNamespace(ctx, r, m.GetNamespace(), m.GetName()); err != nil {
 		return nil, err
 	}
+	quotaDone, err := st.admitQuota(ctx, r, obj)
+	if err != nil {
+		return nil, err
+	}
+	defer quotaDone()
 	if !o.SkipManagedFields && o.FieldManager != "" {
 		obj = st.trackCreate(r, obj, o.FieldManager)
 		m, _ = meta.Accessor(obj)
