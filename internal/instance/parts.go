@@ -125,6 +125,9 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 			return nil, err
 		}
 		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log, NodePortAddress: w.net.NodeAddr.String()}))
+		if w.o.IngressAddr != "" {
+			w.second = append(w.second, proxy.NewIngress(proxy.IngressOptions{Client: kc, Log: w.log, Addr: w.o.IngressAddr}))
+		}
 	}
 	if w.o.SimNodes > 0 {
 		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: w.simRuntime(sim.Options{Ports: w.claim != nil}), Certs: localCerts(srv), Log: w.log})
