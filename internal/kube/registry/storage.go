@@ -322,6 +322,13 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 		// Status is the status subresource's; PrepareForCreate resets it.
 		setField(obj, "Status", reflect.Zero(fieldOf(obj, "Status").Type()))
 	}
+	// Mutating admission comes before the strategy, as kube-apiserver's.
+	if err := st.admitLimitRanges(ctx, r, obj); err != nil {
+		return nil, err
+	}
+	if err := st.admitPriority(ctx, r, obj); err != nil {
+		return nil, err
+	}
 	if r.PrepareForCreate != nil {
 		r.PrepareForCreate(obj)
 	}
@@ -329,9 +336,6 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 		if err := r.Custom.prepareCreate(ctx, obj); err != nil {
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
-	}
-	if err := st.admitLimitRanges(ctx, r, obj); err != nil {
-		return nil, err
 	}
 	if errs := st.validate(ctx, r, obj, nil, ""); errs != nil {
 		return nil, errs

@@ -97,6 +97,8 @@ type assumed struct {
 	node     string
 	cpu, mem int64
 	owner    types.UID
+	prio     int32
+	ns, name string
 }
 
 // New returns a scheduler; it registers its informers with o.Informers.
@@ -244,7 +246,7 @@ func ownerUID(p *corev1.Pod) types.UID {
 
 func (s *Scheduler) account(uid types.UID, p *corev1.Pod, node string) {
 	cpu, mem := podRequests(p)
-	a := &assumed{node: node, cpu: cpu, mem: mem, owner: ownerUID(p)}
+	a := &assumed{node: node, cpu: cpu, mem: mem, owner: ownerUID(p), prio: podPriority(p), ns: p.Namespace, name: p.Name}
 	s.pods[uid] = a
 	ni := s.nodes[node]
 	if ni == nil {
@@ -326,15 +328,22 @@ func (s *Scheduler) scheduleNext(ctx context.Context) bool {
 	if why == "" {
 		node, reasons, total = s.pick(pod, vols)
 	}
+	var plan *preemption
 	if node != "" {
 		s.account(pod.UID, pod, node)
 		delete(s.unsched, key)
 	} else {
 		s.unsched[key] = struct{}{}
+		if why == "" {
+			plan = s.planPreemption(pod, vols)
+		}
 	}
 	s.mu.Unlock()
 	if node == "" {
 		s.queue.Forget(key)
+		if plan != nil {
+			s.preempt(ctx, pod, plan)
+		}
 		msg := failureMessage(total, reasons)
 		if why != "" {
 			msg = preFilterMessage(total, why)
