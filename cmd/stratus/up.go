@@ -22,6 +22,7 @@ type upOptions struct {
 	dataDir    string
 	httpAddr   string
 	kubeAddr   string
+	ingress    string // --ingress-addr
 	storeSpec  string
 	runtime    string
 	runtimeSet bool // --runtime was given (else the data dir's choice is kept)
@@ -101,6 +102,7 @@ func registerServeFlags(cmd *cobra.Command, o *upOptions) {
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "data directory (store file, certificates, credentials)")
 	f.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP APIs (CloudStack, GCE), the dashboard, /metrics, /healthz and /readyz")
 	f.StringVar(&o.kubeAddr, "kube-addr", "127.0.0.1:6443", "address of the Kubernetes API (HTTPS)")
+	f.StringVar(&o.ingress, "ingress-addr", "", "address where Ingresses of class stratus are served (HTTP; empty: none)")
 	f.StringVar(&o.storeSpec, "store", "bolt", "store backend: bolt (a file in the data dir), memory, or etcd://host:port[,host:port…]")
 	f.IntVar(&o.simNodes, "sim-nodes", 0, "number of extra simulated Kubernetes nodes")
 	f.StringVar(&o.datacenter, "datacenter", "", "data center description (YAML); default: the built-in one ('stratus datacenter example')")
@@ -135,7 +137,7 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	// A detached run's pid file goes with it (it names this pid only then).
 	defer removeOwnPIDFile(o.dataDir, os.Getpid())
 	in, err := instance.Start(ctx, instance.Options{
-		DataDir: o.dataDir, HTTPAddr: o.httpAddr, KubeAddr: o.kubeAddr, Store: o.storeSpec,
+		DataDir: o.dataDir, HTTPAddr: o.httpAddr, KubeAddr: o.kubeAddr, IngressAddr: o.ingress, Store: o.storeSpec,
 		Runtime: o.runtime, RuntimeSet: o.runtimeSet,
 		SimNodes: o.simNodes, Datacenter: o.datacenter, TLSSANs: o.tlsSANs, Token: o.token,
 		ControlPlaneOnly: o.controlPlaneOnly, NetSlot: o.script.netSlot, Expiry: o.expiry.options(), Seed: seedFile, Log: log,

@@ -44,6 +44,9 @@ type Options struct {
 	HTTPAddr string
 	// KubeAddr is the Kubernetes API's HTTPS address; port 0 picks a free one.
 	KubeAddr string
+	// IngressAddr is where the ingress controller serves the Ingresses
+	// of class "stratus" over HTTP (empty: no ingress controller).
+	IngressAddr string
 	// Store is the store backend spec: bolt (default), memory, etcd://….
 	Store string
 	// Runtime is the host agent's pod runtime: sim (default), exec, docker

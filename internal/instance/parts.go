@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 
@@ -119,7 +120,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	})
 
 	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String(),
-		RootCA: srv.CACert(), LegacyTokenSigner: srv.SignLegacyToken, CSRSigner: srv.SignClientCSR})
+		RootCA: srv.CACert(), LegacyTokenSigner: srv.SignLegacyToken, CSRSigner: srv.SignClientCSR, VolumeDir: filepath.Join(w.dir.Path(), "volumes")})
 	// Servers sharing a store take turns: only the lease holder runs the
 	// scheduler and controllers. The identity is stable per data dir, so a
 	// restarted server takes its own lease back at once.
@@ -129,6 +130,9 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 			return nil, err
 		}
 		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log, NodePortAddress: w.net.NodeAddr.String()}))
+		if w.o.IngressAddr != "" {
+			w.second = append(w.second, proxy.NewIngress(proxy.IngressOptions{Client: kc, Log: w.log, Addr: w.o.IngressAddr}))
+		}
 	}
 	if w.o.SimNodes > 0 {
 		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: w.simRuntime(sim.Options{Ports: w.claim != nil}), Certs: localCerts(srv), Log: w.log})

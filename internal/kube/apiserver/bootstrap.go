@@ -63,7 +63,15 @@ func (s *Server) bootstrap(ctx context.Context, addr *net.TCPAddr) error {
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
 		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
 	}
+	pcr := s.reg.Lookup("scheduling.k8s.io", "v1", "priorityclasses")
 	return together(
+		func() error {
+			var errs []error
+			for _, pc := range registry.SystemPriorityClasses() {
+				errs = append(errs, s.ensure(ctx, pcr, pc, wo))
+			}
+			return errors.Join(errs...)
+		},
 		func() error { return s.ensure(ctx, s.reg.Lookup("", "v1", "services"), svc, wo) },
 		func() error { return s.upsert(ctx, s.reg.Lookup("", "v1", "endpoints"), ep, wo) },
 		func() error {

@@ -1,7 +1,8 @@
 // Package controller is stratus's controller manager: one component that
 // runs the scheduler and every controller the cluster needs (replication
 // controllers, replica sets, deployments, jobs, cron jobs, daemon sets,
-// stateful sets, endpoints and endpoint slices,
+// stateful sets, endpoints and endpoint slices, volume binding and
+// provisioning, horizontal pod autoscaling, resource quota usage,
 // node life cycle with pod CIDRs, garbage collection by ownerReferences,
 // namespace deletion, a word on LoadBalancer Services) over one set of shared informers. It speaks to the
 // cluster only through client-go, so it runs against any Kubernetes API.
@@ -54,7 +55,7 @@ type Options struct {
 	ClusterCIDR string
 	// Disable names controllers not to run: "scheduler", "replication",
 	// "replicaset", "deployment", "endpoints", "endpointslice",
-	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset", "statefulset", "disruption",
+	// "nodelifecycle", "nodeipam", "garbagecollector", "namespace", "job", "cronjob", "daemonset", "statefulset", "disruption", "persistentvolume-binder", "horizontalpodautoscaling", "resourcequota",
 	// "servicelb" (the event that says LoadBalancer Services get no
 	// external IP: a cloud controller that gives them one disables it),
 	// "serviceaccount" (default ServiceAccounts, kube-root-ca.crt, legacy
@@ -68,6 +69,14 @@ type Options struct {
 	// CSRSigner signs approved node client certificate requests (nil:
 	// approved, not signed). The "csr" controller approves them.
 	CSRSigner CSRSigner
+	// VolumeDir holds the hostPath directories the volume provisioner
+	// makes for claims used on exec and docker nodes (empty: every
+	// provisioned volume is simulated). The "persistentvolume-binder"
+	// controller binds claims and provisions.
+	VolumeDir string
+	// HPASyncPeriod is how often each HorizontalPodAutoscaler is
+	// evaluated (default 15 s, as kube-controller-manager).
+	HPASyncPeriod time.Duration
 }
 
 // Manager runs the scheduler and the controllers; it is an app.Component
@@ -80,6 +89,7 @@ type Manager struct {
 	metrics *metrics
 
 	sched *scheduler.Scheduler
+	hist  *history // ControllerRevisions, shared by daemonset and statefulset
 	loops []*loop
 	runs  []func(ctx context.Context)
 	// extraFactories are filtered informer factories started with factory.
@@ -186,6 +196,15 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("disruption") {
 		m.addDisruption()
+	}
+	if m.enabled("resourcequota") {
+		m.addResourceQuota()
+	}
+	if m.enabled("horizontalpodautoscaling") {
+		m.addHPA()
+	}
+	if m.enabled("persistentvolume-binder") {
+		m.addVolumes()
 	}
 	if m.enabled("garbagecollector") {
 		m.addGC()

@@ -32,9 +32,8 @@ import (
 //
 // Shortcuts: pods are created already bound (spec.nodeName) besides the
 // upstream node affinity on metadata.name, rather than placed by the
-// scheduler; revisions are a template hash label, without
-// ControllerRevision objects (so `kubectl rollout undo` has no history);
-// maxSurge is not honoured.
+// scheduler; maxSurge is not honoured. Revisions are ControllerRevisions
+// (history.go), so `kubectl rollout history` and `undo` work.
 
 const daemonSetComponent = "daemonset-controller"
 
@@ -165,15 +164,23 @@ func (d *daemonSetController) sync(ctx context.Context, key string) (time.Durati
 	if err != nil {
 		return 0, err
 	}
-	hash := templateHash(&ds.Spec.Template, ds.Status.CollisionCount)
 	byNode := map[string][]*corev1.Pod{}
+	used := map[string]bool{} // revision hashes of live pods
 	objs, _ := d.podIdx.ByIndex(controllerIndex, string(ds.UID))
 	for _, o := range objs {
 		p := o.(*corev1.Pod)
 		if p.Namespace == ds.Namespace && sel.Matches(labels.Set(p.Labels)) && p.DeletionTimestamp == nil {
 			byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
+			used[p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]] = true
 		}
 	}
+	cur, err := d.m.history().current(ctx, revisionSpec{owner: ds, kind: "DaemonSet", selector: sel, template: &ds.Spec.Template,
+		hashLabel: appsv1.DefaultDaemonSetUniqueLabelKey, collisions: ds.Status.CollisionCount, limit: deref32(ds.Spec.RevisionHistoryLimit, 10),
+		inUse: func(r *appsv1.ControllerRevision) bool { return used[r.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]] }})
+	if err != nil {
+		return 0, err
+	}
+	hash := cur.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]
 	var create []string
 	var remove []*corev1.Pod
 	var st appsv1.DaemonSetStatus

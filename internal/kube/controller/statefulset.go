@@ -29,10 +29,11 @@ import (
 // changed template rolls out from the highest ordinal down to the
 // partition, one pod at a time, each after the pods below it are Ready.
 //
-// Shortcuts: revisions are a template hash (no ControllerRevision
-// objects); claims are created but not bound (no volume provisioner
-// yet) and persistentVolumeClaimRetentionPolicy is not applied (claims
-// stay, upstream's default Retain); minReadySeconds counts as 0.
+// Revisions are ControllerRevisions (history.go); a pod's
+// controller-revision-hash label is its revision's name, as upstream.
+// Shortcuts: claims are bound by the persistentvolume controller;
+// persistentVolumeClaimRetentionPolicy is not applied (claims stay,
+// upstream's default Retain); minReadySeconds counts as 0.
 
 const (
 	statefulSetComponent  = "statefulset-controller"
@@ -98,7 +99,7 @@ func (s *statefulSetController) sync(ctx context.Context, key string) (time.Dura
 	if o := set.Spec.Ordinals; o != nil {
 		start = int(o.Start)
 	}
-	hash := templateHash(&set.Spec.Template, set.Status.CollisionCount)
+	used := map[string]bool{set.Status.CurrentRevision: true} // revisions pods use
 	pods := map[int]*corev1.Pod{}
 	var extra []*corev1.Pod // beyond the wanted ordinals
 	objs, _ := s.podIdx.ByIndex(controllerIndex, string(set.UID))
@@ -108,15 +109,23 @@ func (s *statefulSetController) sync(ctx context.Context, key string) (time.Dura
 		if p.Namespace != set.Namespace || !ok || !sel.Matches(labels.Set(p.Labels)) {
 			continue
 		}
+		used[p.Labels[statefulSetRevisionLb]] = true
 		if i < start || i >= start+replicas {
 			extra = append(extra, p)
 			continue
 		}
 		pods[i] = p
 	}
+	cur, err := s.m.history().current(ctx, revisionSpec{owner: set, kind: "StatefulSet", selector: sel, template: &set.Spec.Template,
+		hashLabel: "controller.kubernetes.io/hash", collisions: set.Status.CollisionCount, limit: deref32(set.Spec.RevisionHistoryLimit, 10),
+		inUse: func(r *appsv1.ControllerRevision) bool { return used[r.Name] }})
+	if err != nil {
+		return 0, err
+	}
+	hash := cur.Name // pods carry the revision's name
 	parallel := set.Spec.PodManagementPolicy == appsv1.ParallelPodManagement
 	st := appsv1.StatefulSetStatus{ObservedGeneration: set.Generation, CollisionCount: set.Status.CollisionCount,
-		Conditions: set.Status.Conditions, UpdateRevision: set.Name + "-" + hash, CurrentRevision: set.Status.CurrentRevision}
+		Conditions: set.Status.Conditions, UpdateRevision: hash, CurrentRevision: set.Status.CurrentRevision}
 	// Create what is missing (failed pods are deleted and come back).
 	acted := false
 	for i := start; i < start+replicas; i++ {

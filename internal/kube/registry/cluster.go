@@ -352,6 +352,9 @@ func validatePVC(obj, old runtime.Object) field.ErrorList {
 		if o.VolumeName == "" {
 			o.VolumeName = n.VolumeName // binding fills it in once
 		}
+		if o.StorageClassName == nil {
+			o.StorageClassName = n.StorageClassName // the default class, assigned once
+		}
 		if !apiequality.Semantic.DeepEqual(o, n) {
 			errs = append(errs, field.Forbidden(sp, "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"))
 		}
@@ -913,8 +916,12 @@ func hpaTargets(h *autoscalingv2.HorizontalPodAutoscaler) string {
 		}
 		current := "<unknown>"
 		for _, c := range h.Status.CurrentMetrics {
-			if c.Resource != nil && c.Resource.Name == m.Resource.Name && c.Resource.Current.AverageUtilization != nil {
+			switch {
+			case c.Resource == nil || c.Resource.Name != m.Resource.Name:
+			case m.Resource.Target.AverageUtilization != nil && c.Resource.Current.AverageUtilization != nil:
 				current = fmt.Sprintf("%d%%", *c.Resource.Current.AverageUtilization)
+			case m.Resource.Target.AverageValue != nil && c.Resource.Current.AverageValue != nil:
+				current = c.Resource.Current.AverageValue.String()
 			}
 		}
 		target := "<auto>"

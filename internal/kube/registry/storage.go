@@ -38,6 +38,8 @@ type Storage struct {
 	cache   objCache
 	fields  fieldsCache
 	updates keyCache[*cachedResult]
+	// quotaLocks: quota admission (quota.go)
+	quotaLocks quotaLocks
 }
 
 // NewStorage returns storage for the registry's resources over s.
@@ -340,6 +342,13 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 		// Status is the status subresource's; PrepareForCreate resets it.
 		setField(obj, "Status", reflect.Zero(fieldOf(obj, "Status").Type()))
 	}
+	// Mutating admission comes before the strategy, as kube-apiserver's.
+	if err := st.admitLimitRanges(ctx, r, obj); err != nil {
+		return nil, err
+	}
+	if err := st.admitPriority(ctx, r, obj); err != nil {
+		return nil, err
+	}
 	if r.PrepareForCreate != nil {
 		r.PrepareForCreate(obj)
 	}
@@ -359,6 +368,12 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 			return nil, err
 		}
 	}
+	// ResourceQuota comes last, as it is the last validating plugin upstream.
+	quotaDone, err := st.admitQuota(ctx, r, obj)
+	if err != nil {
+		return nil, err
+	}
+	defer quotaDone()
 	if !o.SkipManagedFields && o.FieldManager != "" {
 		obj = st.trackCreate(r, obj, o.FieldManager)
 		m, _ = meta.Accessor(obj)

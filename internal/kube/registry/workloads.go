@@ -234,7 +234,17 @@ func validateStatefulSet(obj, old runtime.Object) field.ErrorList {
 	sp := field.NewPath("spec")
 	sel, errs := validateSelectorFor("statefulset", s.Spec.Selector, sp.Child("selector"))
 	errs = append(errs, validateReplicas(s.Spec.Replicas, sp.Child("replicas"))...)
-	errs = append(errs, validateTemplate(sel, &s.Spec.Template, sp.Child("template"))...)
+	// Containers may mount the claims of volumeClaimTemplates: the pods
+	// get them as volumes.
+	tpl := &s.Spec.Template
+	if len(s.Spec.VolumeClaimTemplates) > 0 {
+		tpl = tpl.DeepCopy()
+		for _, c := range s.Spec.VolumeClaimTemplates {
+			tpl.Spec.Volumes = append(tpl.Spec.Volumes, corev1.Volume{Name: c.Name,
+				VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: c.Name}}})
+		}
+	}
+	errs = append(errs, validateTemplate(sel, tpl, sp.Child("template"))...)
 	errs = append(errs, onlyAlways(&s.Spec.Template.Spec, sp)...)
 	switch s.Spec.PodManagementPolicy {
 	case appsv1.OrderedReadyPodManagement, appsv1.ParallelPodManagement:

@@ -51,6 +51,12 @@ const (
 	// AnnotationImagePullError: the start fails as a failed pull of the
 	// image does (waiting reason ErrImagePull), with this message.
 	AnnotationImagePullError = "sim.stratus.io/image-pull-error"
+	// AnnotationCPUUsage: the steady CPU each container of the pod uses,
+	// a quantity ("250m"), as metrics.k8s.io and the HorizontalPodAutoscaler
+	// see it.
+	AnnotationCPUUsage = "sim.stratus.io/cpu-usage"
+	// AnnotationMemoryUsage: the memory each container uses ("64Mi").
+	AnnotationMemoryUsage = "sim.stratus.io/memory-usage"
 )
 
 // PullError is a start that failed as an image pull fails.

@@ -63,7 +63,7 @@ func TestPlacementRules(t *testing.T) {
 			for i := range tc.pods {
 				p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", UID: types.UID(rune('a' + i)), Labels: app}, Spec: tc.spec}
 				p.Spec.Containers = []corev1.Container{{Name: "c"}}
-				node, why, _ := s.pick(p)
+				node, why, _ := s.pick(p, nil)
 				if node == "" {
 					for r := range why {
 						reasons = append(reasons, r)

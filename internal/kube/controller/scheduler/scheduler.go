@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	storagelisters "k8s.io/client-go/listers/storage/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -58,15 +59,19 @@ type Options struct {
 
 // Scheduler is the pod scheduler.
 type Scheduler struct {
-	client                  kubernetes.Interface
-	recorder                record.EventRecorder
-	log                     *slog.Logger
-	podLister               corelisters.PodLister
-	nodeLister              corelisters.NodeLister
-	podsSynced, nodesSynced cache.InformerSynced
-	queue                   workqueue.TypedRateLimitingInterface[string]
-	binds                   workqueue.TypedInterface[bindReq]
-	bindWorkers             int
+	client       kubernetes.Interface
+	recorder     record.EventRecorder
+	log          *slog.Logger
+	podLister    corelisters.PodLister
+	nodeLister   corelisters.NodeLister
+	claimLister  corelisters.PersistentVolumeClaimLister
+	volumeLister corelisters.PersistentVolumeLister
+	classLister  storagelisters.StorageClassLister
+	synced       []cache.InformerSynced
+	waiters      sync.WaitGroup // pods waiting for their volumes
+	queue        workqueue.TypedRateLimitingInterface[string]
+	binds        workqueue.TypedInterface[bindReq]
+	bindWorkers  int
 
 	mu      sync.Mutex
 	nodes   map[string]*nodeInfo
@@ -81,6 +86,7 @@ type bindReq struct {
 	ns, name string
 	uid      types.UID
 	node     string
+	claims   string // comma-separated claims to bind on node first
 }
 
 type nodeInfo struct {
@@ -97,6 +103,9 @@ type assumed struct {
 	// namespace and labels are what placement rules select pods by.
 	namespace string
 	labels    map[string]string
+	// prio and name are what preemption weighs and evicts.
+	prio int32
+	name string
 }
 
 // New returns a scheduler; it registers its informers with o.Informers.
@@ -123,7 +132,14 @@ func New(o Options) *Scheduler {
 	pi := o.Informers.Core().V1().Pods()
 	ni := o.Informers.Core().V1().Nodes()
 	s.podLister, s.nodeLister = pi.Lister(), ni.Lister()
-	s.podsSynced, s.nodesSynced = pi.Informer().HasSynced, ni.Informer().HasSynced
+	ci, vi, si := o.Informers.Core().V1().PersistentVolumeClaims(), o.Informers.Core().V1().PersistentVolumes(), o.Informers.Storage().V1().StorageClasses()
+	s.claimLister, s.volumeLister, s.classLister = ci.Lister(), vi.Lister(), si.Lister()
+	s.synced = []cache.InformerSynced{pi.Informer().HasSynced, ni.Informer().HasSynced, ci.Informer().HasSynced,
+		vi.Informer().HasSynced, si.Informer().HasSynced}
+	for _, inf := range []cache.SharedIndexInformer{ci.Informer(), vi.Informer(), si.Informer()} {
+		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: s.volumeChanged,
+			UpdateFunc: func(_, obj any) { s.volumeChanged(obj) }})
+	}
 	_, _ = pi.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.podChanged(obj, false) },
 		UpdateFunc: func(_, obj any) { s.podChanged(obj, false) },
@@ -247,7 +263,7 @@ func ownerUID(p *corev1.Pod) types.UID {
 
 func (s *Scheduler) account(uid types.UID, p *corev1.Pod, node string) {
 	cpu, mem := podRequests(p)
-	a := &assumed{node: node, cpu: cpu, mem: mem, owner: ownerUID(p), namespace: p.Namespace, labels: p.Labels}
+	a := &assumed{node: node, cpu: cpu, mem: mem, owner: ownerUID(p), namespace: p.Namespace, labels: p.Labels, prio: podPriority(p), name: p.Name}
 	s.pods[uid] = a
 	ni := s.nodes[node]
 	if ni == nil {
@@ -283,7 +299,7 @@ func (s *Scheduler) unaccount(uid types.UID, a *assumed) {
 func (s *Scheduler) Run(ctx context.Context) {
 	defer s.queue.ShutDown()
 	defer s.binds.ShutDown()
-	if !informersync.Wait(ctx.Done(), s.podsSynced, s.nodesSynced) {
+	if !informersync.Wait(ctx.Done(), s.synced...) {
 		return
 	}
 	var wg sync.WaitGroup
@@ -301,6 +317,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	s.queue.ShutDown()
 	s.binds.ShutDown()
 	wg.Wait()
+	s.waiters.Wait()
 }
 
 func (s *Scheduler) scheduleNext(ctx context.Context) bool {
@@ -321,21 +338,42 @@ func (s *Scheduler) scheduleNext(ctx context.Context) bool {
 		s.mu.Unlock()
 		return true
 	}
-	node, reasons, total := s.pick(pod)
+	vols, why := s.volumesOf(pod)
+	var node string
+	var reasons map[string]int
+	total := len(s.nodes)
+	if why == "" {
+		node, reasons, total = s.pick(pod, vols)
+	}
+	var plan *preemption
 	if node != "" {
 		s.account(pod.UID, pod, node)
 		delete(s.unsched, key)
 	} else {
 		s.unsched[key] = struct{}{}
+		if why == "" {
+			plan = s.planPreemption(pod, vols)
+		}
 	}
 	s.mu.Unlock()
 	if node == "" {
 		s.queue.Forget(key)
-		s.unschedulable(ctx, pod, failureMessage(total, reasons))
+		if plan != nil {
+			s.preempt(ctx, pod, plan)
+		}
+		msg := failureMessage(total, reasons)
+		if why != "" {
+			msg = preFilterMessage(total, why)
+		}
+		s.unschedulable(ctx, pod, msg)
 		return true
 	}
 	s.queue.Forget(key)
-	s.binds.Add(bindReq{ns: pod.Namespace, name: pod.Name, uid: pod.UID, node: node})
+	req := bindReq{ns: pod.Namespace, name: pod.Name, uid: pod.UID, node: node}
+	if vols != nil {
+		req.claims = strings.Join(vols.delayed, ",")
+	}
+	s.binds.Add(req)
 	return true
 }
 
@@ -351,29 +389,48 @@ func (s *Scheduler) bindWorker(ctx context.Context) {
 }
 
 func (s *Scheduler) bind(ctx context.Context, req bindReq) {
+	if req.claims != "" {
+		// Binding waits for the claims; other pods do not wait for it.
+		s.waiters.Add(1)
+		go func() {
+			defer s.waiters.Done()
+			if err := s.bindVolumes(ctx, req); err != nil {
+				s.bindFailed(ctx, req, err)
+				return
+			}
+			req.claims = ""
+			s.bind(ctx, req)
+		}()
+		return
+	}
 	b := &corev1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Name: req.name, Namespace: req.ns, UID: req.uid},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: req.node},
 	}
 	err := s.client.CoreV1().Pods(req.ns).Bind(ctx, b, metav1.CreateOptions{})
 	if err != nil {
-		s.mu.Lock()
-		if a := s.pods[req.uid]; a != nil {
-			s.unaccount(req.uid, a)
-		}
-		s.mu.Unlock()
-		if ctx.Err() != nil {
-			return
-		}
-		s.log.Debug("binding failed", "pod", req.ns+"/"+req.name, "node", req.node, "err", err)
-		if !apierrors.IsNotFound(err) {
-			s.queue.AddRateLimited(req.ns + "/" + req.name)
-		}
+		s.bindFailed(ctx, req, err)
 		return
 	}
 	if s.recorder != nil {
 		ref := &corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: req.ns, Name: req.name, UID: req.uid}
 		s.recorder.Eventf(ref, corev1.EventTypeNormal, "Scheduled", "Successfully assigned %s/%s to %s", req.ns, req.name, req.node)
+	}
+}
+
+// bindFailed forgets the pod's place and tries it again.
+func (s *Scheduler) bindFailed(ctx context.Context, req bindReq, err error) {
+	s.mu.Lock()
+	if a := s.pods[req.uid]; a != nil {
+		s.unaccount(req.uid, a)
+	}
+	s.mu.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	s.log.Debug("binding failed", "pod", req.ns+"/"+req.name, "node", req.node, "err", err)
+	if !apierrors.IsNotFound(err) {
+		s.queue.AddRateLimited(req.ns + "/" + req.name)
 	}
 }
 
@@ -426,7 +483,7 @@ func ToleratesTaint(tol *corev1.Toleration, t *corev1.Taint) bool {
 }
 
 // fit says why n cannot hold p ("" when it can).
-func (s *Scheduler) fit(p *corev1.Pod, sel labels.Selector, cpu, mem int64, ni *nodeInfo) string {
+func (s *Scheduler) fit(p *corev1.Pod, sel labels.Selector, cpu, mem int64, ni *nodeInfo, vols *podVolumes) string {
 	n := ni.node
 	if n == nil {
 		return reasonNotReady
@@ -456,7 +513,7 @@ func (s *Scheduler) fit(p *corev1.Pod, sel labels.Selector, cpu, mem int64, ni *
 	if q, ok := alloc[corev1.ResourceMemory]; ok && mem > 0 && ni.mem+mem > q.Value() {
 		return reasonMemory
 	}
-	return ""
+	return vols.fits(n)
 }
 
 // sampleSize is how many feasible nodes are compared (the real scheduler
@@ -470,7 +527,7 @@ func sampleSize(n int) int {
 
 // pick chooses a node for p (s.mu held). With none it returns the count of
 // each reason and the number of nodes.
-func (s *Scheduler) pick(p *corev1.Pod) (string, map[string]int, int) {
+func (s *Scheduler) pick(p *corev1.Pod, vols *podVolumes) (string, map[string]int, int) {
 	if s.dirty {
 		s.order = s.order[:0]
 		for name := range s.nodes {
@@ -495,7 +552,7 @@ func (s *Scheduler) pick(p *corev1.Pod) (string, map[string]int, int) {
 	for i := 0; i < total && found < want; i++ {
 		name := s.order[(start+i)%total]
 		ni := s.nodes[name]
-		why := s.fit(p, sel, cpu, mem, ni)
+		why := s.fit(p, sel, cpu, mem, ni, vols)
 		if why == "" && rules != nil {
 			why = rules.fit(p, ni.node)
 		}
@@ -561,6 +618,12 @@ func failureMessage(total int, reasons map[string]int) string {
 	sort.Strings(parts)
 	return fmt.Sprintf("0/%d nodes are available: %s. preemption: 0/%d nodes are available: %d Preemption is not helpful for scheduling.",
 		total, strings.Join(parts, ", "), total, total)
+}
+
+// preFilterMessage is the message of a pod no node is even looked at for.
+func preFilterMessage(total int, why string) string {
+	return fmt.Sprintf("0/%d nodes are available: %s. preemption: 0/%d nodes are available: %d Preemption is not helpful for scheduling.",
+		total, why, total, total)
 }
 
 func (s *Scheduler) unschedulable(ctx context.Context, pod *corev1.Pod, msg string) {

@@ -61,7 +61,7 @@ func TestFit(t *testing.T) {
 				sel = labels.SelectorFromSet(tc.pod.Spec.NodeSelector)
 			}
 			cpu, mem := podRequests(tc.pod)
-			if got := s.fit(tc.pod, sel, cpu, mem, tc.node); got != tc.want {
+			if got := s.fit(tc.pod, sel, cpu, mem, tc.node, nil); got != tc.want {
 				t.Fatalf("fit = %q, want %q", got, tc.want)
 			}
 		})
@@ -76,7 +76,7 @@ func TestPickSpreadsReplicas(t *testing.T) {
 		p := podWith("", nil)
 		p.UID = types.UID(string(rune('p' + i)))
 		p.OwnerReferences = []metav1.OwnerReference{{UID: owner, Controller: ptrBool(true)}}
-		node, _, _ := s.pick(p)
+		node, _, _ := s.pick(p, nil)
 		if node == "" {
 			t.Fatalf("pod %d not placed", i)
 		}
@@ -87,7 +87,7 @@ func TestPickSpreadsReplicas(t *testing.T) {
 		t.Fatalf("replicas placed %v, want 2 and 2", placed)
 	}
 	// both nodes are full (2 pod slots each): the message says why
-	node, reasons, total := s.pick(podWith("", nil))
+	node, reasons, total := s.pick(podWith("", nil), nil)
 	msg := failureMessage(total, reasons)
 	if node != "" || !strings.HasPrefix(msg, "0/2 nodes are available: 2 Too many pods.") {
 		t.Fatalf("pick on full nodes: %q %q", node, msg)
