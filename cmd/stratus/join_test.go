@@ -74,7 +74,7 @@ func TestLibcloudVMsJoin(t *testing.T) {
 
 	// the README's recipe, as a user would copy it
 	seed := filepath.Join(home, "seed.py")
-	if err := os.WriteFile(seed, []byte(readmeBlock(t, "python")), 0o600); err != nil {
+	if err := os.WriteFile(seed, []byte(readmeBlock(t, "The seed's provisioning, rebuilt with Apache libcloud", "python")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -204,21 +204,6 @@ func nodeReady(n *corev1.Node) corev1.ConditionStatus {
 		}
 	}
 	return corev1.ConditionUnknown
-}
-
-// readmeBlock returns the README's first fenced block in lang.
-func readmeBlock(t *testing.T, lang string) string {
-	t.Helper()
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(b), "\n```"+lang+"\n")
-	block, _, closed := strings.Cut(rest, "\n```\n")
-	if !ok || !closed {
-		t.Fatalf("README.md has no closed ```%s block", lang)
-	}
-	return block + "\n"
 }
 
 // joinable is a running `stratus up` with what the join tests use: the

@@ -48,7 +48,7 @@ subsets:
 // address shows in `kubectl get ingress`.
 func TestIngressRoutingWithKubectl(t *testing.T) {
 	c := startCluster(t, controller.Options{})
-	ing := proxy.NewIngress(proxy.IngressOptions{Client: c.cs, Log: logger(), Addr: "127.0.0.1:0"})
+	ing := proxy.NewIngress(proxy.IngressOptions{Client: c.cs, Log: testenv.Logger(), Addr: "127.0.0.1:0"})
 	if err := ing.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
