@@ -62,7 +62,9 @@ func (e *faultEnv) eventually(what string, ok func(out string) bool, args ...str
 
 func is(want string) func(string) bool { return func(s string) bool { return s == want } }
 
-func has(want string) func(string) bool { return func(s string) bool { return strings.Contains(s, want) } }
+func has(want string) func(string) bool {
+	return func(s string) bool { return strings.Contains(s, want) }
+}
 
 func hasNot(want string) func(string) bool {
 	return func(s string) bool { return !strings.Contains(s, want) }
