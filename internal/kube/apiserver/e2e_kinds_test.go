@@ -85,8 +85,8 @@ func TestKubectlAllKinds(t *testing.T) {
 			configured := map[string]bool{"secret/all-secret": true, "statefulset.apps/all-sts": true, "poddisruptionbudget.policy/all-pdb": true,
 				"networkpolicy.networking.k8s.io/all-netpol": true, "endpointslice.discovery.k8s.io/all-slice": true,
 				"validatingwebhookconfiguration.admissionregistration.k8s.io/all-vwc": true,
-				"mutatingwebhookconfiguration.admissionregistration.k8s.io/all-mwc": true,
-				"validatingadmissionpolicy.admissionregistration.k8s.io/all-vap": true}
+				"mutatingwebhookconfiguration.admissionregistration.k8s.io/all-mwc":   true,
+				"validatingadmissionpolicy.admissionregistration.k8s.io/all-vap":      true}
 			for _, line := range strings.Split(strings.TrimSpace(k.ok("apply", "-f", "all.yaml")), "\n") {
 				name, verb, _ := strings.Cut(line, " ")
 				if want := map[bool]string{true: "configured", false: "unchanged"}[configured[name]]; verb != want {
