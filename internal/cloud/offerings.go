@@ -86,68 +86,69 @@ type OfferingUpdate struct {
 
 // UpdateServiceOffering renames a compute offering.
 func (s *Sim) UpdateServiceOffering(ctx context.Context, c Caller, id string, u OfferingUpdate) (*ServiceOffering, error) {
-	var out *ServiceOffering
-	err := s.offeringWrite(ctx, c, "updateServiceOffering", func(ix *index, b *batch) error {
-		o, ok := ix.activeServiceOffering(id)
-		if !ok {
-			return Invalid("unable to find service offering %s", id)
-		}
-		n := *o
+	return s.changeServiceOffering(ctx, c, "updateServiceOffering", id, "SERVICE.OFFERING.EDIT", "updated", func(n *ServiceOffering) {
 		n.Name, n.DisplayText = deref(u.Name, n.Name), deref(u.DisplayText, n.DisplayText)
-		put(b, ix.serviceOfferings, &n)
-		ix.event(b, s, c.Owner(), c, "SERVICE.OFFERING.EDIT", "Successfully updated service offering "+n.Name, n.ID, KindServiceOffering)
-		out = &n
-		return nil
 	})
-	return out, err
-}
-
-// UpdateDiskOffering renames a disk offering.
-func (s *Sim) UpdateDiskOffering(ctx context.Context, c Caller, id string, u OfferingUpdate) (*DiskOffering, error) {
-	var out *DiskOffering
-	err := s.offeringWrite(ctx, c, "updateDiskOffering", func(ix *index, b *batch) error {
-		o, ok := ix.activeDiskOffering(id)
-		if !ok {
-			return Invalid("Unable to find disk offering by id %s", id)
-		}
-		n := *o
-		n.Name, n.DisplayText = deref(u.Name, n.Name), deref(u.DisplayText, n.DisplayText)
-		put(b, ix.diskOfferings, &n)
-		ix.event(b, s, c.Owner(), c, "DISK.OFFERING.EDIT", "Successfully updated disk offering "+n.Name, n.ID, KindDiskOffering)
-		out = &n
-		return nil
-	})
-	return out, err
 }
 
 // DeleteServiceOffering marks a compute offering removed.
 func (s *Sim) DeleteServiceOffering(ctx context.Context, c Caller, id string) error {
-	return s.offeringWrite(ctx, c, "deleteServiceOffering", func(ix *index, b *batch) error {
-		o, ok := ix.activeServiceOffering(id)
-		if !ok {
-			return Invalid("unable to find service offering %s", id)
-		}
-		n := *o
+	_, err := s.changeServiceOffering(ctx, c, "deleteServiceOffering", id, "SERVICE.OFFERING.DELETE", "deleted", func(n *ServiceOffering) {
 		n.Removed = s.clock.Now().UTC()
-		put(b, ix.serviceOfferings, &n)
-		ix.event(b, s, c.Owner(), c, "SERVICE.OFFERING.DELETE", "Successfully deleted service offering "+n.Name, n.ID, KindServiceOffering)
-		return nil
+	})
+	return err
+}
+
+// UpdateDiskOffering renames a disk offering.
+func (s *Sim) UpdateDiskOffering(ctx context.Context, c Caller, id string, u OfferingUpdate) (*DiskOffering, error) {
+	return s.changeDiskOffering(ctx, c, "updateDiskOffering", id, "DISK.OFFERING.EDIT", "updated", func(n *DiskOffering) {
+		n.Name, n.DisplayText = deref(u.Name, n.Name), deref(u.DisplayText, n.DisplayText)
 	})
 }
 
 // DeleteDiskOffering marks a disk offering removed.
 func (s *Sim) DeleteDiskOffering(ctx context.Context, c Caller, id string) error {
-	return s.offeringWrite(ctx, c, "deleteDiskOffering", func(ix *index, b *batch) error {
+	_, err := s.changeDiskOffering(ctx, c, "deleteDiskOffering", id, "DISK.OFFERING.DELETE", "deleted", func(n *DiskOffering) {
+		n.Removed = s.clock.Now().UTC()
+	})
+	return err
+}
+
+// changeServiceOffering applies f to a copy of an active compute offering
+// and stores it with an event.
+func (s *Sim) changeServiceOffering(ctx context.Context, c Caller, api, id, typ, verb string, f func(*ServiceOffering)) (*ServiceOffering, error) {
+	var out *ServiceOffering
+	err := s.offeringWrite(ctx, c, api, func(ix *index, b *batch) error {
+		o, ok := ix.activeServiceOffering(id)
+		if !ok {
+			return Invalid("unable to find service offering %s", id)
+		}
+		n := *o
+		f(&n)
+		put(b, ix.serviceOfferings, &n)
+		ix.event(b, s, c.Owner(), c, typ, "Successfully "+verb+" service offering "+n.Name, n.ID, KindServiceOffering)
+		out = &n
+		return nil
+	})
+	return out, err
+}
+
+// changeDiskOffering is changeServiceOffering for disk offerings.
+func (s *Sim) changeDiskOffering(ctx context.Context, c Caller, api, id, typ, verb string, f func(*DiskOffering)) (*DiskOffering, error) {
+	var out *DiskOffering
+	err := s.offeringWrite(ctx, c, api, func(ix *index, b *batch) error {
 		o, ok := ix.activeDiskOffering(id)
 		if !ok {
 			return Invalid("Unable to find disk offering by id %s", id)
 		}
 		n := *o
-		n.Removed = s.clock.Now().UTC()
+		f(&n)
 		put(b, ix.diskOfferings, &n)
-		ix.event(b, s, c.Owner(), c, "DISK.OFFERING.DELETE", "Successfully deleted disk offering "+n.Name, n.ID, KindDiskOffering)
+		ix.event(b, s, c.Owner(), c, typ, "Successfully "+verb+" disk offering "+n.Name, n.ID, KindDiskOffering)
+		out = &n
 		return nil
 	})
+	return out, err
 }
 
 // offeringWrite runs a root admin's offering change in one transaction.
