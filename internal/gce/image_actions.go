@@ -199,12 +199,12 @@ func (c *call) imageFromDisk(name, desc, ref string, force bool) (string, []stri
 		return "", nil, err
 	}
 	res, err := c.cs.Async(c.ctx, "createTemplate", csclient.Params("name", name, "displaytext", desc, "snapshotid", snap.ID, "ostypeid", osType))
+	del, delErr := c.cs.Async(c.ctx, "deleteSnapshot", csclient.Params("id", snap.ID)) // the snapshot goes either way
 	if err != nil {
 		return "", nil, err
 	}
-	del, err := c.cs.Async(c.ctx, "deleteSnapshot", csclient.Params("id", snap.ID))
-	if err != nil {
-		return "", nil, err
+	if delErr != nil {
+		return "", nil, delErr
 	}
 	return res.ID, []string{res.JobID, del.JobID}, nil
 }
