@@ -2,6 +2,7 @@ package gce
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	compute "google.golang.org/api/compute/v1"
@@ -33,6 +34,9 @@ func TestGcloudImages(t *testing.T) {
 		"img1\tREADY", "img2\tREADY", "img3\tREADY")
 	mustContain(t, "images describe", g.ok("compute", "images", "describe", "img1"), "name: img1", "description: vm1's disk", "status: READY")
 	mustContain(t, "describe-from-family", g.ok("compute", "images", "describe-from-family", "myfam"), "name: img3", "family: myfam")
+	if out := g.ok("compute", "images", "list", "--no-standard-images", "--format=value(name,family)"); !strings.Contains(out, "img1\t\n") {
+		t.Errorf("an image made without a family has none (GCE's families are only given): %q", out)
+	}
 	if out := g.ok("compute", "snapshots", "list", "--format=value(name)"); out != "s1\n" {
 		t.Fatalf("the image's own snapshot was left behind: %q", out)
 	}

@@ -48,11 +48,11 @@ func (c *call) catalog() ([]imageInfo, error) {
 		}
 		seenID[t.ID] = true
 		im := imageInfo{t: t, project: c.tok.Project}
-		if p, f, ok := osImage(t.OSTypeName, t.Name, t.DisplayText); ok {
-			im.family = f
-			if t.IsPublic {
-				im.project = p
-			}
+		// A public template of a known OS is a standard image of its OS's
+		// image project and family. A project's own images have a family
+		// only when one was given (the gce-family tag), as on GCE.
+		if p, f, ok := osImage(t.OSTypeName, t.Name, t.DisplayText); ok && bool(t.IsPublic) {
+			im.project, im.family = p, f
 		}
 		for _, tag := range t.Tags {
 			switch tag.Key {
