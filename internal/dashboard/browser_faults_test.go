@@ -91,7 +91,7 @@ func TestBrowserFaultAPI(t *testing.T) {
 	}
 	eval[bool](c, `(window.confirm = () => true, true)`)
 	c.do("remove one",
-		chromedp.Click(`tr[data-fault="pod-crash-3d4e5f60"] button.act-remove`),
+		clickLive(`tr[data-fault="pod-crash-3d4e5f60"] button.act-remove`),
 		waitFor(`(document.querySelector("#flash:not(.error)") || {}).textContent?.includes("pod-crash-3d4e5f60 removed")`),
 		waitFor(`!document.querySelector('tr[data-fault="pod-crash-3d4e5f60"]')`),
 	)
@@ -103,7 +103,7 @@ func TestBrowserFaultAPI(t *testing.T) {
 	}
 	eval[bool](c, `(window.confirm = () => true, document.querySelector('tr[data-fault="kube-api-0a1b2c3d"] form').action = "/client/faults/kube-api-ffffffff/remove", true)`)
 	c.do("removing one already gone says so",
-		chromedp.Click(`tr[data-fault="kube-api-0a1b2c3d"] button.act-remove`),
+		clickLive(`tr[data-fault="kube-api-0a1b2c3d"] button.act-remove`),
 		waitFor(`(document.querySelector("#flash.error") || {}).textContent?.includes("no such fault: kube-api-ffffffff")`),
 	)
 }

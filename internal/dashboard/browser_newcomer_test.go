@@ -46,7 +46,7 @@ func TestBrowserNewcomerFixes(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.do("a stop that fails is answered in red",
-			chromedp.Click(`tr[data-name="victim"] button.act-stop`),
+			clickLive(`tr[data-name="victim"] button.act-stop`),
 			waitFor(`(document.querySelector("#flash.error") || {}).textContent?.startsWith("Stop failed")`),
 		)
 		c.shot("failed stop")
@@ -59,7 +59,7 @@ func TestBrowserNewcomerFixes(t *testing.T) {
 		}
 		c.do("the next stop works",
 			chromedp.Navigate(c.base+"/client/vms"), chromedp.WaitVisible("#deploy"),
-			chromedp.Click(`tr[data-name="victim"] button.act-stop`),
+			clickLive(`tr[data-name="victim"] button.act-stop`),
 			waitFor(`(document.querySelector("#flash:not(.error)") || {}).textContent?.startsWith("Stop done")`),
 			waitFor(`document.querySelector('tr[data-name="victim"] .state-Stopped')`),
 		)

@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -94,6 +96,14 @@ func eval[T any](c *chrome, expr string) T {
 // waitFor polls a JavaScript predicate on every DOM change.
 func waitFor(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(15*time.Second))
+}
+
+// clickLive clicks the first element matching sel, once it exists, in one
+// JavaScript step. Rows of live tables are re-rendered by pushed updates, so
+// chromedp.Click's query-then-click can meet a node that was just replaced.
+func clickLive(sel string) chromedp.Action[chromedp.Void] {
+	q, _ := json.Marshal(sel)
+	return waitFor(fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (!e) return false; e.click(); return true; })()`, q))
 }
 
 // shot saves a full-page PNG named after the step.
@@ -189,7 +199,7 @@ func testBrowserVirtualMachines(t *testing.T, browser context.Context) {
 	c.shot("vm running")
 
 	c.do("stop it",
-		chromedp.Click(`tr[data-name="browser-vm"] button.act-stop`),
+		clickLive(`tr[data-name="browser-vm"] button.act-stop`),
 		waitFor(`document.querySelector('tr[data-name="browser-vm"] .state-Stopped')`),
 	)
 	if c.reloadedSince() {

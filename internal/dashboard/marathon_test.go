@@ -98,7 +98,7 @@ func TestBrowserMarathon(t *testing.T) {
 		t.Fatal("the page reloaded")
 	}
 	ch.shot("marathon scaled")
-	ch.do("open a task's output", chromedp.Click("a.task-output"), chromedp.WaitVisible("#stdout"),
+	ch.do("open a task's output", clickLive("a.task-output"), chromedp.WaitVisible("#stdout"),
 		waitFor(`document.querySelector("#stdout").textContent.includes("sim: container task of pod marathon/shop.web-")`))
 	ch.shot("task output")
 }
