@@ -15,6 +15,10 @@ func TestParseKube(t *testing.T) {
 	}{
 		{"GET", "/api/v1/namespaces/d/pods", kubeRequest{"list", "pods", "d", ""}, true},
 		{"GET", "/api/v1/namespaces/d/pods?watch=true", kubeRequest{"watch", "pods", "d", ""}, true},
+		{"GET", "/api/v1/namespaces/d/pods?watch=True", kubeRequest{"watch", "pods", "d", ""}, true},
+		{"GET", "/api/v1/namespaces/d/pods/p/log", kubeRequest{"get", "pods/log", "d", "p"}, true},
+		{"GET", "/apis/apps/v1", kubeRequest{}, false},
+		{"GET", "/api/v1/watch/namespaces/d/pods", kubeRequest{"watch", "pods", "d", ""}, true},
 		{"GET", "/api/v1/namespaces/d/pods/p", kubeRequest{"get", "pods", "d", "p"}, true},
 		{"PUT", "/api/v1/namespaces/d/pods/p/status", kubeRequest{"update", "pods/status", "d", "p"}, true},
 		{"GET", "/api/v1/namespaces/d", kubeRequest{"get", "namespaces", "d", "d"}, true},

@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apiserver/pkg/endpoints/request"
 )
 
 // kubeRequest is what a Kubernetes API request is about.
@@ -13,57 +16,24 @@ type kubeRequest struct {
 	verb, resource, namespace, name string
 }
 
-// parseKube reads /api/v1/… and /apis/GROUP/VERSION/… paths.
+// kubeRequests names requests as kube-apiserver does for authorization
+// and audit: the same verbs (watch for any true spelling of ?watch=,
+// deletecollection) and "resource/subresource".
+var kubeRequests = &request.RequestInfoFactory{
+	APIPrefixes:          sets.String(sets.New("api", "apis")),
+	GrouplessAPIPrefixes: sets.String(sets.New("api")),
+}
+
+// parseKube reads /api/v1/… and /apis/GROUP/VERSION/… paths; ok is false
+// for anything else (discovery, /version, health checks).
 func parseKube(r *http.Request) (kubeRequest, bool) {
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	switch {
-	case len(parts) >= 3 && parts[0] == "api":
-		parts = parts[2:]
-	case len(parts) >= 4 && parts[0] == "apis":
-		parts = parts[3:]
-	default:
+	info, err := kubeRequests.NewRequestInfo(r)
+	if err != nil || !info.IsResourceRequest {
 		return kubeRequest{}, false
 	}
-	var k kubeRequest
-	if len(parts) >= 2 && parts[0] == "namespaces" && len(parts) != 2 {
-		k.namespace, parts = parts[1], parts[2:]
-	}
-	if len(parts) == 0 {
-		return k, false
-	}
-	k.resource = parts[0]
-	if len(parts) >= 2 {
-		k.name = parts[1]
-		if k.resource == "namespaces" {
-			k.namespace = k.name
-		}
-	}
-	if len(parts) >= 3 {
-		k.resource += "/" + strings.Join(parts[2:], "/")
-	}
-	q := r.URL.Query()
-	watch := q.Get("watch") == "true" || q.Get("watch") == "1"
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		switch {
-		case watch:
-			k.verb = "watch"
-		case k.name == "":
-			k.verb = "list"
-		default:
-			k.verb = "get"
-		}
-	case http.MethodPost:
-		k.verb = "create"
-	case http.MethodPut:
-		k.verb = "update"
-	case http.MethodPatch:
-		k.verb = "patch"
-	case http.MethodDelete:
-		k.verb = "delete"
-		if k.name == "" {
-			k.verb = "deletecollection"
-		}
+	k := kubeRequest{verb: info.Verb, resource: info.Resource, namespace: info.Namespace, name: info.Name}
+	if info.Subresource != "" {
+		k.resource += "/" + info.Subresource
 	}
 	return k, true
 }
