@@ -82,7 +82,6 @@ func (c *call) renderImage(im imageInfo) *Image {
 	if !im.t.IsReady {
 		status = "PENDING"
 	}
-	const gib = 1 << 30
 	size := int64(im.t.Size)
 	diskGb := max((size+gib-1)/gib, 1)
 	desc := im.t.DisplayText

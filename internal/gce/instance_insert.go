@@ -24,63 +24,8 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 	if err := c.decode(&in); err != nil {
 		return nil, err
 	}
-	if !validName(in.Name) {
-		return nil, errInvalid("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", in.Name)
-	}
-	off, askedType, err := c.resolveMachineType(z, in.MachineType)
+	p, err := c.planInstance(z, &in)
 	if err != nil {
-		return nil, err
-	}
-	var boot *AttachedDisk
-	for i := range in.Disks {
-		d := &in.Disks[i]
-		if d.Boot || (i == 0 && len(in.Disks) == 1) {
-			if boot != nil {
-				return nil, errInvalid("Invalid value for field 'resource.disks': more than one boot disk.")
-			}
-			boot = d
-			continue
-		}
-		return nil, errUnsupported("Attaching additional disks")
-	}
-	if boot == nil || boot.InitializeParams == nil || boot.InitializeParams.SourceImage == "" {
-		if boot != nil && boot.Source != "" {
-			return nil, errUnsupported("Booting from an existing disk")
-		}
-		return nil, errInvalid("Invalid value for field 'resource.disks': ''. A boot disk with 'initializeParams.sourceImage' is required.")
-	}
-	im, err := c.resolveImage(boot.InitializeParams.SourceImage)
-	if err != nil {
-		return nil, err
-	}
-	if len(in.NetworkInterfaces) > 1 {
-		return nil, errUnsupported("More than one network interface")
-	}
-	external := false
-	for i, ni := range in.NetworkInterfaces {
-		if err := c.checkNetwork(ni.Network, "resource.networkInterfaces["+strconv.Itoa(i)+"].network"); err != nil {
-			return nil, err
-		}
-		external = external || len(ni.AccessConfigs) > 0
-	}
-	if len(in.NetworkInterfaces) == 0 {
-		external = false
-	}
-	var items []MetadataItem
-	if in.Metadata != nil {
-		items = in.Metadata.Items
-	}
-	if err := checkMetadata(items, "resource.metadata"); err != nil {
-		return nil, err
-	}
-	if err := checkLabels(in.Labels, "resource.labels"); err != nil {
-		return nil, err
-	}
-	var tags []string
-	if in.Tags != nil {
-		tags = in.Tags.Items
-	}
-	if err := checkTags(tags, "resource.tags"); err != nil {
 		return nil, err
 	}
 	if _, err := c.findVM(z, in.Name, false); err == nil {
@@ -88,22 +33,109 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 	} else if ae := new(apiError); !errors.As(err, &ae) || ae.Code != 404 {
 		return nil, err
 	}
+	q, err := c.deployParams(p)
+	if err != nil {
+		return nil, err
+	}
+	return c.deployInstance(p, q)
+}
 
-	q := csclient.Params("zoneid", z.cs.ID, "serviceofferingid", off.ID, "templateid", im.t.ID,
-		"name", in.Name, "displayname", in.Name, "startvm", "true")
-	if ud, ok := itemValue(items, userDataKey); ok && ud != "" {
+// instancePlan is a checked instances.insert: what the request resolved to
+// in CloudStack's terms.
+type instancePlan struct {
+	in        *Instance
+	z         zoneInfo
+	off       csclient.ServiceOffering
+	askedType string // the machine type as the request named it
+	im        imageInfo
+	items     []MetadataItem
+	tags      []string
+	external  bool  // an access config asks for an external address
+	sizeGb    int64 // the boot disk's size as asked (0: the image's)
+}
+
+// planInstance checks the request as GCE does, in its order, and resolves
+// the machine type and boot image; it changes nothing.
+func (c *call) planInstance(z zoneInfo, in *Instance) (*instancePlan, error) {
+	if !validName(in.Name) {
+		return nil, errInvalid("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", in.Name)
+	}
+	p := &instancePlan{in: in, z: z}
+	var err error
+	if p.off, p.askedType, err = c.resolveMachineType(z, in.MachineType); err != nil {
+		return nil, err
+	}
+	boot, err := bootDisk(in.Disks)
+	if err != nil {
+		return nil, err
+	}
+	if p.im, err = c.resolveImage(boot.InitializeParams.SourceImage); err != nil {
+		return nil, err
+	}
+	if p.sizeGb = boot.InitializeParams.DiskSizeGb; p.sizeGb == 0 {
+		p.sizeGb = boot.DiskSizeGb
+	}
+	if len(in.NetworkInterfaces) > 1 {
+		return nil, errUnsupported("More than one network interface")
+	}
+	for i, ni := range in.NetworkInterfaces {
+		if err := c.checkNetwork(ni.Network, "resource.networkInterfaces["+strconv.Itoa(i)+"].network"); err != nil {
+			return nil, err
+		}
+		p.external = p.external || len(ni.AccessConfigs) > 0
+	}
+	if in.Metadata != nil {
+		p.items = in.Metadata.Items
+	}
+	if err := checkMetadata(p.items, "resource.metadata"); err != nil {
+		return nil, err
+	}
+	if err := checkLabels(in.Labels, "resource.labels"); err != nil {
+		return nil, err
+	}
+	if in.Tags != nil {
+		p.tags = in.Tags.Items
+	}
+	if err := checkTags(p.tags, "resource.tags"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// bootDisk is the one boot disk of an insert, made from an image.
+func bootDisk(disks []AttachedDisk) (*AttachedDisk, error) {
+	var boot *AttachedDisk
+	for i := range disks {
+		d := &disks[i]
+		if !d.Boot && (i != 0 || len(disks) != 1) {
+			return nil, errUnsupported("Attaching additional disks")
+		}
+		if boot != nil {
+			return nil, errInvalid("Invalid value for field 'resource.disks': more than one boot disk.")
+		}
+		boot = d
+	}
+	if boot == nil || boot.InitializeParams == nil || boot.InitializeParams.SourceImage == "" {
+		if boot != nil && boot.Source != "" {
+			return nil, errUnsupported("Booting from an existing disk")
+		}
+		return nil, errInvalid("Invalid value for field 'resource.disks': ''. A boot disk with 'initializeParams.sourceImage' is required.")
+	}
+	return boot, nil
+}
+
+// deployParams are deployVirtualMachine's parameters for a plan: user
+// data, root disk size, the project's key pairs, the security groups of
+// the instance's tags, and the guest network of an advanced zone.
+func (c *call) deployParams(p *instancePlan) (url.Values, error) {
+	z := p.z
+	q := csclient.Params("zoneid", z.cs.ID, "serviceofferingid", p.off.ID, "templateid", p.im.t.ID,
+		"name", p.in.Name, "displayname", p.in.Name, "startvm", "true")
+	if ud, ok := itemValue(p.items, userDataKey); ok && ud != "" {
 		q.Set("userdata", base64.StdEncoding.EncodeToString([]byte(ud)))
 	}
-	const gib = 1 << 30
-	size := boot.InitializeParams.DiskSizeGb
-	if size == 0 {
-		size = boot.DiskSizeGb
-	}
-	if size > 0 && size*gib > int64(im.t.Size) {
-		q.Set("rootdisksize", strconv.FormatInt(size, 10))
-	}
-	if size == 0 {
-		size = max((int64(im.t.Size)+gib-1)/gib, 1)
+	if p.sizeGb > 0 && p.sizeGb*gib > int64(p.im.t.Size) {
+		q.Set("rootdisksize", strconv.FormatInt(p.sizeGb, 10))
 	}
 	pm, err := c.projectMeta()
 	if err != nil {
@@ -117,7 +149,7 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 		q.Set("keypairs", strings.Join(pm.KeyPairs, ","))
 	}
 	if z.cs.SecurityGroupsEnabled {
-		sgs, err := c.groupsFor(tags)
+		sgs, err := c.groupsFor(p.tags)
 		if err != nil {
 			return nil, err
 		}
@@ -134,12 +166,24 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 			q.Set("networkids", nid)
 		}
 	}
+	return q, nil
+}
 
-	meta := &instanceMeta{Description: in.Description, Items: items, Labels: in.Labels, Tags: tags,
-		CanIPForward: in.CanIPForward, DeletionProtect: in.DeletionProtection, ExternalIP: external,
+const gib = 1 << 30
+
+// deployInstance deploys the VM, records the instance's GCE-only fields,
+// tags the VM with its GCE name and starts the insert operation.
+func (c *call) deployInstance(p *instancePlan, q url.Values) (any, error) {
+	z, in := p.z, p.in
+	size := p.sizeGb
+	if size == 0 {
+		size = max((int64(p.im.t.Size)+gib-1)/gib, 1)
+	}
+	meta := &instanceMeta{Description: in.Description, Items: p.items, Labels: in.Labels, Tags: p.tags,
+		CanIPForward: in.CanIPForward, DeletionProtect: in.DeletionProtection, ExternalIP: p.external,
 		ServiceAccounts: in.ServiceAccounts, Scheduling: in.Scheduling,
-		SourceImage: c.linkIn(im.project, "global", "images", im.name), DiskSizeGb: size,
-		Created: c.g.now(), LastStart: c.g.now(), MachineType: askedType}
+		SourceImage: c.linkIn(p.im.project, "global", "images", p.im.name), DiskSizeGb: size,
+		Created: c.g.now(), LastStart: c.g.now(), MachineType: p.askedType}
 	target := "zones/" + z.name + "/instances/" + in.Name
 	res, err := c.cs.Async(c.ctx, "deployVirtualMachine", q)
 	if err != nil {
@@ -167,7 +211,7 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 	}
 	return c.startOp(opScope{zone: z.name}, "insert", target, idOf("instance", res.ID), jobs, nil, func(r *opRecord) {
 		r.CleanupVM = res.ID
-		if external && z.cs.NetworkType != "Basic" {
+		if p.external && z.cs.NetworkType != "Basic" {
 			r.NAT = &natStep{VMID: res.ID, ZoneID: z.cs.ID}
 		}
 	})
