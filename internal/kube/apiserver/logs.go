@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // serveLog proxies pods/log to the node agent the pod runs on, as
@@ -23,35 +22,15 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, ri requestInfo
 		s.writeError(w, err)
 		return
 	}
-	var obj runtime.Object
-	obj, err = s.storage.Get(r.Context(), ri.res, ri.namespace, ri.name)
+	obj, err := s.storage.Get(r.Context(), ri.res, ri.namespace, ri.name)
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
 	pod := obj.(*corev1.Pod)
-	container := opts.Container
-	if container == "" {
-		if len(pod.Spec.Containers) != 1 {
-			names := make([]string, 0, len(pod.Spec.Containers))
-			for _, c := range pod.Spec.Containers {
-				names = append(names, c.Name)
-			}
-			s.writeError(w, apierrors.NewBadRequest(fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", pod.Name, names)))
-			return
-		}
-		container = pod.Spec.Containers[0].Name
-	}
-	found := false
-	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
-		found = found || c.Name == container
-	}
-	if !found {
-		s.writeError(w, apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", container, pod.Name)))
-		return
-	}
-	if pod.Spec.NodeName == "" {
-		s.writeError(w, apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: ContainerCreating", container, pod.Name)))
+	container, err := logContainer(pod, opts.Container)
+	if err != nil {
+		s.writeError(w, err)
 		return
 	}
 	hostPort, err := s.nodeAddress(r, pod.Spec.NodeName)
@@ -59,19 +38,7 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, ri requestInfo
 		s.writeError(w, err)
 		return
 	}
-	q := url.Values{}
-	q.Set("follow", strconv.FormatBool(opts.Follow))
-	q.Set("timestamps", strconv.FormatBool(opts.Timestamps))
-	q.Set("previous", strconv.FormatBool(opts.Previous))
-	if opts.TailLines != nil {
-		q.Set("tailLines", strconv.FormatInt(*opts.TailLines, 10))
-	}
-	if opts.SinceSeconds != nil {
-		q.Set("sinceSeconds", strconv.FormatInt(*opts.SinceSeconds, 10))
-	}
-	if opts.LimitBytes != nil {
-		q.Set("limitBytes", strconv.FormatInt(*opts.LimitBytes, 10))
-	}
+	q := kubeletLogQuery(opts)
 	u := url.URL{Scheme: "https", Host: hostPort,
 		Path: "/containerLogs/" + url.PathEscape(pod.Namespace) + "/" + url.PathEscape(pod.Name) + "/" + url.PathEscape(container), RawQuery: q.Encode()}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -102,10 +69,56 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, ri requestInfo
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.WriteHeader(http.StatusOK)
+	copyFlushing(w, resp.Body)
+}
+
+// logContainer is the container whose log a request asks for: the one
+// named, or the pod's only one; the errors are kube-apiserver's.
+func logContainer(pod *corev1.Pod, name string) (string, error) {
+	if name == "" {
+		if len(pod.Spec.Containers) != 1 {
+			names := make([]string, 0, len(pod.Spec.Containers))
+			for _, c := range pod.Spec.Containers {
+				names = append(names, c.Name)
+			}
+			return "", apierrors.NewBadRequest(fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", pod.Name, names))
+		}
+		name = pod.Spec.Containers[0].Name
+	}
+	found := false
+	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		found = found || c.Name == name
+	}
+	if !found {
+		return "", apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", name, pod.Name))
+	}
+	if pod.Spec.NodeName == "" {
+		return "", apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: ContainerCreating", name, pod.Name))
+	}
+	return name, nil
+}
+
+// kubeletLogQuery is the kubelet's containerLogs query for opts.
+func kubeletLogQuery(opts corev1.PodLogOptions) url.Values {
+	q := url.Values{}
+	q.Set("follow", strconv.FormatBool(opts.Follow))
+	q.Set("timestamps", strconv.FormatBool(opts.Timestamps))
+	q.Set("previous", strconv.FormatBool(opts.Previous))
+	for name, v := range map[string]*int64{"tailLines": opts.TailLines, "sinceSeconds": opts.SinceSeconds, "limitBytes": opts.LimitBytes} {
+		if v != nil {
+			q.Set(name, strconv.FormatInt(*v, 10))
+		}
+	}
+	return q
+}
+
+// copyFlushing streams body to w, flushing each read so a followed log
+// reaches the client line by line; it ends when either side does.
+func copyFlushing(w http.ResponseWriter, body io.Reader) {
 	flusher, _ := w.(http.Flusher)
 	buf := make([]byte, 32<<10)
 	for {
-		n, rerr := resp.Body.Read(buf)
+		n, rerr := body.Read(buf)
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {
 				return
