@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stratus-cloud/stratus/internal/app"
 )
@@ -32,6 +35,8 @@ type Options struct {
 	Log *slog.Logger
 	// Clock gives the time (default time.Now); tests move it.
 	Clock func() time.Time
+	// Metrics, if set, gets the gauges of live sessions and open streams.
+	Metrics prometheus.Registerer
 }
 
 // Timings of the live machinery.
@@ -63,6 +68,7 @@ type Dashboard struct {
 	views    map[string]*view
 
 	sessions  *sessions
+	streams   atomic.Int64 // open live-update streams
 	cloudChg  *changes
 	kubeChg   *changes
 	podSeries series
@@ -110,12 +116,29 @@ func New(opts Options) (*Dashboard, error) {
 		return nil, err
 	}
 	d.pages = p
+	if opts.Metrics != nil {
+		d.register(opts.Metrics)
+	}
 	d.viewList = d.allViews()
 	d.views = make(map[string]*view, len(d.viewList))
 	for _, v := range d.viewList {
 		d.views[v.Name] = v
 	}
 	return d, nil
+}
+
+// register adds the dashboard's gauges: what it holds per browser.
+func (d *Dashboard) register(reg prometheus.Registerer) {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stratus_dashboard_sessions", Help: "Dashboard sessions kept (until idle past their timeout, at most 1000)."},
+			func() float64 { return float64(d.sessions.len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stratus_dashboard_streams", Help: "Open live-update streams of dashboard pages."},
+			func() float64 { return float64(d.streams.Load()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			d.log.Warn("cannot register metrics", "err", err)
+		}
+	}
 }
 
 // Name implements app.Component.

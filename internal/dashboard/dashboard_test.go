@@ -14,6 +14,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 func TestPagesNeedLogin(t *testing.T) {
@@ -493,5 +497,51 @@ func TestVMActions(t *testing.T) {
 				t.Errorf("%s called %d times", tc.cmd, cs.callCount(tc.cmd))
 			}
 		})
+	}
+}
+
+// TestSessionGauges: /metrics counts the sessions kept and the live streams
+// open, and both fall back when a browser logs out or leaves.
+func TestSessionGauges(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	site := newSiteWith(t, newFakeCS(t), Options{Metrics: reg})
+	gauge := func(name string) float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				return mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatalf("no %s", name)
+		return 0
+	}
+	a, b := site.browser(t), site.browser(t)
+	a.login("alice", "wonderland")
+	csrf := b.login("alice", "wonderland")
+	if n := gauge("stratus_dashboard_sessions"); n != 2 {
+		t.Errorf("sessions %v, want 2", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", site.srv.URL+"/client/live?view=vms", nil)
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &sseReader{t: t, sc: bufio.NewScanner(resp.Body)}
+	ev.sc.Buffer(nil, 1<<20)
+	ev.next()
+	if n := gauge("stratus_dashboard_streams"); n != 1 {
+		t.Errorf("streams %v, want 1", n)
+	}
+	cancel()
+	resp.Body.Close()
+	testenv.Eventually(t, 5*time.Second, "the stream closed", func() bool { return gauge("stratus_dashboard_streams") == 0 })
+	b.post("/client/logout", url.Values{"csrf": {csrf}})
+	if n := gauge("stratus_dashboard_sessions"); n != 1 {
+		t.Errorf("sessions after a logout %v, want 1", n)
 	}
 }

@@ -139,6 +139,12 @@ func (ss *sessions) remove(id string) *session {
 	return s
 }
 
+func (ss *sessions) len() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.m)
+}
+
 // all returns a snapshot of the live sessions.
 func (ss *sessions) all() []*session {
 	ss.mu.Lock()

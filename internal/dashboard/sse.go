@@ -37,6 +37,8 @@ func (d *Dashboard) serveLive(w http.ResponseWriter, r *http.Request, s *session
 	if err := rc.Flush(); err != nil {
 		return
 	}
+	d.streams.Add(1)
+	defer d.streams.Add(-1)
 	rq := viewRequest{s: s, q: q, host: hostName(r.Host)}
 	ctx := r.Context()
 	stop := d.stopped()
