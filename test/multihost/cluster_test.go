@@ -1,6 +1,8 @@
 package multihost
 
 import (
+	bootstraputil "k8s.io/cluster-bootstrap/token/util"
+
 	"bytes"
 	"context"
 	"errors"
@@ -70,11 +72,21 @@ func newCluster(t *testing.T) *cluster {
 		env: []string{
 			"STRATUS_IMAGE=stratus-mh/stratus:" + name,
 			"ETCD_IMAGE=stratus-mh/etcd:" + name,
-			"STRATUS_TOKEN=mh-" + strconv.Itoa(os.Getpid()),
+			"STRATUS_TOKEN=" + joinToken(t),
 		},
 	}
 	t.Cleanup(c.down)
 	return c
+}
+
+// joinToken is a fresh bootstrap token for the run: the agents exchange it
+// for their nodes' own certificates.
+func joinToken(t *testing.T) string {
+	tok, err := bootstraputil.GenerateBootstrapToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // build builds one image ("stratus" or "etcd") with deploy/build-images.

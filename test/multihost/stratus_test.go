@@ -312,6 +312,7 @@ func testAgentStopped(t *testing.T, c *cluster) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+	checkJoinedWithBootstrapToken(t, c, cs)
 	const replicas = 6
 	labels := map[string]string{"app": "mh-web"}
 	dep := &appsv1.Deployment{
@@ -456,4 +457,29 @@ func readyNodes(nodes []corev1.Node, names []string) int {
 		}
 	}
 	return n
+}
+
+// checkJoinedWithBootstrapToken: every agent exchanged the cluster's
+// bootstrap token for its node's own certificate, through an approved and
+// issued CSR requested as system:bootstrap:<token id>.
+func checkJoinedWithBootstrapToken(t *testing.T, c *cluster, cs kubernetes.Interface) {
+	var id string
+	for _, e := range c.env {
+		if tok, ok := strings.CutPrefix(e, "STRATUS_TOKEN="); ok {
+			id, _, _ = strings.Cut(tok, ".")
+		}
+	}
+	csrs, err := cs.CertificatesV1().CertificateSigningRequests().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := 0
+	for _, csr := range csrs.Items {
+		if csr.Spec.Username == "system:bootstrap:"+id && len(csr.Status.Certificate) > 0 {
+			issued++
+		}
+	}
+	if issued < len(agents) {
+		t.Errorf("%d of %d CSRs issued to bootstrap token %q, want one per agent (%d)", issued, len(csrs.Items), id, len(agents))
+	}
 }
