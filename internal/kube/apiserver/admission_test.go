@@ -14,6 +14,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -99,6 +100,14 @@ func startWebhookServer(t *testing.T) *webhookServer {
 			labels = map[string]any{}
 		}
 		labels["mutated"] = "yes"
+		// what the built-in mutating plugins, which run first, gave it
+		if spec, _ := obj["spec"].(map[string]any); spec != nil {
+			if cs, _ := spec["containers"].([]any); len(cs) > 0 {
+				if res, _ := cs[0].(map[string]any)["resources"].(map[string]any); res != nil && res["limits"] != nil {
+					labels["saw-limits"] = "yes"
+				}
+			}
+		}
 		md["labels"] = labels
 		out, _ := json.Marshal(obj)
 		return cradmission.PatchResponseFromRaw(req.Object.Raw, out)
@@ -278,6 +287,19 @@ func TestAdmissionWebhooks(t *testing.T) {
 		if _, mutated := p.Labels["mutated"]; mutated != (c.ns == "guarded") {
 			t.Errorf("%s: labels %v", c.what, p.Labels)
 		}
+	}
+
+	// The built-in mutating plugins run before the webhooks, as upstream:
+	// the webhook sees the LimitRange's default limits.
+	lr := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "defaults"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
+		Type: corev1.LimitTypeContainer, Default: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}}}}}
+	if _, err := cs.CoreV1().LimitRanges("guarded").Create(ctx, lr, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := cs.CoreV1().Pods("guarded").Create(ctx, hookPod("guarded", "limited", nil), metav1.CreateOptions{}); err != nil {
+		t.Errorf("create under a LimitRange: %v", err)
+	} else if p.Labels["saw-limits"] != "yes" || p.Spec.Containers[0].Resources.Limits.Cpu().String() != "500m" {
+		t.Errorf("the webhook ran before LimitRanger: labels %v, limits %v", p.Labels, p.Spec.Containers[0].Resources.Limits)
 	}
 
 	// Updates and deletes go through the validating webhook too.

@@ -311,11 +311,21 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
+	// Mutating admission comes before the strategy, in kube-apiserver's
+	// plugin order: the built-in LimitRanger and Priority, then the
+	// webhooks, which see a decoded, defaulted object with their changes.
+	st.Reg.Codecs.Scheme.Default(obj)
+	if err := st.admitLimitRanges(ctx, r, obj); err != nil {
+		return nil, err
+	}
+	if err := st.admitPriority(ctx, r, obj); err != nil {
+		return nil, err
+	}
 	if o.Admission != nil {
-		st.Reg.Codecs.Scheme.Default(obj) // webhooks see a decoded, defaulted object
 		if err := o.Admission.Mutate(ctx, obj, nil); err != nil {
 			return nil, err
 		}
+		st.Reg.Codecs.Scheme.Default(obj) // as upstream defaults a webhook's patched object
 	}
 	generated := m.GetName() == "" && m.GetGenerateName() != ""
 	if generated {
@@ -337,17 +347,9 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 	if r.HasSpec {
 		m.SetGeneration(1)
 	}
-	st.Reg.Codecs.Scheme.Default(obj)
 	if r.HasStatus && !r.KeepStatusOnCreate {
 		// Status is the status subresource's; PrepareForCreate resets it.
 		setField(obj, "Status", reflect.Zero(fieldOf(obj, "Status").Type()))
-	}
-	// Mutating admission comes before the strategy, as kube-apiserver's.
-	if err := st.admitLimitRanges(ctx, r, obj); err != nil {
-		return nil, err
-	}
-	if err := st.admitPriority(ctx, r, obj); err != nil {
-		return nil, err
 	}
 	if r.PrepareForCreate != nil {
 		r.PrepareForCreate(obj)
