@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8sadmission "k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -82,8 +83,26 @@ type admitter struct {
 	fieldManager string
 	del          *metav1.DeleteOptions
 
+	// kind is the kind of the object admitted when it is not the
+	// resource's own: a subresource's (Scale, Binding, Eviction).
+	kind *schema.GroupVersionKind
+
 	mu   sync.Mutex
 	seen map[string]bool
+}
+
+// subresourceAdmitter is admission for a write to a subresource whose
+// object is of its own kind (autoscaling/v1 Scale, v1 Binding, policy/v1
+// Eviction): webhooks and policies see that object, under the parent's
+// resource and the subresource, as kube-apiserver sends them. nil when
+// nothing would be called.
+func (s *Server) subresourceAdmitter(w http.ResponseWriter, r *http.Request, ri requestInfo, dryRun bool, fieldManager string, kind schema.GroupVersionKind) registry.Admitter {
+	a, ok := s.admitter(w, r, ri, dryRun, fieldManager, nil).(*admitter)
+	if !ok {
+		return nil
+	}
+	a.kind = &kind
+	return a
 }
 
 var _ registry.Admitter = (*admitter)(nil)
@@ -120,15 +139,19 @@ func (a *admitter) attributes(obj, old runtime.Object) k8sadmission.Attributes {
 	case old == nil:
 		op, opts = k8sadmission.Create, &metav1.CreateOptions{DryRun: dry, FieldManager: a.fieldManager}
 	}
-	if obj != nil {
-		if m, err := meta.Accessor(obj); err == nil {
-			name = m.GetName()
-		}
-	} else if m, err := meta.Accessor(old); err == nil {
+	named := obj
+	if named == nil {
+		named = old
+	}
+	if m, err := meta.Accessor(named); err == nil && m.GetName() != "" {
 		name = m.GetName()
 	}
 	res := a.ri.res
-	return k8sadmission.NewAttributesRecord(obj, old, res.GVK(), a.ri.namespace, name, res.GVR(), a.ri.subresource,
+	kind := res.GVK()
+	if a.kind != nil {
+		kind = *a.kind
+	}
+	return k8sadmission.NewAttributesRecord(obj, old, kind, a.ri.namespace, name, res.GVR(), a.ri.subresource,
 		op, opts, a.dryRun, a.user)
 }
 

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -36,6 +38,9 @@ type webhookServer struct {
 	caBundle []byte
 	mu       sync.Mutex
 	calls    map[string]int
+	// subresources is what /subresources saw: "resource/subresource
+	// group/version/Kind OPERATION name".
+	subresources []string
 }
 
 func (w *webhookServer) called(path string) int {
@@ -111,6 +116,29 @@ func startWebhookServer(t *testing.T) *webhookServer {
 		md["labels"] = labels
 		out, _ := json.Marshal(obj)
 		return cradmission.PatchResponseFromRaw(req.Object.Raw, out)
+	})})
+	srv.Register("/subresources", &webhook.Admission{Handler: cradmission.HandlerFunc(func(ctx context.Context, req cradmission.Request) cradmission.Response {
+		count("/subresources")
+		seen := req.Resource.Resource + "/" + req.SubResource + " " + req.Kind.Group + "/" + req.Kind.Version + "/" + req.Kind.Kind + " " + string(req.Operation) + " " + req.Name
+		ws.mu.Lock()
+		ws.subresources = append(ws.subresources, seen)
+		ws.mu.Unlock()
+		var obj struct {
+			Spec   struct{ Replicas int32 }
+			Target struct{ Name string }
+		}
+		if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+			return cradmission.Errored(http.StatusBadRequest, err)
+		}
+		switch {
+		case req.SubResource == "scale" && obj.Spec.Replicas > 5:
+			return cradmission.Denied("at most 5 replicas")
+		case req.SubResource == "binding" && obj.Target.Name == "forbidden":
+			return cradmission.Denied("not on that node")
+		case req.SubResource == "eviction" && req.Name == "protected":
+			return cradmission.Denied("this pod stays")
+		}
+		return cradmission.Allowed("")
 	})})
 	srv.Register("/slow", &webhook.Admission{Handler: cradmission.HandlerFunc(func(ctx context.Context, req cradmission.Request) cradmission.Response {
 		count("/slow")
@@ -479,5 +507,103 @@ spec:
 			}
 			contains(t, "policy Warn", errs, `Warning: Validation failed for ValidatingAdmissionPolicy 'replicas-limit' with binding 'replicas-limit-warn': replicas must be no greater than 5`)
 		})
+	}
+}
+
+// TestSubresourceAdmission: webhooks whose rules name deployments/scale,
+// pods/binding and pods/eviction are called with the subresource's own
+// object (Scale, Binding, Eviction), as kube-apiserver calls them, and
+// their refusals stop the write.
+func TestSubresourceAdmission(t *testing.T) {
+	srv := apiservertest.Start(t)
+	cs := kubernetes.NewForConfigOrDie(apiservertest.RESTConfig(t, srv))
+	ctx := context.Background()
+	ws := startWebhookServer(t)
+	hookService(t, cs, ws.port)
+	ops := func(o ...admissionregistrationv1.OperationType) []admissionregistrationv1.OperationType { return o }
+	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "subresources"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name: "subresources.example.com", ClientConfig: serviceRef("/subresources"),
+			Rules: []admissionregistrationv1.RuleWithOperations{
+				{Operations: ops(admissionregistrationv1.Update), Rule: admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments/scale"}}},
+				{Operations: ops(admissionregistrationv1.Create), Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods/binding", "pods/eviction"}}},
+			},
+			SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone), AdmissionReviewVersions: []string{"v1"},
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "default"}},
+		}}}
+	cfg.Webhooks[0].ClientConfig.CABundle = ws.caBundle
+	if _, err := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, cfg, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "web"}
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(1)),
+		Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}}}
+	if _, err := cs.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	scale := func(n int32) error {
+		sc, err := cs.AppsV1().Deployments("default").GetScale(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sc.Spec.Replicas = n
+		_, err = cs.AppsV1().Deployments("default").UpdateScale(ctx, "web", sc, metav1.UpdateOptions{})
+		return err
+	}
+	testenv.Eventually(t, 10*time.Second, "the configuration to take effect", func() bool { return scale(9) != nil })
+	want := `admission webhook "subresources.example.com" denied the request: at most 5 replicas`
+	if err := scale(6); err == nil || err.Error() != want {
+		t.Errorf("scale to 6: %v, want %q", err, want)
+	}
+	if err := scale(3); err != nil {
+		t.Errorf("scale to 3: %v", err)
+	}
+	if d, _ := cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{}); *d.Spec.Replicas != 3 {
+		t.Errorf("replicas %d, want 3", *d.Spec.Replicas)
+	}
+
+	for _, name := range []string{"p", "protected"} {
+		if _, err := cs.CoreV1().Pods("default").Create(ctx, hookPod("default", name, nil), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bind := func(pod, node string) error {
+		return cs.CoreV1().Pods("default").Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: pod},
+			Target: corev1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{})
+	}
+	if err := bind("p", "forbidden"); err == nil || !strings.Contains(err.Error(), "not on that node") {
+		t.Errorf("binding refused: %v", err)
+	}
+	if p, _ := cs.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{}); p.Spec.NodeName != "" {
+		t.Errorf("a refused binding assigned node %q", p.Spec.NodeName)
+	}
+	if err := bind("p", "n1"); err != nil {
+		t.Errorf("binding: %v", err)
+	}
+	evict := func(pod string) error {
+		return cs.PolicyV1().Evictions("default").Evict(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: "default"}})
+	}
+	if err := evict("protected"); err == nil || !strings.Contains(err.Error(), "this pod stays") {
+		t.Errorf("eviction refused: %v", err)
+	}
+	if _, err := cs.CoreV1().Pods("default").Get(ctx, "protected", metav1.GetOptions{}); err != nil {
+		t.Errorf("a refused eviction deleted the pod: %v", err)
+	}
+	if err := evict("p"); err != nil {
+		t.Errorf("eviction: %v", err)
+	}
+
+	ws.mu.Lock()
+	seen := strings.Join(ws.subresources, "\n")
+	ws.mu.Unlock()
+	for _, w := range []string{
+		"deployments/scale autoscaling/v1/Scale UPDATE web",
+		"pods/binding /v1/Binding CREATE p",
+		"pods/eviction policy/v1/Eviction CREATE protected",
+	} {
+		if !strings.Contains(seen, w) {
+			t.Errorf("the webhook never saw %q; it saw:\n%s", w, seen)
+		}
 	}
 }

@@ -44,6 +44,16 @@ func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, ri reques
 		return
 	}
 	ctx := r.Context()
+	if adm := s.subresourceAdmitter(w, r, ri, o.dryRun, o.fieldManager, policyv1.SchemeGroupVersion.WithKind("Eviction")); adm != nil {
+		if err := adm.Mutate(ctx, ev, nil); err != nil {
+			s.writeError(w, err)
+			return
+		}
+		if err := adm.Validate(ctx, ev, nil); err != nil {
+			s.writeError(w, err)
+			return
+		}
+	}
 	pdbRes := s.reg.Lookup("policy", "v1", "poddisruptionbudgets")
 	for attempt := 0; ; attempt++ {
 		cur, err := s.storage.Get(ctx, ri.res, ri.namespace, ri.name)

@@ -68,6 +68,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, ri requestIn
 	}
 	scaleRes := &registry.Resource{Group: "autoscaling", Version: "v1", Kind: "Scale", Name: "scale", Namespaced: true,
 		New: func() runtime.Object { return &autoscalingv1.Scale{} }}
+	adm := s.subresourceAdmitter(w, r, ri, o.dryRun, o.fieldManager, autoscalingv1.SchemeGroupVersion.WithKind("Scale"))
 	fn := func(cur runtime.Object) (runtime.Object, error) {
 		sc := s.scaleOf(res, cur)
 		var want *autoscalingv1.Scale
@@ -95,9 +96,19 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, ri requestIn
 		if want.Name != "" && want.Name != ri.name {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", want.Name, ri.name))
 		}
+		if adm != nil {
+			if err := adm.Mutate(r.Context(), want, sc); err != nil {
+				return nil, err
+			}
+		}
 		if want.Spec.Replicas < 0 {
 			return nil, apierrors.NewInvalid(autoscalingv1.SchemeGroupVersion.WithKind("Scale").GroupKind(), ri.name,
 				fieldInvalid("spec.replicas", want.Spec.Replicas, "must be greater than or equal to 0"))
+		}
+		if adm != nil {
+			if err := adm.Validate(r.Context(), want, sc); err != nil {
+				return nil, err
+			}
 		}
 		m, _ := meta.Accessor(cur)
 		if want.ResourceVersion != "" {
@@ -133,6 +144,17 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, ri request
 		return
 	}
 	b := obj.(*corev1.Binding)
+	adm := s.subresourceAdmitter(w, r, ri, o.dryRun, o.fieldManager, corev1.SchemeGroupVersion.WithKind("Binding"))
+	if adm != nil {
+		if err := adm.Mutate(r.Context(), b, nil); err != nil {
+			s.writeError(w, err)
+			return
+		}
+		if err := adm.Validate(r.Context(), b, nil); err != nil {
+			s.writeError(w, err)
+			return
+		}
+	}
 	if b.Target.Kind != "" && b.Target.Kind != "Node" {
 		s.writeError(w, apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Binding").GroupKind(), ri.name, fieldNotSupported("target.kind", b.Target.Kind, []string{"Node"})))
 		return
