@@ -2,18 +2,26 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/rest"
 )
 
 // namespaceDeleter empties a namespace that is being deleted (phase
-// Terminating) of the kinds stratus serves, then removes the "kubernetes"
-// finalizer so the API can delete it.
+// Terminating) of every namespaced kind the API serves, custom resources
+// too, as kube-controller-manager's: found by discovery, removed with
+// deletecollection (background propagation), checked until none is
+// left; then it removes the "kubernetes" finalizer so the API can delete
+// the namespace.
 type namespaceDeleter struct {
 	m      *Manager
 	loop   *loop
@@ -37,116 +45,9 @@ func (d *namespaceDeleter) sync(ctx context.Context, name string) (time.Duration
 		return 0, err
 	}
 	c := d.m.o.Client
-	opts := metav1.ListOptions{}
-	bg := metav1.DeletePropagationBackground
-	del := metav1.DeleteOptions{PropagationPolicy: &bg}
-	remaining := 0
-	// each kind: list, delete what is not already going, count what is left
-	type kind struct {
-		list func() ([]string, error)
-		del  func(string) error
-	}
-	names := func(n int, at func(int) metav1.Object) []string {
-		out := make([]string, 0, n)
-		for i := range n {
-			out = append(out, at(i).GetName())
-		}
-		return out
-	}
-	kinds := []kind{
-		{func() ([]string, error) {
-			l, err := c.AppsV1().Deployments(name).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			return names(len(l.Items), func(i int) metav1.Object { return &l.Items[i] }), nil
-		}, func(n string) error { return c.AppsV1().Deployments(name).Delete(ctx, n, del) }},
-		{func() ([]string, error) {
-			l, err := c.AppsV1().ReplicaSets(name).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			return names(len(l.Items), func(i int) metav1.Object { return &l.Items[i] }), nil
-		}, func(n string) error { return c.AppsV1().ReplicaSets(name).Delete(ctx, n, del) }},
-		{func() ([]string, error) {
-			l, err := c.CoreV1().ReplicationControllers(name).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			return names(len(l.Items), func(i int) metav1.Object { return &l.Items[i] }), nil
-		}, func(n string) error { return c.CoreV1().ReplicationControllers(name).Delete(ctx, n, del) }},
-		{func() ([]string, error) {
-			l, err := c.CoreV1().Pods(name).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			var out []string
-			for i := range l.Items {
-				if l.Items[i].DeletionTimestamp == nil {
-					out = append(out, l.Items[i].Name)
-				} else {
-					remaining++
-				}
-			}
-			return out, nil
-		}, func(n string) error { return c.CoreV1().Pods(name).Delete(ctx, n, metav1.DeleteOptions{}) }},
-		{func() ([]string, error) {
-			l, err := c.CoreV1().Services(name).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			return names(len(l.Items), func(i int) metav1.Object { return &l.Items[i] }), nil
-		}, func(n string) error { return c.CoreV1().Services(name).Delete(ctx, n, del) }},
-		{func() ([]string, error) {
-			l, err := c.CoreV1().Endpoints(name).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			return names(len(l.Items), func(i int) metav1.Object { return &l.Items[i] }), nil
-		}, func(n string) error { return c.CoreV1().Endpoints(name).Delete(ctx, n, del) }},
-		{func() ([]string, error) {
-			l, err := c.CoreV1().ConfigMaps(name).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			return names(len(l.Items), func(i int) metav1.Object { return &l.Items[i] }), nil
-		}, func(n string) error { return c.CoreV1().ConfigMaps(name).Delete(ctx, n, del) }},
-		{func() ([]string, error) {
-			l, err := c.CoreV1().Secrets(name).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			return names(len(l.Items), func(i int) metav1.Object { return &l.Items[i] }), nil
-		}, func(n string) error { return c.CoreV1().Secrets(name).Delete(ctx, n, del) }},
-		{func() ([]string, error) {
-			l, err := c.CoreV1().ServiceAccounts(name).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			return names(len(l.Items), func(i int) metav1.Object { return &l.Items[i] }), nil
-		}, func(n string) error { return c.CoreV1().ServiceAccounts(name).Delete(ctx, n, del) }},
-		{func() ([]string, error) {
-			l, err := c.CoreV1().Events(name).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			return names(len(l.Items), func(i int) metav1.Object { return &l.Items[i] }), nil
-		}, func(n string) error { return c.CoreV1().Events(name).Delete(ctx, n, del) }},
-	}
-	for _, k := range kinds {
-		items, err := k.list()
-		if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
-			continue // kind not served
-		}
-		if err != nil {
-			return 0, err
-		}
-		for _, n := range items {
-			remaining++
-			if err := k.del(n); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-				return 0, err
-			}
-		}
+	remaining, err := d.deleteContent(ctx, name)
+	if err != nil {
+		return 0, err
 	}
 	if remaining > 0 {
 		return 500 * time.Millisecond, nil
@@ -161,4 +62,83 @@ func (d *namespaceDeleter) sync(ctx context.Context, name string) (time.Duration
 		return 0, nil
 	}
 	return 0, err
+}
+
+// deleteContent deletes what namespace ns holds, kind by kind, and says
+// how many objects were still there. A kind discovery could not list
+// counts as remaining, so the namespace is not finalized over it.
+func (d *namespaceDeleter) deleteContent(ctx context.Context, ns string) (remaining int, err error) {
+	disc := d.m.o.Client.Discovery()
+	lists, err := disc.ServerPreferredNamespacedResources()
+	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+		return 0, err
+	}
+	if err != nil {
+		remaining++ // retried: a group that failed discovery may hold objects
+	}
+	rc := disc.RESTClient()
+	for _, l := range lists {
+		for _, r := range l.APIResources {
+			if !slices.Contains(r.Verbs, "list") || (!slices.Contains(r.Verbs, "deletecollection") && !slices.Contains(r.Verbs, "delete")) {
+				continue
+			}
+			base := namespacedPath(l.GroupVersion, ns, r.Name)
+			var got metav1.PartialObjectMetadataList
+			raw, err := rc.Get().AbsPath(base...).SetHeader("Accept", metadataListJSON).DoRaw(ctx)
+			if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+				continue // gone since discovery (a CRD deleted)
+			}
+			if err == nil {
+				err = json.Unmarshal(raw, &got)
+			}
+			if err != nil {
+				return 0, fmt.Errorf("list %s in %s: %w", r.Name, ns, err)
+			}
+			if len(got.Items) == 0 {
+				continue
+			}
+			remaining += len(got.Items)
+			if err := deleteAll(ctx, rc, base, r, got.Items); err != nil {
+				return 0, fmt.Errorf("delete %s in %s: %w", r.Name, ns, err)
+			}
+		}
+	}
+	return remaining, nil
+}
+
+// metadataListJSON asks a list for its items' metadata only.
+const metadataListJSON = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json"
+
+// deleteAll deletes a kind's objects in one deletecollection, or one by
+// one where the kind has only delete; objects already going are left be.
+func deleteAll(ctx context.Context, rc rest.Interface, base []string, r metav1.APIResource, items []metav1.PartialObjectMetadata) error {
+	bg := metav1.DeletePropagationBackground
+	body, _ := json.Marshal(&metav1.DeleteOptions{TypeMeta: metav1.TypeMeta{Kind: "DeleteOptions", APIVersion: "v1"}, PropagationPolicy: &bg})
+	del := func(path ...string) error {
+		err := rc.Delete().AbsPath(path...).SetHeader("Content-Type", "application/json").SetHeader("Accept", "application/json").Body(body).Do(ctx).Error()
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			return nil
+		}
+		return err
+	}
+	if slices.Contains(r.Verbs, "deletecollection") {
+		return del(base...)
+	}
+	for _, it := range items {
+		if it.DeletionTimestamp != nil {
+			continue
+		}
+		if err := del(append(slices.Clone(base), it.Name)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// namespacedPath is the URL path of a namespaced resource's collection.
+func namespacedPath(groupVersion, ns, resource string) []string {
+	if strings.Contains(groupVersion, "/") {
+		return []string{"/apis", groupVersion, "namespaces", ns, resource}
+	}
+	return []string{"/api", groupVersion, "namespaces", ns, resource}
 }
