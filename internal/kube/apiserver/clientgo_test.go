@@ -175,6 +175,13 @@ func TestClientGoTyped(t *testing.T) {
 			if len(l.Items) != 12 {
 				t.Fatalf("after deletecollection: %d pods", len(l.Items))
 			}
+			// With a limit, as kube-apiserver: one page only.
+			if err := pods.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{Limit: 5}); err != nil {
+				t.Fatal(err)
+			}
+			if l, err = pods.List(ctx, metav1.ListOptions{}); err != nil || len(l.Items) != 7 {
+				t.Fatalf("after a deletecollection of limit 5: %d pods, %v", len(l.Items), err)
+			}
 		})
 	}
 }

@@ -364,7 +364,9 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 		s.writeError(w, err)
 		return
 	}
-	lr, err := s.storage.ListAt(r.Context(), ri.res, ri.namespace, pred, 0, "", rev)
+	// As kube-apiserver: a limit asks for one page (from continue), not
+	// the whole collection.
+	lr, err := s.storage.ListAt(r.Context(), ri.res, ri.namespace, pred, lo.Limit, lo.Continue, rev)
 	if err != nil {
 		s.writeError(w, err)
 		return
