@@ -2,6 +2,7 @@ package gce
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	compute "google.golang.org/api/compute/v1"
@@ -72,6 +73,44 @@ func TestGoClientNetworks(t *testing.T) {
 	}
 	if n, err := svc.Networks.Get(p, "net1").Do(); err != nil || n.SelfLink == "" {
 		t.Fatalf("get: %v %+v", err, n)
+	}
+	// Subnetworks and routes, through Google's client.
+	agg, err := svc.Subnetworks.AggregatedList(p).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subs []*compute.Subnetwork
+	for scope, l := range agg.Items {
+		for _, s := range l.Subnetworks {
+			if !strings.HasSuffix(s.Region, "/"+scope) {
+				t.Errorf("subnetwork %s under %s", s.SelfLink, scope)
+			}
+			subs = append(subs, s)
+		}
+	}
+	if len(subs) < 2 {
+		t.Fatalf("aggregated subnetworks: %d", len(subs))
+	}
+	region := regionOf("sandbox-simulator-a")
+	sub, err := svc.Subnetworks.Get(p, region, "net1").Do()
+	if err != nil || sub.IpCidrRange == "" || !strings.HasSuffix(sub.Network, "/global/networks/net1") || sub.GatewayAddress == "" {
+		t.Fatalf("subnetwork net1: %v %+v", err, sub)
+	}
+	_, err = svc.Subnetworks.Get(p, region, "nope").Do()
+	wantAPIError(t, err, http.StatusNotFound, "notFound")
+	rl, err := svc.Routes.List(p).Filter(`network eq ".*/net1"`).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dests := map[string]int64{}
+	for _, r := range rl.Items {
+		dests[r.DestRange] = r.Priority
+		if got, err := svc.Routes.Get(p, r.Name).Do(); err != nil || got.Id != r.Id {
+			t.Errorf("route %s: %v", r.Name, err)
+		}
+	}
+	if p, ok := dests["0.0.0.0/0"]; !ok || p != 1000 || dests[sub.IpCidrRange] != 0 || len(dests) != 2 {
+		t.Errorf("net1's routes: %v", dests)
 	}
 	waitOp(t, svc, p, mustOp(t)(svc.Networks.Delete(p, "net1").Do()))
 	_, err = svc.Networks.Get(p, "net1").Do()

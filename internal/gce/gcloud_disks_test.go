@@ -1,6 +1,7 @@
 package gce
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -76,8 +77,23 @@ func TestGcloudAddressesAndNetworks(t *testing.T) {
 	if out := g.ok("compute", "networks", "list", "--format=value(name)"); out != "default\nnet1\n" {
 		t.Fatalf("networks list: %q", out)
 	}
+	// Each network is in auto mode: a subnetwork per region, and GCE's
+	// default routes.
+	subnets := g.ok("compute", "networks", "subnets", "list", "--format=value(name,region.basename(),network.basename(),ipCidrRange)")
+	mustContain(t, "subnets list", subnets, "default\t"+region+"\tdefault\t", "net1\t"+region+"\tnet1\t")
+	mustContain(t, "subnets describe", g.ok("compute", "networks", "subnets", "describe", "net1", "--region", region),
+		"kind: compute#subnetwork", "gatewayAddress: ", "purpose: PRIVATE")
+	g.fails("was not found", "compute", "networks", "subnets", "describe", "nope", "--region", region)
+	routes := g.ok("compute", "routes", "list", "--format=value(name,network.basename(),destRange,priority)")
+	mustContain(t, "routes list", routes, "\tdefault\t0.0.0.0/0\t1000", "\tnet1\t0.0.0.0/0\t1000", "\tnet1\t10.")
+	name := strings.Fields(routes)[0]
+	mustContain(t, "routes describe", g.ok("compute", "routes", "describe", name), "name: "+name, "kind: compute#route")
+
 	g.ok("compute", "networks", "delete", "net1", "--quiet")
 	g.fails("was not found", "compute", "networks", "describe", "net1")
+	if out := g.ok("compute", "networks", "subnets", "list", "--format=value(name)"); strings.Contains(out, "net1") {
+		t.Errorf("a deleted network's subnetworks: %q", out)
+	}
 }
 
 // TestGcloudDiskTypes lists GCE's disk types with the real gcloud and

@@ -33,6 +33,12 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("POST "+p+"/global/networks", g.insertNetwork)
 	h("DELETE "+p+"/global/networks/{name}", g.deleteNetwork)
 
+	h("GET "+p+"/regions/{region}/subnetworks", g.listSubnetworks)
+	h("GET "+p+"/regions/{region}/subnetworks/{name}", g.getSubnetwork)
+	h("GET "+p+"/aggregated/subnetworks", g.aggregatedSubnetworks)
+	h("GET "+p+"/global/routes", g.listRoutes)
+	h("GET "+p+"/global/routes/{name}", g.getRoute)
+
 	h("GET "+p+"/global/firewalls", g.listFirewalls)
 	h("POST "+p+"/global/firewalls", g.insertFirewall)
 	h("GET "+p+"/global/firewalls/{name}", g.getFirewall)

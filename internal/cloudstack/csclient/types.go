@@ -12,6 +12,7 @@ type Zone struct {
 	NetworkType           string `json:"networktype"`
 	AllocationState       string `json:"allocationstate"`
 	SecurityGroupsEnabled Bool   `json:"securitygroupsenabled"`
+	GuestCIDRAddress      string `json:"guestcidraddress"` // an Advanced zone's guest CIDR
 }
 
 // ServiceOffering is a listServiceOfferings item.
