@@ -123,7 +123,7 @@ func (s *Sim) UpdateNetwork(ctx context.Context, c Caller, id string, u NetworkU
 func (ix *index) defaultIsolatedNetwork(z *Zone, o Owner) (string, error) {
 	var found []string
 	for _, n := range ix.networks.all() {
-		if n.ZoneID == z.ID && n.AccountID == o.AccountID && n.Type == "Isolated" && !n.System {
+		if n.ZoneID == z.ID && n.AccountID == o.AccountID && n.Type == "Isolated" && !n.System && n.VPCID == "" {
 			found = append(found, n.ID)
 		}
 	}
