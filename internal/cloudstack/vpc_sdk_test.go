@@ -2,12 +2,15 @@ package cloudstack_test
 
 import (
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/cloudstack-go/v2/cloudstack"
 
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // vpcWorld is a user's VPC with one tier and an ACL list of its own.
@@ -339,5 +342,22 @@ func TestSDKVPCIsolation(t *testing.T) {
 	al.SetListall(true)
 	if l, err := e.cs.VPC.ListVPCs(al); err != nil || l.Count != 1 {
 		t.Fatalf("admin listall: %v %+v", err, l)
+	}
+}
+
+// TestAnsibleVPC runs Ansible's VPC modules (Debian ansible:
+// ngine_io.cloudstack): cs_vpc_offering (read only), cs_vpc,
+// cs_network_acl, cs_network_acl_rule and cs_network with a VPC, each run
+// twice to see the second change nothing (testdata/ansible/vpc.yml).
+func TestAnsibleVPC(t *testing.T) {
+	bin := testenv.LookPath(t, "ansible-playbook", "apt-get install ansible")
+	python(t, "cs", "cs")
+	_, err := os.Stat("/usr/lib/python3/dist-packages/ansible_collections/ngine_io/cloudstack/plugins/modules/cs_vpc.py")
+	testenv.Need(t, err == nil, "ansible's ngine_io.cloudstack collection missing (install: apt-get install ansible)")
+	srv := cstest.Start(t, cstest.Options{})
+	out, err := runClient(t, srv, 3*time.Minute, bin, "-i", "localhost,", "-e", "ansible_python_interpreter=/usr/bin/python3",
+		"testdata/ansible/vpc.yml")
+	if err != nil || !strings.Contains(out, "failed=0") {
+		t.Fatalf("ansible-playbook vpc: %v\n%s", err, out)
 	}
 }
