@@ -68,7 +68,7 @@ func (s *Sim) UpdateNetwork(ctx context.Context, c Caller, id string, u NetworkU
 			if off.State != "Enabled" {
 				return nil, Invalid("Network offering %s is not in Enabled state", off.Name)
 			}
-			if off.GuestIPType != n.Type {
+			if off.GuestIPType != n.Type || off.ForVPC != (n.VPCID != "") {
 				return nil, Invalid("Can't upgrade from network offering %s to %s; check logs for more information", n.OfferingID, off.ID)
 			}
 			nn.OfferingID = off.ID

@@ -1,6 +1,7 @@
 package cloudstack_test
 
 import (
+	"encoding/json"
 	"net/netip"
 	"os"
 	"strings"
@@ -359,5 +360,44 @@ func TestAnsibleVPC(t *testing.T) {
 		"testdata/ansible/vpc.yml")
 	if err != nil || !strings.Contains(out, "failed=0") {
 		t.Fatalf("ansible-playbook vpc: %v\n%s", err, out)
+	}
+}
+
+// TestCloudstackCLIVPC drives VPCs with the Debian `cloudstack` CLI
+// (python cs), which waits for the jobs: a VPC, a list and a rule shown
+// as the job left them, and a refused rule answered with the API's 431.
+func TestCloudstackCLIVPC(t *testing.T) {
+	bin := testenv.LookPath(t, "cloudstack", "apt-get install cs")
+	srv := cstest.Start(t, cstest.Options{})
+	e := setup(t, srv)
+	run := func(args ...string) map[string]any {
+		t.Helper()
+		out, err := runClient(t, srv, time.Minute, bin, args...)
+		if err != nil {
+			t.Fatalf("cloudstack %v: %v\n%s", args, err, out)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			t.Fatalf("cloudstack %v: %v\n%s", args, err, out)
+		}
+		return m
+	}
+	offs := run("listVPCOfferings", "name=Default VPC offering")["vpcoffering"].([]any)
+	off := offs[0].(map[string]any)["id"].(string)
+	vpc := run("createVPC", "name=cli", "cidr=10.40.0.0/16", "vpcofferingid="+off, "zoneid="+e.advZone)["vpc"].(map[string]any)
+	if vpc["cidr"] != "10.40.0.0/16" || vpc["name"] != "cli" || vpc["state"] != "Enabled" {
+		t.Fatalf("vpc: %v", vpc)
+	}
+	acl := run("createNetworkACLList", "name=cli-acl", "vpcid="+vpc["id"].(string))["networkacllist"].(map[string]any)
+	rule := run("createNetworkACL", "aclid="+acl["id"].(string), "protocol=udp", "startport=53", "endport=53", "traffictype=egress")["networkacl"].(map[string]any)
+	if rule["startport"] != "53" || rule["traffictype"] != "Egress" || rule["number"] != float64(1) || rule["aclname"] != "cli-acl" {
+		t.Fatalf("rule: %v", rule)
+	}
+	if l := run("listVPCs"); l["count"] != float64(1) {
+		t.Fatalf("listVPCs: %v", l)
+	}
+	out, err := runClient(t, srv, time.Minute, bin, "createNetworkACL", "aclid="+acl["id"].(string), "protocol=tcp", "startport=90", "endport=80")
+	if err == nil || !strings.Contains(out, "HTTP 431") || !strings.Contains(out, "Start port can't be bigger than end port") {
+		t.Fatalf("bad port range: %v %s", err, out)
 	}
 }
