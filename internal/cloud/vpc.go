@@ -820,12 +820,17 @@ func (ix *index) checkTier(c Caller, o Owner, v *VPC, off *NetworkOffering, zone
 	return l.ID, nil
 }
 
-// purgeVPCs adds the removal of an account's VPCs to b (its tiers are
-// removed with its networks).
+// purgeVPCs adds the removal of an account's VPCs and ACL lists to b (its
+// tiers, addresses and tags are removed with the rest of what it owns).
 func (ix *index) purgeVPCs(b *batch, accountID string) {
+	for _, l := range ix.aclLists.all() {
+		if l.AccountID == accountID {
+			ix.dropACLList(b, l.ID)
+		}
+	}
 	for _, v := range ix.vpcs.all() {
 		if v.AccountID == accountID {
-			ix.dropVPC(b, v)
+			del(b, ix.vpcs, v.ID)
 		}
 	}
 }

@@ -260,7 +260,7 @@ func withExpunge(p *cloudstack.DestroyVirtualMachineParams) *cloudstack.DestroyV
 func TestSDKVPCIsolation(t *testing.T) {
 	srv := cstest.Start(t, cstest.Options{})
 	e := setup(t, srv)
-	alice, _ := newUserClient(t, srv, e.cs, "alice")
+	alice, aliceID := newUserClient(t, srv, e.cs, "alice")
 	bob, _ := newUserClient(t, srv, e.cs, "bob")
 	w := buildVPC(t, alice, e.advZone)
 
@@ -343,6 +343,18 @@ func TestSDKVPCIsolation(t *testing.T) {
 	al.SetListall(true)
 	if l, err := e.cs.VPC.ListVPCs(al); err != nil || l.Count != 1 {
 		t.Fatalf("admin listall: %v %+v", err, l)
+	}
+	// Deleting alice's account takes her VPC, tier, list and rule with it.
+	if _, err := e.cs.Account.DeleteAccount(e.cs.Account.NewDeleteAccountParams(aliceID)); err != nil {
+		t.Fatalf("deleteAccount: %v", err)
+	}
+	if l, err := e.cs.VPC.ListVPCs(al); err != nil || l.Count != 0 {
+		t.Fatalf("VPCs after the account: %v %+v", err, l)
+	}
+	rl := e.cs.NetworkACL.NewListNetworkACLListsParams()
+	rl.SetListall(true)
+	if l, err := e.cs.NetworkACL.ListNetworkACLLists(rl); err != nil || l.Count != 2 {
+		t.Fatalf("ACL lists after the account: %v %+v", err, l)
 	}
 }
 
