@@ -262,6 +262,7 @@ func (s *Sim) DeleteAccount(ctx context.Context, c Caller, id, cmd string) (*Job
 // purgeAccount adds the removal of an account and all it owns to b.
 func (ix *index) purgeAccount(b *batch, s *Sim, a *Account, c Caller) {
 	ix.purgeStorage(b, a.ID)
+	ix.purgeVPCs(b, a.ID)
 	for _, vm := range ix.vms.byGroup(a.ID) {
 		if vm.State.holdsCapacity() {
 			ix.releaseHost(b, vm)

@@ -228,6 +228,8 @@ type NetworkOfferingSpec struct {
 	SpecifyIPRanges bool   `json:"specifyIpRanges,omitempty"`
 	State           string `json:"state,omitempty"`
 	IsDefault       bool   `json:"isDefault,omitempty"`
+	// ForVPC makes an offering for VPC tiers (Isolated only).
+	ForVPC bool `json:"forVpc,omitempty"`
 }
 
 // OSTypeSpec is a guest OS type.
@@ -363,6 +365,9 @@ func (dc *Datacenter) Validate() error {
 		case "Isolated", "Shared", "L2":
 		default:
 			bad("network offering %q: guestIpType must be Isolated, Shared or L2", n.Name)
+		}
+		if n.ForVPC && n.GuestIPType != "Isolated" {
+			bad("network offering %q: forVpc needs guestIpType Isolated", n.Name)
 		}
 	}
 	for _, f := range dc.Simulator.Faults {

@@ -116,6 +116,11 @@ func (ix *index) usage(accountID string) map[Resource]int64 {
 			u[ResNetwork]++
 		}
 	}
+	for _, v := range ix.vpcs.all() {
+		if v.AccountID == accountID {
+			u[ResVPC]++
+		}
+	}
 	return u
 }
 

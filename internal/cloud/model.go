@@ -167,6 +167,8 @@ type NetworkOffering struct {
 	State           string    `json:"state"`
 	IsDefault       bool      `json:"isDefault"`
 	Created         time.Time `json:"created"`
+	// ForVPC marks an offering for VPC tiers (only).
+	ForVPC bool `json:"forVpc,omitempty"`
 }
 
 // HasService reports whether the offering provides the named service.
@@ -376,6 +378,9 @@ type Network struct {
 	System  bool      `json:"system"`
 	Shared  bool      `json:"shared"`
 	Created time.Time `json:"created"`
+	// VPCID is the VPC of a tier, ACLID its network ACL list.
+	VPCID string `json:"vpcId,omitempty"`
+	ACLID string `json:"aclId,omitempty"`
 	Owner
 }
 
@@ -403,6 +408,9 @@ type PublicIP struct {
 	VLAN      string    `json:"vlan,omitempty"`
 	State     string    `json:"state"`
 	Allocated time.Time `json:"allocated"`
+	// VPCID is the VPC an address belongs to (its source NAT address, or
+	// one acquired with vpcid).
+	VPCID string `json:"vpcId,omitempty"`
 	Owner
 }
 

@@ -32,7 +32,7 @@ func rulesFixture(t testing.TB) (s *Sim, vm *VM, ipID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ip, _, err := s.AssociateIP(ctx, s.Admin(), "", vm.NICs[0].NetworkID, "", "", "", "test")
+	ip, _, err := s.AssociateIP(ctx, s.Admin(), "", vm.NICs[0].NetworkID, "", "", "", "", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestRulesFollowTheirObjects(t *testing.T) {
 		t.Fatalf("%d rules, want the balancer and its firewall rule", n)
 	}
 	// a second address with static NAT and an IP forwarding rule
-	ip2, _, err := s.AssociateIP(ctx, admin, "", vm.NICs[0].NetworkID, "", "", "", "test")
+	ip2, _, err := s.AssociateIP(ctx, admin, "", vm.NICs[0].NetworkID, "", "", "", "", "test")
 	if err != nil {
 		t.Fatal(err)
 	}

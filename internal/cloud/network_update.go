@@ -68,7 +68,7 @@ func (s *Sim) UpdateNetwork(ctx context.Context, c Caller, id string, u NetworkU
 			if off.State != "Enabled" {
 				return nil, Invalid("Network offering %s is not in Enabled state", off.Name)
 			}
-			if off.GuestIPType != n.Type {
+			if off.GuestIPType != n.Type || off.ForVPC != (n.VPCID != "") {
 				return nil, Invalid("Can't upgrade from network offering %s to %s; check logs for more information", n.OfferingID, off.ID)
 			}
 			nn.OfferingID = off.ID
@@ -123,7 +123,7 @@ func (s *Sim) UpdateNetwork(ctx context.Context, c Caller, id string, u NetworkU
 func (ix *index) defaultIsolatedNetwork(z *Zone, o Owner) (string, error) {
 	var found []string
 	for _, n := range ix.networks.all() {
-		if n.ZoneID == z.ID && n.AccountID == o.AccountID && n.Type == "Isolated" && !n.System {
+		if n.ZoneID == z.ID && n.AccountID == o.AccountID && n.Type == "Isolated" && !n.System && n.VPCID == "" {
 			found = append(found, n.ID)
 		}
 	}

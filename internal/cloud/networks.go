@@ -34,7 +34,7 @@ func (ix *index) resolveNetworks(ctx context.Context, b *batch, s *Sim, c Caller
 	}
 	if len(out) == 0 {
 		for _, n := range ix.networks.all() {
-			if n.ZoneID == z.ID && n.AccountID == o.AccountID && n.Type == "Isolated" {
+			if n.ZoneID == z.ID && n.AccountID == o.AccountID && n.Type == "Isolated" && n.VPCID == "" {
 				out = append(out, n)
 				break
 			}
@@ -43,7 +43,7 @@ func (ix *index) resolveNetworks(ctx context.Context, b *batch, s *Sim, c Caller
 	if len(out) == 0 {
 		var off *NetworkOffering
 		for _, no := range ix.networkOfferings.all() {
-			if no.GuestIPType == "Isolated" && no.HasService("SourceNat") && no.State == "Enabled" {
+			if no.GuestIPType == "Isolated" && no.HasService("SourceNat") && no.State == "Enabled" && !no.ForVPC {
 				off = no
 				break
 			}
@@ -51,7 +51,7 @@ func (ix *index) resolveNetworks(ctx context.Context, b *batch, s *Sim, c Caller
 		if off == nil {
 			return nil, Invalid("Can't find a default network for the account; specify networkids")
 		}
-		n, err := ix.newNetwork(b, s, z, off, o, accountName(ix, o)+"-network", "", "", "")
+		n, err := ix.newNetwork(b, s, z, off, o, accountName(ix, o)+"-network", "", "", "", "", "")
 		if err != nil {
 			return nil, err
 		}
@@ -69,8 +69,9 @@ func (ix *index) resolveNetworks(ctx context.Context, b *batch, s *Sim, c Caller
 	return out, nil
 }
 
-// newNetwork adds an isolated or L2 network to b.
-func (ix *index) newNetwork(b *batch, s *Sim, z *Zone, off *NetworkOffering, o Owner, name, displayText, gateway, netmask string) (*Network, error) {
+// newNetwork adds an isolated or L2 network to b (a tier of VPC vpcID
+// with ACL list aclID when vpcID is not "").
+func (ix *index) newNetwork(b *batch, s *Sim, z *Zone, off *NetworkOffering, o Owner, name, displayText, gateway, netmask, vpcID, aclID string) (*Network, error) {
 	if z.NetworkType != "Advanced" {
 		return nil, Invalid("Network creation is not supported in a %s zone", z.NetworkType)
 	}
@@ -81,7 +82,8 @@ func (ix *index) newNetwork(b *batch, s *Sim, z *Zone, off *NetworkOffering, o O
 		return nil, err
 	}
 	n := &Network{ID: newID(), Seq: ix.nextSeq(), Name: name, DisplayText: orDefault(displayText, name), ZoneID: z.ID,
-		OfferingID: off.ID, Type: off.GuestIPType, TrafficType: "Guest", State: "Allocated", Created: s.clock.Now().UTC(), Owner: o}
+		OfferingID: off.ID, Type: off.GuestIPType, TrafficType: "Guest", State: "Allocated", Created: s.clock.Now().UTC(), Owner: o,
+		VPCID: vpcID, ACLID: aclID}
 	if off.GuestIPType != "L2" {
 		cidr := z.GuestCIDR
 		if gateway != "" && netmask != "" {
@@ -136,8 +138,9 @@ func (ix *index) implement(b *batch, s *Sim, n *Network) (*Network, error) {
 		}
 	}
 	off, _ := ix.networkOfferings.get(n.OfferingID)
-	if off != nil && off.HasService("SourceNat") && z.PublicNetworkID != "" {
-		if _, err := ix.allocPublicIP(b, s, z, n.Owner, nn.ID, "", true); err != nil {
+	// (a VPC's tiers share the VPC's source NAT address)
+	if off != nil && off.HasService("SourceNat") && z.PublicNetworkID != "" && n.VPCID == "" {
+		if _, err := ix.allocPublicIP(b, s, z, n.Owner, nn.ID, "", "", true); err != nil {
 			return nil, err
 		}
 	}
@@ -148,6 +151,9 @@ func (ix *index) implement(b *batch, s *Sim, n *Network) (*Network, error) {
 // CreateNetworkRequest is createNetwork's parameters.
 type CreateNetworkRequest struct {
 	Name, DisplayText, OfferingID, ZoneID, Gateway, Netmask, Account, DomainID string
+	// VPCID makes the network a tier of a VPC, with ACL list ACLID
+	// (default_deny when "").
+	VPCID, ACLID string
 }
 
 // CreateNetwork creates a guest network (Allocated until a VM joins it).
@@ -169,10 +175,25 @@ func (s *Sim) CreateNetwork(ctx context.Context, c Caller, r CreateNetworkReques
 		if off.State != "Enabled" {
 			return Invalid("Network offering %s is not in Enabled state", off.Name)
 		}
+		aclID := ""
+		if r.VPCID != "" {
+			v, err := ix.vpcFor(c, r.VPCID)
+			if err != nil {
+				return err
+			}
+			if aclID, err = ix.checkTier(c, o, v, off, z.ID, r.Gateway, r.Netmask, r.ACLID); err != nil {
+				return err
+			}
+		} else if off.ForVPC {
+			return Invalid("Network offering %s can be used for VPC networks only", off.Name)
+		} else if r.ACLID != "" {
+			return Invalid("Network ACL can be created just for networks of VPC")
+		}
 		b := &batch{}
-		if out, err = ix.newNetwork(b, s, z, off, o, r.Name, r.DisplayText, r.Gateway, r.Netmask); err != nil {
+		if out, err = ix.newNetwork(b, s, z, off, o, r.Name, r.DisplayText, r.Gateway, r.Netmask, r.VPCID, aclID); err != nil {
 			return err
 		}
+
 		return s.commit(ctx, b)
 	})
 	return out, err

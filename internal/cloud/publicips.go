@@ -3,7 +3,7 @@ package cloud
 import "context"
 
 // allocPublicIP takes an address from the zone's public pool into b.
-func (ix *index) allocPublicIP(b *batch, s *Sim, z *Zone, o Owner, networkID, want string, sourceNAT bool) (*PublicIP, error) {
+func (ix *index) allocPublicIP(b *batch, s *Sim, z *Zone, o Owner, networkID, vpcID, want string, sourceNAT bool) (*PublicIP, error) {
 	pool, ok := ix.networks.get(z.PublicNetworkID)
 	if !ok {
 		return nil, Invalid("Zone %s has no public IP ranges", z.Name)
@@ -17,7 +17,7 @@ func (ix *index) allocPublicIP(b *batch, s *Sim, z *Zone, o Owner, networkID, wa
 		return nil, err
 	}
 	p := &PublicIP{ID: id, Seq: ix.nextSeq(), Address: addr, ZoneID: z.ID, NetworkID: networkID, SourceNAT: sourceNAT,
-		VLAN: rng.VLAN, State: "Allocated", Allocated: s.clock.Now().UTC(), Owner: o}
+		VLAN: rng.VLAN, State: "Allocated", Allocated: s.clock.Now().UTC(), Owner: o, VPCID: vpcID}
 	put(b, ix.publicIPs, p)
 	ix.event(b, s, o, Caller{}, "NET.IPASSIGN", "Assigned public IP "+addr, p.ID, KindPublicIP)
 	return p, nil
@@ -25,7 +25,7 @@ func (ix *index) allocPublicIP(b *batch, s *Sim, z *Zone, o Owner, networkID, wa
 
 // AssociateIP allocates a public address to a network (create-style async
 // job: the address exists at once and the job is already complete).
-func (s *Sim) AssociateIP(ctx context.Context, c Caller, zoneID, networkID, want, account, domainID, cmd string) (*PublicIP, *Job, error) {
+func (s *Sim) AssociateIP(ctx context.Context, c Caller, zoneID, networkID, vpcID, want, account, domainID, cmd string) (*PublicIP, *Job, error) {
 	var out *PublicIP
 	var job *Job
 	err := s.write(func(ix *index) error {
@@ -39,6 +39,15 @@ func (s *Sim) AssociateIP(ctx context.Context, c Caller, zoneID, networkID, want
 				return notFound(KindNetwork, networkID)
 			}
 			zoneID, o = n.ZoneID, n.Owner
+			if n.VPCID != "" {
+				vpcID = n.VPCID
+			}
+		} else if vpcID != "" {
+			v, err := ix.vpcFor(c, vpcID)
+			if err != nil {
+				return err
+			}
+			zoneID, o = v.ZoneID, v.Owner
 		}
 		z, ok := ix.zones.get(zoneID)
 		if !ok {
@@ -47,13 +56,13 @@ func (s *Sim) AssociateIP(ctx context.Context, c Caller, zoneID, networkID, want
 			}
 			return notFound(KindZone, zoneID)
 		}
-		if networkID == "" && z.NetworkType == "Advanced" {
+		if networkID == "" && vpcID == "" && z.NetworkType == "Advanced" {
 			if networkID, err = ix.defaultIsolatedNetwork(z, o); err != nil {
 				return err
 			}
 		}
 		b := &batch{}
-		if out, err = ix.allocPublicIP(b, s, z, o, networkID, want, false); err != nil {
+		if out, err = ix.allocPublicIP(b, s, z, o, networkID, vpcID, want, false); err != nil {
 			return err
 		}
 		job = s.newJobVal(c, o, JobSpec{Cmd: cmd, InstanceType: KindPublicIP, InstanceID: out.ID})

@@ -38,8 +38,10 @@ func (s *Sim) seed(ctx context.Context) error {
 	for _, o := range dc.NetworkOfferings {
 		no := &NetworkOffering{ID: newID(), Seq: ix.nextSeq(), Name: o.Name, DisplayText: orDefault(o.DisplayText, o.Name),
 			GuestIPType: o.GuestIPType, Services: o.Services, SpecifyVLAN: o.SpecifyVLAN, SpecifyIPRanges: o.SpecifyIPRanges,
-			State: orDefault(o.State, "Enabled"), IsDefault: o.IsDefault, Created: now}
-		offerings[o.GuestIPType] = firstNonNil(offerings[o.GuestIPType], no)
+			State: orDefault(o.State, "Enabled"), IsDefault: o.IsDefault, Created: now, ForVPC: o.ForVPC}
+		if !o.ForVPC {
+			offerings[o.GuestIPType] = firstNonNil(offerings[o.GuestIPType], no)
+		}
 		put(b, ix.networkOfferings, no)
 	}
 

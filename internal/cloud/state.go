@@ -64,6 +64,9 @@ type index struct {
 	snapshots        *table[Snapshot]
 	affinityGroups   *table[AffinityGroup]
 	vmSnapshots      *table[VMSnapshot]
+	vpcs             *table[VPC]
+	aclLists         *table[NetworkACLList]
+	aclItems         *table[NetworkACLItem]
 	// ruleIdx holds the derived lookups of rules and static NAT.
 	ruleIdx *ruleIndex
 
@@ -134,6 +137,9 @@ func newIndex() *index {
 		snapshots:        newTable(KindSnapshot, "snapshots", func(v *Snapshot) string { return v.ID }, func(v *Snapshot) int64 { return v.Seq }),
 		affinityGroups:   newTable(KindAffinityGroup, "affinitygroups", func(v *AffinityGroup) string { return v.ID }, func(v *AffinityGroup) int64 { return v.Seq }),
 		vmSnapshots:      newTable(KindVMSnapshot, "vmsnapshots", func(v *VMSnapshot) string { return v.ID }, func(v *VMSnapshot) int64 { return v.Seq }),
+		vpcs:             newTable(KindVPC, "vpcs", func(v *VPC) string { return v.ID }, func(v *VPC) int64 { return v.Seq }),
+		aclLists:         newTable(KindNetworkACLList, "networkacllists", func(v *NetworkACLList) string { return v.ID }, func(v *NetworkACLList) int64 { return v.Seq }),
+		aclItems:         newTable(KindNetworkACLItem, "networkaclitems", func(v *NetworkACLItem) string { return v.ID }, func(v *NetworkACLItem) int64 { return v.Seq }),
 		ruleIdx:          newRuleIndex(),
 		apiKeys:          map[string]string{},
 		claimed:          map[string]map[uint32]int64{},
@@ -162,7 +168,7 @@ func newIndex() *index {
 		setTombs(map[string]int64)
 	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
 		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
-		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots} {
+		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots, ix.vpcs, ix.aclLists, ix.aclItems} {
 		m.setTombs(ix.tombs)
 		ix.mirrors[m.segment()] = m
 	}
@@ -193,7 +199,8 @@ func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
 		maxSeq(ix.templates), maxSeq(ix.domains), maxSeq(ix.accounts), maxSeq(ix.users), maxSeq(ix.vms),
 		maxSeq(ix.volumes), maxSeq(ix.networks), maxSeq(ix.publicIPs), maxSeq(ix.securityGroups),
 		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks),
-		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), maxSeq(ix.snapshots), maxSeq(ix.affinityGroups), maxSeq(ix.vmSnapshots), ix.seqStored)
+		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), maxSeq(ix.snapshots), maxSeq(ix.affinityGroups), maxSeq(ix.vmSnapshots),
+		maxSeq(ix.vpcs), maxSeq(ix.aclLists), maxSeq(ix.aclItems), ix.seqStored)
 	// Nothing is reserved yet: the first nextSeq reserves a block.
 	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
 	return res.Rev, nil

@@ -565,5 +565,5 @@ func (ix *index) existsStorage(k Kind, id string) bool {
 	case KindVMSnapshot:
 		return has(ix.vmSnapshots, id)
 	}
-	return false
+	return ix.existsVPC(k, id)
 }

@@ -10,6 +10,7 @@ var taggable = map[string]Kind{
 	"uservm": KindVM, "template": KindTemplate, "network": KindNetwork, "securitygroup": KindSecurityGroup,
 	"publicipaddress": KindPublicIP, "volume": KindVolume, "sshkeypair": KindSSHKeyPair,
 	"snapshot": KindSnapshot, "vmsnapshot": KindVMSnapshot, "iso": KindTemplate,
+	"vpc": KindVPC, "networkacl": KindNetworkACLItem,
 }
 
 // ParseTaggable returns the kind named by a resourcetype parameter.
@@ -66,6 +67,16 @@ func (ix *index) ownerOf(c Caller, k Kind, id string) (Owner, error) {
 	case KindVMSnapshot:
 		var v *VMSnapshot
 		if v, ok = ix.vmSnapshots.get(id); ok {
+			o = v.Owner
+		}
+	case KindVPC:
+		var v *VPC
+		if v, ok = ix.vpcs.get(id); ok {
+			o = v.Owner
+		}
+	case KindNetworkACLItem:
+		var v *NetworkACLItem
+		if v, ok = ix.aclItems.get(id); ok {
 			o = v.Owner
 		}
 	}

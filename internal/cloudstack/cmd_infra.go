@@ -221,7 +221,7 @@ func listNetworkOfferings(rq *request) (any, error) {
 	return rq.read(func(r cloud.Reader) (any, error) {
 		return listView(rq, "networkoffering", r.NetworkOfferings(), func(o *cloud.NetworkOffering) bool {
 			return rq.match("id", o.ID) && rq.match("name", o.Name) && strings.EqualFold(orAll(rq.str("state"), o.State), o.State) &&
-				strings.EqualFold(orAll(rq.str("guestiptype"), o.GuestIPType), o.GuestIPType) && !rq.boolean("forvpc", false) &&
+				strings.EqualFold(orAll(rq.str("guestiptype"), o.GuestIPType), o.GuestIPType) && (!rq.p.Has("forvpc") || rq.str("forvpc") == "" || rq.boolean("forvpc", false) == o.ForVPC) &&
 				(!hasDefault || parseBool(isDefault) == o.IsDefault) && rq.keyword(o.Name, o.DisplayText)
 		}, networkOfferingOf)
 	})

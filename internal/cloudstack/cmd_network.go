@@ -10,7 +10,7 @@ func networkCommands() []*command {
 	return []*command{
 		{Name: "listNetworks", Desc: "Lists all available networks.", Resp: "network", RespOf: networkView{},
 			Params: ownedListParams(withID(cloud.KindNetwork, pName, pZoneID, pTags, p("type:string", "the type of the network. Supported values are: isolated, l2, shared and all"),
-				p("traffictype:string", "type of the traffic"), p("vpcid:uuid", "List networks by VPC"),
+				p("traffictype:string", "type of the traffic"), p("vpcid:uuid:Vpc", "List networks by VPC"), p("forvpc:boolean", "the network belongs to VPC"),
 				p("canusefordeploy:boolean", "list networks available for VM deployment"),
 				p("issystem:boolean", "true if network is system, false otherwise"))...), Run: listNetworks},
 		{Name: "createNetwork", Desc: "Creates a network", Resp: "network", RespOf: networkView{},
@@ -19,7 +19,7 @@ func networkCommands() []*command {
 				p("gateway:string", "the gateway of the network. Required for shared networks and isolated networks when it belongs to VPC"),
 				p("netmask:string", "the netmask of the network. Required for shared networks and isolated networks when it belongs to VPC"),
 				p("startip:string", "the beginning IP address in the network IP range"), p("endip:string", "the ending IP address in the network IP range"),
-				p("vlan:string", "the ID or VID of the network"), p("vpcid:uuid", "the VPC network belongs to"), p("aclid:uuid", "Network ACL ID associated for the network"),
+				p("vlan:string", "the ID or VID of the network"), p("vpcid:uuid:Vpc", "the VPC network belongs to"), p("aclid:uuid:NetworkACL", "Network ACL ID associated for the network"),
 				pAccount, pDomainID},
 			Run: createNetwork},
 		{Name: "deleteNetwork", Async: true, Desc: "Deletes a network", Resp: "success", RespOf: Success{},
@@ -29,9 +29,9 @@ func networkCommands() []*command {
 			}},
 		{Name: "associateIpAddress", Async: true, Desc: "Acquires and associates a public IP to an account.", Resp: "ipaddress", RespOf: publicIPView{},
 			Params: []param{pZoneID, p("networkid:uuid:Network", "The network this IP address should be associated to."),
-				p("ipaddress:string", "IP Address to be associated"), p("vpcid:uuid", "the VPC you want the IP address to be associated with"), pAccount, pDomainID},
+				p("ipaddress:string", "IP Address to be associated"), p("vpcid:uuid:Vpc", "the VPC you want the IP address to be associated with"), pAccount, pDomainID},
 			Run: func(rq *request) (any, error) {
-				ip, job, err := rq.h.sim.AssociateIP(rq.ctx, rq.c, rq.str("zoneid"), rq.str("networkid"), rq.str("ipaddress"), rq.str("account"), rq.str("domainid"), rq.className())
+				ip, job, err := rq.h.sim.AssociateIP(rq.ctx, rq.c, rq.str("zoneid"), rq.str("networkid"), rq.str("vpcid"), rq.str("ipaddress"), rq.str("account"), rq.str("domainid"), rq.className())
 				if err != nil {
 					return nil, err
 				}
@@ -52,7 +52,7 @@ func networkCommands() []*command {
 				p("associatednetworkid:uuid:Network", "lists all public IP addresses associated to the network specified"),
 				p("allocatedonly:boolean", "limits search results to allocated public IP addresses"),
 				p("issourcenat:boolean", "list only source NAT IP addresses"), p("isstaticnat:boolean", "list only static NAT IP addresses"),
-				p("vpcid:uuid", "List IPs belonging to the VPC"), p("forvirtualnetwork:boolean", "the virtual network for the IP address"))...),
+				p("vpcid:uuid:Vpc", "List IPs belonging to the VPC"), p("forvirtualnetwork:boolean", "the virtual network for the IP address"))...),
 			Run: listPublicIPs},
 		{Name: "enableStaticNat", Desc: "Enables static NAT for given IP address", Resp: "success", RespOf: Success{},
 			Params: []param{p("ipaddressid*:uuid:PublicIpAddress", "the public IP address ID for which static NAT feature is being enabled"),
@@ -97,6 +97,7 @@ func (rq *request) publicIPID() (string, error) {
 func listNetworks(rq *request) (any, error) {
 	typ := strings.ToLower(rq.str("type"))
 	isDef, hasDef := rq.p["isdefault"]
+	forVPC, hasForVPC := rq.p["forvpc"]
 	return rq.read(func(r cloud.Reader) (any, error) {
 		keep, err := rq.ownerScope(r)
 		if err != nil {
@@ -116,19 +117,17 @@ func listNetworks(rq *request) (any, error) {
 				return false
 			}
 			return rq.match("id", n.ID) && rq.match("name", n.Name) && rq.match("zoneid", n.ZoneID) &&
-				strings.EqualFold(orAll(rq.str("traffictype"), n.TrafficType), n.TrafficType) && rq.str("vpcid") == "" &&
+				strings.EqualFold(orAll(rq.str("traffictype"), n.TrafficType), n.TrafficType) && rq.match("vpcid", n.VPCID) &&
+				(!hasForVPC || parseBool(forVPC) == (n.VPCID != "")) &&
 				rq.keyword(n.Name, n.DisplayText) && rq.tagsMatch(r, n.ID)
 		}, func(n *cloud.Network) networkView { return networkOf(r, n) })
 	})
 }
 
 func createNetwork(rq *request) (any, error) {
-	if rq.str("vpcid") != "" {
-		return nil, cloud.Invalid("VPCs are not supported by this simulator")
-	}
 	n, err := rq.h.sim.CreateNetwork(rq.ctx, rq.c, cloud.CreateNetworkRequest{Name: rq.str("name"), DisplayText: rq.str("displaytext"),
 		OfferingID: rq.str("networkofferingid"), ZoneID: rq.str("zoneid"), Gateway: rq.str("gateway"), Netmask: rq.str("netmask"),
-		Account: rq.str("account"), DomainID: rq.str("domainid")})
+		Account: rq.str("account"), DomainID: rq.str("domainid"), VPCID: rq.str("vpcid"), ACLID: rq.str("aclid")})
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +146,7 @@ func listPublicIPs(rq *request) (any, error) {
 		return listView(rq, "publicipaddress", r.PublicIPs(), func(ip *cloud.PublicIP) bool {
 			return keep(ip.Owner) && ids(ip.ID) && rq.match("ipaddress", ip.Address) && rq.match("zoneid", ip.ZoneID) &&
 				rq.match("associatednetworkid", ip.NetworkID) && (!hasSrc || parseBool(srcNAT) == ip.SourceNAT) &&
-				(!hasSt || parseBool(stNAT) == ip.StaticNAT) && rq.str("vpcid") == "" && rq.keyword(ip.Address) && rq.tagsMatch(r, ip.ID)
+				(!hasSt || parseBool(stNAT) == ip.StaticNAT) && rq.match("vpcid", ip.VPCID) && rq.keyword(ip.Address) && rq.tagsMatch(r, ip.ID)
 		}, func(ip *cloud.PublicIP) publicIPView { return publicIPOf(r, ip) })
 	})
 }

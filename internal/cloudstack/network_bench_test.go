@@ -50,7 +50,7 @@ func BenchmarkDeploy10000VMs100NetworksPF(b *testing.B) {
 			}
 			tpl = r.Templates()[0].ID
 			for _, o := range r.NetworkOfferings() {
-				if o.HasService("SourceNat") {
+				if o.HasService("SourceNat") && !o.ForVPC {
 					off = o.ID
 				}
 			}

@@ -294,8 +294,12 @@ func networkOfferingOf(o *cloud.NetworkOffering) networkOfferingView {
 	if o.HasService("SourceNat") {
 		v.Availability = "Required"
 	}
+	v.ForVPC = o.ForVPC
 	for _, s := range o.Services {
 		prov := "VirtualRouter"
+		if o.ForVPC {
+			prov = "VpcVirtualRouter"
+		}
 		if s == "SecurityGroup" {
 			prov = "SecurityGroupProvider"
 		}
@@ -701,6 +705,10 @@ type networkView struct {
 	EgressDefaultPolicy         bool                 `json:"egressdefaultpolicy"`
 	Created                     string               `json:"created"`
 	Tags                        []tagView            `json:"tags"`
+	VPCID                       string               `json:"vpcid,omitempty"`
+	VPCName                     string               `json:"vpcname,omitempty"`
+	ACLID                       string               `json:"aclid,omitempty"`
+	ACLName                     string               `json:"aclname,omitempty"`
 	ownerView
 }
 
@@ -720,6 +728,12 @@ func networkOf(r cloud.Reader, n *cloud.Network) networkView {
 		ov := networkOfferingOf(o)
 		v.NetworkOfferingName, v.NetworkOfferingDisplayText, v.NetworkOfferingAvailability = o.Name, o.DisplayText, ov.Availability
 		v.Service, v.SpecifyIPRanges = ov.Service, o.SpecifyIPRanges
+	}
+	if vpc, ok := r.VPC(n.VPCID); ok {
+		v.VPCID, v.VPCName = vpc.ID, vpc.Name
+		if l, ok := r.NetworkACLList(n.ACLID); ok {
+			v.ACLID, v.ACLName = l.ID, l.Name
+		}
 	}
 	return v
 }
@@ -747,6 +761,8 @@ type publicIPView struct {
 	VirtualMachineDisplayName string    `json:"virtualmachinedisplayname,omitempty"`
 	VMIPAddress               string    `json:"vmipaddress,omitempty"`
 	Tags                      []tagView `json:"tags"`
+	VPCID                     string    `json:"vpcid,omitempty"`
+	VPCName                   string    `json:"vpcname,omitempty"`
 	ownerView
 }
 
@@ -754,6 +770,9 @@ func publicIPOf(r cloud.Reader, p *cloud.PublicIP) publicIPView {
 	v := publicIPView{ID: p.ID, IPAddress: p.Address, Allocated: date(p.Allocated), ZoneID: p.ZoneID, IsSourceNAT: p.SourceNAT,
 		IsStaticNAT: p.StaticNAT, ForVirtualNetwork: true, ForDisplay: true, VLANName: p.VLAN, AssociatedNetworkID: p.NetworkID,
 		State: p.State, VirtualMachineID: p.VMID, VMIPAddress: p.VMIP, Tags: tagsOf(r, p.ID), ownerView: owner(r, p.Owner)}
+	if vpc, ok := r.VPC(p.VPCID); ok {
+		v.VPCID, v.VPCName = vpc.ID, vpc.Name
+	}
 	if z, ok := r.Zone(p.ZoneID); ok {
 		v.ZoneName = z.Name
 		v.NetworkID = z.PublicNetworkID

@@ -290,9 +290,10 @@ func (c *call) guestNetwork(z zoneInfo) (string, error) {
 
 // isolatedOffering is the network offering the gateway makes networks
 // with in an advanced zone: an enabled isolated one with source NAT, the
-// default one if several ("" when there is none).
+// default one if several ("" when there is none). VPC tiers' offerings
+// (forvpc) make no network outside a VPC, so they are not asked for.
 func (c *call) isolatedOffering(z zoneInfo) (string, error) {
-	offs, err := c.cs.ListNetworkOfferings(c.ctx, url.Values{"guestiptype": {"Isolated"}, "state": {"Enabled"}, "zoneid": {z.cs.ID}})
+	offs, err := c.cs.ListNetworkOfferings(c.ctx, url.Values{"guestiptype": {"Isolated"}, "state": {"Enabled"}, "zoneid": {z.cs.ID}, "forvpc": {"false"}})
 	if err != nil {
 		return "", err
 	}

@@ -140,6 +140,7 @@ func newApplier(ctx context.Context, c Clients, f *File) (*applier, error) {
 		var items []struct {
 			ID, Name, GuestIPType, State string
 			IsDefault                    bool `json:"isdefault"`
+			ForVPC                       bool `json:"forvpc"`
 		}
 		if err := listInto(ctx, c.CloudStack, command, key, params, &items); err != nil {
 			return err
@@ -148,7 +149,7 @@ func newApplier(ctx context.Context, c Clients, f *File) (*applier, error) {
 			if _, dup := into[it.Name]; !dup {
 				into[it.Name] = it.ID
 			}
-			if command == "listNetworkOfferings" && strings.EqualFold(it.GuestIPType, "Isolated") && it.State != "Disabled" && a.defaultNetOff == "" {
+			if command == "listNetworkOfferings" && strings.EqualFold(it.GuestIPType, "Isolated") && it.State != "Disabled" && !it.ForVPC && a.defaultNetOff == "" {
 				a.defaultNetOff = it.ID
 			}
 		}
