@@ -217,6 +217,7 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ri requestI
 	}
 	wo := o.storage("")
 	wo.Admission = s.admitter(w, r, ri, o.dryRun, o.fieldManager, nil)
+	wo.Decoded = true
 	out, err := s.storage.Create(r.Context(), ri.res, obj, wo)
 	if err != nil {
 		s.writeError(w, err)
@@ -260,6 +261,7 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ri requestI
 	wo.Admission = s.admitter(w, r, ri, o.dryRun, o.fieldManager, nil)
 	fn := func(cur runtime.Object) (runtime.Object, error) { return obj.DeepCopyObject(), nil }
 	wo.ReadOnlyCurrent = true // the request's object replaces it
+	wo.Decoded = true
 	if sub == "finalize" {
 		wo.ReadOnlyCurrent = false
 		wo.Subresource = ""
