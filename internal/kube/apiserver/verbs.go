@@ -44,6 +44,20 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, ri requestInfo,
 		s.writeError(w, newStatus(http.StatusNotAcceptable, metav1.StatusReasonNotAcceptable, "only PartialObjectMetadata may be requested for a single object"))
 		return
 	}
+	if _, status := obj.(*metav1.Status); t.mediaType == mtJSON && !status {
+		// The stored object's encoding is kept with it (Storage.JSON), so
+		// the answer to a create or get is the one lists and watches of
+		// the object send next, encoded once.
+		data, err := s.storage.JSON(ri.res, obj, s.codecs.JSON)
+		if err != nil {
+			s.writeError(w, apierrors.NewInternalError(err))
+			return
+		}
+		// Ended by a newline as the JSON encoder ends an object (a copy:
+		// data is shared).
+		writeRaw(w, mtJSON, code, append(data[:len(data):len(data)], '\n'))
+		return
+	}
 	s.writeObject(w, target{mediaType: t.mediaType}, code, obj)
 }
 
