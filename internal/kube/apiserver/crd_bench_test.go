@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 )
 
@@ -28,7 +31,7 @@ import (
 func BenchmarkCustomResourceCreate10k(b *testing.B) {
 	const n, workers = 10000, 32
 	for range b.N {
-		_, dyn := widgetServer(b)
+		_, _, dyn := widgetServer(b)
 		elapsed := createWidgets(b, dyn, n, workers)
 		t0 := time.Now()
 		l, err := dyn.List(context.Background(), metav1.ListOptions{})
@@ -46,7 +49,7 @@ func BenchmarkCustomResourceCreate10k(b *testing.B) {
 // the server's share shows apart from the client's.
 func BenchmarkCustomResourceList10k(b *testing.B) {
 	const n = 10000
-	cfg, dyn := widgetServer(b)
+	_, cfg, dyn := widgetServer(b)
 	createWidgets(b, dyn, n, 32)
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
@@ -83,7 +86,7 @@ func BenchmarkCustomResourceList10k(b *testing.B) {
 
 // widgetServer starts a server with the Widget CRD served and returns a
 // dynamic client for widgets in "default".
-func widgetServer(b *testing.B) (*rest.Config, dynamic.ResourceInterface) {
+func widgetServer(b *testing.B) (*apiserver.Server, *rest.Config, dynamic.ResourceInterface) {
 	srv := apiservertest.Start(b)
 	cfg := apiservertest.RESTConfig(b, srv)
 	ctx := context.Background()
@@ -103,7 +106,7 @@ func widgetServer(b *testing.B) (*rest.Config, dynamic.ResourceInterface) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return cfg, dyn
+	return srv, cfg, dyn
 }
 
 // createWidgets creates n Widgets from workers goroutines and returns how
@@ -133,4 +136,26 @@ func createWidgets(b *testing.B, dyn dynamic.ResourceInterface, n, workers int) 
 		b.Fatal(err)
 	}
 	return time.Since(start)
+}
+
+// BenchmarkCustomResourceCreateServer is the server's part of one create:
+// a POST of a Widget through the server's handler in-process (no client,
+// TLS or HTTP/2), one at a time, with its allocations.
+func BenchmarkCustomResourceCreateServer(b *testing.B) {
+	srv, _, _ := widgetServer(b)
+	h := srv.Handler()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		body := fmt.Sprintf(`{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w-%06d"},"spec":{"replicas":%d}}`, i, i%10)
+		req := httptest.NewRequest(http.MethodPost, "/apis/example.com/v1/namespaces/default/widgets?fieldManager=bench", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
 }
