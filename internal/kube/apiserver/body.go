@@ -131,7 +131,16 @@ func (s *Server) decodeObject(contentType string, data []byte, res *registry.Res
 	default:
 		return nil, nil, unsupportedMedia(contentType)
 	}
-	obj, actual, err := dec.Decode(data, &gvk, res.New())
+	var obj runtime.Object
+	var actual *schema.GroupVersionKind
+	if res.Custom != nil && mt == mtJSON && strict {
+		if u, a, ok := decodeCustomJSON(data); ok {
+			obj, actual = u, a
+		}
+	}
+	if obj == nil {
+		obj, actual, err = dec.Decode(data, &gvk, res.New())
+	}
 	var warnings []string
 	if err != nil {
 		if se, ok := runtime.AsStrictDecodingError(err); ok && obj != nil {

@@ -44,6 +44,20 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, ri requestInfo,
 		s.writeError(w, newStatus(http.StatusNotAcceptable, metav1.StatusReasonNotAcceptable, "only PartialObjectMetadata may be requested for a single object"))
 		return
 	}
+	if _, status := obj.(*metav1.Status); t.mediaType == mtJSON && !status {
+		// The stored object's encoding is kept with it (Storage.JSON), so
+		// the answer to a create or get is the one lists and watches of
+		// the object send next, encoded once.
+		data, err := s.storage.JSON(ri.res, obj, s.codecs.JSON)
+		if err != nil {
+			s.writeError(w, apierrors.NewInternalError(err))
+			return
+		}
+		// Ended by a newline as the JSON encoder ends an object (a copy:
+		// data is shared).
+		writeRaw(w, mtJSON, code, append(data[:len(data):len(data)], '\n'))
+		return
+	}
 	s.writeObject(w, target{mediaType: t.mediaType}, code, obj)
 }
 
@@ -217,6 +231,7 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ri requestI
 	}
 	wo := o.storage("")
 	wo.Admission = s.admitter(w, r, ri, o.dryRun, o.fieldManager, nil)
+	wo.Decoded = true
 	out, err := s.storage.Create(r.Context(), ri.res, obj, wo)
 	if err != nil {
 		s.writeError(w, err)
@@ -260,6 +275,7 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ri requestI
 	wo.Admission = s.admitter(w, r, ri, o.dryRun, o.fieldManager, nil)
 	fn := func(cur runtime.Object) (runtime.Object, error) { return obj.DeepCopyObject(), nil }
 	wo.ReadOnlyCurrent = true // the request's object replaces it
+	wo.Decoded = true
 	if sub == "finalize" {
 		wo.ReadOnlyCurrent = false
 		wo.Subresource = ""

@@ -266,19 +266,25 @@ func (c *Custom) strategyFor(sub string) crStrategy {
 	return c.strategy
 }
 
-// prepareCreate prunes, defaults and resets what a create may not set.
-func (c *Custom) prepareCreate(ctx context.Context, obj runtime.Object) error {
-	if _, err := c.Coerce(obj.(*unstructured.Unstructured), false); err != nil {
-		return err
+// prepareCreate prunes and defaults (when coerce is set: not yet done by
+// the decoder, or admission may have changed the object since) and resets
+// what a create may not set.
+func (c *Custom) prepareCreate(ctx context.Context, obj runtime.Object, coerce bool) error {
+	if coerce {
+		if _, err := c.Coerce(obj.(*unstructured.Unstructured), false); err != nil {
+			return err
+		}
 	}
 	c.strategy.PrepareForCreate(ctx, obj)
 	return nil
 }
 
 // prepareUpdate is prepareCreate for an update of sub ("" or "status").
-func (c *Custom) prepareUpdate(ctx context.Context, obj, old runtime.Object, sub string) error {
-	if _, err := c.Coerce(obj.(*unstructured.Unstructured), false); err != nil {
-		return err
+func (c *Custom) prepareUpdate(ctx context.Context, obj, old runtime.Object, sub string, coerce bool) error {
+	if coerce {
+		if _, err := c.Coerce(obj.(*unstructured.Unstructured), false); err != nil {
+			return err
+		}
 	}
 	c.strategyFor(sub).PrepareForUpdate(ctx, obj, old)
 	return nil

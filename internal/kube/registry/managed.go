@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -22,7 +23,16 @@ import (
 // same shape (every pod of a ReplicaSet, every "kubectl run" of one image)
 // pay the full cost once. TestCreateFieldsMatchFieldManager checks the
 // shortcut against the field manager.
-type fieldsCache = keyCache[[]byte]
+type fieldsCache = keyCache[*shapeFields]
+
+// shapeFields is the owned field set of one shape: FieldsV1's JSON, and for
+// custom resources the same set as an Unstructured's metadata holds it, so
+// a hit need not parse the JSON again (what Unstructured.SetManagedFields
+// does for every object).
+type shapeFields struct {
+	raw []byte
+	u   any // raw decoded by the unstructured converter; nil for typed objects
+}
 
 // keyCache is a bounded map from a content hash to a computed result; when
 // full it starts over (a hit rate near one matters, recency does not).
@@ -64,21 +74,51 @@ func (st *Storage) trackCreate(r *Resource, obj runtime.Object, manager string) 
 		return fm.UpdateNoErrors(r.New(), obj, manager)
 	}
 	key := shapeKey(r.GVK().String(), manager, js)
-	if raw, ok := st.fields.get(key); ok {
-		m.SetManagedFields([]metav1.ManagedFieldsEntry{{
+	if sf, ok := st.fields.get(key); ok {
+		entry := metav1.ManagedFieldsEntry{
 			Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: r.GVK().GroupVersion().String(),
-			Time: ptrTime(metav1.NewTime(st.Now())), FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: raw},
-		}})
+			Time: ptrTime(metav1.NewTime(st.Now())), FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: sf.raw},
+		}
+		if u, ok := obj.(*unstructured.Unstructured); ok && sf.u != nil && setUnstructuredManaged(u, entry, sf.u) {
+			return obj
+		}
+		m.SetManagedFields([]metav1.ManagedFieldsEntry{entry})
 		return obj
 	}
 	out := fm.UpdateNoErrors(r.New(), obj, manager)
 	if om, err := meta.Accessor(out); err == nil {
 		if mf := om.GetManagedFields(); len(mf) == 1 && mf[0].Manager == manager && mf[0].FieldsV1 != nil &&
 			mf[0].Operation == metav1.ManagedFieldsOperationUpdate && mf[0].Subresource == "" {
-			st.fields.put(key, mf[0].FieldsV1.Raw)
+			sf := &shapeFields{raw: mf[0].FieldsV1.Raw}
+			if _, ok := out.(*unstructured.Unstructured); ok {
+				if u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&mf[0]); err == nil {
+					sf.u = u["fieldsV1"]
+				}
+			}
+			st.fields.put(key, sf)
 		}
 	}
 	return out
+}
+
+// setUnstructuredManaged sets u's managedFields to the one entry e, whose
+// fieldsV1 is fields in unstructured form, as Unstructured.SetManagedFields
+// would (TestUnstructuredManagedFields), without converting it again. It
+// reports false when u has no metadata map.
+func setUnstructuredManaged(u *unstructured.Unstructured, e metav1.ManagedFieldsEntry, fields any) bool {
+	md, ok := u.Object["metadata"].(map[string]any)
+	if !ok {
+		return false
+	}
+	md["managedFields"] = []any{map[string]any{
+		"manager":    e.Manager,
+		"operation":  string(e.Operation),
+		"apiVersion": e.APIVersion,
+		"time":       e.Time.ToUnstructured(),
+		"fieldsType": e.FieldsType,
+		"fieldsV1":   runtime.DeepCopyJSONValue(fields),
+	}}
+	return true
 }
 
 func ptrTime(t metav1.Time) *metav1.Time { return &t }

@@ -238,6 +238,10 @@ type WriteOptions struct {
 	// Admission, when set, is admission control on the write (webhooks
 	// and policies, which package apiserver runs).
 	Admission Admitter
+	// Decoded: the object is as the request's decoder made it, which has
+	// already pruned and defaulted a custom resource (Custom.Coerce), so
+	// storage does it again only when admission may have changed it.
+	Decoded bool
 }
 
 // Admitter is admission control on one write, at the points where
@@ -355,7 +359,7 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 		r.PrepareForCreate(obj)
 	}
 	if r.Custom != nil {
-		if err := r.Custom.prepareCreate(ctx, obj); err != nil {
+		if err := r.Custom.prepareCreate(ctx, obj, !o.Decoded || o.Admission != nil); err != nil {
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
 	}
@@ -600,7 +604,7 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		m.SetGeneration(cm.GetGeneration() + 1)
 	}
 	if r.Custom != nil {
-		if err := r.Custom.prepareUpdate(ctx, obj, cur, o.Subresource); err != nil {
+		if err := r.Custom.prepareUpdate(ctx, obj, cur, o.Subresource, !o.Decoded || o.Admission != nil); err != nil {
 			return nil, false, apierrors.NewBadRequest(err.Error())
 		}
 		m, _ = meta.Accessor(obj)
