@@ -7,6 +7,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/stratus-cloud/stratus/internal/runtime"
 )
 
 // The kubelet's probes, per container run: a startup probe gates the
@@ -178,6 +180,12 @@ func (e *engine) runProbes(ctx context.Context, pod *corev1.Pod, ps *podState, c
 			e.probed(pod, ps, c, cs.id, k, probeOutcome{result: resultSuccess})
 			continue
 		}
+		ip := ps.ip
+		if a, ok := e.rt.(runtime.Addresser); ok {
+			if x := a.ContainerIP(cs.id); x != "" {
+				ip = x
+			}
+		}
 		pr.inFlight = true
 		e.wg.Add(1)
 		go func(k probeKind, p *corev1.Probe, id, ip string) {
@@ -192,7 +200,7 @@ func (e *engine) runProbes(ctx context.Context, pod *corev1.Pod, ps *podState, c
 			if ctx.Err() == nil {
 				e.podQ.Add(ps.key)
 			}
-		}(k, p, cs.id, ps.ip)
+		}(k, p, cs.id, ip)
 	}
 	return due
 }
