@@ -169,16 +169,20 @@ func (e *engine) runProbes(ctx context.Context, pod *corev1.Pod, ps *podState, c
 			}
 			continue
 		}
-		period, _, _, _ := probeTiming(p)
+		period, _, success, _ := probeTiming(p)
+		if !e.rt.Info().Capabilities.Processes && p.Exec == nil {
+			// Nothing listens under a runtime without processes: a
+			// network probe passes, without being run, and is not due
+			// again (a sim pod costs no sync per period).
+			for range success {
+				e.probed(pod, ps, c, cs.id, k, probeOutcome{result: resultSuccess})
+			}
+			pr.onHold = true
+			continue
+		}
 		pr.next = now.Add(period)
 		if due == 0 || period < due {
 			due = period
-		}
-		if !e.rt.Info().Capabilities.Processes && p.Exec == nil {
-			// Nothing listens under a runtime without processes: a
-			// network probe passes at once, without being run.
-			e.probed(pod, ps, c, cs.id, k, probeOutcome{result: resultSuccess})
-			continue
 		}
 		ip := ps.ip
 		if a, ok := e.rt.(runtime.Addresser); ok {
