@@ -381,7 +381,7 @@ type ctrState struct {
 	// why the container is not running ("" when it is or runs soon)
 	waitReason, waitMessage string
 	exitHandled             bool // back-off already computed for this exit
-	probe                   readiness
+	probes                  probeSet
 	// the last CPU sample and the rate it gave (usage.go)
 	cpuAt    time.Time
 	cpuUsed  time.Duration

@@ -120,7 +120,7 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 			ps.changes++
 		}
 		if cs.status.State == runtime.StateRunning {
-			return e.probeReadiness(ctx, ps, c, cs)
+			return e.runProbes(ctx, pod, ps, c, cs)
 		}
 		if cs.status.State != runtime.StateExited {
 			return 0
@@ -157,8 +157,8 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 	}
 	d := e.startContainer(ctx, pod, ps, c, cs)
 	if cs.id != "" && cs.status.State == runtime.StateRunning {
-		// Running at once: its readiness probe is due from now on.
-		d = e.probeReadiness(ctx, ps, c, cs)
+		// Running at once: its probes are due from now on.
+		d = e.runProbes(ctx, pod, ps, c, cs)
 	}
 	return d
 }
@@ -581,7 +581,7 @@ func (e *engine) containerStatus(c *corev1.Container, cs *ctrState) corev1.Conta
 		s.ContainerID = e.rtName + "://" + cs.id
 	case cs.status.State == runtime.StateRunning:
 		s.State.Running = &corev1.ContainerStateRunning{StartedAt: mtime(cs.status.StartedAt)}
-		s.Ready, s.Started = !probed(c) || (cs.probe.id == cs.id && cs.probe.ready), ptr.To(true)
+		s.Ready, s.Started = cs.probes.ready(c, cs.id), ptr.To(cs.probes.started(c, cs.id))
 		s.ContainerID = e.rtName + "://" + cs.id
 	default:
 		s.State.Terminated = terminated(&cs.status, e.rtName)

@@ -107,9 +107,10 @@ func (s *Server) view(a *App, tasks bool) appView {
 		case TaskRunning:
 			v.TasksRunning++
 			if len(a.HealthChecks) > 0 {
-				if ok, _ := podReady(p); ok {
+				// a task without a result yet is neither, as in Marathon
+				if r, ok := s.healthOf(a, p); ok && r.Alive {
 					v.TasksHealthy++
-				} else {
+				} else if ok {
 					v.TasksUnhealthy++
 				}
 			}

@@ -3,9 +3,11 @@ package marathon_test
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/stratus-cloud/stratus/internal/marathon/marathontest"
+	rtexec "github.com/stratus-cloud/stratus/internal/runtime/exec"
 	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
@@ -24,3 +26,35 @@ func TestPythonMarathon(t *testing.T) {
 		t.Fatalf("python scenario: %v", err)
 	}
 }
+
+// TestPythonMarathonHealth runs testdata/python_health.py: apps whose
+// tasks are processes (the exec runtime), their HTTP and TCP health
+// checks run by the node agent, read through python3-marathon.
+func TestPythonMarathonHealth(t *testing.T) {
+	python := "/usr/bin/python3"
+	err := exec.Command(python, "-c", "import marathon").Run()
+	testenv.Need(t, err == nil, "python3-marathon is not installed (apt-get install python3-marathon)")
+	dir := t.TempDir()
+	c := marathontest.Start(t, marathontest.Options{Nodes: 1, Runtime: rtexec.New(rtexec.Options{Dir: dir})})
+	cmd := exec.Command(python, "testdata/python_health.py")
+	cmd.Env = append(os.Environ(), "MARATHON_URL="+c.URL, "MARATHON_USERNAME="+c.Username, "MARATHON_PASSWORD="+c.Password,
+		"STATUS_FILE="+filepath.Join(dir, "status"), "SERVER="+healthServer)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("python scenario: %v", err)
+	}
+}
+
+// healthServer answers GETs on $HOST:$PORT0 with the status code in the
+// file $STATUS_FILE.
+const healthServer = `
+import http.server, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(int(open(os.environ["STATUS_FILE"]).read()))
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer((os.environ["HOST"], int(os.environ["PORT0"])), H).serve_forever()
+`

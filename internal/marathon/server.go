@@ -50,6 +50,9 @@ type Server struct {
 	deps  cache.SharedIndexInformer
 	pods  cache.SharedIndexInformer
 	nodes cache.SharedIndexInformer
+	// unhealthy holds the node agents' Unhealthy events of the tasks
+	// (their probes' failures), by pod uid (health.go).
+	unhealthy cache.SharedIndexInformer
 
 	appsMu sync.Mutex
 	parsed map[string]parsedApp // Deployment name → its decoded app, by resourceVersion
@@ -145,6 +148,13 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	nf := informers.NewSharedInformerFactory(s.kc, 0)
 	s.nodes = nf.Core().V1().Nodes().Informer()
+	ef := informers.NewSharedInformerFactoryWithOptions(s.kc, 0, informers.WithNamespace(Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "reason=Unhealthy" }))
+	s.unhealthy = ef.Core().V1().Events().Informer()
+	if err := s.unhealthy.AddIndexers(cache.Indexers{indexPodUID: eventPodUID}); err != nil {
+		cancel()
+		return err
+	}
 	if _, err := s.deps.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.poke() },
 		UpdateFunc: func(any, any) { s.poke() },
@@ -163,11 +173,13 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	f.Start(runCtx.Done())
 	nf.Start(runCtx.Done())
-	for _, inf := range []cache.SharedIndexInformer{s.deps, s.pods, s.nodes} {
+	ef.Start(runCtx.Done())
+	for _, inf := range []cache.SharedIndexInformer{s.deps, s.pods, s.nodes, s.unhealthy} {
 		if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 			cancel()
 			f.Shutdown()
 			nf.Shutdown()
+			ef.Shutdown()
 			return fmt.Errorf("marathon: caches did not sync: %w", context.Cause(ctx))
 		}
 	}
@@ -175,6 +187,7 @@ func (s *Server) Start(ctx context.Context) error {
 		cancel()
 		f.Shutdown()
 		nf.Shutdown()
+		ef.Shutdown()
 		return err
 	}
 	s.wg.Add(1)
@@ -188,6 +201,7 @@ func (s *Server) Start(ctx context.Context) error {
 		<-runCtx.Done()
 		f.Shutdown()
 		nf.Shutdown()
+		ef.Shutdown()
 	}()
 	s.ready.Store(true)
 	return nil

@@ -43,7 +43,7 @@ type IPAddress struct {
 	Protocol  string `json:"protocol"`
 }
 
-// HealthCheckResult is a task's health as its readiness says.
+// HealthCheckResult is a task's health as its probes found it (health.go).
 type HealthCheckResult struct {
 	Alive               bool    `json:"alive"`
 	ConsecutiveFailures int     `json:"consecutiveFailures"`
@@ -154,18 +154,10 @@ func (s *Server) task(at *appTasks, p *corev1.Pod, health bool) Task {
 		t.SlaveID = slaveID(n.(*corev1.Node))
 	}
 	if health && len(a.HealthChecks) > 0 && t.State == TaskRunning {
-		ok, since := podReady(p)
-		for range a.HealthChecks {
-			r := HealthCheckResult{Alive: ok, InstanceID: taskPrefix(a.ID) + ".marathon-" + string(p.UID)}
-			if since != nil {
-				ts := versionTime(*since)
-				if ok {
-					r.FirstSuccess, r.LastSuccess = &ts, &ts
-				} else {
-					r.LastFailure = &ts
-				}
+		if r, ok := s.healthOf(a, p); ok {
+			for range a.HealthChecks {
+				t.HealthCheckResults = append(t.HealthCheckResults, r)
 			}
-			t.HealthCheckResults = append(t.HealthCheckResults, r)
 		}
 	}
 	return t

@@ -53,6 +53,18 @@ type Runtime interface {
 	Usage(ctx context.Context, id string) (Usage, error)
 }
 
+// Addresser is implemented by runtimes whose containers listen at an
+// address of their own rather than at the pod IP on this host (docker:
+// the pod sandbox's address on its network, where the pod IP forwards
+// only the declared ports, and accepts before the container does). A
+// node agent's probes dial there, as the kubelet's reach the pod's own
+// network.
+type Addresser interface {
+	// ContainerIP is the address container id's ports listen on ("" when
+	// it is not known).
+	ContainerIP(id string) string
+}
+
 // Usage is a container's resource use: CPU time consumed since it started
 // and its memory working set now.
 type Usage struct {

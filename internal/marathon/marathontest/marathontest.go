@@ -19,6 +19,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
 	"github.com/stratus-cloud/stratus/internal/marathon"
+	"github.com/stratus-cloud/stratus/internal/runtime"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
 
@@ -36,6 +37,9 @@ type Cluster struct {
 type Options struct {
 	Nodes int  // simulated nodes (default 3)
 	Ports bool // sim containers answer on their ports
+	// Runtime runs the nodes' containers (default sim); the exec runtime
+	// runs tasks as processes, whose health checks then really run.
+	Runtime runtime.Runtime
 }
 
 // Start starts a cluster.
@@ -54,7 +58,11 @@ func Start(t testing.TB, o Options) *Cluster {
 	log := testenv.Logger()
 	cm := controller.New(controller.Options{Client: kc, Log: log})
 	start(t, "controllers", cm.Start, cm.Stop)
-	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: o.Nodes, Runtime: sim.New(sim.Options{Ports: o.Ports}), Certs: agent.LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}, Log: log})
+	rt := o.Runtime
+	if rt == nil {
+		rt = sim.New(sim.Options{Ports: o.Ports})
+	}
+	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: o.Nodes, Runtime: rt, Certs: agent.LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,8 +118,9 @@ type ctr struct {
 }
 
 var (
-	_ runtime.Runtime = (*Runtime)(nil)
-	_ io.Closer       = (*Runtime)(nil)
+	_ runtime.Runtime   = (*Runtime)(nil)
+	_ runtime.Addresser = (*Runtime)(nil)
+	_ io.Closer         = (*Runtime)(nil)
 )
 
 // New returns a docker runtime talking to the engine opts names. It does
@@ -519,6 +520,27 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 	r.mu.Unlock()
 	r.releaseSandbox(c.pod)
 	return nil
+}
+
+// ContainerIP implements runtime.Addresser: the pod sandbox's address on
+// the Docker network.
+func (r *Runtime) ContainerIP(id string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.containers[id]
+	if !ok {
+		return ""
+	}
+	sb, ok := r.pods[c.pod]
+	if !ok {
+		return ""
+	}
+	select {
+	case <-sb.ready:
+		return sb.ip
+	default:
+		return ""
+	}
 }
 
 func (r *Runtime) get(id string) (*ctr, error) {

@@ -1,0 +1,94 @@
+"""Health checks that really run, read with Debian's python3-marathon (0.13).
+
+The cluster's nodes run tasks as processes (the exec runtime). An app
+serves HTTP on $HOST:$PORT0 with the status code written in the file
+$STATUS_FILE; its HTTP health check is the node agent's probe, and the
+task's healthCheckResults and the app's tasksHealthy/tasksUnhealthy
+follow what the probe finds. A TCP check on a port nothing listens on is
+unhealthy with the dial error as its cause.
+
+Reads MARATHON_URL, MARATHON_USERNAME, MARATHON_PASSWORD, STATUS_FILE and
+SERVER (the server's source); exits non-zero on the first failed check.
+"""
+import os
+import sys
+import time
+
+from marathon import MarathonApp, MarathonClient
+from marathon.models.app import MarathonHealthCheck
+
+AUTH = (os.environ["MARATHON_USERNAME"], os.environ["MARATHON_PASSWORD"])
+STATUS = os.environ["STATUS_FILE"]
+DEADLINE = 40
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what, file=sys.stderr)
+        sys.exit(1)
+
+
+def until(cond, what):
+    end = time.time() + DEADLINE
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.2)
+    check(False, what + " (not within %ds)" % DEADLINE)
+
+
+def set_status(code):
+    with open(STATUS, "w") as f:
+        f.write(code)
+
+
+c = MarathonClient(os.environ["MARATHON_URL"], username=AUTH[0], password=AUTH[1])
+set_status("200")
+cmd = "exec %s -c '%s'" % (sys.executable, os.environ["SERVER"])
+c.create_app("web", MarathonApp(cmd=cmd, instances=1, cpus=0.01, mem=16, ports=[0],
+                                env={"STATUS_FILE": STATUS},
+                                health_checks=[MarathonHealthCheck(protocol="HTTP", path="/health", port_index=0,
+                                                                   grace_period_seconds=1, interval_seconds=1,
+                                                                   timeout_seconds=1, max_consecutive_failures=3)]))
+
+
+def web():
+    return c.get_app("web", embed_tasks=True)
+
+
+def result():
+    a = web()
+    if not a.tasks or not a.tasks[0].health_check_results:
+        return None
+    return a.tasks[0].health_check_results[0]
+
+
+until(lambda: web().tasks_healthy == 1 and web().tasks_unhealthy == 0, "web healthy")
+r = result()
+check(r.alive and r.consecutive_failures == 0 and r.first_success and r.last_success, "healthy result: %s" % r.json_repr())
+check(r.instance_id.startswith("web.marathon-"), "instance id %s" % r.instance_id)
+task_id = web().tasks[0].id
+
+# the endpoint fails: unhealthy, with the probe's cause, counted
+set_status("503")
+until(lambda: web().tasks_unhealthy == 1 and web().tasks_healthy == 0, "web unhealthy")
+r = result()
+check(r is not None and not r.alive and r.consecutive_failures >= 1 and r.last_failure, "unhealthy result: %s" % (r and r.json_repr()))
+check(r.last_failure_cause == "HTTP probe failed with statuscode: 503", "cause %r" % r.last_failure_cause)
+
+# healthy again (maxConsecutiveFailures may have restarted it meanwhile)
+set_status("200")
+until(lambda: web().tasks_healthy == 1, "web healthy again")
+r = result()
+check(r.alive and r.consecutive_failures == 0 and r.last_failure, "recovered result: %s" % r.json_repr())
+check(web().tasks[0].id == task_id, "the task keeps its id")
+
+# a TCP check on a port nothing listens on
+c.create_app("tcp", MarathonApp(cmd="sleep 600", instances=1, cpus=0.01, mem=16, ports=[0],
+                                health_checks=[MarathonHealthCheck(protocol="TCP", port_index=0, interval_seconds=1,
+                                                                   timeout_seconds=1, grace_period_seconds=60)]))
+until(lambda: c.get_app("tcp").tasks_unhealthy == 1, "tcp unhealthy")
+t = c.get_app("tcp", embed_tasks=True).tasks[0]
+cause = t.health_check_results[0].last_failure_cause
+check(cause.startswith("dial tcp ") and cause.endswith("connect: connection refused"), "tcp cause %r" % cause)
+print("ok")
