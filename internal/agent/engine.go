@@ -28,6 +28,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/kube/eventsink"
 	"github.com/stratus-cloud/stratus/internal/kube/informersync"
+	"github.com/stratus-cloud/stratus/internal/kube/sharedpods"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 )
 
@@ -57,6 +58,9 @@ type engineConfig struct {
 	name       string
 	single     string // the node name when the engine serves one node
 	nodes      []nodeConfig
+	// pods is the process's shared pod informer (nil: the engine watches
+	// the pods bound to nodes itself).
+	pods *sharedpods.Informer
 }
 
 // engine runs the pods of a fixed set of nodes.
@@ -196,8 +200,20 @@ func (e *engine) start(ctx context.Context) error {
 	pf := informers.NewSharedInformerFactoryWithOptions(e.client, e.timing.ResyncInterval,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = podSel }), informers.WithTransform(dropManagedFields))
 	nf := informers.NewSharedInformerFactoryWithOptions(e.client, 0, informers.WithTweakListOptions(nodeTweak), informers.WithTransform(dropManagedFields))
-	e.podInformer = pf.Core().V1().Pods().Informer()
-	e.podLister = pf.Core().V1().Pods().Lister()
+	var podView *sharedpods.View
+	if e.cfg.pods != nil {
+		// The process's pod informer (every pod; onPod keeps ours). It
+		// does not resync: resync below.
+		podView = e.cfg.pods.View()
+		e.podInformer = podView
+		e.podLister = corelisters.NewPodLister(podView.GetIndexer())
+		e.wg.Add(2)
+		go func() { defer e.wg.Done(); podView.Run(runCtx.Done()); podView.Release() }()
+		go func() { defer e.wg.Done(); e.resync(runCtx) }()
+	} else {
+		e.podInformer = pf.Core().V1().Pods().Informer()
+		e.podLister = pf.Core().V1().Pods().Lister()
+	}
 	e.nodeInformer = nf.Core().V1().Nodes().Informer()
 	_, _ = e.podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    e.onPod,
@@ -303,6 +319,23 @@ func (e *engine) stop(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// resync syncs every pod of the engine's nodes each ResyncInterval, as an
+// informer's resync does (for an engine on the shared pod informer).
+func (e *engine) resync(ctx context.Context) {
+	t := e.clock.NewTicker(e.timing.ResyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		for _, obj := range e.podInformer.GetStore().List() {
+			e.onPod(obj)
+		}
+	}
 }
 
 func (e *engine) onPod(obj any) {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/stratus-cloud/stratus/internal/app"
+	"github.com/stratus-cloud/stratus/internal/kube/sharedpods"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 )
 
@@ -42,9 +43,12 @@ type SimPoolOptions struct {
 	Addr  string
 	// Workers sync pods and heartbeats (default 16).
 	Workers int
-	Timing  Timing
-	Clock   clock.WithTicker
-	Log     *slog.Logger
+	// Pods is the process's shared pod informer (nil: the pool watches the
+	// pods bound to nodes itself).
+	Pods   *sharedpods.Informer
+	Timing Timing
+	Clock  clock.WithTicker
+	Log    *slog.Logger
 }
 
 // SimPool runs many simulated nodes in one engine; it is an app.Component.
@@ -100,7 +104,7 @@ func NewSimPool(o SimPoolOptions) (*SimPool, error) {
 	}
 	e := newEngine(engineConfig{
 		client: o.Client, rt: o.Runtime, certs: o.Certs, addr: o.Addr,
-		workers: o.Workers, timing: o.Timing, clock: o.Clock, log: o.Log, name: "simpool", nodes: nodes,
+		workers: o.Workers, timing: o.Timing, clock: o.Clock, log: o.Log, name: "simpool", nodes: nodes, pods: o.Pods,
 	})
 	return &SimPool{e: e, capacity: o.Capacity, labels: labels, taints: o.Taints}, nil
 }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"testing"
 	"time"
 
@@ -11,7 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/stratus-cloud/stratus/internal/kube/controller/kubetest"
+	"github.com/stratus-cloud/stratus/internal/kube/sharedpods"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 // TestPoolAddAndRemoveNode: a pool of none gets nodes while it runs, each
@@ -103,5 +104,51 @@ func TestPoolAddAndRemoveNode(t *testing.T) {
 	waitB()
 	if !lease("vm-a").Equal(a0) {
 		t.Fatal("a removed node still renews its lease")
+	}
+}
+
+// TestPoolOnSharedPodInformer: a pool on the process's shared pod informer
+// runs the pods bound to its nodes, leaves the others alone, and keeps
+// running them after another part of the process released its view.
+func TestPoolOnSharedPodInformer(t *testing.T) {
+	cs := kubetest.NewClientset()
+	pods := sharedpods.New(cs)
+	t.Cleanup(func() { _ = pods.Stop(context.Background()) })
+	other := pods.View() // another part, e.g. a controller manager that stops
+	p, err := NewSimPool(SimPoolOptions{Client: cs, Pods: pods, Count: 1, Runtime: sim.New(sim.Options{}), Certs: newTestCA(t).certs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Stop(context.Background()) })
+	// no controller here: give the node its pod CIDR by hand
+	n, err := cs.CoreV1().Nodes().Get(ctx, "sim-node-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Spec.PodCIDR = "127.128.1.0/24"
+	if _, err := cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	go other.Run(stop)
+	close(stop)
+	other.Release()
+	for _, name := range []string{"mine", "elsewhere"} {
+		node := map[string]string{"mine": "sim-node-0", "elsewhere": "not-ours"}[name]
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}
+		if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 10*time.Second, "pod running", func() bool {
+		return getPod(t, cs, "mine").Status.Phase == corev1.PodRunning
+	})
+	if ph := getPod(t, cs, "elsewhere").Status.Phase; ph != "" {
+		t.Fatalf("a pod of another node got phase %q", ph)
 	}
 }

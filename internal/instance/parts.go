@@ -24,6 +24,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/inproc"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
+	"github.com/stratus-cloud/stratus/internal/kube/sharedpods"
 	"github.com/stratus-cloud/stratus/internal/leader"
 	"github.com/stratus-cloud/stratus/internal/proxy"
 	"github.com/stratus-cloud/stratus/internal/runtime"
@@ -119,7 +120,11 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil
 	})
 
-	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String(),
+	// One pod informer for the controllers and the simulated nodes: each
+	// pod decoded and held once in the process.
+	pods := sharedpods.New(kc)
+	w.second = append(w.second, pods)
+	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String(), Pods: pods,
 		RootCA: srv.CACert(), LegacyTokenSigner: srv.SignLegacyToken, CSRSigner: srv.SignClientCSR, VolumeDir: filepath.Join(w.dir.Path(), "volumes")})
 	// Servers sharing a store take turns: only the lease holder runs the
 	// scheduler and controllers. The identity is stable per data dir, so a
@@ -135,7 +140,7 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		}
 	}
 	if w.o.SimNodes > 0 {
-		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Count: w.o.SimNodes, Runtime: w.simRuntime(sim.Options{Ports: w.claim != nil}), Certs: localCerts(srv), Log: w.log})
+		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Pods: pods, Count: w.o.SimNodes, Runtime: w.simRuntime(sim.Options{Ports: w.claim != nil}), Certs: localCerts(srv), Log: w.log})
 		if err != nil {
 			return nil, err
 		}

@@ -32,6 +32,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/kube/controller/scheduler"
 	"github.com/stratus-cloud/stratus/internal/kube/eventsink"
 	"github.com/stratus-cloud/stratus/internal/kube/informersync"
+	"github.com/stratus-cloud/stratus/internal/kube/sharedpods"
 )
 
 // Options configure the controller manager.
@@ -74,6 +75,9 @@ type Options struct {
 	// provisioned volume is simulated). The "persistentvolume-binder"
 	// controller binds claims and provisions.
 	VolumeDir string
+	// Pods is the process's shared pod informer (nil: the manager runs
+	// its own). The scheduler and every controller read pods from it.
+	Pods *sharedpods.Informer
 	// HPASyncPeriod is how often each HorizontalPodAutoscaler is
 	// evaluated (default 15 s, as kube-controller-manager).
 	HPASyncPeriod time.Duration
@@ -85,6 +89,7 @@ type Manager struct {
 	o       Options
 	log     *slog.Logger
 	factory informers.SharedInformerFactory
+	podView *sharedpods.View // Options.Pods's view, released on Stop
 	bcast   record.EventBroadcaster
 	metrics *metrics
 
@@ -157,6 +162,12 @@ func (m *Manager) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.factory = informers.NewSharedInformerFactoryWithOptions(m.o.Client, 0, informers.WithTransform(dropManagedFields))
+	if m.o.Pods != nil {
+		// Every Pods() informer of the factory is the shared one.
+		v := m.o.Pods.View()
+		m.podView = v
+		m.factory.InformerFor(&corev1.Pod{}, func(kubernetes.Interface, time.Duration) cache.SharedIndexInformer { return v })
+	}
 	m.bcast, _ = eventsink.NewBroadcaster(runCtx, m.o.Client)
 
 	if m.enabled("scheduler") {
@@ -267,6 +278,9 @@ func (m *Manager) Stop(ctx context.Context) error {
 		m.factory.Shutdown()
 		for _, f := range m.extraFactories {
 			f.Shutdown()
+		}
+		if m.podView != nil {
+			m.podView.Release()
 		}
 		close(done)
 	}()

@@ -87,8 +87,18 @@ func (j *jobController) podEvent(obj any, added, deleted bool) {
 	case deleted:
 		j.exp.observe(key, false)
 	}
-	j.loop.q.Add(key)
+	// Pod events come in streams (a wave of parallelism pods created,
+	// started, finished), and each sync walks all the job's pods: batched,
+	// as kube-controller-manager's job controller batches them, a stream
+	// brings one sync per period instead of one per event (10,000
+	// completions made thousands of syncs over up to 10,000 pods each).
+	j.loop.q.AddAfter(key, jobPodBatch)
 }
+
+// jobPodBatch is how long a pod event waits for others of the same job
+// before they bring its sync (upstream waits a second; short here, so a
+// wave of short pods is replaced at once).
+const jobPodBatch = 50 * time.Millisecond
 
 func jobCond(j *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
 	for i := range j.Status.Conditions {

@@ -23,7 +23,7 @@ import (
 
 func startPool(b *testing.B, c *cluster, n int) *agent.SimPool {
 	b.Helper()
-	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: c.cs, Count: n, Runtime: sim.New(sim.Options{}), Log: testenv.Logger(),
+	pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: c.cs, Pods: c.pods, Count: n, Runtime: sim.New(sim.Options{}), Log: testenv.Logger(),
 		Certs: agent.LocalCerts{Issue: c.srv.IssueKubeletServingCert, CA: c.srv.CACert()}})
 	if err != nil {
 		b.Fatal(err)
@@ -189,9 +189,10 @@ func timeline(b *testing.B, c *cluster, on bool) func() {
 			}
 			now, _ := c.writes.snapshot()
 			d := func(k string) int { return now[k] - base[k] }
-			b.Logf("%6.2fs cpu %5.2fs created %5d bound %5d status %5d rc-status %3d events %5d", time.Since(t0).Seconds(),
+			// straight to stderr: a benchmark's log shows only at its end
+			fmt.Fprintf(os.Stderr, "timeline %6.2fs cpu %5.2fs created %5d bound %5d status %5d ctl-status %3d events %5d\n", time.Since(t0).Seconds(),
 				(cpuTime() - c0).Seconds(), d("POST pods"), d("POST pods/binding"), d("PUT pods/status"),
-				d("PUT replicationcontrollers/status"), d("POST events")+d("PATCH events"))
+				d("PUT replicationcontrollers/status")+d("PUT jobs/status"), d("POST events")+d("PATCH events"))
 		}
 	}()
 	return func() { close(done); <-stopped }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
+	"github.com/stratus-cloud/stratus/internal/kube/sharedpods"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 )
@@ -31,6 +33,9 @@ type cluster struct {
 	cs     kubernetes.Interface
 	cm     *controller.Manager
 	writes *writeCounter
+	// pods is the process's shared pod informer, as `stratus up` has it:
+	// the controllers and the sim pools of the benchmarks read it.
+	pods *sharedpods.Informer
 }
 
 // writeCounter counts the API writes of the cluster's in-process clients
@@ -107,13 +112,18 @@ func startCluster(t testing.TB, o controller.Options) *cluster {
 		t.Fatal(err)
 	}
 	o.Client, o.Log = cs, testenv.Logger()
+	pods := sharedpods.New(cs)
+	stopWithTimeout(t, "pod informer", pods.Stop)
+	if os.Getenv("BENCH_UNSHARED_PODS") == "" {
+		o.Pods = pods
+	}
 	cm := controller.New(o)
 	if err := cm.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	stopWithTimeout(t, "controllers", cm.Stop)
 	testenv.Eventually(t, 20*time.Second, "controllers ready", cm.Ready)
-	return &cluster{srv: srv, cs: cs, cm: cm, writes: wc}
+	return &cluster{srv: srv, cs: cs, cm: cm, writes: wc, pods: o.Pods}
 }
 
 func (c *cluster) addAgent(t testing.TB, name string, rt runtime.Runtime, timing agent.Timing) *agent.Agent {

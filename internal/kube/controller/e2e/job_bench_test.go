@@ -37,7 +37,7 @@ func BenchmarkJobCompletions(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		c := startCluster(b, controller.Options{})
-		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: c.cs, Count: nodes,
+		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: c.cs, Pods: c.pods, Count: nodes,
 			Runtime: sim.New(sim.Options{CompleteAfter: 100 * time.Millisecond}), Log: testenv.Logger(),
 			Certs: agent.LocalCerts{Issue: c.srv.IssueKubeletServingCert, CA: c.srv.CACert()}})
 		if err != nil {
@@ -52,14 +52,17 @@ func BenchmarkJobCompletions(b *testing.B) {
 			Spec: batchv1.JobSpec{Completions: &completions, Parallelism: &parallelism,
 				Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
 					Containers: []corev1.Container{{Name: "work", Image: "busybox"}}}}}}
+		stopTimeline := timeline(b, c, os.Getenv("BENCH_TIMELINE") != "")
 		b.StartTimer()
 		if _, err := c.cs.BatchV1().Jobs("default").Create(ctx, job, metav1.CreateOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		t0 := time.Now()
+		var logged time.Time
 		testenv.Eventually(b, 10*time.Minute, "job complete", func() bool {
 			j, err := c.cs.BatchV1().Jobs("default").Get(ctx, "bench", metav1.GetOptions{})
-			if os.Getenv("BENCH_JOB_DEBUG") != "" && err == nil {
+			if os.Getenv("BENCH_JOB_DEBUG") != "" && err == nil && time.Since(logged) >= time.Second {
+				logged = time.Now()
 				pods, _ := c.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
 				phases := map[corev1.PodPhase]int{}
 				for _, p := range pods.Items {
@@ -70,6 +73,7 @@ func BenchmarkJobCompletions(b *testing.B) {
 			return err == nil && j.Status.Succeeded >= completions
 		})
 		b.StopTimer()
+		stopTimeline()
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/job")
 }
