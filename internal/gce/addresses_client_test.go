@@ -1,11 +1,16 @@
 package gce
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	compute "google.golang.org/api/compute/v1"
+
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 )
 
 // TestGoClientAddresses reserves, lists, gets and releases external
@@ -115,4 +120,33 @@ func TestGoClientNetworks(t *testing.T) {
 	waitOp(t, svc, p, mustOp(t)(svc.Networks.Delete(p, "net1").Do()))
 	_, err = svc.Networks.Get(p, "net1").Do()
 	wantAPIError(t, err, http.StatusNotFound, "notFound")
+
+	// A VPC tier made through CloudStack is no GCE network.
+	cs := csclient.New(e.cs.URL, e.cs.APIKey, e.cs.SecretKey, nil)
+	ctx := context.Background()
+	id := func(command, key, name string) string {
+		var out map[string]json.RawMessage
+		var items []struct{ ID, Name string }
+		if err := cs.Do(ctx, command, url.Values{"name": {name}}, &out); err != nil || json.Unmarshal(out[key], &items) != nil || len(items) == 0 {
+			t.Fatalf("%s %s: %v %s", command, name, err, out[key])
+		}
+		return items[0].ID
+	}
+	zone := id("listZones", "zone", "Sandbox-simulator")
+	var vpc struct{ ID string }
+	if err := cs.AsyncWait(ctx, "createVPC", url.Values{"name": {"v"}, "displaytext": {"v"}, "cidr": {"10.30.0.0/16"}, "zoneid": {zone},
+		"vpcofferingid": {id("listVPCOfferings", "vpcoffering", "Default VPC offering")}}, "vpc", &vpc); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Do(ctx, "createNetwork", url.Values{"name": {"tier1"}, "displaytext": {"tier1"}, "zoneid": {zone}, "vpcid": {vpc.ID},
+		"networkofferingid": {id("listNetworkOfferings", "networkoffering", "DefaultIsolatedNetworkOfferingForVpcNetworks")},
+		"gateway":           {"10.30.1.1"}, "netmask": {"255.255.255.0"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := svc.Networks.List(p).Do(); err != nil || len(l.Items) != 1 {
+		t.Errorf("networks with a VPC tier: %v %+v", err, l)
+	}
+	if sl, err := svc.Subnetworks.List(p, region).Do(); err != nil || len(sl.Items) != 1 || sl.Items[0].Name != "default" {
+		t.Errorf("subnetworks with a VPC tier: %v %+v", err, sl)
+	}
 }

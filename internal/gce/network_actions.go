@@ -24,7 +24,8 @@ func (c *call) networkPath(name string) string {
 }
 
 // namedNetworks returns the account's CloudStack networks behind each GCE
-// network other than "default", by GCE name.
+// network other than "default", by GCE name. VPC tiers are not GCE
+// networks.
 func (c *call) namedNetworks() (map[string][]csclient.Network, error) {
 	nets, err := c.cs.ListNetworks(c.ctx, nil)
 	if err != nil {
@@ -33,7 +34,7 @@ func (c *call) namedNetworks() (map[string][]csclient.Network, error) {
 	out := map[string][]csclient.Network{}
 	for _, n := range nets {
 		name := gceName(n.Name)
-		if n.Type != "Isolated" || name == defaultNetwork || n.State == "Destroy" || !validName(name) {
+		if n.Type != "Isolated" || n.VPCID != "" || name == defaultNetwork || n.State == "Destroy" || !validName(name) {
 			continue
 		}
 		out[name] = append(out[name], n)

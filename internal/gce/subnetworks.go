@@ -64,7 +64,7 @@ func (c *call) subnetworks() ([]*Subnetwork, error) {
 	byZone := map[string][]csclient.Network{}
 	names := map[string]string{defaultNetwork: ""} // GCE network → when made
 	for _, n := range nets {
-		if n.State == "Destroy" {
+		if n.State == "Destroy" || n.VPCID != "" {
 			continue
 		}
 		byZone[n.ZoneID] = append(byZone[n.ZoneID], n)

@@ -231,6 +231,7 @@ type Network struct {
 	CanUseForDeploy Bool   `json:"canusefordeploy"`
 	IsDefault       Bool   `json:"isdefault"`
 	Created         string `json:"created"`
+	VPCID           string `json:"vpcid"` // a VPC tier's VPC
 }
 
 // NetworkOffering is a listNetworkOfferings item.
