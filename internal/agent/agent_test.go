@@ -3,12 +3,13 @@ package agent
 import (
 	"context"
 	"fmt"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"

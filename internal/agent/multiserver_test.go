@@ -2,12 +2,13 @@ package agent
 
 import (
 	"context"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"

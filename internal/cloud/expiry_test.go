@@ -3,9 +3,10 @@ package cloud
 import (
 	"context"
 	"errors"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	"github.com/stratus-cloud/stratus/internal/store/memory"
 )

@@ -2,11 +2,12 @@ package dashboard
 
 import (
 	"bytes"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 

@@ -2,10 +2,11 @@ package leader
 
 import (
 	"context"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	"k8s.io/client-go/kubernetes/fake"
 

@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/stratus-cloud/stratus/internal/runtime"
 	"github.com/stratus-cloud/stratus/internal/runtime/runtimetest"
-	clocktesting "k8s.io/utils/clock/testing"
 )
 
 func spec(name string, ann map[string]string) runtime.ContainerSpec {

@@ -2,9 +2,10 @@ package e2e
 
 import (
 	"context"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"

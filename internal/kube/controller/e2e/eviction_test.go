@@ -2,10 +2,11 @@ package e2e
 
 import (
 	"context"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"

@@ -62,33 +62,54 @@ func TestNamespaceDeletionEmptiesEveryKind(t *testing.T) {
 				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}, metav1.CreateOptions{})
 			return err
-		}, func() bool { l, _ := cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{}); return l != nil && len(l.Items) == 0 }},
+		}, func() bool {
+			l, _ := cs.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+			return l != nil && len(l.Items) == 0
+		}},
 		{"Job", func() error {
 			_, err := cs.BatchV1().Jobs(ns).Create(ctx, &batchv1.Job{ObjectMeta: meta, Spec: batchv1.JobSpec{Suspend: ptr.To(true), Template: tmpl}}, metav1.CreateOptions{})
 			return err
-		}, func() bool { l, _ := cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{}); return l != nil && len(l.Items) == 0 }},
+		}, func() bool {
+			l, _ := cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+			return l != nil && len(l.Items) == 0
+		}},
 		{"CronJob", func() error {
 			_, err := cs.BatchV1().CronJobs(ns).Create(ctx, &batchv1.CronJob{ObjectMeta: meta, Spec: batchv1.CronJobSpec{Schedule: "@yearly",
 				JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: tmpl}}}}, metav1.CreateOptions{})
 			return err
-		}, func() bool { l, _ := cs.BatchV1().CronJobs(ns).List(ctx, metav1.ListOptions{}); return l != nil && len(l.Items) == 0 }},
+		}, func() bool {
+			l, _ := cs.BatchV1().CronJobs(ns).List(ctx, metav1.ListOptions{})
+			return l != nil && len(l.Items) == 0
+		}},
 		{"Role", func() error {
 			_, err := cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: meta}, metav1.CreateOptions{})
 			return err
-		}, func() bool { l, _ := cs.RbacV1().Roles(ns).List(ctx, metav1.ListOptions{}); return l != nil && len(l.Items) == 0 }},
+		}, func() bool {
+			l, _ := cs.RbacV1().Roles(ns).List(ctx, metav1.ListOptions{})
+			return l != nil && len(l.Items) == 0
+		}},
 		{"LimitRange", func() error {
 			_, err := cs.CoreV1().LimitRanges(ns).Create(ctx, &corev1.LimitRange{ObjectMeta: meta}, metav1.CreateOptions{})
 			return err
-		}, func() bool { l, _ := cs.CoreV1().LimitRanges(ns).List(ctx, metav1.ListOptions{}); return l != nil && len(l.Items) == 0 }},
+		}, func() bool {
+			l, _ := cs.CoreV1().LimitRanges(ns).List(ctx, metav1.ListOptions{})
+			return l != nil && len(l.Items) == 0
+		}},
 		{"PodDisruptionBudget", func() error {
 			_, err := cs.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: meta,
 				Spec: policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}}}, metav1.CreateOptions{})
 			return err
-		}, func() bool { l, _ := cs.PolicyV1().PodDisruptionBudgets(ns).List(ctx, metav1.ListOptions{}); return l != nil && len(l.Items) == 0 }},
+		}, func() bool {
+			l, _ := cs.PolicyV1().PodDisruptionBudgets(ns).List(ctx, metav1.ListOptions{})
+			return l != nil && len(l.Items) == 0
+		}},
 		{"Lease", func() error {
 			_, err := cs.CoordinationV1().Leases(ns).Create(ctx, &coordinationv1.Lease{ObjectMeta: meta}, metav1.CreateOptions{})
 			return err
-		}, func() bool { l, _ := cs.CoordinationV1().Leases(ns).List(ctx, metav1.ListOptions{}); return l != nil && len(l.Items) == 0 }},
+		}, func() bool {
+			l, _ := cs.CoordinationV1().Leases(ns).List(ctx, metav1.ListOptions{})
+			return l != nil && len(l.Items) == 0
+		}},
 		{"Widget (a custom resource)", func() error {
 			_, err := widgets.Create(ctx, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Widget",
 				"metadata": map[string]any{"name": "x"}}}, metav1.CreateOptions{})

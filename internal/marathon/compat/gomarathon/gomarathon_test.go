@@ -3,13 +3,14 @@ package gomarathon
 import (
 	"context"
 	"errors"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"io"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	marathon "github.com/gambol99/go-marathon"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
