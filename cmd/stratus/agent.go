@@ -60,7 +60,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			if err != nil {
 				return err
 			}
-			klog.SetSlogLogger(clientGoLogger(log))
+			klog.SetSlogLogger(instance.ClientGoLogger(log))
 			servers, err := failover.New(o.servers, log)
 			if err != nil {
 				return fmt.Errorf("--server: %w", err)

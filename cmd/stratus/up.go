@@ -124,7 +124,7 @@ func runUp(ctx context.Context, o upOptions, stdout, stderr io.Writer) error {
 	}
 	// client-go's own log lines (leader election, event broadcasting) go
 	// through the same slog handler as ours.
-	klog.SetSlogLogger(clientGoLogger(log))
+	klog.SetSlogLogger(instance.ClientGoLogger(log))
 	seedFile, err := o.seed.load()
 	if err != nil {
 		return err

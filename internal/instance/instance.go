@@ -122,6 +122,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		o.Store = "bolt"
 	}
 	log := o.Log
+	ctx = withClientGoLogger(ctx, log)
 	dir, err := datadir.Open(o.DataDir)
 	if err != nil {
 		return nil, err

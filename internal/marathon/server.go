@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 )
 
 // Options configure a Server.
@@ -174,14 +176,14 @@ func (s *Server) Start(ctx context.Context) error {
 	f.Start(runCtx.Done())
 	nf.Start(runCtx.Done())
 	ef.Start(runCtx.Done())
-	for _, inf := range []cache.SharedIndexInformer{s.deps, s.pods, s.nodes, s.unhealthy} {
-		if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-			cancel()
-			f.Shutdown()
-			nf.Shutdown()
-			ef.Shutdown()
-			return fmt.Errorf("marathon: caches did not sync: %w", context.Cause(ctx))
-		}
+	// informersync, not cache.WaitForCacheSync: its 100 ms poll was most
+	// of every stratus start.
+	if !informersync.WaitContext(ctx, s.deps.HasSynced, s.pods.HasSynced, s.nodes.HasSynced, s.unhealthy.HasSynced) {
+		cancel()
+		f.Shutdown()
+		nf.Shutdown()
+		ef.Shutdown()
+		return fmt.Errorf("marathon: caches did not sync: %w", context.Cause(ctx))
 	}
 	if err := s.resume(ctx); err != nil {
 		cancel()

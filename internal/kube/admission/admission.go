@@ -16,12 +16,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
+	"sync"
 	"sync/atomic"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/initializer"
 	validatingpolicy "k8s.io/apiserver/pkg/admission/plugin/policy/validating"
@@ -34,6 +37,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 )
 
 // Options are what the plugins need from the API server they run in.
@@ -43,7 +48,8 @@ type Options struct {
 	Client  kubernetes.Interface
 	Dynamic dynamic.Interface
 	// Informers is the factory the plugins add their informers to; the
-	// caller starts it after New and waits for it to sync.
+	// caller starts it after New and waits for it to sync. Informers a
+	// plugin adds when it is built later are started by this package.
 	Informers informers.SharedInformerFactory
 	// Authorizer answers CEL's authorizer checks.
 	Authorizer authorizer.Authorizer
@@ -58,84 +64,253 @@ type Options struct {
 	Stop <-chan struct{}
 }
 
-// Admission is the chain: mutating webhooks (reinvoked once when a later
-// one changed the object and a webhook asks for it), then validating
-// webhooks and ValidatingAdmissionPolicies.
+// Admission is the chain, in kube-apiserver's order: mutating webhooks
+// (reinvoked once when a later one changed the object and a webhook asks
+// for it), then ValidatingAdmissionPolicies and validating webhooks.
+//
+// A plugin is built only once a configuration of its kind exists (a
+// webhook configuration, a policy binding): building one costs several
+// milliseconds of CPU (a webhook plugin's CEL environments) and starts
+// informers and loops, which most servers, and most tests' servers, never
+// need. Until then a write skips it, as the plugin itself would with
+// nothing configured; once one exists, writes wait for the plugin to be
+// built and ready. A webhook plugin is built as soon as its first
+// configuration is seen, and reads the configurations when called. The
+// policy plugin compiles the policies and bindings when it starts and
+// then at most once a second (later changes take up to a second to apply,
+// as in kube-apiserver), so it is built by the first write it could apply
+// to, whose check then sees every policy and binding stored before it:
+// built on the first binding's arrival, it would leave the rest of a
+// batch applied together waiting for the next compilation.
 type Admission struct {
-	chain   admission.Interface // reinvokes the mutating ones when asked
+	o       Options
 	objects admission.ObjectInterfaces
-	// configured counts the stored webhook configurations and policy
-	// bindings: with none, a write skips admission entirely.
-	configured atomic.Int64
-	counts     [3]atomic.Int64
+	// In the chain's order.
+	mutating, policies, validating lazyPlugin
 }
 
-// New builds the plugins and registers their informers with
-// Options.Informers.
+// lazyPlugin is one plugin, built once a configuration of its kind exists.
+type lazyPlugin struct {
+	name string
+	inf  cache.SharedIndexInformer // its kind's configurations
+	// onSight: build as soon as a configuration is seen (else on the
+	// first write that needs the plugin).
+	onSight bool
+	// configured is how many configurations of its kind the informer
+	// holds, as counted by the handler registered as counted.
+	configured atomic.Int64
+	counted    cache.ResourceEventHandlerRegistration
+	once       sync.Once
+	built      chan struct{} // closed once p or err is set
+	p          admission.Interface
+	err        error
+}
+
+// New registers the informers of the configurations with Options.Informers
+// and counts them; the plugins are built when their kind is first used.
 func New(o Options) (*Admission, error) {
 	if o.Client == nil || o.Dynamic == nil || o.Informers == nil || o.Authorizer == nil || o.Scheme == nil || o.RESTMapper == nil || o.Stop == nil {
 		return nil, errors.New("admission: every option but Resolver is required")
 	}
-	plugins := admission.NewPlugins()
-	mutating.Register(plugins)
-	validatingpolicy.Register(plugins)
-	validating.Register(plugins)
-	init := admission.PluginInitializers{resolverInit{o.Resolver},
-		initializer.New(o.Client, o.Dynamic, o.Informers, o.Authorizer, utilfeature.DefaultFeatureGate, nil, o.Stop, o.RESTMapper)}
-	// The order of kube-apiserver's defaults.
-	chain, err := plugins.NewFromPlugins([]string{mutating.PluginName, validatingpolicy.PluginName, validating.PluginName},
-		noConfig{}, init, nil)
-	if err != nil {
-		return nil, fmt.Errorf("admission: %w", err)
-	}
-	a := &Admission{chain: chain, objects: objectInterfaces(o.Scheme)}
 	ar := o.Informers.Admissionregistration().V1()
-	for i, inf := range []cache.SharedIndexInformer{ar.MutatingWebhookConfigurations().Informer(),
-		ar.ValidatingWebhookConfigurations().Informer(), ar.ValidatingAdmissionPolicyBindings().Informer()} {
-		count := func(any) { a.recount(i, inf) }
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: count, DeleteFunc: count}); err != nil {
+	a := &Admission{o: o, objects: objectInterfaces(o.Scheme),
+		mutating:   lazyPlugin{name: mutating.PluginName, inf: ar.MutatingWebhookConfigurations().Informer(), onSight: true},
+		policies:   lazyPlugin{name: validatingpolicy.PluginName, inf: ar.ValidatingAdmissionPolicyBindings().Informer()},
+		validating: lazyPlugin{name: validating.PluginName, inf: ar.ValidatingWebhookConfigurations().Informer(), onSight: true},
+	}
+	for _, l := range a.plugins() {
+		l.built = make(chan struct{})
+		count := func(any) {
+			n := len(l.inf.GetStore().ListKeys())
+			l.configured.Store(int64(n))
+			if n > 0 && l.onSight {
+				a.build(l)
+			}
+		}
+		reg, err := l.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: count, DeleteFunc: count})
+		if err != nil {
 			return nil, err
 		}
+		l.counted = reg
 	}
 	return a, nil
 }
 
-func (a *Admission) recount(i int, inf cache.SharedIndexInformer) {
-	a.counts[i].Store(int64(len(inf.GetStore().ListKeys())))
-	var n int64
-	for j := range a.counts {
-		n += a.counts[j].Load()
+func (a *Admission) plugins() []*lazyPlugin {
+	return []*lazyPlugin{&a.mutating, &a.policies, &a.validating}
+}
+
+// HasSynced reports whether the configurations the informers held when
+// they synced have been counted: until then Active may answer false for
+// configurations that exist.
+func (a *Admission) HasSynced() bool {
+	for _, l := range a.plugins() {
+		if !l.counted.HasSynced() {
+			return false
+		}
 	}
-	a.configured.Store(n)
+	return true
 }
 
 // Active reports whether any webhook configuration or policy binding
 // exists; when none does, admission allows everything and may be skipped.
-func (a *Admission) Active() bool { return a != nil && a.configured.Load() > 0 }
+func (a *Admission) Active() bool {
+	if a == nil {
+		return false
+	}
+	for _, l := range a.plugins() {
+		if l.configured.Load() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// build starts building l's plugin in the background, once.
+func (a *Admission) build(l *lazyPlugin) {
+	l.once.Do(func() {
+		go func() {
+			defer close(l.built)
+			defer func() {
+				// A plugin adding handlers to informers that stopped
+				// meanwhile panics (it ignores AddEventHandler's error):
+				// a server stopping while a plugin is built.
+				if r := recover(); r != nil {
+					if !stopped(a.o.Stop) {
+						panic(r)
+					}
+					l.p, l.err = nil, errStopped
+				}
+			}()
+			l.p, l.err = a.newPlugin(l.name)
+			if l.err != nil {
+				l.err = fmt.Errorf("admission: %w", l.err)
+			}
+		}()
+	})
+}
+
+// newPlugin builds the plugin called name and waits until it is ready
+// (registrations). The informers it reads are started and synced first:
+// the policy plugin's first compilation waits for them, polling every
+// 100 ms.
+func (a *Admission) newPlugin(name string) (admission.Interface, error) {
+	f := a.o.Informers
+	f.Core().V1().Namespaces().Informer()
+	if name == validatingpolicy.PluginName {
+		f.Admissionregistration().V1().ValidatingAdmissionPolicies().Informer()
+	}
+	f.Start(a.o.Stop)
+	if !informersync.Factory(a.o.Stop, f) {
+		return nil, errStopped
+	}
+	plugins := admission.NewPlugins()
+	switch name {
+	case mutating.PluginName:
+		mutating.Register(plugins)
+	case validatingpolicy.PluginName:
+		validatingpolicy.Register(plugins)
+	case validating.PluginName:
+		validating.Register(plugins)
+	}
+	regs := &registrations{}
+	init := admission.PluginInitializers{resolverInit{a.o.Resolver},
+		initializer.New(a.o.Client, a.o.Dynamic, recordingFactory{f, regs}, a.o.Authorizer, utilfeature.DefaultFeatureGate, nil, a.o.Stop, a.o.RESTMapper)}
+	// InitPlugin, not NewFromPlugins: the chain is ours (Mutate,
+	// Validate), and NewFromPlugins logs each time it makes one. No
+	// plugin has a configuration file.
+	p, err := plugins.InitPlugin(name, nil, init)
+	if err != nil {
+		return nil, err
+	}
+	regs.wait(a.o.Stop)
+	return p, nil
+}
+
+var errStopped = errors.New("the server is stopping")
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// plugin is l's plugin once built, or nil while no configuration of its
+// kind exists (nothing to check).
+func (l *lazyPlugin) plugin(ctx context.Context, a *Admission) (admission.Interface, error) {
+	if l.configured.Load() == 0 {
+		return nil, nil
+	}
+	a.build(l)
+	select {
+	case <-l.built:
+	case <-ctx.Done():
+		return nil, apierrors.NewTimeoutError(fmt.Sprintf("waiting for the %s admission plugin: %v", l.name, context.Cause(ctx)), 1)
+	}
+	if l.err != nil {
+		return nil, apierrors.NewInternalError(l.err)
+	}
+	return l.p, nil
+}
 
 // Mutate runs the mutating webhooks on attrs' object, changing it in place.
 func (a *Admission) Mutate(ctx context.Context, attrs admission.Attributes) error {
-	m, ok := a.chain.(admission.MutationInterface)
-	if !ok || !m.Handles(attrs.GetOperation()) {
+	p, err := a.mutating.plugin(ctx, a)
+	if err != nil || p == nil || !p.Handles(attrs.GetOperation()) {
+		return err
+	}
+	m, ok := p.(admission.MutationInterface)
+	if !ok {
 		return nil
 	}
-	return m.Admit(ctx, attrs, a.objects)
+	if err := m.Admit(ctx, attrs, a.objects); err != nil {
+		return err
+	}
+	// A webhook whose reinvocationPolicy is IfNeeded runs once more when
+	// a later one changed the object.
+	if rc := attrs.GetReinvocationContext(); rc.ShouldReinvoke() {
+		rc.SetIsReinvoke()
+		return m.Admit(ctx, attrs, a.objects)
+	}
+	return nil
 }
 
-// Validate runs the validating webhooks and policies; the first refusal is
-// the answer.
+// Validate runs the policies and then the validating webhooks; the first
+// refusal is the answer.
 func (a *Admission) Validate(ctx context.Context, attrs admission.Attributes) error {
-	v, ok := a.chain.(admission.ValidationInterface)
-	if !ok || !v.Handles(attrs.GetOperation()) {
-		return nil
+	for _, l := range []*lazyPlugin{&a.policies, &a.validating} {
+		if l == &a.policies && policyConfig[attrs.GetResource().GroupResource()] {
+			// The policy plugin leaves these alone (no policy applies to
+			// policies and bindings), and building it here would compile
+			// before the rest of a batch of them is stored.
+			continue
+		}
+		p, err := l.plugin(ctx, a)
+		if err != nil {
+			return err
+		}
+		if p == nil || !p.Handles(attrs.GetOperation()) {
+			continue
+		}
+		if v, ok := p.(admission.ValidationInterface); ok {
+			if err := v.Validate(ctx, attrs, a.objects); err != nil {
+				return err
+			}
+		}
 	}
-	return v.Validate(ctx, attrs, a.objects)
+	return nil
 }
 
-// noConfig: no plugin has a configuration file.
-type noConfig struct{}
-
-func (noConfig) ConfigFor(string) (io.Reader, error) { return nil, nil }
+// policyConfig are the resources no API-defined policy applies to.
+var policyConfig = map[schema.GroupResource]bool{
+	{Group: admissionregistrationv1.GroupName, Resource: "validatingadmissionpolicies"}:       true,
+	{Group: admissionregistrationv1.GroupName, Resource: "validatingadmissionpolicybindings"}: true,
+	{Group: admissionregistrationv1.GroupName, Resource: "mutatingadmissionpolicies"}:         true,
+	{Group: admissionregistrationv1.GroupName, Resource: "mutatingadmissionpolicybindings"}:   true,
+}
 
 // wantsResolver is what the webhook plugins offer for service resolution.
 type wantsResolver interface {

@@ -91,7 +91,7 @@ func newFuzzWebhook(tb testing.TB) *fuzzWebhook {
 	f.Start(stop)
 	f.WaitForCacheSync(stop)
 	deadline := time.Now().Add(10 * time.Second)
-	for !adm.Active() && time.Now().Before(deadline) {
+	for !adm.HasSynced() && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	fw.adm = adm

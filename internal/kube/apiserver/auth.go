@@ -128,7 +128,7 @@ func (s *Server) startAuthz(ctx context.Context) error {
 	a.informers.Start(s.base.Done())
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if !informersync.Factory(sctx.Done(), a.informers) {
+	if !informersync.Factory(sctx.Done(), a.informers) || !informersync.Wait(sctx.Done(), s.admission.HasSynced) {
 		return fmt.Errorf("apiserver: RBAC and admission informers did not sync: %w", sctx.Err())
 	}
 	return nil

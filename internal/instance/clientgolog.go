@@ -1,16 +1,30 @@
-package main
+package instance
 
 import (
 	"context"
 	"log/slog"
+
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
 )
 
-// clientGoLogger is the logger client-go's own lines (klog) go to: the
+// ClientGoLogger is the logger client-go's own lines (klog) go to: the
 // same handler as ours, with its informational lines (leader election
 // attempts, event broadcasting) at debug level, where an operator who wants
-// them finds them; its warnings and errors stay as they are.
-func clientGoLogger(log *slog.Logger) *slog.Logger {
+// them finds them; its warnings and errors stay as they are. A process
+// that is all stratus (`stratus up`, `stratus agent`) makes it klog's
+// global logger.
+func ClientGoLogger(log *slog.Logger) *slog.Logger {
 	return slog.New(infoAsDebug{log.Handler()}).With("component", "client-go")
+}
+
+// withClientGoLogger gives ctx the instance's ClientGoLogger as klog's
+// contextual logger: what client-go logs through the context it is given
+// (leader election, informers' cache syncs) goes to this instance's log,
+// not to the process's klog output, so instances in one process (tests)
+// each keep their own and print nothing by default.
+func withClientGoLogger(ctx context.Context, log *slog.Logger) context.Context {
+	return klog.NewContext(ctx, logr.FromSlogHandler(ClientGoLogger(log).Handler()))
 }
 
 // infoAsDebug passes records on with INFO lowered to DEBUG.
