@@ -3,12 +3,13 @@ package stratustest_test
 import (
 	"context"
 	"fmt"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"net/http"
 	"sort"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	"github.com/apache/cloudstack-go/v2/cloudstack"
 	corev1 "k8s.io/api/core/v1"

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/stratus-cloud/stratus/internal/testenv"
 	"io"
 	"net/http"
 	"net/url"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stratus-cloud/stratus/internal/testenv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
