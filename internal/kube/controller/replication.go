@@ -475,44 +475,63 @@ func copyMap(m map[string]string) map[string]string {
 
 // rankForDeletion picks the n pods to delete first: unscheduled, then
 // pending, not ready, ready for less time, restarted more, newer.
+// Each pod's rank is read once: a sort compares each pod many times, and
+// a scale down of 10,000 pods ranks them again at every burst.
 func rankForDeletion(pods []*corev1.Pod, n int) []*corev1.Pod {
-	sorted := append([]*corev1.Pod(nil), pods...)
-	phaseRank := map[corev1.PodPhase]int{corev1.PodPending: 0, corev1.PodUnknown: 1, corev1.PodRunning: 2}
-	restarts := func(p *corev1.Pod) int32 {
-		var r int32
-		for _, c := range p.Status.ContainerStatuses {
-			r = max(r, c.RestartCount)
-		}
-		return r
+	type rank struct {
+		pod        *corev1.Pod
+		scheduled  bool
+		phase      int
+		ready      bool
+		readySince time.Time
+		cost       int64
+		restarts   int32
 	}
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if (a.Spec.NodeName == "") != (b.Spec.NodeName == "") {
-			return a.Spec.NodeName == ""
+	ranks := make([]rank, len(pods))
+	for i, p := range pods {
+		r := rank{pod: p, scheduled: p.Spec.NodeName != "", cost: deletionCost(p)}
+		switch p.Status.Phase {
+		case corev1.PodUnknown:
+			r.phase = 1
+		case corev1.PodRunning:
+			r.phase = 2
 		}
-		if pa, pb := phaseRank[a.Status.Phase], phaseRank[b.Status.Phase]; pa != pb {
-			return pa < pb
+		r.ready, r.readySince = podReady(p)
+		for _, c := range p.Status.ContainerStatuses {
+			r.restarts = max(r.restarts, c.RestartCount)
 		}
-		ra, ta := podReady(a)
-		rb, tb := podReady(b)
-		if ra != rb {
-			return !ra
+		ranks[i] = r
+	}
+	less := func(a, b *rank) bool {
+		if a.scheduled != b.scheduled {
+			return !a.scheduled
+		}
+		if a.phase != b.phase {
+			return a.phase < b.phase
+		}
+		if a.ready != b.ready {
+			return !a.ready
 		}
 		// The pod-deletion-cost annotation, as kube-controller-manager
 		// reads it: lower cost goes first (Marathon's kill with scale
 		// marks the tasks it kills this way).
-		if ca, cb := deletionCost(a), deletionCost(b); ca != cb {
-			return ca < cb
+		if a.cost != b.cost {
+			return a.cost < b.cost
 		}
-		if ra && !ta.Equal(tb) {
-			return ta.After(tb)
+		if a.ready && !a.readySince.Equal(b.readySince) {
+			return a.readySince.After(b.readySince)
 		}
-		if x, y := restarts(a), restarts(b); x != y {
-			return x > y
+		if a.restarts != b.restarts {
+			return a.restarts > b.restarts
 		}
-		return b.CreationTimestamp.Before(&a.CreationTimestamp)
-	})
-	return sorted[:n]
+		return b.pod.CreationTimestamp.Before(&a.pod.CreationTimestamp)
+	}
+	sort.SliceStable(ranks, func(i, j int) bool { return less(&ranks[i], &ranks[j]) })
+	sorted := make([]*corev1.Pod, n)
+	for i := range sorted {
+		sorted[i] = ranks[i].pod
+	}
+	return sorted
 }
 
 // deletionCost reads a pod's controller.kubernetes.io/pod-deletion-cost
