@@ -1,8 +1,9 @@
 package controller
 
 import (
+	"cmp"
 	"context"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -480,6 +481,7 @@ func copyMap(m map[string]string) map[string]string {
 func rankForDeletion(pods []*corev1.Pod, n int) []*corev1.Pod {
 	type rank struct {
 		pod        *corev1.Pod
+		index      int
 		scheduled  bool
 		phase      int
 		ready      bool
@@ -489,7 +491,7 @@ func rankForDeletion(pods []*corev1.Pod, n int) []*corev1.Pod {
 	}
 	ranks := make([]rank, len(pods))
 	for i, p := range pods {
-		r := rank{pod: p, scheduled: p.Spec.NodeName != "", cost: deletionCost(p)}
+		r := rank{pod: p, index: i, scheduled: p.Spec.NodeName != "", cost: deletionCost(p)}
 		switch p.Status.Phase {
 		case corev1.PodUnknown:
 			r.phase = 1
@@ -502,36 +504,47 @@ func rankForDeletion(pods []*corev1.Pod, n int) []*corev1.Pod {
 		}
 		ranks[i] = r
 	}
-	less := func(a, b *rank) bool {
-		if a.scheduled != b.scheduled {
-			return !a.scheduled
-		}
-		if a.phase != b.phase {
-			return a.phase < b.phase
-		}
-		if a.ready != b.ready {
-			return !a.ready
-		}
+	order := make([]*rank, len(ranks))
+	for i := range ranks {
+		order[i] = &ranks[i]
+	}
+	// Ties keep the pods' given order (a stable sort, without its cost).
+	slices.SortFunc(order, func(a, b *rank) int {
+		switch {
+		case a.scheduled != b.scheduled:
+			return boolCmp(a.scheduled)
+		case a.phase != b.phase:
+			return cmp.Compare(a.phase, b.phase)
+		case a.ready != b.ready:
+			return boolCmp(a.ready)
 		// The pod-deletion-cost annotation, as kube-controller-manager
 		// reads it: lower cost goes first (Marathon's kill with scale
 		// marks the tasks it kills this way).
-		if a.cost != b.cost {
-			return a.cost < b.cost
+		case a.cost != b.cost:
+			return cmp.Compare(a.cost, b.cost)
+		case a.ready && !a.readySince.Equal(b.readySince):
+			return b.readySince.Compare(a.readySince) // ready for less time first
+		case a.restarts != b.restarts:
+			return cmp.Compare(b.restarts, a.restarts)
 		}
-		if a.ready && !a.readySince.Equal(b.readySince) {
-			return a.readySince.After(b.readySince)
+		if c := b.pod.CreationTimestamp.Compare(a.pod.CreationTimestamp.Time); c != 0 {
+			return c // newer first
 		}
-		if a.restarts != b.restarts {
-			return a.restarts > b.restarts
-		}
-		return b.pod.CreationTimestamp.Before(&a.pod.CreationTimestamp)
-	}
-	sort.SliceStable(ranks, func(i, j int) bool { return less(&ranks[i], &ranks[j]) })
+		return cmp.Compare(a.index, b.index)
+	})
 	sorted := make([]*corev1.Pod, n)
 	for i := range sorted {
-		sorted[i] = ranks[i].pod
+		sorted[i] = order[i].pod
 	}
 	return sorted
+}
+
+// boolCmp orders false before true: -1 for false, 1 for true.
+func boolCmp(b bool) int {
+	if b {
+		return 1
+	}
+	return -1
 }
 
 // deletionCost reads a pod's controller.kubernetes.io/pod-deletion-cost
