@@ -135,11 +135,25 @@ func BenchmarkScaleRC10kPods(b *testing.B) {
 		before, n0 = c.writes.snapshot()
 		c0, t0 := cpuTime(), time.Now()
 		stopProfile = startProfile(b, os.Getenv("BENCH_DOWN_PROFILE"))
+		debugDone := make(chan struct{})
 		if os.Getenv("BENCH_DOWN_DEBUG") != "" {
 			go func() {
-				for range time.Tick(5 * time.Second) {
-					l, _ := c.cs.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + name})
-					rc, _ := c.cs.CoreV1().ReplicationControllers("default").Get(context.Background(), name, metav1.GetOptions{})
+				tick := time.NewTicker(5 * time.Second)
+				defer tick.Stop()
+				for {
+					select {
+					case <-debugDone:
+						return
+					case <-tick.C:
+					}
+					l, err := c.cs.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + name})
+					if err != nil {
+						continue
+					}
+					rc, err := c.cs.CoreV1().ReplicationControllers("default").Get(context.Background(), name, metav1.GetOptions{})
+					if err != nil {
+						continue
+					}
 					term := 0
 					for i := range l.Items {
 						if l.Items[i].DeletionTimestamp != nil {
@@ -155,6 +169,7 @@ func BenchmarkScaleRC10kPods(b *testing.B) {
 			l, err := c.cs.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + name})
 			return err == nil && len(l.Items) == 0
 		})
+		close(debugDone)
 		stopProfile()
 		downCPU += cpuTime() - c0
 		down += time.Since(t0)
