@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,12 +15,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/stratus-cloud/stratus/internal/kube/controller/kubetest"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 	"github.com/stratus-cloud/stratus/internal/runtime/exec"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
+	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
 func startAgent(t *testing.T, cs kubernetes.Interface, rt runtime.Runtime, name string) *Agent {
@@ -195,5 +199,42 @@ func TestRestartPolicies(t *testing.T) {
 			}
 			testenv.Eventually(t, 10*time.Second, "phase "+string(tc.phase), func() bool { return getPod(t, cs, name).Status.Phase == tc.phase })
 		})
+	}
+}
+
+// The agent confirms a graceful deletion with one delete, however many
+// times the pod is looked at again (its containers' exits, updates) before
+// the informer sees it go.
+func TestFinalDeleteSentOnce(t *testing.T) {
+	cs := kubetest.NewClientset()
+	var deletes atomic.Int32
+	cs.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, apiruntime.Object, error) {
+		deletes.Add(1)
+		return true, nil, nil // the pod lingers (a finalizer, a slow watch)
+	})
+	startAgent(t, cs, sim.New(sim.Options{}), "n1")
+	ctx := context.Background()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "pod running", func() bool { return getPod(t, cs, "web").Status.Phase == corev1.PodRunning })
+	p := getPod(t, cs, "web")
+	p.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	if _, err := cs.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "final delete", func() bool { return deletes.Load() > 0 })
+	for i := range 3 {
+		p := getPod(t, cs, "web")
+		p.Labels = map[string]string{"touch": fmt.Sprint(i)}
+		if _, err := cs.CoreV1().Pods("default").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := deletes.Load(); n != 1 {
+		t.Fatalf("%d deletes, want 1", n)
 	}
 }

@@ -390,8 +390,9 @@ type podState struct {
 	ip          string
 	ctrs        map[string]*ctrState
 	startTime   time.Time
-	terminating bool // containers are being stopped for deletion
-	stopped     bool // every container is stopped after deletion began
+	terminating bool      // containers are being stopped for deletion
+	stopped     bool      // every container is stopped after deletion began
+	finalDelete time.Time // when the delete with grace 0 was sent
 	// changes counts changes of what the status is computed from besides
 	// the pod object; verified* is the pod version and count at which the
 	// stored status was last found right, so a resync of an unchanged pod

@@ -302,14 +302,26 @@ func (e *engine) terminate(ctx context.Context, pod *corev1.Pod, ps *podState) (
 	if !ps.stopped {
 		return 0, nil
 	}
+	// The containers' exits look at the pod again before the informer has
+	// seen it go: one final delete is enough unless the pod lingers.
+	if !ps.finalDelete.IsZero() {
+		if wait := finalDeleteRetry - e.clock.Since(ps.finalDelete); wait > 0 {
+			return wait, nil
+		}
+	}
 	zero := int64(0)
 	err := e.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return 0, err
 	}
+	ps.finalDelete = e.clock.Now()
 	return 0, nil
 }
+
+// finalDeleteRetry is how long after its final delete a pod still listed
+// is deleted again.
+const finalDeleteRetry = 10 * time.Second
 
 // runningIDs maps container names to their current runtime ids (ps.mu held).
 func (ps *podState) runningIDs() map[string]string {

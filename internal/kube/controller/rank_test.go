@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,5 +35,40 @@ func TestRankForDeletionCost(t *testing.T) {
 				t.Fatalf("first to delete: %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRankForDeletionOrder: unscheduled, pending, unknown, not ready, ready
+// for less time, restarted more, newer; pods alike keep their order.
+func TestRankForDeletionOrder(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	pod := func(name, node string, phase corev1.PodPhase, readySince time.Time, restarts int32, created time.Time) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(created)},
+			Spec:   corev1.PodSpec{NodeName: node},
+			Status: corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{{RestartCount: restarts}}}}
+		if !readySince.IsZero() {
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(readySince)}}
+		}
+		return p
+	}
+	run := corev1.PodRunning
+	pods := []*corev1.Pod{
+		pod("alike1", "n", run, t0, 0, t0),
+		pod("old-ready", "n", run, t0.Add(-time.Hour), 0, t0),
+		pod("restarted", "n", run, t0, 2, t0),
+		pod("newer", "n", run, t0, 0, t0.Add(time.Minute)),
+		pod("alike2", "n", run, t0, 0, t0),
+		pod("not-ready", "n", run, time.Time{}, 0, t0),
+		pod("unknown", "n", corev1.PodUnknown, t0, 0, t0),
+		pod("pending", "n", corev1.PodPending, time.Time{}, 0, t0),
+		pod("unscheduled", "", corev1.PodPending, time.Time{}, 0, t0),
+	}
+	want := []string{"unscheduled", "pending", "unknown", "not-ready", "restarted", "newer", "alike1", "alike2", "old-ready"}
+	var got []string
+	for _, p := range rankForDeletion(pods, len(pods)) {
+		got = append(got, p.Name)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
 	}
 }

@@ -1,8 +1,9 @@
 package controller
 
 import (
+	"cmp"
 	"context"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -475,44 +476,75 @@ func copyMap(m map[string]string) map[string]string {
 
 // rankForDeletion picks the n pods to delete first: unscheduled, then
 // pending, not ready, ready for less time, restarted more, newer.
+// Each pod's rank is read once: a sort compares each pod many times, and
+// a scale down of 10,000 pods ranks them again at every burst.
 func rankForDeletion(pods []*corev1.Pod, n int) []*corev1.Pod {
-	sorted := append([]*corev1.Pod(nil), pods...)
-	phaseRank := map[corev1.PodPhase]int{corev1.PodPending: 0, corev1.PodUnknown: 1, corev1.PodRunning: 2}
-	restarts := func(p *corev1.Pod) int32 {
-		var r int32
-		for _, c := range p.Status.ContainerStatuses {
-			r = max(r, c.RestartCount)
-		}
-		return r
+	type rank struct {
+		pod        *corev1.Pod
+		index      int
+		scheduled  bool
+		phase      int
+		ready      bool
+		readySince time.Time
+		cost       int64
+		restarts   int32
 	}
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if (a.Spec.NodeName == "") != (b.Spec.NodeName == "") {
-			return a.Spec.NodeName == ""
+	ranks := make([]rank, len(pods))
+	for i, p := range pods {
+		r := rank{pod: p, index: i, scheduled: p.Spec.NodeName != "", cost: deletionCost(p)}
+		switch p.Status.Phase {
+		case corev1.PodUnknown:
+			r.phase = 1
+		case corev1.PodRunning:
+			r.phase = 2
 		}
-		if pa, pb := phaseRank[a.Status.Phase], phaseRank[b.Status.Phase]; pa != pb {
-			return pa < pb
+		r.ready, r.readySince = podReady(p)
+		for _, c := range p.Status.ContainerStatuses {
+			r.restarts = max(r.restarts, c.RestartCount)
 		}
-		ra, ta := podReady(a)
-		rb, tb := podReady(b)
-		if ra != rb {
-			return !ra
-		}
+		ranks[i] = r
+	}
+	order := make([]*rank, len(ranks))
+	for i := range ranks {
+		order[i] = &ranks[i]
+	}
+	// Ties keep the pods' given order (a stable sort, without its cost).
+	slices.SortFunc(order, func(a, b *rank) int {
+		switch {
+		case a.scheduled != b.scheduled:
+			return boolCmp(a.scheduled)
+		case a.phase != b.phase:
+			return cmp.Compare(a.phase, b.phase)
+		case a.ready != b.ready:
+			return boolCmp(a.ready)
 		// The pod-deletion-cost annotation, as kube-controller-manager
 		// reads it: lower cost goes first (Marathon's kill with scale
 		// marks the tasks it kills this way).
-		if ca, cb := deletionCost(a), deletionCost(b); ca != cb {
-			return ca < cb
+		case a.cost != b.cost:
+			return cmp.Compare(a.cost, b.cost)
+		case a.ready && !a.readySince.Equal(b.readySince):
+			return b.readySince.Compare(a.readySince) // ready for less time first
+		case a.restarts != b.restarts:
+			return cmp.Compare(b.restarts, a.restarts)
 		}
-		if ra && !ta.Equal(tb) {
-			return ta.After(tb)
+		if c := b.pod.CreationTimestamp.Compare(a.pod.CreationTimestamp.Time); c != 0 {
+			return c // newer first
 		}
-		if x, y := restarts(a), restarts(b); x != y {
-			return x > y
-		}
-		return b.CreationTimestamp.Before(&a.CreationTimestamp)
+		return cmp.Compare(a.index, b.index)
 	})
-	return sorted[:n]
+	sorted := make([]*corev1.Pod, n)
+	for i := range sorted {
+		sorted[i] = order[i].pod
+	}
+	return sorted
+}
+
+// boolCmp orders false before true: -1 for false, 1 for true.
+func boolCmp(b bool) int {
+	if b {
+		return 1
+	}
+	return -1
 }
 
 // deletionCost reads a pod's controller.kubernetes.io/pod-deletion-cost

@@ -100,8 +100,8 @@ func BenchmarkScaleRC10kPods(b *testing.B) {
 	startPool(b, c, nodes)
 	testenv.Eventually(b, time.Minute, "nodes Ready", func() bool { return readyNodes(b, c) == nodes })
 	b.ResetTimer()
-	writes := 0
-	var cpu time.Duration
+	writes, downWrites := 0, 0
+	var cpu, down, downCPU time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		name := fmt.Sprint("bench", i)
@@ -130,10 +130,64 @@ func BenchmarkScaleRC10kPods(b *testing.B) {
 				}
 			}
 		}
+		// The scale back down is timed apart: graceful deletion, the node
+		// agents' confirmations, endpoints and Events per pod.
+		before, n0 = c.writes.snapshot()
+		c0, t0 := cpuTime(), time.Now()
+		stopProfile = startProfile(b, os.Getenv("BENCH_DOWN_PROFILE"))
+		debugDone := make(chan struct{})
+		if os.Getenv("BENCH_DOWN_DEBUG") != "" {
+			go func() {
+				tick := time.NewTicker(5 * time.Second)
+				defer tick.Stop()
+				for {
+					select {
+					case <-debugDone:
+						return
+					case <-tick.C:
+					}
+					l, err := c.cs.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + name})
+					if err != nil {
+						continue
+					}
+					rc, err := c.cs.CoreV1().ReplicationControllers("default").Get(context.Background(), name, metav1.GetOptions{})
+					if err != nil {
+						continue
+					}
+					term := 0
+					for i := range l.Items {
+						if l.Items[i].DeletionTimestamp != nil {
+							term++
+						}
+					}
+					fmt.Fprintf(os.Stderr, "down: pods %d terminating %d rc status %+v\n", len(l.Items), term, rc.Status)
+				}
+			}()
+		}
 		scaleAndWait(b, c, name, 0)
+		testenv.Eventually(b, 5*time.Minute, "pods gone", func() bool {
+			l, err := c.cs.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + name})
+			return err == nil && len(l.Items) == 0
+		})
+		close(debugDone)
+		stopProfile()
+		downCPU += cpuTime() - c0
+		down += time.Since(t0)
+		after, n1 = c.writes.snapshot()
+		downWrites += n1 - n0
+		if os.Getenv("BENCH_WRITES") != "" {
+			for k, v := range after {
+				if d := v - before[k]; d > 0 {
+					b.Logf("down %-40s %6d (%.2f/pod)", k, d, float64(d)/pods)
+				}
+			}
+		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/10k-pods")
 	b.ReportMetric(float64(writes)/float64(b.N*pods), "writes/pod")
+	b.ReportMetric(float64(down.Milliseconds())/float64(b.N), "down-ms/10k-pods")
+	b.ReportMetric(downCPU.Seconds()/float64(b.N), "down-cpu-s/10k-pods")
+	b.ReportMetric(float64(downWrites)/float64(b.N*pods), "down-writes/pod")
 	// CPU seconds the process spent (all cores): less sensitive than the
 	// wall time to what else the machine runs.
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/10k-pods")
