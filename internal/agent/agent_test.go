@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stratus-cloud/stratus/internal/testenv"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
