@@ -79,10 +79,20 @@ func TestStatefulSetOrdered(t *testing.T) {
 		s, err := cs.AppsV1().StatefulSets("default").Get(ctx, "db", metav1.GetOptions{})
 		return err == nil && s.Status.ReadyReplicas == 3 && s.Status.Replicas == 3 && s.Status.UpdatedReplicas == 3
 	})
-	s, _ := cs.AppsV1().StatefulSets("default").Get(ctx, "db", metav1.GetOptions{})
-	s.Spec.Replicas = ptr.To(int32(1))
-	if _, err := cs.AppsV1().StatefulSets("default").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "scaled down", func() bool { return names() == "[db-0]" }, names)
+	// The fake clientset's UpdateStatus writes the whole object, so a
+	// status write from a sync still running can put back the old spec:
+	// the scale is applied again until it holds.
+	waitFor(t, "scaled down", func() bool {
+		s, err := cs.AppsV1().StatefulSets("default").Get(ctx, "db", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *s.Spec.Replicas != 1 {
+			s.Spec.Replicas = ptr.To(int32(1))
+			if _, err := cs.AppsV1().StatefulSets("default").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return names() == "[db-0]"
+	}, names)
 }
