@@ -449,13 +449,13 @@ services:
 		db = l.Items[0]
 		return true
 	})
-	time.Sleep(2500 * time.Millisecond) // a few probes, all failing
+	time.Sleep(2500 * time.Millisecond) // a few probes, all failing: past interval 1s × retries 2
 	if _, err := c.kube.AppsV1().Deployments("health").Get(ctx, "app", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("app created before db is healthy: %v", err)
 	}
 	cs, err := c.client(nil).PS(ctx, "health", time.Now())
-	if err != nil || len(cs) != 1 || !strings.HasSuffix(cs[0].Status, "(health: starting)") {
-		t.Fatalf("ps before healthy: %v %+v", err, cs)
+	if err != nil || len(cs) != 1 || !strings.HasSuffix(cs[0].Status, "(unhealthy)") {
+		t.Fatalf("ps after its retries failed: %v %+v", err, cs)
 	}
 	id := strings.TrimPrefix(db.Status.ContainerStatuses[0].ContainerID, "sim://")
 	if code, err := c.rt.Exec(ctx, id, []string{"sh", "-c", "echo ok > /tmp/healthy"}, runtime.Streams{}); err != nil || code != 0 {

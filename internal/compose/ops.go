@@ -232,6 +232,21 @@ func unpublished(exposed, published []string) []string {
 	return out
 }
 
+// unhealthyAfter is how long a container whose check has not passed is
+// "starting" before docker calls it unhealthy: its start period, then
+// retries failed checks an interval apart (the probe's initial delay,
+// failure threshold and period, with the kubelet's defaults).
+func unhealthyAfter(pr *corev1.Probe) time.Duration {
+	period, failures := pr.PeriodSeconds, pr.FailureThreshold
+	if period <= 0 {
+		period = 10
+	}
+	if failures <= 0 {
+		failures = 3
+	}
+	return time.Duration(pr.InitialDelaySeconds+period*failures) * time.Second
+}
+
 // status is a pod's state as docker ps words it.
 func status(p *corev1.Pod, now time.Time) string {
 	if p.DeletionTimestamp != nil {
@@ -241,16 +256,22 @@ func status(p *corev1.Pod, now time.Time) string {
 	if len(p.Status.ContainerStatuses) > 0 {
 		cs = &p.Status.ContainerStatuses[0]
 	}
-	hasProbe := len(p.Spec.Containers) > 0 && p.Spec.Containers[0].ReadinessProbe != nil
+	var probe *corev1.Probe
+	if len(p.Spec.Containers) > 0 {
+		probe = p.Spec.Containers[0].ReadinessProbe
+	}
 	switch {
 	case cs != nil && cs.State.Running != nil:
-		s := "Up " + humanDuration(now.Sub(cs.State.Running.StartedAt.Time))
-		if hasProbe {
-			if cs.Ready {
-				s += " (healthy)"
-			} else {
-				s += " (health: starting)"
-			}
+		up := now.Sub(cs.State.Running.StartedAt.Time)
+		s := "Up " + humanDuration(up)
+		switch {
+		case probe == nil:
+		case cs.Ready:
+			s += " (healthy)"
+		case up >= unhealthyAfter(probe):
+			s += " (unhealthy)"
+		default:
+			s += " (health: starting)"
 		}
 		return s
 	case cs != nil && cs.State.Terminated != nil:
