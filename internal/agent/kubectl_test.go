@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -172,6 +173,22 @@ func kubectlScenario(t *testing.T, k *kctl) {
 	// under sim reads the commands)
 	if got := k.ok("echo debugged\nexit\n", "debug", "-i", "web", "--image=busybox"); !strings.Contains(got, "debugged") {
 		t.Errorf("debug -i: %q", got)
+	}
+	// a debug container with a command the sim shell knows runs it and
+	// ends, and kubectl reads its log (an ephemeral container's)
+	if got := k.ok("", "debug", "-i", "web", "--image=busybox", "--", "sh", "-c", "echo in debug"); !strings.Contains(got, "in debug") {
+		t.Errorf("debug -- sh -c: %q", got)
+	}
+	// the newcomer's first pod: its command's output, then it is gone
+	name := "once-" + strings.ReplaceAll(path.Base(k.bin), ".", "-")
+	if got := k.ok("", "run", "-i", "--rm", "--restart=Never", name, "--image=busybox",
+		`--overrides={"spec":{"nodeName":"n1"}}`, "--", "echo", "hello", "newcomer"); !strings.Contains(got, "hello newcomer\n") {
+		t.Errorf("run -i --rm -- echo: %q", got)
+	}
+	_, _, err = k.run("", "run", "-i", "--rm", "--restart=Never", name+"-fails", "--image=busybox",
+		`--overrides={"spec":{"nodeName":"n1"}}`, "--", "sh", "-c", "exit 3")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		t.Errorf("run -i --rm -- sh -c 'exit 3': %v", err)
 	}
 	_, errs, err = k.run("", "debug", "-i", "nope", "--image=busybox")
 	if err == nil || !strings.Contains(errs, `pods "nope" not found`) || strings.Contains(errs, "panic") {

@@ -181,6 +181,16 @@ func (e *engine) syncEphemeral(ctx context.Context, pod *corev1.Pod, ps *podStat
 	}
 }
 
+// isEphemeral: name is one of pod's ephemeral containers.
+func isEphemeral(pod *corev1.Pod, name string) bool {
+	for i := range pod.Spec.EphemeralContainers {
+		if pod.Spec.EphemeralContainers[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *engine) startContainer(ctx context.Context, pod *corev1.Pod, ps *podState, c *corev1.Container, cs *ctrState) time.Duration {
 	ps.changes++
 	spec := runtime.ContainerSpec{
@@ -189,6 +199,7 @@ func (e *engine) startContainer(ctx context.Context, pod *corev1.Pod, ps *podSta
 		WorkingDir: c.WorkingDir, PodIP: ps.ip, Annotations: pod.Annotations,
 		Env:             e.containerEnv(pod, ps, c),
 		RunToCompletion: pod.Spec.RestartPolicy == corev1.RestartPolicyNever || pod.Spec.RestartPolicy == corev1.RestartPolicyOnFailure,
+		Ephemeral:       isEphemeral(pod, c.Name),
 		Stdin:           c.Stdin, TTY: c.TTY,
 	}
 	for _, p := range c.Ports {

@@ -158,6 +158,8 @@ type ContainerSpec struct {
 	// the container is expected to finish (a Job's work, a `helm test`).
 	// The sim runtime then exits it with code 0 after a short run.
 	RunToCompletion bool
+	// Ephemeral: an ephemeral container (kubectl debug), never restarted.
+	Ephemeral bool
 	// Stdin and TTY: the container keeps its stdin open for attach, on a
 	// terminal (kubectl run -it, kubectl debug -it).
 	Stdin, TTY bool

@@ -73,24 +73,12 @@ func (s *Server) serveLog(w http.ResponseWriter, r *http.Request, ri requestInfo
 }
 
 // logContainer is the container whose log a request asks for: the one
-// named, or the pod's only one; the errors are kube-apiserver's.
+// named (ephemeral ones too: kubectl debug reads them), or the pod's only
+// one; the errors are kube-apiserver's.
 func logContainer(pod *corev1.Pod, name string) (string, error) {
-	if name == "" {
-		if len(pod.Spec.Containers) != 1 {
-			names := make([]string, 0, len(pod.Spec.Containers))
-			for _, c := range pod.Spec.Containers {
-				names = append(names, c.Name)
-			}
-			return "", apierrors.NewBadRequest(fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", pod.Name, names))
-		}
-		name = pod.Spec.Containers[0].Name
-	}
-	found := false
-	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
-		found = found || c.Name == name
-	}
-	if !found {
-		return "", apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", name, pod.Name))
+	name, err := streamContainer(pod, name)
+	if err != nil {
+		return "", err
 	}
 	if pod.Spec.NodeName == "" {
 		return "", apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: ContainerCreating", name, pod.Name))

@@ -9,7 +9,8 @@ import (
 
 func TestLogContainer(t *testing.T) {
 	pod := func(node string, names ...string) *corev1.Pod {
-		p := &corev1.Pod{Spec: corev1.PodSpec{NodeName: node, InitContainers: []corev1.Container{{Name: "init"}}}}
+		p := &corev1.Pod{Spec: corev1.PodSpec{NodeName: node, InitContainers: []corev1.Container{{Name: "init"}},
+			EphemeralContainers: []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debugger-x"}}}}}
 		p.Name = "web"
 		for _, n := range names {
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: n})
@@ -26,6 +27,7 @@ func TestLogContainer(t *testing.T) {
 		{"the only one", pod("n1", "app"), "", "app", ""},
 		{"named", pod("n1", "app", "side"), "side", "side", ""},
 		{"an init container", pod("n1", "app"), "init", "init", ""},
+		{"an ephemeral container", pod("n1", "app"), "debugger-x", "debugger-x", ""},
 		{"must choose", pod("n1", "app", "side"), "", "", "a container name must be specified for pod web, choose one of: [app side]"},
 		{"unknown", pod("n1", "app"), "nope", "", "container nope is not valid for pod web"},
 		{"not scheduled", pod("", "app"), "", "", `container "app" in pod "web" is waiting to start: ContainerCreating`},

@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,6 +145,7 @@ type container struct {
 	addrs   []string // listener keys held
 	removed bool
 	fs      *simFS // made by the first exec (shell.go)
+	script  bool   // its command ran in the sim shell (script.go)
 }
 
 type listener struct {
@@ -192,16 +194,24 @@ type behaviour struct {
 	latency   time.Duration
 	exitAfter time.Duration // < 0: never
 	exitCode  int
+	codeSet   bool // the exit-code annotation chose exitCode
 	fail      bool
 	output    string
+	script    []string // a command the sim shell runs at start (script.go)
 }
 
 func (r *Runtime) behaviour(spec *runtime.ContainerSpec) (behaviour, error) {
 	b := behaviour{latency: r.opts.StartLatency, exitAfter: -1}
+	completeAfter := r.opts.CompleteAfter
+	if completeAfter == 0 {
+		completeAfter = DefaultCompleteAfter
+	}
 	if spec.RunToCompletion {
-		b.exitAfter = r.opts.CompleteAfter
-		if b.exitAfter == 0 {
-			b.exitAfter = DefaultCompleteAfter
+		b.exitAfter = completeAfter
+	}
+	if spec.RunToCompletion || spec.Ephemeral {
+		if argv := append(slices.Clone(spec.Command), spec.Args...); scriptable(argv) {
+			b.script, b.exitAfter = argv, 0 // it exits as soon as it has run
 		}
 	}
 	rate := r.opts.FailureRate
@@ -225,7 +235,7 @@ func (r *Runtime) behaviour(spec *runtime.ContainerSpec) (behaviour, error) {
 		if err != nil || c < 0 || c > 255 {
 			return b, fmt.Errorf("annotation %s=%q: not an exit code", AnnotationExitCode, v)
 		}
-		b.exitCode = c
+		b.exitCode, b.codeSet = c, true
 	}
 	if v, ok := a[AnnotationFailureRate]; ok {
 		f, err := strconv.ParseFloat(v, 64)
@@ -301,7 +311,15 @@ func (r *Runtime) runLocked(c *container, b behaviour, _ bool) {
 	now := r.clock.Now()
 	c.status.State = runtime.StateRunning
 	c.status.StartedAt = now
-	c.logs.Line(fmt.Sprintf("sim: container %s of pod %s/%s started (image %s)", c.spec.Name, c.spec.PodNamespace, c.spec.PodName, c.spec.Image))
+	if b.script != nil {
+		// its output is what the command prints, as a real container's
+		c.script = true
+		if code := r.runScript(c, b.script); !b.codeSet {
+			b.exitCode = code
+		}
+	} else {
+		c.logs.Line(fmt.Sprintf("sim: container %s of pod %s/%s started (image %s)", c.spec.Name, c.spec.PodNamespace, c.spec.PodName, c.spec.Image))
+	}
 	if b.output != "" {
 		_, _ = c.logs.Write([]byte(strings.TrimSuffix(b.output, "\n") + "\n"))
 	}
@@ -345,7 +363,7 @@ func (r *Runtime) exitLocked(c *container, code int, reason, msg string) {
 			reason = "Error"
 		}
 	}
-	if code != 0 {
+	if code != 0 && !c.script {
 		c.logs.Line(fmt.Sprintf("sim: container exited with code %d", code))
 	}
 	c.status.State = runtime.StateExited
