@@ -107,8 +107,9 @@ func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
 			list.Groups = append(list.Groups, g)
 		}
 	}
-	mgvd := metav1.GroupVersionForDiscovery{GroupVersion: metricsGV.String(), Version: metricsGV.Version}
-	list.Groups = append(list.Groups, metav1.APIGroup{Name: metricsGV.Group, Versions: []metav1.GroupVersionForDiscovery{mgvd}, PreferredVersion: mgvd})
+	for _, vg := range virtualGroups() {
+		list.Groups = append(list.Groups, vg.group())
+	}
 	s.writeJSON(w, mtJSON, list)
 }
 
@@ -152,15 +153,18 @@ func groupVersionPath(p string) (schema.GroupVersion, bool) {
 }
 
 func (s *Server) serveResourceList(w http.ResponseWriter, _ *http.Request, gv schema.GroupVersion) {
-	if gv.Group == metricsGV.Group {
-		gvd := metav1.GroupVersionForDiscovery{GroupVersion: metricsGV.String(), Version: metricsGV.Version}
+	for _, vg := range virtualGroups() {
+		if gv.Group != vg.gv.Group {
+			continue
+		}
 		switch gv.Version {
 		case "":
-			s.writeJSON(w, mtJSON, &metav1.APIGroup{TypeMeta: metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"},
-				Name: metricsGV.Group, Versions: []metav1.GroupVersionForDiscovery{gvd}, PreferredVersion: gvd})
-		case metricsGV.Version:
+			g := vg.group()
+			g.TypeMeta = metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
+			s.writeJSON(w, mtJSON, &g)
+		case vg.gv.Version:
 			s.writeJSON(w, mtJSON, &metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"},
-				GroupVersion: metricsGV.String(), APIResources: metricsResources()})
+				GroupVersion: vg.gv.String(), APIResources: vg.resources})
 		default:
 			s.writeError(w, notFoundPath())
 		}
@@ -241,16 +245,54 @@ func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
 		list.Items = append(list.Items, gd)
 	}
 	if !core {
-		vd := apidiscoveryv2.APIVersionDiscovery{Version: metricsGV.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
-		for _, ar := range metricsResources() {
-			scope := apidiscoveryv2.ScopeCluster
-			if ar.Namespaced {
-				scope = apidiscoveryv2.ScopeNamespace
-			}
-			vd.Resources = append(vd.Resources, apidiscoveryv2.APIResourceDiscovery{Resource: ar.Name,
-				ResponseKind: &metav1.GroupVersionKind{Group: metricsGV.Group, Version: metricsGV.Version, Kind: ar.Kind}, Scope: scope, Verbs: ar.Verbs})
+		for _, vg := range virtualGroups() {
+			list.Items = append(list.Items, vg.aggregated())
 		}
-		list.Items = append(list.Items, apidiscoveryv2.APIGroupDiscovery{ObjectMeta: metav1.ObjectMeta{Name: metricsGV.Group}, Versions: []apidiscoveryv2.APIVersionDiscovery{vd}})
 	}
 	s.writeJSON(w, "application/json;g=apidiscovery.k8s.io;v="+v+";as=APIGroupDiscoveryList", list)
+}
+
+// virtualGroup is a group version served outside the registry: nothing is
+// stored under it (metrics are computed, reviews answered at once).
+type virtualGroup struct {
+	gv        schema.GroupVersion
+	resources []metav1.APIResource
+}
+
+// virtualGroups are the groups discovery lists beside the registry's, as
+// kube-apiserver lists them (controller-runtime's REST mapper finds a
+// SubjectAccessReview's resource only through discovery).
+func virtualGroups() []virtualGroup {
+	create := metav1.Verbs{"create"}
+	return []virtualGroup{
+		{gv: schema.GroupVersion{Group: "authentication.k8s.io", Version: "v1"}, resources: []metav1.APIResource{
+			{Name: "selfsubjectreviews", Kind: "SelfSubjectReview", Verbs: create},
+			{Name: "tokenreviews", Kind: "TokenReview", Verbs: create},
+		}},
+		{gv: schema.GroupVersion{Group: "authorization.k8s.io", Version: "v1"}, resources: []metav1.APIResource{
+			{Name: "localsubjectaccessreviews", Namespaced: true, Kind: "LocalSubjectAccessReview", Verbs: create},
+			{Name: "selfsubjectaccessreviews", Kind: "SelfSubjectAccessReview", Verbs: create},
+			{Name: "selfsubjectrulesreviews", Kind: "SelfSubjectRulesReview", Verbs: create},
+			{Name: "subjectaccessreviews", Kind: "SubjectAccessReview", Verbs: create},
+		}},
+		{gv: metricsGV, resources: metricsResources()},
+	}
+}
+
+func (vg virtualGroup) group() metav1.APIGroup {
+	gvd := metav1.GroupVersionForDiscovery{GroupVersion: vg.gv.String(), Version: vg.gv.Version}
+	return metav1.APIGroup{Name: vg.gv.Group, Versions: []metav1.GroupVersionForDiscovery{gvd}, PreferredVersion: gvd}
+}
+
+func (vg virtualGroup) aggregated() apidiscoveryv2.APIGroupDiscovery {
+	vd := apidiscoveryv2.APIVersionDiscovery{Version: vg.gv.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
+	for _, ar := range vg.resources {
+		scope := apidiscoveryv2.ScopeCluster
+		if ar.Namespaced {
+			scope = apidiscoveryv2.ScopeNamespace
+		}
+		vd.Resources = append(vd.Resources, apidiscoveryv2.APIResourceDiscovery{Resource: ar.Name,
+			ResponseKind: &metav1.GroupVersionKind{Group: vg.gv.Group, Version: vg.gv.Version, Kind: ar.Kind}, Scope: scope, Verbs: ar.Verbs})
+	}
+	return apidiscoveryv2.APIGroupDiscovery{ObjectMeta: metav1.ObjectMeta{Name: vg.gv.Group}, Versions: []apidiscoveryv2.APIVersionDiscovery{vd}}
 }
