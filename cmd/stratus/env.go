@@ -13,6 +13,24 @@ import (
 	"github.com/stratus-cloud/stratus/internal/datadir"
 )
 
+// envClients are the clients 'stratus env' points at stratus (and 'up
+// --env-file' writes the variables of), with what each covers.
+var envClients = [...]struct{ name, what string }{
+	{"cloudstack", "the cloudstack CLI (Debian package cs) and the CloudStack SDKs"},
+	{"gcloud", "gcloud compute, in a configuration of its own"},
+	{"kubectl", "kubectl and other Kubernetes clients (KUBECONFIG)"},
+	{"marathon", "Marathon clients (MARATHON_URL, MARATHON_USERNAME, MARATHON_PASSWORD)"},
+}
+
+// envClientArgs are envClients as cobra's ValidArgs: "name<TAB>what".
+func envClientArgs() []string {
+	out := make([]string, 0, len(envClients))
+	for _, c := range envClients {
+		out = append(out, c.name+"\t"+c.what)
+	}
+	return out
+}
+
 func newEnvCmd() *cobra.Command {
 	var dataDir, envFile string
 	var merge, unmerge bool
@@ -33,12 +51,7 @@ as kind does; '--unmerge' removes it.`,
 		Args: cobra.MaximumNArgs(1),
 		// "name<TAB>what": cobra shows the part after the tab in shell
 		// completion, and the listing without an argument shows it too.
-		ValidArgs: []string{
-			"cloudstack\tthe cloudstack CLI (Debian package cs) and the CloudStack SDKs",
-			"gcloud\tgcloud compute, in a configuration of its own",
-			"kubectl\tkubectl and other Kubernetes clients (KUBECONFIG)",
-			"marathon\tMarathon clients (MARATHON_URL, MARATHON_USERNAME, MARATHON_PASSWORD)",
-		},
+		ValidArgs: envClientArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if envFile != "" {
 				d, err := dataDirFromEnvFile(envFile)

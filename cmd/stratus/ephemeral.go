@@ -153,8 +153,8 @@ func writeEnvFile(path, dir string, st datadir.State) error {
 	if err := add("STRATUS_DATA_DIR", dir); err != nil {
 		return err
 	}
-	for _, client := range []string{"cloudstack", "gcloud", "kubectl"} {
-		vars, err := envVars(client, dir, st)
+	for _, client := range envClients {
+		vars, err := envVars(client.name, dir, st)
 		if err != nil {
 			continue // this instance does not serve that API
 		}

@@ -163,6 +163,11 @@ func checkInstance(t *testing.T, e *ephemeralUp) {
 	if vars["STRATUS_DATA_DIR"] != e.info.DataDir || vars["KUBECONFIG"] != e.info.Kubernetes.Kubeconfig {
 		t.Fatalf("env file disagrees with --output json: %v", vars)
 	}
+	for _, k := range []string{"CLOUDSTACK_API_URL", "CLOUDSDK_CORE_PROJECT", "MARATHON_URL", "MARATHON_PASSWORD"} {
+		if vars[k] == "" {
+			t.Errorf("env file lacks %s: every client's lines belong in it", k)
+		}
+	}
 	// `stratus env` reads the env file too.
 	out, err := exec.Command(stratusBinary(t), "env", "--env-file", e.envFile, "kubectl").Output()
 	if err != nil || strings.TrimSpace(string(out)) != "export KUBECONFIG="+e.info.Kubernetes.Kubeconfig {
