@@ -135,6 +135,14 @@ func TestNewcomerLifeCycle(t *testing.T) {
 	if out, err := kubectlCmd(t, home, kenv, "exec", "web", "--", "true"); err != nil {
 		t.Errorf("kubectl exec: err=%v\n%s", err, out)
 	}
+	// the components' writes carry their names as a cluster's do
+	if out := kubectl("get", "pod", "web", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}"); out != "kubectl-run kubelet" {
+		t.Errorf("managers of pod web: %q, want kubectl-run kubelet", out)
+	}
+	// the first pod a newcomer runs prints what its command prints
+	if out := kubectl("run", "hello", "-i", "--rm", "--restart=Never", "--image=busybox", "--", "echo", "hello from stratus"); !strings.Contains(out, "hello from stratus") {
+		t.Errorf("kubectl run -i --rm -- echo: %q", out)
+	}
 	kubectl("expose", "pod", "web", "--type=LoadBalancer", "--port=80")
 	deadline := time.Now().Add(30 * time.Second)
 	for {

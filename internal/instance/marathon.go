@@ -3,8 +3,6 @@ package instance
 import (
 	"context"
 
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/stratus-cloud/stratus/internal/dashboard"
 	"github.com/stratus-cloud/stratus/internal/datadir"
 	"github.com/stratus-cloud/stratus/internal/marathon"
@@ -13,8 +11,12 @@ import (
 // buildMarathon adds the Marathon v2 API and the Mesos master's endpoints,
 // a client of the Kubernetes API like the controllers, on the HTTP front.
 // Its credentials are made at the first start and kept in the data dir.
-func (w *wiring) buildMarathon(kc kubernetes.Interface) error {
+func (w *wiring) buildMarathon() error {
 	creds, err := marathon.LoadOrCreateCredentials(w.dir.File("marathon-credentials.json"))
+	if err != nil {
+		return err
+	}
+	kc, err := w.kubeClient("marathon")
 	if err != nil {
 		return err
 	}

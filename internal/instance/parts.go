@@ -71,7 +71,7 @@ func (w *wiring) build(ctx context.Context) error {
 		return err
 	}
 	w.buildGCE(sim, cs)
-	if err := w.buildMarathon(kc); err != nil {
+	if err := w.buildMarathon(); err != nil {
 		return err
 	}
 	w.buildJoin(sim, dc, cs, kc, w.kube)
@@ -124,23 +124,39 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 	// pod decoded and held once in the process.
 	pods := sharedpods.New(kc)
 	w.second = append(w.second, pods)
-	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String(), Pods: pods,
+	cmc, err := w.kubeClient("kube-controller-manager")
+	if err != nil {
+		return nil, err
+	}
+	schedc, err := w.kubeClient("kube-scheduler")
+	if err != nil {
+		return nil, err
+	}
+	kubelet, err := w.kubeClient("kubelet")
+	if err != nil {
+		return nil, err
+	}
+	cm := controller.New(controller.Options{Client: cmc, SchedulerClient: schedc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String(), Pods: pods,
 		RootCA: srv.CACert(), LegacyTokenSigner: srv.SignLegacyToken, CSRSigner: srv.SignClientCSR, VolumeDir: filepath.Join(w.dir.Path(), "volumes")})
 	// Servers sharing a store take turns: only the lease holder runs the
 	// scheduler and controllers. The identity is stable per data dir, so a
 	// restarted server takes its own lease back at once.
 	w.second = append(w.second, leader.New(leader.Options{Client: kc, Identity: w.identity(), Log: w.log}, cm))
 	if !w.o.ControlPlaneOnly {
-		if err := w.buildHostAgent(ctx, kc, localCerts(srv)); err != nil {
+		if err := w.buildHostAgent(ctx, kubelet, localCerts(srv)); err != nil {
 			return nil, err
 		}
-		w.second = append(w.second, proxy.New(proxy.Options{Client: kc, Log: w.log, NodePortAddress: w.net.NodeAddr.String()}))
+		kp, err := w.kubeClient("kube-proxy")
+		if err != nil {
+			return nil, err
+		}
+		w.second = append(w.second, proxy.New(proxy.Options{Client: kp, Log: w.log, NodePortAddress: w.net.NodeAddr.String()}))
 		if w.o.IngressAddr != "" {
 			w.second = append(w.second, proxy.NewIngress(proxy.IngressOptions{Client: kc, Log: w.log, Addr: w.o.IngressAddr}))
 		}
 	}
 	if w.o.SimNodes > 0 {
-		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kc, Pods: pods, Count: w.o.SimNodes, Runtime: w.simRuntime(sim.Options{Ports: w.claim != nil}), Certs: localCerts(srv), Log: w.log})
+		pool, err := agent.NewSimPool(agent.SimPoolOptions{Client: kubelet, Pods: pods, Count: w.o.SimNodes, Runtime: w.simRuntime(sim.Options{Ports: w.claim != nil}), Certs: localCerts(srv), Log: w.log})
 		if err != nil {
 			return nil, err
 		}
@@ -148,6 +164,17 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		w.simPool = pool
 	}
 	return kc, nil
+}
+
+// kubeClient is an in-process client of the Kubernetes API that names
+// itself as the component it serves: the server names a write's field
+// manager after the client's user agent, so managedFields say kubelet or
+// kube-controller-manager as on a real cluster, and `stratus fault add
+// --user-agent kubelet` reaches one component.
+func (w *wiring) kubeClient(component string) (kubernetes.Interface, error) {
+	cfg := w.kube.LoopbackConfig()
+	cfg.UserAgent = component
+	return kubernetes.NewForConfig(cfg)
 }
 
 // localCerts issues the certificates of agents in this process straight

@@ -39,7 +39,10 @@ import (
 type Options struct {
 	// Client reaches the Kubernetes API (required).
 	Client kubernetes.Interface
-	Log    *slog.Logger
+	// SchedulerClient is the scheduler's (default Client): a client of its
+	// own names its writes' field manager kube-scheduler, as on a cluster.
+	SchedulerClient kubernetes.Interface
+	Log             *slog.Logger
 	// Metrics registers the manager's metrics (nil: none).
 	Metrics prometheus.Registerer
 	// Clock is injected for tests (default real).
@@ -171,7 +174,11 @@ func (m *Manager) Start(ctx context.Context) error {
 	m.bcast, _ = eventsink.NewBroadcaster(runCtx, m.o.Client)
 
 	if m.enabled("scheduler") {
-		m.sched = scheduler.New(scheduler.Options{Client: m.o.Client, Informers: m.factory,
+		sc := m.o.SchedulerClient
+		if sc == nil {
+			sc = m.o.Client
+		}
+		m.sched = scheduler.New(scheduler.Options{Client: sc, Informers: m.factory,
 			Recorder: m.recorder(scheduler.Name), Log: m.log.With("controller", "scheduler"), Clock: m.o.Clock})
 		m.runs = append(m.runs, m.sched.Run)
 	}

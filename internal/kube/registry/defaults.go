@@ -20,7 +20,12 @@ import (
 // these kinds (k8s.io/kubernetes/pkg/apis/*/v1 defaults, rewritten).
 func registerDefaults(s *runtime.Scheme) {
 	registerAdmissionDefaults(s)
-	s.AddTypeDefaultingFunc(&corev1.Pod{}, func(o interface{}) { defaultPodSpec(&o.(*corev1.Pod).Spec) })
+	s.AddTypeDefaultingFunc(&corev1.Pod{}, func(o interface{}) {
+		p := o.(*corev1.Pod)
+		defaultPodSpec(&p.Spec)
+		defaultRequestsFromLimits(p.Spec.InitContainers)
+		defaultRequestsFromLimits(p.Spec.Containers)
+	})
 	s.AddTypeDefaultingFunc(&corev1.ReplicationController{}, func(o interface{}) { defaultRC(o.(*corev1.ReplicationController)) })
 	s.AddTypeDefaultingFunc(&appsv1.ReplicaSet{}, func(o interface{}) {
 		rs := o.(*appsv1.ReplicaSet)
@@ -141,6 +146,25 @@ func defaultPodSpec(s *corev1.PodSpec) {
 	}
 	for i := range s.Containers {
 		defaultContainer(&s.Containers[i])
+	}
+}
+
+// defaultRequestsFromLimits gives a container with a limit but no request
+// of a resource the limit as its request, as the real server does for pods
+// (not for pod templates: a template's pods get it when they are made), so
+// the scheduler, quota and the HPA see what the container asked for.
+func defaultRequestsFromLimits(cs []corev1.Container) {
+	for i := range cs {
+		r := &cs[i].Resources
+		for name, q := range r.Limits {
+			if _, ok := r.Requests[name]; ok {
+				continue
+			}
+			if r.Requests == nil {
+				r.Requests = corev1.ResourceList{}
+			}
+			r.Requests[name] = q.DeepCopy()
+		}
 	}
 }
 
