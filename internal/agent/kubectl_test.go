@@ -210,10 +210,28 @@ func kubectlScenario(t *testing.T, k *kctl) {
 		t.Errorf("logs: %q", got)
 	}
 
-	// port-forward, and an HTTP GET through it
+	// port-forward, and HTTP GETs through it: a declared port answers
+	// from its listener, an undeclared one (busybox's pod declares none)
+	// from the sim runtime's greeting all the same
+	for _, f := range []struct{ target, port, want string }{
+		{"pod/web", "8080", "Hello from pod default/web"},
+		{"pod/shell", "80", "Hello from pod default/shell"},
+	} {
+		for i, body := range forwardGet(t, k, f.target, f.port, 2) { // two connections over one forward
+			if !strings.Contains(body, f.want) {
+				t.Errorf("GET %d through port-forward to %s:%s: %q", i, f.target, f.port, body)
+			}
+		}
+	}
+}
+
+// forwardGet runs kubectl port-forward TARGET :PORT and GETs / through it
+// n times, each on a connection of its own; it returns the bodies.
+func forwardGet(t *testing.T, k *kctl, target, port string, n int) []string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pf := k.cmd(ctx, "", "port-forward", "pod/web", ":8080")
+	pf := k.cmd(ctx, "", "port-forward", target, ":"+port)
 	stdout, err := pf.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -225,30 +243,33 @@ func kubectlScenario(t *testing.T, k *kctl) {
 	}
 	defer func() { _ = pf.Process.Kill(); _ = pf.Wait() }()
 	sc := bufio.NewScanner(stdout)
-	re := regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> 8080`)
-	port := ""
-	for port == "" && sc.Scan() {
+	re := regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> ` + port)
+	local := ""
+	for local == "" && sc.Scan() {
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			port = m[1]
+			local = m[1]
 		}
 	}
-	if port == "" {
+	if local == "" {
 		t.Fatalf("port-forward printed no port; stderr %s", pfErr.String())
 	}
 	go func() {
 		for sc.Scan() {
 		}
 	}()
-	for i := range 2 { // two connections over one forward
-		resp, err := http.Get("http://127.0.0.1:" + port + "/")
+	var bodies []string
+	for i := range n {
+		resp, err := http.Get("http://127.0.0.1:" + local + "/")
 		if err != nil {
 			t.Fatalf("GET through port-forward (%d): %v; stderr %s", i, err, pfErr.String())
 		}
 		var b bytes.Buffer
 		_, _ = b.ReadFrom(resp.Body)
 		_ = resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(b.String(), "Hello from pod default/web") {
-			t.Errorf("GET through port-forward: %d %q", resp.StatusCode, b.String())
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET through port-forward (%d): status %d", i, resp.StatusCode)
 		}
+		bodies = append(bodies, b.String())
 	}
+	return bodies
 }

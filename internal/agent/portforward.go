@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/httpstream/spdy"
 	"k8s.io/apimachinery/pkg/util/httpstream/wsstream"
+
+	"github.com/stratus-cloud/stratus/internal/runtime"
 )
 
 // Port forwarding as the kubelet serves it: SPDY subprotocol
@@ -41,8 +43,27 @@ func (e *engine) servePortForward(w http.ResponseWriter, r *http.Request) {
 	}
 	ps.mu.Lock()
 	ip := ps.ip
+	var ids []string
+	for _, cs := range ps.ctrs {
+		if cs.id != "" {
+			ids = append(ids, cs.id)
+		}
+	}
 	ps.mu.Unlock()
 	fw := &forwarder{podIP: ip, alsoLoopback: e.rtName == "exec"}
+	if pd, ok := e.rt.(runtime.PortDialer); ok {
+		fw.fallback = func(port int) (net.Conn, error) {
+			var errs []error
+			for _, id := range ids {
+				c, err := pd.DialPort(id, port)
+				if err == nil {
+					return c, nil
+				}
+				errs = append(errs, err)
+			}
+			return nil, errors.Join(errs...)
+		}
+	}
 	if wsstream.IsWebSocketRequestWithTunnelingProtocol(r) {
 		websocket.Server{
 			Handshake: func(cfg *websocket.Config, _ *http.Request) error {
@@ -80,6 +101,8 @@ func (e *engine) servePortForward(w http.ResponseWriter, r *http.Request) {
 type forwarder struct {
 	podIP        string
 	alsoLoopback bool // exec runtime: the pod's localhost is the host's
+	// fallback answers a port nothing listens on (runtime.PortDialer).
+	fallback func(port int) (net.Conn, error)
 
 	mu    sync.Mutex
 	pairs map[string]*streamPair
@@ -183,6 +206,11 @@ func (f *forwarder) dial(port int) (net.Conn, error) {
 			return c, nil
 		}
 		errs = append(errs, err)
+	}
+	if f.fallback != nil {
+		if c, err := f.fallback(port); err == nil {
+			return c, nil
+		}
 	}
 	return nil, errors.Join(errs...)
 }

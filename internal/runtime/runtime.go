@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 )
 
@@ -63,6 +64,14 @@ type Addresser interface {
 	// ContainerIP is the address container id's ports listen on ("" when
 	// it is not known).
 	ContainerIP(id string) string
+}
+
+// PortDialer is implemented by runtimes whose containers can answer a
+// port without a socket (sim: its HTTP greeting). A node agent's port
+// forwarding dials there when nothing listens at the pod's address, as
+// every port of a real nginx answers whether or not the pod declares it.
+type PortDialer interface {
+	DialPort(id string, port int) (net.Conn, error)
 }
 
 // Usage is a container's resource use: CPU time consumed since it started

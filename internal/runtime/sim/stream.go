@@ -1,9 +1,12 @@
 package sim
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"path"
 	"slices"
 	"strings"
@@ -103,4 +106,31 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// DialPort implements runtime.PortDialer: a running container answers any
+// port as its listeners do, with one HTTP greeting per connection, over an
+// in-memory pipe (port-forward reaches sim pods whose ports are not
+// declared, or when the runtime opens no sockets).
+func (r *Runtime) DialPort(id string, port int) (net.Conn, error) {
+	c, _, err := r.running(id)
+	if err != nil {
+		return nil, err
+	}
+	name := c.spec.PodNamespace + "/" + c.spec.PodName
+	client, server := net.Pipe()
+	go func() {
+		defer func() { _ = server.Close() }()
+		req, err := http.ReadRequest(bufio.NewReader(server))
+		if err != nil {
+			return // not HTTP: the connection just closes
+		}
+		_ = req.Body.Close()
+		body := fmt.Sprintf("Hello from pod %s (stratus sim runtime)\n", name)
+		resp := &http.Response{StatusCode: http.StatusOK, ProtoMajor: 1, ProtoMinor: 1, Request: req, Close: true,
+			Header:        http.Header{"Content-Type": {"text/plain; charset=utf-8"}},
+			ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body))}
+		_ = resp.Write(server)
+	}()
+	return client, nil
 }
