@@ -14,7 +14,7 @@ import (
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "stratus",
-		Short: "A whole cloud on one machine: CloudStack, GCE and Kubernetes APIs in one binary",
+		Short: "A whole cloud on one machine: CloudStack, GCE, Kubernetes and Marathon APIs in one binary",
 		Long: `stratus brings a whole cloud up on one machine with one command.
 
 'stratus up' starts, in well under a second:
@@ -22,9 +22,11 @@ func newRootCmd() *cobra.Command {
     real life cycle and failures on demand) behind the Apache CloudStack API;
   - a Google Compute Engine v1 API that translates GCE calls into CloudStack calls;
   - a Kubernetes-compatible API with a scheduler, controllers and node agents;
+  - the Marathon v2 API (and the Mesos master's state) on that scheduler;
   - a dashboard in the browser.
+'stratus compose' runs compose files on the cluster.
 
-Point the real clients at it with 'stratus env cloudstack|gcloud|kubectl'.`,
+Point the real clients at it with 'stratus env cloudstack|gcloud|kubectl|marathon'.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Parents parse their own flags (compose -f FILE logs -f).
