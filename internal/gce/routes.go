@@ -58,6 +58,11 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("POST "+p+"/zones/{zone}/instances/{name}/setLabels", g.setInstanceLabels)
 	h("POST "+p+"/zones/{zone}/instances/{name}/setTags", g.setInstanceTags)
 	h("GET "+p+"/zones/{zone}/instances/{name}/serialPort", g.getSerialPortOutput)
+	h("POST "+p+"/zones/{zone}/instances/{name}/setMachineType", g.setMachineType)
+	h("POST "+p+"/zones/{zone}/instances/{name}/setDeletionProtection", g.setDeletionProtection)
+	h("POST "+p+"/zones/{zone}/instances/{name}/setScheduling", g.setScheduling)
+	h("POST "+p+"/zones/{zone}/instances/{name}/suspend", g.suspendInstance)
+	h("POST "+p+"/zones/{zone}/instances/{name}/resume", g.resumeInstance)
 
 	h("GET "+p+"/zones/{zone}/diskTypes", g.listDiskTypes)
 	h("GET "+p+"/zones/{zone}/diskTypes/{name}", g.getDiskType)
@@ -68,6 +73,7 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("POST "+p+"/zones/{zone}/disks", g.insertDisk)
 	h("DELETE "+p+"/zones/{zone}/disks/{name}", g.deleteDisk)
 	h("POST "+p+"/zones/{zone}/disks/{name}/createSnapshot", g.createDiskSnapshot)
+	h("POST "+p+"/zones/{zone}/disks/{name}/resize", g.resizeDisk)
 	h("POST "+p+"/zones/{zone}/instances/{name}/attachDisk", g.attachDisk)
 	h("POST "+p+"/zones/{zone}/instances/{name}/detachDisk", g.detachDisk)
 

@@ -36,6 +36,10 @@ type instanceMeta struct {
 	Created     time.Time `json:"created"`
 	LastStart   time.Time `json:"lastStart,omitzero"`
 	LastStop    time.Time `json:"lastStop,omitzero"`
+	// Suspended is set by instances.suspend (CloudStack has no suspend:
+	// the VM is stopped) and cleared when the VM is started again.
+	Suspended   bool      `json:"suspended,omitempty"`
+	LastSuspend time.Time `json:"lastSuspend,omitzero"`
 }
 
 // firewallMeta is what a firewall has beyond its security group.
