@@ -108,6 +108,13 @@ func (g *Gateway) deleteInstance(c *call) (any, error) {
 	if m.DeletionProtect {
 		return nil, errResourceUsage("Resource cannot be deleted if it's protected against deletion.")
 	}
+	return c.destroyInstance(z, vm, m)
+}
+
+// destroyInstance destroys an instance's VM as an operation, which
+// forgets the instance's record and releases its public IP once the VM is
+// gone.
+func (c *call) destroyInstance(z zoneInfo, vm *csclient.VirtualMachine, m *instanceMeta) (*Operation, error) {
 	res, err := c.cs.Async(c.ctx, "destroyVirtualMachine", csclient.Params("id", vm.ID, "expunge", "true"))
 	if err != nil && strings.Contains(strings.ToLower(err.Error()), "expunge") {
 		// Accounts that may not expunge destroy only; the VM disappears
@@ -117,9 +124,7 @@ func (g *Gateway) deleteInstance(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	target := "zones/" + z.name + "/instances/" + vm.Name
-	// The record is forgotten once the VM is gone.
-	return c.startOp(opScope{zone: z.name}, "delete", target, idOf("instance", vm.ID), []string{res.JobID}, nil,
+	return c.startOp(opScope{zone: z.name}, "delete", c.instanceTarget(z.name, vm.Name), idOf("instance", vm.ID), []string{res.JobID}, nil,
 		func(r *opRecord) {
 			r.Forget = c.project + "/" + z.name + "/" + vm.Name
 			r.ReleaseIP = m.NATIPID

@@ -184,7 +184,7 @@ const gib = 1 << 30
 
 // deployInstance deploys the VM, records the instance's GCE-only fields,
 // tags the VM with its GCE name and starts the insert operation.
-func (c *call) deployInstance(p *instancePlan, q url.Values) (any, error) {
+func (c *call) deployInstance(p *instancePlan, q url.Values) (*Operation, error) {
 	z, in := p.z, p.in
 	size := p.sizeGb
 	if size == 0 {

@@ -19,7 +19,9 @@ func errResourceUsage(what string) *apiError {
 	return errInvalid("Invalid resource usage: '%s'.", what)
 }
 
-func (c *call) instanceTarget(zone, name string) string { return "zones/" + zone + "/instances/" + name }
+func (c *call) instanceTarget(zone, name string) string {
+	return "zones/" + zone + "/instances/" + name
+}
 
 func (g *Gateway) setMachineType(c *call) (any, error) {
 	var body struct {

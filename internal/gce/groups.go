@@ -1,0 +1,834 @@
+package gce
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
+	"github.com/stratus-cloud/stratus/internal/store"
+)
+
+// Zonal managed instance groups: the gateway's record of a group (its
+// template, base name, target size and members) and a reconciler that
+// keeps as many CloudStack VMs made from the template as the target size
+// asks. A member whose VM disappears behind the group's back (destroyed
+// through CloudStack, or a failed create) is made again under its name:
+// GCE's autohealing, without health checks. The reconciler runs on every
+// change to a group and every GroupInterval in the background, with the
+// CloudStack key pair of a live token of the group's project (a project
+// no one holds a token of waits for its next call).
+
+// Member actions, as listManagedInstances reports them.
+const (
+	actionNone       = "NONE"
+	actionCreating   = "CREATING"
+	actionRecreating = "RECREATING"
+	actionDeleting   = "DELETING"
+)
+
+// groupMember is one instance of a group.
+type groupMember struct {
+	Name string `json:"name"`
+	VMID string `json:"vmId,omitempty"`
+	// Action is what the group is doing to the member; Op the operation
+	// it waits for (the instance's insert or delete).
+	Action string `json:"action"`
+	Op     string `json:"op,omitempty"`
+	// Deleting is set while Op is a delete (of a member being deleted, or
+	// recreated: then it is made again once the delete is done).
+	Deleting bool `json:"deleting,omitempty"`
+}
+
+// groupRecord is a managed instance group.
+type groupRecord struct {
+	ID               uint64        `json:"id"`
+	Description      string        `json:"description,omitempty"`
+	BaseInstanceName string        `json:"baseInstanceName"`
+	Template         string        `json:"template"`
+	TargetSize       int64         `json:"targetSize"`
+	Created          time.Time     `json:"created"`
+	Members          []groupMember `json:"members,omitempty"`
+	// Base is the client-visible API root of the group's creator, for the
+	// links the gateway stores on the instances it makes in the background.
+	Base string `json:"base,omitempty"`
+	// Deleted is set by delete: the record stays until its members are gone.
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// InstanceGroupManagerVersion is one version of a group.
+type InstanceGroupManagerVersion struct {
+	Name             string `json:"name,omitempty"`
+	InstanceTemplate string `json:"instanceTemplate,omitempty"`
+}
+
+// InstanceGroupManager is compute#instanceGroupManager.
+type InstanceGroupManager struct {
+	Kind                        string                        `json:"kind,omitempty"`
+	ID                          uint64                        `json:"id,string,omitempty"`
+	CreationTimestamp           string                        `json:"creationTimestamp,omitempty"`
+	Name                        string                        `json:"name"`
+	Description                 string                        `json:"description,omitempty"`
+	Zone                        string                        `json:"zone,omitempty"`
+	InstanceTemplate            string                        `json:"instanceTemplate,omitempty"`
+	Versions                    []InstanceGroupManagerVersion `json:"versions,omitempty"`
+	InstanceGroup               string                        `json:"instanceGroup,omitempty"`
+	BaseInstanceName            string                        `json:"baseInstanceName,omitempty"`
+	Fingerprint                 string                        `json:"fingerprint,omitempty"`
+	CurrentActions              map[string]int64              `json:"currentActions,omitempty"`
+	Status                      map[string]any                `json:"status,omitempty"`
+	TargetSize                  *int64                        `json:"targetSize,omitempty"`
+	ListManagedInstancesResults string                        `json:"listManagedInstancesResults,omitempty"`
+	UpdatePolicy                map[string]any                `json:"updatePolicy,omitempty"`
+	SelfLink                    string                        `json:"selfLink,omitempty"`
+}
+
+// ManagedInstance is one item of listManagedInstances.
+type ManagedInstance struct {
+	Instance       string                       `json:"instance"`
+	ID             uint64                       `json:"id,string,omitempty"`
+	InstanceStatus string                       `json:"instanceStatus,omitempty"`
+	CurrentAction  string                       `json:"currentAction"`
+	Version        *InstanceGroupManagerVersion `json:"version,omitempty"`
+	Name           string                       `json:"name,omitempty"`
+}
+
+// InstanceGroup is compute#instanceGroup: the managed group's instances
+// as a group (there are no unmanaged groups).
+type InstanceGroup struct {
+	Kind              string `json:"kind"`
+	ID                uint64 `json:"id,string"`
+	CreationTimestamp string `json:"creationTimestamp,omitempty"`
+	Name              string `json:"name"`
+	Description       string `json:"description"`
+	Network           string `json:"network,omitempty"`
+	Fingerprint       string `json:"fingerprint"`
+	Zone              string `json:"zone"`
+	Size              int64  `json:"size"`
+	SelfLink          string `json:"selfLink"`
+}
+
+func (g *Gateway) groupsOf(project, zone string) store.Typed[groupRecord] {
+	p := "/gce/instancegroupmanagers/" + project + "/"
+	if zone != "" {
+		p += zone + "/"
+	}
+	return store.Typed[groupRecord]{S: g.st, Prefix: p}
+}
+
+// splitScoped splits a "zone/name" key.
+func splitScoped(key string) (zone, name string) {
+	zone, name, _ = strings.Cut(key, "/")
+	return zone, name
+}
+
+func (c *call) groupPath(zone, name string) string {
+	return "projects/" + c.project + "/zones/" + zone + "/instanceGroupManagers/" + name
+}
+
+// groupLock serializes the reconciles of one group in this server, so a
+// member is made once.
+func (g *Gateway) groupLock(project, zone, name string) func() {
+	mu := &g.groupLocks[idOf("group", project+"/"+zone+"/"+name)%uint64(len(g.groupLocks))]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// findGroup loads a live group of the request's zone.
+func (c *call) findGroup(z zoneInfo, name string) (*groupRecord, error) {
+	rec, _, err := c.g.groupsOf(c.project, z.name).Get(c.ctx, name)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && rec.Deleted) {
+		return nil, errNotFound(c.groupPath(z.name, name))
+	}
+	return rec, err
+}
+
+func (g *Gateway) insertGroup(c *call) (any, error) {
+	z, err := c.zoneByName(c.r.PathValue("zone"))
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		Name             string                        `json:"name"`
+		Description      string                        `json:"description"`
+		BaseInstanceName string                        `json:"baseInstanceName"`
+		InstanceTemplate string                        `json:"instanceTemplate"`
+		Versions         []InstanceGroupManagerVersion `json:"versions"`
+		TargetSize       *int64                        `json:"targetSize"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	if !validName(in.Name) {
+		return nil, errInvalid("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", in.Name)
+	}
+	tmpl := in.InstanceTemplate
+	if len(in.Versions) > 1 {
+		return nil, errUnsupported("More than one version (canary updates)")
+	}
+	if len(in.Versions) == 1 {
+		if tmpl != "" && lastSegment(tmpl) != lastSegment(in.Versions[0].InstanceTemplate) {
+			return nil, errInvalid("Invalid value for field 'resource.versions[0].instanceTemplate': '%s'. It must be the same as 'resource.instanceTemplate'.", in.Versions[0].InstanceTemplate)
+		}
+		tmpl = in.Versions[0].InstanceTemplate
+	}
+	if tmpl == "" {
+		return nil, errInvalid("Invalid value for field 'resource.instanceTemplate': ''. An instance template is required.")
+	}
+	if in.TargetSize == nil {
+		return nil, errInvalid("Required field 'resource.targetSize' not specified")
+	}
+	if *in.TargetSize < 0 {
+		return nil, errInvalid("Invalid value for field 'resource.targetSize': '%d'. Must be greater than or equal to 0.", *in.TargetSize)
+	}
+	base := in.BaseInstanceName
+	if base == "" {
+		base = in.Name
+	}
+	if !validName(base) || len(base) > 58 {
+		return nil, errInvalid("Invalid value for field 'resource.baseInstanceName': '%s'. Must be a match of regex '[a-z](([-a-z0-9]{0,57})|([-a-z0-9]{0,51}-#{1,10}(\\\\[[0-9]{1,10}\\\\])?))'", base)
+	}
+	tname, _, err := c.findTemplate(tmpl)
+	if err != nil {
+		return nil, err
+	}
+	rec := &groupRecord{ID: idOf("instanceGroupManager", c.tok.AccountID+"/"+z.name+"/"+in.Name+"/"+strconv.FormatInt(c.g.now().UnixNano(), 10)),
+		Description: in.Description, BaseInstanceName: base, Template: tname, TargetSize: *in.TargetSize,
+		Created: c.g.now(), Base: c.base}
+	if _, err := c.g.groupsOf(c.project, z.name).Create(c.ctx, in.Name, rec); errors.Is(err, store.ErrConflict) {
+		return nil, errAlreadyExists(c.groupPath(z.name, in.Name))
+	} else if err != nil {
+		return nil, err
+	}
+	if _, err := c.reconcileGroup(z, in.Name); err != nil {
+		c.g.log.Warn("gce: instance group not reconciled", "group", in.Name, "err", err)
+	}
+	return c.startOp(opScope{zone: z.name}, "insert", "zones/"+z.name+"/instanceGroupManagers/"+in.Name, rec.ID, nil, nil)
+}
+
+// groupCall loads the zone and group a group method works on.
+func (c *call) groupCall() (zoneInfo, string, *groupRecord, error) {
+	z, err := c.zoneByName(c.r.PathValue("zone"))
+	if err != nil {
+		return z, "", nil, err
+	}
+	name := c.r.PathValue("name")
+	rec, err := c.findGroup(z, name)
+	return z, name, rec, err
+}
+
+func (g *Gateway) getGroup(c *call) (any, error) {
+	z, name, rec, err := c.groupCall()
+	if err != nil {
+		return nil, err
+	}
+	vms, err := c.zoneVMs(z)
+	if err != nil {
+		return nil, err
+	}
+	return c.renderGroup(z.name, name, rec, vms), nil
+}
+
+func (g *Gateway) resizeGroup(c *call) (any, error) {
+	s := c.r.URL.Query().Get("size")
+	if s == "" {
+		return nil, errInvalid("Required field 'size' not specified")
+	}
+	size, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return nil, errBadRequest("Invalid value at 'size' (TYPE_INT32), \"%s\"", s)
+	}
+	if size < 0 {
+		return nil, errInvalid("Invalid value for field 'size': '%d'. Must be greater than or equal to 0.", size)
+	}
+	z, name, rec, err := c.groupCall()
+	if err != nil {
+		return nil, err
+	}
+	unlock := c.g.groupLock(c.project, z.name, name)
+	err = c.updateGroup(z, name, func(r *groupRecord) error {
+		r.TargetSize = size
+		return nil
+	})
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.reconcileGroup(z, name); err != nil {
+		return nil, err
+	}
+	return c.startOp(opScope{zone: z.name}, "compute.instanceGroupManagers.resize", "zones/"+z.name+"/instanceGroupManagers/"+name, rec.ID, nil, nil)
+}
+
+func (g *Gateway) recreateGroupInstances(c *call) (any, error) {
+	var in struct {
+		Instances []string `json:"instances"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	z, name, rec, err := c.groupCall()
+	if err != nil {
+		return nil, err
+	}
+	members := map[string]bool{}
+	for _, m := range rec.Members {
+		members[m.Name] = m.Action != actionDeleting
+	}
+	names := make(map[string]bool, len(in.Instances))
+	for i, ref := range in.Instances {
+		n := lastSegment(ref)
+		if !members[n] {
+			return nil, errInvalid("Invalid value for field 'request.instances[%d]': '%s'. The instance is not a member of the instance group manager '%s'.", i, ref, c.groupPath(z.name, name))
+		}
+		names[n] = true
+	}
+	unlock := c.g.groupLock(c.project, z.name, name)
+	err = c.updateGroup(z, name, func(r *groupRecord) error {
+		vms, err := c.zoneVMs(z)
+		if err != nil {
+			return err
+		}
+		for i := range r.Members {
+			m := &r.Members[i]
+			if !names[m.Name] || m.Deleting {
+				continue
+			}
+			if err := c.deleteMember(z, m, vms); err != nil {
+				return err
+			}
+			m.Action = actionRecreating
+		}
+		return nil
+	})
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.reconcileGroup(z, name); err != nil {
+		c.g.log.Warn("gce: instance group not reconciled", "group", name, "err", err)
+	}
+	return c.startOp(opScope{zone: z.name}, "compute.instanceGroupManagers.recreateInstances", "zones/"+z.name+"/instanceGroupManagers/"+name, rec.ID, nil, nil)
+}
+
+// deleteGroup deletes the group's instances and then the group; the
+// operation is done when the instances are gone.
+func (g *Gateway) deleteGroup(c *call) (any, error) {
+	z, name, rec, err := c.groupCall()
+	if err != nil {
+		return nil, err
+	}
+	var jobs []string
+	unlock := c.g.groupLock(c.project, z.name, name)
+	err = c.updateGroup(z, name, func(r *groupRecord) error {
+		r.Deleted, r.TargetSize = true, 0
+		vms, err := c.zoneVMs(z)
+		if err != nil {
+			return err
+		}
+		for i := range r.Members {
+			m := &r.Members[i]
+			if !m.Deleting {
+				if err := c.deleteMember(z, m, vms); err != nil {
+					return err
+				}
+			}
+			m.Action = actionDeleting
+			if m.Op != "" {
+				if op, _, err := c.g.opsOf(c.project).Get(c.ctx, m.Op); err == nil && op.Status != opDone {
+					jobs = append(jobs, op.Jobs...)
+				}
+			}
+		}
+		return nil
+	})
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.reconcileGroup(z, name); err != nil {
+		c.g.log.Warn("gce: deleted instance group not reconciled", "group", name, "err", err)
+	}
+	return c.startOp(opScope{zone: z.name}, "delete", "zones/"+z.name+"/instanceGroupManagers/"+name, rec.ID, jobs, nil)
+}
+
+// updateGroup changes a group's record; fn's error leaves it as it was.
+func (c *call) updateGroup(z zoneInfo, name string, fn func(*groupRecord) error) error {
+	_, _, err := c.g.groupsOf(c.project, z.name).Update(c.ctx, name, func(r *groupRecord) (*groupRecord, error) {
+		return r, fn(r)
+	})
+	return err
+}
+
+// zoneVMs lists the visible VMs of a zone by id.
+func (c *call) zoneVMs(z zoneInfo) (map[string]*csclient.VirtualMachine, error) {
+	vms, err := c.cs.ListVirtualMachines(c.ctx, csclient.Params("zoneid", z.cs.ID))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*csclient.VirtualMachine, len(vms))
+	for i := range vms {
+		if _, hidden := instanceStatus(vms[i].State); !hidden {
+			out[vms[i].ID] = &vms[i]
+		}
+	}
+	return out, nil
+}
+
+// deleteMember starts the destruction of a member's VM (if it has one).
+func (c *call) deleteMember(z zoneInfo, m *groupMember, vms map[string]*csclient.VirtualMachine) error {
+	m.Deleting, m.Op = true, ""
+	vm := vms[m.VMID]
+	if vm == nil {
+		return nil
+	}
+	meta, err := c.instanceMeta(z.name, vm)
+	if err != nil {
+		return err
+	}
+	op, err := c.destroyInstance(z, vm, meta)
+	if err != nil {
+		return err
+	}
+	m.Op = op.Name
+	return nil
+}
+
+// reconcileGroup moves a group toward its target: it follows its members'
+// operations, makes again the members whose VM is gone, and makes or
+// deletes members until as many are kept as the target size. A deleted
+// group's record goes once its members are gone.
+func (c *call) reconcileGroup(z zoneInfo, name string) (*groupRecord, error) {
+	defer c.g.groupLock(c.project, z.name, name)()
+	groups := c.g.groupsOf(c.project, z.name)
+	rec, _, err := groups.Get(c.ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	vms, err := c.zoneVMs(z)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*csclient.VirtualMachine{}
+	for _, vm := range vms {
+		byName[vm.Name] = vm
+	}
+	kept := rec.Members[:0:0]
+	for _, m := range rec.Members {
+		if m.Op != "" {
+			done, failed, err := c.opDone(m.Op)
+			if err != nil {
+				return nil, err
+			}
+			if !done {
+				kept = append(kept, m)
+				continue
+			}
+			m.Op = ""
+			switch {
+			case m.Deleting && m.Action == actionDeleting:
+				continue // gone
+			case m.Deleting:
+				m.Deleting, m.VMID = false, "" // recreate: made again below
+			case failed:
+				m.VMID = "" // a failed create: made again below
+			}
+		}
+		if m.Deleting && m.Op == "" && m.Action == actionDeleting {
+			continue // had no VM to delete
+		}
+		if vm := vms[m.VMID]; m.VMID != "" && vm != nil {
+			if s, _ := instanceStatus(vm.State); s == "RUNNING" {
+				m.Action = actionNone
+			}
+			kept = append(kept, m)
+			continue
+		}
+		// The member's VM is gone: make it again under its name (or adopt
+		// a VM of that name made meanwhile).
+		if vm := byName[m.Name]; vm != nil {
+			m.VMID, m.Action = vm.ID, actionNone
+			kept = append(kept, m)
+			continue
+		}
+		if m.Action != actionRecreating {
+			m.Action = actionCreating
+		}
+		if err := c.createMember(z, rec, &m); err != nil {
+			c.g.log.Warn("gce: instance group member not made", "group", name, "instance", m.Name, "err", err)
+		}
+		kept = append(kept, m)
+	}
+	rec.Members = kept
+	if rec.Deleted {
+		if len(rec.Members) == 0 {
+			if err := groups.Delete(c.ctx, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			return rec, nil
+		}
+	} else {
+		live := 0
+		for _, m := range rec.Members {
+			if !(m.Deleting && m.Action == actionDeleting) {
+				live++
+			}
+		}
+		for ; int64(live) < rec.TargetSize; live++ {
+			m := groupMember{Name: c.memberName(rec, byName), Action: actionCreating}
+			byName[m.Name] = &csclient.VirtualMachine{Name: m.Name}
+			if err := c.createMember(z, rec, &m); err != nil {
+				c.g.log.Warn("gce: instance group member not made", "group", name, "instance", m.Name, "err", err)
+			}
+			rec.Members = append(rec.Members, m)
+		}
+		if int64(live) > rec.TargetSize {
+			c.shrink(z, rec, vms, live-int(rec.TargetSize))
+		}
+	}
+	if _, err := groups.Put(c.ctx, name, rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// shrink deletes n members: those not running first, then the newest names.
+func (c *call) shrink(z zoneInfo, rec *groupRecord, vms map[string]*csclient.VirtualMachine, n int) {
+	var idx []int
+	for i, m := range rec.Members {
+		if !m.Deleting {
+			idx = append(idx, i)
+		}
+	}
+	running := func(m *groupMember) bool {
+		vm := vms[m.VMID]
+		if vm == nil {
+			return false
+		}
+		s, _ := instanceStatus(vm.State)
+		return s == "RUNNING"
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ma, mb := &rec.Members[idx[a]], &rec.Members[idx[b]]
+		if ra, rb := running(ma), running(mb); ra != rb {
+			return !ra
+		}
+		return ma.Name > mb.Name
+	})
+	for _, i := range idx[:min(n, len(idx))] {
+		m := &rec.Members[i]
+		if err := c.deleteMember(z, m, vms); err != nil {
+			c.g.log.Warn("gce: instance group member not deleted", "instance", m.Name, "err", err)
+			m.Deleting = false
+			continue
+		}
+		m.Action = actionDeleting
+	}
+}
+
+// opDone reports whether an operation is done, refreshing it.
+func (c *call) opDone(name string) (done, failed bool, err error) {
+	rec, _, err := c.g.opsOf(c.project).Get(c.ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, false, nil // expired
+	}
+	if err != nil {
+		return false, false, err
+	}
+	if rec, err = c.refresh(rec); err != nil {
+		return false, false, err
+	}
+	return rec.Status == opDone, rec.Error != nil, nil
+}
+
+// memberName is a new member's name: the base name and four random
+// letters and digits, as GCE names them.
+func (c *call) memberName(rec *groupRecord, taken map[string]*csclient.VirtualMachine) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	used := map[string]bool{}
+	for _, m := range rec.Members {
+		used[m.Name] = true
+	}
+	for {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		for i := range b {
+			b[i] = alphabet[int(b[i])%len(alphabet)]
+		}
+		name := rec.BaseInstanceName + "-" + string(b[:])
+		if !used[name] && taken[name] == nil {
+			return name
+		}
+	}
+}
+
+// createMember deploys a member's VM from the group's template.
+func (c *call) createMember(z zoneInfo, rec *groupRecord, m *groupMember) error {
+	_, tmpl, err := c.findTemplate(rec.Template)
+	if err != nil {
+		return err
+	}
+	in := c.instanceFromTemplate(&tmpl.Properties, z.name, m.Name)
+	p, err := c.planInstance(z, in)
+	if err != nil {
+		return err
+	}
+	q, err := c.deployParams(p)
+	if err != nil {
+		return err
+	}
+	op, err := c.deployInstance(p, q)
+	if err != nil {
+		return err
+	}
+	m.Op, m.Deleting = op.Name, false
+	if meta, _, err := c.g.instanceMetas(c.project, z.name).Get(c.ctx, m.Name); err == nil {
+		m.VMID = meta.VMID
+	}
+	return nil
+}
+
+// memberAction is what listManagedInstances says the group does to a
+// member: its action, or CREATING until a new VM runs.
+func memberAction(m *groupMember, vm *csclient.VirtualMachine) string {
+	if m.Action == actionNone && vm == nil {
+		return actionCreating
+	}
+	return m.Action
+}
+
+func (c *call) renderGroup(zone, name string, rec *groupRecord, vms map[string]*csclient.VirtualMachine) *InstanceGroupManager {
+	actions := map[string]int64{"none": 0, "creating": 0, "creatingWithoutRetries": 0, "recreating": 0, "deleting": 0,
+		"abandoning": 0, "restarting": 0, "refreshing": 0, "verifying": 0, "starting": 0, "stopping": 0, "suspending": 0, "resuming": 0}
+	for i := range rec.Members {
+		m := &rec.Members[i]
+		actions[strings.ToLower(memberAction(m, vms[m.VMID]))]++
+	}
+	stable := actions["none"] == int64(len(rec.Members)) && int64(len(rec.Members)) == rec.TargetSize
+	tmpl := c.link("global", "instanceTemplates", rec.Template)
+	size := rec.TargetSize
+	return &InstanceGroupManager{Kind: "compute#instanceGroupManager", ID: rec.ID, CreationTimestamp: gceTime(rec.Created),
+		Name: name, Description: rec.Description, Zone: c.zoneLink(zone), InstanceTemplate: tmpl,
+		Versions: []InstanceGroupManagerVersion{{InstanceTemplate: tmpl}}, InstanceGroup: c.link("zones", zone, "instanceGroups", name),
+		BaseInstanceName: rec.BaseInstanceName, Fingerprint: fingerprint([]any{rec.Template, rec.TargetSize}), CurrentActions: actions,
+		Status: map[string]any{"isStable": stable, "versionTarget": map[string]any{"isReached": true},
+			"allInstancesConfig": map[string]any{"effective": true},
+			"stateful":           map[string]any{"hasStatefulConfig": false, "perInstanceConfigs": map[string]any{"allEffective": true}}},
+		TargetSize: &size, ListManagedInstancesResults: "PAGELESS",
+		UpdatePolicy: map[string]any{"type": "OPPORTUNISTIC", "minimalAction": "REPLACE", "replacementMethod": "SUBSTITUTE",
+			"maxSurge": map[string]any{"fixed": 1, "calculated": 1}, "maxUnavailable": map[string]any{"fixed": 1, "calculated": 1}},
+		SelfLink: c.link("zones", zone, "instanceGroupManagers", name)}
+}
+
+func (g *Gateway) listManagedInstances(c *call) (any, error) {
+	z, _, rec, err := c.groupCall()
+	if err != nil {
+		return nil, err
+	}
+	vms, err := c.zoneVMs(z)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := c.link("global", "instanceTemplates", rec.Template)
+	out := make([]ManagedInstance, 0, len(rec.Members))
+	for i := range rec.Members {
+		m := &rec.Members[i]
+		mi := ManagedInstance{Instance: c.link("zones", z.name, "instances", m.Name), Name: m.Name,
+			Version: &InstanceGroupManagerVersion{InstanceTemplate: tmpl}}
+		if vm := vms[m.VMID]; vm != nil {
+			meta, err := c.instanceMeta(z.name, vm)
+			if err != nil {
+				return nil, err
+			}
+			mi.ID, mi.InstanceStatus = idOf("instance", vm.ID), statusOf(vm, meta)
+		}
+		mi.CurrentAction = memberAction(m, vms[m.VMID])
+		out = append(out, mi)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return map[string]any{"managedInstances": out}, nil
+}
+
+// groupEntries renders the live groups, of one zone or all.
+func (c *call) groupEntries(only *zoneInfo, asGroups bool) ([]entry, []string, error) {
+	zs, err := c.zones()
+	if err != nil {
+		return nil, nil, err
+	}
+	if only != nil {
+		zs = []zoneInfo{*only}
+	}
+	var es []entry
+	scopes := make([]string, 0, len(zs))
+	for _, z := range zs {
+		scopes = append(scopes, "zones/"+z.name)
+		items, _, err := c.g.groupsOf(c.project, z.name).List(c.ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(items) == 0 {
+			continue
+		}
+		vms, err := c.zoneVMs(z)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, it := range items {
+			if it.Val.Deleted || strings.Contains(it.Name, "/") {
+				continue
+			}
+			var v any = c.renderGroup(z.name, it.Name, it.Val, vms)
+			if asGroups {
+				v = c.renderInstanceGroup(z.name, it.Name, it.Val, vms)
+			}
+			es = append(es, entry{scope: "zones/" + z.name, name: it.Name, created: gceTime(it.Val.Created), v: v})
+		}
+	}
+	return es, scopes, nil
+}
+
+func (g *Gateway) listGroups(c *call) (any, error) {
+	z, err := c.zoneByName(c.r.PathValue("zone"))
+	if err != nil {
+		return nil, err
+	}
+	es, _, err := c.groupEntries(&z, false)
+	if err != nil {
+		return nil, err
+	}
+	for i := range es {
+		es[i].scope = ""
+	}
+	return c.list("compute#instanceGroupManagerList", c.link("zones", z.name, "instanceGroupManagers"), es)
+}
+
+func (g *Gateway) aggregatedGroups(c *call) (any, error) {
+	es, scopes, err := c.groupEntries(nil, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.aggregated("compute#instanceGroupManagerAggregatedList", "instanceGroupManagers", c.link("aggregated", "instanceGroupManagers"), es, scopes)
+}
+
+func (c *call) renderInstanceGroup(zone, name string, rec *groupRecord, vms map[string]*csclient.VirtualMachine) *InstanceGroup {
+	size := int64(0)
+	for _, m := range rec.Members {
+		if vms[m.VMID] != nil {
+			size++
+		}
+	}
+	return &InstanceGroup{Kind: "compute#instanceGroup", ID: idOf("instanceGroup", strconv.FormatUint(rec.ID, 10)),
+		CreationTimestamp: gceTime(rec.Created), Name: name, Description: "This instance group is controlled by Instance Group Manager '" + name + "'. To modify instances in this group, use the Instance Group Manager API: https://cloud.google.com/compute/docs/reference/latest/instanceGroupManagers",
+		Fingerprint: fingerprint(nil), Zone: c.zoneLink(zone), Size: size, SelfLink: c.link("zones", zone, "instanceGroups", name)}
+}
+
+func (g *Gateway) listInstanceGroups(c *call) (any, error) {
+	z, err := c.zoneByName(c.r.PathValue("zone"))
+	if err != nil {
+		return nil, err
+	}
+	es, _, err := c.groupEntries(&z, true)
+	if err != nil {
+		return nil, err
+	}
+	for i := range es {
+		es[i].scope = ""
+	}
+	return c.list("compute#instanceGroupList", c.link("zones", z.name, "instanceGroups"), es)
+}
+
+func (g *Gateway) getInstanceGroup(c *call) (any, error) {
+	z, name, rec, err := c.groupCall()
+	if err != nil {
+		if toAPIError(err).Code == http.StatusNotFound {
+			return nil, errNotFound("projects/" + c.project + "/zones/" + c.r.PathValue("zone") + "/instanceGroups/" + c.r.PathValue("name"))
+		}
+		return nil, err
+	}
+	vms, err := c.zoneVMs(z)
+	if err != nil {
+		return nil, err
+	}
+	return c.renderInstanceGroup(z.name, name, rec, vms), nil
+}
+
+func (g *Gateway) aggregatedInstanceGroups(c *call) (any, error) {
+	es, scopes, err := c.groupEntries(nil, true)
+	if err != nil {
+		return nil, err
+	}
+	return c.aggregated("compute#instanceGroupAggregatedList", "instanceGroups", c.link("aggregated", "instanceGroups"), es, scopes)
+}
+
+// Autoscalers: the gateway has none, but gcloud's managed group list asks
+// each zone's, so the lists answer (empty).
+func (g *Gateway) listAutoscalers(c *call) (any, error) {
+	z, err := c.zoneByName(c.r.PathValue("zone"))
+	if err != nil {
+		return nil, err
+	}
+	return c.list("compute#autoscalerList", c.link("zones", z.name, "autoscalers"), nil)
+}
+
+func (g *Gateway) aggregatedAutoscalers(c *call) (any, error) {
+	zs, err := c.zones()
+	if err != nil {
+		return nil, err
+	}
+	scopes := make([]string, len(zs))
+	for i, z := range zs {
+		scopes[i] = "zones/" + z.name
+	}
+	return c.aggregated("compute#autoscalerAggregatedList", "autoscalers", c.link("aggregated", "autoscalers"), nil, scopes)
+}
+
+// reconcileGroups is the background round: every group of every project
+// that has a live token, with that token's key pair.
+func (g *Gateway) reconcileGroups(ctx context.Context) {
+	res, err := g.st.List(ctx, "/gce/instancegroupmanagers/", store.ListOptions{})
+	if err != nil || len(res.KVs) == 0 {
+		return
+	}
+	toks, _, err := g.tokens.List(ctx)
+	if err != nil {
+		g.log.Warn("gce: instance groups: list tokens", "err", err)
+		return
+	}
+	now := g.now()
+	byProject := map[string]*tokenRecord{}
+	for _, t := range toks {
+		if t.Val.Expires.IsZero() || t.Val.Expires.After(now) {
+			byProject[t.Val.Project] = t.Val
+		}
+	}
+	for _, kv := range res.KVs {
+		rest := strings.TrimPrefix(kv.Key, "/gce/instancegroupmanagers/")
+		parts := strings.Split(rest, "/")
+		if len(parts) != 3 {
+			continue
+		}
+		project, zone, name := parts[0], parts[1], parts[2]
+		tok := byProject[project]
+		if tok == nil {
+			continue
+		}
+		var rec groupRecord
+		if err := jsonUnmarshal(kv.Value, &rec); err != nil {
+			continue
+		}
+		c := &call{g: g, ctx: ctx, tok: tok, project: project, cs: g.client(tok.APIKey, tok.SecretKey), base: rec.Base}
+		z, err := c.zoneByName(zone)
+		if err != nil {
+			g.log.Warn("gce: instance group's zone", "group", name, "zone", zone, "err", err)
+			continue
+		}
+		if _, err := c.reconcileGroup(z, name); err != nil && ctx.Err() == nil {
+			g.log.Warn("gce: reconcile instance group", "project", project, "group", name, "err", err)
+		}
+	}
+}
