@@ -129,3 +129,26 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestGcloudListsDoNotWarn runs gcloud's list commands of every resource
+// the gateway serves: each answers (gcloud lists most of them with
+// /aggregated/ and, on a 404, warns and prints nothing, exiting 0).
+func TestGcloudListsDoNotWarn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the gcloud scenario takes a minute")
+	}
+	e := newRealEnv(t)
+	g := newGcloud(t, e, "sandbox-simulator-a")
+	g.ok("compute", "instance-templates", "create", "t1", "--machine-type", "e2-small")
+	for _, args := range [][]string{
+		{"instances"}, {"disks"}, {"disk-types"}, {"machine-types"}, {"addresses"}, {"snapshots"},
+		{"networks"}, {"networks", "subnets"}, {"routes"}, {"firewall-rules"}, {"operations"},
+		{"instance-templates"}, {"instance-groups"}, {"instance-groups", "managed"},
+	} {
+		cmd := append(append([]string{"compute"}, args...), "list")
+		out, stderr, err := g.run(cmd...)
+		if err != nil || strings.Contains(stderr, "WARNING") || strings.Contains(stderr, "ERROR") {
+			t.Errorf("gcloud %s: %v\n%s\n%s", strings.Join(cmd, " "), err, out, stderr)
+		}
+	}
+}
