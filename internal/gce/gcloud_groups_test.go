@@ -56,7 +56,7 @@ func TestGcloudInstanceGroups(t *testing.T) {
 	g.fails("is already being used by", "compute", "instance-templates", "delete", "t1", "--quiet")
 
 	g.ok("compute", "instance-groups", "managed", "resize", "g1", "--size", "3")
-	members = waitMembers(t, g, "g1", 3)
+	waitMembers(t, g, "g1", 3)
 	g.ok("compute", "instance-groups", "managed", "resize", "g1", "--size", "1")
 	members = waitMembers(t, g, "g1", 1)
 

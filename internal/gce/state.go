@@ -13,6 +13,8 @@ import (
 //	/gce/firewalls/<project>/<name>           firewallMeta
 //	/gce/projects/<project>                   projectMeta
 //	/gce/operations/<project>/<name>          opRecord
+//	/gce/instancetemplates/<project>/<name>   templateRecord
+//	/gce/instancegroupmanagers/<project>/<zone>/<name>  groupRecord
 
 // instanceMeta is what an instance has beyond its CloudStack VM.
 type instanceMeta struct {
