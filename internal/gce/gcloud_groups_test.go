@@ -38,6 +38,11 @@ func TestGcloudInstanceGroups(t *testing.T) {
 	}
 	mustContain(t, "templates describe", g.ok("compute", "instance-templates", "describe", "t1"), "kind: compute#instanceTemplate", "app: web", "machineType: e2-small")
 
+	// An instance of its own from the template.
+	g.ok("compute", "instances", "create", "solo", "--source-instance-template", "t1")
+	mustContain(t, "instance from template", g.ok("compute", "instances", "describe", "solo", "--format=value(machineType.basename(),labels.app)"), "e2-small\tweb")
+	g.ok("compute", "instances", "delete", "solo", "--quiet")
+
 	g.ok("compute", "instance-groups", "managed", "create", "g1", "--template", "t1", "--size", "2")
 	g.fails("already exists", "compute", "instance-groups", "managed", "create", "g1", "--template", "t1", "--size", "2")
 	g.fails("was not found", "compute", "instance-groups", "managed", "create", "g2", "--template", "nosuch", "--size", "1")

@@ -24,6 +24,13 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 	if err := c.decode(&in); err != nil {
 		return nil, err
 	}
+	if ref := c.r.URL.Query().Get("sourceInstanceTemplate"); ref != "" {
+		_, tmpl, err := c.findTemplate(ref)
+		if err != nil {
+			return nil, err
+		}
+		in = overlayInstance(c.instanceFromTemplate(&tmpl.Properties, z.name, in.Name), &in)
+	}
 	p, err := c.planInstance(z, &in)
 	if err != nil {
 		return nil, err
@@ -354,4 +361,42 @@ func (c *call) instanceNetwork(z zoneInfo, ni NetworkInterface, field string) (n
 		}
 	}
 	return "", "", errInvalid("Invalid value for field '%s.network': '%s'. The network has no subnetwork in region '%s'.", field, ni.Network, regionOf(z.name))
+}
+
+// overlayInstance is an instance made from a template (base) with the
+// fields the insert request sets laid over it, as GCE's
+// sourceInstanceTemplate does.
+func overlayInstance(base, in *Instance) Instance {
+	out := *base
+	out.Name = in.Name
+	out.DeletionProtection = in.DeletionProtection
+	out.CanIPForward = out.CanIPForward || in.CanIPForward
+	if in.Description != "" {
+		out.Description = in.Description
+	}
+	if in.MachineType != "" {
+		out.MachineType = in.MachineType
+	}
+	if len(in.Disks) > 0 {
+		out.Disks = in.Disks
+	}
+	if len(in.NetworkInterfaces) > 0 {
+		out.NetworkInterfaces = in.NetworkInterfaces
+	}
+	if in.Metadata != nil {
+		out.Metadata = in.Metadata
+	}
+	if in.Labels != nil {
+		out.Labels = in.Labels
+	}
+	if in.Tags != nil {
+		out.Tags = in.Tags
+	}
+	if in.Scheduling != nil {
+		out.Scheduling = in.Scheduling
+	}
+	if in.ServiceAccounts != nil {
+		out.ServiceAccounts = in.ServiceAccounts
+	}
+	return out
 }
