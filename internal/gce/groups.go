@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/utils/ptr"
+
 	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
@@ -459,7 +461,7 @@ func (c *call) reconcileGroup(z zoneInfo, name string) (*groupRecord, error) {
 		if m.Action != actionRecreating {
 			m.Action = actionCreating
 		}
-		if err := c.createMember(z, rec, &m); err != nil {
+		if err := c.createMember(z, name, rec, &m); err != nil {
 			c.g.log.Warn("gce: instance group member not made", "group", name, "instance", m.Name, "err", err)
 		}
 		kept = append(kept, m)
@@ -482,7 +484,7 @@ func (c *call) reconcileGroup(z zoneInfo, name string) (*groupRecord, error) {
 		for ; int64(live) < rec.TargetSize; live++ {
 			m := groupMember{Name: c.memberName(rec, byName), Action: actionCreating}
 			byName[m.Name] = &csclient.VirtualMachine{Name: m.Name}
-			if err := c.createMember(z, rec, &m); err != nil {
+			if err := c.createMember(z, name, rec, &m); err != nil {
 				c.g.log.Warn("gce: instance group member not made", "group", name, "instance", m.Name, "err", err)
 			}
 			rec.Members = append(rec.Members, m)
@@ -567,13 +569,23 @@ func (c *call) memberName(rec *groupRecord, taken map[string]*csclient.VirtualMa
 	}
 }
 
-// createMember deploys a member's VM from the group's template.
-func (c *call) createMember(z zoneInfo, rec *groupRecord, m *groupMember) error {
+// createMember deploys a member's VM from the group's template. Its
+// metadata says, as GCE's does, which template made it and which group it
+// belongs to (created-by, which tools read to find an instance's group).
+func (c *call) createMember(z zoneInfo, group string, rec *groupRecord, m *groupMember) error {
 	_, tmpl, err := c.findTemplate(rec.Template)
 	if err != nil {
 		return err
 	}
 	in := c.instanceFromTemplate(&tmpl.Properties, z.name, m.Name)
+	md := &Metadata{}
+	if in.Metadata != nil {
+		md.Items = append(md.Items, in.Metadata.Items...)
+	}
+	md.Items = append(md.Items,
+		MetadataItem{Key: "instance-template", Value: ptr.To("projects/" + c.project + "/global/instanceTemplates/" + rec.Template)},
+		MetadataItem{Key: "created-by", Value: ptr.To(c.groupPath(z.name, group))})
+	in.Metadata = md
 	p, err := c.planInstance(z, in)
 	if err != nil {
 		return err

@@ -92,6 +92,21 @@ func TestGoClientInstanceSettingsAndGroups(t *testing.T) {
 		// started here, so a change moves the members along.
 		waitOp(t, svc, p, mustOp(t)(svc.InstanceGroupManagers.Resize(p, zone, "g1", 3).Do()))
 	}
+	mis, err := svc.InstanceGroupManagers.ListManagedInstances(p, zone, "g1").Do()
+	if err != nil || len(mis.ManagedInstances) != 3 {
+		t.Fatalf("members: %v %+v", err, mis)
+	}
+	member, err := svc.Instances.Get(p, zone, lastSegment(mis.ManagedInstances[0].Instance)).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := map[string]string{}
+	for _, it := range member.Metadata.Items {
+		md[it.Key] = *it.Value
+	}
+	if md["created-by"] != "projects/"+p+"/zones/"+zone+"/instanceGroupManagers/g1" || md["instance-template"] != "projects/"+p+"/global/instanceTemplates/t1" {
+		t.Fatalf("member metadata: %v", md)
+	}
 	mig, err := svc.InstanceGroupManagers.Get(p, zone, "g1").Do()
 	if err != nil || mig.TargetSize != 3 || mig.BaseInstanceName != "web" || !mig.Status.IsStable || mig.CurrentActions.None != 3 {
 		t.Fatalf("group: %v %+v", err, mig)
