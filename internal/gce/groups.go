@@ -844,3 +844,33 @@ func (g *Gateway) reconcileGroups(ctx context.Context) {
 		}
 	}
 }
+
+// listGroupInstances is instanceGroups.listInstances: the group's
+// instances that have a VM, with their status.
+func (g *Gateway) listGroupInstances(c *call) (any, error) {
+	z, name, rec, err := c.groupCall()
+	if err != nil {
+		if toAPIError(err).Code == http.StatusNotFound {
+			return nil, errNotFound("projects/" + c.project + "/zones/" + c.r.PathValue("zone") + "/instanceGroups/" + c.r.PathValue("name"))
+		}
+		return nil, err
+	}
+	vms, err := c.zoneVMs(z)
+	if err != nil {
+		return nil, err
+	}
+	var es []entry
+	for i := range rec.Members {
+		m := &rec.Members[i]
+		vm := vms[m.VMID]
+		if vm == nil {
+			continue
+		}
+		meta, err := c.instanceMeta(z.name, vm)
+		if err != nil {
+			return nil, err
+		}
+		es = append(es, entry{name: m.Name, v: map[string]any{"instance": c.link("zones", z.name, "instances", m.Name), "status": statusOf(vm, meta)}})
+	}
+	return c.list("compute#instanceGroupsListInstances", c.link("zones", z.name, "instanceGroups", name, "listInstances"), es)
+}

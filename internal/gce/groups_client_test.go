@@ -119,6 +119,10 @@ func TestGoClientInstanceSettingsAndGroups(t *testing.T) {
 	if err != nil || ig.Size != 3 {
 		t.Fatalf("instance group: %v %+v", err, ig)
 	}
+	igi, err := svc.InstanceGroups.ListInstances(p, zone, "g1", &compute.InstanceGroupsListInstancesRequest{}).Do()
+	if err != nil || len(igi.Items) != 3 || igi.Items[0].Status != "RUNNING" {
+		t.Fatalf("instance group's instances: %v %+v", err, igi)
+	}
 	waitOp(t, svc, p, mustOp(t)(svc.InstanceGroupManagers.Delete(p, zone, "g1").Do()))
 	_, err = svc.InstanceGroupManagers.Get(p, zone, "g1").Do()
 	wantAPIError(t, err, http.StatusNotFound, "notFound")

@@ -80,6 +80,7 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("GET "+p+"/aggregated/instanceGroupManagers", g.aggregatedGroups)
 	h("GET "+p+"/zones/{zone}/instanceGroups", g.listInstanceGroups)
 	h("GET "+p+"/zones/{zone}/instanceGroups/{name}", g.getInstanceGroup)
+	h("POST "+p+"/zones/{zone}/instanceGroups/{name}/listInstances", g.listGroupInstances)
 	h("GET "+p+"/aggregated/instanceGroups", g.aggregatedInstanceGroups)
 	h("GET "+p+"/zones/{zone}/autoscalers", g.listAutoscalers)
 	h("GET "+p+"/aggregated/autoscalers", g.aggregatedAutoscalers)
