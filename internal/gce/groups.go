@@ -45,7 +45,16 @@ type groupMember struct {
 	// Deleting is set while Op is a delete (of a member being deleted, or
 	// recreated: then it is made again once the delete is done).
 	Deleting bool `json:"deleting,omitempty"`
+	// LastError is why the member's last create failed (at FailedAt); it
+	// is tried again groupRetryDelay later.
+	LastError *OpError  `json:"lastError,omitempty"`
+	FailedAt  time.Time `json:"failedAt,omitzero"`
 }
+
+// groupRetryDelay is how long a group waits before it makes again a
+// member whose create failed (a full zone would otherwise get a failed
+// operation every round).
+const groupRetryDelay = 30 * time.Second
 
 // groupRecord is a managed instance group.
 type groupRecord struct {
@@ -98,6 +107,12 @@ type ManagedInstance struct {
 	CurrentAction  string                       `json:"currentAction"`
 	Version        *InstanceGroupManagerVersion `json:"version,omitempty"`
 	Name           string                       `json:"name,omitempty"`
+	LastAttempt    *ManagedInstanceLastAttempt  `json:"lastAttempt,omitempty"`
+}
+
+// ManagedInstanceLastAttempt is why a member's last create failed.
+type ManagedInstanceLastAttempt struct {
+	Errors *OpError `json:"errors,omitempty"`
 }
 
 // InstanceGroup is compute#instanceGroup: the managed group's instances
@@ -437,8 +452,11 @@ func (c *call) reconcileGroup(z zoneInfo, name string) (*groupRecord, error) {
 				continue // gone
 			case m.Deleting:
 				m.Deleting, m.VMID = false, "" // recreate: made again below
-			case failed:
-				m.VMID = "" // a failed create: made again below
+			case failed != nil:
+				// A failed create is made again below, after a while.
+				m.VMID, m.LastError, m.FailedAt = "", failed, c.g.now()
+			default:
+				m.LastError, m.FailedAt = nil, time.Time{}
 			}
 		}
 		if m.Deleting && m.Op == "" && m.Action == actionDeleting {
@@ -460,6 +478,10 @@ func (c *call) reconcileGroup(z zoneInfo, name string) (*groupRecord, error) {
 		}
 		if m.Action != actionRecreating {
 			m.Action = actionCreating
+		}
+		if !m.FailedAt.IsZero() && c.g.now().Before(m.FailedAt.Add(groupRetryDelay)) {
+			kept = append(kept, m)
+			continue
 		}
 		if err := c.createMember(z, name, rec, &m); err != nil {
 			c.g.log.Warn("gce: instance group member not made", "group", name, "instance", m.Name, "err", err)
@@ -534,18 +556,18 @@ func (c *call) shrink(z zoneInfo, rec *groupRecord, vms map[string]*csclient.Vir
 }
 
 // opDone reports whether an operation is done, refreshing it.
-func (c *call) opDone(name string) (done, failed bool, err error) {
+func (c *call) opDone(name string) (done bool, failed *OpError, err error) {
 	rec, _, err := c.g.opsOf(c.project).Get(c.ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return true, false, nil // expired
+		return true, nil, nil // expired
 	}
 	if err != nil {
-		return false, false, err
+		return false, nil, err
 	}
 	if rec, err = c.refresh(rec); err != nil {
-		return false, false, err
+		return false, nil, err
 	}
-	return rec.Status == opDone, rec.Error != nil, nil
+	return rec.Status == opDone, rec.Error, nil
 }
 
 // memberName is a new member's name: the base name and four random
@@ -660,6 +682,9 @@ func (g *Gateway) listManagedInstances(c *call) (any, error) {
 			mi.ID, mi.InstanceStatus = idOf("instance", vm.ID), statusOf(vm, meta)
 		}
 		mi.CurrentAction = memberAction(m, vms[m.VMID])
+		if m.LastError != nil {
+			mi.LastAttempt = &ManagedInstanceLastAttempt{Errors: m.LastError}
+		}
 		out = append(out, mi)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

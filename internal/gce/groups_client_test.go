@@ -6,6 +6,9 @@ import (
 	"time"
 
 	compute "google.golang.org/api/compute/v1"
+
+	"github.com/stratus-cloud/stratus/internal/cloud"
+	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 )
 
 // TestGoClientInstanceSettingsAndGroups drives, with Google's compute/v1
@@ -126,4 +129,54 @@ func TestGoClientInstanceSettingsAndGroups(t *testing.T) {
 	waitOp(t, svc, p, mustOp(t)(svc.InstanceGroupManagers.Delete(p, zone, "g1").Do()))
 	_, err = svc.InstanceGroupManagers.Get(p, zone, "g1").Do()
 	wantAPIError(t, err, http.StatusNotFound, "notFound")
+}
+
+// TestGoClientGroupCreateFailure: a member the zone has no room for stays
+// CREATING with the create's error as its last attempt, and is not tried
+// again before groupRetryDelay (one failed operation, not one a round).
+func TestGoClientGroupCreateFailure(t *testing.T) {
+	dc, err := cloud.LoadDatacenter("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ci := range dc.Zones[0].Pods[0].Clusters {
+		for hi := range dc.Zones[0].Pods[0].Clusters[ci].Hosts {
+			h := &dc.Zones[0].Pods[0].Clusters[ci].Hosts[hi]
+			h.CPUs, h.Memory = 4, 8192
+		}
+	}
+	cs := cstest.Start(t, cstest.Options{Datacenter: dc})
+	e := newEnv(t, cs.URL, cs.APIKey, cs.SecretKey, cs.HTTP.Client())
+	svc := e.service(t, e.token)
+	p, zone := e.project, "sandbox-simulator-a"
+	waitOp(t, svc, p, mustOp(t)(svc.InstanceTemplates.Insert(p, &compute.InstanceTemplate{Name: "big", Properties: &compute.InstanceProperties{MachineType: "huge",
+		Disks: []*compute.AttachedDisk{{Boot: true, InitializeParams: &compute.AttachedDiskInitializeParams{SourceImage: "projects/debian-cloud/global/images/debian-12"}}}}}).Do()))
+	waitOp(t, svc, p, mustOp(t)(svc.InstanceGroupManagers.Insert(p, zone, &compute.InstanceGroupManager{Name: "g1",
+		InstanceTemplate: "global/instanceTemplates/big", TargetSize: 1}).Do()))
+	var mi *compute.ManagedInstance
+	for range 20 {
+		waitOp(t, svc, p, mustOp(t)(svc.InstanceGroupManagers.Resize(p, zone, "g1", 1).Do()))
+		mis, err := svc.InstanceGroupManagers.ListManagedInstances(p, zone, "g1").Do()
+		if err != nil || len(mis.ManagedInstances) != 1 {
+			t.Fatalf("members: %v %+v", err, mis)
+		}
+		mi = mis.ManagedInstances[0]
+	}
+	if mi.CurrentAction != "CREATING" || mi.LastAttempt == nil || mi.LastAttempt.Errors == nil ||
+		mi.LastAttempt.Errors.Errors[0].Code != "ZONE_RESOURCE_POOL_EXHAUSTED" {
+		t.Fatalf("member: %+v %+v", mi, mi.LastAttempt)
+	}
+	ops, err := svc.ZoneOperations.List(p, zone).Filter("operationType eq insert").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for _, op := range ops.Items {
+		if op.Error != nil {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("%d failed inserts, want 1 (retried before groupRetryDelay)", failed)
+	}
 }
