@@ -267,3 +267,64 @@ func (c *call) dataDiskEntries(zone, vmID string) []AttachedDisk {
 	}
 	return out
 }
+
+// resizeDisk grows a disk (CloudStack's resizeVolume): a boot disk or a
+// disk of a customizable offering to the size asked, any other disk onto
+// the offering of that size. GCE disks never shrink.
+func (g *Gateway) resizeDisk(c *call) (any, error) {
+	z, err := c.zoneByName(c.r.PathValue("zone"))
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		SizeGb json.Number `json:"sizeGb"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	size, err := in.SizeGb.Int64()
+	if err != nil || size <= 0 {
+		return nil, errInvalid("Invalid value for field 'sizeGb': '%s'. Must be greater than or equal to 1.", in.SizeGb)
+	}
+	name := c.r.PathValue("name")
+	v, err := c.findDisk(z, name)
+	if err != nil {
+		return nil, err
+	}
+	if cur := int64(v.Size) >> 30; size <= cur {
+		return nil, errInvalid("Invalid value for field 'sizeGb': '%d'. New disk size '%d' GiB must be larger than existing size '%d' GiB.", size, size, cur)
+	}
+	q := csclient.Params("id", v.ID, "size", strconv.FormatInt(size, 10))
+	if v.Type != "ROOT" {
+		offs, err := c.cs.ListDiskOfferings(c.ctx)
+		if err != nil {
+			return nil, err
+		}
+		custom := false
+		for _, o := range offs {
+			custom = custom || (o.ID == v.DiskOfferingID && o.IsCustomized)
+		}
+		if !custom {
+			off, err := c.diskOffering(size)
+			if err != nil {
+				return nil, err
+			}
+			q.Set("diskofferingid", off.ID)
+			if !off.IsCustomized {
+				q.Del("size")
+			}
+		}
+	}
+	res, err := c.cs.Async(c.ctx, "resizeVolume", q)
+	if err != nil {
+		return nil, err
+	}
+	if v.Type == "ROOT" && v.VirtualMachineID != "" {
+		// The instance shows its boot disk's size from its record.
+		vm := &csclient.VirtualMachine{ID: v.VirtualMachineID, Name: v.VMName}
+		if err := c.updateMeta(z.name, vm, func(m *instanceMeta) { m.DiskSizeGb = size }); err != nil {
+			return nil, err
+		}
+	}
+	return c.startOp(opScope{zone: z.name}, "resize", "zones/"+z.name+"/disks/"+name, idOf("disk", v.ID), []string{res.JobID}, nil)
+}

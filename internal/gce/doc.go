@@ -13,8 +13,9 @@
 // rules; instances are virtual machines; disks are volumes; project
 // ssh-keys metadata are SSH key pairs; operations track CloudStack async
 // jobs. What CloudStack cannot hold (labels, metadata other than
-// user-data, network tags, firewall priority and target tags, operation
-// records, tokens) lives in the store under /gce/.
+// user-data, network tags, firewall priority and target tags, deletion
+// protection, scheduling, instance templates, managed instance groups,
+// operation records, tokens) lives in the store under /gce/.
 //
 // Authentication: every request carries a bearer token that the gateway
 // maps to a CloudStack key pair (tokens come from /oauth2/token with the

@@ -54,6 +54,9 @@ type Options struct {
 	// SweepInterval is how often expired operations and tokens are
 	// removed. Default 10 minutes, or half of OperationTTL if shorter.
 	SweepInterval time.Duration
+	// GroupInterval is how often managed instance groups are reconciled
+	// in the background (see groups.go). Default 5 s.
+	GroupInterval time.Duration
 	// Metrics, when set, gets gauges of the operations and tokens kept
 	// (stratus_gce_operations, stratus_gce_tokens).
 	Metrics prometheus.Registerer
@@ -82,8 +85,10 @@ type Gateway struct {
 
 	// netMu keeps concurrent inserts from each making a default network.
 	netMu sync.Mutex
-	// opLocks serialize refreshes of one operation (striped by name).
-	opLocks [64]sync.Mutex
+	// opLocks serialize refreshes of one operation (striped by name);
+	// groupLocks the reconciles of one instance group (see groups.go).
+	opLocks    [64]sync.Mutex
+	groupLocks [64]sync.Mutex
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -121,6 +126,9 @@ func New(opts Options) (*Gateway, error) {
 	}
 	if g.opts.OperationTTL <= 0 {
 		g.opts.OperationTTL = DefaultOperationTTL
+	}
+	if g.opts.GroupInterval <= 0 {
+		g.opts.GroupInterval = 5 * time.Second
 	}
 	if g.opts.SweepInterval <= 0 {
 		g.opts.SweepInterval = min(10*time.Minute, g.opts.OperationTTL/2)
@@ -163,7 +171,7 @@ func (g *Gateway) Name() string { return "gce" }
 
 // Start implements app.Component: it gives the accounts of stored tokens
 // their project names (see projectnames.go), then sweeps expired tokens now
-// and then.
+// and then, and reconciles the managed instance groups.
 func (g *Gateway) Start(ctx context.Context) error {
 	if err := g.migrateProjects(ctx); err != nil {
 		return fmt.Errorf("gce: give stored tokens' accounts their project names: %w", err)
@@ -175,6 +183,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 		defer close(g.done)
 		t := time.NewTicker(g.opts.SweepInterval)
 		defer t.Stop()
+		groups := time.NewTicker(g.opts.GroupInterval)
+		defer groups.Stop()
 		for {
 			select {
 			case <-ctx.Done():
@@ -182,6 +192,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 			case <-t.C:
 				g.sweepTokens(ctx)
 				g.sweepOperations(ctx)
+			case <-groups.C:
+				g.reconcileGroups(ctx)
 			}
 		}
 	}()

@@ -24,11 +24,17 @@ func (c *call) instanceCall(withUserData bool) (zoneInfo, *csclient.VirtualMachi
 	return z, vm, m, err
 }
 
-// vmAction runs a CloudStack VM command as an operation.
-func (c *call) vmAction(opType, command string, extra func(*instanceMeta, time.Time)) (any, error) {
-	z, vm, _, err := c.instanceCall(false)
+// vmAction runs a CloudStack VM command as an operation; check, when
+// set, refuses the instance's status first.
+func (c *call) vmAction(opType, command string, check func(status string) error, extra func(*instanceMeta, time.Time)) (any, error) {
+	z, vm, m, err := c.instanceCall(false)
 	if err != nil {
 		return nil, err
+	}
+	if check != nil {
+		if err := check(statusOf(vm, m)); err != nil {
+			return nil, err
+		}
 	}
 	res, err := c.cs.Async(c.ctx, command, csclient.Params("id", vm.ID))
 	if err != nil {
@@ -42,7 +48,7 @@ func (c *call) vmAction(opType, command string, extra func(*instanceMeta, time.T
 			c.g.log.Warn("gce: instance metadata not updated", "instance", vm.Name, "err", err)
 		}
 	}
-	return c.startOp(opScope{zone: z.name}, opType, "zones/"+z.name+"/instances/"+vm.Name, idOf("instance", vm.ID), []string{res.JobID}, nil)
+	return c.startOp(opScope{zone: z.name}, opType, c.instanceTarget(z.name, vm.Name), idOf("instance", vm.ID), []string{res.JobID}, nil)
 }
 
 // updateMeta changes an instance's record, making one if there is none.
@@ -71,15 +77,27 @@ func (c *call) updateMeta(zone string, vm *csclient.VirtualMachine, fn func(*ins
 }
 
 func (g *Gateway) startInstance(c *call) (any, error) {
-	return c.vmAction("start", "startVirtualMachine", func(m *instanceMeta, t time.Time) { m.LastStart = t })
+	return c.vmAction("start", "startVirtualMachine", nil, func(m *instanceMeta, t time.Time) { m.LastStart, m.Suspended = t, false })
 }
 
+// stopInstance stops the VM; a suspended instance's VM is stopped already,
+// so stopping it only makes it TERMINATED.
 func (g *Gateway) stopInstance(c *call) (any, error) {
-	return c.vmAction("stop", "stopVirtualMachine", func(m *instanceMeta, t time.Time) { m.LastStop = t })
+	z, vm, m, err := c.instanceCall(false)
+	if err != nil {
+		return nil, err
+	}
+	if statusOf(vm, m) == "SUSPENDED" {
+		if err := c.updateMeta(z.name, vm, func(m *instanceMeta) { m.Suspended, m.LastStop = false, c.g.now() }); err != nil {
+			return nil, err
+		}
+		return c.startOp(opScope{zone: z.name}, "stop", c.instanceTarget(z.name, vm.Name), idOf("instance", vm.ID), nil, nil)
+	}
+	return c.vmAction("stop", "stopVirtualMachine", nil, func(m *instanceMeta, t time.Time) { m.LastStop = t })
 }
 
 func (g *Gateway) resetInstance(c *call) (any, error) {
-	return c.vmAction("reset", "rebootVirtualMachine", nil)
+	return c.vmAction("reset", "rebootVirtualMachine", nil, nil)
 }
 
 func (g *Gateway) deleteInstance(c *call) (any, error) {
@@ -88,8 +106,15 @@ func (g *Gateway) deleteInstance(c *call) (any, error) {
 		return nil, err
 	}
 	if m.DeletionProtect {
-		return nil, errInvalid("Invalid resource usage: 'Resource cannot be deleted if it's protected against deletion.'.")
+		return nil, errResourceUsage("Resource cannot be deleted if it's protected against deletion.")
 	}
+	return c.destroyInstance(z, vm, m)
+}
+
+// destroyInstance destroys an instance's VM as an operation, which
+// forgets the instance's record and releases its public IP once the VM is
+// gone.
+func (c *call) destroyInstance(z zoneInfo, vm *csclient.VirtualMachine, m *instanceMeta) (*Operation, error) {
 	res, err := c.cs.Async(c.ctx, "destroyVirtualMachine", csclient.Params("id", vm.ID, "expunge", "true"))
 	if err != nil && strings.Contains(strings.ToLower(err.Error()), "expunge") {
 		// Accounts that may not expunge destroy only; the VM disappears
@@ -99,9 +124,7 @@ func (g *Gateway) deleteInstance(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	target := "zones/" + z.name + "/instances/" + vm.Name
-	// The record is forgotten once the VM is gone.
-	return c.startOp(opScope{zone: z.name}, "delete", target, idOf("instance", vm.ID), []string{res.JobID}, nil,
+	return c.startOp(opScope{zone: z.name}, "delete", c.instanceTarget(z.name, vm.Name), idOf("instance", vm.ID), []string{res.JobID}, nil,
 		func(r *opRecord) {
 			r.Forget = c.project + "/" + z.name + "/" + vm.Name
 			r.ReleaseIP = m.NATIPID

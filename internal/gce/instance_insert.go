@@ -24,6 +24,13 @@ func (g *Gateway) insertInstance(c *call) (any, error) {
 	if err := c.decode(&in); err != nil {
 		return nil, err
 	}
+	if ref := c.r.URL.Query().Get("sourceInstanceTemplate"); ref != "" {
+		_, tmpl, err := c.findTemplate(ref)
+		if err != nil {
+			return nil, err
+		}
+		in = overlayInstance(c.instanceFromTemplate(&tmpl.Properties, z.name, in.Name), &in)
+	}
 	p, err := c.planInstance(z, &in)
 	if err != nil {
 		return nil, err
@@ -52,6 +59,9 @@ type instancePlan struct {
 	tags      []string
 	external  bool  // an access config asks for an external address
 	sizeGb    int64 // the boot disk's size as asked (0: the image's)
+	// network is the GCE network the instance joins; networkID its
+	// CloudStack network in the zone ("" for default: guestNetwork's).
+	network, networkID string
 }
 
 // planInstance checks the request as GCE does, in its order, and resolves
@@ -78,8 +88,9 @@ func (c *call) planInstance(z zoneInfo, in *Instance) (*instancePlan, error) {
 	if len(in.NetworkInterfaces) > 1 {
 		return nil, errUnsupported("More than one network interface")
 	}
+	p.network = defaultNetwork
 	for i, ni := range in.NetworkInterfaces {
-		if err := c.checkNetwork(ni.Network, "resource.networkInterfaces["+strconv.Itoa(i)+"].network"); err != nil {
+		if p.network, p.networkID, err = c.instanceNetwork(z, ni, "resource.networkInterfaces["+strconv.Itoa(i)+"]"); err != nil {
 			return nil, err
 		}
 		p.external = p.external || len(ni.AccessConfigs) > 0
@@ -98,6 +109,11 @@ func (c *call) planInstance(z zoneInfo, in *Instance) (*instancePlan, error) {
 	}
 	if err := checkTags(p.tags, "resource.tags"); err != nil {
 		return nil, err
+	}
+	if in.Scheduling != nil {
+		if err := checkScheduling(in.Scheduling, "resource.scheduling"); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -157,7 +173,9 @@ func (c *call) deployParams(p *instancePlan) (url.Values, error) {
 			q.Set("securitygroupids", strings.Join(sgs, ","))
 		}
 	}
-	if z.cs.NetworkType != "Basic" {
+	if p.networkID != "" {
+		q.Set("networkids", p.networkID)
+	} else if z.cs.NetworkType != "Basic" {
 		nid, err := c.guestNetwork(z)
 		if err != nil {
 			return nil, err
@@ -173,7 +191,7 @@ const gib = 1 << 30
 
 // deployInstance deploys the VM, records the instance's GCE-only fields,
 // tags the VM with its GCE name and starts the insert operation.
-func (c *call) deployInstance(p *instancePlan, q url.Values) (any, error) {
+func (c *call) deployInstance(p *instancePlan, q url.Values) (*Operation, error) {
 	z, in := p.z, p.in
 	size := p.sizeGb
 	if size == 0 {
@@ -308,4 +326,77 @@ func (c *call) isolatedOffering(z zoneInfo) (string, error) {
 		}
 	}
 	return best, nil
+}
+
+// instanceNetwork resolves a network interface's network (or, given only
+// a subnetwork, the auto-mode network it belongs to) to the GCE network's
+// name and, for a network other than default, its CloudStack network in
+// the zone.
+func (c *call) instanceNetwork(z zoneInfo, ni NetworkInterface, field string) (name, id string, err error) {
+	name = lastSegment(ni.Network)
+	if ni.Subnetwork != "" {
+		sub := lastSegment(ni.Subnetwork)
+		if r := afterSegment(relPath(ni.Subnetwork), "regions"); (r != "" && r != regionOf(z.name)) || (name != "" && name != sub) {
+			return "", "", errInvalid("Invalid value for field '%s.subnetwork': '%s'. The referenced subnetwork resource cannot be found.", field, ni.Subnetwork)
+		}
+		name = sub
+	}
+	if name == "" || name == defaultNetwork {
+		return defaultNetwork, "", nil
+	}
+	named, err := c.namedNetworks()
+	if err != nil {
+		return "", "", err
+	}
+	nets, ok := named[name]
+	if !ok {
+		if ni.Network == "" {
+			return "", "", errInvalid("Invalid value for field '%s.subnetwork': '%s'. The referenced subnetwork resource cannot be found.", field, ni.Subnetwork)
+		}
+		return "", "", errInvalid("Invalid value for field '%s.network': '%s'. The referenced network resource cannot be found.", field, ni.Network)
+	}
+	for _, n := range nets {
+		if n.ZoneID == z.cs.ID {
+			return name, n.ID, nil
+		}
+	}
+	return "", "", errInvalid("Invalid value for field '%s.network': '%s'. The network has no subnetwork in region '%s'.", field, ni.Network, regionOf(z.name))
+}
+
+// overlayInstance is an instance made from a template (base) with the
+// fields the insert request sets laid over it, as GCE's
+// sourceInstanceTemplate does.
+func overlayInstance(base, in *Instance) Instance {
+	out := *base
+	out.Name = in.Name
+	out.DeletionProtection = in.DeletionProtection
+	out.CanIPForward = out.CanIPForward || in.CanIPForward
+	if in.Description != "" {
+		out.Description = in.Description
+	}
+	if in.MachineType != "" {
+		out.MachineType = in.MachineType
+	}
+	if len(in.Disks) > 0 {
+		out.Disks = in.Disks
+	}
+	if len(in.NetworkInterfaces) > 0 {
+		out.NetworkInterfaces = in.NetworkInterfaces
+	}
+	if in.Metadata != nil {
+		out.Metadata = in.Metadata
+	}
+	if in.Labels != nil {
+		out.Labels = in.Labels
+	}
+	if in.Tags != nil {
+		out.Tags = in.Tags
+	}
+	if in.Scheduling != nil {
+		out.Scheduling = in.Scheduling
+	}
+	if in.ServiceAccounts != nil {
+		out.ServiceAccounts = in.ServiceAccounts
+	}
+	return out
 }

@@ -101,45 +101,82 @@ func machineTypeName(vm *csclient.VirtualMachine, m *instanceMeta) string {
 	return gceName(vm.ServiceOfferingName)
 }
 
-func (c *call) renderInstance(z zoneInfo, vm *csclient.VirtualMachine, m *instanceMeta) *Instance {
+// statusOf is an instance's GCE status: its VM's, except that a suspended
+// instance's stopped VM is SUSPENDED (SUSPENDING while it stops).
+func statusOf(vm *csclient.VirtualMachine, m *instanceMeta) string {
 	status, _ := instanceStatus(vm.State)
+	if m.Suspended {
+		switch status {
+		case "TERMINATED":
+			return "SUSPENDED"
+		case "STOPPING":
+			return "SUSPENDING"
+		}
+	}
+	return status
+}
+
+// renderScheduling is an instance's scheduling as GCE shows it: what was
+// asked, with GCE's defaults for the rest (a preemptible instance neither
+// migrates nor restarts).
+func renderScheduling(s *Scheduling) *Scheduling {
+	out := &Scheduling{}
+	if s != nil {
+		cp := *s
+		out = &cp
+	}
+	preemptible := out.Preemptible != nil && *out.Preemptible
+	if out.Preemptible == nil {
+		out.Preemptible = ptr.To(false)
+	}
+	if out.OnHostMaintenance == "" {
+		out.OnHostMaintenance = "MIGRATE"
+		if preemptible || out.ProvisioningModel == "SPOT" {
+			out.OnHostMaintenance = "TERMINATE"
+		}
+	}
+	if out.AutomaticRestart == nil {
+		out.AutomaticRestart = ptr.To(!preemptible && out.ProvisioningModel != "SPOT")
+	}
+	if out.ProvisioningModel == "" {
+		out.ProvisioningModel = "STANDARD"
+	}
+	return out
+}
+
+func (c *call) renderInstance(z zoneInfo, vm *csclient.VirtualMachine, m *instanceMeta) *Instance {
+	status := statusOf(vm, m)
 	items := metadataItems(vm, m)
 	inst := &Instance{
-		Kind:               "compute#instance",
-		ID:                 idOf("instance", vm.ID),
-		CreationTimestamp:  csTime(vm.Created),
-		Name:               vm.Name,
-		Description:        m.Description,
-		Tags:               &Tags{Items: m.Tags, Fingerprint: fingerprint(m.Tags)},
-		MachineType:        c.link("zones", z.name, "machineTypes", machineTypeName(vm, m)),
-		Status:             status,
-		Zone:               c.zoneLink(z.name),
-		CanIPForward:       m.CanIPForward,
-		Metadata:           &Metadata{Kind: "compute#metadata", Fingerprint: fingerprint(items), Items: items},
-		ServiceAccounts:    m.ServiceAccounts,
-		SelfLink:           c.link("zones", z.name, "instances", vm.Name),
-		CPUPlatform:        "Intel Broadwell",
-		Labels:             m.Labels,
-		LabelFingerprint:   fingerprint(m.Labels),
-		DeletionProtection: m.DeletionProtect,
-		LastStartTimestamp: gceTime(m.LastStart),
-		LastStopTimestamp:  gceTime(m.LastStop),
+		Kind:                   "compute#instance",
+		ID:                     idOf("instance", vm.ID),
+		CreationTimestamp:      csTime(vm.Created),
+		Name:                   vm.Name,
+		Description:            m.Description,
+		Tags:                   &Tags{Items: m.Tags, Fingerprint: fingerprint(m.Tags)},
+		MachineType:            c.link("zones", z.name, "machineTypes", machineTypeName(vm, m)),
+		Status:                 status,
+		Zone:                   c.zoneLink(z.name),
+		CanIPForward:           m.CanIPForward,
+		Metadata:               &Metadata{Kind: "compute#metadata", Fingerprint: fingerprint(items), Items: items},
+		ServiceAccounts:        m.ServiceAccounts,
+		SelfLink:               c.link("zones", z.name, "instances", vm.Name),
+		CPUPlatform:            "Intel Broadwell",
+		Labels:                 m.Labels,
+		LabelFingerprint:       fingerprint(m.Labels),
+		DeletionProtection:     m.DeletionProtect,
+		LastStartTimestamp:     gceTime(m.LastStart),
+		LastStopTimestamp:      gceTime(m.LastStop),
+		Scheduling:             renderScheduling(m.Scheduling),
+		LastSuspendedTimestamp: gceTime(m.LastSuspend),
 	}
 	if inst.CreationTimestamp == "" {
 		inst.CreationTimestamp = gceTime(m.Created)
 	}
-	t := true
-	inst.Scheduling = &Scheduling{OnHostMaintenance: "MIGRATE", AutomaticRestart: &t, ProvisioningModel: "STANDARD"}
-	if m.Scheduling != nil {
-		inst.Scheduling.Preemptible = m.Scheduling.Preemptible
-		if m.Scheduling.AutomaticRestart != nil {
-			inst.Scheduling.AutomaticRestart = m.Scheduling.AutomaticRestart
-		}
-	}
 	for i, nic := range vm.Nic {
 		ni := NetworkInterface{Kind: "compute#networkInterface", Name: "nic" + strconv.Itoa(i),
-			Network:    c.link("global", "networks", defaultNetwork),
-			Subnetwork: c.link("regions", regionOf(z.name), "subnetworks", defaultNetwork),
+			Network:    c.link("global", "networks", nicNetwork(&nic)),
+			Subnetwork: c.link("regions", regionOf(z.name), "subnetworks", nicNetwork(&nic)),
 			NetworkIP:  nic.IPAddress, StackType: "IPV4_ONLY", Fingerprint: fingerprint(nic.ID)}
 		if i == 0 && (m.ExternalIP || vm.PublicIP != "") {
 			ac := AccessConfig{Kind: "compute#accessConfig", Name: "external-nat", Type: "ONE_TO_ONE_NAT", NetworkTier: "PREMIUM"}
@@ -261,4 +298,13 @@ func (g *Gateway) aggregatedInstances(c *call) (any, error) {
 		scopes[i] = "zones/" + z.name
 	}
 	return c.aggregated("compute#instanceAggregatedList", "instances", c.link("aggregated", "instances"), es, scopes)
+}
+
+// nicNetwork is the GCE network of a VM's NIC: an isolated network's own
+// name (networks.insert made it), else default.
+func nicNetwork(nic *csclient.Nic) string {
+	if name := gceName(nic.NetworkName); nic.Type == "Isolated" && validName(name) {
+		return name
+	}
+	return defaultNetwork
 }

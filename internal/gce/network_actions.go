@@ -9,7 +9,8 @@ import (
 // Networks beyond "default": a GCE network is a CloudStack isolated
 // network of the same name in each Advanced zone (GCE's networks are
 // global, CloudStack's zonal). Basic zones have one shared network and
-// get none. Instances still join only "default" (checkNetwork).
+// get none. Instances join any of them (instanceNetwork); firewalls only
+// "default" (checkNetwork).
 
 // networkInsert is the part of compute#network an insert reads.
 type networkInsert struct {

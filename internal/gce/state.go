@@ -13,6 +13,8 @@ import (
 //	/gce/firewalls/<project>/<name>           firewallMeta
 //	/gce/projects/<project>                   projectMeta
 //	/gce/operations/<project>/<name>          opRecord
+//	/gce/instancetemplates/<project>/<name>   templateRecord
+//	/gce/instancegroupmanagers/<project>/<zone>/<name>  groupRecord
 
 // instanceMeta is what an instance has beyond its CloudStack VM.
 type instanceMeta struct {
@@ -36,6 +38,10 @@ type instanceMeta struct {
 	Created     time.Time `json:"created"`
 	LastStart   time.Time `json:"lastStart,omitzero"`
 	LastStop    time.Time `json:"lastStop,omitzero"`
+	// Suspended is set by instances.suspend (CloudStack has no suspend:
+	// the VM is stopped) and cleared when the VM is started again.
+	Suspended   bool      `json:"suspended,omitempty"`
+	LastSuspend time.Time `json:"lastSuspend,omitzero"`
 }
 
 // firewallMeta is what a firewall has beyond its security group.

@@ -220,42 +220,70 @@ type ServiceAccount struct {
 	Scopes []string `json:"scopes,omitempty"`
 }
 
-// Scheduling is an instance's scheduling options.
+// Scheduling is an instance's scheduling options. Preemptible is a
+// pointer so that setScheduling can tell "false" from "not given".
 type Scheduling struct {
-	OnHostMaintenance string `json:"onHostMaintenance,omitempty"`
-	AutomaticRestart  *bool  `json:"automaticRestart,omitempty"`
-	Preemptible       bool   `json:"preemptible"`
-	ProvisioningModel string `json:"provisioningModel,omitempty"`
+	OnHostMaintenance         string            `json:"onHostMaintenance,omitempty"`
+	AutomaticRestart          *bool             `json:"automaticRestart,omitempty"`
+	Preemptible               *bool             `json:"preemptible,omitempty"`
+	ProvisioningModel         string            `json:"provisioningModel,omitempty"`
+	InstanceTerminationAction string            `json:"instanceTerminationAction,omitempty"`
+	MinNodeCpus               int64             `json:"minNodeCpus,omitempty"`
+	NodeAffinities            []NodeAffinity    `json:"nodeAffinities,omitempty"`
+	MaxRunDuration            *Duration         `json:"maxRunDuration,omitempty"`
+	TerminationTime           string            `json:"terminationTime,omitempty"`
+	LocalSsdRecoveryTimeout   *Duration         `json:"localSsdRecoveryTimeout,omitempty"`
+	GracefulShutdown          *GracefulShutdown `json:"gracefulShutdown,omitempty"`
+}
+
+// NodeAffinity is one sole-tenant node affinity of a scheduling.
+type NodeAffinity struct {
+	Key      string   `json:"key,omitempty"`
+	Operator string   `json:"operator,omitempty"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// Duration is GCE's duration: seconds (an int64, as a string) and nanos.
+type Duration struct {
+	Seconds int64 `json:"seconds,string"`
+	Nanos   int64 `json:"nanos,omitempty"`
+}
+
+// GracefulShutdown is a scheduling's graceful shutdown setting.
+type GracefulShutdown struct {
+	Enabled     *bool     `json:"enabled,omitempty"`
+	MaxDuration *Duration `json:"maxDuration,omitempty"`
 }
 
 // Instance is compute#instance.
 type Instance struct {
-	Kind               string             `json:"kind,omitempty"`
-	ID                 uint64             `json:"id,string,omitempty"`
-	CreationTimestamp  string             `json:"creationTimestamp,omitempty"`
-	Name               string             `json:"name"`
-	Description        string             `json:"description,omitempty"`
-	Tags               *Tags              `json:"tags,omitempty"`
-	MachineType        string             `json:"machineType,omitempty"`
-	Status             string             `json:"status,omitempty"`
-	StatusMessage      string             `json:"statusMessage,omitempty"`
-	Zone               string             `json:"zone,omitempty"`
-	CanIPForward       bool               `json:"canIpForward"`
-	NetworkInterfaces  []NetworkInterface `json:"networkInterfaces,omitempty"`
-	Disks              []AttachedDisk     `json:"disks,omitempty"`
-	Metadata           *Metadata          `json:"metadata,omitempty"`
-	ServiceAccounts    []ServiceAccount   `json:"serviceAccounts,omitempty"`
-	SelfLink           string             `json:"selfLink,omitempty"`
-	Scheduling         *Scheduling        `json:"scheduling,omitempty"`
-	CPUPlatform        string             `json:"cpuPlatform,omitempty"`
-	Labels             map[string]string  `json:"labels,omitempty"`
-	LabelFingerprint   string             `json:"labelFingerprint,omitempty"`
-	StartRestricted    bool               `json:"startRestricted"`
-	DeletionProtection bool               `json:"deletionProtection"`
-	Fingerprint        string             `json:"fingerprint,omitempty"`
-	LastStartTimestamp string             `json:"lastStartTimestamp,omitempty"`
-	LastStopTimestamp  string             `json:"lastStopTimestamp,omitempty"`
-	Hostname           string             `json:"hostname,omitempty"`
+	Kind                   string             `json:"kind,omitempty"`
+	ID                     uint64             `json:"id,string,omitempty"`
+	CreationTimestamp      string             `json:"creationTimestamp,omitempty"`
+	Name                   string             `json:"name"`
+	Description            string             `json:"description,omitempty"`
+	Tags                   *Tags              `json:"tags,omitempty"`
+	MachineType            string             `json:"machineType,omitempty"`
+	Status                 string             `json:"status,omitempty"`
+	StatusMessage          string             `json:"statusMessage,omitempty"`
+	Zone                   string             `json:"zone,omitempty"`
+	CanIPForward           bool               `json:"canIpForward"`
+	NetworkInterfaces      []NetworkInterface `json:"networkInterfaces,omitempty"`
+	Disks                  []AttachedDisk     `json:"disks,omitempty"`
+	Metadata               *Metadata          `json:"metadata,omitempty"`
+	ServiceAccounts        []ServiceAccount   `json:"serviceAccounts,omitempty"`
+	SelfLink               string             `json:"selfLink,omitempty"`
+	Scheduling             *Scheduling        `json:"scheduling,omitempty"`
+	CPUPlatform            string             `json:"cpuPlatform,omitempty"`
+	Labels                 map[string]string  `json:"labels,omitempty"`
+	LabelFingerprint       string             `json:"labelFingerprint,omitempty"`
+	StartRestricted        bool               `json:"startRestricted"`
+	DeletionProtection     bool               `json:"deletionProtection"`
+	Fingerprint            string             `json:"fingerprint,omitempty"`
+	LastStartTimestamp     string             `json:"lastStartTimestamp,omitempty"`
+	LastStopTimestamp      string             `json:"lastStopTimestamp,omitempty"`
+	LastSuspendedTimestamp string             `json:"lastSuspendedTimestamp,omitempty"`
+	Hostname               string             `json:"hostname,omitempty"`
 }
 
 // Disk is compute#disk.
