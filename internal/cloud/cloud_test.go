@@ -3,6 +3,7 @@ package cloud
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -416,5 +417,45 @@ func TestErrorsMapToCloudStackCodes(t *testing.T) {
 	s.Read(func(r Reader) { n = len(r.VMs()) })
 	if n != 0 {
 		t.Fatalf("failed deploys left %d VMs", n)
+	}
+}
+
+// TestDeployIsOneCommit: a deploy whose start takes no time creates and
+// starts the VM in one transaction, so it answers with its job complete
+// (no client waits on a job poll) and costs one durable write; the
+// events still say create, then start.
+func TestDeployIsOneCommit(t *testing.T) {
+	st := memory.New(memory.Options{})
+	s := start(t, st, smallDC+"templates: [{name: t1, osType: Other, size: 1}]\n", nil)
+	zone, so, tpl := ids(s)
+	ctx := context.Background()
+	rev0, err := st.Rev(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, job, err := s.DeployVM(ctx, s.Admin(), DeployRequest{ZoneID: zone, ServiceOfferingID: so, TemplateID: tpl, StartVM: true, Name: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev1, err := st.Rev(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev1 != rev0+1 {
+		t.Errorf("the deploy took %d revisions, want 1", rev1-rev0)
+	}
+	if job.Status != JobSucceeded || vm.State != VMRunning || vm.HostID == "" || vm.JobID != "" || vmState(s, vm.ID) != VMRunning {
+		t.Fatalf("job %+v, vm %+v", job, vm)
+	}
+	var types []string
+	s.Read(func(r Reader) {
+		for _, e := range r.Events() {
+			if e.ResourceID == vm.ID {
+				types = append(types, e.Type)
+			}
+		}
+	})
+	if !slices.Equal(types, []string{"VM.CREATE", "VM.START"}) {
+		t.Errorf("events %v", types)
 	}
 }
