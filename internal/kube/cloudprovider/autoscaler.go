@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -288,23 +289,32 @@ func (a *Autoscaler) offeringCPUs(ctx context.Context, name string) (int64, erro
 	return 0, fmt.Errorf("node group: no service offering %q", name)
 }
 
-// scaleUp deploys n VMs of the group (without waiting for their jobs).
+// deployWorkers bounds the deploys one scale-up has under way at once, as
+// cluster-autoscaler's cloud providers create a group's instances side by
+// side: a CloudStack answers each deploy after its own round trip.
+const deployWorkers = 16
+
+// scaleUp deploys n VMs of the group (without waiting for their jobs),
+// deployWorkers at a time.
 func (a *Autoscaler) scaleUp(ctx context.Context, g NodeGroup, n int) error {
 	zoneID, offID, tmplID, err := a.resolve(ctx, g)
 	if err != nil {
 		return err
 	}
 	ud := base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\n" + a.join + "\n"))
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(deployWorkers)
 	for range n {
 		var b [4]byte
 		_, _ = rand.Read(b[:])
 		q := csclient.Params("zoneid", zoneID, "serviceofferingid", offID, "templateid", tmplID,
 			"name", g.Name+"-"+hex.EncodeToString(b[:]), "userdata", ud, "securitygroupnames", strings.Join(g.SecurityGroups, ","))
-		if _, err := a.cs.Async(ctx, "deployVirtualMachine", q); err != nil {
+		eg.Go(func() error {
+			_, err := a.cs.Async(ctx, "deployVirtualMachine", q)
 			return err
-		}
+		})
 	}
-	return nil
+	return eg.Wait()
 }
 
 func (a *Autoscaler) resolve(ctx context.Context, g NodeGroup) (zoneID, offID, tmplID string, err error) {
