@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -457,5 +458,54 @@ func TestDeployIsOneCommit(t *testing.T) {
 	})
 	if !slices.Equal(types, []string{"VM.CREATE", "VM.START"}) {
 		t.Errorf("events %v", types)
+	}
+}
+
+// TestConsoleSurvivesRestart: what a VM's guest wrote to its console is
+// kept in the store, so a simulator started again on it (a restart) shows
+// it; an expunged VM's console is forgotten there too, and the kept text
+// is bounded as the console is.
+func TestConsoleSurvivesRestart(t *testing.T) {
+	st := memory.New(memory.Options{})
+	y := smallDC + "templates: [{name: t1, osType: Other, size: 1}]\n"
+	s1 := start(t, st, y, nil)
+	zone, so, tpl := ids(s1)
+	ctx := context.Background()
+	vm, _, err := s1.DeployVM(ctx, s1.Admin(), DeployRequest{ZoneID: zone, ServiceOfferingID: so, TemplateID: tpl, StartVM: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1.WriteConsole(vm.ID, "cloud-init[1024]: stratus agent: the API server refused the token: Unauthorized (401)\n")
+	s1.WriteConsole(vm.ID, strings.Repeat("x", maxConsole)) // pushes the first line out: the bound holds
+	s1.WriteConsole(vm.ID, "\nlast line\n")
+	want, err := s1.ConsoleOutput(s1.Admin(), vm.ID)
+	if err != nil || len(want) != maxConsole || !strings.HasSuffix(want, "last line\n") {
+		t.Fatalf("console before the restart: %d bytes, %v", len(want), err)
+	}
+	if err := s1.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s2 := start(t, st, y, nil)
+	if got, err := s2.ConsoleOutput(s2.Admin(), vm.ID); err != nil || got != want {
+		t.Fatalf("console after the restart: %d bytes (want %d), %v", len(got), len(want), err)
+	}
+
+	// expunged, its console goes from the store at the next restart
+	job, err := s2.DestroyVM(ctx, s2.Admin(), vm.ID, true, "destroy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := waitJob(t, s2, job.ID); j.Status != JobSucceeded {
+		t.Fatalf("destroy: %+v", j)
+	}
+	if err := s2.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s3 := start(t, st, y, nil)
+	if err := s3.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.List(ctx, consolePrefix, store.ListOptions{}); err != nil || len(res.KVs) != 0 {
+		t.Errorf("consoles kept after the VM was expunged: %v %v", res.KVs, err)
 	}
 }
