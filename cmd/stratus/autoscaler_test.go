@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 
 	"github.com/stratus-cloud/stratus/internal/testenv"
@@ -150,16 +151,21 @@ func createCrunch(tb testing.TB, kc kubernetes.Interface, replicas int) {
 	}
 }
 
-// scaleCrunch sets the Deployment's replicas.
+// scaleCrunch sets the Deployment's replicas (again when the controller
+// wrote its status in between, as kubectl scale does).
 func scaleCrunch(tb testing.TB, kc kubernetes.Interface, replicas int32) {
 	tb.Helper()
 	ctx := context.Background()
-	sc, err := kc.AppsV1().Deployments("default").GetScale(ctx, "crunch", metav1.GetOptions{})
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sc, err := kc.AppsV1().Deployments("default").GetScale(ctx, "crunch", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sc.Spec.Replicas = replicas
+		_, err = kc.AppsV1().Deployments("default").UpdateScale(ctx, "crunch", sc, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		tb.Fatal(err)
-	}
-	sc.Spec.Replicas = replicas
-	if _, err := kc.AppsV1().Deployments("default").UpdateScale(ctx, "crunch", sc, metav1.UpdateOptions{}); err != nil {
 		tb.Fatal(err)
 	}
 }
