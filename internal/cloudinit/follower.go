@@ -106,7 +106,7 @@ type Options struct {
 	// look per WakeGap.
 	Changed func() <-chan struct{}
 	WakeGap time.Duration
-	Log      *slog.Logger
+	Log     *slog.Logger
 	// Metrics, if set, gets stratus_cloudinit_joins_total.
 	Metrics prometheus.Registerer
 }
