@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +17,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 
 	"github.com/stratus-cloud/stratus/internal/testenv"
@@ -151,21 +152,13 @@ func createCrunch(tb testing.TB, kc kubernetes.Interface, replicas int) {
 	}
 }
 
-// scaleCrunch sets the Deployment's replicas (again when the controller
-// wrote its status in between, as kubectl scale does).
+// scaleCrunch sets the Deployment's replicas with a merge patch of its
+// scale subresource: no resourceVersion, so the controller's status writes
+// meanwhile cannot make it conflict (a get and update did, under load).
 func scaleCrunch(tb testing.TB, kc kubernetes.Interface, replicas int32) {
 	tb.Helper()
-	ctx := context.Background()
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		sc, err := kc.AppsV1().Deployments("default").GetScale(ctx, "crunch", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		sc.Spec.Replicas = replicas
-		_, err = kc.AppsV1().Deployments("default").UpdateScale(ctx, "crunch", sc, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
+	patch := []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, replicas))
+	if _, err := kc.AppsV1().Deployments("default").Patch(context.Background(), "crunch", types.MergePatchType, patch, metav1.PatchOptions{}, "scale"); err != nil {
 		tb.Fatal(err)
 	}
 }

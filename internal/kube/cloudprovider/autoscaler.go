@@ -184,6 +184,7 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 		// scale down nodes empty for scaleDownAfter, never below min
 		count := len(members)
 		now := time.Now()
+		var victims []csclient.VirtualMachine
 		for _, vm := range members {
 			name := strings.ToLower(vm.Name)
 			if !nodeNames[name] || busy[name] || len(mine) > 0 {
@@ -198,11 +199,15 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 			if now.Sub(since) < scaleDownAfter || count <= g.Min {
 				continue
 			}
-			if err := a.cs.AsyncWait(ctx, "destroyVirtualMachine", csclient.Params("id", vm.ID, "expunge", "true"), "", nil); err != nil {
+			count--
+			victims = append(victims, vm)
+		}
+		for i, err := range a.destroy(ctx, victims) {
+			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			count--
+			name := strings.ToLower(victims[i].Name)
 			gs.CloudProviderTarget--
 			delete(a.emptySince, name)
 			a.rec.Eventf(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, corev1.EventTypeNormal, "ScaleDown", "node removed by cluster autoscaler: empty for %v", scaleDownAfter)
@@ -289,9 +294,10 @@ func (a *Autoscaler) offeringCPUs(ctx context.Context, name string) (int64, erro
 	return 0, fmt.Errorf("node group: no service offering %q", name)
 }
 
-// deployWorkers bounds the deploys one scale-up has under way at once, as
-// cluster-autoscaler's cloud providers create a group's instances side by
-// side: a CloudStack answers each deploy after its own round trip.
+// deployWorkers bounds the deploys (or destroys) one scale-up (or down)
+// has under way at once, as cluster-autoscaler's cloud providers create
+// and delete a group's instances side by side: a CloudStack answers each
+// after its own round trip.
 const deployWorkers = 16
 
 // scaleUp deploys n VMs of the group (without waiting for their jobs),
@@ -315,6 +321,22 @@ func (a *Autoscaler) scaleUp(ctx context.Context, g NodeGroup, n int) error {
 		})
 	}
 	return eg.Wait()
+}
+
+// destroy destroys and expunges the VMs, deployWorkers at a time, each
+// waited for; it returns each one's error.
+func (a *Autoscaler) destroy(ctx context.Context, vms []csclient.VirtualMachine) []error {
+	errs := make([]error, len(vms))
+	var eg errgroup.Group
+	eg.SetLimit(deployWorkers)
+	for i, vm := range vms {
+		eg.Go(func() error {
+			errs[i] = a.cs.AsyncWait(ctx, "destroyVirtualMachine", csclient.Params("id", vm.ID, "expunge", "true"), "", nil)
+			return nil
+		})
+	}
+	_ = eg.Wait()
+	return errs
 }
 
 func (a *Autoscaler) resolve(ctx context.Context, g NodeGroup) (zoneID, offID, tmplID string, err error) {
