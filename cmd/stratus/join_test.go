@@ -363,3 +363,63 @@ func TestHARestartBlinksNode(t *testing.T) {
 		t.Errorf("ha-1 after the HA restart: %v %+v", err, n)
 	}
 }
+
+// TestConsoleOutputSurvivesRestart: the console of a VM whose join was
+// refused (a wrong token) still says why after `stratus up` is stopped
+// and started again on the same data dir, read with the CloudStack Go
+// SDK. The VM is stopped before the restart, so no boot after it writes
+// the reason again.
+func TestConsoleOutputSurvivesRestart(t *testing.T) {
+	c := startJoinable(t)
+	sdk := func(e map[string]string) *cloudstack.CloudStackClient {
+		return cloudstack.NewAsyncClient(e["CLOUDSTACK_API_URL"], e["CLOUDSTACK_API_KEY"], e["CLOUDSTACK_SECRET_KEY"], false)
+	}
+	cs := sdk(c.csEnv)
+	zoneID, _, err := cs.Zone.GetZoneID("Sandbox-simulator-basic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offID, _, err := cs.ServiceOffering.GetServiceOfferingID("Micro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmplID, _, err := cs.Template.GetTemplateID("Debian 12", "featured", zoneID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := strings.SplitAfter(c.join, "--token ")[0] + "not-the-token"
+	dp := cs.VirtualMachine.NewDeployVirtualMachineParams(offID, tmplID, zoneID)
+	dp.SetName("bad-1")
+	dp.SetUserdata(base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\n" + wrong + "\n")))
+	vm, err := cs.VirtualMachine.DeployVirtualMachine(dp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const why = "stratus agent: the API server refused the token: Unauthorized (401)"
+	console := func(cs *cloudstack.CloudStackClient) string {
+		p := &cloudstack.CustomServiceParams{}
+		p.SetParam("id", vm.Id)
+		var out struct {
+			ConsoleOutput struct {
+				Output string `json:"output"`
+			} `json:"consoleoutput"`
+		}
+		if err := cs.Custom.(*cloudstack.CustomService).CustomRequest("getVirtualMachineConsoleOutput", p, &out); err != nil {
+			t.Fatalf("getVirtualMachineConsoleOutput: %v", err)
+		}
+		return out.ConsoleOutput.Output
+	}
+	testenv.Eventually(t, 20*time.Second, "bad-1's console to say why it did not join", func() bool { return strings.Contains(console(cs), why) })
+	if _, err := cs.VirtualMachine.StopVirtualMachine(cs.VirtualMachine.NewStopVirtualMachineParams(vm.Id)); err != nil {
+		t.Fatal(err)
+	}
+	before := console(cs)
+	c.p.stop(t)
+
+	p := startUp(t, c.p.dataDir, "--runtime", "sim")
+	p.waitReady(t, 60*time.Second)
+	after := console(sdk(env(t, c.p.dataDir, "cloudstack")))
+	if after != before || strings.Count(after, why) != 1 {
+		t.Errorf("bad-1's console after the restart:\n%s\nbefore it:\n%s", after, before)
+	}
+}

@@ -176,6 +176,7 @@ func BenchmarkJoin500(b *testing.B) {
 		tmplID, _, _ := cs.Template.GetTemplateID("Debian 12", "featured", zoneID)
 		ud := base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\n" + c.join + "\n"))
 		cpu0 := cpuSeconds(c.p.cmd.Process.Pid)
+		prof := serverProfile(b, c.p.dataDir, "join500")
 		b.StartTimer()
 		start := time.Now()
 		work := make(chan int)
@@ -229,6 +230,8 @@ func BenchmarkJoin500(b *testing.B) {
 		b.ReportMetric(deployed.Seconds(), "s-deployed")
 		b.ReportMetric(cpuSeconds(c.p.cmd.Process.Pid)-cpu0, "server-cpu-s")
 		b.ReportMetric(rssMB(c.p.cmd.Process.Pid), "server-RSS-MB")
+		b.ReportMetric(peakRSSMB(c.p.cmd.Process.Pid), "server-peak-RSS-MB")
+		prof()
 		c.p.stop(b)
 	}
 }

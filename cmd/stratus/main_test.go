@@ -24,8 +24,13 @@ var (
 	buildErr  error
 )
 
+// stratusBinary builds the binary once per test run; STRATUS_TEST_BINARY
+// names a built one instead (benchmarks alternate an old and a new build).
 func stratusBinary(tb testing.TB) string {
 	tb.Helper()
+	if bin := os.Getenv("STRATUS_TEST_BINARY"); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "stratus-bin-")
 		if err != nil {

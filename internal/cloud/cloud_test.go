@@ -3,6 +3,8 @@ package cloud
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -416,5 +418,94 @@ func TestErrorsMapToCloudStackCodes(t *testing.T) {
 	s.Read(func(r Reader) { n = len(r.VMs()) })
 	if n != 0 {
 		t.Fatalf("failed deploys left %d VMs", n)
+	}
+}
+
+// TestDeployIsOneCommit: a deploy whose start takes no time creates and
+// starts the VM in one transaction, so it answers with its job complete
+// (no client waits on a job poll) and costs one durable write; the
+// events still say create, then start.
+func TestDeployIsOneCommit(t *testing.T) {
+	st := memory.New(memory.Options{})
+	s := start(t, st, smallDC+"templates: [{name: t1, osType: Other, size: 1}]\n", nil)
+	zone, so, tpl := ids(s)
+	ctx := context.Background()
+	rev0, err := st.Rev(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, job, err := s.DeployVM(ctx, s.Admin(), DeployRequest{ZoneID: zone, ServiceOfferingID: so, TemplateID: tpl, StartVM: true, Name: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev1, err := st.Rev(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev1 != rev0+1 {
+		t.Errorf("the deploy took %d revisions, want 1", rev1-rev0)
+	}
+	if job.Status != JobSucceeded || vm.State != VMRunning || vm.HostID == "" || vm.JobID != "" || vmState(s, vm.ID) != VMRunning {
+		t.Fatalf("job %+v, vm %+v", job, vm)
+	}
+	var types []string
+	s.Read(func(r Reader) {
+		for _, e := range r.Events() {
+			if e.ResourceID == vm.ID {
+				types = append(types, e.Type)
+			}
+		}
+	})
+	if !slices.Equal(types, []string{"VM.CREATE", "VM.START"}) {
+		t.Errorf("events %v", types)
+	}
+}
+
+// TestConsoleSurvivesRestart: what a VM's guest wrote to its console is
+// kept in the store, so a simulator started again on it (a restart) shows
+// it; an expunged VM's console is forgotten there too, and the kept text
+// is bounded as the console is.
+func TestConsoleSurvivesRestart(t *testing.T) {
+	st := memory.New(memory.Options{})
+	y := smallDC + "templates: [{name: t1, osType: Other, size: 1}]\n"
+	s1 := start(t, st, y, nil)
+	zone, so, tpl := ids(s1)
+	ctx := context.Background()
+	vm, _, err := s1.DeployVM(ctx, s1.Admin(), DeployRequest{ZoneID: zone, ServiceOfferingID: so, TemplateID: tpl, StartVM: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1.WriteConsole(vm.ID, "cloud-init[1024]: stratus agent: the API server refused the token: Unauthorized (401)\n")
+	s1.WriteConsole(vm.ID, strings.Repeat("x", maxConsole)) // pushes the first line out: the bound holds
+	s1.WriteConsole(vm.ID, "\nlast line\n")
+	want, err := s1.ConsoleOutput(s1.Admin(), vm.ID)
+	if err != nil || len(want) != maxConsole || !strings.HasSuffix(want, "last line\n") {
+		t.Fatalf("console before the restart: %d bytes, %v", len(want), err)
+	}
+	if err := s1.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s2 := start(t, st, y, nil)
+	if got, err := s2.ConsoleOutput(s2.Admin(), vm.ID); err != nil || got != want {
+		t.Fatalf("console after the restart: %d bytes (want %d), %v", len(got), len(want), err)
+	}
+
+	// expunged, its console goes from the store at the next restart
+	job, err := s2.DestroyVM(ctx, s2.Admin(), vm.ID, true, "destroy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := waitJob(t, s2, job.ID); j.Status != JobSucceeded {
+		t.Fatalf("destroy: %+v", j)
+	}
+	if err := s2.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s3 := start(t, st, y, nil)
+	if err := s3.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := st.List(ctx, consolePrefix, store.ListOptions{}); err != nil || len(res.KVs) != 0 {
+		t.Errorf("consoles kept after the VM was expunged: %v %v", res.KVs, err)
 	}
 }

@@ -122,12 +122,10 @@ func (s *Sim) run(j *Job, work func(ctx context.Context, jc *jobCtx) error) {
 			}
 			b := &batch{}
 			n := *cur
-			n.Completed = s.clock.Now().UTC()
 			if err != nil {
-				e := AsError(err)
-				n.Status, n.ResultCode, n.ErrorCSCode, n.ErrorText = JobFailed, e.Code, e.CSCode, e.Text
+				n.fail(s.clock.Now().UTC(), err)
 			} else {
-				n.Status, n.Success = JobSucceeded, true
+				n.Status, n.Success, n.Completed = JobSucceeded, true, s.clock.Now().UTC()
 			}
 			put(b, ix.jobs, &n)
 			return s.commit(context.WithoutCancel(s.ctx), b)

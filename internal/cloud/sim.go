@@ -134,8 +134,12 @@ func (s *Sim) Start(ctx context.Context) (err error) {
 	if err := s.applyPingFaults(ctx); err != nil {
 		return err
 	}
-	s.jobs.Add(1)
+	if err := s.loadConsoles(ctx); err != nil {
+		return err
+	}
+	s.jobs.Add(2)
 	go s.expiryLoop()
+	go s.consoleLoop()
 	s.mu.Lock()
 	s.started = true
 	n, h := s.ix.vms.len(), s.ix.hosts.len()

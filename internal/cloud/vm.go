@@ -66,6 +66,7 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 	}
 	var vm *VM
 	var job *Job
+	var startWait time.Duration
 	err := s.write(func(ix *index) error {
 		owner, err := ix.ownerFor(c, r.Account, r.DomainID)
 		if err != nil {
@@ -178,10 +179,28 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 			return err
 		}
 		job = s.newJobVal(c, owner, JobSpec{Cmd: r.Cmd, InstanceType: KindVM, InstanceID: vm.ID})
+		ix.event(b, s, owner, c, "VM.CREATE", "Successfully completed creating VM. Vm Name: "+name, vm.ID, KindVM)
+		startWait = 0
 		if r.StartVM {
-			vm.JobID = job.ID
+			// The start is decided in the same transaction, as the job's
+			// first step would decide it a moment later: a deploy is one
+			// commit, and one whose start takes no time answers with its
+			// job complete.
+			n, wait, failErr, err := s.placeStart(ix, b, vm, r.HostID, true, c)
+			if err != nil {
+				return err
+			}
+			switch {
+			case failErr != nil:
+				job.fail(now, failErr)
+			case wait == 0:
+				job.complete(now, KindVM, &n)
+			default:
+				startWait = wait
+			}
+			vm = &n
 		} else {
-			job.complete(s.clock.Now().UTC(), KindVM, vm)
+			job.complete(now, KindVM, vm)
 		}
 		if r.Name != "" {
 			// Two servers may check the name at once: the claim decides.
@@ -190,15 +209,18 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 		put(b, ix.vms, vm)
 		put(b, ix.volumes, vol)
 		put(b, ix.jobs, job)
-		ix.event(b, s, owner, c, "VM.CREATE", "Successfully completed creating VM. Vm Name: "+name, vm.ID, KindVM)
 		return s.commit(ctx, b)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	if r.StartVM {
+	if startWait > 0 {
+		// the VM is Starting: the job ends when the start's time is up
 		s.run(job, func(ctx context.Context, jc *jobCtx) error {
-			return s.startVM(ctx, jc, vm.ID, r.HostID, true)
+			if err := s.sleep(ctx, startWait); err != nil {
+				return err
+			}
+			return s.settle(ctx, jc, vm.ID, VMStarting, VMRunning)
 		})
 		if j, err := s.Job(c, job.ID); err == nil {
 			job = j
@@ -216,6 +238,12 @@ func (s *Sim) newJobVal(c Caller, owner Owner, spec JobSpec) *Job {
 func (j *Job) complete(now time.Time, kind Kind, obj any) {
 	j.Status, j.Completed, j.ResultKind = JobSucceeded, now, kind
 	j.Result, _ = jsonMarshal(obj)
+}
+
+// fail marks a job as failed with err's code and text.
+func (j *Job) fail(now time.Time, err error) {
+	e := AsError(err)
+	j.Status, j.Completed, j.ResultCode, j.ErrorCSCode, j.ErrorText = JobFailed, now, e.Code, e.CSCode, e.Text
 }
 
 func macFor(seq int64, i int) string {
@@ -314,42 +342,16 @@ func (s *Sim) startVM(ctx context.Context, jc *jobCtx, id, hostID string, deploy
 			jc.complete(b, KindVM, vm)
 			return s.commit(ctx, b)
 		}
-		next, err := vm.State.move(VMStarting, "start")
+		b := &batch{}
+		n, w, fe, err := s.placeStart(ix, b, vm, hostID, deploying, jc.caller(ix))
 		if err != nil {
 			return err
 		}
-		so, _ := ix.serviceOfferings.get(vm.ServiceOfferingID)
-		b := &batch{}
-		var host *Host
-		var act FaultAction
-		for _, h := range ix.placementCandidates(vm, so, hostID) {
-			act = ix.matchFault(b, CmdStart, vm, h)
-			if act.Result != FaultNone {
-				continue // the agent failed; try the next host, as the planner does
-			}
-			host = h
-			break
-		}
-		n := *vm
-		n.JobID = ""
-		if host == nil {
-			failErr = deploymentError(vm)
-			if deploying {
-				n.State = VMError
-			}
-			put(b, ix.vms, &n)
-			ix.eventError(b, s, vm.Owner, jc.caller(ix), "VM.START", "Error while starting VM: "+failErr.Error(), vm.ID, KindVM)
-			return s.commit(ctx, b)
-		}
-		n.State, n.HostID, n.LastHostID = next, host.ID, host.ID
-		ix.addLoad(b, host, so, 1)
-		wait = s.timing(CmdStart) + act.Wait
-		if wait == 0 {
-			n.State = VMRunning
+		wait, failErr = w, fe
+		if failErr == nil && wait == 0 {
 			jc.complete(b, KindVM, &n)
 		}
 		put(b, ix.vms, &n)
-		ix.event(b, s, vm.Owner, jc.caller(ix), "VM.START", "Successfully completed starting VM. Vm Name: "+vm.Name, vm.ID, KindVM)
 		return s.commit(ctx, b)
 	})
 	if err != nil || failErr != nil || wait == 0 {
@@ -359,6 +361,48 @@ func (s *Sim) startVM(ctx context.Context, jc *jobCtx, id, hostID string, deploy
 		return err
 	}
 	return s.settle(ctx, jc, id, VMStarting, VMRunning)
+}
+
+// placeStart decides the start of a Stopped VM, in b: the first
+// placement candidate whose agent does not fail the start (a fault) takes
+// it, Starting, or Running at once when the start takes no time (wait 0).
+// When no host takes it, failErr says why and a deploy leaves the VM in
+// Error. It returns the VM as it leaves this step, for the caller to put,
+// and the start's events are added to b.
+func (s *Sim) placeStart(ix *index, b *batch, vm *VM, hostID string, deploying bool, c Caller) (n VM, wait time.Duration, failErr, err error) {
+	next, err := vm.State.move(VMStarting, "start")
+	if err != nil {
+		return n, 0, nil, err
+	}
+	so, _ := ix.serviceOfferings.get(vm.ServiceOfferingID)
+	var host *Host
+	var act FaultAction
+	for _, h := range ix.placementCandidates(vm, so, hostID) {
+		act = ix.matchFault(b, CmdStart, vm, h)
+		if act.Result != FaultNone {
+			continue // the agent failed; try the next host, as the planner does
+		}
+		host = h
+		break
+	}
+	n = *vm
+	n.JobID = ""
+	if host == nil {
+		failErr = deploymentError(vm)
+		if deploying {
+			n.State = VMError
+		}
+		ix.eventError(b, s, vm.Owner, c, "VM.START", "Error while starting VM: "+failErr.Error(), vm.ID, KindVM)
+		return n, 0, failErr, nil
+	}
+	n.State, n.HostID, n.LastHostID = next, host.ID, host.ID
+	ix.addLoad(b, host, so, 1)
+	wait = s.timing(CmdStart) + act.Wait
+	if wait == 0 {
+		n.State = VMRunning
+	}
+	ix.event(b, s, vm.Owner, c, "VM.START", "Successfully completed starting VM. Vm Name: "+vm.Name, vm.ID, KindVM)
+	return n, wait, nil, nil
 }
 
 func firstErr(errs ...error) error {

@@ -206,6 +206,15 @@ func listVMs(rq *request) (any, error) {
 		if !sc.ListAll && sc.Account == "" && sc.DomainID == "" {
 			all = r.VMsOf(rq.c.Account.ID) // the common case: the caller's own VMs
 		}
+		if id := rq.str("id"); id != "" {
+			// one VM by id (the SDKs' GetVirtualMachineByID, the cloud-init
+			// follower reading a booted VM's user data): a lookup rather
+			// than a walk of every VM; the filters below still apply
+			all = nil
+			if vm, ok := r.VM(id); ok {
+				all = []*cloud.VM{vm}
+			}
+		}
 		netID, sgID, kp := rq.str("networkid"), rq.str("securitygroupid"), rq.str("keypair")
 		return listView(rq, "virtualmachine", all, func(vm *cloud.VM) bool {
 			if !keep(vm.Owner) || !ids(vm.ID) || !rq.match("name", vm.Name) || !rq.match("zoneid", vm.ZoneID) ||

@@ -36,6 +36,9 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("GET "+p+"/regions/{region}/subnetworks", g.listSubnetworks)
 	h("GET "+p+"/regions/{region}/subnetworks/{name}", g.getSubnetwork)
 	h("GET "+p+"/aggregated/subnetworks", g.aggregatedSubnetworks)
+	h("GET "+p+"/regions/{region}/forwardingRules", g.listForwardingRules)
+	h("GET "+p+"/regions/{region}/forwardingRules/{name}", g.getForwardingRule)
+	h("GET "+p+"/aggregated/forwardingRules", g.aggregatedForwardingRules)
 	h("GET "+p+"/global/routes", g.listRoutes)
 	h("GET "+p+"/global/routes/{name}", g.getRoute)
 

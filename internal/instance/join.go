@@ -41,7 +41,7 @@ func (w *wiring) buildJoin(sm *cloud.Sim, dc *cloud.Datacenter, cs http.Handler,
 			if err != nil {
 				return err
 			}
-			f, err := cloudinit.New(cloudinit.Options{CloudStack: csc, Pool: pool, Console: sm, Servers: []string{srv.URL()}, Token: srv.JoinToken(), Log: w.log, Metrics: w.reg})
+			f, err := cloudinit.New(cloudinit.Options{CloudStack: csc, Pool: pool, Console: sm, Changed: sm.Changed, Servers: []string{srv.URL()}, Token: srv.JoinToken(), Log: w.log, Metrics: w.reg})
 			if err != nil {
 				return err
 			}

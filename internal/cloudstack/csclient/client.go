@@ -170,6 +170,14 @@ func (c *Client) decode(command string, resp *http.Response, out any) error {
 	if err != nil {
 		return fmt.Errorf("cloudstack %s: read: %w", command, err)
 	}
+	if d, ok := out.(answerDecoder); ok && resp.StatusCode == http.StatusOK {
+		if done, err := d.decodeAnswer(command, body); done {
+			if err != nil {
+				return fmt.Errorf("cloudstack %s: %w", command, err)
+			}
+			return nil
+		}
+	}
 	inner, err := unwrap(body)
 	if err != nil {
 		if resp.StatusCode != http.StatusOK {
@@ -198,6 +206,13 @@ func (c *Client) decode(command string, resp *http.Response, out any) error {
 		return fmt.Errorf("cloudstack %s: decode: %w", command, err)
 	}
 	return nil
+}
+
+// answerDecoder is an out value that decodes a whole successful answer
+// itself (listPage); it reports false when it does not recognise it, and
+// the answer is decoded as any other.
+type answerDecoder interface {
+	decodeAnswer(command string, body []byte) (bool, error)
 }
 
 func truncate(b []byte, n int) []byte {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,4 +138,46 @@ func FuzzAnswer(f *testing.F) {
 			t.Fatalf("an unbounded error text: %d bytes", len(err.Error()))
 		}
 	})
+}
+
+// TestListAnswers: a list page is decoded from the command's envelope in
+// one pass, with count as a number or a string, and from any other
+// "…response" envelope as before; pages are walked until count.
+func TestListAnswers(t *testing.T) {
+	page := func(key string, ids ...string) string {
+		s := ""
+		for i, id := range ids {
+			if i > 0 {
+				s += ","
+			}
+			s += `{"id":"` + id + `","name":"n-` + id + `"}`
+		}
+		return `{"` + key + `":{"count":` + `COUNT` + `,"zone":[` + s + `]}}`
+	}
+	tests := []struct {
+		name   string
+		answer string
+		want   int
+	}{
+		{"envelope of the command", page("listzonesresponse", "a", "b"), 2},
+		{"another response key", page("somethingresponse", "a", "b", "c"), 3},
+		{"no items", `{"listzonesresponse":{}}`, 0},
+	}
+	for _, tc := range tests {
+		for _, count := range []string{"COUNT", `"COUNT"`} {
+			t.Run(tc.name+" "+count, func(t *testing.T) {
+				body := tc.answer
+				if count != "COUNT" {
+					body = strings.ReplaceAll(body, `:COUNT`, `:"COUNT"`)
+				}
+				body = strings.ReplaceAll(body, "COUNT", strconv.Itoa(tc.want))
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(body)) }))
+				defer srv.Close()
+				zones, err := csclient.New(srv.URL, "k", "s", srv.Client()).ListZones(context.Background())
+				if err != nil || len(zones) != tc.want || tc.want > 0 && zones[0].ID != "a" {
+					t.Fatalf("%s: %+v %v", body, zones, err)
+				}
+			})
+		}
+	}
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -26,26 +28,68 @@ func list[T any](ctx context.Context, c *Client, command, key string, params url
 	q.Set("pagesize", strconv.Itoa(pageSize))
 	for page := 1; page <= maxPages; page++ {
 		q.Set("page", strconv.Itoa(page))
-		var raw map[string]json.RawMessage
-		if err := c.Do(ctx, command, q, &raw); err != nil {
+		pg := listPage[T]{key: key}
+		if err := c.Do(ctx, command, q, &pg); err != nil {
 			return nil, err
 		}
-		var items []T
-		if v, ok := raw[key]; ok {
-			if err := json.Unmarshal(v, &items); err != nil {
-				return nil, fmt.Errorf("cloudstack %s: decode %s: %w", command, key, err)
-			}
-		}
-		all = append(all, items...)
-		var count Int
-		if v, ok := raw["count"]; ok {
-			_ = json.Unmarshal(v, &count)
-		}
-		if len(items) < pageSize || int64(len(all)) >= int64(count) {
+		all = append(all, pg.items...)
+		if len(pg.items) < pageSize || int64(len(all)) >= int64(pg.count) {
 			break
 		}
 	}
 	return all, nil
+}
+
+// listPage is one page of a list answer: the items under key, and count.
+type listPage[T any] struct {
+	key   string
+	items []T
+	count Int
+}
+
+// decodeAnswer decodes a whole answer, {"<command>response": {"count": N,
+// "<key>": [...]}}, in one pass into a struct type made for the command
+// and the key, rather than through a map at each level (three passes over
+// the items, and their copies): the cloud-init follower and the cloud
+// controller list every VM again and again. It reports false when the
+// answer has no such envelope.
+func (p *listPage[T]) decodeAnswer(command string, body []byte) (bool, error) {
+	inner := reflect.StructOf([]reflect.StructField{
+		{Name: "Count", Type: reflect.TypeFor[Int](), Tag: `json:"count"`},
+		{Name: "Items", Type: reflect.TypeFor[[]T](), Tag: reflect.StructTag(`json:"` + p.key + `"`)},
+	})
+	outer := reflect.StructOf([]reflect.StructField{
+		{Name: "R", Type: reflect.PointerTo(inner), Tag: reflect.StructTag(`json:"` + strings.ToLower(command) + `response"`)},
+	})
+	v := reflect.New(outer)
+	if err := json.Unmarshal(body, v.Interface()); err != nil {
+		return true, fmt.Errorf("decode %s: %w", p.key, err)
+	}
+	r := v.Elem().Field(0)
+	if r.IsNil() {
+		return false, nil
+	}
+	p.count = r.Elem().Field(0).Interface().(Int)
+	p.items = r.Elem().Field(1).Interface().([]T)
+	return true, nil
+}
+
+// UnmarshalJSON reads the response object of an answer whose envelope
+// decodeAnswer did not recognise.
+func (p *listPage[T]) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if v, ok := raw[p.key]; ok {
+		if err := json.Unmarshal(v, &p.items); err != nil {
+			return fmt.Errorf("decode %s: %w", p.key, err)
+		}
+	}
+	if v, ok := raw["count"]; ok {
+		_ = json.Unmarshal(v, &p.count)
+	}
+	return nil
 }
 
 // Params builds url.Values from name/value pairs, leaving out empty values.

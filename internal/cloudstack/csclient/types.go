@@ -302,6 +302,7 @@ type LoadBalancerRule struct {
 	PrivatePort Int    `json:"privateport"`
 	Protocol    string `json:"protocol"`
 	NetworkID   string `json:"networkid"`
+	ZoneID      string `json:"zoneid"`
 	State       string `json:"state"`
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -183,6 +184,7 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 		// scale down nodes empty for scaleDownAfter, never below min
 		count := len(members)
 		now := time.Now()
+		var victims []csclient.VirtualMachine
 		for _, vm := range members {
 			name := strings.ToLower(vm.Name)
 			if !nodeNames[name] || busy[name] || len(mine) > 0 {
@@ -197,11 +199,15 @@ func (a *Autoscaler) Sync(ctx context.Context) error {
 			if now.Sub(since) < scaleDownAfter || count <= g.Min {
 				continue
 			}
-			if err := a.cs.AsyncWait(ctx, "destroyVirtualMachine", csclient.Params("id", vm.ID, "expunge", "true"), "", nil); err != nil {
+			count--
+			victims = append(victims, vm)
+		}
+		for i, err := range a.destroy(ctx, victims) {
+			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			count--
+			name := strings.ToLower(victims[i].Name)
 			gs.CloudProviderTarget--
 			delete(a.emptySince, name)
 			a.rec.Eventf(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, corev1.EventTypeNormal, "ScaleDown", "node removed by cluster autoscaler: empty for %v", scaleDownAfter)
@@ -288,23 +294,49 @@ func (a *Autoscaler) offeringCPUs(ctx context.Context, name string) (int64, erro
 	return 0, fmt.Errorf("node group: no service offering %q", name)
 }
 
-// scaleUp deploys n VMs of the group (without waiting for their jobs).
+// deployWorkers bounds the deploys (or destroys) one scale-up (or down)
+// has under way at once, as cluster-autoscaler's cloud providers create
+// and delete a group's instances side by side: a CloudStack answers each
+// after its own round trip.
+const deployWorkers = 16
+
+// scaleUp deploys n VMs of the group (without waiting for their jobs),
+// deployWorkers at a time.
 func (a *Autoscaler) scaleUp(ctx context.Context, g NodeGroup, n int) error {
 	zoneID, offID, tmplID, err := a.resolve(ctx, g)
 	if err != nil {
 		return err
 	}
 	ud := base64.StdEncoding.EncodeToString([]byte("#!/bin/sh\n" + a.join + "\n"))
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(deployWorkers)
 	for range n {
 		var b [4]byte
 		_, _ = rand.Read(b[:])
 		q := csclient.Params("zoneid", zoneID, "serviceofferingid", offID, "templateid", tmplID,
 			"name", g.Name+"-"+hex.EncodeToString(b[:]), "userdata", ud, "securitygroupnames", strings.Join(g.SecurityGroups, ","))
-		if _, err := a.cs.Async(ctx, "deployVirtualMachine", q); err != nil {
+		eg.Go(func() error {
+			_, err := a.cs.Async(ctx, "deployVirtualMachine", q)
 			return err
-		}
+		})
 	}
-	return nil
+	return eg.Wait()
+}
+
+// destroy destroys and expunges the VMs, deployWorkers at a time, each
+// waited for; it returns each one's error.
+func (a *Autoscaler) destroy(ctx context.Context, vms []csclient.VirtualMachine) []error {
+	errs := make([]error, len(vms))
+	var eg errgroup.Group
+	eg.SetLimit(deployWorkers)
+	for i, vm := range vms {
+		eg.Go(func() error {
+			errs[i] = a.cs.AsyncWait(ctx, "destroyVirtualMachine", csclient.Params("id", vm.ID, "expunge", "true"), "", nil)
+			return nil
+		})
+	}
+	_ = eg.Wait()
+	return errs
 }
 
 func (a *Autoscaler) resolve(ctx context.Context, g NodeGroup) (zoneID, offID, tmplID string, err error) {
