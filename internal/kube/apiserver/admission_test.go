@@ -24,6 +24,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	cradmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	crconversion "sigs.k8s.io/controller-runtime/pkg/webhook/conversion"
 
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 	"github.com/stratus-cloud/stratus/internal/kube/certs"
@@ -41,6 +42,8 @@ type webhookServer struct {
 	// subresources is what /subresources saw: "resource/subresource
 	// group/version/Kind OPERATION name".
 	subresources []string
+	// reviews are the ConversionReviews /convert was sent.
+	reviews *conversionReviews
 }
 
 func (w *webhookServer) called(path string) int {
@@ -50,8 +53,9 @@ func (w *webhookServer) called(path string) int {
 }
 
 // startWebhookServer serves /validate (refuses objects labelled deny=yes,
-// warns on the rest), /mutate (labels objects mutated=yes) and /slow
-// (answers after 3 s) until the test ends.
+// warns on the rest), /mutate (labels objects mutated=yes), /slow
+// (answers after 3 s) and /convert (controller-runtime's conversion
+// webhook for the Gadget types) until the test ends.
 func startWebhookServer(t *testing.T) *webhookServer {
 	t.Helper()
 	ca, err := certs.NewBundle(time.Now())
@@ -68,7 +72,8 @@ func startWebhookServer(t *testing.T) *webhookServer {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	ws := &webhookServer{port: port, caBundle: ca.CACertPEM, calls: map[string]int{}}
+	ws := &webhookServer{port: port, caBundle: ca.CACertPEM, calls: map[string]int{},
+		reviews: &conversionReviews{next: crconversion.NewWebhookHandler(gadgetScheme(), crconversion.NewRegistry())}}
 	srv := webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port,
 		TLSOpts: []func(*tls.Config){func(c *tls.Config) {
 			c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }
@@ -140,6 +145,7 @@ func startWebhookServer(t *testing.T) *webhookServer {
 		}
 		return cradmission.Allowed("")
 	})})
+	srv.Register("/convert", ws.reviews)
 	srv.Register("/slow", &webhook.Admission{Handler: cradmission.HandlerFunc(func(ctx context.Context, req cradmission.Request) cradmission.Response {
 		count("/slow")
 		select {

@@ -1,0 +1,354 @@
+package apiserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/conversion"
+
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
+	"github.com/stratus-cloud/stratus/internal/testenv"
+)
+
+// The Gadget kind of group conv.stratus.test, as an operator's Go types
+// declare it for controller-runtime's conversion webhook: v1 has a host
+// and a port, v2 (the hub, stored) one address "host:port".
+const gadgetGroup = "conv.stratus.test"
+
+type gadgetV1 struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              struct {
+		Host string `json:"host,omitempty"`
+		Port int32  `json:"port,omitempty"`
+	} `json:"spec"`
+}
+
+type gadgetV2 struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              struct {
+		Address string `json:"address,omitempty"`
+	} `json:"spec"`
+}
+
+func (g *gadgetV1) DeepCopyObject() runtime.Object {
+	c := *g
+	g.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
+	return &c
+}
+
+func (g *gadgetV2) DeepCopyObject() runtime.Object {
+	c := *g
+	g.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
+	return &c
+}
+
+// Hub marks v2 as the version the others convert through.
+func (*gadgetV2) Hub() {}
+
+var (
+	_ conversion.Hub         = (*gadgetV2)(nil)
+	_ conversion.Convertible = (*gadgetV1)(nil)
+)
+
+func (g *gadgetV1) ConvertTo(dst conversion.Hub) error {
+	h := dst.(*gadgetV2)
+	h.ObjectMeta = g.ObjectMeta
+	h.Spec.Address = net.JoinHostPort(g.Spec.Host, strconv.Itoa(int(g.Spec.Port)))
+	return nil
+}
+
+func (g *gadgetV1) ConvertFrom(src conversion.Hub) error {
+	h := src.(*gadgetV2)
+	g.ObjectMeta = h.ObjectMeta
+	host, port, err := net.SplitHostPort(h.Spec.Address)
+	if err != nil {
+		return err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return err
+	}
+	g.Spec.Host, g.Spec.Port = host, int32(p)
+	return nil
+}
+
+func gadgetScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	s.AddKnownTypeWithName(schema.GroupVersionKind{Group: gadgetGroup, Version: "v1", Kind: "Gadget"}, &gadgetV1{})
+	s.AddKnownTypeWithName(schema.GroupVersionKind{Group: gadgetGroup, Version: "v2", Kind: "Gadget"}, &gadgetV2{})
+	return s
+}
+
+// conversionReviews records the apiVersion of each ConversionReview the
+// webhook server is sent, in front of controller-runtime's handler.
+type conversionReviews struct {
+	mu       sync.Mutex
+	versions []string
+	next     http.Handler
+}
+
+func (c *conversionReviews) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var tm metav1.TypeMeta
+	_ = json.Unmarshal(body, &tm)
+	c.mu.Lock()
+	c.versions = append(c.versions, tm.APIVersion)
+	c.mu.Unlock()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	c.next.ServeHTTP(w, r)
+}
+
+func (c *conversionReviews) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.versions
+	c.versions = nil
+	return v
+}
+
+func gadgetCRD(caBundle []byte, path string, reviewVersions ...string) *apiextensionsv1.CustomResourceDefinition {
+	obj := func(props map[string]apiextensionsv1.JSONSchemaProps) *apiextensionsv1.CustomResourceValidation {
+		return &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object",
+			Properties: map[string]apiextensionsv1.JSONSchemaProps{"spec": {Type: "object", Properties: props}}}}
+	}
+	return &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "gadgets." + gadgetGroup},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: gadgetGroup, Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "gadgets", Singular: "gadget", Kind: "Gadget", ListKind: "GadgetList"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{
+				{Name: "v1", Served: true, Schema: obj(map[string]apiextensionsv1.JSONSchemaProps{"host": {Type: "string"}, "port": {Type: "integer"}})},
+				{Name: "v2", Served: true, Storage: true, Schema: obj(map[string]apiextensionsv1.JSONSchemaProps{"address": {Type: "string"}})},
+			},
+			Conversion: &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.WebhookConverter,
+				Webhook: &apiextensionsv1.WebhookConversion{ConversionReviewVersions: reviewVersions,
+					ClientConfig: &apiextensionsv1.WebhookClientConfig{CABundle: caBundle,
+						Service: &apiextensionsv1.ServiceReference{Namespace: "webhooks", Name: "hooks", Path: ptr.To(path), Port: ptr.To(int32(443))}}}},
+		},
+	}
+}
+
+var (
+	gadgetsV1 = schema.GroupVersionResource{Group: gadgetGroup, Version: "v1", Resource: "gadgets"}
+	gadgetsV2 = schema.GroupVersionResource{Group: gadgetGroup, Version: "v2", Resource: "gadgets"}
+)
+
+// TestCRDWebhookConversion serves a CRD whose versions differ in shape
+// (v1 host and port, v2 address) with spec.conversion.strategy Webhook,
+// converted by controller-runtime's conversion webhook (Hub and
+// Convertible types) behind a Service, and reads and writes the same
+// objects at both versions with client-go and kubectl: get, list, watch,
+// create, update; then a webhook that fails gives the real server's
+// answer, and a CRD asking for v1beta1 ConversionReviews gets them.
+func TestCRDWebhookConversion(t *testing.T) {
+	srv := apiservertest.Start(t)
+	cfg := apiservertest.RESTConfig(t, srv)
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	ext := apiextensionsclient.NewForConfigOrDie(cfg)
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	ctx := context.Background()
+	ws := startWebhookServer(t)
+	hookService(t, cs, ws.port)
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "conv"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	crd, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, gadgetCRD(ws.caBundle, "/convert", "v1"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServed(t, dyn, gadgetsV1)
+
+	// Written at v1, stored at v2: both versions read the same object.
+	g1 := gadget("v1", "g1", map[string]any{"host": "db.example", "port": int64(5432)})
+	if _, err := dyn.Resource(gadgetsV1).Namespace("conv").Create(ctx, g1, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create at v1: %v", err)
+	}
+	if got := spec(t, dyn, gadgetsV2, "g1"); got["address"] != "db.example:5432" || len(got) != 1 {
+		t.Errorf("g1 at v2: spec = %v, want address db.example:5432", got)
+	}
+	if got := spec(t, dyn, gadgetsV1, "g1"); got["host"] != "db.example" || got["port"] != int64(5432) {
+		t.Errorf("g1 at v1: spec = %v, want host and port", got)
+	}
+	if v := ws.reviews.take(); len(v) == 0 || v[0] != "apiextensions.k8s.io/v1" {
+		t.Errorf("conversion reviews = %v, want apiextensions.k8s.io/v1 ones", v)
+	}
+
+	// A watch at v1 sees an object written at v2, converted.
+	w, err := dyn.Resource(gadgetsV1).Namespace("conv").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if _, err := dyn.Resource(gadgetsV2).Namespace("conv").Create(ctx, gadget("v2", "g2", map[string]any{"address": "cache.example:6379"}), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create at v2: %v", err)
+	}
+	seen := false
+	for !seen {
+		select {
+		case ev := <-w.ResultChan():
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok || u.GetName() != "g2" {
+				continue
+			}
+			host, _, _ := unstructured.NestedString(u.Object, "spec", "host")
+			port, _, _ := unstructured.NestedInt64(u.Object, "spec", "port")
+			if ev.Type != watch.Added || u.GetAPIVersion() != gadgetGroup+"/v1" || host != "cache.example" || port != 6379 {
+				t.Errorf("watch at v1: %s %s %v", ev.Type, u.GetAPIVersion(), u.Object["spec"])
+			}
+			seen = true
+		case <-time.After(10 * time.Second):
+			t.Fatal("watch at v1: no event for g2")
+		}
+	}
+
+	// A list at v1 converts every item; an update at v1 is stored at v2.
+	l, err := dyn.Resource(gadgetsV1).Namespace("conv").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hosts []string
+	for _, it := range l.Items {
+		h, _, _ := unstructured.NestedString(it.Object, "spec", "host")
+		hosts = append(hosts, it.GetAPIVersion()+" "+h)
+	}
+	if strings.Join(hosts, ",") != gadgetGroup+"/v1 db.example,"+gadgetGroup+"/v1 cache.example" {
+		t.Errorf("list at v1: %v", hosts)
+	}
+	cur, err := dyn.Resource(gadgetsV1).Namespace("conv").Get(ctx, "g2", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = unstructured.SetNestedField(cur.Object, int64(6380), "spec", "port")
+	if _, err := dyn.Resource(gadgetsV1).Namespace("conv").Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("update at v1: %v", err)
+	}
+	if got := spec(t, dyn, gadgetsV2, "g2"); got["address"] != "cache.example:6380" {
+		t.Errorf("g2 at v2 after the update at v1: %v", got)
+	}
+
+	// kubectl reads both versions of the same objects.
+	k := newKubectl(t, "1.33", srv)
+	contains(t, "kubectl v1", k.ok("get", "-n", "conv", "gadgets.v1."+gadgetGroup, "g1", "-o", "jsonpath={.apiVersion} {.spec.host} {.spec.port}"), gadgetGroup+"/v1 db.example 5432")
+	contains(t, "kubectl v2", k.ok("get", "-n", "conv", "gadgets.v2."+gadgetGroup, "-o", "jsonpath={.items[*].spec.address}"), "db.example:5432 cache.example:6380")
+
+	// A webhook that fails: reading at the stored version still works,
+	// reading at the other one is the real server's 500 with the
+	// converter's text, and so is a write that needs conversion.
+	crd = updateCRD(t, ext, crd.Name, func(c *apiextensionsv1.CustomResourceDefinition) {
+		c.Spec.Conversion.Webhook.ClientConfig.Service.Path = ptr.To("/nothing-here")
+	})
+	var getErr error
+	testenv.Eventually(t, 10*time.Second, "the failing webhook to be used", func() bool {
+		_, getErr = dyn.Resource(gadgetsV1).Namespace("conv").Get(ctx, "g1", metav1.GetOptions{})
+		return getErr != nil
+	})
+	const failed = "conversion webhook for " + gadgetGroup + "/v2, Kind=Gadget failed: the server could not find the requested resource"
+	var se *apierrors.StatusError
+	if !errors.As(getErr, &se) || se.ErrStatus.Code != 500 || se.ErrStatus.Reason != "" || se.ErrStatus.Message != failed {
+		t.Errorf("get at v1 with a failing webhook: %#v, want 500 %q", getErr, failed)
+	}
+	if _, err := dyn.Resource(gadgetsV1).Namespace("conv").List(ctx, metav1.ListOptions{}); err == nil || err.Error() != failed {
+		t.Errorf("list at v1 with a failing webhook: %v", err)
+	}
+	_, err = dyn.Resource(gadgetsV1).Namespace("conv").Create(ctx, gadget("v1", "g3", map[string]any{"host": "x", "port": int64(1)}), metav1.CreateOptions{})
+	if want := "conversion webhook for " + gadgetGroup + "/v1, Kind=Gadget failed: the server could not find the requested resource"; err == nil || err.Error() != want {
+		t.Errorf("create at v1 with a failing webhook: %v, want %q", err, want)
+	}
+	if got := spec(t, dyn, gadgetsV2, "g1"); got["address"] != "db.example:5432" {
+		t.Errorf("g1 at the stored version with a failing webhook: %v", got)
+	}
+	contains(t, "kubectl with a failing webhook", k.fails("get", "-n", "conv", "gadgets.v1."+gadgetGroup, "g1"), "Error from server: "+failed)
+
+	// A CRD that asks for v1beta1 reviews only gets them.
+	ws.reviews.take()
+	updateCRD(t, ext, crd.Name, func(c *apiextensionsv1.CustomResourceDefinition) {
+		c.Spec.Conversion.Webhook.ClientConfig.Service.Path = ptr.To("/convert")
+		c.Spec.Conversion.Webhook.ConversionReviewVersions = []string{"v1beta1"}
+	})
+	testenv.Eventually(t, 10*time.Second, "the v1beta1 webhook to be used", func() bool {
+		_, err := dyn.Resource(gadgetsV1).Namespace("conv").Get(ctx, "g1", metav1.GetOptions{})
+		return err == nil
+	})
+	if got := spec(t, dyn, gadgetsV1, "g2"); got["host"] != "cache.example" || got["port"] != int64(6380) {
+		t.Errorf("g2 at v1 through v1beta1 reviews: %v", got)
+	}
+	if v := ws.reviews.take(); len(v) == 0 || v[len(v)-1] != "apiextensions.k8s.io/v1beta1" {
+		t.Errorf("conversion reviews = %v, want apiextensions.k8s.io/v1beta1 ones", v)
+	}
+}
+
+func gadget(version, name string, spec map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": gadgetGroup + "/" + version, "kind": "Gadget",
+		"metadata": map[string]any{"name": name, "namespace": "conv"}, "spec": spec}}
+}
+
+func spec(t *testing.T, dyn dynamic.Interface, gvr schema.GroupVersionResource, name string) map[string]any {
+	t.Helper()
+	u, err := dyn.Resource(gvr).Namespace("conv").Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get %s at %s: %v", name, gvr.Version, err)
+	}
+	if u.GetAPIVersion() != gvr.GroupVersion().String() {
+		t.Errorf("get %s at %s: apiVersion %s", name, gvr.Version, u.GetAPIVersion())
+	}
+	s, _, _ := unstructured.NestedMap(u.Object, "spec")
+	return s
+}
+
+func waitServed(t *testing.T, dyn dynamic.Interface, gvr schema.GroupVersionResource) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, gvr.String()+" served", func() bool {
+		_, err := dyn.Resource(gvr).List(context.Background(), metav1.ListOptions{})
+		return err == nil
+	})
+}
+
+func updateCRD(t *testing.T, ext apiextensionsclient.Interface, name string, change func(*apiextensionsv1.CustomResourceDefinition)) *apiextensionsv1.CustomResourceDefinition {
+	t.Helper()
+	ctx := context.Background()
+	for range 10 {
+		crd, err := ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(crd)
+		out, err := ext.ApiextensionsV1().CustomResourceDefinitions().Update(ctx, crd, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	t.Fatal("update crd: too many conflicts")
+	return nil
+}
