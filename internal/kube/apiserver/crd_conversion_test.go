@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
@@ -351,4 +352,101 @@ func updateCRD(t *testing.T, ext apiextensionsclient.Interface, name string, cha
 	}
 	t.Fatal("update crd: too many conflicts")
 	return nil
+}
+
+// TestCRDAdmissionEquivalent registers controller-runtime webhooks for
+// gadgets v2 only and writes gadgets at v1: with matchPolicy Equivalent
+// (the v1 default) they are called with the object converted to v2 by
+// the CRD's conversion webhook, the request's own version in
+// requestKind/requestResource, and a mutation made at v2 lands in the
+// object written at v1; with Exact they are not called.
+func TestCRDAdmissionEquivalent(t *testing.T) {
+	srv := apiservertest.Start(t)
+	cfg := apiservertest.RESTConfig(t, srv)
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	ext := apiextensionsclient.NewForConfigOrDie(cfg)
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	ctx := context.Background()
+	ws := startWebhookServer(t)
+	hookService(t, cs, ws.port)
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "conv"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, gadgetCRD(ws.caBundle, "/convert", "v1"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitServed(t, dyn, gadgetsV1)
+
+	none := ptr.To(admissionregistrationv1.SideEffectClassNone)
+	v2Rules := []admissionregistrationv1.RuleWithOperations{{
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+		Rule:       admissionregistrationv1.Rule{APIGroups: []string{gadgetGroup}, APIVersions: []string{"v2"}, Resources: []string{"gadgets"}},
+	}}
+	hook := func(path string) admissionregistrationv1.WebhookClientConfig {
+		c := serviceRef(path)
+		c.CABundle = ws.caBundle
+		return c
+	}
+	mut := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "gadgets"},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: "mutate.gadgets.test", ClientConfig: hook("/gadgets-mutate"),
+			Rules: v2Rules, SideEffects: none, AdmissionReviewVersions: []string{"v1"}}}}
+	val := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "gadgets"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{
+			{Name: "validate.gadgets.test", ClientConfig: hook("/gadgets-validate"), Rules: v2Rules, SideEffects: none, AdmissionReviewVersions: []string{"v1"}},
+			{Name: "exact.gadgets.test", ClientConfig: hook("/gadgets-exact"), Rules: v2Rules, SideEffects: none, AdmissionReviewVersions: []string{"v1"},
+				MatchPolicy: ptr.To(admissionregistrationv1.Exact)},
+		}}
+	if _, err := cs.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, mut, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, val, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the configurations to take effect", func() bool {
+		_, err := dyn.Resource(gadgetsV1).Namespace("conv").Create(ctx, gadget("v1", "probe", map[string]any{"host": "forbidden", "port": int64(1)}),
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err != nil
+	})
+	ws.takeGadgets()
+
+	// Written at v1, seen at v2 by the Equivalent webhooks only.
+	out, err := dyn.Resource(gadgetsV1).Namespace("conv").Create(ctx, gadget("v1", "g1", map[string]any{"host": "db.example", "port": int64(5432)}), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create at v1: %v", err)
+	}
+	if out.GetLabels()["mutated-at"] != "v2" || out.GetAPIVersion() != gadgetGroup+"/v1" {
+		t.Errorf("created at v1: %s labels %v, want the v2 mutation", out.GetAPIVersion(), out.GetLabels())
+	}
+	host, _, _ := unstructured.NestedString(out.Object, "spec", "host")
+	if host != "db.example" {
+		t.Errorf("created at v1: spec %v", out.Object["spec"])
+	}
+	want := []string{
+		`/gadgets-mutate CREATE gadgets/v2 Gadget/v2 (gadgets/v1 Gadget/v1) {"address":"db.example:5432"}`,
+		`/gadgets-validate CREATE gadgets/v2 Gadget/v2 (gadgets/v1 Gadget/v1) {"address":"db.example:5432"}`,
+	}
+	if got := ws.takeGadgets(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("webhooks saw:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got, err := dyn.Resource(gadgetsV2).Namespace("conv").Get(ctx, "g1", metav1.GetOptions{}); err != nil || got.GetLabels()["mutated-at"] != "v2" {
+		t.Errorf("g1 at v2: %v %v", got, err)
+	}
+
+	// Refused in v2 terms, asked in v1 terms.
+	_, err = dyn.Resource(gadgetsV1).Namespace("conv").Create(ctx, gadget("v1", "g2", map[string]any{"host": "forbidden", "port": int64(1)}), metav1.CreateOptions{})
+	if want := `admission webhook "validate.gadgets.test" denied the request: no forbidden addresses`; err == nil || err.Error() != want {
+		t.Errorf("create of a forbidden address at v1: %v, want %q", err, want)
+	}
+
+	// Written at v2, every webhook is called.
+	ws.takeGadgets()
+	if _, err := dyn.Resource(gadgetsV2).Namespace("conv").Create(ctx, gadget("v2", "g3", map[string]any{"address": "cache.example:6379"}), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create at v2: %v", err)
+	}
+	got := strings.Join(ws.takeGadgets(), "\n")
+	for _, w := range []string{"/gadgets-mutate CREATE gadgets/v2 Gadget/v2 (gadgets/v2 Gadget/v2)", "/gadgets-validate CREATE", "/gadgets-exact CREATE gadgets/v2 Gadget/v2 (gadgets/v2 Gadget/v2)"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("webhooks at v2 saw:\n%s\nwant %q", got, w)
+		}
+	}
 }

@@ -552,6 +552,8 @@ type customSet struct {
 	byGVR     map[schema.GroupVersionResource]*Resource
 	byGVK     map[schema.GroupVersionKind]*Resource
 	gen       int64
+	// equivalents are the built-in and custom resources' (equivalent.go).
+	equivalents runtime.EquivalentResourceMapper
 }
 
 // SetCustom replaces the served custom resources (every version of every
@@ -560,7 +562,8 @@ func (g *Registry) SetCustom(rs []*Resource) {
 	g.customMu.Lock()
 	defer g.customMu.Unlock()
 	old := g.custom.Load()
-	cs := &customSet{resources: rs, byGVR: map[schema.GroupVersionResource]*Resource{}, byGVK: map[schema.GroupVersionKind]*Resource{}, gen: 1}
+	cs := &customSet{resources: rs, byGVR: map[schema.GroupVersionResource]*Resource{}, byGVK: map[schema.GroupVersionKind]*Resource{}, gen: 1,
+		equivalents: newEquivalents(append(append([]*Resource(nil), g.Resources...), rs...))}
 	if old != nil {
 		cs.gen = old.gen + 1
 	}

@@ -180,6 +180,9 @@ type Registry struct {
 	// custom holds the CRDs' resources (custom.go), replaced whole.
 	custom   atomic.Pointer[customSet]
 	customMu sync.Mutex
+	// builtinEquivalents: equivalent.go, before any CRD is served.
+	builtinOnce        sync.Once
+	builtinEquivalents runtime.EquivalentResourceMapper
 }
 
 // GroupVersions lists the served group versions in discovery order (core first).
