@@ -426,7 +426,7 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 		}
 	}
 	// ResourceQuota comes last, as it is the last validating plugin upstream.
-	quotaDone, err := st.admitQuota(ctx, r, obj)
+	quotaDone, err := st.admitQuota(ctx, r, obj, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -667,6 +667,14 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		if err := o.Admission.Validate(ctx, obj, cur); err != nil {
 			return nil, false, err
 		}
+	}
+	if o.Subresource == "" {
+		// ResourceQuota comes last, as on create.
+		quotaDone, err := st.admitQuota(ctx, r, obj, cur)
+		if err != nil {
+			return nil, false, err
+		}
+		defer quotaDone()
 	}
 	if !o.SkipManagedFields && o.FieldManager != "" {
 		obj = st.trackUpdate(r, cur, obj, o.FieldManager, o.Subresource)
