@@ -259,6 +259,14 @@ func TestCRDWebhookConversion(t *testing.T) {
 	k := newKubectl(t, "1.33", srv)
 	contains(t, "kubectl v1", k.ok("get", "-n", "conv", "gadgets.v1."+gadgetGroup, "g1", "-o", "jsonpath={.apiVersion} {.spec.host} {.spec.port}"), gadgetGroup+"/v1 db.example 5432")
 	contains(t, "kubectl v2", k.ok("get", "-n", "conv", "gadgets.v2."+gadgetGroup, "-o", "jsonpath={.items[*].spec.address}"), "db.example:5432 cache.example:6380")
+	// kubectl writes at v1 (a merge patch, a server-side apply beside
+	// managers of v2) are stored at v2.
+	k.ok("patch", "-n", "conv", "gadgets.v1."+gadgetGroup, "g2", "--type=merge", "-p", `{"spec":{"port":6381}}`)
+	k.ok("apply", "--server-side", "-n", "conv", "-f", k.file("g2.yaml", "apiVersion: "+gadgetGroup+"/v1\nkind: Gadget\nmetadata:\n  name: g2\nspec:\n  host: cache2.example\n  port: 6381\n"))
+	if got := spec(t, dyn, gadgetsV2, "g2"); got["address"] != "cache2.example:6381" {
+		t.Errorf("g2 at v2 after kubectl's writes at v1: %v", got)
+	}
+	contains(t, "kubectl v1 watch", k.ok("get", "-n", "conv", "gadgets.v1."+gadgetGroup, "--watch", "--request-timeout=3s", "-o", "jsonpath={.spec.host}{\"\\n\"}"), "db.example", "cache2.example")
 
 	// A webhook that fails: reading at the stored version still works,
 	// reading at the other one is the real server's 500 with the
@@ -288,17 +296,19 @@ func TestCRDWebhookConversion(t *testing.T) {
 	}
 	contains(t, "kubectl with a failing webhook", k.fails("get", "-n", "conv", "gadgets.v1."+gadgetGroup, "g1"), "Error from server: "+failed)
 
-	// A CRD that asks for v1beta1 reviews only gets them.
+	// A CRD that asks for v1beta1 reviews only gets them (here from a
+	// webhook named by URL).
 	ws.reviews.take()
 	updateCRD(t, ext, crd.Name, func(c *apiextensionsv1.CustomResourceDefinition) {
-		c.Spec.Conversion.Webhook.ClientConfig.Service.Path = ptr.To("/convert")
+		c.Spec.Conversion.Webhook.ClientConfig.Service = nil
+		c.Spec.Conversion.Webhook.ClientConfig.URL = ptr.To("https://127.0.0.1:" + strconv.Itoa(ws.port) + "/convert")
 		c.Spec.Conversion.Webhook.ConversionReviewVersions = []string{"v1beta1"}
 	})
 	testenv.Eventually(t, 10*time.Second, "the v1beta1 webhook to be used", func() bool {
 		_, err := dyn.Resource(gadgetsV1).Namespace("conv").Get(ctx, "g1", metav1.GetOptions{})
 		return err == nil
 	})
-	if got := spec(t, dyn, gadgetsV1, "g2"); got["host"] != "cache.example" || got["port"] != int64(6380) {
+	if got := spec(t, dyn, gadgetsV1, "g2"); got["host"] != "cache2.example" || got["port"] != int64(6381) {
 		t.Errorf("g2 at v1 through v1beta1 reviews: %v", got)
 	}
 	if v := ws.reviews.take(); len(v) == 0 || v[len(v)-1] != "apiextensions.k8s.io/v1beta1" {
