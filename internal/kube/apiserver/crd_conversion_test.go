@@ -29,6 +29,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/conversion"
 
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 	"github.com/stratus-cloud/stratus/internal/testenv"
 )
@@ -162,6 +163,39 @@ var (
 	gadgetsV2 = schema.GroupVersionResource{Group: gadgetGroup, Version: "v2", Resource: "gadgets"}
 )
 
+// gadgets is a server serving the Gadget CRD, converted by the webhook
+// server's /convert behind the Service webhooks/hooks, and namespace conv.
+type gadgets struct {
+	srv *apiserver.Server
+	cs  kubernetes.Interface
+	ext apiextensionsclient.Interface
+	dyn dynamic.Interface
+	ws  *webhookServer
+	crd *apiextensionsv1.CustomResourceDefinition
+}
+
+func startGadgets(t *testing.T) *gadgets {
+	t.Helper()
+	g := &gadgets{srv: apiservertest.Start(t)}
+	cfg := apiservertest.RESTConfig(t, g.srv)
+	g.cs, g.ext, g.dyn = kubernetes.NewForConfigOrDie(cfg), apiextensionsclient.NewForConfigOrDie(cfg), dynamic.NewForConfigOrDie(cfg)
+	ctx := context.Background()
+	g.ws = startWebhookServer(t)
+	hookService(t, g.cs, g.ws.port)
+	if _, err := g.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "conv"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if g.crd, err = g.ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, gadgetCRD(g.ws.caBundle, "/convert", "v1"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "gadgets served", func() bool {
+		_, err := g.dyn.Resource(gadgetsV1).List(ctx, metav1.ListOptions{})
+		return err == nil
+	})
+	return g
+}
+
 // TestCRDWebhookConversion serves a CRD whose versions differ in shape
 // (v1 host and port, v2 address) with spec.conversion.strategy Webhook,
 // converted by controller-runtime's conversion webhook (Hub and
@@ -170,22 +204,9 @@ var (
 // create, update; then a webhook that fails gives the real server's
 // answer, and a CRD asking for v1beta1 ConversionReviews gets them.
 func TestCRDWebhookConversion(t *testing.T) {
-	srv := apiservertest.Start(t)
-	cfg := apiservertest.RESTConfig(t, srv)
-	cs := kubernetes.NewForConfigOrDie(cfg)
-	ext := apiextensionsclient.NewForConfigOrDie(cfg)
-	dyn := dynamic.NewForConfigOrDie(cfg)
+	g := startGadgets(t)
+	srv, ext, dyn, ws, crd := g.srv, g.ext, g.dyn, g.ws, g.crd
 	ctx := context.Background()
-	ws := startWebhookServer(t)
-	hookService(t, cs, ws.port)
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "conv"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	crd, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, gadgetCRD(ws.caBundle, "/convert", "v1"), metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitServed(t, dyn, gadgetsV1)
 
 	// Written at v1, stored at v2: both versions read the same object.
 	g1 := gadget("v1", "g1", map[string]any{"host": "db.example", "port": int64(5432)})
@@ -334,14 +355,6 @@ func spec(t *testing.T, dyn dynamic.Interface, gvr schema.GroupVersionResource, 
 	return s
 }
 
-func waitServed(t *testing.T, dyn dynamic.Interface, gvr schema.GroupVersionResource) {
-	t.Helper()
-	testenv.Eventually(t, 10*time.Second, gvr.String()+" served", func() bool {
-		_, err := dyn.Resource(gvr).List(context.Background(), metav1.ListOptions{})
-		return err == nil
-	})
-}
-
 func updateCRD(t *testing.T, ext apiextensionsclient.Interface, name string, change func(*apiextensionsv1.CustomResourceDefinition)) *apiextensionsv1.CustomResourceDefinition {
 	t.Helper()
 	ctx := context.Background()
@@ -371,21 +384,9 @@ func updateCRD(t *testing.T, ext apiextensionsclient.Interface, name string, cha
 // requestKind/requestResource, and a mutation made at v2 lands in the
 // object written at v1; with Exact they are not called.
 func TestCRDAdmissionEquivalent(t *testing.T) {
-	srv := apiservertest.Start(t)
-	cfg := apiservertest.RESTConfig(t, srv)
-	cs := kubernetes.NewForConfigOrDie(cfg)
-	ext := apiextensionsclient.NewForConfigOrDie(cfg)
-	dyn := dynamic.NewForConfigOrDie(cfg)
+	g := startGadgets(t)
+	cs, dyn, ws := g.cs, g.dyn, g.ws
 	ctx := context.Background()
-	ws := startWebhookServer(t)
-	hookService(t, cs, ws.port)
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "conv"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, gadgetCRD(ws.caBundle, "/convert", "v1"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitServed(t, dyn, gadgetsV1)
 
 	none := ptr.To(admissionregistrationv1.SideEffectClassNone)
 	v2Rules := []admissionregistrationv1.RuleWithOperations{{
