@@ -158,11 +158,11 @@ func (st *Storage) Decode(r *Resource, kv *store.KV) (runtime.Object, error) {
 	} else {
 		out, _, err = st.Reg.Codecs.Protobuf.Decode(kv.Value, &gvk, r.New())
 	}
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return nil, err // a custom resource's failed conversion, as it is
-	}
 	if err != nil {
+		var status apierrors.APIStatus
+		if errors.As(err, &status) {
+			return nil, err // a custom resource's failed conversion, as it is
+		}
 		return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
 	}
 	out.GetObjectKind().SetGroupVersionKind(gvk)
