@@ -240,7 +240,15 @@ func (c *crdController) finalize(ctx context.Context, crd *apiextensionsv1.Custo
 	if isEstablished(crd) {
 		rs, err := registry.CustomResources(crd, c.conv)
 		if err == nil && len(rs) > 0 {
+			// At the storage version when served, as upstream's
+			// finalizer: no conversion webhook is called (it is often
+			// gone with its operator).
 			r := rs[0]
+			for _, v := range rs {
+				if v.Version == v.Custom.StorageVersion {
+					r = v
+				}
+			}
 			lr, err := c.s.storage.List(ctx, r, "", registry.Predicate{}, 0, "")
 			if err != nil {
 				return

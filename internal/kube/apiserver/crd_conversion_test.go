@@ -335,6 +335,19 @@ func TestCRDWebhookConversion(t *testing.T) {
 	if v := ws.reviews.take(); len(v) == 0 || v[len(v)-1] != "apiextensions.k8s.io/v1beta1" {
 		t.Errorf("conversion reviews = %v, want apiextensions.k8s.io/v1beta1 ones", v)
 	}
+
+	// With its webhook gone (an operator uninstalled), the CRD is still
+	// deleted with its objects: they are read at the stored version.
+	updateCRD(t, ext, crd.Name, func(c *apiextensionsv1.CustomResourceDefinition) {
+		c.Spec.Conversion.Webhook.ClientConfig.URL = ptr.To("https://127.0.0.1:1/convert")
+	})
+	if err := ext.ApiextensionsV1().CustomResourceDefinitions().Delete(ctx, crd.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, "the CRD deleted without its webhook", func() bool {
+		_, err := ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
 }
 
 func gadget(version, name string, spec map[string]any) *unstructured.Unstructured {
