@@ -453,7 +453,7 @@ func encodeCustom(r *Resource, obj runtime.Object) ([]byte, error) {
 	cp.SetKind(r.Kind)
 	if cc := r.Custom.conv; cc != nil && r.Version != storage.Version {
 		cp.SetAPIVersion(r.GVK().GroupVersion().String())
-		out, err := cc.convert(&cp, storage)
+		out, err := cc.convert(&unstructured.Unstructured{Object: cp.Object}, storage)
 		if err != nil {
 			return nil, err
 		}

@@ -104,17 +104,17 @@ func (st *Storage) admitQuota(ctx context.Context, r *Resource, obj, old runtime
 	if err != nil || !r.Namespaced || m.GetNamespace() == "" {
 		return none, nil
 	}
+	ns := m.GetNamespace()
+	items, err := st.listIn(ctx, "", "resourcequotas", ns)
+	if err != nil || len(items) == 0 {
+		return none, err
+	}
 	use := quota.Usage(r.Group, r.Name, obj)
 	if old != nil {
 		use = quotav1.RemoveZeros(quotav1.SubtractWithNonNegativeResult(use, quota.Usage(r.Group, r.Name, old)))
 		if len(use) == 0 {
 			return none, nil
 		}
-	}
-	ns := m.GetNamespace()
-	items, err := st.listIn(ctx, "", "resourcequotas", ns)
-	if err != nil || len(items) == 0 {
-		return none, err
 	}
 	var covering []*corev1.ResourceQuota
 	for _, it := range items {
