@@ -23,6 +23,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
@@ -60,6 +61,13 @@ type Options struct {
 	// Resolver turns a webhook's service reference into an address the
 	// server can dial (nil: the service's cluster DNS name).
 	Resolver webhookutil.ServiceResolver
+	// Equivalents are the served resources that are the same objects at
+	// other versions, for matchPolicy Equivalent (nil: none).
+	Equivalents runtime.EquivalentResourceMapper
+	// CustomConvertor converts custom resources (unstructured) between
+	// their CRD's versions, for a webhook registered for another version
+	// than the request's (nil: none can be).
+	CustomConvertor runtime.ObjectConvertor
 	// Stop ends the plugins' background work.
 	Stop <-chan struct{}
 }
@@ -110,10 +118,10 @@ type lazyPlugin struct {
 // and counts them; the plugins are built when their kind is first used.
 func New(o Options) (*Admission, error) {
 	if o.Client == nil || o.Dynamic == nil || o.Informers == nil || o.Authorizer == nil || o.Scheme == nil || o.RESTMapper == nil || o.Stop == nil {
-		return nil, errors.New("admission: every option but Resolver is required")
+		return nil, errors.New("admission: every option but Resolver, Equivalents and CustomConvertor is required")
 	}
 	ar := o.Informers.Admissionregistration().V1()
-	a := &Admission{o: o, objects: objectInterfaces(o.Scheme),
+	a := &Admission{o: o, objects: objectInterfaces(o),
 		mutating:   lazyPlugin{name: mutating.PluginName, inf: ar.MutatingWebhookConfigurations().Informer(), onSight: true},
 		policies:   lazyPlugin{name: validatingpolicy.PluginName, inf: ar.ValidatingAdmissionPolicyBindings().Informer()},
 		validating: lazyPlugin{name: validating.PluginName, inf: ar.ValidatingWebhookConfigurations().Informer(), onSight: true},
@@ -327,19 +335,49 @@ func (i resolverInit) Initialize(p admission.Interface) {
 	}
 }
 
-// objectInterfaces are the scheme's, with one difference: stratus keeps
-// versioned objects (no internal version), so the plugins' conversion back
-// from the version a webhook saw is often between objects of the same
-// type, which the scheme has no function for; that is a copy.
-func objectInterfaces(s *runtime.Scheme) admission.ObjectInterfaces {
-	return &admission.RuntimeObjectInterfaces{ObjectCreater: s, ObjectTyper: s, ObjectDefaulter: s,
-		ObjectConvertor: sameTypeConvertor{s}, EquivalentResourceMapper: runtime.NewEquivalentResourceRegistry()}
+// objectInterfaces are the scheme's for the built-in kinds, with one
+// difference: stratus keeps versioned objects (no internal version), so the
+// plugins' conversion back from the version a webhook saw is often between
+// objects of the same type, which the scheme has no function for; that is
+// a copy. Custom resources (unstructured) are created as such and
+// converted by their CRD's conversion, and matchPolicy Equivalent finds
+// the other versions of a resource in o.Equivalents.
+func objectInterfaces(o Options) admission.ObjectInterfaces {
+	eq := o.Equivalents
+	if eq == nil {
+		eq = runtime.NewEquivalentResourceRegistry()
+	}
+	return &admission.RuntimeObjectInterfaces{ObjectCreater: creater{o.Scheme}, ObjectTyper: o.Scheme, ObjectDefaulter: o.Scheme,
+		ObjectConvertor: convertor{o.Scheme, o.CustomConvertor}, EquivalentResourceMapper: eq}
 }
 
-type sameTypeConvertor struct{ runtime.ObjectConvertor }
+// creater makes the scheme's kinds, and any other kind (a custom
+// resource's) as unstructured.
+type creater struct{ s *runtime.Scheme }
+
+func (c creater) New(gvk schema.GroupVersionKind) (runtime.Object, error) {
+	if c.s.Recognizes(gvk) {
+		return c.s.New(gvk)
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
+}
+
+// convertor converts built-in kinds with the scheme and custom resources
+// with their CRD's conversion.
+type convertor struct {
+	runtime.ObjectConvertor
+	custom runtime.ObjectConvertor
+}
 
 // Convert copies in into out when both are the same Go type.
-func (c sameTypeConvertor) Convert(in, out, context any) error {
+func (c convertor) Convert(in, out, context any) error {
+	_, uin := in.(*unstructured.Unstructured)
+	_, uout := out.(*unstructured.Unstructured)
+	if uin && uout && c.custom != nil {
+		return c.custom.Convert(in, out, context)
+	}
 	iv, ov := reflect.ValueOf(in), reflect.ValueOf(out)
 	if iv.Kind() == reflect.Pointer && iv.Type() == ov.Type() && !iv.IsNil() && !ov.IsNil() {
 		if _, u := in.(runtime.Unstructured); !u {
@@ -348,4 +386,11 @@ func (c sameTypeConvertor) Convert(in, out, context any) error {
 		}
 	}
 	return c.ObjectConvertor.Convert(in, out, context)
+}
+
+func (c convertor) ConvertToVersion(in runtime.Object, gv runtime.GroupVersioner) (runtime.Object, error) {
+	if _, u := in.(*unstructured.Unstructured); u && c.custom != nil {
+		return c.custom.ConvertToVersion(in, gv)
+	}
+	return c.ObjectConvertor.ConvertToVersion(in, gv)
 }

@@ -49,8 +49,10 @@ func (s *Server) setupAdmission(cs kubernetes.Interface) error {
 	a, err := admission.New(admission.Options{
 		Client: cs, Dynamic: dyn, Informers: s.auth.informers,
 		Authorizer: authorizerAdapter{s}, Scheme: s.codecs.Scheme,
-		RESTMapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
-		Resolver:   serviceResolver{s}, Stop: s.base.Done(),
+		RESTMapper:  restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
+		Resolver:    serviceResolver{s},
+		Equivalents: s.reg.Equivalents(), CustomConvertor: s.reg.CustomConvertor(),
+		Stop: s.base.Done(),
 	})
 	if err != nil {
 		return err

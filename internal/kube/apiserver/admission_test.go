@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	cradmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	crconversion "sigs.k8s.io/controller-runtime/pkg/webhook/conversion"
 
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 	"github.com/stratus-cloud/stratus/internal/kube/certs"
@@ -41,6 +43,19 @@ type webhookServer struct {
 	// subresources is what /subresources saw: "resource/subresource
 	// group/version/Kind OPERATION name".
 	subresources []string
+	// reviews are the ConversionReviews /convert was sent.
+	reviews *conversionReviews
+	// gadgets is what /gadgets* saw: "path OPERATION resource/version
+	// kind/version (requested resource/version kind/version) spec".
+	gadgets []string
+}
+
+func (w *webhookServer) takeGadgets() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	g := w.gadgets
+	w.gadgets = nil
+	return g
 }
 
 func (w *webhookServer) called(path string) int {
@@ -50,8 +65,11 @@ func (w *webhookServer) called(path string) int {
 }
 
 // startWebhookServer serves /validate (refuses objects labelled deny=yes,
-// warns on the rest), /mutate (labels objects mutated=yes) and /slow
-// (answers after 3 s) until the test ends.
+// warns on the rest), /mutate (labels objects mutated=yes), /slow
+// (answers after 3 s), /convert (controller-runtime's conversion
+// webhook for the Gadget types), /gadgets-mutate (labels a Gadget with
+// the version it saw), /gadgets-validate (refuses the address
+// forbidden:1) and /gadgets-exact (allows) until the test ends.
 func startWebhookServer(t *testing.T) *webhookServer {
 	t.Helper()
 	ca, err := certs.NewBundle(time.Now())
@@ -68,7 +86,8 @@ func startWebhookServer(t *testing.T) *webhookServer {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	ws := &webhookServer{port: port, caBundle: ca.CACertPEM, calls: map[string]int{}}
+	ws := &webhookServer{port: port, caBundle: ca.CACertPEM, calls: map[string]int{},
+		reviews: &conversionReviews{next: crconversion.NewWebhookHandler(gadgetScheme(), crconversion.NewRegistry())}}
 	srv := webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port,
 		TLSOpts: []func(*tls.Config){func(c *tls.Config) {
 			c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }
@@ -140,6 +159,36 @@ func startWebhookServer(t *testing.T) *webhookServer {
 		}
 		return cradmission.Allowed("")
 	})})
+	srv.Register("/convert", ws.reviews)
+	for _, path := range []string{"/gadgets-mutate", "/gadgets-validate", "/gadgets-exact"} {
+		srv.Register(path, &webhook.Admission{Handler: cradmission.HandlerFunc(func(ctx context.Context, req cradmission.Request) cradmission.Response {
+			var obj map[string]any
+			if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+				return cradmission.Errored(http.StatusBadRequest, err)
+			}
+			spec, _ := json.Marshal(obj["spec"])
+			ws.mu.Lock()
+			ws.gadgets = append(ws.gadgets, fmt.Sprintf("%s %s %s/%s %s/%s (%s/%s %s/%s) %s", path, req.Operation,
+				req.Resource.Resource, req.Resource.Version, req.Kind.Kind, req.Kind.Version,
+				req.RequestResource.Resource, req.RequestResource.Version, req.RequestKind.Kind, req.RequestKind.Version, spec))
+			ws.mu.Unlock()
+			switch {
+			case path == "/gadgets-validate" && strings.Contains(string(spec), `"forbidden:1"`):
+				return cradmission.Denied("no forbidden addresses")
+			case path == "/gadgets-mutate":
+				md := obj["metadata"].(map[string]any)
+				labels, _ := md["labels"].(map[string]any)
+				if labels == nil {
+					labels = map[string]any{}
+				}
+				labels["mutated-at"] = req.Kind.Version
+				md["labels"] = labels
+				out, _ := json.Marshal(obj)
+				return cradmission.PatchResponseFromRaw(req.Object.Raw, out)
+			}
+			return cradmission.Allowed("")
+		})})
+	}
 	srv.Register("/slow", &webhook.Admission{Handler: cradmission.HandlerFunc(func(ctx context.Context, req cradmission.Request) cradmission.Response {
 		count("/slow")
 		select {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/conversion"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,11 +32,34 @@ type crdController struct {
 	built map[string][]*registry.Resource
 	// kick asks for another pass (a deletion with objects left).
 	kick chan struct{}
+	// conv makes the converters of CRDs that convert by webhook.
+	conv *converters
 }
 
 func (s *Server) newCRDController() *crdController {
 	return &crdController{s: s, res: s.reg.Lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions"),
-		built: map[string][]*registry.Resource{}, kick: make(chan struct{}, 1)}
+		built: map[string][]*registry.Resource{}, kick: make(chan struct{}, 1), conv: &converters{s: s}}
+}
+
+// converters is apiextensions-apiserver's converter factory, which posts
+// ConversionReviews to a CRD's webhook (TLS with its caBundle, its
+// service resolved as admission webhooks' are), built when the first CRD
+// with webhook conversion is served.
+type converters struct {
+	s    *Server
+	once sync.Once
+	f    *conversion.CRConverterFactory
+	err  error
+}
+
+var _ registry.ConverterFactory = (*converters)(nil)
+
+func (c *converters) NewConverter(crd *apiextensionsv1.CustomResourceDefinition) (safe, unsafe runtime.ObjectConvertor, err error) {
+	c.once.Do(func() { c.f, c.err = conversion.NewCRConverterFactory(serviceResolver{c.s}, nil) })
+	if c.err != nil {
+		return nil, nil, c.err
+	}
+	return c.f.NewConverter(crd)
 }
 
 // sync lists the CRDs, serves what they define and moves their status and
@@ -71,7 +96,7 @@ func (c *crdController) sync(ctx context.Context) (int64, error) {
 		key := string(crd.UID) + "/" + crd.ResourceVersion
 		rs, ok := c.built[key]
 		if !ok {
-			if rs, err = registry.CustomResources(crd); err != nil {
+			if rs, err = registry.CustomResources(crd, c.conv); err != nil {
 				c.s.log.Warn("crd: cannot serve", "crd", crd.Name, "err", err)
 				continue
 			}
@@ -213,9 +238,17 @@ func (c *crdController) finalize(ctx context.Context, crd *apiextensionsv1.Custo
 	}
 	left := 0
 	if isEstablished(crd) {
-		rs, err := registry.CustomResources(crd)
+		rs, err := registry.CustomResources(crd, c.conv)
 		if err == nil && len(rs) > 0 {
+			// At the storage version when served, as upstream's
+			// finalizer: no conversion webhook is called (it is often
+			// gone with its operator).
 			r := rs[0]
+			for _, v := range rs {
+				if v.Version == v.Custom.StorageVersion {
+					r = v
+				}
+			}
 			lr, err := c.s.storage.List(ctx, r, "", registry.Predicate{}, 0, "")
 			if err != nil {
 				return

@@ -3,8 +3,11 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apiextensions-apiserver/pkg/apihelpers"
@@ -17,6 +20,8 @@ import (
 	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource"
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource/tableconvertor"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -37,8 +42,9 @@ type Custom struct {
 	// CRD is the definition's name, UID its uid (a recreated CRD is new).
 	CRD string
 	UID types.UID
-	// StorageVersion is the version objects are stored at. Conversion is
-	// None: an object read at another version only changes apiVersion.
+	// StorageVersion is the version objects are stored at. With the None
+	// strategy an object read at another version only changes apiVersion;
+	// with Webhook, conv converts it.
 	StorageVersion string
 	// Scale is the scale subresource's paths, if served.
 	ScaleSpec *apiextensionsv1.CustomResourceSubresourceScale
@@ -49,9 +55,12 @@ type Custom struct {
 
 	structural      *structuralschema.Structural
 	preserveUnknown bool
-	strategy        crStrategy
-	statusStrategy  crStrategy
-	table           rest.TableConvertor
+	// conv is shared by the CRD's versions when its conversion strategy is
+	// Webhook (nil for None).
+	conv           *crdConversion
+	strategy       crStrategy
+	statusStrategy crStrategy
+	table          rest.TableConvertor
 }
 
 // crStrategy is the part of customresource's strategies Storage calls.
@@ -63,9 +72,68 @@ type crStrategy interface {
 	GetAttrs(obj runtime.Object) (labels.Set, fields.Set, error)
 }
 
+// ConverterFactory makes the converter between a CRD's versions: it is
+// apiextensions-apiserver's conversion.CRConverterFactory, which the API
+// server builds with its service resolver (safe copies its input).
+type ConverterFactory interface {
+	NewConverter(crd *apiextensionsv1.CustomResourceDefinition) (safe, unsafe runtime.ObjectConvertor, err error)
+}
+
+// crdConversion is what the versions of a CRD whose conversion strategy is
+// Webhook share: the converter, which posts ConversionReviews to the
+// webhook, and each version's structural schema, which the converted
+// object is pruned and defaulted with, as kube-apiserver's storage codec
+// does (defaults of the version read from storage, then conversion, then
+// pruning to the schema of the version converted to).
+type crdConversion struct {
+	conv            runtime.ObjectConvertor
+	schemas         map[string]*structuralschema.Structural
+	preserveUnknown bool
+
+	// objects are the converted objects by store key and version, each
+	// at the revision it was converted from.
+	mu      sync.Mutex
+	objects map[convKey]convObject
+}
+
+type convKey struct{ key, version string }
+
+type convObject struct {
+	rev int64
+	obj runtime.Object
+}
+
+func (cc *crdConversion) cached(key, version string, rev int64) runtime.Object {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if o, ok := cc.objects[convKey{key, version}]; ok && o.rev == rev {
+		return o.obj
+	}
+	return nil
+}
+
+func (cc *crdConversion) keep(key, version string, rev int64, obj runtime.Object) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	k := convKey{key, version}
+	if o, ok := cc.objects[k]; !ok || o.rev < rev {
+		cc.objects[k] = convObject{rev, obj}
+	}
+}
+
+// drop forgets a deleted object's conversions.
+func (cc *crdConversion) drop(key string) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for k := range cc.schemas {
+		delete(cc.objects, convKey{key, k})
+	}
+}
+
 // CustomResources builds the served resources of an accepted CRD: one per
-// served version, named by status.acceptedNames.
-func CustomResources(crd *apiextensionsv1.CustomResourceDefinition) ([]*Resource, error) {
+// served version, named by status.acceptedNames. conv makes the converter
+// of a CRD whose conversion strategy is Webhook.
+func CustomResources(crd *apiextensionsv1.CustomResourceDefinition, conv ConverterFactory) ([]*Resource, error) {
 	names := crd.Status.AcceptedNames
 	if names.Plural == "" || names.Kind == "" {
 		return nil, fmt.Errorf("crd %s: names not accepted", crd.Name)
@@ -80,8 +148,27 @@ func CustomResources(crd *apiextensionsv1.CustomResourceDefinition) ([]*Resource
 	if err != nil {
 		return nil, err
 	}
+	var cc *crdConversion
+	if crd.Spec.Conversion != nil && crd.Spec.Conversion.Strategy == apiextensionsv1.WebhookConverter {
+		if conv == nil {
+			return nil, fmt.Errorf("crd %s: no converter for webhook conversion", crd.Name)
+		}
+		safe, _, err := conv.NewConverter(crd)
+		if err != nil {
+			return nil, err
+		}
+		cc = &crdConversion{conv: safe, schemas: map[string]*structuralschema.Structural{}, preserveUnknown: crd.Spec.PreserveUnknownFields,
+			objects: map[convKey]convObject{}}
+	}
 	var out []*Resource
 	for _, v := range crd.Spec.Versions {
+		if cc != nil {
+			s, err := structuralFor(v)
+			if err != nil && !crd.Spec.PreserveUnknownFields {
+				return nil, fmt.Errorf("crd %s version %s: the server could not properly serve the CR schema: %w", crd.Name, v.Name, err)
+			}
+			cc.schemas[v.Name] = s
+		}
 		if !v.Served {
 			continue
 		}
@@ -89,9 +176,31 @@ func CustomResources(crd *apiextensionsv1.CustomResourceDefinition) ([]*Resource
 		if err != nil {
 			return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, v.Name, err)
 		}
+		r.Custom.conv = cc
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// structuralFor is the structural schema of version v, defaults pruned as
+// the real server serves it (nil without a schema).
+func structuralFor(v apiextensionsv1.CustomResourceDefinitionVersion) (*structuralschema.Structural, error) {
+	if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+		return nil, nil
+	}
+	iv := &apiextensionsinternal.CustomResourceValidation{}
+	if err := apiextensionsv1.Convert_v1_CustomResourceValidation_To_apiextensions_CustomResourceValidation(v.Schema, iv, nil); err != nil {
+		return nil, err
+	}
+	s, err := structuralschema.NewStructural(iv.OpenAPIV3Schema)
+	if err != nil {
+		return nil, err
+	}
+	s = s.DeepCopy()
+	if err := structuraldefaulting.PruneDefaults(s); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func customResource(crd *apiextensionsv1.CustomResourceDefinition, v apiextensionsv1.CustomResourceDefinitionVersion, names apiextensionsv1.CustomResourceDefinitionNames, storage string) (*Resource, error) {
@@ -106,15 +215,9 @@ func customResource(crd *apiextensionsv1.CustomResourceDefinition, v apiextensio
 			return nil, err
 		}
 		internalSchema = iv.OpenAPIV3Schema
-		s, err := structuralschema.NewStructural(internalSchema)
+		s, err := structuralFor(v)
 		if err != nil && !crd.Spec.PreserveUnknownFields {
 			return nil, fmt.Errorf("the server could not properly serve the CR schema: %w", err)
-		}
-		if s != nil {
-			s = s.DeepCopy()
-			if err := structuraldefaulting.PruneDefaults(s); err != nil {
-				return nil, err
-			}
 		}
 		c.structural = s
 	}
@@ -226,18 +329,31 @@ func (c *Custom) scaleAccess() *ScaleAccess {
 // declare (returning their paths when track is set), drops nulls the
 // schema does not allow, and applies the schema's defaults.
 func (c *Custom) Coerce(u *unstructured.Unstructured, track bool) ([]string, error) {
+	unknown, err := coerce(u, c.structural, c.preserveUnknown, track)
+	if err != nil {
+		return nil, err
+	}
+	if c.structural != nil {
+		structuraldefaulting.Default(u.Object, c.structural)
+	}
+	return unknown, nil
+}
+
+// coerce is Coerce without the defaults: what kube-apiserver's schema
+// coercion does to an object decoded or converted to the version of s.
+func coerce(u *unstructured.Unstructured, s *structuralschema.Structural, preserveUnknown, track bool) ([]string, error) {
 	kind, foundKind, _ := unstructured.NestedString(u.Object, "kind")
 	apiVersion, foundAPIVersion, _ := unstructured.NestedString(u.Object, "apiVersion")
 	om, foundMeta, unknown, err := schemaobjectmeta.GetObjectMetaWithOptions(u.Object, schemaobjectmeta.ObjectMetaOptions{ReturnUnknownFieldPaths: track})
 	if err != nil {
 		return nil, err
 	}
-	if !c.preserveUnknown {
-		unknown = append(unknown, structuralpruning.PruneWithOptions(u.Object, c.structural, true,
+	if !preserveUnknown {
+		unknown = append(unknown, structuralpruning.PruneWithOptions(u.Object, s, true,
 			structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: track})...)
-		structuraldefaulting.PruneNonNullableNullsWithoutDefaults(u.Object, c.structural)
+		structuraldefaulting.PruneNonNullableNullsWithoutDefaults(u.Object, s)
 	}
-	ferr, paths := schemaobjectmeta.CoerceWithOptions(nil, u.Object, c.structural, false, schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: track})
+	ferr, paths := schemaobjectmeta.CoerceWithOptions(nil, u.Object, s, false, schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: track})
 	if ferr != nil {
 		return nil, ferr
 	}
@@ -252,9 +368,6 @@ func (c *Custom) Coerce(u *unstructured.Unstructured, track bool) ([]string, err
 		if err := schemaobjectmeta.SetObjectMeta(u.Object, om); err != nil {
 			return nil, err
 		}
-	}
-	if c.structural != nil {
-		structuraldefaulting.Default(u.Object, c.structural)
 	}
 	return unknown, nil
 }
@@ -297,43 +410,110 @@ func (c *Custom) validate(ctx context.Context, obj, old runtime.Object, sub stri
 	return c.strategyFor(sub).ValidateUpdate(ctx, obj, old)
 }
 
-// decodeCustom reads a stored custom resource at r's version.
+// decodeCustom reads a stored custom resource at r's version. With webhook
+// conversion, an object stored at another version is defaulted with that
+// version's schema, converted and pruned to r's schema, as kube-apiserver's
+// storage codec does; with None, only apiVersion changes.
 func decodeCustom(r *Resource, data []byte) (runtime.Object, error) {
 	u := &unstructured.Unstructured{}
 	if err := u.UnmarshalJSON(data); err != nil {
 		return nil, err
 	}
-	if r.Custom.structural != nil {
-		structuraldefaulting.Default(u.Object, r.Custom.structural)
+	cc := r.Custom.conv
+	if cc == nil {
+		if r.Custom.structural != nil {
+			structuraldefaulting.Default(u.Object, r.Custom.structural)
+		}
+		return u, nil
 	}
-	return u, nil
+	from := u.GroupVersionKind()
+	if from.Group != r.Group || from.Version == "" {
+		from = schema.GroupVersionKind{Group: r.Group, Version: r.Custom.StorageVersion, Kind: r.Kind}
+		u.SetGroupVersionKind(from)
+	}
+	if s := cc.schemas[from.Version]; s != nil {
+		structuraldefaulting.Default(u.Object, s)
+	}
+	return cc.convert(u, r.GVK().GroupVersion())
 }
 
-// encodeCustom writes a custom resource at its storage version.
+// encodeCustom writes a custom resource at its storage version, converted
+// by the webhook when the CRD asks for one.
 func encodeCustom(r *Resource, obj runtime.Object) ([]byte, error) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return nil, fmt.Errorf("custom resource %s: unexpected %T", r.Kind, obj)
 	}
+	storage := schema.GroupVersion{Group: r.Group, Version: r.Custom.StorageVersion}
 	cp := *u
 	cp.Object = make(map[string]interface{}, len(u.Object))
 	for k, v := range u.Object {
 		cp.Object[k] = v
 	}
-	cp.SetAPIVersion(schema.GroupVersion{Group: r.Group, Version: r.Custom.StorageVersion}.String())
 	cp.SetKind(r.Kind)
+	if cc := r.Custom.conv; cc != nil && r.Version != storage.Version {
+		cp.SetAPIVersion(r.GVK().GroupVersion().String())
+		out, err := cc.convert(&unstructured.Unstructured{Object: cp.Object}, storage)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(out.(*unstructured.Unstructured).Object)
+	}
+	cp.SetAPIVersion(storage.String())
 	return json.Marshal(cp.Object)
 }
 
+// convert converts u (not changed) to gv, then prunes and coerces the
+// result to gv's schema. A failure is what the real server answers: 500
+// with the converter's text and no reason.
+func (cc *crdConversion) convert(u *unstructured.Unstructured, gv schema.GroupVersion) (runtime.Object, error) {
+	if u.GroupVersionKind().GroupVersion() == gv {
+		return u, nil
+	}
+	out, err := cc.conv.ConvertToVersion(u, gv)
+	if err != nil {
+		return nil, ConversionError(err)
+	}
+	cu, ok := out.(*unstructured.Unstructured)
+	if !ok {
+		return nil, ConversionError(fmt.Errorf("CR conversion failed"))
+	}
+	if _, err := coerce(cu, cc.schemas[gv.Version], cc.preserveUnknown, false); err != nil {
+		return nil, ConversionError(err)
+	}
+	return cu, nil
+}
+
+// ConversionError is a failed conversion as kube-apiserver answers it: its
+// storage returns the converter's error unwrapped, which the handler turns
+// into a 500 Status with that message and no reason.
+func ConversionError(err error) error {
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		return err
+	}
+	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Message: err.Error()}}
+}
+
+// Convertor converts objects between the CRD's versions (nil with the
+// None strategy: only apiVersion differs).
+func (c *Custom) Convertor() runtime.ObjectConvertor {
+	if c.conv == nil {
+		return nil
+	}
+	return c.conv.conv
+}
+
 // customConvertor is the field managers' converter for custom resources:
-// conversion is None, so a version change only changes apiVersion.
-type customConvertor struct{}
+// with conversion None a version change only changes apiVersion; with
+// Webhook, webhook converts objects of a known version.
+type customConvertor struct{ webhook runtime.ObjectConvertor }
 
 func (customConvertor) Convert(in, out, _ interface{}) error {
 	return fmt.Errorf("custom resources convert only between versions")
 }
 
-func (customConvertor) ConvertToVersion(in runtime.Object, gv runtime.GroupVersioner) (runtime.Object, error) {
+func (c customConvertor) ConvertToVersion(in runtime.Object, gv runtime.GroupVersioner) (runtime.Object, error) {
 	u, ok := in.(*unstructured.Unstructured)
 	if !ok {
 		return nil, fmt.Errorf("custom resources are unstructured, not %T", in)
@@ -341,6 +521,9 @@ func (customConvertor) ConvertToVersion(in runtime.Object, gv runtime.GroupVersi
 	target, ok := gv.KindForGroupVersionKinds([]schema.GroupVersionKind{u.GroupVersionKind()})
 	if !ok {
 		return in, nil
+	}
+	if c.webhook != nil && u.GetAPIVersion() != "" && u.GroupVersionKind() != target {
+		return c.webhook.ConvertToVersion(in, gv)
 	}
 	out := u.DeepCopy()
 	out.SetGroupVersionKind(target)
@@ -369,6 +552,8 @@ type customSet struct {
 	byGVR     map[schema.GroupVersionResource]*Resource
 	byGVK     map[schema.GroupVersionKind]*Resource
 	gen       int64
+	// equivalents are the built-in and custom resources' (equivalent.go).
+	equivalents runtime.EquivalentResourceMapper
 }
 
 // SetCustom replaces the served custom resources (every version of every
@@ -377,7 +562,8 @@ func (g *Registry) SetCustom(rs []*Resource) {
 	g.customMu.Lock()
 	defer g.customMu.Unlock()
 	old := g.custom.Load()
-	cs := &customSet{resources: rs, byGVR: map[schema.GroupVersionResource]*Resource{}, byGVK: map[schema.GroupVersionKind]*Resource{}, gen: 1}
+	cs := &customSet{resources: rs, byGVR: map[schema.GroupVersionResource]*Resource{}, byGVK: map[schema.GroupVersionKind]*Resource{}, gen: 1,
+		equivalents: newEquivalents(append(append([]*Resource(nil), g.Resources...), rs...))}
 	if old != nil {
 		cs.gen = old.gen + 1
 	}

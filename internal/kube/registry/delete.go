@@ -42,7 +42,7 @@ func (st *Storage) Delete(ctx context.Context, r *Resource, ns, name string, opt
 		}
 		cur, err := st.Decode(r, kv)
 		if err != nil {
-			return DeleteResult{}, apierrors.NewInternalError(err)
+			return DeleteResult{}, internalError(err)
 		}
 		cm, _ := meta.Accessor(cur)
 		if p := opts.Preconditions; p != nil {

@@ -191,7 +191,7 @@ func (st *Storage) ListAt(ctx context.Context, r *Resource, ns string, p Predica
 		for i, kv := range res.KVs {
 			obj, err := st.Decode(r, kv)
 			if err != nil {
-				return ListResult{}, apierrors.NewInternalError(err)
+				return ListResult{}, internalError(err)
 			}
 			if filter && !p.Matches(r, obj) {
 				continue

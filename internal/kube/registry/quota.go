@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 
 	"github.com/stratus-cloud/stratus/internal/kube/quota"
 )
@@ -27,9 +28,12 @@ import (
 //     server's creates are exact; servers sharing a store may overshoot
 //     by their concurrent creates).
 //
-// Shortcuts: updates are not checked (a pod's resources are immutable,
-// but a Service may change type), quota scopes and scopeSelector are not
-// applied, and LimitRange's maxLimitRequestRatio and PVC items are not.
+// Updates of Services and PersistentVolumeClaims are checked for what they
+// add, as upstream's evaluators do.
+//
+// Shortcuts: quota scopes and scopeSelector are not applied, pod resizes
+// are not counted, and LimitRange's maxLimitRequestRatio and PVC items are
+// not applied.
 
 const annLimitRanger = "kubernetes.io/limit-ranger"
 
@@ -79,11 +83,23 @@ func (st *Storage) admitLimitRanges(ctx context.Context, r *Resource, obj runtim
 	return nil
 }
 
-// admitQuota checks a new object against its namespace's quotas. The
-// returned func, called once the object is stored (or not), lets the
-// next create of the namespace be counted.
-func (st *Storage) admitQuota(ctx context.Context, r *Resource, obj runtime.Object) (func(), error) {
+// admitQuota checks a new object (old nil) or an update of old against
+// its namespace's quotas. The returned func, called once the object is
+// stored (or not), lets the next write of the namespace be counted.
+//
+// As upstream's evaluators, an update is checked only for Services (a
+// type change takes node ports or a load balancer) and
+// PersistentVolumeClaims (a larger request), for what it adds: the
+// usage of obj less that of old, where it grows.
+func (st *Storage) admitQuota(ctx context.Context, r *Resource, obj, old runtime.Object) (func(), error) {
 	none := func() {}
+	if old != nil {
+		switch obj.(type) {
+		case *corev1.Service, *corev1.PersistentVolumeClaim:
+		default:
+			return none, nil
+		}
+	}
 	m, err := meta.Accessor(obj)
 	if err != nil || !r.Namespaced || m.GetNamespace() == "" {
 		return none, nil
@@ -94,6 +110,12 @@ func (st *Storage) admitQuota(ctx context.Context, r *Resource, obj runtime.Obje
 		return none, err
 	}
 	use := quota.Usage(r.Group, r.Name, obj)
+	if old != nil {
+		use = quotav1.RemoveZeros(quotav1.SubtractWithNonNegativeResult(use, quota.Usage(r.Group, r.Name, old)))
+		if len(use) == 0 {
+			return none, nil
+		}
+	}
 	var covering []*corev1.ResourceQuota
 	for _, it := range items {
 		if q := it.(*corev1.ResourceQuota); quota.Covers(q.Spec.Hard, r.Group, r.Name) {
@@ -105,7 +127,7 @@ func (st *Storage) admitQuota(ctx context.Context, r *Resource, obj runtime.Obje
 	}
 	unlock := st.quotaLocks.lock(ns)
 	for _, q := range covering {
-		if p, ok := obj.(*corev1.Pod); ok {
+		if p, ok := obj.(*corev1.Pod); ok && old == nil {
 			if msg := quota.MissingRequests(q.Spec.Hard, p); msg != "" {
 				unlock()
 				return none, apierrors.NewForbidden(r.GroupResource(), m.GetName(), errors.New("failed quota: "+q.Name+": "+msg))

@@ -123,7 +123,7 @@ func (r *Resource) FieldManager(sub string) *managedfields.FieldManager {
 			// one built from the CRD's OpenAPI schema.
 			tc = managedfields.NewDeducedTypeConverter()
 			utc = tc
-			conv, creater, defaulter = customConvertor{}, customCreater{}, noDefaults{}
+			conv, creater, defaulter = customConvertor{webhook: r.Custom.Convertor()}, customCreater{}, noDefaults{}
 		}
 		for _, s := range subs {
 			// As in kube-apiserver, the main resource does not own .status and
@@ -180,6 +180,9 @@ type Registry struct {
 	// custom holds the CRDs' resources (custom.go), replaced whole.
 	custom   atomic.Pointer[customSet]
 	customMu sync.Mutex
+	// builtinEquivalents: equivalent.go, before any CRD is served.
+	builtinOnce        sync.Once
+	builtinEquivalents runtime.EquivalentResourceMapper
 }
 
 // GroupVersions lists the served group versions in discovery order (core first).

@@ -138,13 +138,18 @@ func (c *objCache) drop(key string) {
 // result is shared: callers must not modify it.
 func (st *Storage) Decode(r *Resource, kv *store.KV) (runtime.Object, error) {
 	gvk := r.GVK()
-	if obj := st.cache.get(kv.Key, kv.ModRev); obj != nil {
-		if r.Custom != nil && obj.GetObjectKind().GroupVersionKind() != gvk {
+	if obj := st.cached(r, kv.Key, kv.ModRev); obj != nil {
+		switch {
+		case r.Custom == nil || obj.GetObjectKind().GroupVersionKind() == gvk:
+			return obj, nil
+		case r.Custom.conv == nil:
 			// Another version of the same objects (conversion None).
 			obj = obj.DeepCopyObject()
 			obj.GetObjectKind().SetGroupVersionKind(gvk)
+			return obj, nil
 		}
-		return obj, nil
+		// Cached at another version before the CRD converted by
+		// webhook: decoded again.
 	}
 	var out runtime.Object
 	var err error
@@ -154,13 +159,56 @@ func (st *Storage) Decode(r *Resource, kv *store.KV) (runtime.Object, error) {
 		out, _, err = st.Reg.Codecs.Protobuf.Decode(kv.Value, &gvk, r.New())
 	}
 	if err != nil {
+		var status apierrors.APIStatus
+		if errors.As(err, &status) {
+			return nil, err // a custom resource's failed conversion, as it is
+		}
 		return nil, fmt.Errorf("decode %s: %w", kv.Key, err)
 	}
 	out.GetObjectKind().SetGroupVersionKind(gvk)
 	m, _ := meta.Accessor(out)
 	m.SetResourceVersion(strconv.FormatInt(kv.ModRev, 10))
-	st.cache.put(kv.Key, kv.ModRev, out)
+	st.keep(r, kv.Key, kv.ModRev, out)
 	return out, nil
+}
+
+// converted is the conversion of r's CRD when r is a version its objects
+// are converted to by webhook: its objects are cached there, once per
+// version, and go with it when the CRD changes (its webhook may answer
+// otherwise), as kube-apiserver's per-version caches are rebuilt.
+func converted(r *Resource) *crdConversion {
+	if r.Custom != nil && r.Custom.conv != nil && r.Version != r.Custom.StorageVersion {
+		return r.Custom.conv
+	}
+	return nil
+}
+
+// cached is the decoded object at key and rev as r reads it, or nil.
+func (st *Storage) cached(r *Resource, key string, rev int64) runtime.Object {
+	if cc := converted(r); cc != nil {
+		return cc.cached(key, r.Version, rev)
+	}
+	return st.cache.get(key, rev)
+}
+
+// keep caches obj, the object at key and rev as r reads it.
+func (st *Storage) keep(r *Resource, key string, rev int64, obj runtime.Object) {
+	if cc := converted(r); cc != nil {
+		cc.keep(key, r.Version, rev, obj)
+		return
+	}
+	st.cache.put(key, rev, obj)
+}
+
+// internalError is err as a 500 Status, unless it already is a Status (a
+// custom resource's failed conversion, which the real server answers with
+// the converter's text).
+func internalError(err error) error {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return err
+	}
+	return apierrors.NewInternalError(err)
 }
 
 // DecodeDeleted returns the last state of a deleted object, with the
@@ -171,6 +219,9 @@ func (st *Storage) DecodeDeleted(r *Resource, prev *store.KV, rev int64) (runtim
 		return nil, err
 	}
 	st.cache.drop(prev.Key)
+	if r.Custom != nil && r.Custom.conv != nil {
+		r.Custom.conv.drop(prev.Key)
+	}
 	cp := obj.DeepCopyObject()
 	m, _ := meta.Accessor(cp)
 	m.SetResourceVersion(strconv.FormatInt(rev, 10))
@@ -375,7 +426,7 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 		}
 	}
 	// ResourceQuota comes last, as it is the last validating plugin upstream.
-	quotaDone, err := st.admitQuota(ctx, r, obj)
+	quotaDone, err := st.admitQuota(ctx, r, obj, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +467,7 @@ func (st *Storage) commitCreate(ctx context.Context, r *Resource, obj runtime.Ob
 		}
 		data, err := st.encode(r, obj)
 		if err != nil {
-			return nil, apierrors.NewInternalError(err)
+			return nil, internalError(err)
 		}
 		if len(data) > maxObjectSize {
 			return nil, errObjectTooLarge()
@@ -443,7 +494,7 @@ func (st *Storage) commitCreate(ctx context.Context, r *Resource, obj runtime.Ob
 		}
 		m.SetResourceVersion(strconv.FormatInt(res.Rev, 10))
 		obj.GetObjectKind().SetGroupVersionKind(r.GVK())
-		st.cache.put(key, res.Rev, obj)
+		st.keep(r, key, res.Rev, obj)
 		return obj, nil
 	}
 }
@@ -520,7 +571,7 @@ func (st *Storage) Update(ctx context.Context, r *Resource, ns, name string, fn 
 		}
 		cur, err := st.Decode(r, kv)
 		if err != nil {
-			return nil, false, apierrors.NewInternalError(err)
+			return nil, false, internalError(err)
 		}
 		in := cur
 		if !o.ReadOnlyCurrent {
@@ -617,6 +668,14 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 			return nil, false, err
 		}
 	}
+	if o.Subresource == "" {
+		// ResourceQuota comes last, as on create.
+		quotaDone, err := st.admitQuota(ctx, r, obj, cur)
+		if err != nil {
+			return nil, false, err
+		}
+		defer quotaDone()
+	}
 	if !o.SkipManagedFields && o.FieldManager != "" {
 		obj = st.trackUpdate(r, cur, obj, o.FieldManager, o.Subresource)
 		m, _ = meta.Accessor(obj)
@@ -653,7 +712,7 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		}
 		data, err := st.encode(r, obj)
 		if err != nil {
-			return nil, false, apierrors.NewInternalError(err)
+			return nil, false, internalError(err)
 		}
 		if len(data) > maxObjectSize {
 			return nil, false, errObjectTooLarge()
@@ -683,7 +742,7 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		}
 		m.SetResourceVersion(strconv.FormatInt(res.Rev, 10))
 		obj.GetObjectKind().SetGroupVersionKind(r.GVK())
-		st.cache.put(key, res.Rev, obj)
+		st.keep(r, key, res.Rev, obj)
 		return obj, false, nil
 	}
 	return nil, false, apierrors.NewInternalError(errors.New("could not allocate"))
