@@ -355,7 +355,8 @@ func TestCloudstackCLIVPN(t *testing.T) {
 		t.Fatalf("listRemoteAccessVpns: %v", l)
 	}
 	run("deleteRemoteAccessVpn", "publicipid="+ip["id"].(string))
-	if l := run("listRemoteAccessVpns"); l["count"] != nil && l["count"] != float64(0) {
-		t.Fatalf("listRemoteAccessVpns after delete: %v", l)
+	// (an empty list is {}, which the CLI prints as nothing)
+	if out, err := runClient(t, srv, time.Minute, bin, "listRemoteAccessVpns"); err != nil || strings.Contains(out, "remoteaccessvpn") {
+		t.Fatalf("listRemoteAccessVpns after delete: %v %s", err, out)
 	}
 }
