@@ -10,8 +10,8 @@ import (
 // remote access (VPNs on public addresses, and users). Accepted and
 // ignored: projectid (no projects yet), customid, createRemoteAccessVpn's
 // openfirewall (no VPN firewall rules are simulated), and the account
-// and domainid of resetVpnConnection and updateVpnCustomerGateway (the
-// object names its owner).
+// and domainid of resetVpnConnection, updateVpnCustomerGateway and
+// createRemoteAccessVpn (the object, or the address, names its owner).
 
 type vpnCustomerGatewayView struct {
 	ID               string `json:"id"`

@@ -190,7 +190,7 @@ func TestSDKVPN(t *testing.T) {
 	}
 
 	// Another account sees none of it and may touch none of it.
-	other, _ := newUserClient(t, srv, cs, "mallory")
+	other, otherID := newUserClient(t, srv, cs, "mallory")
 	if l, err := other.VPN.ListVpnCustomerGateways(other.VPN.NewListVpnCustomerGatewaysParams()); err != nil || l.Count != 0 {
 		t.Fatalf("other account lists customer gateways: %v %+v", err, l)
 	}
@@ -252,6 +252,25 @@ func TestSDKVPN(t *testing.T) {
 		t.Fatalf("the VPN of a released address stayed: %v %+v", err, l)
 	}
 
+	// Deleting an account takes its VPN objects with it.
+	ocg := other.VPN.NewCreateVpnCustomerGatewayParams("192.168.90.0/24", "aes128-sha1", "203.0.113.90", "aes128-sha1;modp1536", "their-psk")
+	if _, err := other.VPN.CreateVpnCustomerGateway(ocg); err != nil {
+		t.Fatalf("other account's customer gateway: %v", err)
+	}
+	if _, err := cs.Account.DeleteAccount(cs.Account.NewDeleteAccountParams(otherID)); err != nil {
+		t.Fatalf("deleteAccount: %v", err)
+	}
+	lup := cs.VPN.NewListVpnUsersParams()
+	lup.SetListall(true)
+	lcgp := cs.VPN.NewListVpnCustomerGatewaysParams()
+	lcgp.SetListall(true)
+	if l, err := cs.VPN.ListVpnUsers(lup); err != nil || l.Count != 0 {
+		t.Fatalf("VPN users after the account went: %v %+v", err, l)
+	}
+	if l, err := cs.VPN.ListVpnCustomerGateways(lcgp); err != nil || l.Count != 0 {
+		t.Fatalf("customer gateways after the account went: %v %+v", err, l)
+	}
+
 	evp := cs.Event.NewListEventsParams()
 	evp.SetPage(1)
 	evp.SetPagesize(500)
@@ -274,7 +293,7 @@ func TestSDKVPN(t *testing.T) {
 	if !strings.Contains(logs.String(), "createVpnCustomerGateway") {
 		t.Fatalf("the server logged no VPN call at debug level:\n%s", logs.String())
 	}
-	for _, secret := range []string{"s2s-secret-psk", "new-psk", "psk-that-must-not-leak", "vpn-pass-1", "their-pass", ravpn.Presharedkey} {
+	for _, secret := range []string{"s2s-secret-psk", "new-psk", "psk-that-must-not-leak", "vpn-pass-1", "their-pass", "their-psk", ravpn.Presharedkey} {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("secret %q is in the server's log", secret)
 		}
