@@ -219,8 +219,18 @@ func checkCustomerGateway(g *VPNCustomerGateway, r CustomerGatewaySpec, update b
 	if g.ESPLifetime > 86400 {
 		return Invalid("The ESP lifetime %d of vpn connection is invalid!", g.ESPLifetime)
 	}
-	g.DPD, g.ForceEncap, g.SplitConnections = r.DPD != nil && *r.DPD, r.ForceEncap != nil && *r.ForceEncap, r.SplitConnections != nil && *r.SplitConnections
-	g.IKEVersion = orDefault(r.IKEVersion, "ike")
+	g.DPD, g.ForceEncap = r.DPD != nil && *r.DPD, r.ForceEncap != nil && *r.ForceEncap
+	// An update keeps the split and IKE version it is not given.
+	if r.SplitConnections != nil {
+		g.SplitConnections = *r.SplitConnections
+	} else if !update {
+		g.SplitConnections = false
+	}
+	if r.IKEVersion != "" {
+		g.IKEVersion = r.IKEVersion
+	} else if !update {
+		g.IKEVersion = "ike"
+	}
 	if len(cidrs) > vpnSubnetsLimit {
 		return Invalid("Too many subnets of customer gateway! The limit is %d", vpnSubnetsLimit)
 	}

@@ -31,9 +31,10 @@ func TestSDKVPN(t *testing.T) {
 	cgp := cs.VPN.NewCreateVpnCustomerGatewayParams("192.168.50.0/24", "aes128-sha1", "203.0.113.7", "aes256-sha256;modp2048", "s2s-secret-psk")
 	cgp.SetName("office")
 	cgp.SetDpd(true)
+	cgp.SetIkeversion("ikev2")
 	cg, err := cs.VPN.CreateVpnCustomerGateway(cgp)
 	if err != nil || cg.Name != "office" || cg.Gateway != "203.0.113.7" || cg.Ikelifetime != 86400 || cg.Esplifetime != 3600 || !cg.Dpd ||
-		cg.Ikeversion != "ike" || cg.Ipsecpsk != "s2s-secret-psk" || cg.Account != "admin" {
+		cg.Ikeversion != "ikev2" || cg.Ipsecpsk != "s2s-secret-psk" || cg.Account != "admin" {
 		t.Fatalf("createVpnCustomerGateway: %v %+v", err, cg)
 	}
 	for _, bad := range []struct{ ike, esp, cidrs, gw, want string }{
@@ -87,7 +88,7 @@ func TestSDKVPN(t *testing.T) {
 	}
 	passive := cs.VPN.NewCreateVpnCustomerGatewayParams("192.168.80.0/24", "aes128-sha1", "branch.example.com", "aes128-sha1;modp1536", "p-psk")
 	pcg, err := cs.VPN.CreateVpnCustomerGateway(passive)
-	if err != nil || pcg.Name != "VPN-branch.example.com" {
+	if err != nil || pcg.Name != "VPN-branch.example.com" || pcg.Ikeversion != "ike" {
 		t.Fatalf("customer gateway by domain name: %v %+v", err, pcg)
 	}
 	pp := cs.VPN.NewCreateVpnConnectionParams(pcg.Id, gw.Id)
@@ -106,7 +107,7 @@ func TestSDKVPN(t *testing.T) {
 	}
 	up := cs.VPN.NewUpdateVpnCustomerGatewayParams("192.168.50.0/24,192.168.51.0/24", "aes128-sha1", "203.0.113.7", cg.Id, "aes128-sha1;modp1536", "new-psk")
 	up.SetName("office")
-	if u, err := cs.VPN.UpdateVpnCustomerGateway(up); err != nil || u.Cidrlist != "192.168.50.0/24,192.168.51.0/24" || u.Ipsecpsk != "new-psk" || u.Dpd {
+	if u, err := cs.VPN.UpdateVpnCustomerGateway(up); err != nil || u.Cidrlist != "192.168.50.0/24,192.168.51.0/24" || u.Ipsecpsk != "new-psk" || u.Dpd || u.Ikeversion != "ikev2" {
 		t.Fatalf("updateVpnCustomerGateway: %v %+v", err, u)
 	}
 	if _, err := cs.VPN.DeleteVpnCustomerGateway(cs.VPN.NewDeleteVpnCustomerGatewayParams(cg.Id)); err == nil || !strings.Contains(err.Error(), "because there is still related VPN connections!") {
