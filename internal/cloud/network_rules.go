@@ -724,6 +724,7 @@ func (ix *index) updated(c Caller, r *NetRule, u RuleUpdate) (*NetRule, error) {
 // dropRulesOfIP adds the removal of every rule on a public address to b
 // (the address is released).
 func (ix *index) dropRulesOfIP(b *batch, ipID string) {
+	ix.dropVPNOfIP(b, ipID)
 	for _, r := range ix.ruleIdx.byIP[ipID] {
 		del(b, ix.rules, r.ID)
 		for _, t := range ix.tags.byGroup(r.ID) {

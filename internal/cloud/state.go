@@ -67,6 +67,11 @@ type index struct {
 	vpcs             *table[VPC]
 	aclLists         *table[NetworkACLList]
 	aclItems         *table[NetworkACLItem]
+	vpnCustGateways  *table[VPNCustomerGateway]
+	vpnGateways      *table[VPNGateway]
+	vpnConnections   *table[VPNConnection]
+	remoteVPNs       *table[RemoteAccessVPN]
+	vpnUsers         *table[VPNUser]
 	// ruleIdx holds the derived lookups of rules and static NAT.
 	ruleIdx *ruleIndex
 
@@ -140,6 +145,11 @@ func newIndex() *index {
 		vpcs:             newTable(KindVPC, "vpcs", func(v *VPC) string { return v.ID }, func(v *VPC) int64 { return v.Seq }),
 		aclLists:         newTable(KindNetworkACLList, "networkacllists", func(v *NetworkACLList) string { return v.ID }, func(v *NetworkACLList) int64 { return v.Seq }),
 		aclItems:         newTable(KindNetworkACLItem, "networkaclitems", func(v *NetworkACLItem) string { return v.ID }, func(v *NetworkACLItem) int64 { return v.Seq }),
+		vpnCustGateways:  newTable(KindVPNCustomerGateway, "vpncustomergateways", func(v *VPNCustomerGateway) string { return v.ID }, func(v *VPNCustomerGateway) int64 { return v.Seq }),
+		vpnGateways:      newTable(KindVPNGateway, "vpngateways", func(v *VPNGateway) string { return v.ID }, func(v *VPNGateway) int64 { return v.Seq }),
+		vpnConnections:   newTable(KindVPNConnection, "vpnconnections", func(v *VPNConnection) string { return v.ID }, func(v *VPNConnection) int64 { return v.Seq }),
+		remoteVPNs:       newTable(KindRemoteAccessVPN, "remoteaccessvpns", func(v *RemoteAccessVPN) string { return v.ID }, func(v *RemoteAccessVPN) int64 { return v.Seq }),
+		vpnUsers:         newTable(KindVPNUser, "vpnusers", func(v *VPNUser) string { return v.ID }, func(v *VPNUser) int64 { return v.Seq }),
 		ruleIdx:          newRuleIndex(),
 		apiKeys:          map[string]string{},
 		claimed:          map[string]map[uint32]int64{},
@@ -168,7 +178,8 @@ func newIndex() *index {
 		setTombs(map[string]int64)
 	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
 		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
-		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots, ix.vpcs, ix.aclLists, ix.aclItems} {
+		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots, ix.vpcs, ix.aclLists, ix.aclItems,
+		ix.vpnCustGateways, ix.vpnGateways, ix.vpnConnections, ix.remoteVPNs, ix.vpnUsers} {
 		m.setTombs(ix.tombs)
 		ix.mirrors[m.segment()] = m
 	}
@@ -200,7 +211,8 @@ func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
 		maxSeq(ix.volumes), maxSeq(ix.networks), maxSeq(ix.publicIPs), maxSeq(ix.securityGroups),
 		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks),
 		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), maxSeq(ix.snapshots), maxSeq(ix.affinityGroups), maxSeq(ix.vmSnapshots),
-		maxSeq(ix.vpcs), maxSeq(ix.aclLists), maxSeq(ix.aclItems), ix.seqStored)
+		maxSeq(ix.vpcs), maxSeq(ix.aclLists), maxSeq(ix.aclItems),
+		maxSeq(ix.vpnCustGateways), maxSeq(ix.vpnGateways), maxSeq(ix.vpnConnections), maxSeq(ix.remoteVPNs), maxSeq(ix.vpnUsers), ix.seqStored)
 	// Nothing is reserved yet: the first nextSeq reserves a block.
 	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
 	return res.Rev, nil

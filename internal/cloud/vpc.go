@@ -850,7 +850,7 @@ func (ix *index) existsVPC(k Kind, id string) bool {
 		_, ok := ix.aclItem(id)
 		return ok
 	}
-	return false
+	return ix.existsVPN(k, id)
 }
 
 // Reader access to the VPC family.

@@ -11,7 +11,7 @@ import (
 // commands returns every implemented command.
 func commands() []*command {
 	var all []*command
-	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), vmSnapshotCommands(), templateCommands(), imageCommands(), offeringCommands(), accountStateCommands(), affinityCommands(), vpcCommands(), securityCommands(), accountCommands(), miscCommands()} {
+	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), vmSnapshotCommands(), templateCommands(), imageCommands(), offeringCommands(), accountStateCommands(), affinityCommands(), vpcCommands(), vpnCommands(), securityCommands(), accountCommands(), miscCommands()} {
 		all = append(all, group...)
 	}
 	return all
@@ -185,6 +185,9 @@ func jobResult(r cloud.Reader, j *cloud.Job) json.RawMessage {
 	}
 	if obj == nil {
 		obj = vpcJobResult(r, j)
+	}
+	if obj == nil {
+		obj = vpnJobResult(r, j)
 	}
 	if obj == nil {
 		obj = vmSnapshotJobResult(r, j)
