@@ -70,6 +70,11 @@ type Options struct {
 	// CSRSigner signs approved node client certificate requests (nil:
 	// approved, not signed). The "csr" controller approves them.
 	CSRSigner CSRSigner
+	// ClusterSigningDuration is how long the node client certificates
+	// it signs last, at most (kube-controller-manager's
+	// --cluster-signing-duration; 0: a year). A request's
+	// expirationSeconds may ask for less, not under 10 minutes.
+	ClusterSigningDuration time.Duration
 	// VolumeDir holds the hostPath directories the volume provisioner
 	// makes for claims used on exec and docker nodes (empty: every
 	// provisioned volume is simulated). The "persistentvolume-binder"
