@@ -60,7 +60,8 @@ type Options struct {
 	// "servicelb" (the event that says LoadBalancer Services get no
 	// external IP: a cloud controller that gives them one disables it),
 	// "serviceaccount" (default ServiceAccounts, kube-root-ca.crt, legacy
-	// token Secrets).
+	// token Secrets), "csr", "validatingadmissionpolicy-status" (type
+	// checking of ValidatingAdmissionPolicies).
 	Disable []string
 	// RootCA is the cluster CA published in every namespace's
 	// kube-root-ca.crt ConfigMap (empty: not published).
@@ -236,6 +237,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("csr") {
 		m.addCSRs()
+	}
+	if m.enabled("validatingadmissionpolicy-status") {
+		m.addVAPStatus()
 	}
 
 	m.factory.Start(runCtx.Done())
