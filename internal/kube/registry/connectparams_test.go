@@ -49,3 +49,36 @@ func TestConnectParams(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConnectParams: any query of pods/exec, attach or portforward decodes
+// or is refused, and what decodes encodes back to itself: every port
+// valid, the command kept in order.
+func FuzzConnectParams(f *testing.F) {
+	f.Add("command=sh&command=-c&command=echo+hi&stdin=true&tty=1&container=c")
+	f.Add("ports=80,8080&ports=0")
+	f.Add("ports=-1&stdout=false")
+	f.Add("ports=%2C&container=")
+	c := NewCodecs()
+	f.Fuzz(func(t *testing.T, query string) {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return
+		}
+		var exec corev1.PodExecOptions
+		if err := c.Params.DecodeParameters(q, corev1.SchemeGroupVersion, &exec); err != nil {
+			t.Fatalf("exec options of %q: %v", query, err)
+		}
+		if len(q["command"]) > 0 && !reflect.DeepEqual(exec.Command, q["command"]) {
+			t.Fatalf("command of %q: %q", query, exec.Command)
+		}
+		var pf corev1.PodPortForwardOptions
+		if err := c.Params.DecodeParameters(q, corev1.SchemeGroupVersion, &pf); err != nil {
+			return
+		}
+		for _, p := range pf.Ports {
+			if p < 0 || p > 65535 {
+				t.Fatalf("port %d from %q", p, query)
+			}
+		}
+	})
+}
