@@ -45,9 +45,12 @@ func (m *Manager) addVAPStatus() {
 
 func (v *vapStatus) typeChecker() *validatingpolicy.TypeChecker {
 	v.once.Do(func() {
-		disc := v.m.o.Client.Discovery()
+		// One cache for discovery and the OpenAPI documents: the checker
+		// resets the mapper, and so both, when a kind is not found (a
+		// CRD added since).
+		disc := memory.NewMemCacheClient(v.m.o.Client.Discovery())
 		v.checker = &validatingpolicy.TypeChecker{SchemaResolver: &resolver.ClientDiscoveryResolver{Discovery: disc},
-			RestMapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}
+			RestMapper: restmapper.NewDeferredDiscoveryRESTMapper(disc)}
 	})
 	return v.checker
 }

@@ -43,7 +43,7 @@ func TestValidatingAdmissionPolicyTypeChecking(t *testing.T) {
 			return err == nil && got.Status.ObservedGeneration == gen && got.Generation == gen
 		}
 	}
-	testenv.Eventually(t, 20*time.Second, "the policy type-checked", checked(1))
+	testenv.Eventually(t, time.Minute, "the policy type-checked", checked(1))
 	if got.Status.TypeChecking == nil {
 		t.Fatalf("no typeChecking in %+v", got.Status)
 	}
@@ -74,7 +74,7 @@ func TestValidatingAdmissionPolicyTypeChecking(t *testing.T) {
 	if _, err := policies.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, 20*time.Second, "the edited policy type-checked", checked(2))
+	testenv.Eventually(t, time.Minute, "the edited policy type-checked", checked(2))
 	// (server-side apply removes the warnings the controller no longer
 	// gives; a new policy that checks gets typeChecking: {})
 	if tc := got.Status.TypeChecking; tc != nil && len(tc.ExpressionWarnings) != 0 {
