@@ -9,12 +9,8 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/stratus-cloud/stratus/internal/agent"
-	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
-	"github.com/stratus-cloud/stratus/internal/kube/auth"
-	"github.com/stratus-cloud/stratus/internal/kube/controller"
 	"github.com/stratus-cloud/stratus/internal/kube/nodeauth"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 	"github.com/stratus-cloud/stratus/internal/testenv"
@@ -28,29 +24,9 @@ import (
 // and it is still system:node:n1. The signer issues 20-second
 // certificates.
 func TestNodeCertificateRotation(t *testing.T) {
-	srv := apiservertest.Start(t)
-	cs, err := kubernetes.NewForConfig(srv.LoopbackConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
 	const lifetime = 20 * time.Second
-	cm := controller.New(controller.Options{Client: cs, Log: testenv.Logger(), CSRSigner: srv.SignClientCSR, ClusterSigningDuration: lifetime,
-		Disable: []string{"scheduler", "replication", "replicaset", "deployment", "endpoints", "endpointslice", "nodelifecycle", "garbagecollector", "job", "servicelb", "serviceaccount"}})
-	if err := cm.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	stopWithTimeout(t, "controllers", cm.Stop)
+	srv, cs, bootCfg := joinCluster(t, lifetime)
 	ctx := context.Background()
-	const join = "n1join.0123456789abcdef"
-	sec, err := auth.NewBootstrapSecret(join, "test join")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Secrets("kube-system").Create(ctx, sec, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	bootCfg := rest.AnonymousClientConfig(apiservertest.RESTConfig(t, srv))
-	bootCfg.BearerToken = join
 	jctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	creds, err := nodeauth.Join(jctx, bootCfg, "n1", 0)
