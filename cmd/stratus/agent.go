@@ -33,6 +33,7 @@ func newAgentCmd() *cobra.Command {
 		servers                                        []string
 		token, name, runtime, caFile, addr, internalIP string
 		proxy                                          bool
+		certLifetime                                   time.Duration
 	}
 	cmd := &cobra.Command{
 		Use:   "agent --server URL[,URL…] --token T",
@@ -55,6 +56,9 @@ from the server (the default, loopback, suits an agent on the same host).`,
 					return errors.New("no --name given and the host name is unknown")
 				}
 				o.name = strings.ToLower(h)
+			}
+			if o.certLifetime != 0 && o.certLifetime < 10*time.Minute {
+				return fmt.Errorf("--client-certificate-lifetime %v: at least 10m (the least a certificate signing request may ask for)", o.certLifetime)
 			}
 			log, err := lf.logger(cmd.ErrOrStderr())
 			if err != nil {
@@ -83,16 +87,21 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			if _, err := cs.Discovery().ServerVersion(); err != nil {
 				return fmt.Errorf("agent: cannot reach %s (with --ca-file %q): %w", strings.Join(servers.URLs(), ", "), o.caFile, err)
 			}
+			var rotation *nodeauth.Rotation
 			if bootstraputil.IsValidBootstrapToken(o.token) {
 				// A bootstrap token is good only for joining: exchange it
 				// for this node's client certificate, as a kubelet does.
 				jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-				creds, err := nodeauth.Join(jctx, cfg, o.name, 0)
+				creds, err := nodeauth.Join(jctx, cfg, o.name, o.certLifetime)
 				cancel()
 				if err != nil {
 					return fmt.Errorf("agent: join: %w", err)
 				}
-				if cs, err = kubernetes.NewForConfig(creds.Config(cfg)); err != nil {
+				// and renews it before it expires, as a kubelet does.
+				if rotation, err = nodeauth.NewRotation(cfg, o.name, creds, o.certLifetime); err != nil {
+					return fmt.Errorf("agent: %w", err)
+				}
+				if cs, err = kubernetes.NewForConfig(rotation.Config()); err != nil {
 					return fmt.Errorf("agent: %w", err)
 				}
 				log.Info("joined with a bootstrap token", "user", "system:node:"+o.name, "certificate expires", creds.Expiry())
@@ -107,6 +116,9 @@ from the server (the default, loopback, suits an agent on the same host).`,
 				return err
 			}
 			g := &app.Group{Log: log}
+			if rotation != nil {
+				g.Add(rotation)
+			}
 			g.Add(ag)
 			if o.proxy {
 				g.Add(proxy.New(proxy.Options{Client: cs, Log: log}))
@@ -126,6 +138,7 @@ from the server (the default, loopback, suits an agent on the same host).`,
 	f.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen address of the agent's log server")
 	f.StringVar(&o.internalIP, "internal-ip", "", "node address the API server reaches the agent at (default: the log server's host)")
 	f.BoolVar(&o.proxy, "proxy", false, "also run the service proxy (cluster IPs and node ports) on this host")
+	f.DurationVar(&o.certLifetime, "client-certificate-lifetime", 0, "lifetime to ask for the node's client certificate, renewed at 70-90 % of it (at least 10m; default: the signer's, a year)")
 	return cmd
 }
 

@@ -14,7 +14,8 @@ import (
 
 // TestAgentJoinsWithBootstrapToken: `stratus agent` given a bootstrap
 // token exchanges it for a node certificate (its CSR approved and issued)
-// and its node turns Ready.
+// and its node turns Ready; the certificate lifetime it asks for is the
+// one --client-certificate-lifetime names.
 func TestAgentJoinsWithBootstrapToken(t *testing.T) {
 	testenv.Need(t, fileExists(kubectl133), kubectl133+" not found (the Google Cloud SDK ships it)")
 	dir := filepath.Join(t.TempDir(), "data")
@@ -38,7 +39,7 @@ stringData: {token-id: k7x2qa, token-secret: 9f8e7d6c5b4a3921, usage-bootstrap-a
 	run(t, kEnv, home, kubectl133, "apply", "-f", secret)
 	const token = "k7x2qa.9f8e7d6c5b4a3921"
 	agent := exec.Command(stratusBinary(t), "agent", "--server", st.KubeURL, "--token", token,
-		"--name", "boot-node", "--runtime", "sim", "--ca-file", filepath.Join(dir, "kube", "ca.crt"))
+		"--name", "boot-node", "--runtime", "sim", "--ca-file", filepath.Join(dir, "kube", "ca.crt"), "--client-certificate-lifetime", "1h")
 	var out strings.Builder
 	agent.Stdout, agent.Stderr = &out, &out
 	if err := agent.Start(); err != nil {
@@ -59,7 +60,7 @@ stringData: {token-id: k7x2qa, token-secret: 9f8e7d6c5b4a3921, usage-bootstrap-a
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if csrs := run(t, kEnv, home, kubectl133, "get", "csr", "--no-headers"); !strings.Contains(csrs, "Approved,Issued") || !strings.Contains(csrs, "system:bootstrap:k7x2qa") {
+	if csrs := run(t, kEnv, home, kubectl133, "get", "csr", "--no-headers"); !strings.Contains(csrs, "Approved,Issued") || !strings.Contains(csrs, "system:bootstrap:k7x2qa") || !strings.Contains(csrs, " 60m ") {
 		t.Fatalf("CSRs:\n%s", csrs)
 	}
 }

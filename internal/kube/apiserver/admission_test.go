@@ -36,6 +36,7 @@ import (
 // runs one: TLS with a certificate for its service's name and for
 // 127.0.0.1, signed by its own CA (the caBundle).
 type webhookServer struct {
+	srv      webhook.Server // tests may register more hooks
 	port     int
 	caBundle []byte
 	mu       sync.Mutex
@@ -92,6 +93,7 @@ func startWebhookServer(t *testing.T) *webhookServer {
 		TLSOpts: []func(*tls.Config){func(c *tls.Config) {
 			c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }
 		}}})
+	ws.srv = srv
 	count := func(path string) {
 		ws.mu.Lock()
 		ws.calls[path]++

@@ -13,7 +13,8 @@ import (
 )
 
 // servePodStream serves pods/exec, pods/attach and pods/portforward as
-// kube-apiserver does: it checks the pod and container, then passes the
+// kube-apiserver does: it decodes the options and admits them
+// (connectadmission.go), checks the pod and container, then passes the
 // upgraded connection (SPDY or WebSocket, whatever the client negotiated)
 // through to the node agent's /exec, /attach or /portForward over the
 // node channel (nodechannel.go). The client's credentials stay here.
@@ -22,31 +23,50 @@ func (s *Server) servePodStream(w http.ResponseWriter, r *http.Request, ri reque
 		s.writeError(w, newStatus(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, "the server does not allow this method on the requested resource"))
 		return
 	}
+	q := r.URL.Query()
+	if len(q["dryRun"]) != 0 {
+		s.writeError(w, apierrors.NewBadRequest("dryRun is not supported"))
+		return
+	}
+	opts, err := s.connectOptions(ri.subresource, q)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if err := s.admitConnect(w, r, ri, opts); err != nil {
+		s.writeError(w, err)
+		return
+	}
 	obj, err := s.storage.Get(r.Context(), ri.res, ri.namespace, ri.name)
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
 	pod := obj.(*corev1.Pod)
-	q := r.URL.Query()
+	// What the node is asked for is the options as admission left them.
 	params := url.Values{}
 	var path string
-	switch ri.subresource {
-	case "portforward":
-		for _, p := range q["ports"] {
-			if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
-				s.writeError(w, apierrors.NewBadRequest(fmt.Sprintf("invalid port %q", p)))
+	switch o := opts.(type) {
+	case *corev1.PodPortForwardOptions:
+		for _, p := range o.Ports {
+			if p == 0 {
+				s.writeError(w, apierrors.NewBadRequest(`invalid port "0"`))
 				return
 			}
-			params.Add("port", p)
+			params.Add("port", strconv.Itoa(int(p)))
 		}
 		path = "/portForward/" + url.PathEscape(pod.Namespace) + "/" + url.PathEscape(pod.Name)
 	default:
-		verb := "exec into"
-		if ri.subresource == "attach" {
-			verb = "attach"
+		verb, sio := "exec into", streamOpts{}
+		var command []string
+		switch o := opts.(type) {
+		case *corev1.PodExecOptions:
+			sio = streamOpts{o.Container, o.Stdin, o.Stdout, o.Stderr, o.TTY}
+			command = o.Command
+		case *corev1.PodAttachOptions:
+			verb, sio = "attach", streamOpts{o.Container, o.Stdin, o.Stdout, o.Stderr, o.TTY}
 		}
-		container, err := streamContainer(pod, q.Get("container"))
+		container, err := streamContainer(pod, sio.container)
 		if err != nil {
 			s.writeError(w, err)
 			return
@@ -55,20 +75,23 @@ func (s *Server) servePodStream(w http.ResponseWriter, r *http.Request, ri reque
 			s.writeError(w, apierrors.NewBadRequest(fmt.Sprintf("cannot %s a container in a completed pod; current phase is %s", verb, pod.Status.Phase)))
 			return
 		}
-		for _, c := range []struct{ from, to string }{
-			{"stdin", corev1.ExecStdinParam}, {"stdout", corev1.ExecStdoutParam},
-			{"stderr", corev1.ExecStderrParam}, {"tty", corev1.ExecTTYParam},
+		for _, c := range []struct {
+			on   bool
+			name string
+		}{
+			{sio.stdin, corev1.ExecStdinParam}, {sio.stdout, corev1.ExecStdoutParam},
+			{sio.stderr, corev1.ExecStderrParam}, {sio.tty, corev1.ExecTTYParam},
 		} {
-			if b, _ := strconv.ParseBool(q.Get(c.from)); b {
-				params.Set(c.to, "1")
+			if c.on {
+				params.Set(c.name, "1")
 			}
 		}
 		if ri.subresource == "exec" {
-			if len(q["command"]) == 0 {
+			if len(command) == 0 {
 				s.writeError(w, apierrors.NewBadRequest("you must specify at least 1 command"))
 				return
 			}
-			params[corev1.ExecCommandParam] = q["command"]
+			params[corev1.ExecCommandParam] = command
 		}
 		path = "/" + ri.subresource + "/" + url.PathEscape(pod.Namespace) + "/" + url.PathEscape(pod.Name) + "/" + url.PathEscape(container)
 	}
@@ -96,6 +119,12 @@ func (s *Server) servePodStream(w http.ResponseWriter, r *http.Request, ri reque
 	h := proxy.NewUpgradeAwareHandler(loc, s.nodes.transport, false, true, streamResponder{s})
 	h.UpgradeTransport = nil
 	h.ServeHTTP(w, out)
+}
+
+// streamOpts are what exec and attach have in common.
+type streamOpts struct {
+	container                  string
+	stdin, stdout, stderr, tty bool
 }
 
 // streamContainer picks the container as kube-apiserver does: the one

@@ -63,7 +63,8 @@ type Options struct {
 	// "servicelb" (the event that says LoadBalancer Services get no
 	// external IP: a cloud controller that gives them one disables it),
 	// "serviceaccount" (default ServiceAccounts, kube-root-ca.crt, legacy
-	// token Secrets).
+	// token Secrets), "csr", "validatingadmissionpolicy-status" (type
+	// checking of ValidatingAdmissionPolicies).
 	Disable []string
 	// RootCA is the cluster CA published in every namespace's
 	// kube-root-ca.crt ConfigMap (empty: not published).
@@ -73,6 +74,11 @@ type Options struct {
 	// CSRSigner signs approved node client certificate requests (nil:
 	// approved, not signed). The "csr" controller approves them.
 	CSRSigner CSRSigner
+	// ClusterSigningDuration is how long the node client certificates
+	// it signs last, at most (kube-controller-manager's
+	// --cluster-signing-duration; 0: a year). A request's
+	// expirationSeconds may ask for less, not under 10 minutes.
+	ClusterSigningDuration time.Duration
 	// VolumeDir holds the hostPath directories the volume provisioner
 	// makes for claims used on exec and docker nodes (empty: every
 	// provisioned volume is simulated). The "persistentvolume-binder"
@@ -238,6 +244,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if m.enabled("csr") {
 		m.addCSRs()
+	}
+	if m.enabled("validatingadmissionpolicy-status") {
+		m.addVAPStatus()
 	}
 
 	m.factory.Start(runCtx.Done())

@@ -33,9 +33,9 @@ type csrs struct {
 	lister certlisters.CertificateSigningRequestLister
 }
 
-// clusterSigningDuration is how long signed certificates last
+// defaultClusterSigningDuration is how long signed certificates last
 // (kube-controller-manager's --cluster-signing-duration default).
-const clusterSigningDuration = 365 * 24 * time.Hour
+const defaultClusterSigningDuration = 365 * 24 * time.Hour
 
 func (m *Manager) addCSRs() {
 	c := &csrs{m: m}
@@ -78,7 +78,10 @@ func (c *csrs) sync(ctx context.Context, name string) (time.Duration, error) {
 	if c.m.o.CSRSigner == nil {
 		return 0, nil
 	}
-	ttl := clusterSigningDuration
+	ttl := c.m.o.ClusterSigningDuration
+	if ttl <= 0 {
+		ttl = defaultClusterSigningDuration
+	}
 	if s := csr.Spec.ExpirationSeconds; s != nil && time.Duration(*s)*time.Second < ttl {
 		ttl = max(time.Duration(*s)*time.Second, 10*time.Minute)
 	}

@@ -2,8 +2,8 @@
 // does it: with a bootstrap token (good only for joining) it asks the
 // certificates API for a client certificate as system:node:NAME in
 // system:nodes, waits for the controller manager to approve and sign it,
-// and returns a client configuration that uses the certificate. It is a
-// client of the Kubernetes API.
+// and returns a client configuration that uses the certificate; Rotation
+// then renews it before it expires. It is a client of the Kubernetes API.
 package nodeauth
 
 import (

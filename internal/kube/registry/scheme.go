@@ -71,6 +71,9 @@ func NewCodecs() *Codecs {
 	// decodes query parameters and delete bodies (apiVersion meta.k8s.io/v1).
 	s.AddKnownTypes(metav1.SchemeGroupVersion, &metav1.ListOptions{}, &metav1.GetOptions{},
 		&metav1.DeleteOptions{}, &metav1.CreateOptions{}, &metav1.UpdateOptions{}, &metav1.PatchOptions{})
+	if err := registerConnectParams(s); err != nil {
+		panic(err) // static registration; cannot fail at run time
+	}
 	registerDefaults(s)
 	c := &Codecs{Scheme: s, Factory: serializer.NewCodecFactory(s)}
 	c.Params = runtime.NewParameterCodec(s)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 	"github.com/stratus-cloud/stratus/internal/kube/auth"
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
@@ -21,34 +22,43 @@ import (
 	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
-// A node joins as a kubelet does: its bootstrap token buys a client
-// certificate (CSR, auto-approval, signing) for system:node:NAME, with
-// which it may write its own Node and not another's; the bootstrap token
-// itself can do nothing else. Renewal asks again with the node identity.
-func TestNodeJoinsWithBootstrapToken(t *testing.T) {
+// joinCluster is a server whose controller manager approves and signs
+// node client CSRs, each certificate lasting at most signing (0: a year),
+// and a client configuration with the bootstrap token n1join.… it knows.
+func joinCluster(t *testing.T, signing time.Duration) (*apiserver.Server, kubernetes.Interface, *rest.Config) {
+	t.Helper()
 	srv := apiservertest.Start(t)
 	cs, err := kubernetes.NewForConfig(srv.LoopbackConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm := controller.New(controller.Options{Client: cs, Log: testenv.Logger(), CSRSigner: srv.SignClientCSR,
+	cm := controller.New(controller.Options{Client: cs, Log: testenv.Logger(), CSRSigner: srv.SignClientCSR, ClusterSigningDuration: signing,
 		Disable: []string{"scheduler", "replication", "replicaset", "deployment", "endpoints", "endpointslice", "nodelifecycle", "nodeipam", "garbagecollector", "job", "servicelb", "serviceaccount"}})
 	if err := cm.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	stopWithTimeout(t, "controllers", cm.Stop)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	const join = "n1join.0123456789abcdef"
 	sec, err := auth.NewBootstrapSecret(join, "test join")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cs.CoreV1().Secrets("kube-system").Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Secrets("kube-system").Create(context.Background(), sec, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	bootCfg := rest.AnonymousClientConfig(apiservertest.RESTConfig(t, srv))
 	bootCfg.BearerToken = join
+	return srv, cs, bootCfg
+}
+
+// A node joins as a kubelet does: its bootstrap token buys a client
+// certificate (CSR, auto-approval, signing) for system:node:NAME, with
+// which it may write its own Node and not another's; the bootstrap token
+// itself can do nothing else. Renewal asks again with the node identity.
+func TestNodeJoinsWithBootstrapToken(t *testing.T) {
+	_, cs, bootCfg := joinCluster(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	boot := kubernetes.NewForConfigOrDie(bootCfg)
 	if _, err := boot.CoreV1().Secrets("").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Fatalf("bootstrap token listing secrets: %v", err)
