@@ -120,9 +120,14 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil
 	})
 
-	// One pod informer for the controllers and the simulated nodes: each
-	// pod decoded and held once in the process.
-	pods := sharedpods.New(kc)
+	// One pod informer for the controllers and the simulated nodes, fed
+	// with the API server's own decoded pods: each pod decoded and held
+	// once in the process.
+	podsLW, err := srv.ListerWatcher("", "v1", "pods")
+	if err != nil {
+		return nil, err
+	}
+	pods := sharedpods.NewFrom(podsLW)
 	w.second = append(w.second, pods)
 	cm := controller.New(controller.Options{Client: kc, Log: w.log, Metrics: w.reg, ClusterCIDR: w.net.PodCIDR.String(), Pods: pods,
 		RootCA: srv.CACert(), LegacyTokenSigner: srv.SignLegacyToken, CSRSigner: srv.SignClientCSR, VolumeDir: filepath.Join(w.dir.Path(), "volumes")})
