@@ -81,7 +81,7 @@ func (w *wiring) build(ctx context.Context) error {
 	faults := &dashboard.FaultAPI{Token: w.adminToken, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.adminAPI.ServeHTTP(rw, r)
 	})}
-	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, CloudChanges: sim.Changed, Marathon: w.marathon, Faults: faults, Log: w.log, Metrics: w.reg}) // it names itself
+	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, KubeWatch: w.kube.ListerWatcher, CloudChanges: sim.Changed, Marathon: w.marathon, Faults: faults, Log: w.log, Metrics: w.reg}) // it names itself
 	if err != nil {
 		return err
 	}

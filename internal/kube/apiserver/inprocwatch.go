@@ -28,7 +28,7 @@ import (
 // them first). Lists and watches behave as through the API (resource
 // versions, selectors, watch-lists, bookmarks, 410 Gone), as the admin,
 // without authorization or request metrics.
-func (s *Server) ListerWatcher(group, version, resource string) (cache.ListerWatcher, error) {
+func (s *Server) ListerWatcher(group, version, resource string) (*cache.ListWatch, error) {
 	res := s.reg.Lookup(group, version, resource)
 	if res == nil {
 		return nil, fmt.Errorf("apiserver: no resource %q in %s/%s", resource, group, version)
