@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -24,6 +25,12 @@ type Options struct {
 	// Kube is a client of the Kubernetes API with cluster-wide read access;
 	// nil hides the Kubernetes views.
 	Kube kubernetes.Interface
+	// KubeWatch, if set, gives the list and watch of a resource that the
+	// Kubernetes views follow for changes, read in the process (stratus up
+	// passes the API server's own, apiserver.Server.ListerWatcher, so no
+	// event is encoded and decoded again for the dashboard); nil reads them
+	// through Kube.
+	KubeWatch func(group, version, resource string) (*cache.ListWatch, error)
 	// CloudChanges returns a channel that closes at the next change to the
 	// cloud's state (cloud.Sim.Changed), so cloud pages refresh (required).
 	CloudChanges func() <-chan struct{}
@@ -55,14 +62,15 @@ const (
 // Dashboard is the web UI. It is an app.Component: its change followers and
 // samplers run between Start and Stop; Handler serves the pages.
 type Dashboard struct {
-	api      *cloudAPI
-	kube     kubernetes.Interface
-	marathon *marathonClient
-	faultAPI *FaultAPI
-	cloud    func() <-chan struct{}
-	log      *slog.Logger
-	now      func() time.Time
-	pages    *pages
+	api       *cloudAPI
+	kube      kubernetes.Interface
+	kubeWatch func(group, version, resource string) (*cache.ListWatch, error)
+	marathon  *marathonClient
+	faultAPI  *FaultAPI
+	cloud     func() <-chan struct{}
+	log       *slog.Logger
+	now       func() time.Time
+	pages     *pages
 	// viewList is the pages in navigation order; views finds them by name.
 	viewList []*view
 	views    map[string]*view
@@ -92,17 +100,18 @@ func New(opts Options) (*Dashboard, error) {
 		return nil, errors.New("dashboard: Options.CloudChanges is required")
 	}
 	d := &Dashboard{
-		api:      newCloudAPI(opts.CloudStack),
-		kube:     opts.Kube,
-		cloud:    opts.CloudChanges,
-		marathon: newMarathonClient(opts.Marathon),
-		faultAPI: opts.Faults,
-		log:      opts.Log,
-		now:      opts.Clock,
-		sessions: newSessions(),
-		cloudChg: newChanges(),
-		kubeChg:  newChanges(),
-		done:     make(chan struct{}),
+		api:       newCloudAPI(opts.CloudStack),
+		kube:      opts.Kube,
+		kubeWatch: opts.KubeWatch,
+		cloud:     opts.CloudChanges,
+		marathon:  newMarathonClient(opts.Marathon),
+		faultAPI:  opts.Faults,
+		log:       opts.Log,
+		now:       opts.Clock,
+		sessions:  newSessions(),
+		cloudChg:  newChanges(),
+		kubeChg:   newChanges(),
+		done:      make(chan struct{}),
 	}
 	if d.log == nil {
 		d.log = slog.Default()
@@ -157,7 +166,13 @@ func (d *Dashboard) Start(ctx context.Context) error {
 	go func() { defer d.wg.Done(); followCloud(ctx, d.cloud, d.cloudChg) }()
 	go func() { defer d.wg.Done(); d.sampleLoop(ctx) }()
 	if d.kube != nil {
-		for kind, lw := range kubeWatched(d.kube) {
+		watched, err := kubeWatched(d.kube, d.kubeWatch)
+		if err != nil {
+			d.cancel()
+			d.started = false
+			return err
+		}
+		for kind, lw := range watched {
 			d.wg.Add(1)
 			go func() { defer d.wg.Done(); followKube(ctx, kind, lw, d.kubeChg, d.log) }()
 		}

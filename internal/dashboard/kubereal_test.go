@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/stratus-cloud/stratus/internal/agent"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
@@ -97,4 +99,46 @@ func scaleDeployment(t testing.TB, cs kubernetes.Interface, name string, n int32
 	if _, err := cs.AppsV1().Deployments("default").UpdateScale(ctx, name, sc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestFollowKubeInProcess: with Options.KubeWatch (stratus up's wiring)
+// the Kubernetes views hear of changes from the API server's in-process
+// ListerWatcher.
+func TestFollowKubeInProcess(t *testing.T) {
+	srv := apiservertest.Start(t)
+	cs, err := kubernetes.NewForConfig(srv.LoopbackConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kubeWatched(cs, func(g, v, r string) (*cache.ListWatch, error) { return srv.ListerWatcher(g, v, r+"x") }); err == nil {
+		t.Fatal("no error for unknown resources")
+	}
+	watched, err := kubeWatched(cs, srv.ListerWatcher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newChanges()
+	woke := c.wait()
+	done := make(chan struct{})
+	go func() { defer close(done); followKube(ctx, "pods", watched["pods"], c, testenv.Logger()) }()
+	n := 0
+	testenv.Eventually(t, 10*time.Second, "a change heard", func() bool {
+		// The follower lists first: a pod made before that is no change.
+		n++
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%d", n), Namespace: "default"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}
+		if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-woke:
+			return true
+		case <-time.After(100 * time.Millisecond):
+			return false
+		}
+	})
+	cancel()
+	<-done
 }

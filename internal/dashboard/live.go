@@ -53,8 +53,20 @@ func followCloud(ctx context.Context, next func() <-chan struct{}, c *changes) {
 }
 
 // kubeWatched are the kinds the Kubernetes views show: a change to any of
-// them refreshes those views.
-func kubeWatched(kc kubernetes.Interface) map[string]cache.ListerWatcherWithContext {
+// them refreshes those views. With inproc (Options.KubeWatch) they are read
+// in the process, else through kc.
+func kubeWatched(kc kubernetes.Interface, inproc func(group, version, resource string) (*cache.ListWatch, error)) (map[string]cache.ListerWatcherWithContext, error) {
+	if inproc != nil {
+		out := map[string]cache.ListerWatcherWithContext{}
+		for kind, gv := range map[string][2]string{"pods": {"", "v1"}, "nodes": {"", "v1"}, "services": {"", "v1"}, "deployments": {"apps", "v1"}} {
+			lw, err := inproc(gv[0], gv[1], kind)
+			if err != nil {
+				return nil, err
+			}
+			out[kind] = lw
+		}
+		return out, nil
+	}
 	ns := metav1.NamespaceAll
 	core, apps := kc.CoreV1(), kc.AppsV1()
 	return map[string]cache.ListerWatcherWithContext{
@@ -62,7 +74,7 @@ func kubeWatched(kc kubernetes.Interface) map[string]cache.ListerWatcherWithCont
 		"nodes":       listWatch(core.Nodes().List, core.Nodes().Watch),
 		"services":    listWatch(core.Services(ns).List, core.Services(ns).Watch),
 		"deployments": listWatch(apps.Deployments(ns).List, apps.Deployments(ns).Watch),
-	}
+	}, nil
 }
 
 // listWatch joins a typed client's List and Watch.

@@ -81,7 +81,7 @@ func (w *wiring) build(ctx context.Context) error {
 	faults := &dashboard.FaultAPI{Token: w.adminToken, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.adminAPI.ServeHTTP(rw, r)
 	})}
-	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, CloudChanges: sim.Changed, Marathon: w.marathon, Faults: faults, Log: w.log, Metrics: w.reg}) // it names itself
+	d, err := dashboard.New(dashboard.Options{CloudStack: cs, Kube: kc, KubeWatch: w.kube.ListerWatcher, CloudChanges: sim.Changed, Marathon: w.marathon, Faults: faults, Log: w.log, Metrics: w.reg}) // it names itself
 	if err != nil {
 		return err
 	}
@@ -120,9 +120,14 @@ func (w *wiring) buildKube(ctx context.Context) (kubernetes.Interface, error) {
 		return nil
 	})
 
-	// One pod informer for the controllers and the simulated nodes: each
-	// pod decoded and held once in the process.
-	pods := sharedpods.New(kc)
+	// One pod informer for the controllers and the simulated nodes, fed
+	// with the API server's own decoded pods: each pod decoded and held
+	// once in the process.
+	podsLW, err := srv.ListerWatcher("", "v1", "pods")
+	if err != nil {
+		return nil, err
+	}
+	pods := sharedpods.NewFrom(podsLW)
 	w.second = append(w.second, pods)
 	cmc, err := w.kubeClient("kube-controller-manager")
 	if err != nil {

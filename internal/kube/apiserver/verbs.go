@@ -88,28 +88,34 @@ func (s *Server) listOptions(r *http.Request, res *registry.Resource) (metav1.Li
 	if err := s.codecs.Params.DecodeParameters(r.URL.Query(), corev1.SchemeGroupVersion, &opts); err != nil {
 		return opts, registry.Predicate{}, apierrors.NewBadRequest(err.Error())
 	}
+	if opts.Limit < 0 {
+		opts.Limit = 0
+	}
+	p, err := predicateOf(res, opts)
+	return opts, p, err
+}
+
+// predicateOf parses the label and field selectors of a list or watch.
+func predicateOf(res *registry.Resource, opts metav1.ListOptions) (registry.Predicate, error) {
 	var p registry.Predicate
 	if opts.LabelSelector != "" {
 		sel, err := labels.Parse(opts.LabelSelector)
 		if err != nil {
-			return opts, p, apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+			return p, apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
 		}
 		p.Label = sel
 	}
 	if opts.FieldSelector != "" {
 		sel, err := fields.ParseSelector(opts.FieldSelector)
 		if err != nil {
-			return opts, p, apierrors.NewBadRequest(err.Error())
+			return p, apierrors.NewBadRequest(err.Error())
 		}
 		if err := registry.CheckFieldSelector(res, sel); err != nil {
-			return opts, p, err
+			return p, err
 		}
 		p.Field = sel
 	}
-	if opts.Limit < 0 {
-		opts.Limit = 0
-	}
-	return opts, p, nil
+	return p, nil
 }
 
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ri requestInfo, t target) {

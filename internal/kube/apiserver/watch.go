@@ -37,7 +37,7 @@ const watchFlushInterval = 5 * time.Millisecond
 // carrying 9 bytes (and costing a write of its own).
 const watchBufferSize = 2*16384 - 9
 
-// watchWriter frames watch events for one stream.
+// watchWriter frames watch events for one HTTP stream.
 type watchWriter struct {
 	s       *Server
 	w       io.Writer // bw, or the ResponseWriter for protobuf
@@ -135,22 +135,33 @@ func (ww *watchWriter) flush() {
 }
 
 func (ww *watchWriter) errorEvent(err error) {
-	st := statusOf(err)
-	st.Kind, st.APIVersion = "Status", "v1"
-	st.Status = metav1.StatusFailure
-	_ = ww.event("ERROR", st, false)
+	_ = ww.event("ERROR", watchErrorStatus(err), false)
 	ww.flush()
 }
 
+// watchErrorStatus is the object of an ERROR watch event.
+func watchErrorStatus(err error) *metav1.Status {
+	st := statusOf(err)
+	st.Kind, st.APIVersion = "Status", "v1"
+	st.Status = metav1.StatusFailure
+	return st
+}
+
 func (ww *watchWriter) bookmark(rev int64, end bool) error {
-	obj := ww.res.New()
-	obj.GetObjectKind().SetGroupVersionKind(ww.res.GVK())
+	return ww.event("BOOKMARK", bookmarkObject(ww.res, rev, end), false)
+}
+
+// bookmarkObject is the object of a BOOKMARK event at rev (end: the one
+// that ends a watch-list's initial events).
+func bookmarkObject(res *registry.Resource, rev int64, end bool) runtime.Object {
+	obj := res.New()
+	obj.GetObjectKind().SetGroupVersionKind(res.GVK())
 	m, _ := meta.Accessor(obj)
 	m.SetResourceVersion(strconv.FormatInt(rev, 10))
 	if end {
 		m.SetAnnotations(map[string]string{initialEventsEnd: "true"})
 	}
-	return ww.event("BOOKMARK", obj, false)
+	return obj
 }
 
 func tooOld(rv string, cur int64) error {
@@ -173,43 +184,11 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestIn
 	stop := context.AfterFunc(s.base, cancel)
 	defer stop()
 
-	sendInitial := opts.ResourceVersion == "" || opts.ResourceVersion == "0"
-	if opts.SendInitialEvents != nil {
-		sendInitial = *opts.SendInitialEvents
+	start, err := s.startWatch(ctx, ri.res, ri.namespace, opts, pred)
+	if err != nil {
+		s.writeError(w, err)
+		return
 	}
-	var fromRev int64
-	if !sendInitial && opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
-		n, err := strconv.ParseInt(opts.ResourceVersion, 10, 64)
-		if err != nil || n < 0 {
-			s.writeError(w, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %s", opts.ResourceVersion)))
-			return
-		}
-		fromRev = n + 1
-	}
-	var initial []runtime.Object
-	var listRev int64
-	if sendInitial {
-		lr, err := s.storage.List(ctx, ri.res, ri.namespace, pred, 0, "")
-		if err != nil {
-			s.writeError(w, err)
-			return
-		}
-		initial, listRev, fromRev = lr.Items, lr.Rev, lr.Rev+1
-	}
-	if fromRev == 0 {
-		// From now on: after the store's current revision.
-		cur, err := s.opts.Store.Rev(ctx)
-		if err != nil {
-			s.writeError(w, apierrors.NewInternalError(err))
-			return
-		}
-		fromRev = cur + 1
-	}
-	cache := s.acquireWatchCache(ri.res)
-	if cache != nil {
-		defer cache.release()
-	}
-
 	ct := t.contentType()
 	if t.mediaType == mtProtobuf {
 		ct = mtProtobuf + ";stream=watch"
@@ -225,22 +204,90 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestIn
 	if t.mediaType == mtProtobuf {
 		ww.pb = s.protobufWatchEncoder(ww.bw)
 	}
+	s.runWatch(ctx, ri.res, ri.namespace, pred, start, ww)
+}
+
+// watchStart is what a watch has settled before it sends anything: the
+// objects of its initial events (with sendInitialEvents, or from "now"),
+// and the revision its events start from.
+type watchStart struct {
+	initial []runtime.Object
+	listRev int64
+	fromRev int64
+	// endBookmark: the initial events end with the bookmark that says so.
+	endBookmark bool
+	bookmarks   bool // the client asked for bookmarks
+}
+
+// startWatch settles a watch's start from its options; an error is the
+// answer to the request, nothing having been sent yet.
+func (s *Server) startWatch(ctx context.Context, res *registry.Resource, ns string, opts metav1.ListOptions, pred registry.Predicate) (watchStart, error) {
+	ws := watchStart{bookmarks: opts.AllowWatchBookmarks}
+	sendInitial := opts.ResourceVersion == "" || opts.ResourceVersion == "0"
+	if opts.SendInitialEvents != nil {
+		sendInitial = *opts.SendInitialEvents
+	}
+	if !sendInitial && opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
+		n, err := strconv.ParseInt(opts.ResourceVersion, 10, 64)
+		if err != nil || n < 0 {
+			return ws, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %s", opts.ResourceVersion))
+		}
+		ws.fromRev = n + 1
+	}
+	if sendInitial {
+		lr, err := s.storage.List(ctx, res, ns, pred, 0, "")
+		if err != nil {
+			return ws, err
+		}
+		ws.initial, ws.listRev, ws.fromRev = lr.Items, lr.Rev, lr.Rev+1
+		ws.endBookmark = opts.SendInitialEvents != nil && opts.AllowWatchBookmarks
+	}
+	if ws.fromRev == 0 {
+		// From now on: after the store's current revision.
+		cur, err := s.opts.Store.Rev(ctx)
+		if err != nil {
+			return ws, apierrors.NewInternalError(err)
+		}
+		ws.fromRev = cur + 1
+	}
+	return ws, nil
+}
+
+// watchSink is where a watch's events go: framed onto an HTTP response
+// (watchWriter), or as objects to a client in the process (objectSink).
+type watchSink interface {
+	// send sends a cached event as type typ.
+	send(ev *watchEvent, typ int) error
+	// event sends one object (cached: the storage's cached decoding).
+	event(typ string, obj runtime.Object, cached bool) error
+	bookmark(rev int64, end bool) error
+	errorEvent(err error)
+	flush()
+}
+
+// runWatch sends a started watch's initial events, then its changes until
+// ctx ends or the stream fails.
+func (s *Server) runWatch(ctx context.Context, res *registry.Resource, ns string, pred registry.Predicate, start watchStart, sink watchSink) {
+	cache := s.acquireWatchCache(res)
+	if cache != nil {
+		defer cache.release()
+	}
 	s.metrics.watchers.Inc()
 	defer s.metrics.watchers.Dec()
 
-	for _, obj := range initial {
-		if err := ww.event("ADDED", obj, true); err != nil {
+	for _, obj := range start.initial {
+		if err := sink.event("ADDED", obj, true); err != nil {
 			return
 		}
 	}
-	if sendInitial && opts.SendInitialEvents != nil && opts.AllowWatchBookmarks {
-		if err := ww.bookmark(listRev, true); err != nil {
+	if start.endBookmark {
+		if err := sink.bookmark(start.listRev, true); err != nil {
 			return
 		}
 	}
-	ww.flush()
-	st := &watchStream{s: s, ctx: ctx, ww: ww, res: ri.res, prefix: registry.Prefix(ri.res, ri.namespace),
-		pred: pred, filter: !pred.Empty(), bookmarks: opts.AllowWatchBookmarks, next: fromRev, cache: cache}
+	sink.flush()
+	st := &watchStream{s: s, ctx: ctx, ww: sink, res: res, prefix: registry.Prefix(res, ns),
+		pred: pred, filter: !pred.Empty(), bookmarks: start.bookmarks, next: start.fromRev, cache: cache}
 	for {
 		if st.cache != nil {
 			if !st.fromCache() {
@@ -259,7 +306,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri requestIn
 type watchStream struct {
 	s         *Server
 	ctx       context.Context
-	ww        *watchWriter
+	ww        watchSink
 	res       *registry.Resource
 	prefix    string // the namespace's (or all) keys
 	pred      registry.Predicate

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -35,21 +35,39 @@ type Informer struct {
 
 var _ app.Component = (*Informer)(nil)
 
-// New returns the informer of every pod in the cluster, managed fields
-// dropped (no part reads them).
+// New returns the informer of every pod in the cluster, read through
+// client, managed fields dropped (no part reads them).
 func New(client kubernetes.Interface) *Informer {
-	inf := coreinformers.NewPodInformer(client, metav1.NamespaceAll, 0,
-		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	return newInformer(coreinformers.NewPodInformer(client, metav1.NamespaceAll, 0, indexers()))
+}
+
+// NewFrom is New reading pods through lw, which may hand out objects it
+// shares with others (the API server's own, apiserver.ListerWatcher): they
+// are never modified.
+func NewFrom(lw cache.ListerWatcher) *Informer {
+	return newInformer(cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, indexers()))
+}
+
+func indexers() cache.Indexers {
+	return cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
+}
+
+func newInformer(inf cache.SharedIndexInformer) *Informer {
 	_ = inf.SetTransform(dropManagedFields)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Informer{inf: inf, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 }
 
+// dropManagedFields keeps a pod without its managed fields: a shallow copy
+// (the rest is shared with the object given, which may not be changed).
 func dropManagedFields(obj any) (any, error) {
-	if m, err := meta.Accessor(obj); err == nil && m.GetManagedFields() != nil {
-		m.SetManagedFields(nil)
+	pod, ok := obj.(*corev1.Pod)
+	if !ok || pod.ManagedFields == nil {
+		return obj, nil
 	}
-	return obj, nil
+	cp := *pod
+	cp.ManagedFields = nil
+	return &cp, nil
 }
 
 // Name implements app.Component.
@@ -112,6 +130,12 @@ func (v *View) AddEventHandlerWithOptions(h cache.ResourceEventHandler, o cache.
 	}
 	return reg, err
 }
+
+// SetTransform keeps the shared informer's own transform, which every part
+// gets: managed fields dropped, by copying, since the objects may be the
+// API server's own (NewFrom). A part's transform (an informer factory sets
+// its own on every informer it makes) would change them in place.
+func (v *View) SetTransform(cache.TransformFunc) error { return nil }
 
 // Run starts the shared informer (once, for the process) and returns when
 // stop closes.

@@ -8,6 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
 )
@@ -81,5 +83,58 @@ func TestViewsShareOneInformer(t *testing.T) {
 func TestStopUnstarted(t *testing.T) {
 	if err := New(fake.NewClientset()).Stop(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSharedObjectsUnchanged: with NewFrom the informer's objects may be
+// the API server's own, so dropping managed fields copies the pod, and a
+// part's transform (an informer factory sets its own, which changes
+// objects in place) does not replace the shared one.
+func TestSharedObjectsUnchanged(t *testing.T) {
+	given := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", ResourceVersion: "7",
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "test"}}}}
+	lw := &cache.ListWatch{
+		ListFunc: func(metav1.ListOptions) (runtime.Object, error) {
+			return &corev1.PodList{ListMeta: metav1.ListMeta{ResourceVersion: "7"}, Items: []corev1.Pod{*given}}, nil
+		},
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			w := watch.NewFake()
+			go func() {
+				w.Add(given)
+				if o.SendInitialEvents != nil { // a watch-list: the end of its initial events
+					w.Action(watch.Bookmark, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "7",
+						Annotations: map[string]string{metav1.InitialEventsAnnotationKey: "true"}}})
+				}
+			}()
+			return w, nil
+		},
+	}
+	s := NewFrom(lw)
+	defer func() { _ = s.Stop(context.Background()) }()
+	v := s.View()
+	inPlace := func(obj any) (any, error) {
+		obj.(*corev1.Pod).ManagedFields = nil
+		return obj, nil
+	}
+	if err := v.SetTransform(inPlace); err != nil {
+		t.Fatal(err)
+	}
+	var seen atomic.Int32
+	if _, err := v.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { seen.Add(1) },
+		UpdateFunc: func(any, any) { seen.Add(1) },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go v.RunWithContext(ctx)
+	eventually(t, "the watch's pod", func() bool { return seen.Load() >= 1 })
+	obj, ok, _ := v.GetStore().GetByKey("default/p")
+	if !ok || obj.(*corev1.Pod).ManagedFields != nil {
+		t.Fatalf("in the store: %v, %+v", ok, obj)
+	}
+	if obj == any(given) || given.ManagedFields == nil {
+		t.Fatal("the watch's object was kept or changed, not copied")
 	}
 }

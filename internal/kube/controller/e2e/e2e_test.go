@@ -112,7 +112,12 @@ func startCluster(t testing.TB, o controller.Options) *cluster {
 		t.Fatal(err)
 	}
 	o.Client, o.Log = cs, testenv.Logger()
-	pods := sharedpods.New(cs)
+	// The pod informer reads the server in-process, as stratus up's does.
+	lw, err := srv.ListerWatcher("", "v1", "pods")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := sharedpods.NewFrom(lw)
 	stopWithTimeout(t, "pod informer", pods.Stop)
 	if os.Getenv("BENCH_UNSHARED_PODS") == "" {
 		o.Pods = pods
