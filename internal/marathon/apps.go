@@ -51,7 +51,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("/v2/groups", s.wrap(s.groupRoute))
 	mux.HandleFunc("/v2/groups/{rest...}", s.wrap(s.groupRoute))
 	mux.HandleFunc("GET /v2/queue", s.wrap(s.queue))
-	mux.HandleFunc("DELETE /v2/queue/{rest...}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("DELETE /v2/queue/{rest...}", s.wrap(s.resetDelay))
 	mux.HandleFunc("GET /v2/info", s.wrap(s.info))
 	mux.HandleFunc("GET /v2/leader", s.wrap(s.leader))
 	mux.HandleFunc("DELETE /v2/leader", func(w http.ResponseWriter, r *http.Request) {

@@ -136,16 +136,21 @@ func (s *Server) plan(d *deployment) map[string]any {
 
 // track finishes deployments whose current step is done and applies the
 // next steps, on every change of the Deployments and pods (and on a tick
-// while any is active).
+// while any is active); it also forgets old launch delays (delay.go).
 func (s *Server) track(ctx context.Context) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
+	cleanup := time.NewTicker(cleanupEvery)
+	defer cleanup.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.kick:
 		case <-tick.C:
+		case now := <-cleanup.C:
+			s.delays.cleanup(now)
+			continue
 		}
 		s.progress(ctx)
 		// At most one check per 20 ms: a rollout of thousands of pods

@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/stratus-cloud/stratus/internal/kube/restartgate"
 )
 
 // Namespace holds every Marathon app's Kubernetes objects.
@@ -219,7 +221,10 @@ func kubeDeployment(a *App, appJSON []byte, values func(key string) []string) *a
 			Selector: &metav1.LabelSelector{MatchLabels: sel},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: podLabels,
-					Annotations: map[string]string{annotationID: a.ID, annotationVersion: a.configVersion(), annotationPorts: string(portsJSON)}},
+					// The server decides when a failed task is launched
+					// again (delay.go).
+					Annotations: map[string]string{annotationID: a.ID, annotationVersion: a.configVersion(), annotationPorts: string(portsJSON),
+						restartgate.Annotation: ""}},
 				Spec: spec,
 			},
 			Strategy: strategy(a.UpgradeStrategy),

@@ -46,6 +46,24 @@ func TestPythonMarathonHealth(t *testing.T) {
 	}
 }
 
+// TestPythonMarathonBackoff runs testdata/python_backoff.py: a task
+// that keeps failing (a process that exits 3, under the exec runtime) is
+// relaunched after a delay growing by backoffFactor, which the queue
+// shows and DELETE /v2/queue/{app}/delay resets.
+func TestPythonMarathonBackoff(t *testing.T) {
+	python := "/usr/bin/python3"
+	err := exec.Command(python, "-c", "import marathon").Run()
+	testenv.Need(t, err == nil, "python3-marathon is not installed (apt-get install python3-marathon)")
+	c := marathontest.Start(t, marathontest.Options{Nodes: 1, Runtime: rtexec.New(rtexec.Options{Dir: t.TempDir()})})
+	cmd := exec.Command(python, "testdata/python_backoff.py")
+	cmd.Env = append(os.Environ(), "MARATHON_URL="+c.URL, "MARATHON_USERNAME="+c.Username, "MARATHON_PASSWORD="+c.Password)
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("python scenario: %v", err)
+	}
+}
+
 // healthServer answers GETs on $HOST:$PORT0 with the status code in the
 // file $STATUS_FILE.
 const healthServer = `

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -69,9 +70,11 @@ type Server struct {
 	kick   chan struct{}
 	events *bus
 	tasks  taskStates
+	delays delays
 
 	frameworkID string
 	ready       atomic.Bool
+	runCtx      context.Context // until Stop: the server's own writes
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 
@@ -102,6 +105,7 @@ func New(o Options) (*Server, error) {
 		nextPort: PortRangeMin, kick: make(chan struct{}, 1), start: time.Now()}
 	s.events = newBus()
 	s.tasks.last = map[string]string{}
+	s.delays = delays{m: map[string]*launchDelay{}, counted: map[types.UID]int32{}}
 	s.mDeployments = prometheus.NewGauge(prometheus.GaugeOpts{Name: "stratus_marathon_deployments_active", Help: "Marathon deployments that have not finished."})
 	if o.Metrics != nil {
 		for _, c := range []prometheus.Collector{s.mDeployments, s.events.mSubscribers, s.events.mDropped, s.events.mPublished} {
@@ -135,7 +139,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.frameworkID = string(ns.UID) + "-0000"
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.cancel = cancel
+	s.runCtx, s.cancel = runCtx, cancel
 	f := informers.NewSharedInformerFactoryWithOptions(s.kc, 0, informers.WithNamespace(Namespace))
 	s.deps = f.Apps().V1().Deployments().Informer()
 	s.pods = f.Core().V1().Pods().Informer()

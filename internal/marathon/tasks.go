@@ -69,6 +69,10 @@ func taskState(p *corev1.Pod) string {
 		return TaskStaging
 	}
 	if p.Status.Phase == corev1.PodRunning {
+		if _, ok := crashed(p); ok {
+			// It exited and waits for its launch delay (delay.go).
+			return TaskFailed
+		}
 		for _, c := range p.Status.ContainerStatuses {
 			if c.State.Running == nil {
 				return TaskStarting
@@ -183,6 +187,11 @@ func (s *Server) podChanged(obj any, deleted bool) {
 	state := taskState(p)
 	if deleted && state != TaskFinished && state != TaskFailed {
 		state = TaskKilled
+	}
+	if deleted {
+		s.delays.forgetPod(p.UID)
+	} else if n, ok := crashed(p); ok && p.Status.Phase == corev1.PodRunning {
+		s.failed(p, n)
 	}
 	uid := string(p.UID)
 	s.tasks.mu.Lock()
