@@ -101,7 +101,11 @@ type appView struct {
 func (s *Server) view(a *App, tasks bool) appView {
 	v := appView{App: a, Deployments: s.deploymentsOf(a.ID)}
 	at := newAppTasks(a)
-	for _, p := range s.podsOf(a.ID) {
+	pods := s.appPods
+	if tasks {
+		pods = s.podsOf
+	}
+	for _, p := range pods(a.ID) {
 		st := taskState(p)
 		switch st {
 		case TaskRunning:

@@ -261,7 +261,7 @@ func (s *Server) resetDelay(w http.ResponseWriter, r *http.Request) error {
 // taken yet, and failed tasks waiting for their launch delay (s.mu held).
 func (s *Server) waiting(a *App) int {
 	n := 0
-	for _, p := range s.podsOf(a.ID) {
+	for _, p := range s.appPods(a.ID) {
 		if p.DeletionTimestamp != nil {
 			continue
 		}
