@@ -112,7 +112,7 @@ func (s *Server) view(a *App, tasks bool) appView {
 			v.TasksRunning++
 			if len(a.HealthChecks) > 0 {
 				// a task without a result yet is neither, as in Marathon
-				if r, ok := s.healthOf(a, p); ok && r.Alive {
+				if alive, ok := healthy(s.healthResults(a, p)); ok && alive {
 					v.TasksHealthy++
 				} else if ok {
 					v.TasksUnhealthy++

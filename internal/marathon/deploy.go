@@ -232,6 +232,10 @@ func (s *Server) actionDone(a action) bool {
 		return false
 	}
 	version := d.Spec.Template.Annotations[annotationVersion]
+	var app *App // with checks the server runs, which must pass too
+	if multiCheck(d) {
+		app = s.appOf(d)
+	}
 	n := int32(0)
 	for _, o := range pods {
 		p := o.(*corev1.Pod)
@@ -242,6 +246,9 @@ func (s *Server) actionDone(a action) bool {
 			return false
 		}
 		if p.DeletionTimestamp != nil || taskState(p) != TaskRunning {
+			return false
+		}
+		if app != nil && !s.checksPass(app, p) {
 			return false
 		}
 		n++

@@ -203,7 +203,8 @@ func kubeDeployment(a *App, appJSON []byte, values func(key string) []string) *a
 		addPort("host-"+strconv.Itoa(i), p, "tcp")
 	}
 	if len(a.HealthChecks) > 0 {
-		c.ReadinessProbe, c.LivenessProbe = probes(a, a.HealthChecks[0], hostPorts)
+		// One check is the probes; the server runs the others (healthrun.go).
+		c.ReadinessProbe, c.LivenessProbe = probes(a, a.HealthChecks[probedCheck(a)], hostPorts)
 	}
 	spec := corev1.PodSpec{Containers: []corev1.Container{c}, RestartPolicy: corev1.RestartPolicyAlways}
 	if a.TaskKillGracePeriodSeconds != nil {
@@ -229,6 +230,9 @@ func kubeDeployment(a *App, appJSON []byte, values func(key string) []string) *a
 			},
 			Strategy: strategy(a.UpgradeStrategy),
 		},
+	}
+	if len(a.HealthChecks) > 1 {
+		d.Spec.Template.Annotations[annotationChecks] = strconv.Itoa(len(a.HealthChecks))
 	}
 	_ = servicePorts
 	return d

@@ -71,6 +71,7 @@ type Server struct {
 	events *bus
 	tasks  taskStates
 	delays delays
+	checks checkRunner
 
 	frameworkID string
 	ready       atomic.Bool
@@ -106,6 +107,7 @@ func New(o Options) (*Server, error) {
 	s.events = newBus()
 	s.tasks.last = map[string]string{}
 	s.delays = delays{m: map[string]*launchDelay{}, counted: map[types.UID]int32{}}
+	s.checks = checkRunner{tasks: map[types.UID]*taskChecks{}, sem: make(chan struct{}, 32)}
 	s.mDeployments = prometheus.NewGauge(prometheus.GaugeOpts{Name: "stratus_marathon_deployments_active", Help: "Marathon deployments that have not finished."})
 	if o.Metrics != nil {
 		for _, c := range []prometheus.Collector{s.mDeployments, s.events.mSubscribers, s.events.mDropped, s.events.mPublished} {
@@ -200,6 +202,11 @@ func (s *Server) Start(ctx context.Context) error {
 	go func() {
 		defer s.wg.Done()
 		s.track(runCtx)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.runChecks(runCtx)
 	}()
 	s.wg.Add(1)
 	go func() {

@@ -158,11 +158,7 @@ func (s *Server) task(at *appTasks, p *corev1.Pod, health bool) Task {
 		t.SlaveID = slaveID(n.(*corev1.Node))
 	}
 	if health && len(a.HealthChecks) > 0 && t.State == TaskRunning {
-		if r, ok := s.healthOf(a, p); ok {
-			for range a.HealthChecks {
-				t.HealthCheckResults = append(t.HealthCheckResults, r)
-			}
-		}
+		t.HealthCheckResults = s.healthResults(a, p)
 	}
 	return t
 }
@@ -190,6 +186,7 @@ func (s *Server) podChanged(obj any, deleted bool) {
 	}
 	if deleted {
 		s.delays.forgetPod(p.UID)
+		s.checks.forget(p.UID)
 	} else if n, ok := crashed(p); ok && p.Status.Phase == corev1.PodRunning {
 		s.failed(p, n)
 	}
