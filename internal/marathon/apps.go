@@ -100,6 +100,12 @@ type appView struct {
 // view adds status to an app; with tasks, its tasks too (s.mu held).
 func (s *Server) view(a *App, tasks bool) appView {
 	v := appView{App: a, Deployments: s.deploymentsOf(a.ID)}
+	if !tasks && len(a.HealthChecks) == 0 {
+		// Counts alone: kept as the pods change (taskStates).
+		c := s.tasks.countsOf(appLabel(a.ID))
+		v.TasksRunning, v.TasksStaged = c.running, c.staged
+		return v
+	}
 	at := newAppTasks(a)
 	pods := s.appPods
 	if tasks {

@@ -215,9 +215,12 @@ func (s *Server) stepDone(st step) bool {
 // with no other pods left.
 func (s *Server) actionDone(a action) bool {
 	obj, exists, _ := s.deps.GetStore().GetByKey(Namespace + "/" + kubeName(a.App))
-	pods, _ := s.pods.GetIndexer().ByIndex(LabelApp, appLabel(a.App))
 	if a.Action == actionStop {
-		return !exists && len(pods) == 0
+		if exists {
+			return false
+		}
+		pods, _ := s.pods.GetIndexer().IndexKeys(LabelApp, appLabel(a.App))
+		return len(pods) == 0
 	}
 	if !exists {
 		return false
@@ -231,6 +234,9 @@ func (s *Server) actionDone(a action) bool {
 	if st.ObservedGeneration < d.Generation || st.UpdatedReplicas != want || st.Replicas != want || st.ReadyReplicas != want {
 		return false
 	}
+	// Only now the pods: listing 10,000 at every look while the replicas
+	// are not all ready yet was most of the server's work in a scale.
+	pods, _ := s.pods.GetIndexer().ByIndex(LabelApp, appLabel(a.App))
 	version := d.Spec.Template.Annotations[annotationVersion]
 	var app *App // with checks the server runs, which must pass too
 	if multiCheck(d) {

@@ -105,7 +105,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{o: o, log: log, kc: o.Client, parsed: map[string]parsedApp{}, active: map[string]*deployment{},
 		nextPort: PortRangeMin, kick: make(chan struct{}, 1), start: time.Now()}
 	s.events = newBus()
-	s.tasks.last = map[string]string{}
+	s.tasks.last, s.tasks.counts = map[string]string{}, map[string]*stateCounts{}
 	s.delays = delays{m: map[string]*launchDelay{}, counted: map[types.UID]int32{}}
 	s.checks = checkRunner{tasks: map[types.UID]*taskChecks{}, sem: make(chan struct{}, 32)}
 	s.mDeployments = prometheus.NewGauge(prometheus.GaugeOpts{Name: "stratus_marathon_deployments_active", Help: "Marathon deployments that have not finished."})

@@ -164,10 +164,35 @@ func (s *Server) task(at *appTasks, p *corev1.Pod, health bool) Task {
 }
 
 // taskStates remembers the last state reported of each pod, so a status
-// update event is sent once per change.
+// update event is sent once per change, and counts the states of each
+// app's tasks, so GET /v2/apps need not look at every pod of an app that
+// scales to thousands.
 type taskStates struct {
-	mu   sync.Mutex
-	last map[string]string // pod uid → state
+	mu     sync.Mutex
+	last   map[string]string       // pod uid → state
+	counts map[string]*stateCounts // app label → its pods' states
+}
+
+// stateCounts counts an app's pods by task state.
+type stateCounts struct{ staged, running int }
+
+func (c *stateCounts) add(state string, n int) {
+	switch state {
+	case TaskRunning:
+		c.running += n
+	case TaskStaging, TaskStarting:
+		c.staged += n
+	}
+}
+
+// counts returns the app's pods counted by state.
+func (t *taskStates) countsOf(label string) stateCounts {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c := t.counts[label]; c != nil {
+		return *c
+	}
+	return stateCounts{}
 }
 
 // podChanged sends the status_update_event of a pod whose task state
@@ -192,11 +217,26 @@ func (s *Server) podChanged(obj any, deleted bool) {
 	}
 	uid := string(p.UID)
 	s.tasks.mu.Lock()
-	prev := s.tasks.last[uid]
+	prev, seen := s.tasks.last[uid]
 	if deleted {
 		delete(s.tasks.last, uid)
 	} else {
 		s.tasks.last[uid] = state
+	}
+	if label := p.Labels[LabelApp]; label != "" {
+		c := s.tasks.counts[label]
+		if c == nil {
+			c = &stateCounts{}
+			s.tasks.counts[label] = c
+		}
+		if seen {
+			c.add(prev, -1)
+		}
+		if !deleted {
+			c.add(state, 1)
+		} else if *c == (stateCounts{}) {
+			delete(s.tasks.counts, label)
+		}
 	}
 	s.tasks.mu.Unlock()
 	if prev == state || !s.events.wants("status_update_event") {
