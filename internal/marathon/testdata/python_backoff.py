@@ -9,34 +9,13 @@ of the delay launches it at once.
 Reads MARATHON_URL, MARATHON_USERNAME, MARATHON_PASSWORD; exits non-zero
 on the first failed check.
 """
-import os
-import sys
-import time
 
 from marathon import MarathonApp, MarathonClient
 from marathon.exceptions import MarathonHttpError
 
-DEADLINE = 40
+from scenario import AUTH, URL, check, until
 
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, file=sys.stderr)
-        sys.exit(1)
-
-
-def until(cond, what):
-    end = time.time() + DEADLINE
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    check(False, what + " (not within %ds)" % DEADLINE)
-
-
-c = MarathonClient(os.environ["MARATHON_URL"], username=os.environ["MARATHON_USERNAME"],
-                   password=os.environ["MARATHON_PASSWORD"])
+c = MarathonClient(URL, username=AUTH[0], password=AUTH[1])
 c.create_app("crash", MarathonApp(cmd="exit 3", instances=1, cpus=0.01, mem=16,
                                   backoff_seconds=5, backoff_factor=2, max_launch_delay_seconds=30))
 app = c.get_app("crash")

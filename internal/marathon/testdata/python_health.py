@@ -12,29 +12,13 @@ SERVER (the server's source); exits non-zero on the first failed check.
 """
 import os
 import sys
-import time
 
 from marathon import MarathonApp, MarathonClient
 from marathon.models.app import MarathonHealthCheck
 
-AUTH = (os.environ["MARATHON_USERNAME"], os.environ["MARATHON_PASSWORD"])
+from scenario import AUTH, URL, check, until
+
 STATUS = os.environ["STATUS_FILE"]
-DEADLINE = 40
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, file=sys.stderr)
-        sys.exit(1)
-
-
-def until(cond, what):
-    end = time.time() + DEADLINE
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.2)
-    check(False, what + " (not within %ds)" % DEADLINE)
 
 
 def set_status(code):
@@ -42,7 +26,7 @@ def set_status(code):
         f.write(code)
 
 
-c = MarathonClient(os.environ["MARATHON_URL"], username=AUTH[0], password=AUTH[1])
+c = MarathonClient(URL, username=AUTH[0], password=AUTH[1])
 set_status("200")
 cmd = "exec %s -c '%s'" % (sys.executable, os.environ["SERVER"])
 c.create_app("web", MarathonApp(cmd=cmd, instances=1, cpus=0.01, mem=16, ports=[0],
