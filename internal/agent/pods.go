@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/stratus-cloud/stratus/internal/kube/restartgate"
 	"github.com/stratus-cloud/stratus/internal/runtime"
 )
 
@@ -131,7 +132,26 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 			return 0
 		}
 		now := e.clock.Now()
-		if !cs.exitHandled {
+		if gate, gated := pod.Annotations[restartgate.Annotation]; gated {
+			// The gate's writer decides when (the Marathon API's
+			// launch back-off).
+			cs.exitHandled = true
+			wait, held := restartgate.Wait(gate, cs.restarts, now)
+			if held {
+				msg := fmt.Sprintf("back-off restarting failed container=%s pod=%s_%s(%s)", c.Name, pod.Name, pod.Namespace, pod.UID)
+				if wait > 0 {
+					msg = fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", wait.Round(time.Second), c.Name, pod.Name, pod.Namespace, pod.UID)
+				}
+				if cs.waitReason != "CrashLoopBackOff" {
+					ps.node.recorder.Eventf(pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)", c.Name, pod.Name, pod.Namespace, pod.UID)
+				}
+				if cs.waitReason != "CrashLoopBackOff" || cs.waitMessage != msg {
+					ps.changes++
+				}
+				cs.waitReason, cs.waitMessage = "CrashLoopBackOff", msg
+				return wait
+			}
+		} else if !cs.exitHandled {
 			cs.exitHandled = true
 			ran := cs.status.FinishedAt.Sub(cs.status.StartedAt)
 			switch {

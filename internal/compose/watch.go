@@ -13,6 +13,8 @@ import (
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 )
 
 // watcher keeps a copy of the project's pods and Deployments from one
@@ -46,14 +48,14 @@ func (c *Client) watch(ctx context.Context, ns, project string) (*watcher, error
 	}
 	w.pods, w.deps = pi.Lister(), di.Lister()
 	f.Start(w.stop)
-	for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			w.close()
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, fmt.Errorf("watch %v of project %q: not synced", typ, project)
+	// informersync, not the factory's WaitForCacheSync: its 100 ms poll
+	// was a tenth of a second of every up.
+	if !informersync.WaitContext(ctx, pi.Informer().HasSynced, di.Informer().HasSynced) {
+		w.close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
+		return nil, fmt.Errorf("watch of project %q: not synced", project)
 	}
 	return w, nil
 }

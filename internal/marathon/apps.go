@@ -51,7 +51,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("/v2/groups", s.wrap(s.groupRoute))
 	mux.HandleFunc("/v2/groups/{rest...}", s.wrap(s.groupRoute))
 	mux.HandleFunc("GET /v2/queue", s.wrap(s.queue))
-	mux.HandleFunc("DELETE /v2/queue/{rest...}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("DELETE /v2/queue/{rest...}", s.wrap(s.resetDelay))
 	mux.HandleFunc("GET /v2/info", s.wrap(s.info))
 	mux.HandleFunc("GET /v2/leader", s.wrap(s.leader))
 	mux.HandleFunc("DELETE /v2/leader", func(w http.ResponseWriter, r *http.Request) {
@@ -100,15 +100,25 @@ type appView struct {
 // view adds status to an app; with tasks, its tasks too (s.mu held).
 func (s *Server) view(a *App, tasks bool) appView {
 	v := appView{App: a, Deployments: s.deploymentsOf(a.ID)}
+	if !tasks && len(a.HealthChecks) == 0 {
+		// Counts alone: kept as the pods change (taskStates).
+		c := s.tasks.countsOf(appLabel(a.ID))
+		v.TasksRunning, v.TasksStaged = c.running, c.staged
+		return v
+	}
 	at := newAppTasks(a)
-	for _, p := range s.podsOf(a.ID) {
+	pods := s.appPods
+	if tasks {
+		pods = s.podsOf
+	}
+	for _, p := range pods(a.ID) {
 		st := taskState(p)
 		switch st {
 		case TaskRunning:
 			v.TasksRunning++
 			if len(a.HealthChecks) > 0 {
 				// a task without a result yet is neither, as in Marathon
-				if r, ok := s.healthOf(a, p); ok && r.Alive {
+				if alive, ok := healthy(s.healthResults(a, p)); ok && alive {
 					v.TasksHealthy++
 				} else if ok {
 					v.TasksUnhealthy++

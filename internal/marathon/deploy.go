@@ -136,16 +136,21 @@ func (s *Server) plan(d *deployment) map[string]any {
 
 // track finishes deployments whose current step is done and applies the
 // next steps, on every change of the Deployments and pods (and on a tick
-// while any is active).
+// while any is active); it also forgets old launch delays (delay.go).
 func (s *Server) track(ctx context.Context) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
+	cleanup := time.NewTicker(cleanupEvery)
+	defer cleanup.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.kick:
 		case <-tick.C:
+		case now := <-cleanup.C:
+			s.delays.cleanup(now)
+			continue
 		}
 		s.progress(ctx)
 		// At most one check per 20 ms: a rollout of thousands of pods
@@ -210,9 +215,12 @@ func (s *Server) stepDone(st step) bool {
 // with no other pods left.
 func (s *Server) actionDone(a action) bool {
 	obj, exists, _ := s.deps.GetStore().GetByKey(Namespace + "/" + kubeName(a.App))
-	pods, _ := s.pods.GetIndexer().ByIndex(LabelApp, appLabel(a.App))
 	if a.Action == actionStop {
-		return !exists && len(pods) == 0
+		if exists {
+			return false
+		}
+		pods, _ := s.pods.GetIndexer().IndexKeys(LabelApp, appLabel(a.App))
+		return len(pods) == 0
 	}
 	if !exists {
 		return false
@@ -226,7 +234,14 @@ func (s *Server) actionDone(a action) bool {
 	if st.ObservedGeneration < d.Generation || st.UpdatedReplicas != want || st.Replicas != want || st.ReadyReplicas != want {
 		return false
 	}
+	// Only now the pods: listing 10,000 at every look while the replicas
+	// are not all ready yet was most of the server's work in a scale.
+	pods, _ := s.pods.GetIndexer().ByIndex(LabelApp, appLabel(a.App))
 	version := d.Spec.Template.Annotations[annotationVersion]
+	var app *App // with checks the server runs, which must pass too
+	if multiCheck(d) {
+		app = s.appOf(d)
+	}
 	n := int32(0)
 	for _, o := range pods {
 		p := o.(*corev1.Pod)
@@ -237,6 +252,9 @@ func (s *Server) actionDone(a action) bool {
 			return false
 		}
 		if p.DeletionTimestamp != nil || taskState(p) != TaskRunning {
+			return false
+		}
+		if app != nil && !s.checksPass(app, p) {
 			return false
 		}
 		n++

@@ -13,6 +13,9 @@
 //   - every version of an app is a key of the ConfigMap of the same name;
 //   - a task is a pod: id "g_worker.instance-<pod uid>", host its node (the
 //     task's ipAddresses hold the pod IP where its ports answer);
+//   - a failed task is launched again (its container restarted) when its
+//     app's launch delay has passed (delay.go): the server opens the
+//     pod's restart gate, which the node agent honours;
 //   - a Marathon deployment is kept, until its last step has rolled out, in
 //     a ConfigMap "deployment-<id>" labelled marathon.stratus.io/deployment
 //     (persist.go): written before its first change, updated per step and

@@ -85,3 +85,53 @@ func (s *Server) healthOf(a *App, p *corev1.Pod) (HealthCheckResult, bool) {
 	}
 	return r, true
 }
+
+// healthResults are a running task's results, one per health check that
+// has one: the probed check's from the probes, the others' from the
+// server's runs (healthrun.go).
+func (s *Server) healthResults(a *App, p *corev1.Pod) []HealthCheckResult {
+	var out []HealthCheckResult
+	probed := probedCheck(a)
+	for i := range a.HealthChecks {
+		if i == probed {
+			if r, ok := s.healthOf(a, p); ok {
+				out = append(out, r)
+			}
+			continue
+		}
+		c, ok := s.checks.result(p.UID, i)
+		if !ok {
+			continue
+		}
+		r := HealthCheckResult{InstanceID: taskPrefix(a.ID) + ".marathon-" + string(p.UID), Alive: c.alive, ConsecutiveFailures: c.failures}
+		stamp := func(t time.Time) *string {
+			if t.IsZero() {
+				return nil
+			}
+			v := versionTime(t)
+			return &v
+		}
+		r.FirstSuccess, r.LastSuccess, r.LastFailure = stamp(c.firstSuccess), stamp(c.lastSuccess), stamp(c.lastFailure)
+		if c.cause != "" {
+			cause := c.cause
+			r.LastFailureCause = &cause
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// healthy says whether a running task of an app with health checks is
+// healthy (every result alive) or unhealthy (one is not), as Marathon
+// counts them; a task without results is neither.
+func healthy(rs []HealthCheckResult) (alive, known bool) {
+	if len(rs) == 0 {
+		return false, false
+	}
+	for _, r := range rs {
+		if !r.Alive {
+			return false, true
+		}
+	}
+	return true, true
+}

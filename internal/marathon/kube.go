@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/stratus-cloud/stratus/internal/kube/restartgate"
 )
 
 // Namespace holds every Marathon app's Kubernetes objects.
@@ -201,7 +203,8 @@ func kubeDeployment(a *App, appJSON []byte, values func(key string) []string) *a
 		addPort("host-"+strconv.Itoa(i), p, "tcp")
 	}
 	if len(a.HealthChecks) > 0 {
-		c.ReadinessProbe, c.LivenessProbe = probes(a, a.HealthChecks[0], hostPorts)
+		// One check is the probes; the server runs the others (healthrun.go).
+		c.ReadinessProbe, c.LivenessProbe = probes(a, a.HealthChecks[probedCheck(a)], hostPorts)
 	}
 	spec := corev1.PodSpec{Containers: []corev1.Container{c}, RestartPolicy: corev1.RestartPolicyAlways}
 	if a.TaskKillGracePeriodSeconds != nil {
@@ -219,11 +222,17 @@ func kubeDeployment(a *App, appJSON []byte, values func(key string) []string) *a
 			Selector: &metav1.LabelSelector{MatchLabels: sel},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: podLabels,
-					Annotations: map[string]string{annotationID: a.ID, annotationVersion: a.configVersion(), annotationPorts: string(portsJSON)}},
+					// The server decides when a failed task is launched
+					// again (delay.go).
+					Annotations: map[string]string{annotationID: a.ID, annotationVersion: a.configVersion(), annotationPorts: string(portsJSON),
+						restartgate.Annotation: ""}},
 				Spec: spec,
 			},
 			Strategy: strategy(a.UpgradeStrategy),
 		},
+	}
+	if len(a.HealthChecks) > 1 {
+		d.Spec.Template.Annotations[annotationChecks] = strconv.Itoa(len(a.HealthChecks))
 	}
 	_ = servicePorts
 	return d

@@ -6,8 +6,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
-
-	corev1 "k8s.io/api/core/v1"
+	"time"
 )
 
 // Version is the Marathon version stratus answers as: the last release,
@@ -83,23 +82,20 @@ func (s *Server) deleteDeployment(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// queue is GET /v2/queue: apps with tasks waiting for a node.
+// queue is GET /v2/queue: apps with tasks waiting for a node or for
+// their launch delay (delay.go).
 func (s *Server) queue(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []map[string]any{}
+	now := time.Now()
 	for _, a := range s.apps() {
-		waiting := 0
-		for _, p := range s.podsOf(a.ID) {
-			if p.Spec.NodeName == "" && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodPending {
-				waiting++
-			}
-		}
+		waiting := s.waiting(a)
 		if waiting == 0 {
 			continue
 		}
-		out = append(out, map[string]any{"app": s.view(a, false), "count": waiting, "role": "*",
-			"delay": map[string]any{"timeLeftSeconds": 0, "overdue": true},
+		out = append(out, map[string]any{"app": s.view(a, false), "count": waiting,
+			"delay": s.delayView(a, now),
 			"since": a.Version, "processedOffersSummary": map[string]any{"processedOffersCount": 0, "unusedOffersCount": 0}})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"queue": out})

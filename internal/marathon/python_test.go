@@ -11,39 +11,52 @@ import (
 	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
-// TestPythonMarathon runs testdata/python_marathon.py, a scenario written
-// with Debian's python3-marathon 0.13, against a cluster.
-func TestPythonMarathon(t *testing.T) {
-	python := "/usr/bin/python3"
-	err := exec.Command(python, "-c", "import marathon").Run()
-	testenv.Need(t, err == nil, "python3-marathon is not installed (apt-get install python3-marathon)")
-	c := marathontest.Start(t, marathontest.Options{Nodes: 3})
-	cmd := exec.Command(python, "testdata/python_marathon.py")
-	cmd.Env = append(os.Environ(), "MARATHON_URL="+c.URL, "MARATHON_USERNAME="+c.Username, "MARATHON_PASSWORD="+c.Password)
+// runPython runs a python3-marathon scenario of testdata (which share
+// testdata/scenario.py) against c, with env added to its environment.
+func runPython(t *testing.T, c *marathontest.Cluster, script string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(python, "testdata/"+script)
+	cmd.Env = append(append(os.Environ(), "MARATHON_URL="+c.URL, "MARATHON_USERNAME="+c.Username, "MARATHON_PASSWORD="+c.Password), env...)
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {
-		t.Fatalf("python scenario: %v", err)
+		t.Fatalf("python scenario %s: %v", script, err)
 	}
+}
+
+const python = "/usr/bin/python3"
+
+// needPython skips (fails under CI) without python3-marathon.
+func needPython(t *testing.T) {
+	err := exec.Command(python, "-c", "import marathon").Run()
+	testenv.Need(t, err == nil, "python3-marathon is not installed (apt-get install python3-marathon)")
+}
+
+// TestPythonMarathon runs testdata/python_marathon.py, a scenario written
+// with Debian's python3-marathon 0.13, against a cluster.
+func TestPythonMarathon(t *testing.T) {
+	needPython(t)
+	runPython(t, marathontest.Start(t, marathontest.Options{Nodes: 3}), "python_marathon.py")
 }
 
 // TestPythonMarathonHealth runs testdata/python_health.py: apps whose
 // tasks are processes (the exec runtime), their HTTP and TCP health
-// checks run by the node agent, read through python3-marathon.
+// checks run by the node agent and the server, read through
+// python3-marathon.
 func TestPythonMarathonHealth(t *testing.T) {
-	python := "/usr/bin/python3"
-	err := exec.Command(python, "-c", "import marathon").Run()
-	testenv.Need(t, err == nil, "python3-marathon is not installed (apt-get install python3-marathon)")
+	needPython(t)
 	dir := t.TempDir()
 	c := marathontest.Start(t, marathontest.Options{Nodes: 1, Runtime: rtexec.New(rtexec.Options{Dir: dir})})
-	cmd := exec.Command(python, "testdata/python_health.py")
-	cmd.Env = append(os.Environ(), "MARATHON_URL="+c.URL, "MARATHON_USERNAME="+c.Username, "MARATHON_PASSWORD="+c.Password,
-		"STATUS_FILE="+filepath.Join(dir, "status"), "SERVER="+healthServer)
-	out, err := cmd.CombinedOutput()
-	t.Logf("%s", out)
-	if err != nil {
-		t.Fatalf("python scenario: %v", err)
-	}
+	runPython(t, c, "python_health.py", "STATUS_FILE="+filepath.Join(dir, "status"), "SERVER="+healthServer)
+}
+
+// TestPythonMarathonBackoff runs testdata/python_backoff.py: a task
+// that keeps failing (a process that exits 3, under the exec runtime) is
+// relaunched after a delay growing by backoffFactor, which the queue
+// shows and DELETE /v2/queue/{app}/delay resets.
+func TestPythonMarathonBackoff(t *testing.T) {
+	needPython(t)
+	runPython(t, marathontest.Start(t, marathontest.Options{Nodes: 1, Runtime: rtexec.New(rtexec.Options{Dir: t.TempDir()})}), "python_backoff.py")
 }
 
 // healthServer answers GETs on $HOST:$PORT0 with the status code in the

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -69,9 +70,12 @@ type Server struct {
 	kick   chan struct{}
 	events *bus
 	tasks  taskStates
+	delays delays
+	checks checkRunner
 
 	frameworkID string
 	ready       atomic.Bool
+	runCtx      context.Context // until Stop: the server's own writes
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 
@@ -101,7 +105,9 @@ func New(o Options) (*Server, error) {
 	s := &Server{o: o, log: log, kc: o.Client, parsed: map[string]parsedApp{}, active: map[string]*deployment{},
 		nextPort: PortRangeMin, kick: make(chan struct{}, 1), start: time.Now()}
 	s.events = newBus()
-	s.tasks.last = map[string]string{}
+	s.tasks.last, s.tasks.counts = map[string]string{}, map[string]*stateCounts{}
+	s.delays = delays{m: map[string]*launchDelay{}, counted: map[types.UID]int32{}}
+	s.checks = checkRunner{tasks: map[types.UID]*taskChecks{}, sem: make(chan struct{}, 32)}
 	s.mDeployments = prometheus.NewGauge(prometheus.GaugeOpts{Name: "stratus_marathon_deployments_active", Help: "Marathon deployments that have not finished."})
 	if o.Metrics != nil {
 		for _, c := range []prometheus.Collector{s.mDeployments, s.events.mSubscribers, s.events.mDropped, s.events.mPublished} {
@@ -135,7 +141,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.frameworkID = string(ns.UID) + "-0000"
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.cancel = cancel
+	s.runCtx, s.cancel = runCtx, cancel
 	f := informers.NewSharedInformerFactoryWithOptions(s.kc, 0, informers.WithNamespace(Namespace))
 	s.deps = f.Apps().V1().Deployments().Informer()
 	s.pods = f.Core().V1().Pods().Informer()
@@ -196,6 +202,11 @@ func (s *Server) Start(ctx context.Context) error {
 	go func() {
 		defer s.wg.Done()
 		s.track(runCtx)
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.runChecks(runCtx)
 	}()
 	s.wg.Add(1)
 	go func() {
@@ -350,19 +361,26 @@ func newerRV(a, b string) bool {
 	return err1 == nil && err2 == nil && x > y
 }
 
-// podsOf returns the pods of an app.
+// podsOf returns the pods of an app, oldest first.
 func (s *Server) podsOf(id string) []*corev1.Pod {
-	objs, _ := s.pods.GetIndexer().ByIndex(LabelApp, appLabel(id))
-	out := make([]*corev1.Pod, 0, len(objs))
-	for _, o := range objs {
-		out = append(out, o.(*corev1.Pod))
-	}
+	out := s.appPods(id)
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].CreationTimestamp.Equal(&out[j].CreationTimestamp) {
 			return out[i].CreationTimestamp.Before(&out[j].CreationTimestamp)
 		}
 		return out[i].Name < out[j].Name
 	})
+	return out
+}
+
+// appPods returns the pods of an app in no order (for counts: a sort of
+// 10,000 pods was most of a GET /v2/apps while an app scaled).
+func (s *Server) appPods(id string) []*corev1.Pod {
+	objs, _ := s.pods.GetIndexer().ByIndex(LabelApp, appLabel(id))
+	out := make([]*corev1.Pod, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.(*corev1.Pod))
+	}
 	return out
 }
 

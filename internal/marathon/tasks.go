@@ -69,6 +69,10 @@ func taskState(p *corev1.Pod) string {
 		return TaskStaging
 	}
 	if p.Status.Phase == corev1.PodRunning {
+		if _, ok := crashed(p); ok {
+			// It exited and waits for its launch delay (delay.go).
+			return TaskFailed
+		}
 		for _, c := range p.Status.ContainerStatuses {
 			if c.State.Running == nil {
 				return TaskStarting
@@ -154,20 +158,41 @@ func (s *Server) task(at *appTasks, p *corev1.Pod, health bool) Task {
 		t.SlaveID = slaveID(n.(*corev1.Node))
 	}
 	if health && len(a.HealthChecks) > 0 && t.State == TaskRunning {
-		if r, ok := s.healthOf(a, p); ok {
-			for range a.HealthChecks {
-				t.HealthCheckResults = append(t.HealthCheckResults, r)
-			}
-		}
+		t.HealthCheckResults = s.healthResults(a, p)
 	}
 	return t
 }
 
 // taskStates remembers the last state reported of each pod, so a status
-// update event is sent once per change.
+// update event is sent once per change, and counts the states of each
+// app's tasks, so GET /v2/apps need not look at every pod of an app that
+// scales to thousands.
 type taskStates struct {
-	mu   sync.Mutex
-	last map[string]string // pod uid → state
+	mu     sync.Mutex
+	last   map[string]string       // pod uid → state
+	counts map[string]*stateCounts // app label → its pods' states
+}
+
+// stateCounts counts an app's pods by task state.
+type stateCounts struct{ staged, running int }
+
+func (c *stateCounts) add(state string, n int) {
+	switch state {
+	case TaskRunning:
+		c.running += n
+	case TaskStaging, TaskStarting:
+		c.staged += n
+	}
+}
+
+// counts returns the app's pods counted by state.
+func (t *taskStates) countsOf(label string) stateCounts {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c := t.counts[label]; c != nil {
+		return *c
+	}
+	return stateCounts{}
 }
 
 // podChanged sends the status_update_event of a pod whose task state
@@ -184,13 +209,34 @@ func (s *Server) podChanged(obj any, deleted bool) {
 	if deleted && state != TaskFinished && state != TaskFailed {
 		state = TaskKilled
 	}
+	if deleted {
+		s.delays.forgetPod(p.UID)
+		s.checks.forget(p.UID)
+	} else if n, ok := crashed(p); ok && p.Status.Phase == corev1.PodRunning {
+		s.failed(p, n)
+	}
 	uid := string(p.UID)
 	s.tasks.mu.Lock()
-	prev := s.tasks.last[uid]
+	prev, seen := s.tasks.last[uid]
 	if deleted {
 		delete(s.tasks.last, uid)
 	} else {
 		s.tasks.last[uid] = state
+	}
+	if label := p.Labels[LabelApp]; label != "" {
+		c := s.tasks.counts[label]
+		if c == nil {
+			c = &stateCounts{}
+			s.tasks.counts[label] = c
+		}
+		if seen {
+			c.add(prev, -1)
+		}
+		if !deleted {
+			c.add(state, 1)
+		} else if *c == (stateCounts{}) {
+			delete(s.tasks.counts, label)
+		}
 	}
 	s.tasks.mu.Unlock()
 	if prev == state || !s.events.wants("status_update_event") {

@@ -12,29 +12,13 @@ SERVER (the server's source); exits non-zero on the first failed check.
 """
 import os
 import sys
-import time
 
 from marathon import MarathonApp, MarathonClient
 from marathon.models.app import MarathonHealthCheck
 
-AUTH = (os.environ["MARATHON_USERNAME"], os.environ["MARATHON_PASSWORD"])
+from scenario import AUTH, URL, check, until
+
 STATUS = os.environ["STATUS_FILE"]
-DEADLINE = 40
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, file=sys.stderr)
-        sys.exit(1)
-
-
-def until(cond, what):
-    end = time.time() + DEADLINE
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.2)
-    check(False, what + " (not within %ds)" % DEADLINE)
 
 
 def set_status(code):
@@ -42,7 +26,7 @@ def set_status(code):
         f.write(code)
 
 
-c = MarathonClient(os.environ["MARATHON_URL"], username=AUTH[0], password=AUTH[1])
+c = MarathonClient(URL, username=AUTH[0], password=AUTH[1])
 set_status("200")
 cmd = "exec %s -c '%s'" % (sys.executable, os.environ["SERVER"])
 c.create_app("web", MarathonApp(cmd=cmd, instances=1, cpus=0.01, mem=16, ports=[0],
@@ -91,4 +75,48 @@ until(lambda: c.get_app("tcp").tasks_unhealthy == 1, "tcp unhealthy")
 t = c.get_app("tcp", embed_tasks=True).tasks[0]
 cause = t.health_check_results[0].last_failure_cause
 check(cause.startswith("dial tcp ") and cause.endswith("connect: connection refused"), "tcp cause %r" % cause)
+
+# Every health check counts: the first is the agent's probe, the others
+# the server's; one failing check makes the task unhealthy, and the
+# deployment waits for all of them.
+set_status("200")
+
+
+def multi_app(name, failing_port_index):
+    return MarathonApp(cmd=cmd, instances=1, cpus=0.01, mem=16, ports=[0, 0], env={"STATUS_FILE": STATUS},
+                       health_checks=[
+                           MarathonHealthCheck(protocol="HTTP", path="/health", port_index=0, grace_period_seconds=1,
+                                               interval_seconds=1, timeout_seconds=1, max_consecutive_failures=0),
+                           MarathonHealthCheck(protocol="TCP", port_index=0, grace_period_seconds=1,
+                                               interval_seconds=1, timeout_seconds=1, max_consecutive_failures=0),
+                           MarathonHealthCheck(protocol="HTTP", path="/other", port_index=failing_port_index,
+                                               grace_period_seconds=1, interval_seconds=1, timeout_seconds=1,
+                                               max_consecutive_failures=0)])
+
+
+c.create_app("multi-ok", multi_app("multi-ok", 0))
+c.create_app("multi-bad", multi_app("multi-bad", 1))
+
+
+def results(name):
+    a = c.get_app(name, embed_tasks=True)
+    return a.tasks[0].health_check_results if a.tasks else []
+
+
+until(lambda: len(results("multi-ok")) == 3 and c.get_app("multi-ok").tasks_healthy == 1, "multi-ok healthy on 3 checks")
+rs = results("multi-ok")
+check(len(rs) == 3 and all(r.alive for r in rs), "multi-ok results: %s" % [r.json_repr() for r in rs])
+until(lambda: len(results("multi-bad")) == 3 and c.get_app("multi-bad").tasks_unhealthy == 1, "multi-bad unhealthy")
+a = c.get_app("multi-bad", embed_tasks=True)
+rs = a.tasks[0].health_check_results
+check(a.tasks_healthy == 0 and len(rs) == 3, "multi-bad: %d healthy, results %s" % (a.tasks_healthy, [r.json_repr() for r in rs]))
+check(rs[0].alive and rs[1].alive and not rs[2].alive and rs[2].consecutive_failures >= 1, "multi-bad alive: %s" % [r.alive for r in rs])
+check(rs[2].last_failure_cause.startswith("Get ") or rs[2].last_failure_cause.startswith("dial tcp")
+      or "connection refused" in rs[2].last_failure_cause, "multi-bad cause %r" % rs[2].last_failure_cause)
+deployed = {d.affected_apps[0] for d in c.list_deployments()}
+check("/multi-bad" in deployed and "/multi-ok" not in deployed, "deployments waiting: %s" % deployed)
+
+# One failing check is enough, whichever it is: now the probed one.
+set_status("503")
+until(lambda: c.get_app("multi-ok").tasks_unhealthy == 1, "multi-ok unhealthy once /health fails")
 print("ok")

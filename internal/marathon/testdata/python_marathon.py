@@ -3,10 +3,7 @@
 Reads MARATHON_URL, MARATHON_USERNAME, MARATHON_PASSWORD; exits non-zero
 with a message on the first check that fails.
 """
-import os
-import sys
 import threading
-import time
 
 from marathon import MarathonClient, MarathonApp
 from marathon.exceptions import ConflictError, MarathonHttpError, NotFoundError
@@ -14,24 +11,7 @@ from marathon.models.container import (MarathonContainer, MarathonContainerPortM
                                        MarathonDockerContainer)
 from marathon.models.group import MarathonGroup
 
-URL = os.environ["MARATHON_URL"]
-AUTH = (os.environ["MARATHON_USERNAME"], os.environ["MARATHON_PASSWORD"])
-DEADLINE = 30
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, file=sys.stderr)
-        sys.exit(1)
-
-
-def until(cond, what):
-    end = time.time() + DEADLINE
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.05)
-    check(False, what + " (not within %ds)" % DEADLINE)
+from scenario import AUTH, URL, check, until
 
 
 c = MarathonClient(URL, username=AUTH[0], password=AUTH[1])
