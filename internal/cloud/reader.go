@@ -112,6 +112,10 @@ func (r Reader) Exists(k Kind, id string) bool {
 		return has(ix.jobs, id)
 	case KindMock:
 		return has(ix.mocks, id)
+	case KindProject:
+		return has(ix.projects, id)
+	case KindProjectInvitation:
+		return has(ix.invitations, id)
 	}
 	return ix.existsNet(k, id)
 }

@@ -67,6 +67,9 @@ type index struct {
 	vpcs             *table[VPC]
 	aclLists         *table[NetworkACLList]
 	aclItems         *table[NetworkACLItem]
+	projects         *table[Project]
+	invitations      *table[ProjectInvitation]
+	settings         *table[Setting]
 	// ruleIdx holds the derived lookups of rules and static NAT.
 	ruleIdx *ruleIndex
 
@@ -140,6 +143,9 @@ func newIndex() *index {
 		vpcs:             newTable(KindVPC, "vpcs", func(v *VPC) string { return v.ID }, func(v *VPC) int64 { return v.Seq }),
 		aclLists:         newTable(KindNetworkACLList, "networkacllists", func(v *NetworkACLList) string { return v.ID }, func(v *NetworkACLList) int64 { return v.Seq }),
 		aclItems:         newTable(KindNetworkACLItem, "networkaclitems", func(v *NetworkACLItem) string { return v.ID }, func(v *NetworkACLItem) int64 { return v.Seq }),
+		projects:         newTable(KindProject, "projects", func(v *Project) string { return v.ID }, func(v *Project) int64 { return v.Seq }),
+		invitations:      newTable(KindProjectInvitation, "projectinvitations", func(v *ProjectInvitation) string { return v.ID }, func(v *ProjectInvitation) int64 { return v.Seq }),
+		settings:         newTable(KindSetting, "settings", func(v *Setting) string { return v.ID }, func(v *Setting) int64 { return v.Seq }),
 		ruleIdx:          newRuleIndex(),
 		apiKeys:          map[string]string{},
 		claimed:          map[string]map[uint32]int64{},
@@ -151,6 +157,7 @@ func newIndex() *index {
 	ix.vms.group = func(v *VM) string { return v.AccountID }
 	ix.secondaryIPs.group = func(v *SecondaryIP) string { return v.NICID }
 	ix.vmSnapshots.group = func(v *VMSnapshot) string { return v.VMID }
+	ix.projects.group = func(v *Project) string { return v.AccountID }
 	ix.rules.onChange = ix.ruleIdx.ruleChanged
 	ix.publicIPs.onChange = ix.ruleIdx.ipChanged
 	ix.users.onChange = func(old, n *User) {
@@ -168,7 +175,7 @@ func newIndex() *index {
 		setTombs(map[string]int64)
 	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
 		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
-		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots, ix.vpcs, ix.aclLists, ix.aclItems} {
+		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots, ix.vpcs, ix.aclLists, ix.aclItems, ix.projects, ix.invitations, ix.settings} {
 		m.setTombs(ix.tombs)
 		ix.mirrors[m.segment()] = m
 	}
@@ -200,7 +207,7 @@ func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
 		maxSeq(ix.volumes), maxSeq(ix.networks), maxSeq(ix.publicIPs), maxSeq(ix.securityGroups),
 		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks),
 		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), maxSeq(ix.snapshots), maxSeq(ix.affinityGroups), maxSeq(ix.vmSnapshots),
-		maxSeq(ix.vpcs), maxSeq(ix.aclLists), maxSeq(ix.aclItems), ix.seqStored)
+		maxSeq(ix.vpcs), maxSeq(ix.aclLists), maxSeq(ix.aclItems), maxSeq(ix.projects), maxSeq(ix.invitations), maxSeq(ix.settings), ix.seqStored)
 	// Nothing is reserved yet: the first nextSeq reserves a block.
 	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
 	return res.Rev, nil

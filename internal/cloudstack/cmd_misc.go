@@ -11,7 +11,7 @@ import (
 // commands returns every implemented command.
 func commands() []*command {
 	var all []*command
-	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), vmSnapshotCommands(), templateCommands(), imageCommands(), offeringCommands(), accountStateCommands(), affinityCommands(), vpcCommands(), securityCommands(), accountCommands(), miscCommands()} {
+	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), vmSnapshotCommands(), templateCommands(), imageCommands(), offeringCommands(), accountStateCommands(), affinityCommands(), vpcCommands(), securityCommands(), accountCommands(), projectCommands(), adminCommands(), miscCommands()} {
 		all = append(all, group...)
 	}
 	return all
@@ -191,6 +191,9 @@ func jobResult(r cloud.Reader, j *cloud.Job) json.RawMessage {
 	}
 	if obj == nil {
 		obj = accountStateJobResult(r, j)
+	}
+	if obj == nil {
+		obj = projectJobResult(r, j)
 	}
 	if obj == nil {
 		obj = Success{Success: true}
