@@ -116,6 +116,8 @@ func (r Reader) Exists(k Kind, id string) bool {
 		return has(ix.projects, id)
 	case KindProjectInvitation:
 		return has(ix.invitations, id)
+	case KindSnapshotPolicy:
+		return has(ix.snapPolicies, id)
 	}
 	return ix.existsNet(k, id)
 }

@@ -184,7 +184,8 @@ type snapshotView struct {
 }
 
 func snapshotOf(r cloud.Reader, s *cloud.Snapshot) snapshotView {
-	out := snapshotView{ID: s.ID, Name: s.Name, SnapshotType: "MANUAL", IntervalType: "MANUAL", State: s.State, VolumeID: s.VolumeID,
+	typ := orAll(s.Type, "MANUAL")
+	out := snapshotView{ID: s.ID, Name: s.Name, SnapshotType: typ, IntervalType: typ, State: s.State, VolumeID: s.VolumeID,
 		VolumeName: s.VolumeName, VolumeType: s.VolumeType, ZoneID: s.ZoneID, PhysicalSize: s.SizeGB << 30, VirtualSize: s.SizeGB << 30,
 		Revertable: true, Created: date(s.Created), Tags: tagsOf(r, s.ID), ownerView: owner(r, s.Owner)}
 	if z, ok := r.Zone(s.ZoneID); ok {
@@ -218,6 +219,12 @@ func storageJobResult(r cloud.Reader, j *cloud.Job) any {
 			return nil
 		}
 		return Object{Key: "snapshot", Obj: snapshotOf(r, &s)}
+	case cloud.KindSnapshotPolicy:
+		var p cloud.SnapshotPolicy
+		if json.Unmarshal(j.Result, &p) != nil {
+			return nil
+		}
+		return Object{Key: "snapshotpolicy", Obj: snapshotPolicyOf(r, &p)}
 	}
 	return nil
 }
