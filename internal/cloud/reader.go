@@ -118,6 +118,8 @@ func (r Reader) Exists(k Kind, id string) bool {
 		return has(ix.invitations, id)
 	case KindSnapshotPolicy:
 		return has(ix.snapPolicies, id)
+	case KindAlert:
+		return has(ix.alerts, id)
 	}
 	return ix.existsNet(k, id)
 }

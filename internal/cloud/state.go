@@ -71,6 +71,7 @@ type index struct {
 	invitations      *table[ProjectInvitation]
 	settings         *table[Setting]
 	snapPolicies     *table[SnapshotPolicy]
+	alerts           *table[Alert]
 	// ruleIdx holds the derived lookups of rules and static NAT.
 	ruleIdx *ruleIndex
 
@@ -148,6 +149,7 @@ func newIndex() *index {
 		invitations:      newTable(KindProjectInvitation, "projectinvitations", func(v *ProjectInvitation) string { return v.ID }, func(v *ProjectInvitation) int64 { return v.Seq }),
 		settings:         newTable(KindSetting, "settings", func(v *Setting) string { return v.ID }, func(v *Setting) int64 { return v.Seq }),
 		snapPolicies:     newTable(KindSnapshotPolicy, "snapshotpolicies", func(v *SnapshotPolicy) string { return v.ID }, func(v *SnapshotPolicy) int64 { return v.Seq }),
+		alerts:           newTable(KindAlert, "alerts", func(v *Alert) string { return v.ID }, func(v *Alert) int64 { return v.Seq }),
 		ruleIdx:          newRuleIndex(),
 		apiKeys:          map[string]string{},
 		claimed:          map[string]map[uint32]int64{},
@@ -177,7 +179,7 @@ func newIndex() *index {
 		setTombs(map[string]int64)
 	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
 		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
-		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots, ix.vpcs, ix.aclLists, ix.aclItems, ix.projects, ix.invitations, ix.settings, ix.snapPolicies} {
+		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots, ix.vpcs, ix.aclLists, ix.aclItems, ix.projects, ix.invitations, ix.settings, ix.snapPolicies, ix.alerts} {
 		m.setTombs(ix.tombs)
 		ix.mirrors[m.segment()] = m
 	}
@@ -209,7 +211,7 @@ func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
 		maxSeq(ix.volumes), maxSeq(ix.networks), maxSeq(ix.publicIPs), maxSeq(ix.securityGroups),
 		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks),
 		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), maxSeq(ix.snapshots), maxSeq(ix.affinityGroups), maxSeq(ix.vmSnapshots),
-		maxSeq(ix.vpcs), maxSeq(ix.aclLists), maxSeq(ix.aclItems), maxSeq(ix.projects), maxSeq(ix.invitations), maxSeq(ix.settings), maxSeq(ix.snapPolicies), ix.seqStored)
+		maxSeq(ix.vpcs), maxSeq(ix.aclLists), maxSeq(ix.aclItems), maxSeq(ix.projects), maxSeq(ix.invitations), maxSeq(ix.settings), maxSeq(ix.snapPolicies), maxSeq(ix.alerts), ix.seqStored)
 	// Nothing is reserved yet: the first nextSeq reserves a block.
 	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
 	return res.Rev, nil
