@@ -34,7 +34,7 @@ func miscCommands() []*command {
 		{Name: "listAsyncJobs", Desc: "Lists all pending asynchronous jobs for the account.", Resp: "asyncjobs", RespOf: jobView{},
 			Params: listParams(pListAll, pAccount, pDomainID, pRecurse, p("startdate:date", "The start date of the async job (use format \"yyyy-MM-dd'T'HH:mm:ss'+'SSSS\")")), Run: listJobs},
 		{Name: "listEvents", Desc: "A command to list events.", Resp: "event", RespOf: eventView{},
-			Params: listParams(pListAll, pAccount, pDomainID, pRecurse, p("id:uuid", "the ID of the event"), p("type:string", "the event type (see event types)"),
+			Params: listParams(pListAll, pAccount, pDomainID, pRecurse, pProject, p("id:uuid", "the ID of the event"), p("type:string", "the event type (see event types)"),
 				p("level:string", "the event level (INFO, WARN, ERROR)"), p("startdate:date", "the start date range of the list you want to retrieve (use format \"yyyy-MM-dd\" or the new format \"yyyy-MM-dd HH:mm:ss\")"),
 				p("enddate:date", "the end date range of the list you want to retrieve (use format \"yyyy-MM-dd\" or the new format \"yyyy-MM-dd HH:mm:ss\")"),
 				p("resourceid:string", "the ID of the resource associated with the event"), p("resourcetype:string", "the type of the resource associated with the event")),

@@ -112,7 +112,8 @@ func listNetworks(rq *request) (any, error) {
 			if n.System && !rq.boolean("issystem", false) {
 				return false
 			}
-			if !(keep(n.Owner) || n.Shared && rq.str("account") == "") {
+			// shared networks are everyone's, but not a project's view
+			if !(keep(n.Owner) || n.Shared && rq.str("account") == "" && rq.str("projectid") == "") {
 				return false
 			}
 			if typ != "" && typ != "all" && typ != strings.ToLower(n.Type) {

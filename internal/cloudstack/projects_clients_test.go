@@ -103,6 +103,73 @@ func TestSDKProjects(t *testing.T) {
 		t.Fatalf("bob projectid=-1: %d %v", n, err)
 	}
 
+	// volumes, networks and public addresses of the project
+	do, _, err := alice.DiskOffering.GetDiskOfferingID("Small")
+	if err != nil {
+		t.Fatalf("disk offering: %v", err)
+	}
+	cv := alice.Volume.NewCreateVolumeParams()
+	cv.SetName("data")
+	cv.SetDiskofferingid(do)
+	cv.SetZoneid(e.advZone)
+	cv.SetProjectid(prj.Id)
+	vol, err := alice.Volume.CreateVolume(cv)
+	if err != nil || vol.Projectid != prj.Id {
+		t.Fatalf("createVolume projectid: %v %+v", err, vol)
+	}
+	no, _, err := alice.NetworkOffering.GetNetworkOfferingID("DefaultIsolatedNetworkOfferingWithSourceNatService")
+	if err != nil {
+		t.Fatalf("network offering: %v", err)
+	}
+	cn := alice.Network.NewCreateNetworkParams("tier", no, e.advZone)
+	cn.SetDisplaytext("tier")
+	cn.SetProjectid(prj.Id)
+	net, err := alice.Network.CreateNetwork(cn)
+	if err != nil || net.Projectid != prj.Id {
+		t.Fatalf("createNetwork projectid: %v %+v", err, net)
+	}
+	ai := alice.Address.NewAssociateIpAddressParams()
+	ai.SetNetworkid(net.Id)
+	ai.SetProjectid(prj.Id)
+	ip, err := alice.Address.AssociateIpAddress(ai)
+	if err != nil || ip.Projectid != prj.Id {
+		t.Fatalf("associateIpAddress projectid: %v %+v", err, ip)
+	}
+	lvol := alice.Volume.NewListVolumesParams()
+	lvol.SetId(vol.Id)
+	if l, err := alice.Volume.ListVolumes(lvol); err != nil || l.Count != 0 {
+		t.Fatalf("the project's volume listed without projectid: %v %+v", err, l)
+	}
+	lvol.SetProjectid(prj.Id)
+	if l, err := alice.Volume.ListVolumes(lvol); err != nil || l.Count != 1 {
+		t.Fatalf("the project's volume with projectid: %v %+v", err, l)
+	}
+	ln := alice.Network.NewListNetworksParams()
+	ln.SetProjectid(prj.Id)
+	if l, err := alice.Network.ListNetworks(ln); err != nil || l.Count != 2 { // the deploy's own network and tier
+		t.Fatalf("the project's networks: %v %+v", err, l)
+	}
+	lip := alice.Address.NewListPublicIpAddressesParams()
+	lip.SetId(ip.Id)
+	if l, err := alice.Address.ListPublicIpAddresses(lip); err != nil || l.Count != 0 {
+		t.Fatalf("the project's address listed without projectid: %v %+v", err, l)
+	}
+	lip.SetProjectid(prj.Id)
+	if l, err := alice.Address.ListPublicIpAddresses(lip); err != nil || l.Count != 1 {
+		t.Fatalf("the project's address with projectid: %v %+v", err, l)
+	}
+	cv2 := bob.Volume.NewCreateVolumeParams()
+	cv2.SetDiskofferingid(do)
+	cv2.SetZoneid(e.advZone)
+	cv2.SetProjectid(prj.Id)
+	if _, err := bob.Volume.CreateVolume(cv2); err == nil || !strings.Contains(err.Error(), "is unauthorised to use project") {
+		t.Fatalf("a non-member's volume in the project: %v", err)
+	}
+	cv2.SetAccount("bob")
+	if _, err := alice.Volume.CreateVolume(cv2); err == nil || !strings.Contains(err.Error(), "Account and projectId can't be specified together") {
+		t.Fatalf("account with projectid: %v", err)
+	}
+
 	// membership
 	ap := alice.Project.NewAddAccountToProjectParams(prj.Id)
 	ap.SetAccount("bob")
@@ -164,7 +231,8 @@ func TestSDKProjects(t *testing.T) {
 
 	// deletion
 	if _, err := alice.Project.DeleteProject(alice.Project.NewDeleteProjectParams(prj.Id)); err == nil ||
-		!strings.Contains(err.Error(), "Can't delete the project yet because it has 1 VirtualMachine to clean up") {
+		!strings.Contains(err.Error(), "Can't delete the project yet because it has 1 VirtualMachine to clean up") ||
+		!strings.Contains(err.Error(), "530") {
 		t.Fatalf("deleting a project with a VM: %v", err)
 	}
 	dp := alice.Project.NewDeleteProjectParams(prj.Id)
@@ -180,6 +248,12 @@ func TestSDKProjects(t *testing.T) {
 	lv.SetListall(true)
 	if l, err := admin.VirtualMachine.ListVirtualMachines(lv); err != nil || l.Count != 0 {
 		t.Fatalf("the project's VM outlived it: %v %+v", err, l)
+	}
+	lvol = admin.Volume.NewListVolumesParams()
+	lvol.SetId(vol.Id)
+	lvol.SetProjectid("-1")
+	if l, err := admin.Volume.ListVolumes(lvol); err == nil && l.Count != 0 || err != nil && !strings.Contains(err.Error(), "entity does not exist") {
+		t.Fatalf("the project's volume outlived it: %v %+v", err, l)
 	}
 
 	// invitations
@@ -200,9 +274,9 @@ func TestSDKProjects(t *testing.T) {
 	if n := countProjects(bob); n != 0 {
 		t.Fatalf("an invited account is a member before accepting: %d", n)
 	}
-	ip := bob.Project.NewListProjectInvitationsParams()
-	ip.SetActiveonly(true)
-	invs, err := bob.Project.ListProjectInvitations(ip)
+	lpi := bob.Project.NewListProjectInvitationsParams()
+	lpi.SetActiveonly(true)
+	invs, err := bob.Project.ListProjectInvitations(lpi)
 	if err != nil || invs.Count != 1 || invs.ProjectInvitations[0].Project != "db" || invs.ProjectInvitations[0].State != "Pending" {
 		t.Fatalf("listProjectInvitations: %v %+v", err, invs)
 	}
