@@ -401,23 +401,57 @@ func (s *Sim) DeleteProject(ctx context.Context, c Caller, id string, cleanup bo
 				return err
 			}
 			b := &batch{}
-			if a, ok := ix.accounts.get(p.AccountID); ok {
-				ix.purgeAccount(b, s, a, c)
-			}
-			for _, inv := range ix.invitations.all() {
-				if inv.ProjectID == p.ID {
-					del(b, ix.invitations, inv.ID)
-				}
-			}
-			for _, t := range ix.tags.byGroup(p.ID) {
-				del(b, ix.tags, t.ID)
-			}
-			del(b, ix.projects, p.ID)
 			ix.event(b, s, p.Owner(), c, "PROJECT.DELETE", "Successfully completed deleting project. Project Name: "+p.Name, p.ID, KindProject)
+			if a, ok := ix.accounts.get(p.AccountID); ok {
+				ix.purgeAccount(b, s, a, c) // takes the project with it
+			}
 			jc.complete(b, "", nil)
 			return s.commit(ctx, b)
 		})
 	})
+}
+
+// purgeProjectsOf adds to b what an account's removal does to projects:
+// a project's own account takes its project, invitations and tags with
+// it; any other account leaves the projects it is a member of, and a
+// project left with no Admin is removed with everything it owns.
+func (ix *index) purgeProjectsOf(b *batch, s *Sim, a *Account, c Caller) {
+	if p := ix.projectOfAccount(a.ID); p != nil {
+		for _, inv := range ix.invitations.all() {
+			if inv.ProjectID == p.ID {
+				del(b, ix.invitations, inv.ID)
+			}
+		}
+		for _, t := range ix.tags.byGroup(p.ID) {
+			del(b, ix.tags, t.ID)
+		}
+		del(b, ix.projects, p.ID)
+		return
+	}
+	for _, inv := range ix.invitations.all() {
+		if inv.AccountID == a.ID {
+			del(b, ix.invitations, inv.ID)
+		}
+	}
+	for _, p := range ix.projects.all() {
+		if _, ok := p.Member(a.ID); !ok || b.purged[p.AccountID] {
+			continue
+		}
+		n := *p
+		n.Members = nil
+		for _, m := range p.Members {
+			if m.AccountID != a.ID {
+				n.Members = append(n.Members, m)
+			}
+		}
+		if n.admins() > 0 {
+			put(b, ix.projects, &n)
+			continue
+		}
+		if pa, ok := ix.accounts.get(p.AccountID); ok {
+			ix.purgeAccount(b, s, pa, c)
+		}
+	}
 }
 
 // projectLeftovers names the first kind of resource a project account

@@ -290,6 +290,55 @@ func TestSDKProjects(t *testing.T) {
 		!strings.Contains(err.Error(), "Unable to find invitation") {
 		t.Fatalf("accepting twice: %v", err)
 	}
+
+	// the last Admin's account goes: its project goes with it
+	accs, err = admin.Account.ListAccounts(la)
+	if err != nil {
+		t.Fatalf("listAccounts: %v", err)
+	}
+	for _, a := range accs.Accounts {
+		if a.Name == "alice" {
+			if _, err := admin.Account.DeleteAccount(admin.Account.NewDeleteAccountParams(a.Id)); err != nil {
+				t.Fatalf("deleteAccount alice: %v", err)
+			}
+		}
+	}
+	lp := admin.Project.NewListProjectsParams()
+	lp.SetListall(true)
+	if l, err := admin.Project.ListProjects(lp); err != nil || l.Count != 0 {
+		t.Fatalf("projects after their only Admin went: %v %+v", err, l)
+	}
+
+	// a domain deleted with cleanup takes its projects
+	dom, err := admin.Domain.CreateDomain(admin.Domain.NewCreateDomainParams("team"))
+	if err != nil {
+		t.Fatalf("createDomain: %v", err)
+	}
+	cp2 := admin.Project.NewCreateProjectParams("ops", "ops")
+	cp2.SetDomainid(dom.Id)
+	cap := admin.Account.NewCreateAccountParams("carol@example.com", "Carol", "C", "secret-carol", "carol")
+	cap.SetDomainid(dom.Id)
+	if _, err := admin.Account.CreateAccount(cap); err != nil {
+		t.Fatalf("createAccount in the domain: %v", err)
+	}
+	cp2.SetAccount("carol")
+	ops, err := admin.Project.CreateProject(cp2)
+	if err != nil || ops.Domainid != dom.Id || ops.Owner[0]["account"] != "carol" {
+		t.Fatalf("createProject for carol: %v %+v", err, ops)
+	}
+	opsVM := admin.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone)
+	opsVM.SetProjectid(ops.Id)
+	if _, err := admin.VirtualMachine.DeployVirtualMachine(opsVM); err != nil {
+		t.Fatalf("an admin deploys into a project of its domain: %v", err)
+	}
+	dd := admin.Domain.NewDeleteDomainParams(dom.Id)
+	dd.SetCleanup(true)
+	if _, err := admin.Domain.DeleteDomain(dd); err != nil {
+		t.Fatalf("deleteDomain cleanup: %v", err)
+	}
+	if l, err := admin.Project.ListProjects(lp); err != nil || l.Count != 0 {
+		t.Fatalf("projects after their domain went: %v %+v", err, l)
+	}
 }
 
 // TestCloudstackCLIProjects drives projects with the Debian `cloudstack`
