@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
+	"github.com/stratus-cloud/stratus/internal/store/memory"
 	"github.com/stratus-cloud/stratus/internal/testenv"
 )
 
@@ -146,5 +147,55 @@ func TestAnsibleSnapshotPolicies(t *testing.T) {
 		"-e", "vm="+vm.Name, "testdata/ansible/snapshot_policy.yml")
 	if err != nil || !strings.Contains(out, "failed=0") {
 		t.Fatalf("ansible-playbook snapshot_policy: %v\n%s", err, out)
+	}
+}
+
+// TestTwoServersOneScheduledSnapshot runs two servers on one store and
+// one clock: a policy made through one is run by both, and each run takes
+// one snapshot, not one per server.
+func TestTwoServersOneScheduledSnapshot(t *testing.T) {
+	clock := cstest.NewManualClock(time.Now().Add(-6 * time.Hour).Truncate(time.Minute))
+	st := memory.New(memory.Options{})
+	t.Cleanup(func() { _ = st.Close() })
+	a := cstest.Start(t, cstest.Options{Store: st, ID: "a", Clock: clock})
+	b := cstest.Start(t, cstest.Options{Store: st, ID: "b", Clock: clock})
+	e := setup(t, a)
+	vm, err := e.cs.VirtualMachine.DeployVirtualMachine(e.cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone))
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	lv := e.cs.Volume.NewListVolumesParams()
+	lv.SetVirtualmachineid(vm.Id)
+	vols, err := e.cs.Volume.ListVolumes(lv)
+	if err != nil || vols.Count != 1 {
+		t.Fatalf("listVolumes: %v", err)
+	}
+	root := vols.Volumes[0].Id
+	if _, err := e.cs.Snapshot.CreateSnapshotPolicy(e.cs.Snapshot.NewCreateSnapshotPolicyParams("HOURLY", 8, "10", "UTC", root)); err != nil {
+		t.Fatalf("createSnapshotPolicy: %v", err)
+	}
+	other := setup(t, b).cs
+	lp := other.Snapshot.NewListSnapshotPoliciesParams()
+	lp.SetVolumeid(root)
+	testenv.Eventually(t, 10*time.Second, "the other server sees the policy", func() bool {
+		l, err := other.Snapshot.ListSnapshotPolicies(lp)
+		return err == nil && l.Count == 1
+	})
+	count := func() int {
+		sp := other.Snapshot.NewListSnapshotsParams()
+		sp.SetVolumeid(root)
+		l, err := other.Snapshot.ListSnapshots(sp)
+		if err != nil {
+			t.Fatalf("listSnapshots: %v", err)
+		}
+		return l.Count
+	}
+	for want := 1; want <= 3; want++ {
+		clock.Advance(time.Hour)
+		testenv.Eventually(t, 10*time.Second, "the run's snapshot", func() bool { return count() >= want })
+		time.Sleep(100 * time.Millisecond) // both servers' loops have run by now
+		if n := count(); n != want {
+			t.Fatalf("after %d runs: %d snapshots", want, n)
+		}
 	}
 }
