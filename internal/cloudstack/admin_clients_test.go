@@ -1,6 +1,7 @@
 package cloudstack_test
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -198,5 +199,21 @@ func TestCloudstackCLIAdminReads(t *testing.T) {
 		if err != nil || !strings.Contains(out, c.want) {
 			t.Fatalf("cloudstack %v: %v\n%s", c.args, err, out)
 		}
+	}
+}
+
+// TestAnsibleConfiguration runs Ansible's cs_configuration (Debian
+// ansible: ngine_io.cloudstack): a global setting set, set again with no
+// change, and put back.
+func TestAnsibleConfiguration(t *testing.T) {
+	bin := testenv.LookPath(t, "ansible-playbook", "apt-get install ansible")
+	python(t, "cs", "cs")
+	_, err := os.Stat("/usr/lib/python3/dist-packages/ansible_collections/ngine_io/cloudstack/plugins/modules/cs_configuration.py")
+	testenv.Need(t, err == nil, "ansible's ngine_io.cloudstack collection missing (install: apt-get install ansible)")
+	srv := cstest.Start(t, cstest.Options{})
+	out, err := runClient(t, srv, 3*time.Minute, bin, "-i", "localhost,", "-e", "ansible_python_interpreter=/usr/bin/python3",
+		"testdata/ansible/configuration.yml")
+	if err != nil || !strings.Contains(out, "failed=0") {
+		t.Fatalf("ansible-playbook configuration: %v\n%s", err, out)
 	}
 }
