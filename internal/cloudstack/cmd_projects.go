@@ -136,17 +136,20 @@ func projectRole(s string) string {
 }
 
 type projectView struct {
-	ID                 string              `json:"id"`
-	Name               string              `json:"name"`
-	DisplayText        string              `json:"displaytext"`
-	DomainID           string              `json:"domainid"`
-	Domain             string              `json:"domain"`
-	DomainPath         string              `json:"domainpath"`
-	Owner              []map[string]string `json:"owner"`
-	ProjectAccountName string              `json:"projectaccountname"`
-	State              string              `json:"state"`
-	Created            string              `json:"created"`
-	Tags               []tagView           `json:"tags"`
+	ID          string              `json:"id"`
+	Name        string              `json:"name"`
+	DisplayText string              `json:"displaytext"`
+	DomainID    string              `json:"domainid"`
+	Domain      string              `json:"domain"`
+	DomainPath  string              `json:"domainpath"`
+	Owner       []map[string]string `json:"owner"`
+	// Account is the (first) owner's name, as older servers showed it and
+	// libcloud and Ansible still read it.
+	Account            string    `json:"account,omitempty"`
+	ProjectAccountName string    `json:"projectaccountname"`
+	State              string    `json:"state"`
+	Created            string    `json:"created"`
+	Tags               []tagView `json:"tags"`
 	usageView
 }
 
@@ -159,6 +162,9 @@ func projectOf(r cloud.Reader, p *cloud.Project) projectView {
 	for _, m := range p.Members {
 		if a, ok := r.Account(m.AccountID); ok && m.Role == cloud.ProjectAdmin {
 			v.Owner = append(v.Owner, map[string]string{"account": a.Name, "accountid": a.ID})
+			if v.Account == "" {
+				v.Account = a.Name
+			}
 		}
 	}
 	if a, ok := r.Account(p.AccountID); ok {

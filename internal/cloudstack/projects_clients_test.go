@@ -397,3 +397,15 @@ func TestAnsibleProjects(t *testing.T) {
 		t.Fatalf("ansible-playbook projects: %v\n%s", err, out)
 	}
 }
+
+// TestLibcloudProjects drives projects with Debian's python3-libcloud:
+// ex_list_projects, create_node, list_nodes and ex_get_node with a
+// project (testdata/libcloud_projects.py).
+func TestLibcloudProjects(t *testing.T) {
+	py := python(t, "python3-libcloud", "libcloud")
+	srv := cstest.Start(t, cstest.Options{})
+	out, err := runClient(t, srv, 2*time.Minute, py, "testdata/libcloud_projects.py")
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(out), "OK") {
+		t.Fatalf("libcloud: %v\n%s", err, out)
+	}
+}
