@@ -409,3 +409,63 @@ func TestLibcloudProjects(t *testing.T) {
 		t.Fatalf("libcloud: %v\n%s", err, out)
 	}
 }
+
+// TestSDKProjectSettings holds the project settings the simulator
+// honours: allow.user.create.projects, and project.invite.required with
+// project.invitation.expiration.time on a clock the test moves.
+func TestSDKProjectSettings(t *testing.T) {
+	clock := cstest.NewManualClock(time.Now().Add(-6 * time.Hour))
+	srv := cstest.Start(t, cstest.Options{Clock: clock})
+	admin := setup(t, srv).cs
+	alice, _ := newUserClient(t, srv, admin, "alice")
+	bob, _ := newUserClient(t, srv, admin, "bob")
+	set := func(name, value string) {
+		t.Helper()
+		uc := admin.Configuration.NewUpdateConfigurationParams(name)
+		uc.SetValue(value)
+		if _, err := admin.Configuration.UpdateConfiguration(uc); err != nil {
+			t.Fatalf("updateConfiguration %s: %v", name, err)
+		}
+	}
+	set("allow.user.create.projects", "false")
+	if _, err := alice.Project.CreateProject(alice.Project.NewCreateProjectParams("x", "x")); err == nil ||
+		!strings.Contains(err.Error(), "531") || !strings.Contains(err.Error(), "Regular user is not permitted to create a project") {
+		t.Fatalf("a user creates a project against allow.user.create.projects=false: %v", err)
+	}
+	set("allow.user.create.projects", "true")
+	prj, err := alice.Project.CreateProject(alice.Project.NewCreateProjectParams("x", "x"))
+	if err != nil {
+		t.Fatalf("createProject: %v", err)
+	}
+	set("project.invite.required", "true")
+	set("project.invitation.expiration.time", "60")
+	ap := alice.Project.NewAddAccountToProjectParams(prj.Id)
+	ap.SetAccount("bob")
+	if _, err := alice.Project.AddAccountToProject(ap); err != nil {
+		t.Fatalf("invite: %v", err)
+	}
+	if _, err := alice.Project.AddAccountToProject(ap); err == nil || !strings.Contains(err.Error(), "There is already a pending invitation") {
+		t.Fatalf("a second invitation: %v", err)
+	}
+	clock.Advance(2 * time.Minute)
+	lp := bob.Project.NewListProjectInvitationsParams()
+	lp.SetActiveonly(true)
+	if l, err := bob.Project.ListProjectInvitations(lp); err != nil || l.Count != 0 {
+		t.Fatalf("an expired invitation is active: %v %+v", err, l)
+	}
+	if _, err := bob.Project.UpdateProjectInvitation(bob.Project.NewUpdateProjectInvitationParams(prj.Id)); err == nil ||
+		!strings.Contains(err.Error(), "Invitation is expired") {
+		t.Fatalf("accepting an expired invitation: %v", err)
+	}
+	// the expired one gives way to a new invitation, which bob accepts in time
+	if _, err := alice.Project.AddAccountToProject(ap); err != nil {
+		t.Fatalf("a new invitation after expiry: %v", err)
+	}
+	if _, err := bob.Project.UpdateProjectInvitation(bob.Project.NewUpdateProjectInvitationParams(prj.Id)); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	m, err := alice.Account.ListProjectAccounts(alice.Account.NewListProjectAccountsParams(prj.Id))
+	if err != nil || m.Count != 2 {
+		t.Fatalf("members: %v %+v", err, m)
+	}
+}
