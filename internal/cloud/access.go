@@ -39,8 +39,16 @@ func (ix *index) canAccess(c Caller, o Owner) bool {
 		return true
 	case c.IsDomainAdmin():
 		return ix.inDomain(o.DomainID, c.Account.DomainID)
+	case o.AccountID == c.Account.ID:
+		return true
 	default:
-		return o.AccountID == c.Account.ID
+		// members reach what their projects own
+		p := ix.projectOfAccount(o.AccountID)
+		if p == nil {
+			return false
+		}
+		_, ok := p.Member(c.Account.ID)
+		return ok
 	}
 }
 
@@ -51,11 +59,36 @@ type Scope struct {
 	Account   string
 	DomainID  string
 	Recursive bool
+	// ProjectID is a project's id, "-1" for every project the caller
+	// reaches, or "" for no project's resources (the default, as the
+	// real server lists project resources only when asked).
+	ProjectID string
 }
 
 // scopeFilter returns a predicate on owners for a list by c with scope sc,
 // or an error when c may not list that scope.
 func (ix *index) scopeFilter(c Caller, sc Scope) (func(Owner) bool, error) {
+	switch sc.ProjectID {
+	case "":
+		keep, err := ix.accountScope(c, sc)
+		if err != nil {
+			return nil, err
+		}
+		return func(o Owner) bool { return keep(o) && !ix.isProjectAccount(o.AccountID) }, nil
+	case "-1":
+		return func(o Owner) bool { return ix.isProjectAccount(o.AccountID) && ix.canAccess(c, o) }, nil
+	}
+	p, err := ix.projectFor(c, sc.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	acc := p.AccountID
+	return func(o Owner) bool { return o.AccountID == acc }, nil
+}
+
+// accountScope is scopeFilter's predicate for the account scope
+// parameters (listall, account, domainid, isrecursive).
+func (ix *index) accountScope(c Caller, sc Scope) (func(Owner) bool, error) {
 	if sc.Account != "" {
 		dom := sc.DomainID
 		if dom == "" {

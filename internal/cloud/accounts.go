@@ -261,6 +261,14 @@ func (s *Sim) DeleteAccount(ctx context.Context, c Caller, id, cmd string) (*Job
 
 // purgeAccount adds the removal of an account and all it owns to b.
 func (ix *index) purgeAccount(b *batch, s *Sim, a *Account, c Caller) {
+	if b.purged[a.ID] {
+		return
+	}
+	if b.purged == nil {
+		b.purged = map[string]bool{}
+	}
+	b.purged[a.ID] = true
+	ix.purgeProjectsOf(b, s, a, c)
 	ix.purgeStorage(b, a.ID)
 	ix.purgeVPCs(b, a.ID)
 	ix.purgeVPNs(b, a.ID)
@@ -544,12 +552,16 @@ func (s *Sim) DeleteDomain(ctx context.Context, c Caller, id string, cleanup boo
 				return notFound(KindDomain, id)
 			}
 			b := &batch{}
-			for _, a := range ix.accounts.all() {
-				if ix.inDomain(a.DomainID, d.ID) {
-					if !cleanup {
-						return InUse("Failed to clean up domain resources and sub domains, delete failed on domain %s (id: %s).", d.Name, d.ID)
+			// projects' accounts first, so their members' purges find
+			// them gone rather than writing them once more
+			for _, projects := range []bool{true, false} {
+				for _, a := range ix.accounts.all() {
+					if ix.inDomain(a.DomainID, d.ID) && (a.Type == AccountProject) == projects {
+						if !cleanup {
+							return InUse("Failed to clean up domain resources and sub domains, delete failed on domain %s (id: %s).", d.Name, d.ID)
+						}
+						ix.purgeAccount(b, s, a, c)
 					}
-					ix.purgeAccount(b, s, a, c)
 				}
 			}
 			for _, x := range ix.domains.all() {

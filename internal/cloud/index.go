@@ -180,6 +180,9 @@ type batch struct {
 	// dropped are the volumes this batch deletes ahead of the changes that
 	// would otherwise write them (an account's purge, see purgeStorage).
 	dropped map[string]bool
+	// purged are the accounts this batch removes (a project's account can
+	// be reached twice: with its project's last Admin, and on its own).
+	purged map[string]bool
 }
 
 // put adds a write of v (a create if the table has no such id, else an

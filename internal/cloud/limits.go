@@ -121,6 +121,11 @@ func (ix *index) usage(accountID string) map[Resource]int64 {
 			u[ResVPC]++
 		}
 	}
+	for _, p := range ix.projects.all() {
+		if m, ok := p.Member(accountID); ok && m.Role == ProjectAdmin {
+			u[ResProject]++
+		}
+	}
 	return u
 }
 

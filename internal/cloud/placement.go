@@ -191,6 +191,9 @@ func (s *Sim) setHostState(ctx context.Context, ix *index, hostID string, st Hos
 		}
 	}
 	ix.event(b, s, Owner{}, Caller{}, "HOST.STATE", "Host "+h.Name+" is "+string(st), h.ID, KindHost)
+	if st == HostDown {
+		ix.alertHostDown(b, s, h)
+	}
 	return s.commit(ctx, b)
 }
 

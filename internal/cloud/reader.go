@@ -112,6 +112,14 @@ func (r Reader) Exists(k Kind, id string) bool {
 		return has(ix.jobs, id)
 	case KindMock:
 		return has(ix.mocks, id)
+	case KindProject:
+		return has(ix.projects, id)
+	case KindProjectInvitation:
+		return has(ix.invitations, id)
+	case KindSnapshotPolicy:
+		return has(ix.snapPolicies, id)
+	case KindAlert:
+		return has(ix.alerts, id)
 	}
 	return ix.existsNet(k, id)
 }

@@ -62,6 +62,9 @@ type Sim struct {
 
 	fol follower
 
+	// policyWake wakes the snapshot policy loop when a policy changes.
+	policyWake chan struct{}
+
 	cons consoles
 }
 
@@ -82,7 +85,7 @@ func New(ctx context.Context, opts Options) (*Sim, error) {
 		return nil, fmt.Errorf("cloud: %w", err)
 	}
 	s := &Sim{st: opts.Store, dc: opts.Datacenter, log: opts.Log, clock: opts.Clock, wait: opts.InlineWait, ix: newIndex(),
-		id: opts.ID, idValue: []byte(strconv.Quote(opts.ID))}
+		id: opts.ID, idValue: []byte(strconv.Quote(opts.ID)), policyWake: make(chan struct{}, 1)}
 	s.ix.dc = opts.Datacenter
 	if s.log == nil {
 		s.log = slog.Default()
@@ -137,9 +140,10 @@ func (s *Sim) Start(ctx context.Context) (err error) {
 	if err := s.loadConsoles(ctx); err != nil {
 		return err
 	}
-	s.jobs.Add(2)
+	s.jobs.Add(3)
 	go s.expiryLoop()
 	go s.consoleLoop()
+	go s.policyLoop()
 	s.mu.Lock()
 	s.started = true
 	n, h := s.ix.vms.len(), s.ix.hosts.len()
@@ -169,6 +173,12 @@ func (s *Sim) load(ctx context.Context) (int64, error) {
 func (s *Sim) reload(ctx context.Context) (int64, error) {
 	ix := newIndex()
 	ix.dc = s.dc
+	ix.snapPolicies.onChange = func(_, _ *SnapshotPolicy) {
+		select {
+		case s.policyWake <- struct{}{}:
+		default:
+		}
+	}
 	rev, err := ix.load(ctx, s.st)
 	if err != nil {
 		return 0, fmt.Errorf("cloud: load state: %w", err)

@@ -72,6 +72,11 @@ type index struct {
 	vpnConnections   *table[VPNConnection]
 	remoteVPNs       *table[RemoteAccessVPN]
 	vpnUsers         *table[VPNUser]
+	projects         *table[Project]
+	invitations      *table[ProjectInvitation]
+	settings         *table[Setting]
+	snapPolicies     *table[SnapshotPolicy]
+	alerts           *table[Alert]
 	// ruleIdx holds the derived lookups of rules and static NAT.
 	ruleIdx *ruleIndex
 
@@ -150,6 +155,11 @@ func newIndex() *index {
 		vpnConnections:   newTable(KindVPNConnection, "vpnconnections", func(v *VPNConnection) string { return v.ID }, func(v *VPNConnection) int64 { return v.Seq }),
 		remoteVPNs:       newTable(KindRemoteAccessVPN, "remoteaccessvpns", func(v *RemoteAccessVPN) string { return v.ID }, func(v *RemoteAccessVPN) int64 { return v.Seq }),
 		vpnUsers:         newTable(KindVPNUser, "vpnusers", func(v *VPNUser) string { return v.ID }, func(v *VPNUser) int64 { return v.Seq }),
+		projects:         newTable(KindProject, "projects", func(v *Project) string { return v.ID }, func(v *Project) int64 { return v.Seq }),
+		invitations:      newTable(KindProjectInvitation, "projectinvitations", func(v *ProjectInvitation) string { return v.ID }, func(v *ProjectInvitation) int64 { return v.Seq }),
+		settings:         newTable(KindSetting, "settings", func(v *Setting) string { return v.ID }, func(v *Setting) int64 { return v.Seq }),
+		snapPolicies:     newTable(KindSnapshotPolicy, "snapshotpolicies", func(v *SnapshotPolicy) string { return v.ID }, func(v *SnapshotPolicy) int64 { return v.Seq }),
+		alerts:           newTable(KindAlert, "alerts", func(v *Alert) string { return v.ID }, func(v *Alert) int64 { return v.Seq }),
 		ruleIdx:          newRuleIndex(),
 		apiKeys:          map[string]string{},
 		claimed:          map[string]map[uint32]int64{},
@@ -161,6 +171,7 @@ func newIndex() *index {
 	ix.vms.group = func(v *VM) string { return v.AccountID }
 	ix.secondaryIPs.group = func(v *SecondaryIP) string { return v.NICID }
 	ix.vmSnapshots.group = func(v *VMSnapshot) string { return v.VMID }
+	ix.projects.group = func(v *Project) string { return v.AccountID }
 	ix.rules.onChange = ix.ruleIdx.ruleChanged
 	ix.publicIPs.onChange = ix.ruleIdx.ipChanged
 	ix.users.onChange = func(old, n *User) {
@@ -179,7 +190,7 @@ func newIndex() *index {
 	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
 		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
 		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots, ix.vpcs, ix.aclLists, ix.aclItems,
-		ix.vpnCustGateways, ix.vpnGateways, ix.vpnConnections, ix.remoteVPNs, ix.vpnUsers} {
+		ix.vpnCustGateways, ix.vpnGateways, ix.vpnConnections, ix.remoteVPNs, ix.vpnUsers, ix.projects, ix.invitations, ix.settings, ix.snapPolicies, ix.alerts} {
 		m.setTombs(ix.tombs)
 		ix.mirrors[m.segment()] = m
 	}
@@ -212,7 +223,8 @@ func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
 		maxSeq(ix.keyPairs), maxSeq(ix.tags), maxSeq(ix.events), maxSeq(ix.jobs), maxSeq(ix.mocks),
 		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), maxSeq(ix.snapshots), maxSeq(ix.affinityGroups), maxSeq(ix.vmSnapshots),
 		maxSeq(ix.vpcs), maxSeq(ix.aclLists), maxSeq(ix.aclItems),
-		maxSeq(ix.vpnCustGateways), maxSeq(ix.vpnGateways), maxSeq(ix.vpnConnections), maxSeq(ix.remoteVPNs), maxSeq(ix.vpnUsers), ix.seqStored)
+		maxSeq(ix.vpnCustGateways), maxSeq(ix.vpnGateways), maxSeq(ix.vpnConnections), maxSeq(ix.remoteVPNs), maxSeq(ix.vpnUsers),
+		maxSeq(ix.projects), maxSeq(ix.invitations), maxSeq(ix.settings), maxSeq(ix.snapPolicies), maxSeq(ix.alerts), ix.seqStored)
 	// Nothing is reserved yet: the first nextSeq reserves a block.
 	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
 	return res.Rev, nil

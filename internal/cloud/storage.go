@@ -39,6 +39,10 @@ type Snapshot struct {
 	SizeGB     int64     `json:"sizeGb"`
 	State      string    `json:"state"`
 	Created    time.Time `json:"created"`
+	// Type is MANUAL ("") or the interval of the policy that took it
+	// (HOURLY, …); PolicyID that policy.
+	Type     string `json:"type,omitempty"`
+	PolicyID string `json:"policyId,omitempty"`
 	Owner
 }
 
@@ -369,6 +373,7 @@ func (s *Sim) DeleteVolume(ctx context.Context, c Caller, id string) error {
 		}
 		b := &batch{}
 		del(b, ix.volumes, v.ID)
+		ix.dropSnapshotPolicies(b, v.ID)
 		for _, t := range ix.tags.byGroup(v.ID) {
 			del(b, ix.tags, t.ID)
 		}
@@ -521,6 +526,7 @@ func (ix *index) purgeStorage(b *batch, accountID string) {
 			}
 			b.dropped[v.ID] = true
 			del(b, ix.volumes, v.ID)
+			ix.dropSnapshotPolicies(b, v.ID)
 		}
 	}
 	for _, sn := range ix.snapshots.all() {

@@ -10,7 +10,7 @@ var taggable = map[string]Kind{
 	"uservm": KindVM, "template": KindTemplate, "network": KindNetwork, "securitygroup": KindSecurityGroup,
 	"publicipaddress": KindPublicIP, "volume": KindVolume, "sshkeypair": KindSSHKeyPair,
 	"snapshot": KindSnapshot, "vmsnapshot": KindVMSnapshot, "iso": KindTemplate,
-	"vpc": KindVPC, "networkacl": KindNetworkACLItem,
+	"vpc": KindVPC, "networkacl": KindNetworkACLItem, "project": KindProject,
 }
 
 // ParseTaggable returns the kind named by a resourcetype parameter.
@@ -78,6 +78,11 @@ func (ix *index) ownerOf(c Caller, k Kind, id string) (Owner, error) {
 		var v *NetworkACLItem
 		if v, ok = ix.aclItems.get(id); ok {
 			o = v.Owner
+		}
+	case KindProject:
+		var v *Project
+		if v, ok = ix.projects.get(id); ok {
+			o = v.Owner()
 		}
 	}
 	if !ok || !ix.canAccess(c, o) {

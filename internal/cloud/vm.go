@@ -630,6 +630,7 @@ func (ix *index) expunge(b *batch, s *Sim, vm *VM, c Caller) {
 	ix.expungeExtras(b, s, vm)
 	ix.dropVMSnapshotsOf(b, vm.ID)
 	del(b, ix.volumes, vm.RootVolumeID)
+	ix.dropSnapshotPolicies(b, vm.RootVolumeID)
 	for _, t := range ix.tags.byGroup(vm.ID) {
 		del(b, ix.tags, t.ID)
 	}

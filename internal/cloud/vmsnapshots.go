@@ -25,10 +25,6 @@ const (
 	VMSnapshotReady         = "Ready"
 )
 
-// vmSnapshotMax is vmsnapshot.max, the global setting's default: how many
-// snapshots one VM may have.
-const vmSnapshotMax = 10
-
 // VMSnapshot is one snapshot of a VM.
 type VMSnapshot struct {
 	ID          string `json:"id"`
@@ -81,9 +77,10 @@ func (s *Sim) CreateVMSnapshot(ctx context.Context, c Caller, r VMSnapshotReques
 		if r.Memory && vm.State != VMRunning {
 			return nil, Invalid("Can not Snapshot memory when the Instance is not in Running state")
 		}
-		if len(ix.vmSnapshotsOf(vm.ID)) >= vmSnapshotMax {
+		// vmsnapshot.max: how many snapshots one VM may have
+		if limit := ix.settingInt("vmsnapshot.max"); int64(len(ix.vmSnapshotsOf(vm.ID))) >= limit {
 			return nil, Errorf(CodeInternal, CSCloudRuntime,
-				"Creating Instance Snapshot failed due to a Instance can just have : %d Instance Snapshots. Please delete old ones", vmSnapshotMax)
+				"Creating Instance Snapshot failed due to a Instance can just have : %d Instance Snapshots. Please delete old ones", limit)
 		}
 		return vm, nil
 	}

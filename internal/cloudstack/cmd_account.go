@@ -104,11 +104,12 @@ func accountCommands() []*command {
 			}},
 		{Name: "listResourceLimits", Desc: "Lists resource limits.", Resp: "resourcelimit", RespOf: resourceLimitView{},
 			Params: listParams(p("id:long", "Lists resource limits by ID."), p("resourcetype:integer", "Type of resource."),
-				p("resourcetypename:string", "Type of resource (wins over resourceType if both are provided)."), pAccount, pDomainID, pListAll, pRecurse),
+				p("resourcetypename:string", "Type of resource (wins over resourceType if both are provided)."), pAccount, pDomainID, pListAll, pRecurse, pProject),
 			Run: listLimits},
 		{Name: "updateResourceLimit", Desc: "Updates resource limits for an account or domain.", Resp: "resourcelimit", RespOf: resourceLimitView{}, Role: roleDomainAdmin,
-			Params: []param{p("resourcetype*:integer", "Type of resource to update."), p("max:long", "Maximum resource limit."), pAccount, pDomainID},
-			Run:    updateLimit},
+			Params: []param{p("resourcetype*:integer", "Type of resource to update."), p("max:long", "Maximum resource limit."), pAccount, pDomainID,
+				p("projectid:uuid:Project", "Update resource limits for project")},
+			Run: updateLimit},
 	}
 }
 
@@ -232,7 +233,11 @@ func updateLimit(rq *request) (any, error) {
 	if !ok {
 		return nil, cloud.Invalid("Please specify a valid resource type.")
 	}
-	l, err := rq.h.sim.SetLimit(rq.ctx, rq.c, rq.str("account"), rq.str("domainid"), res, rq.integer("max", -1))
+	account, domainID, err := rq.owner()
+	if err != nil {
+		return nil, err
+	}
+	l, err := rq.h.sim.SetLimit(rq.ctx, rq.c, account, domainID, res, rq.integer("max", -1))
 	if err != nil {
 		return nil, err
 	}

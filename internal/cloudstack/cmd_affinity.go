@@ -6,7 +6,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/cloud"
 )
 
-// Affinity groups. Accepted and ignored: projectid (no projects yet).
+// Affinity groups.
 
 type affinityGroupView struct {
 	ID                 string   `json:"id"`
@@ -30,11 +30,15 @@ func affinityCommands() []*command {
 				p("description:string", "optional description of the affinity group"),
 				p("domainid:uuid:Domain", "domainId of the account owning the affinity group"),
 				p("name*:string", "name of the affinity group"),
-				p("projectid:uuid", "create affinity group for project"),
+				p("projectid:uuid:Project", "create affinity group for project"),
 				p("type*:string", "Type of the affinity group from the available affinity/anti-affinity group types"),
 			}, Run: func(rq *request) (any, error) {
+				account, domainID, err := rq.owner()
+				if err != nil {
+					return nil, err
+				}
 				g, job, err := rq.h.sim.CreateAffinityGroup(rq.ctx, rq.c, rq.str("name"), rq.str("type"), rq.str("description"),
-					rq.str("account"), rq.str("domainid"), rq.className())
+					account, domainID, rq.className())
 				if err != nil {
 					return nil, err
 				}
@@ -70,7 +74,6 @@ func affinityCommands() []*command {
 		{Name: "listAffinityGroups", Desc: "Lists affinity groups", Resp: "affinitygroup", RespOf: affinityGroupView{},
 			Params: ownedListParams(p("id:uuid:AffinityGroup", "list the affinity group by the ID provided"),
 				p("name:string", "lists affinity groups by name"), p("type:string", "lists affinity groups by type"),
-				p("projectid:uuid", "list objects by project; if projectid=-1 lists All VMs"),
 				p("virtualmachineid:uuid:UserVm", "lists affinity groups by virtual machine ID")),
 			Run: listAffinityGroups},
 		{Name: "listAffinityGroupTypes", Desc: "Lists affinity group types available", Resp: "affinityGroupType", RespOf: affinityGroupTypeView{},

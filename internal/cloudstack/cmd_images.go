@@ -104,7 +104,6 @@ func imageCommands() []*command {
 				p("isready:boolean", "list ISOs that are ready to be deployed"),
 				p("name:string", "list all ISOs by name"),
 				p("oscategoryid:uuid", "the ID of the OS category for the ISO"),
-				p("projectid:uuid", "list objects by project; if projectid=-1 lists All VMs"),
 				p("showicon:boolean", "flag to display the resource image for the isos"),
 				p("showremoved:boolean", "show removed ISOs as well"),
 				p("showunique:boolean", "If set to true, list only unique isos across zones"),

@@ -19,6 +19,7 @@ var (
 	pRecurse  = p("isrecursive:boolean", "defaults to false, but if true, lists all resources from the parent specified by the domainId till leaves.")
 	pTags     = p("tags:map", "List resources by tags (key/value pairs)")
 	pZoneID   = p("zoneid:uuid:Zone", "the ID of the zone")
+	pProject  = p("projectid:uuid:Project", "list objects by project; if projectid=-1 lists All VMs").orAllProjects()
 )
 
 func listParams(extra ...param) []param {
@@ -26,7 +27,7 @@ func listParams(extra ...param) []param {
 }
 
 func ownedListParams(extra ...param) []param {
-	return append(listParams(pListAll, pAccount, pDomainID, pRecurse), extra...)
+	return append(listParams(pListAll, pAccount, pDomainID, pRecurse, pProject), extra...)
 }
 
 func withID(kind cloud.Kind, extra ...param) []param {

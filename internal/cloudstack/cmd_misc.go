@@ -11,7 +11,7 @@ import (
 // commands returns every implemented command.
 func commands() []*command {
 	var all []*command
-	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), vmSnapshotCommands(), templateCommands(), imageCommands(), offeringCommands(), accountStateCommands(), affinityCommands(), vpcCommands(), vpnCommands(), securityCommands(), accountCommands(), miscCommands()} {
+	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), snapshotPolicyCommands(), vmSnapshotCommands(), templateCommands(), imageCommands(), offeringCommands(), accountStateCommands(), affinityCommands(), vpcCommands(), vpnCommands(), securityCommands(), accountCommands(), projectCommands(), adminCommands(), miscCommands()} {
 		all = append(all, group...)
 	}
 	return all
@@ -34,7 +34,7 @@ func miscCommands() []*command {
 		{Name: "listAsyncJobs", Desc: "Lists all pending asynchronous jobs for the account.", Resp: "asyncjobs", RespOf: jobView{},
 			Params: listParams(pListAll, pAccount, pDomainID, pRecurse, p("startdate:date", "The start date of the async job (use format \"yyyy-MM-dd'T'HH:mm:ss'+'SSSS\")")), Run: listJobs},
 		{Name: "listEvents", Desc: "A command to list events.", Resp: "event", RespOf: eventView{},
-			Params: listParams(pListAll, pAccount, pDomainID, pRecurse, p("id:uuid", "the ID of the event"), p("type:string", "the event type (see event types)"),
+			Params: listParams(pListAll, pAccount, pDomainID, pRecurse, pProject, p("id:uuid", "the ID of the event"), p("type:string", "the event type (see event types)"),
 				p("level:string", "the event level (INFO, WARN, ERROR)"), p("startdate:date", "the start date range of the list you want to retrieve (use format \"yyyy-MM-dd\" or the new format \"yyyy-MM-dd HH:mm:ss\")"),
 				p("enddate:date", "the end date range of the list you want to retrieve (use format \"yyyy-MM-dd\" or the new format \"yyyy-MM-dd HH:mm:ss\")"),
 				p("resourceid:string", "the ID of the resource associated with the event"), p("resourcetype:string", "the type of the resource associated with the event")),
@@ -194,6 +194,9 @@ func jobResult(r cloud.Reader, j *cloud.Job) json.RawMessage {
 	}
 	if obj == nil {
 		obj = accountStateJobResult(r, j)
+	}
+	if obj == nil {
+		obj = projectJobResult(r, j)
 	}
 	if obj == nil {
 		obj = Success{Success: true}

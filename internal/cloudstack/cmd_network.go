@@ -20,7 +20,7 @@ func networkCommands() []*command {
 				p("netmask:string", "the netmask of the network. Required for shared networks and isolated networks when it belongs to VPC"),
 				p("startip:string", "the beginning IP address in the network IP range"), p("endip:string", "the ending IP address in the network IP range"),
 				p("vlan:string", "the ID or VID of the network"), p("vpcid:uuid:Vpc", "the VPC network belongs to"), p("aclid:uuid:NetworkACL", "Network ACL ID associated for the network"),
-				pAccount, pDomainID},
+				pAccount, pDomainID, p("projectid:uuid:Project", "an optional project for the network")},
 			Run: createNetwork},
 		{Name: "deleteNetwork", Async: true, Desc: "Deletes a network", Resp: "success", RespOf: Success{},
 			Params: []param{p("id*:uuid:Network", "the ID of the network"), p("forced:boolean", "Force delete a network. Network will be marked as 'Destroy' even when commands to shutdown and cleanup to the backend fails.")},
@@ -29,9 +29,14 @@ func networkCommands() []*command {
 			}},
 		{Name: "associateIpAddress", Async: true, Desc: "Acquires and associates a public IP to an account.", Resp: "ipaddress", RespOf: publicIPView{},
 			Params: []param{pZoneID, p("networkid:uuid:Network", "The network this IP address should be associated to."),
-				p("ipaddress:string", "IP Address to be associated"), p("vpcid:uuid:Vpc", "the VPC you want the IP address to be associated with"), pAccount, pDomainID},
+				p("ipaddress:string", "IP Address to be associated"), p("vpcid:uuid:Vpc", "the VPC you want the IP address to be associated with"), pAccount, pDomainID,
+				p("projectid:uuid:Project", "Deploy VM for the project")},
 			Run: func(rq *request) (any, error) {
-				ip, job, err := rq.h.sim.AssociateIP(rq.ctx, rq.c, rq.str("zoneid"), rq.str("networkid"), rq.str("vpcid"), rq.str("ipaddress"), rq.str("account"), rq.str("domainid"), rq.className())
+				account, domainID, err := rq.owner()
+				if err != nil {
+					return nil, err
+				}
+				ip, job, err := rq.h.sim.AssociateIP(rq.ctx, rq.c, rq.str("zoneid"), rq.str("networkid"), rq.str("vpcid"), rq.str("ipaddress"), account, domainID, rq.className())
 				if err != nil {
 					return nil, err
 				}
@@ -107,7 +112,8 @@ func listNetworks(rq *request) (any, error) {
 			if n.System && !rq.boolean("issystem", false) {
 				return false
 			}
-			if !(keep(n.Owner) || n.Shared && rq.str("account") == "") {
+			// shared networks are everyone's, but not a project's view
+			if !(keep(n.Owner) || n.Shared && rq.str("account") == "" && rq.str("projectid") == "") {
 				return false
 			}
 			if typ != "" && typ != "all" && typ != strings.ToLower(n.Type) {
@@ -125,9 +131,13 @@ func listNetworks(rq *request) (any, error) {
 }
 
 func createNetwork(rq *request) (any, error) {
+	account, domainID, err := rq.owner()
+	if err != nil {
+		return nil, err
+	}
 	n, err := rq.h.sim.CreateNetwork(rq.ctx, rq.c, cloud.CreateNetworkRequest{Name: rq.str("name"), DisplayText: rq.str("displaytext"),
 		OfferingID: rq.str("networkofferingid"), ZoneID: rq.str("zoneid"), Gateway: rq.str("gateway"), Netmask: rq.str("netmask"),
-		Account: rq.str("account"), DomainID: rq.str("domainid"), VPCID: rq.str("vpcid"), ACLID: rq.str("aclid")})
+		Account: account, DomainID: domainID, VPCID: rq.str("vpcid"), ACLID: rq.str("aclid")})
 	if err != nil {
 		return nil, err
 	}

@@ -19,9 +19,13 @@ func securityCommands() []*command {
 	return []*command{
 		{Name: "createSecurityGroup", Desc: "Creates a security group", Resp: "securitygroup", RespOf: securityGroupView{},
 			Params: []param{p("name*:string", "name of the security group"), p("description:string", "the description of the security group"), pAccount, pDomainID,
-				p("projectid:uuid", "Create security group for project")},
+				p("projectid:uuid:Project", "Create security group for project")},
 			Run: func(rq *request) (any, error) {
-				g, err := rq.h.sim.CreateSecurityGroup(rq.ctx, rq.c, rq.str("name"), rq.str("description"), rq.str("account"), rq.str("domainid"))
+				account, domainID, err := rq.owner()
+				if err != nil {
+					return nil, err
+				}
+				g, err := rq.h.sim.CreateSecurityGroup(rq.ctx, rq.c, rq.str("name"), rq.str("description"), account, domainID)
 				if err != nil {
 					return nil, err
 				}
@@ -50,9 +54,13 @@ func securityCommands() []*command {
 			Params: ownedListParams(withID(cloud.KindSecurityGroup, pTags, p("securitygroupname:string", "lists security groups by name"),
 				p("virtualmachineid:uuid:UserVm", "lists security groups by virtual machine id"))...), Run: listSecurityGroups},
 		{Name: "createSSHKeyPair", Desc: "Create a new keypair and returns the private key", Resp: "keypair", RespOf: keyPairView{},
-			Params: []param{p("name*:string", "Name of the keypair"), pAccount, pDomainID, p("projectid:uuid", "an optional project for the ssh key")},
+			Params: []param{p("name*:string", "Name of the keypair"), pAccount, pDomainID, p("projectid:uuid:Project", "an optional project for the ssh key")},
 			Run: func(rq *request) (any, error) {
-				k, priv, err := rq.h.sim.CreateKeyPair(rq.ctx, rq.c, rq.str("name"), rq.str("account"), rq.str("domainid"))
+				account, domainID, err := rq.owner()
+				if err != nil {
+					return nil, err
+				}
+				k, priv, err := rq.h.sim.CreateKeyPair(rq.ctx, rq.c, rq.str("name"), account, domainID)
 				if err != nil {
 					return nil, err
 				}
@@ -64,18 +72,26 @@ func securityCommands() []*command {
 			}},
 		{Name: "registerSSHKeyPair", Desc: "Register a public key in a keypair under a certain name", Resp: "keypair", RespOf: keyPairView{},
 			Params: []param{p("name*:string", "Name of the keypair"), p("publickey*:string", "Public key material of the keypair"), pAccount, pDomainID,
-				p("projectid:uuid", "an optional project for the ssh key")},
+				p("projectid:uuid:Project", "an optional project for the ssh key")},
 			Run: func(rq *request) (any, error) {
-				k, err := rq.h.sim.RegisterKeyPair(rq.ctx, rq.c, rq.str("name"), rq.str("publickey"), rq.str("account"), rq.str("domainid"))
+				account, domainID, err := rq.owner()
+				if err != nil {
+					return nil, err
+				}
+				k, err := rq.h.sim.RegisterKeyPair(rq.ctx, rq.c, rq.str("name"), rq.str("publickey"), account, domainID)
 				if err != nil {
 					return nil, err
 				}
 				return rq.read(func(r cloud.Reader) (any, error) { return Object{Key: "keypair", Obj: keyPairOf(r, k)}, nil })
 			}},
 		{Name: "deleteSSHKeyPair", Desc: "Deletes a keypair by name", Resp: "success", RespOf: Success{},
-			Params: []param{p("name*:string", "Name of the keypair"), pAccount, pDomainID, p("projectid:uuid", "the project associated with keypair")},
+			Params: []param{p("name*:string", "Name of the keypair"), pAccount, pDomainID, p("projectid:uuid:Project", "the project associated with keypair")},
 			Run: func(rq *request) (any, error) {
-				if err := rq.h.sim.DeleteKeyPair(rq.ctx, rq.c, rq.str("name"), rq.str("account"), rq.str("domainid")); err != nil {
+				account, domainID, err := rq.owner()
+				if err != nil {
+					return nil, err
+				}
+				if err := rq.h.sim.DeleteKeyPair(rq.ctx, rq.c, rq.str("name"), account, domainID); err != nil {
 					return nil, err
 				}
 				return Success{Success: true}, nil

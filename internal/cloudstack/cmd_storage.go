@@ -9,7 +9,7 @@ import (
 
 // The storage family: volumes and volume snapshots. Accepted and ignored
 // (the simulator has one shared primary storage pool and no IOPS):
-// customid, displayvolume, maxiops, miniops, projectid (createVolume);
+// customid, displayvolume, maxiops, miniops (createVolume);
 // automigrate, maxiops, miniops (resizeVolume); asyncbackup, locationtype,
 // policyid, quiescevm, storageids, usestoragereplication, zoneids
 // (createSnapshot); zoneid (deleteSnapshot).
@@ -26,15 +26,19 @@ func storageCommands() []*command {
 				p("maxiops:long", "max iops"),
 				p("miniops:long", "min iops"),
 				p("name:string", "the name of the disk volume"),
-				p("projectid:uuid", "the project associated with the volume. Mutually exclusive with account parameter"),
+				p("projectid:uuid:Project", "the project associated with the volume. Mutually exclusive with account parameter"),
 				p("size:long", "Arbitrary volume size"),
 				p("snapshotid:uuid:Snapshot", "the snapshot ID for the disk volume. Either diskOfferingId or snapshotId must be passed in."),
 				p("virtualmachineid:uuid:UserVm", "the ID of the virtual machine; to be used with snapshot Id, VM to which the volume gets attached after creation"),
 				p("zoneid:uuid:Zone", "the ID of the availability zone"),
 			}, Run: func(rq *request) (any, error) {
+				account, domainID, err := rq.owner()
+				if err != nil {
+					return nil, err
+				}
 				v, job, err := rq.h.sim.CreateVolume(rq.ctx, rq.c, cloud.VolumeRequest{Name: rq.str("name"), ZoneID: rq.str("zoneid"),
 					DiskOfferingID: rq.str("diskofferingid"), SizeGB: rq.integer("size", 0), SnapshotID: rq.str("snapshotid"),
-					VMID: rq.str("virtualmachineid"), Account: rq.str("account"), DomainID: rq.str("domainid"), Cmd: rq.className()})
+					VMID: rq.str("virtualmachineid"), Account: account, DomainID: domainID, Cmd: rq.className()})
 				if err != nil {
 					return nil, err
 				}
@@ -121,7 +125,6 @@ func storageCommands() []*command {
 				p("volumeid:uuid:Volume", "the ID of the disk volume"),
 				p("snapshottype:string", "valid values are MANUAL or RECURRING."),
 				p("intervaltype:string", "valid values are HOURLY, DAILY, WEEKLY, and MONTHLY."),
-				p("projectid:uuid", "list objects by project; if projectid=-1 lists All VMs"),
 				p("imagestoreid:uuid", "ID of the image or image cache store"),
 				p("storageid:uuid", "ID of the storage pool"),
 				p("locationtype:string", "list snapshots by location type. Used only when showunique=false. Valid location types: 'primary', 'secondary'. Default is empty"),
@@ -181,7 +184,8 @@ type snapshotView struct {
 }
 
 func snapshotOf(r cloud.Reader, s *cloud.Snapshot) snapshotView {
-	out := snapshotView{ID: s.ID, Name: s.Name, SnapshotType: "MANUAL", IntervalType: "MANUAL", State: s.State, VolumeID: s.VolumeID,
+	typ := orAll(s.Type, "MANUAL")
+	out := snapshotView{ID: s.ID, Name: s.Name, SnapshotType: typ, IntervalType: typ, State: s.State, VolumeID: s.VolumeID,
 		VolumeName: s.VolumeName, VolumeType: s.VolumeType, ZoneID: s.ZoneID, PhysicalSize: s.SizeGB << 30, VirtualSize: s.SizeGB << 30,
 		Revertable: true, Created: date(s.Created), Tags: tagsOf(r, s.ID), ownerView: owner(r, s.Owner)}
 	if z, ok := r.Zone(s.ZoneID); ok {
@@ -215,6 +219,12 @@ func storageJobResult(r cloud.Reader, j *cloud.Job) any {
 			return nil
 		}
 		return Object{Key: "snapshot", Obj: snapshotOf(r, &s)}
+	case cloud.KindSnapshotPolicy:
+		var p cloud.SnapshotPolicy
+		if json.Unmarshal(j.Result, &p) != nil {
+			return nil
+		}
+		return Object{Key: "snapshotpolicy", Obj: snapshotPolicyOf(r, &p)}
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ func vmCommands() []*command {
 		{Name: "deployVirtualMachine", Async: true, Desc: "Creates and automatically starts a virtual machine based on a service offering, disk offering, and template.",
 			Resp: "virtualmachine", RespOf: vmView{}, Params: []param{
 				p("zoneid*:uuid:Zone", "availability zone for the virtual machine"),
+				p("projectid:uuid:Project", "Deploy vm for the project"),
 				p("serviceofferingid*:uuid:ServiceOffering", "the ID of the service offering for the virtual machine"),
 				p("templateid:uuid:Template", "the ID of the template for the virtual machine"),
 				p("diskofferingid:uuid:DiskOffering", "the ID of the disk offering for the virtual machine."),
@@ -177,13 +178,17 @@ func deployVM(rq *request) (any, error) {
 	if h := rq.str("hypervisor"); h != "" && !strings.EqualFold(h, "Simulator") {
 		return nil, cloud.Invalid("Hypervisor type %s is not supported in this zone", h)
 	}
+	account, domainID, err := rq.owner()
+	if err != nil {
+		return nil, err
+	}
 	vm, job, err := rq.h.sim.DeployVM(rq.ctx, rq.c, cloud.DeployRequest{
 		ZoneID: rq.str("zoneid"), ServiceOfferingID: rq.str("serviceofferingid"), TemplateID: rq.str("templateid"),
 		DiskOfferingID: rq.str("diskofferingid"), Name: rq.str("name"), DisplayName: rq.str("displayname"), Group: rq.str("group"),
 		NetworkIDs: rq.p.List("networkids"), IPAddress: rq.str("ipaddress"), SecurityGroupIDs: rq.p.List("securitygroupids"),
 		SecurityGroupNames: rq.p.List("securitygroupnames"), KeyPairs: keys, UserData: rq.str("userdata"),
 		StartVM: rq.boolean("startvm", true), HostID: rq.str("hostid"), RootDiskSize: rq.integer("rootdisksize", 0), Size: rq.integer("size", 0),
-		Account: rq.str("account"), DomainID: rq.str("domainid"), Details: details, Cmd: rq.className(),
+		Account: account, DomainID: domainID, Details: details, Cmd: rq.className(),
 		AffinityGroupIDs: rq.p.List("affinitygroupids"), AffinityGroupNames: rq.p.List("affinitygroupnames"),
 	})
 	if err != nil {
@@ -203,7 +208,12 @@ func listVMs(rq *request) (any, error) {
 		}
 		all := r.VMs()
 		sc := rq.scope()
-		if !sc.ListAll && sc.Account == "" && sc.DomainID == "" {
+		switch {
+		case sc.ProjectID != "" && sc.ProjectID != "-1":
+			if p, ok := r.Project(sc.ProjectID); ok {
+				all = r.VMsOf(p.AccountID)
+			}
+		case !sc.ListAll && sc.Account == "" && sc.DomainID == "" && sc.ProjectID == "":
 			all = r.VMsOf(rq.c.Account.ID) // the common case: the caller's own VMs
 		}
 		if id := rq.str("id"); id != "" {

@@ -7,8 +7,7 @@ import (
 	"github.com/stratus-cloud/stratus/internal/cloud"
 )
 
-// VM snapshots. Accepted and ignored: quiescevm (createVMSnapshot) and
-// projectid (listVMSnapshot; stratus has no projects). The list answers
+// VM snapshots. Accepted and ignored: quiescevm (createVMSnapshot). The list answers
 // under "vmSnapshot" and a job's result under "vmsnapshot", as the real
 // server names them (Ansible's cs_vmsnapshot reads both spellings).
 
@@ -28,7 +27,6 @@ func vmSnapshotCommands() []*command {
 		{Name: "listVMSnapshot", Desc: "List virtual machine snapshot by conditions", Resp: "vmSnapshot", RespOf: vmSnapshotView{},
 			Params: ownedListParams(pTags,
 				p("name:string", "lists snapshot by snapshot name or display name"),
-				p("projectid:uuid", "list objects by project; if projectid=-1 lists All VMs"),
 				p("state:string", "state of the virtual machine snapshot"),
 				p("virtualmachineid:uuid:UserVm", "the ID of the vm"),
 				p("vmsnapshotid:uuid:VMSnapshot", "The ID of the VM snapshot"),

@@ -9,7 +9,7 @@ import (
 )
 
 // VPCs, their offerings, and network ACL lists and rules. Accepted and
-// ignored: projectid (no projects yet), the DNS, MTU, AS number, BGP and
+// ignored: the DNS, MTU, AS number, BGP and
 // routed-mode parameters of createVPC, customid, start (a VPC's router
 // is not simulated), restartVPC's cleanup, livepatch and makeredundant,
 // and replaceNetworkACLList's gatewayid (no private gateways).
@@ -110,16 +110,20 @@ func vpcCommands() []*command {
 				p("networkdomain:string", "VPC network domain. All networks inside the VPC will belong to this domain"),
 				p("account:string", "the account associated with the VPC. Must be used with the domainId parameter."),
 				p("domainid:uuid:Domain", "the domain ID associated with the VPC. If used with the account parameter returns the VPC associated with the account for the specified domain."),
-				p("projectid:uuid", "create VPC for the project"),
+				p("projectid:uuid:Project", "create VPC for the project"),
 				p("start:boolean", "If set to false, the VPC won't start (VPC VR will not get allocated) until its first network gets implemented. True by default."),
 				p("fordisplay:boolean", "an optional field, whether to the display the vpc to the end user or not"),
 				p("dns1:string", "the first IPv4 DNS for the VPC"), p("dns2:string", "the second IPv4 DNS for the VPC"),
 				p("publicmtu:integer", "MTU to be configured on the network VR's public facing interfaces"),
 				p("sourcenatipaddress:string", "IPV4 address to be assigned to the public interface of the network router.")},
 			Run: func(rq *request) (any, error) {
+				account, domainID, err := rq.owner()
+				if err != nil {
+					return nil, err
+				}
 				v, job, err := rq.h.sim.CreateVPC(rq.ctx, rq.c, cloud.VPCSpec{Name: rq.str("name"), DisplayText: rq.str("displaytext"),
 					ZoneID: rq.str("zoneid"), OfferingID: rq.str("vpcofferingid"), CIDR: rq.str("cidr"), NetworkDomain: rq.str("networkdomain"),
-					Account: rq.str("account"), DomainID: rq.str("domainid"), Display: rq.optBool("fordisplay"), Cmd: rq.className()})
+					Account: account, DomainID: domainID, Display: rq.optBool("fordisplay"), Cmd: rq.className()})
 				if err != nil {
 					return nil, err
 				}
@@ -131,7 +135,7 @@ func vpcCommands() []*command {
 				p("zoneid:uuid:Zone", "list by zone"), p("vpcofferingid:uuid:VpcOffering", "list by ID of the VPC offering"),
 				p("state:string", "list VPCs by state"), p("restartrequired:boolean", "list VPCs by restartRequired option"),
 				p("fordisplay:boolean", "list resources by display flag; only ROOT admin is eligible to pass this parameter"),
-				p("projectid:uuid", "list objects by project; if projectid=-1 lists All VMs"), pTags,
+				pTags,
 				p("supportedservices:list", "list VPC supporting certain services"), p("showicon:boolean", "flag to display the resource icon for VPCs")),
 			Run: listVPCs},
 		{Name: "updateVPC", Async: true, Desc: "Updates a VPC", Resp: "vpc", RespOf: vpcView{},
@@ -169,8 +173,7 @@ func vpcCommands() []*command {
 		{Name: "listNetworkACLLists", Desc: "Lists all network ACLs", Resp: "networkacllist", RespOf: networkACLListView{},
 			Params: ownedListParams(p("id:uuid:NetworkACL", "Lists network ACL with the specified ID."), p("name:string", "list network ACLs by specified name"),
 				p("networkid:uuid:Network", "list network ACLs by network ID"), p("vpcid:uuid:Vpc", "list network ACLs by VPC ID"),
-				p("fordisplay:boolean", "list resources by display flag; only ROOT admin is eligible to pass this parameter"),
-				p("projectid:uuid", "list objects by project; if projectid=-1 lists All VMs")),
+				p("fordisplay:boolean", "list resources by display flag; only ROOT admin is eligible to pass this parameter")),
 			Run: listNetworkACLLists},
 		{Name: "updateNetworkACLList", Async: true, Desc: "Updates network ACL list", Resp: "success", RespOf: Success{},
 			Params: []param{p("id*:uuid:NetworkACL", "the ID of the network ACL"), p("name:string", "Name of the network ACL list"),
@@ -204,8 +207,7 @@ func vpcCommands() []*command {
 				p("aclid:uuid:NetworkACL", "list network ACL items by ACL ID"), p("networkid:uuid:Network", "list network ACL items by network ID"),
 				p("action:string", "list network ACL items by action"), p("protocol:string", "list network ACL items by protocol"),
 				p("traffictype:string", "list network ACL items by traffic type - ingress or egress"), pTags,
-				p("fordisplay:boolean", "list resources by display flag; only ROOT admin is eligible to pass this parameter"),
-				p("projectid:uuid", "list objects by project; if projectid=-1 lists All VMs")),
+				p("fordisplay:boolean", "list resources by display flag; only ROOT admin is eligible to pass this parameter")),
 			Run: listNetworkACLs},
 		{Name: "updateNetworkACLItem", Async: true, Desc: "Updates ACL item with specified ID", Resp: "networkacl", RespOf: networkACLItemView{},
 			Params: append([]param{p("id*:uuid:NetworkACLItem", "the ID of the network ACL item"),

@@ -50,7 +50,8 @@ type param struct {
 	// and the service's own text for one below it (MinText "": no bound).
 	Min     int64
 	MinText string
-	// AllZones lets a zone uuid be -1, "every zone" (registerTemplate, registerIso).
+	// AllZones lets a uuid be -1: "every zone" (registerTemplate,
+	// registerIso), "every project" (projectid of lists).
 	AllZones bool
 }
 
@@ -81,6 +82,15 @@ func (pr param) orAllZones() param {
 	pr.AllZones = true
 	return pr
 }
+
+// maxLength sets the longest value a string parameter takes.
+func (pr param) maxLength(n int) param {
+	pr.Length = n
+	return pr
+}
+
+// orAllProjects lets a project id parameter take -1.
+func (pr param) orAllProjects() param { return pr.orAllZones() }
 
 // atLeast bounds a number parameter from below; text is the service's
 // error for a smaller value.
@@ -139,6 +149,9 @@ func (c *command) check(rq *request) error {
 				}
 			}
 			for _, id := range ids {
+				if pr.AllZones && id == "-1" {
+					continue
+				}
 				if !r.Exists(pr.Entity, id) {
 					err = rq.invalidValue(pr.Name, id)
 					return
@@ -183,7 +196,19 @@ func (rq *request) integer(name string, def int64) int64 {
 // scope reads the list scope parameters.
 func (rq *request) scope() cloud.Scope {
 	return cloud.Scope{ListAll: rq.boolean("listall", false), Account: rq.str("account"), DomainID: rq.str("domainid"),
-		Recursive: rq.boolean("isrecursive", false)}
+		Recursive: rq.boolean("isrecursive", false), ProjectID: rq.str("projectid")}
+}
+
+// owner reads the owner parameters of a create command: account and
+// domainid, or projectid, which stands for the project's own account.
+func (rq *request) owner() (account, domainID string, err error) {
+	if rq.str("projectid") == "" {
+		return rq.str("account"), rq.str("domainid"), nil
+	}
+	rq.h.sim.Read(func(r cloud.Reader) {
+		account, domainID, err = r.ProjectOwner(rq.c, rq.str("account"), rq.str("projectid"))
+	})
+	return account, domainID, err
 }
 
 // className is the Java class queryAsyncJobResult shows in cmd.

@@ -24,6 +24,10 @@ type ownerView struct {
 	Domain     string `json:"domain,omitempty"`
 	DomainID   string `json:"domainid,omitempty"`
 	DomainPath string `json:"domainpath,omitempty"`
+	// Project and ProjectID name the project whose account owns the
+	// resource.
+	Project   string `json:"project,omitempty"`
+	ProjectID string `json:"projectid,omitempty"`
 }
 
 func owner(r cloud.Reader, o cloud.Owner) ownerView {
@@ -33,6 +37,9 @@ func owner(r cloud.Reader, o cloud.Owner) ownerView {
 	}
 	if d, ok := r.Domain(o.DomainID); ok {
 		v.Domain, v.DomainPath = d.Name, d.Path
+	}
+	if p, ok := r.ProjectOfAccount(o.AccountID); ok {
+		v.Project, v.ProjectID = p.Name, p.ID
 	}
 	return v
 }
@@ -846,39 +853,85 @@ func userOf(r cloud.Reader, u *cloud.User, isDefault bool) userView {
 }
 
 type accountView struct {
-	ID               string     `json:"id"`
-	Name             string     `json:"name"`
-	AccountType      int        `json:"accounttype"`
-	RoleType         string     `json:"roletype"`
-	RoleName         string     `json:"rolename"`
-	Domain           string     `json:"domain"`
-	DomainID         string     `json:"domainid"`
-	DomainPath       string     `json:"domainpath"`
-	State            string     `json:"state"`
-	Created          string     `json:"created"`
-	IsDefault        bool       `json:"isdefault"`
-	User             []userView `json:"user"`
-	VMTotal          int64      `json:"vmtotal"`
-	VMLimit          string     `json:"vmlimit"`
-	VMAvailable      string     `json:"vmavailable"`
-	VMRunning        int        `json:"vmrunning"`
-	VMStopped        int        `json:"vmstopped"`
-	IPTotal          int64      `json:"iptotal"`
-	IPLimit          string     `json:"iplimit"`
-	IPAvailable      string     `json:"ipavailable"`
-	VolumeTotal      int64      `json:"volumetotal"`
-	VolumeLimit      string     `json:"volumelimit"`
-	VolumeAvailable  string     `json:"volumeavailable"`
-	NetworkTotal     int64      `json:"networktotal"`
-	NetworkLimit     string     `json:"networklimit"`
-	NetworkAvailable string     `json:"networkavailable"`
-	CPUTotal         int64      `json:"cputotal"`
-	CPULimit         string     `json:"cpulimit"`
-	CPUAvailable     string     `json:"cpuavailable"`
-	MemoryTotal      int64      `json:"memorytotal"`
-	MemoryLimit      string     `json:"memorylimit"`
-	MemoryAvailable  string     `json:"memoryavailable"`
-	Groups           []string   `json:"groups"`
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	AccountType int        `json:"accounttype"`
+	RoleType    string     `json:"roletype"`
+	RoleName    string     `json:"rolename"`
+	Domain      string     `json:"domain"`
+	DomainID    string     `json:"domainid"`
+	DomainPath  string     `json:"domainpath"`
+	State       string     `json:"state"`
+	Created     string     `json:"created"`
+	IsDefault   bool       `json:"isdefault"`
+	User        []userView `json:"user"`
+	usageView
+	Groups []string `json:"groups"`
+}
+
+// usageView is what an account (or a project's account) uses of its
+// limits, as accounts and projects show it.
+type usageView struct {
+	VMTotal                 int64  `json:"vmtotal"`
+	VMLimit                 string `json:"vmlimit"`
+	VMAvailable             string `json:"vmavailable"`
+	VMRunning               int    `json:"vmrunning"`
+	VMStopped               int    `json:"vmstopped"`
+	IPTotal                 int64  `json:"iptotal"`
+	IPLimit                 string `json:"iplimit"`
+	IPAvailable             string `json:"ipavailable"`
+	VolumeTotal             int64  `json:"volumetotal"`
+	VolumeLimit             string `json:"volumelimit"`
+	VolumeAvailable         string `json:"volumeavailable"`
+	SnapshotTotal           int64  `json:"snapshottotal"`
+	SnapshotLimit           string `json:"snapshotlimit"`
+	SnapshotAvailable       string `json:"snapshotavailable"`
+	TemplateTotal           int64  `json:"templatetotal"`
+	TemplateLimit           string `json:"templatelimit"`
+	TemplateAvailable       string `json:"templateavailable"`
+	NetworkTotal            int64  `json:"networktotal"`
+	NetworkLimit            string `json:"networklimit"`
+	NetworkAvailable        string `json:"networkavailable"`
+	VPCTotal                int64  `json:"vpctotal"`
+	VPCLimit                string `json:"vpclimit"`
+	VPCAvailable            string `json:"vpcavailable"`
+	CPUTotal                int64  `json:"cputotal"`
+	CPULimit                string `json:"cpulimit"`
+	CPUAvailable            string `json:"cpuavailable"`
+	MemoryTotal             int64  `json:"memorytotal"`
+	MemoryLimit             string `json:"memorylimit"`
+	MemoryAvailable         string `json:"memoryavailable"`
+	PrimaryStorageTotal     int64  `json:"primarystoragetotal"`
+	PrimaryStorageLimit     string `json:"primarystoragelimit"`
+	PrimaryStorageAvailable string `json:"primarystorageavailable"`
+}
+
+func usageOf(r cloud.Reader, a *cloud.Account) usageView {
+	var v usageView
+	use := r.Usage(a.ID)
+	for _, vm := range r.VMsOf(a.ID) {
+		switch vm.State {
+		case cloud.VMRunning:
+			v.VMRunning++
+		case cloud.VMStopped:
+			v.VMStopped++
+		}
+	}
+	set := func(res cloud.Resource, total *int64, lim, avail *string) {
+		*total = use[res]
+		*lim, *avail = limitStrings(r.LimitOf(a, res), *total)
+	}
+	set(cloud.ResUserVM, &v.VMTotal, &v.VMLimit, &v.VMAvailable)
+	set(cloud.ResPublicIP, &v.IPTotal, &v.IPLimit, &v.IPAvailable)
+	set(cloud.ResVolume, &v.VolumeTotal, &v.VolumeLimit, &v.VolumeAvailable)
+	set(cloud.ResSnapshot, &v.SnapshotTotal, &v.SnapshotLimit, &v.SnapshotAvailable)
+	set(cloud.ResTemplate, &v.TemplateTotal, &v.TemplateLimit, &v.TemplateAvailable)
+	set(cloud.ResNetwork, &v.NetworkTotal, &v.NetworkLimit, &v.NetworkAvailable)
+	set(cloud.ResVPC, &v.VPCTotal, &v.VPCLimit, &v.VPCAvailable)
+	set(cloud.ResCPU, &v.CPUTotal, &v.CPULimit, &v.CPUAvailable)
+	set(cloud.ResMemory, &v.MemoryTotal, &v.MemoryLimit, &v.MemoryAvailable)
+	set(cloud.ResPrimaryStorage, &v.PrimaryStorageTotal, &v.PrimaryStorageLimit, &v.PrimaryStorageAvailable)
+	return v
 }
 
 func limitStrings(lim, used int64) (string, string) {
@@ -900,23 +953,7 @@ func accountOf(r cloud.Reader, a *cloud.Account, isDefault bool) accountView {
 			v.User = append(v.User, userOf(r, u, isDefault))
 		}
 	}
-	use := r.Usage(a.ID)
-	for _, vm := range r.VMsOf(a.ID) {
-		switch vm.State {
-		case cloud.VMRunning:
-			v.VMRunning++
-		case cloud.VMStopped:
-			v.VMStopped++
-		}
-	}
-	v.VMTotal, v.IPTotal, v.VolumeTotal = use[cloud.ResUserVM], use[cloud.ResPublicIP], use[cloud.ResVolume]
-	v.NetworkTotal, v.CPUTotal, v.MemoryTotal = use[cloud.ResNetwork], use[cloud.ResCPU], use[cloud.ResMemory]
-	v.VMLimit, v.VMAvailable = limitStrings(r.LimitOf(a, cloud.ResUserVM), v.VMTotal)
-	v.IPLimit, v.IPAvailable = limitStrings(r.LimitOf(a, cloud.ResPublicIP), v.IPTotal)
-	v.VolumeLimit, v.VolumeAvailable = limitStrings(r.LimitOf(a, cloud.ResVolume), v.VolumeTotal)
-	v.NetworkLimit, v.NetworkAvailable = limitStrings(r.LimitOf(a, cloud.ResNetwork), v.NetworkTotal)
-	v.CPULimit, v.CPUAvailable = limitStrings(r.LimitOf(a, cloud.ResCPU), v.CPUTotal)
-	v.MemoryLimit, v.MemoryAvailable = limitStrings(r.LimitOf(a, cloud.ResMemory), v.MemoryTotal)
+	v.usageView = usageOf(r, a)
 	return v
 }
 

@@ -46,6 +46,9 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// Throttle tunes login throttling (cloudstack.Options.Throttle).
 	Throttle cloudstack.ThrottleOptions
+	// Clock is the simulator's time source (default the wall clock; see
+	// ManualClock).
+	Clock cloud.Clock
 }
 
 // Start runs a server for the test's lifetime.
@@ -67,7 +70,7 @@ func Start(t testing.TB, opts Options) *Server {
 		st, own = memory.New(memory.Options{}), true
 	}
 	ctx := context.Background()
-	sim, err := cloud.New(ctx, cloud.Options{Store: st, Datacenter: dc, Log: log, ID: opts.ID})
+	sim, err := cloud.New(ctx, cloud.Options{Store: st, Datacenter: dc, Log: log, ID: opts.ID, Clock: opts.Clock})
 	if err != nil {
 		t.Fatal(err)
 	}
