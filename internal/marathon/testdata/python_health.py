@@ -106,7 +106,10 @@ def results(name):
 until(lambda: len(results("multi-ok")) == 3 and c.get_app("multi-ok").tasks_healthy == 1, "multi-ok healthy on 3 checks")
 rs = results("multi-ok")
 check(len(rs) == 3 and all(r.alive for r in rs), "multi-ok results: %s" % [r.json_repr() for r in rs])
-until(lambda: len(results("multi-bad")) == 3 and c.get_app("multi-bad").tasks_unhealthy == 1, "multi-bad unhealthy")
+# (the first two may fail too until the task's server listens: wait for
+# the steady state, not the first failure)
+until(lambda: c.get_app("multi-bad").tasks_unhealthy == 1 and [r.alive for r in results("multi-bad")] == [True, True, False],
+      "multi-bad unhealthy on its third check only")
 a = c.get_app("multi-bad", embed_tasks=True)
 rs = a.tasks[0].health_check_results
 check(a.tasks_healthy == 0 and len(rs) == 3, "multi-bad: %d healthy, results %s" % (a.tasks_healthy, [r.json_repr() for r in rs]))
