@@ -6,6 +6,7 @@ package apiservertest
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -25,6 +26,9 @@ type Options struct {
 	DataDir string
 	// EventTTL is apiserver.Options.EventTTL.
 	EventTTL time.Duration
+	// ServiceCIDR is apiserver.Options.ServiceCIDR (a test that runs the
+	// service proxy takes it from a claimed netslot).
+	ServiceCIDR netip.Prefix
 }
 
 // Start starts a server and registers its shutdown with t.Cleanup.
@@ -44,7 +48,7 @@ func StartWith(t testing.TB, o Options) *apiserver.Server {
 		dir = t.TempDir()
 	}
 	srv, err := apiserver.New(apiserver.Options{Store: st, DataDir: dir, Addr: "127.0.0.1:0",
-		Log: slog.New(slog.DiscardHandler), EventTTL: o.EventTTL})
+		Log: slog.New(slog.DiscardHandler), EventTTL: o.EventTTL, ServiceCIDR: o.ServiceCIDR})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,13 @@ func stopWithTimeout(t testing.TB, name string, stop func(context.Context) error
 
 func startCluster(t testing.TB, o controller.Options) *cluster {
 	t.Helper()
-	srv := apiservertest.Start(t)
+	return startClusterWith(t, o, apiservertest.Options{})
+}
+
+// startClusterWith starts the cluster on a server with so.
+func startClusterWith(t testing.TB, o controller.Options, so apiservertest.Options) *cluster {
+	t.Helper()
+	srv := apiservertest.StartWith(t, so)
 	cfg := srv.LoopbackConfig()
 	cfg.QPS, cfg.Burst = -1, -1
 	wc := &writeCounter{next: cfg.Transport, n: map[string]int{}}

@@ -17,7 +17,9 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/stratus-cloud/stratus/internal/agent"
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
 	"github.com/stratus-cloud/stratus/internal/kube/controller"
+	"github.com/stratus-cloud/stratus/internal/netslot"
 	"github.com/stratus-cloud/stratus/internal/proxy"
 	rtexec "github.com/stratus-cloud/stratus/internal/runtime/exec"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
@@ -132,7 +134,16 @@ func countLines(s string) int { return len(strings.Fields(strings.TrimSpace(s)))
 
 // TestKubectl walks through the story of the issue with the real kubectl.
 func TestKubectl(t *testing.T) {
-	c := startCluster(t, controller.Options{NodeMonitorGracePeriod: 2 * time.Second, NodeMonitorPeriod: 200 * time.Millisecond})
+	// The proxy and the sim listeners bind loopback addresses: take a share
+	// of them as stratus up does, so a stratus running on this machine (or
+	// another test) keeps its own.
+	slot, err := netslot.Take("", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = slot.Release() })
+	c := startClusterWith(t, controller.Options{NodeMonitorGracePeriod: 2 * time.Second, NodeMonitorPeriod: 200 * time.Millisecond,
+		ClusterCIDR: slot.PodCIDR.String()}, apiservertest.Options{ServiceCIDR: slot.ServiceCIDR})
 	k := newKubectl(t, c.srv.KubeconfigPath())
 	timing := agent.Timing{LeaseDuration: 2 * time.Second, RenewInterval: 200 * time.Millisecond}
 	simA := c.addAgent(t, "sim-a", sim.New(sim.Options{Ports: true}), timing)
@@ -151,7 +162,7 @@ func TestKubectl(t *testing.T) {
 	// only pods that ask for it go to the exec node
 	ctx := context.Background()
 	// The agent writes the node too (status, heartbeats): retry on conflict.
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := c.cs.CoreV1().Nodes().Get(ctx, "exec-node", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -163,7 +174,7 @@ func TestKubectl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	px := proxy.New(proxy.Options{Client: c.cs, Log: testenv.Logger()})
+	px := proxy.New(proxy.Options{Client: c.cs, Log: testenv.Logger(), NodePortAddress: slot.NodeAddr.String()})
 	if err := px.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +219,7 @@ func TestKubectl(t *testing.T) {
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := time.Now().Add(20 * time.Second)
 	for len(seen) < 2 && time.Now().Before(deadline) {
-		resp, err := client.Get("http://127.0.0.1:" + port + "/")
+		resp, err := client.Get("http://" + slot.NodeAddr.String() + ":" + port + "/")
 		if err != nil {
 			time.Sleep(50 * time.Millisecond)
 			continue
