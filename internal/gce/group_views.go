@@ -127,27 +127,41 @@ func (c *call) groupEntries(only *zoneInfo, asGroups bool) ([]entry, []string, e
 	return es, scopes, nil
 }
 
-func (g *Gateway) listGroups(c *call) (any, error) {
+// groupList is one of the two views of the managed groups: the managers
+// (instanceGroupManagers) or the groups they control (instanceGroups).
+type groupList struct {
+	resource, kind string // "instanceGroupManagers", "compute#instanceGroupManager"
+	asGroups       bool   // entries render as instanceGroups
+}
+
+var (
+	managerLists = groupList{resource: "instanceGroupManagers", kind: "compute#instanceGroupManager"}
+	groupLists   = groupList{resource: "instanceGroups", kind: "compute#instanceGroup", asGroups: true}
+)
+
+// list answers zones/{zone}/RESOURCE.
+func (l groupList) list(c *call) (any, error) {
 	z, err := c.zoneByName(c.r.PathValue("zone"))
 	if err != nil {
 		return nil, err
 	}
-	es, _, err := c.groupEntries(&z, false)
+	es, _, err := c.groupEntries(&z, l.asGroups)
 	if err != nil {
 		return nil, err
 	}
 	for i := range es {
 		es[i].scope = ""
 	}
-	return c.list("compute#instanceGroupManagerList", c.link("zones", z.name, "instanceGroupManagers"), es)
+	return c.list(l.kind+"List", c.link("zones", z.name, l.resource), es)
 }
 
-func (g *Gateway) aggregatedGroups(c *call) (any, error) {
-	es, scopes, err := c.groupEntries(nil, false)
+// aggregated answers aggregated/RESOURCE.
+func (l groupList) aggregated(c *call) (any, error) {
+	es, scopes, err := c.groupEntries(nil, l.asGroups)
 	if err != nil {
 		return nil, err
 	}
-	return c.aggregated("compute#instanceGroupManagerAggregatedList", "instanceGroupManagers", c.link("aggregated", "instanceGroupManagers"), es, scopes)
+	return c.aggregated(l.kind+"AggregatedList", l.resource, c.link("aggregated", l.resource), es, scopes)
 }
 
 func (c *call) renderInstanceGroup(zone, name string, rec *groupRecord, vms map[string]*csclient.VirtualMachine) *InstanceGroup {
@@ -160,21 +174,6 @@ func (c *call) renderInstanceGroup(zone, name string, rec *groupRecord, vms map[
 	return &InstanceGroup{Kind: "compute#instanceGroup", ID: idOf("instanceGroup", strconv.FormatUint(rec.ID, 10)),
 		CreationTimestamp: gceTime(rec.Created), Name: name, Description: "This instance group is controlled by Instance Group Manager '" + name + "'. To modify instances in this group, use the Instance Group Manager API: https://cloud.google.com/compute/docs/reference/latest/instanceGroupManagers",
 		Fingerprint: fingerprint(nil), Zone: c.zoneLink(zone), Size: size, SelfLink: c.link("zones", zone, "instanceGroups", name)}
-}
-
-func (g *Gateway) listInstanceGroups(c *call) (any, error) {
-	z, err := c.zoneByName(c.r.PathValue("zone"))
-	if err != nil {
-		return nil, err
-	}
-	es, _, err := c.groupEntries(&z, true)
-	if err != nil {
-		return nil, err
-	}
-	for i := range es {
-		es[i].scope = ""
-	}
-	return c.list("compute#instanceGroupList", c.link("zones", z.name, "instanceGroups"), es)
 }
 
 func (g *Gateway) getInstanceGroup(c *call) (any, error) {
@@ -190,14 +189,6 @@ func (g *Gateway) getInstanceGroup(c *call) (any, error) {
 		return nil, err
 	}
 	return c.renderInstanceGroup(z.name, name, rec, vms), nil
-}
-
-func (g *Gateway) aggregatedInstanceGroups(c *call) (any, error) {
-	es, scopes, err := c.groupEntries(nil, true)
-	if err != nil {
-		return nil, err
-	}
-	return c.aggregated("compute#instanceGroupAggregatedList", "instanceGroups", c.link("aggregated", "instanceGroups"), es, scopes)
 }
 
 // Autoscalers: the gateway has none, but gcloud's managed group list asks
