@@ -483,72 +483,98 @@ func (e *engine) podStatus(pod *corev1.Pod, ps *podState) corev1.PodStatus {
 		st.PodIP = ps.ip
 		st.PodIPs = []corev1.PodIP{{IP: ps.ip}}
 	}
-	var waiting, running, stopped, succeeded, failed int
-	var notReady []string
+	var tally containerTally
+	st.ContainerStatuses, st.EphemeralContainerStatuses, tally = e.containerStatuses(pod, ps)
+	st.Phase = tally.phase(pod.Spec.RestartPolicy)
+	if ps.terminating && ps.stopped {
+		st.Phase = old.Phase
+	}
+	st.Conditions = e.podConditions(old, st.Phase, ps.ip != "", tally.notReady, tally.total)
+	return st
+}
+
+// containerTally counts a pod's containers by state, as its phase needs
+// them.
+type containerTally struct {
+	total, waiting, running, stopped, succeeded, failed int
+	notReady                                            []string
+}
+
+// containerStatuses is the status of each container and ephemeral
+// container of the pod, and the tally of the (regular) containers.
+func (e *engine) containerStatuses(pod *corev1.Pod, ps *podState) (ctrs, ephemeral []corev1.ContainerStatus, t containerTally) {
+	t.total = len(pod.Spec.Containers)
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		cs := ps.ctrs[c.Name]
-		s := e.containerStatus(c, cs)
+		s := e.containerStatus(c, ps.ctrs[c.Name])
 		switch {
 		case s.State.Running != nil:
-			running++
+			t.running++
 		case s.State.Terminated != nil:
-			stopped++
+			t.stopped++
 			if s.State.Terminated.ExitCode == 0 {
-				succeeded++
+				t.succeeded++
 			} else {
-				failed++
+				t.failed++
 			}
 		case s.LastTerminationState.Terminated != nil:
-			stopped++ // waiting to restart
-			failed++
+			t.stopped++ // waiting to restart
+			t.failed++
 		default:
-			waiting++
+			t.waiting++
 		}
 		if !s.Ready {
-			notReady = append(notReady, c.Name)
+			t.notReady = append(t.notReady, c.Name)
 		}
-		st.ContainerStatuses = append(st.ContainerStatuses, s)
+		ctrs = append(ctrs, s)
 	}
 	for i := range pod.Spec.EphemeralContainers {
 		c := corev1.Container(pod.Spec.EphemeralContainers[i].EphemeralContainerCommon)
 		s := e.containerStatus(&c, ps.ctrs[c.Name])
 		s.Ready = false // ephemeral containers are never ready, as the kubelet reports them
-		st.EphemeralContainerStatuses = append(st.EphemeralContainerStatuses, s)
+		ephemeral = append(ephemeral, s)
 	}
-	total := len(pod.Spec.Containers)
+	return ctrs, ephemeral, t
+}
+
+// phase is the pod phase the kubelet derives from its containers' states
+// under the pod's restart policy.
+func (t containerTally) phase(policy corev1.RestartPolicy) corev1.PodPhase {
 	switch {
-	case waiting > 0:
-		st.Phase = corev1.PodPending
-	case running > 0:
-		st.Phase = corev1.PodRunning
-	case stopped == total && total > 0:
-		switch pod.Spec.RestartPolicy {
+	case t.waiting > 0:
+		return corev1.PodPending
+	case t.running > 0:
+		return corev1.PodRunning
+	case t.stopped == t.total && t.total > 0:
+		switch policy {
 		case corev1.RestartPolicyNever:
-			st.Phase = corev1.PodSucceeded
-			if failed > 0 {
-				st.Phase = corev1.PodFailed
+			if t.failed > 0 {
+				return corev1.PodFailed
 			}
+			return corev1.PodSucceeded
 		case corev1.RestartPolicyOnFailure:
-			st.Phase = corev1.PodRunning
-			if succeeded == total {
-				st.Phase = corev1.PodSucceeded
+			if t.succeeded == t.total {
+				return corev1.PodSucceeded
 			}
+			return corev1.PodRunning
 		default:
-			st.Phase = corev1.PodRunning
+			return corev1.PodRunning
 		}
 	default:
-		st.Phase = corev1.PodPending
+		return corev1.PodPending
 	}
-	if ps.terminating && ps.stopped {
-		st.Phase = old.Phase
-	}
+}
 
+// podConditions are the conditions the kubelet owns (sandbox ready,
+// initialized, ready, containers ready) with their transition times kept
+// from the old status, then the conditions others own (PodScheduled,
+// readiness gates, DisruptionTarget) as they were.
+func (e *engine) podConditions(old *corev1.PodStatus, phase corev1.PodPhase, sandboxReady bool, notReady []string, total int) []corev1.PodCondition {
 	ready := len(notReady) == 0 && total > 0
 	readyReason, readyMsg := "", ""
 	if !ready {
 		readyReason, readyMsg = "ContainersNotReady", fmt.Sprintf("containers with unready status: %v", notReady)
-		if st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed {
+		if phase == corev1.PodSucceeded || phase == corev1.PodFailed {
 			readyReason = "PodCompleted"
 			readyMsg = ""
 		}
@@ -567,30 +593,28 @@ func (e *engine) podStatus(pod *corev1.Pod, ps *podState) corev1.PodStatus {
 		}
 		return c
 	}
-	st.Conditions = []corev1.PodCondition{
-		cond(corev1.PodReadyToStartContainers, ps.ip != "", "", ""),
+	conds := []corev1.PodCondition{
+		cond(corev1.PodReadyToStartContainers, sandboxReady, "", ""),
 		cond(corev1.PodInitialized, true, "", ""),
 		cond(corev1.PodReady, ready, readyReason, readyMsg),
 		cond(corev1.ContainersReady, ready, readyReason, readyMsg),
 	}
-	// keep conditions others own (PodScheduled, readiness gates,
-	// DisruptionTarget); a bound pod is scheduled even if the API's binding
-	// did not say so
+	// a bound pod is scheduled even if the API's binding did not say so
 	scheduled := false
 	for _, oc := range old.Conditions {
 		scheduled = scheduled || oc.Type == corev1.PodScheduled
 	}
 	if !scheduled {
-		st.Conditions = append(st.Conditions, cond(corev1.PodScheduled, true, "", ""))
+		conds = append(conds, cond(corev1.PodScheduled, true, "", ""))
 	}
 	for _, oc := range old.Conditions {
 		switch oc.Type {
 		case corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady:
 		default:
-			st.Conditions = append(st.Conditions, oc)
+			conds = append(conds, oc)
 		}
 	}
-	return st
+	return conds
 }
 
 func terminated(s *runtime.Status, rt string) *corev1.ContainerStateTerminated {

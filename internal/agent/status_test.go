@@ -45,3 +45,36 @@ func TestSameStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestPodPhase: the phase the kubelet derives from its containers' states
+// under each restart policy.
+func TestPodPhase(t *testing.T) {
+	const (
+		always    = corev1.RestartPolicyAlways
+		never     = corev1.RestartPolicyNever
+		onFailure = corev1.RestartPolicyOnFailure
+	)
+	tests := []struct {
+		name   string
+		tally  containerTally
+		policy corev1.RestartPolicy
+		want   corev1.PodPhase
+	}{
+		{"no containers", containerTally{}, always, corev1.PodPending},
+		{"one waiting", containerTally{total: 2, waiting: 1, running: 1}, always, corev1.PodPending},
+		{"running", containerTally{total: 2, running: 2}, never, corev1.PodRunning},
+		{"one running one done", containerTally{total: 2, running: 1, stopped: 1, succeeded: 1}, never, corev1.PodRunning},
+		{"all succeeded, Never", containerTally{total: 2, stopped: 2, succeeded: 2}, never, corev1.PodSucceeded},
+		{"one failed, Never", containerTally{total: 2, stopped: 2, succeeded: 1, failed: 1}, never, corev1.PodFailed},
+		{"all succeeded, OnFailure", containerTally{total: 1, stopped: 1, succeeded: 1}, onFailure, corev1.PodSucceeded},
+		{"failed, OnFailure restarts", containerTally{total: 1, stopped: 1, failed: 1}, onFailure, corev1.PodRunning},
+		{"exited, Always restarts", containerTally{total: 1, stopped: 1, succeeded: 1}, always, corev1.PodRunning},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.tally.phase(tc.policy); got != tc.want {
+				t.Errorf("phase = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

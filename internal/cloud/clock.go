@@ -3,18 +3,22 @@ package cloud
 import "time"
 
 // Clock is the time source of the simulator, injected so tests move time
-// instead of sleeping.
+// instead of sleeping. k8s.io/utils/clock's clocks satisfy it (the wall
+// clock by default; tests step a FakeClock, or count the waiters of a fake
+// of their own).
 type Clock interface {
 	Now() time.Time
 	// After delivers the time once d has passed.
 	After(d time.Duration) <-chan time.Time
 }
 
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now implements Clock.
-func (RealClock) Now() time.Time { return time.Now() }
-
-// After implements Clock.
-func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// after delivers the time once d has passed on the simulator's clock, at
+// once when d is not positive (a fake clock would wait for its next step).
+func (s *Sim) after(d time.Duration) <-chan time.Time {
+	if d <= 0 {
+		ch := make(chan time.Time, 1)
+		ch <- s.clock.Now()
+		return ch
+	}
+	return s.clock.After(d)
+}

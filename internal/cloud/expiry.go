@@ -85,7 +85,7 @@ func (s *Sim) expiryLoop() {
 		select {
 		case <-s.ctx.Done():
 			return
-		case <-s.clock.After(wait):
+		case <-s.after(wait):
 		}
 		now = s.clock.Now()
 		if !now.Before(nextJobs) {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/store"
 )
@@ -91,7 +93,7 @@ func New(ctx context.Context, opts Options) (*Sim, error) {
 		s.log = slog.Default()
 	}
 	if s.clock == nil {
-		s.clock = RealClock{}
+		s.clock = clock.RealClock{}
 	}
 	if s.wait == 0 {
 		s.wait = 100 * time.Millisecond

@@ -282,7 +282,7 @@ func (s *Sim) policyLoop() {
 		})
 		var due <-chan time.Time
 		if !next.IsZero() {
-			due = s.clock.After(max(next.Sub(s.clock.Now()), 0))
+			due = s.after(next.Sub(s.clock.Now()))
 		}
 		select {
 		case <-s.ctx.Done():

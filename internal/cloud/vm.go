@@ -316,7 +316,7 @@ func (s *Sim) sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 	select {
-	case <-s.clock.After(d):
+	case <-s.after(d):
 		return nil
 	case <-ctx.Done():
 		return Errorf(CodeInternal, CSCloudRuntime, "job cancelled: the management server is stopping")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/apache/cloudstack-go/v2/cloudstack"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 	"github.com/stratus-cloud/stratus/internal/testenv"
@@ -414,7 +415,7 @@ func TestLibcloudProjects(t *testing.T) {
 // honours: allow.user.create.projects, and project.invite.required with
 // project.invitation.expiration.time on a clock the test moves.
 func TestSDKProjectSettings(t *testing.T) {
-	clock := cstest.NewManualClock(time.Now().Add(-6 * time.Hour))
+	clock := testingclock.NewFakeClock(time.Now().Add(-6 * time.Hour))
 	srv := cstest.Start(t, cstest.Options{Clock: clock})
 	admin := setup(t, srv).cs
 	alice, _ := newUserClient(t, srv, admin, "alice")
@@ -447,7 +448,7 @@ func TestSDKProjectSettings(t *testing.T) {
 	if _, err := alice.Project.AddAccountToProject(ap); err == nil || !strings.Contains(err.Error(), "There is already a pending invitation") {
 		t.Fatalf("a second invitation: %v", err)
 	}
-	clock.Advance(2 * time.Minute)
+	clock.Step(2 * time.Minute)
 	lp := bob.Project.NewListProjectInvitationsParams()
 	lp.SetActiveonly(true)
 	if l, err := bob.Project.ListProjectInvitations(lp); err != nil || l.Count != 0 {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	testingclock "k8s.io/utils/clock/testing"
+
 	"github.com/stratus-cloud/stratus/internal/cloudstack/cstest"
 	"github.com/stratus-cloud/stratus/internal/store/memory"
 	"github.com/stratus-cloud/stratus/internal/testenv"
@@ -20,7 +22,7 @@ import (
 func TestSDKSnapshotPolicies(t *testing.T) {
 	// Signed requests must not have expired on the simulator's clock, so
 	// it starts hours behind the wall clock and stays behind it.
-	clock := cstest.NewManualClock(time.Now().Add(-6 * time.Hour).Truncate(time.Minute))
+	clock := testingclock.NewFakeClock(time.Now().Add(-6 * time.Hour).Truncate(time.Minute))
 	srv := cstest.Start(t, cstest.Options{Clock: clock})
 	e := setup(t, srv)
 	cs := e.cs
@@ -92,7 +94,7 @@ func TestSDKSnapshotPolicies(t *testing.T) {
 	}
 	// three hours pass, three runs (at :45): the newest two kept
 	for i, want := range []int{1, 2, 2} {
-		clock.Advance(time.Hour)
+		clock.Step(time.Hour)
 		testenv.Eventually(t, 10*time.Second, "the scheduled snapshot", func() bool {
 			n, typ := snapshots()
 			return n == want && typ == "HOURLY"
@@ -120,7 +122,7 @@ func TestSDKSnapshotPolicies(t *testing.T) {
 	if _, err := cs.Snapshot.DeleteSnapshotPolicies(dp); err == nil {
 		t.Fatal("deleting a deleted policy accepted")
 	}
-	clock.Advance(2 * time.Hour)
+	clock.Step(2 * time.Hour)
 	time.Sleep(50 * time.Millisecond)
 	if n, _ := snapshots(); n != 2 {
 		t.Fatalf("snapshots after the policy went: %d", n)
@@ -154,7 +156,7 @@ func TestAnsibleSnapshotPolicies(t *testing.T) {
 // one clock: a policy made through one is run by both, and each run takes
 // one snapshot, not one per server.
 func TestTwoServersOneScheduledSnapshot(t *testing.T) {
-	clock := cstest.NewManualClock(time.Now().Add(-6 * time.Hour).Truncate(time.Minute))
+	clock := testingclock.NewFakeClock(time.Now().Add(-6 * time.Hour).Truncate(time.Minute))
 	st := memory.New(memory.Options{})
 	t.Cleanup(func() { _ = st.Close() })
 	a := cstest.Start(t, cstest.Options{Store: st, ID: "a", Clock: clock})
@@ -191,7 +193,7 @@ func TestTwoServersOneScheduledSnapshot(t *testing.T) {
 		return l.Count
 	}
 	for want := 1; want <= 3; want++ {
-		clock.Advance(time.Hour)
+		clock.Step(time.Hour)
 		testenv.Eventually(t, 10*time.Second, "the run's snapshot", func() bool { return count() >= want })
 		time.Sleep(100 * time.Millisecond) // both servers' loops have run by now
 		if n := count(); n != want {

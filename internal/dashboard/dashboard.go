@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -40,8 +41,8 @@ type Options struct {
 	Faults *FaultAPI
 	// Log is the dashboard's logger (default slog.Default()).
 	Log *slog.Logger
-	// Clock gives the time (default time.Now); tests move it.
-	Clock func() time.Time
+	// Clock gives the time (default the wall clock); tests move it.
+	Clock clock.PassiveClock
 	// Metrics, if set, gets the gauges of live sessions and open streams.
 	Metrics prometheus.Registerer
 }
@@ -69,7 +70,7 @@ type Dashboard struct {
 	faultAPI  *FaultAPI
 	cloud     func() <-chan struct{}
 	log       *slog.Logger
-	now       func() time.Time
+	clock     clock.PassiveClock
 	pages     *pages
 	// viewList is the pages in navigation order; views finds them by name.
 	viewList []*view
@@ -107,7 +108,7 @@ func New(opts Options) (*Dashboard, error) {
 		marathon:  newMarathonClient(opts.Marathon),
 		faultAPI:  opts.Faults,
 		log:       opts.Log,
-		now:       opts.Clock,
+		clock:     opts.Clock,
 		sessions:  newSessions(),
 		cloudChg:  newChanges(),
 		kubeChg:   newChanges(),
@@ -117,8 +118,8 @@ func New(opts Options) (*Dashboard, error) {
 		d.log = slog.Default()
 	}
 	d.log = d.log.With("component", "dashboard")
-	if d.now == nil {
-		d.now = time.Now
+	if d.clock == nil {
+		d.clock = clock.RealClock{}
 	}
 	p, err := parsePages()
 	if err != nil {

@@ -11,11 +11,11 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	testingclock "k8s.io/utils/clock/testing"
 
 	"github.com/stratus-cloud/stratus/internal/testenv"
 )
@@ -374,9 +374,7 @@ func TestStopEndsLiveStreams(t *testing.T) {
 
 func TestIdleSessionExpires(t *testing.T) {
 	cs := newFakeCS(t)
-	var mu sync.Mutex
-	now := time.Unix(1_800_000_000, 0)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	clock := testingclock.NewFakePassiveClock(time.Unix(1_800_000_000, 0))
 	d, err := New(Options{CloudStack: cs, CloudChanges: cs.Changed, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -388,19 +386,15 @@ func TestIdleSessionExpires(t *testing.T) {
 	if r, _ := b.get("/client/vms"); r.StatusCode != http.StatusOK {
 		t.Fatalf("fresh session: %d", r.StatusCode)
 	}
-	mu.Lock()
-	now = now.Add(1799 * time.Second) // the fake's timeout is 1800 s
-	mu.Unlock()
+	clock.SetTime(clock.Now().Add(1799 * time.Second)) // the fake's timeout is 1800 s
 	if r, _ := b.get("/client/vms"); r.StatusCode != http.StatusOK {
 		t.Fatalf("active session: %d", r.StatusCode)
 	}
-	mu.Lock()
-	now = now.Add(1801 * time.Second)
-	mu.Unlock()
+	clock.SetTime(clock.Now().Add(1801 * time.Second))
 	if r, _ := b.get("/client/vms"); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("idle session still admitted: %d", r.StatusCode)
 	}
-	if gone := d.sessions.sweep(clock()); len(gone) != 1 {
+	if gone := d.sessions.sweep(clock.Now()); len(gone) != 1 {
 		t.Errorf("sweep removed %d sessions", len(gone))
 	}
 }

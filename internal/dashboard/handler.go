@@ -83,7 +83,7 @@ func (d *Dashboard) authed(h authedFunc) http.HandlerFunc {
 			}
 		}
 		if r.URL.Path != "/client/live" {
-			s.touch(d.now())
+			s.touch(d.clock.Now())
 		}
 		h(w, r, s)
 	}
@@ -96,7 +96,7 @@ func (d *Dashboard) sessionOf(r *http.Request) *session {
 		return nil
 	}
 	s := d.sessions.get(ck.Value)
-	if s == nil || s.expired(d.now()) {
+	if s == nil || s.expired(d.clock.Now()) {
 		return nil
 	}
 	return s

@@ -84,7 +84,7 @@ func (d *Dashboard) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if idle <= 0 {
 		idle = defaultIdle
 	}
-	s := &session{id: randomToken(), csrf: randomToken(), cs: cs, user: user, idle: idle, lastSeen: d.now()}
+	s := &session{id: randomToken(), csrf: randomToken(), cs: cs, user: user, idle: idle, lastSeen: d.clock.Now()}
 	d.sessions.add(s)
 	d.sampleVMs(r.Context(), s)
 	if user.RootAdmin() {

@@ -22,7 +22,7 @@ func (d *Dashboard) sampleLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for _, s := range d.sessions.sweep(d.now()) {
+		for _, s := range d.sessions.sweep(d.clock.Now()) {
 			d.log.Info("session expired", "user", s.user.Username)
 			_ = s.cs.Logout(ctx)
 		}
@@ -53,7 +53,7 @@ func (d *Dashboard) sampleVMs(ctx context.Context, s *session) {
 	if err != nil {
 		return
 	}
-	s.vmSeries.add(sample{At: d.now(), V: [2]int64{total, running}})
+	s.vmSeries.add(sample{At: d.clock.Now(), V: [2]int64{total, running}})
 }
 
 // countVMs asks the API how many VMs are in a state ("" for all), from the
@@ -88,5 +88,5 @@ func (d *Dashboard) samplePods(ctx context.Context) {
 			running++
 		}
 	}
-	d.podSeries.add(sample{At: d.now(), V: [2]int64{int64(len(pods.Items)), running}})
+	d.podSeries.add(sample{At: d.clock.Now(), V: [2]int64{int64(len(pods.Items)), running}})
 }

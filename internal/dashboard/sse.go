@@ -61,7 +61,7 @@ func (d *Dashboard) serveLive(w http.ResponseWriter, r *http.Request, s *session
 		if v.registry {
 			kubeWake = d.kubeChg.wait()
 		}
-		if d.sessions.get(s.id) == nil || s.expired(d.now()) {
+		if d.sessions.get(s.id) == nil || s.expired(d.clock.Now()) {
 			_, _ = fmt.Fprint(w, "event: expired\ndata: \n\n")
 			_ = rc.Flush()
 			return

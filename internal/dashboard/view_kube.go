@@ -165,7 +165,7 @@ func (d *Dashboard) summarize(nodes []corev1.Node, pods []corev1.Pod) *kubeSumma
 		}
 	}
 	ks.PhaseBar = stackedBar(ks.Phases)
-	ks.PodChart = lineChart(d.podSeries.points(), [2]string{"pods", "running"}, d.now())
+	ks.PodChart = lineChart(d.podSeries.points(), [2]string{"pods", "running"}, d.clock.Now())
 	return ks
 }
 

@@ -66,7 +66,7 @@ func (d *Dashboard) loadOverview(ctx context.Context, rq viewRequest) (any, erro
 	}
 	od.VMStates = states
 	od.VMBar = stackedBar(od.VMStates)
-	od.VMChart = lineChart(rq.s.vmSeries.points(), [2]string{"VMs", "running"}, d.now())
+	od.VMChart = lineChart(rq.s.vmSeries.points(), [2]string{"VMs", "running"}, d.clock.Now())
 	if d.kube != nil && rq.s.user.RootAdmin() {
 		ks, err := d.kubeSummary(ctx)
 		if err != nil {

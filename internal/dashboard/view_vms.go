@@ -121,7 +121,7 @@ type deployForm struct {
 }
 
 func (d *Dashboard) loadDeployForm(ctx context.Context, rq viewRequest) (any, error) {
-	if f := rq.s.cachedForm(d.now()); f != nil {
+	if f := rq.s.cachedForm(d.clock.Now()); f != nil {
 		return *f, nil
 	}
 	f := deployForm{States: vmStates()}
@@ -152,7 +152,7 @@ func (d *Dashboard) loadDeployForm(ctx context.Context, rq viewRequest) (any, er
 		}
 	}
 	f.Templates = uniqueTemplates(f.Templates)
-	rq.s.cacheForm(&f, d.now())
+	rq.s.cacheForm(&f, d.clock.Now())
 	return f, nil
 }
 

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // Kinds of rule this package serves.
@@ -127,18 +129,18 @@ var verbs = []string{"get", "list", "watch", "create", "update", "patch", "delet
 type Set struct {
 	mu    sync.Mutex
 	rules []*Rule
-	// Now is the clock (default time.Now); Rand the dice (default
-	// math/rand/v2).
-	Now  func() time.Time
-	Rand func() float64
+	// Clock gives the time (default the wall clock); Rand the dice
+	// (default math/rand/v2).
+	Clock clock.PassiveClock
+	Rand  func() float64
 	// Hit, when set, is called (without the lock held) after a rule took
 	// a hit, so its owner can keep the counts.
 	Hit func()
 }
 
 func (s *Set) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+	if s.Clock != nil {
+		return s.Clock.Now()
 	}
 	return time.Now()
 }

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	testingclock "k8s.io/utils/clock/testing"
 )
 
 func TestParseKube(t *testing.T) {
@@ -38,9 +40,9 @@ func TestParseKube(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	now := time.Unix(1000, 0)
+	clock := testingclock.NewFakePassiveClock(time.Unix(1000, 0))
 	dice := 0.0
-	s := &Set{Now: func() time.Time { return now }, Rand: func() float64 { return dice }}
+	s := &Set{Clock: clock, Rand: func() float64 { return dice }}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	h := s.Kube(ok)
 	code := func(url string) int {
@@ -68,7 +70,7 @@ func TestLimits(t *testing.T) {
 	if c := code("/api/v1/nodes"); c != 500 {
 		t.Errorf("a roll below the probability missed: %d", c)
 	}
-	now = now.Add(time.Minute)
+	clock.SetTime(clock.Now().Add(time.Minute))
 	if c := code("/api/v1/nodes"); c != 200 || len(s.List()) != 0 {
 		t.Errorf("an expired fault hit: %d, %v", c, s.List())
 	}
@@ -86,8 +88,7 @@ func TestLimits(t *testing.T) {
 // TestRestoreAndHits: rules listed (hits and all) and restored into a new
 // set act as before, keep their ids and counts, and each hit is reported.
 func TestRestoreAndHits(t *testing.T) {
-	now := time.Unix(1000, 0)
-	a := &Set{Now: func() time.Time { return now }}
+	a := &Set{Clock: testingclock.NewFakePassiveClock(time.Unix(1000, 0))}
 	hits := 0
 	a.Hit = func() { hits++ }
 	r, err := a.Add(Rule{Kind: KindKube, Verb: "get", Status: 500, Count: 3})
@@ -103,7 +104,7 @@ func TestRestoreAndHits(t *testing.T) {
 	if c := get(a); c != 500 || hits != 1 {
 		t.Fatalf("first get: %d, %d hits reported", c, hits)
 	}
-	b := &Set{Now: a.Now}
+	b := &Set{Clock: a.Clock}
 	if err := b.Restore(a.List()); err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // maxBody caps a CloudStack response the client reads.
@@ -40,7 +42,7 @@ type Client struct {
 	key    string
 	secret string
 	hc     *http.Client
-	now    func() time.Time
+	clock  clock.PassiveClock
 	// session, when set, authenticates instead of the key pair (Login).
 	session *session
 }
@@ -52,7 +54,7 @@ func New(apiURL, apiKey, secretKey string, hc *http.Client) *Client {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{url: apiURL, key: apiKey, secret: secretKey, hc: hc, now: time.Now}
+	return &Client{url: apiURL, key: apiKey, secret: secretKey, hc: hc, clock: clock.RealClock{}}
 }
 
 // APIKey returns the client's API key.
@@ -143,7 +145,7 @@ func (c *Client) Do(ctx context.Context, command string, params url.Values, out 
 func (c *Client) signed(ctx context.Context, command string, q url.Values) (*http.Request, error) {
 	q.Set("apiKey", c.key)
 	q.Set("signatureversion", "3")
-	q.Set("expires", c.now().UTC().Add(15*time.Minute).Format(time.RFC3339))
+	q.Set("expires", c.clock.Now().UTC().Add(15*time.Minute).Format(time.RFC3339))
 	enc := encode(q)
 	sig := sign(c.secret, enc)
 	if posted(command) {

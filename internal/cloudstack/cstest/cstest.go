@@ -46,8 +46,8 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// Throttle tunes login throttling (cloudstack.Options.Throttle).
 	Throttle cloudstack.ThrottleOptions
-	// Clock is the simulator's time source (default the wall clock; see
-	// ManualClock).
+	// Clock is the simulator's time source (default the wall clock; a
+	// test moves k8s.io/utils/clock/testing's FakeClock by hand).
 	Clock cloud.Clock
 }
 

@@ -10,6 +10,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // DefaultMaxBytes bounds a buffer whose MaxBytes is zero.
@@ -24,8 +26,8 @@ type line struct {
 type Buffer struct {
 	// MaxBytes bounds the text kept; 0 means DefaultMaxBytes.
 	MaxBytes int
-	// Now gives line times; nil means time.Now.
-	Now func() time.Time
+	// Clock gives line times; nil means the wall clock.
+	Clock clock.PassiveClock
 
 	mu      sync.Mutex
 	lines   []line // ring of retained lines; lines[head] is the oldest
@@ -39,8 +41,8 @@ type Buffer struct {
 }
 
 func (b *Buffer) now() time.Time {
-	if b.Now != nil {
-		return b.Now()
+	if b.Clock != nil {
+		return b.Clock.Now()
 	}
 	return time.Now()
 }

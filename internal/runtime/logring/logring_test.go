@@ -9,10 +9,13 @@ import (
 	"time"
 )
 
-func fixedClock() func() time.Time {
-	t := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	return func() time.Time { t = t.Add(time.Second); return t }
-}
+// stepClock moves on a second each time it is read.
+type stepClock struct{ t time.Time }
+
+func (c *stepClock) Now() time.Time                  { c.t = c.t.Add(time.Second); return c.t }
+func (c *stepClock) Since(t time.Time) time.Duration { return c.t.Sub(t) }
+
+func fixedClock() *stepClock { return &stepClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
 
 func TestWriteTo(t *testing.T) {
 	tests := []struct {
@@ -33,7 +36,7 @@ func TestWriteTo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := &Buffer{MaxBytes: tc.max, Now: fixedClock()}
+			b := &Buffer{MaxBytes: tc.max, Clock: fixedClock()}
 			for _, w := range tc.write {
 				if _, err := b.Write([]byte(w)); err != nil {
 					t.Fatal(err)
