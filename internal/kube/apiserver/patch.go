@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
@@ -52,7 +53,7 @@ func applyJSONPatch(pt types.PatchType, cur, patch []byte, schema runtime.Object
 		}
 		return out, nil
 	case types.StrategicMergePatchType:
-		out, err := strategicpatch.StrategicMergePatch(cur, patch, schema)
+		out, err := strategicpatch.StrategicMergePatch(cur, withoutTypeMeta(patch), schema)
 		if err != nil {
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
@@ -193,4 +194,29 @@ func (s *Server) decodeApply(patch []byte, ri requestInfo) (*unstructured.Unstru
 		return nil, apierrors.NewBadRequest("metadata.managedFields must be nil")
 	}
 	return u, nil
+}
+
+// withoutTypeMeta drops a strategic merge patch's top-level kind and
+// apiVersion. kube-apiserver merges such a patch into the object's fields
+// (runtime.DefaultUnstructuredConverter), where they change nothing: the
+// Kubernetes Python client's scale patch (Ansible's k8s_scale) names the
+// parent's kind on a Scale, and the real server scales. Anything that is
+// not a JSON object is left for the patch to refuse.
+func withoutTypeMeta(patch []byte) []byte {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(patch, &top) != nil {
+		return patch
+	}
+	_, kind := top["kind"]
+	_, version := top["apiVersion"]
+	if !kind && !version {
+		return patch
+	}
+	delete(top, "kind")
+	delete(top, "apiVersion")
+	out, err := json.Marshal(top)
+	if err != nil {
+		return patch
+	}
+	return out
 }

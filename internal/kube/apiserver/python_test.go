@@ -46,3 +46,35 @@ func TestPythonClientWatch(t *testing.T) {
 		t.Fatalf("python client printed:\n%s", got)
 	}
 }
+
+// pythonScale is the Python client's dynamic scale patch as Ansible's
+// kubernetes.core.k8s_scale sends it: a strategic merge patch on the scale
+// subresource whose body names the parent's kind.
+const pythonScale = `
+import sys
+from kubernetes import client, config, dynamic
+dyn = dynamic.DynamicClient(config.new_client_from_config(sys.argv[1]))
+deps = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+deps.create(namespace="default", body={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "py-scaled"},
+    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "py"}},
+             "template": {"metadata": {"labels": {"app": "py"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+deps.scale.patch(body={"kind": "Deployment", "metadata": {"name": "py-scaled", "namespace": "default"}, "spec": {"replicas": 3}})
+print("replicas", deps.get(name="py-scaled", namespace="default").spec.replicas)
+`
+
+func TestPythonClientScalePatch(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import kubernetes").Run(); err != nil {
+		testenv.Need(t, false, "Debian's python3-kubernetes is not installed (apt-get install python3-kubernetes)")
+	}
+	srv := apiservertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "-c", pythonScale, srv.KubeconfigPath()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python client: %v\n%s", err, out)
+	}
+	if got := string(out); !strings.Contains(got, "replicas 3") {
+		t.Fatalf("python client printed:\n%s", got)
+	}
+}
