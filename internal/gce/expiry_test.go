@@ -15,7 +15,7 @@ import (
 func TestExpiredOperationIsNotFound(t *testing.T) {
 	e := newRealEnv(t)
 	var skew atomic.Int64
-	e.gw.now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	e.gw.clock = skewClock{&skew}
 	svc := e.service(t, e.token)
 	p, zone := e.project, "sandbox-simulator-a"
 	op, err := svc.Instances.Insert(p, zone, &compute.Instance{Name: "vm1", MachineType: "zones/" + zone + "/machineTypes/n1-standard-1",
@@ -40,3 +40,9 @@ func TestExpiredOperationIsNotFound(t *testing.T) {
 		t.Fatalf("list after expiry: %+v %v", list, err)
 	}
 }
+
+// skewClock is the wall clock moved on by a skew the test sets.
+type skewClock struct{ skew *atomic.Int64 }
+
+func (c skewClock) Now() time.Time                  { return time.Now().Add(time.Duration(c.skew.Load())) }
+func (c skewClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/utils/clock"
 
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/cloudstack/csclient"
@@ -46,8 +47,8 @@ type Options struct {
 	// WaitTimeout bounds one operations.wait call (GCE holds it about two
 	// minutes); default 2 minutes.
 	WaitTimeout time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock gives the time; nil means the wall clock.
+	Clock clock.PassiveClock
 	// OperationTTL is how long a finished operation stays readable and
 	// listable; after it the operation answers 404 notFound. Default 24 h.
 	OperationTTL time.Duration
@@ -71,7 +72,7 @@ type Gateway struct {
 	hc    *http.Client
 	admin *csclient.Client
 	mux   *http.ServeMux
-	now   func() time.Time
+	clock clock.PassiveClock
 
 	tokens   store.Typed[tokenRecord]
 	projects store.Typed[projectMeta]
@@ -109,7 +110,7 @@ func New(opts Options) (*Gateway, error) {
 		log:     opts.Log,
 		st:      opts.Store,
 		hc:      opts.CloudStack.HTTPClient,
-		now:     opts.Now,
+		clock:   opts.Clock,
 		clients: map[string]*csclient.Client{},
 	}
 	if g.log == nil {
@@ -118,8 +119,8 @@ func New(opts Options) (*Gateway, error) {
 	if g.hc == nil {
 		g.hc = &http.Client{Timeout: 60 * time.Second}
 	}
-	if g.now == nil {
-		g.now = time.Now
+	if g.clock == nil {
+		g.clock = clock.RealClock{}
 	}
 	if g.opts.WaitTimeout <= 0 {
 		g.opts.WaitTimeout = 2 * time.Minute
@@ -225,3 +226,6 @@ func (g *Gateway) client(apiKey, secret string) *csclient.Client {
 	g.clients[apiKey] = c
 	return c
 }
+
+// now is the gateway's time.
+func (g *Gateway) now() time.Time { return g.clock.Now() }

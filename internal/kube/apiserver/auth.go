@@ -98,7 +98,7 @@ func (s *Server) setupAuth(ctx context.Context) error {
 	a := &s.auth
 	a.tokens, a.reviews = tokens, newReviewDecoder()
 	a.authn = &auth.Authenticator{AdminToken: s.bundle.AdminToken, LegacyNodeToken: s.bundle.NodeToken,
-		ClientCAs: pool, Tokens: tokens, Objects: storageObjects{s}, Now: s.now}
+		ClientCAs: pool, Tokens: tokens, Objects: storageObjects{s}, Clock: s.opts.Clock}
 	a.node = auth.NewNode(s.podsOnNode)
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
+	"k8s.io/utils/clock"
 
 	"github.com/stratus-cloud/stratus/internal/app"
 	"github.com/stratus-cloud/stratus/internal/httpserver"
@@ -46,8 +47,8 @@ type Options struct {
 	Log  *slog.Logger
 	// Metrics, when set, receives the server's Prometheus metrics.
 	Metrics prometheus.Registerer
-	// Now is the clock; default time.Now.
-	Now func() time.Time
+	// Clock gives the time; default the wall clock.
+	Clock clock.PassiveClock
 	// SANs are extra names and addresses the serving certificate carries
 	// (beyond loopback, the host's names and its interfaces' addresses).
 	SANs []string
@@ -85,7 +86,6 @@ type Server struct {
 	// nodes is the channel to node agents (nodechannel.go).
 	nodes   nodeChannel
 	metrics *metrics
-	now     func() time.Time
 
 	handler http.Handler
 
@@ -124,8 +124,8 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
 	}
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:6443"
@@ -136,21 +136,21 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	st := registry.NewStorage(o.Store, reg)
-	st.Now = o.Now
+	st.Clock = o.Clock
 	if o.ServiceCIDR.IsValid() {
 		if err := st.SetServiceCIDR(o.ServiceCIDR); err != nil {
 			return nil, err
 		}
 	}
-	s := &Server{opts: o, log: o.Log.With("component", "kube-apiserver"), codecs: codecs, reg: reg, storage: st, now: o.Now}
+	s := &Server{opts: o, log: o.Log.With("component", "kube-apiserver"), codecs: codecs, reg: reg, storage: st}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
-	if s.bundle, err = loadBundle(context.Background(), o.Store, o.Now(), o.NodeToken); err != nil {
+	if s.bundle, err = loadBundle(context.Background(), o.Store, o.Clock.Now(), o.NodeToken); err != nil {
 		return nil, err
 	}
 	if err := s.setupAuth(context.Background()); err != nil {
 		return nil, err
 	}
-	if s.nodes, err = newNodeChannel(s.bundle, o.Now()); err != nil {
+	if s.nodes, err = newNodeChannel(s.bundle, o.Clock.Now()); err != nil {
 		return nil, err
 	}
 	s.metrics = newMetrics(o.Metrics)
@@ -385,3 +385,6 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	return err
 }
+
+// now is the server's time.
+func (s *Server) now() time.Time { return s.opts.Clock.Now() }

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	bootstrapapi "k8s.io/cluster-bootstrap/token/api"
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
+	"k8s.io/utils/clock"
 )
 
 // Objects reads what authentication checks tokens against.
@@ -37,7 +38,8 @@ type Authenticator struct {
 	ClientCAs *x509.CertPool
 	Tokens    *Tokens
 	Objects   Objects
-	Now       func() time.Time
+	// Clock gives the time (default the wall clock).
+	Clock clock.PassiveClock
 }
 
 // LegacyNodeUser is who the legacy node token authenticates as.
@@ -86,8 +88,8 @@ func (a *Authenticator) certificate(chain []*x509.Certificate) (*User, error) {
 }
 
 func (a *Authenticator) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
+	if a.Clock != nil {
+		return a.Clock.Now()
 	}
 	return time.Now()
 }

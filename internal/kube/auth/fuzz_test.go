@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	testingclock "k8s.io/utils/clock/testing"
 )
 
 // fakeObjects holds a few objects by "resource/ns/name".
@@ -69,7 +70,7 @@ func fuzzAuthenticator(tb testing.TB) (*Authenticator, string, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a := &Authenticator{AdminToken: "admin-token", Tokens: tokens, Now: func() time.Time { return now },
+	a := &Authenticator{AdminToken: "admin-token", Tokens: tokens, Clock: testingclock.NewFakePassiveClock(now),
 		Objects: fakeObjects{"secrets/kube-system/bootstrap-token-abcdef": sec, "serviceaccounts/default/x": sa}}
 	return a, join, satok
 }
@@ -98,12 +99,12 @@ func TestTokens(t *testing.T) {
 		}
 	}
 	// A bound token expires, and needs one of the API server's audiences.
-	a.Now = func() time.Time { return time.Unix(1_800_000_000+3601, 0) }
+	a.Clock = testingclock.NewFakePassiveClock(time.Unix(1_800_000_000+3601, 0))
 	if _, err := a.Token(ctx, satok); err == nil {
 		t.Error("expired token accepted")
 	}
-	a.Now = func() time.Time { return time.Unix(1_800_000_000, 0) }
-	other, _, _ := a.Tokens.Issue(Bound{Namespace: "default", Name: "x", UID: "uid-1", Audiences: []string{"vault"}, Expiration: time.Hour}, a.Now())
+	a.Clock = testingclock.NewFakePassiveClock(time.Unix(1_800_000_000, 0))
+	other, _, _ := a.Tokens.Issue(Bound{Namespace: "default", Name: "x", UID: "uid-1", Audiences: []string{"vault"}, Expiration: time.Hour}, a.Clock.Now())
 	if _, err := a.Token(ctx, other); err == nil {
 		t.Error("token for another audience accepted")
 	}

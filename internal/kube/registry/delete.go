@@ -88,7 +88,7 @@ func (st *Storage) Delete(ctx context.Context, r *Resource, ns, name string, opt
 			m.SetResourceVersion(strconv.FormatInt(res.Rev, 10))
 			return DeleteResult{Obj: obj, Deleted: true}, nil
 		}
-		now := st.Now()
+		now := st.Clock.Now()
 		if dt := m.GetDeletionTimestamp(); dt == nil {
 			t := metav1.NewTime(now.Add(time.Duration(grace) * time.Second).Truncate(time.Second))
 			m.SetDeletionTimestamp(&t)

@@ -77,7 +77,7 @@ func (st *Storage) trackCreate(r *Resource, obj runtime.Object, manager string) 
 	if sf, ok := st.fields.get(key); ok {
 		entry := metav1.ManagedFieldsEntry{
 			Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: r.GVK().GroupVersion().String(),
-			Time: ptrTime(metav1.NewTime(st.Now())), FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: sf.raw},
+			Time: ptrTime(metav1.NewTime(st.Clock.Now())), FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: sf.raw},
 		}
 		if u, ok := obj.(*unstructured.Unstructured); ok && sf.u != nil && setUnstructuredManaged(u, entry, sf.u) {
 			return obj

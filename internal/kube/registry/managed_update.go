@@ -78,7 +78,7 @@ func (st *Storage) trackUpdate(r *Resource, cur, obj runtime.Object, manager, su
 	key, syms, cacheable := updateKey(r, sub, manager, live, next, liveMF, newMF)
 	if cacheable {
 		if res, ok := st.updates.get(key); ok {
-			if mf, ok := rebuildEntries(res, syms, liveMF, newMF, metav1.NewTime(st.Now().UTC())); ok {
+			if mf, ok := rebuildEntries(res, syms, liveMF, newMF, metav1.NewTime(st.Clock.Now().UTC())); ok {
 				m.SetManagedFields(mf)
 				return obj
 			}

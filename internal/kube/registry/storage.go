@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/utils/clock"
 
 	"github.com/stratus-cloud/stratus/internal/store"
 )
@@ -28,8 +29,8 @@ import (
 type Storage struct {
 	S   store.Store
 	Reg *Registry
-	// Now is the clock (tests may replace it).
-	Now func() time.Time
+	// Clock gives the time (tests may replace it).
+	Clock clock.PassiveClock
 	// GenerateName makes a name from a generateName prefix (tests may
 	// replace it).
 	GenerateName func(base string) string
@@ -44,7 +45,7 @@ type Storage struct {
 
 // NewStorage returns storage for the registry's resources over s.
 func NewStorage(s store.Store, reg *Registry) *Storage {
-	return &Storage{S: s, Reg: reg, Now: time.Now, GenerateName: generateName, cache: objCache{m: map[string]cacheEntry{}}}
+	return &Storage{S: s, Reg: reg, Clock: clock.RealClock{}, GenerateName: generateName, cache: objCache{m: map[string]cacheEntry{}}}
 }
 
 // Prefix returns the key prefix of a resource's objects in ns ("" for all
@@ -392,7 +393,7 @@ func (st *Storage) Create(ctx context.Context, r *Resource, obj runtime.Object, 
 	if m.GetResourceVersion() != "" {
 		return nil, apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
 	}
-	now := metav1.NewTime(st.Now().Truncate(time.Second))
+	now := metav1.NewTime(st.Clock.Now().Truncate(time.Second))
 	m.SetUID(uuid.NewUUID())
 	m.SetCreationTimestamp(now)
 	m.SetDeletionTimestamp(nil)
