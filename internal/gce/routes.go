@@ -93,6 +93,8 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("POST "+p+"/zones/{zone}/instances/{name}/setScheduling", g.setScheduling)
 	h("POST "+p+"/zones/{zone}/instances/{name}/suspend", g.suspendInstance)
 	h("POST "+p+"/zones/{zone}/instances/{name}/resume", g.resumeInstance)
+	h("POST "+p+"/zones/{zone}/instances/{name}/addAccessConfig", g.addAccessConfig)
+	h("POST "+p+"/zones/{zone}/instances/{name}/deleteAccessConfig", g.deleteAccessConfig)
 
 	h("GET "+p+"/global/instanceTemplates", g.listTemplates)
 	h("POST "+p+"/global/instanceTemplates", g.insertTemplate)
