@@ -68,6 +68,10 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("GET "+p+"/aggregated/backendServices", g.aggregatedBackendServices)
 	h("GET "+p+"/global/routes", g.listRoutes)
 	h("GET "+p+"/global/routes/{name}", g.getRoute)
+	h("POST "+p+"/global/routes", g.insertRoute)
+	h("DELETE "+p+"/global/routes/{name}", g.deleteRoute)
+	h("POST "+p+"/regions/{region}/subnetworks", g.insertSubnetwork)
+	h("DELETE "+p+"/regions/{region}/subnetworks/{name}", g.deleteSubnetwork)
 
 	h("GET "+p+"/global/firewalls", g.listFirewalls)
 	h("POST "+p+"/global/firewalls", g.insertFirewall)
