@@ -119,6 +119,11 @@ func (g *Gateway) routes() *http.ServeMux {
 	h("POST "+p+"/zones/{zone}/instanceGroups/{name}/listInstances", g.listGroupInstances)
 	h("GET "+p+"/aggregated/instanceGroups", groupLists.aggregated)
 	h("GET "+p+"/zones/{zone}/autoscalers", g.listAutoscalers)
+	h("POST "+p+"/zones/{zone}/autoscalers", g.insertAutoscaler)
+	h("PATCH "+p+"/zones/{zone}/autoscalers", g.patchAutoscaler)
+	h("PUT "+p+"/zones/{zone}/autoscalers", g.updateAutoscaler)
+	h("GET "+p+"/zones/{zone}/autoscalers/{name}", g.getAutoscaler)
+	h("DELETE "+p+"/zones/{zone}/autoscalers/{name}", g.deleteAutoscaler)
 	h("GET "+p+"/aggregated/autoscalers", g.aggregatedAutoscalers)
 
 	h("GET "+p+"/zones/{zone}/diskTypes", g.listDiskTypes)
