@@ -149,6 +149,7 @@ func TestGcloudListsDoNotWarn(t *testing.T) {
 		{"instances"}, {"disks"}, {"disk-types"}, {"machine-types"}, {"addresses"}, {"snapshots"},
 		{"networks"}, {"networks", "subnets"}, {"routes"}, {"firewall-rules"}, {"operations"},
 		{"instance-templates"}, {"instance-groups"}, {"instance-groups", "managed"},
+		{"target-pools"}, {"forwarding-rules"}, {"health-checks"}, {"http-health-checks"}, {"backend-services"},
 	} {
 		cmd := append(append([]string{"compute"}, args...), "list")
 		out, stderr, err := g.run(cmd...)

@@ -191,28 +191,6 @@ func (g *Gateway) getInstanceGroup(c *call) (any, error) {
 	return c.renderInstanceGroup(z.name, name, rec, vms), nil
 }
 
-// Autoscalers: the gateway has none, but gcloud's managed group list asks
-// each zone's, so the lists answer (empty).
-func (g *Gateway) listAutoscalers(c *call) (any, error) {
-	z, err := c.zoneByName(c.r.PathValue("zone"))
-	if err != nil {
-		return nil, err
-	}
-	return c.list("compute#autoscalerList", c.link("zones", z.name, "autoscalers"), nil)
-}
-
-func (g *Gateway) aggregatedAutoscalers(c *call) (any, error) {
-	zs, err := c.zones()
-	if err != nil {
-		return nil, err
-	}
-	scopes := make([]string, len(zs))
-	for i, z := range zs {
-		scopes[i] = "zones/" + z.name
-	}
-	return c.aggregated("compute#autoscalerAggregatedList", "autoscalers", c.link("aggregated", "autoscalers"), nil, scopes)
-}
-
 // listGroupInstances is instanceGroups.listInstances: the group's
 // instances that have a VM, with their status.
 func (g *Gateway) listGroupInstances(c *call) (any, error) {

@@ -476,6 +476,11 @@ func (c *call) reconcileGroup(z zoneInfo, name string) (*groupRecord, error) {
 		kept = append(kept, m)
 	}
 	rec.Members = kept
+	if !rec.Deleted {
+		if err := c.autoscale(z, name, rec, vms); err != nil {
+			return nil, err
+		}
+	}
 	if rec.Deleted {
 		if len(rec.Members) == 0 {
 			if err := groups.Delete(c.ctx, name); err != nil && !errors.Is(err, store.ErrNotFound) {

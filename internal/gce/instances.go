@@ -179,7 +179,10 @@ func (c *call) renderInstance(z zoneInfo, vm *csclient.VirtualMachine, m *instan
 			Subnetwork: c.link("regions", regionOf(z.name), "subnetworks", nicNetwork(&nic)),
 			NetworkIP:  nic.IPAddress, StackType: "IPV4_ONLY", Fingerprint: fingerprint(nic.ID)}
 		if i == 0 && (m.ExternalIP || vm.PublicIP != "") {
-			ac := AccessConfig{Kind: "compute#accessConfig", Name: "external-nat", Type: "ONE_TO_ONE_NAT", NetworkTier: "PREMIUM"}
+			ac := AccessConfig{Kind: "compute#accessConfig", Name: defaultAccessConfigName, Type: "ONE_TO_ONE_NAT", NetworkTier: "PREMIUM"}
+			if m.AccessConfigName != "" {
+				ac.Name = m.AccessConfigName
+			}
 			switch {
 			case vm.PublicIP != "":
 				ac.NatIP = vm.PublicIP

@@ -28,10 +28,13 @@ type instanceMeta struct {
 	ExternalIP      bool              `json:"externalIp,omitempty"`
 	NATIPID         string            `json:"natIpId,omitempty"`
 	NATIP           string            `json:"natIp,omitempty"`
-	ServiceAccounts []ServiceAccount  `json:"serviceAccounts,omitempty"`
-	Scheduling      *Scheduling       `json:"scheduling,omitempty"`
-	SourceImage     string            `json:"sourceImage,omitempty"`
-	DiskSizeGb      int64             `json:"diskSizeGb,omitempty"`
+	// AccessConfigName is the name addAccessConfig gave the external
+	// NAT ("" is "external-nat").
+	AccessConfigName string           `json:"accessConfigName,omitempty"`
+	ServiceAccounts  []ServiceAccount `json:"serviceAccounts,omitempty"`
+	Scheduling       *Scheduling      `json:"scheduling,omitempty"`
+	SourceImage      string           `json:"sourceImage,omitempty"`
+	DiskSizeGb       int64            `json:"diskSizeGb,omitempty"`
 	// MachineType is the GCE predefined type the instance was made with
 	// ("n1-standard-1"), when that is not its offering's own name.
 	MachineType string    `json:"machineType,omitempty"`

@@ -239,3 +239,53 @@ func (g *Gateway) getRoute(c *call) (any, error) {
 	}
 	return nil, errNotFound("projects/" + c.project + "/global/routes/" + name)
 }
+
+// Subnetworks and routes cannot be made or removed: the networks are in
+// auto mode (one subnetwork per region, the CloudStack network there),
+// and CloudStack's static routes belong to VPCs (through a private
+// gateway), not to the isolated networks behind GCE's. Each write checks
+// its request as GCE would, then answers that it is not supported; a
+// delete of what does not exist is notFound.
+
+func (g *Gateway) insertSubnetwork(c *call) (any, error) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	if !validName(in.Name) {
+		return nil, errInvalid("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", in.Name)
+	}
+	if _, err := c.regionZones(c.r.PathValue("region")); err != nil {
+		return nil, err
+	}
+	return nil, errUnsupported("Creating a subnetwork (networks here are in auto mode: one subnetwork per region)")
+}
+
+func (g *Gateway) deleteSubnetwork(c *call) (any, error) {
+	if _, err := g.getSubnetwork(c); err != nil {
+		return nil, err
+	}
+	return nil, errUnsupported("Deleting a subnetwork of an auto mode network")
+}
+
+func (g *Gateway) insertRoute(c *call) (any, error) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := c.decode(&in); err != nil {
+		return nil, err
+	}
+	if !validName(in.Name) {
+		return nil, errInvalid("Invalid value for field 'resource.name': '%s'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'", in.Name)
+	}
+	return nil, errUnsupported("Creating a route (CloudStack's static routes are a VPC's, not an isolated network's)")
+}
+
+func (g *Gateway) deleteRoute(c *call) (any, error) {
+	if _, err := g.getRoute(c); err != nil {
+		return nil, err
+	}
+	return nil, errUnsupported("Deleting a route")
+}

@@ -92,6 +92,7 @@ type VirtualMachine struct {
 	ServiceOfferingName string  `json:"serviceofferingname"`
 	CPUNumber           Int     `json:"cpunumber"`
 	Memory              Int     `json:"memory"`
+	CPUUsed             string  `json:"cpuused"` // "10%"
 	InstanceName        string  `json:"instancename"`
 	PublicIP            string  `json:"publicip"`
 	KeyPairs            string  `json:"keypairs"`
