@@ -112,8 +112,11 @@ func TestComposeWithKubectl(t *testing.T) {
 
 // TestComposeDockerRuntime runs a linked pair with a published port as
 // real containers (an image built from the test's own program, no
-// registry): the published port answers on the host, and api's
-// healthcheck, run in its container, gates web's start.
+// registry): the host reaches api on its published port, and api answers
+// with what it got from web through the link alias "backend", from inside
+// its container (the alias names web's container, since a container
+// cannot reach the cluster IPs on the host's loopback); web's
+// healthcheck, run in its container, gates api's start.
 func TestComposeDockerRuntime(t *testing.T) {
 	testenv.LookPath(t, "docker", "the Docker engine")
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
@@ -140,19 +143,19 @@ func TestComposeDockerRuntime(t *testing.T) {
 services:
   api:
     image: `+image+`
-    command: [serve, "8080"]
+    command: [relay, "8080", "http://backend:9090/"]
     ports: ["`+port+`:8080"]
-    healthcheck:
-      test: ["CMD", "/testbox", "get", "http://127.0.0.1:8080/", "1"]
-      interval: 1s
+    links: ["web:backend"]
+    depends_on:
+      web:
+        condition: service_healthy
   web:
     image: `+image+`
     command: [serve, "9090"]
-    links: ["api:backend"]
     expose: ["9090"]
-    depends_on:
-      api:
-        condition: service_healthy
+    healthcheck:
+      test: ["CMD", "/testbox", "get", "http://127.0.0.1:9090/", "1"]
+      interval: 1s
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -166,10 +169,12 @@ services:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(body, "hello from") {
+	// "relayed by api-…: hello from web-…": api's container reached web's
+	// by the alias.
+	if !strings.HasPrefix(body, "relayed by api-") || !strings.Contains(body, ": hello from web-") {
 		t.Fatalf("published port %s answered %q", port, body)
 	}
-	// The healthcheck ran in the container (docker exec) and passed: web,
+	// The healthcheck ran in the container (docker exec) and passed: api,
 	// which waits on it, started, and ps says healthy.
 	if ps := composeRun(t, dir, nil, false, "-f", file, "ps"); !strings.Contains(ps, "127.0.0.1:"+port+"->8080/tcp") || strings.Count(ps, "Up ") != 2 ||
 		!strings.Contains(ps, "(healthy)") {

@@ -220,6 +220,7 @@ func (e *engine) startContainer(ctx context.Context, pod *corev1.Pod, ps *podSta
 		Env:             e.containerEnv(pod, ps, c),
 		RunToCompletion: pod.Spec.RestartPolicy == corev1.RestartPolicyNever || pod.Spec.RestartPolicy == corev1.RestartPolicyOnFailure,
 		Ephemeral:       isEphemeral(pod, c.Name),
+		HostAliases:     e.hostAliases(ctx, pod),
 		Stdin:           c.Stdin, TTY: c.TTY,
 	}
 	for _, p := range c.Ports {

@@ -142,6 +142,11 @@ type Capabilities struct {
 	Exec bool
 	// Usage: Usage measures (else it simulates).
 	Usage bool
+	// OwnNetwork: containers have a network namespace of their own, so
+	// the host's loopback (cluster IPs, pod IPs, node ports) is not theirs
+	// (docker). The node agent then resolves host aliases that name a
+	// Service to its pods (HostAlias.Backends).
+	OwnNetwork bool
 }
 
 // ContainerSpec is what the agent asks a runtime to run: one container of a
@@ -172,6 +177,26 @@ type ContainerSpec struct {
 	// Stdin and TTY: the container keeps its stdin open for attach, on a
 	// terminal (kubectl run -it, kubectl debug -it).
 	Stdin, TTY bool
+	// HostAliases are the pod's spec.hostAliases: the runtimes that keep
+	// an /etc/hosts per pod (docker) write them there, as the kubelet
+	// does; sim and exec, whose containers have none of their own (exec's
+	// processes read the host's), leave them aside.
+	HostAliases []HostAlias
+}
+
+// HostAlias is one of a pod's extra /etc/hosts entries: IP and its names.
+//
+// Backends are the pod IPs behind IP when it is a Service's cluster IP
+// (the pods its selector picks), filled in by the node agent for runtimes
+// with Capabilities.OwnNetwork only. Their containers cannot reach the
+// host's loopback, where cluster IPs and pod IPs answer, so such a runtime
+// writes the address at which its containers reach one of the backends
+// instead (docker: the backend's sandbox on the Docker network), as
+// docker's links name the linked container's own address.
+type HostAlias struct {
+	IP        string
+	Hostnames []string
+	Backends  []string
 }
 
 // EnvVar is one environment variable.

@@ -20,6 +20,14 @@
 // sim runtime's contract) through a small forwarder to the sandbox's address
 // on the Docker network, which the host reaches directly on Linux.
 //
+// The pod's hostAliases go into the sandbox's /etc/hosts (the engine's
+// extra hosts), which the pod's containers share. Containers cannot reach
+// the host's loopback, where cluster IPs and pod IPs answer, so an alias at
+// a loopback address is written at the sandbox address of a pod behind it
+// (its own pod IP, or one of the Service's pods the agent names), as
+// docker's links name the linked container: `stratus compose`'s links and
+// network aliases then reach the peer container directly, on every port.
+//
 // Everything created carries the labels io.stratus.managed=true and
 // io.stratus.runtime=<instance>, plus the pod's uid, name, namespace and the
 // container's name and attempt; Close removes every container of its
@@ -182,6 +190,7 @@ func (r *Runtime) Client() *client.Client { return r.cli }
 func (r *Runtime) Info() runtime.Info {
 	return runtime.Info{Name: "docker", Capabilities: runtime.Capabilities{
 		Processes: true, Images: true, Ports: true, Env: true, GracefulStop: true, Logs: true, Exec: true, Usage: true,
+		OwnNetwork: true,
 	}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -24,6 +25,7 @@ type sandbox struct {
 	ready chan struct{} // closed once id, ip and err are set
 	id    string
 	ip    string // address on the Docker network
+	podIP string // the pod IP on the host, whose ports forward to ip
 	err   error
 	refs  int // containers of the pod, created or being created
 }
@@ -84,7 +86,7 @@ func (r *Runtime) acquireSandbox(ctx context.Context, key string, spec runtime.C
 	r.mu.Lock()
 	sb, ok := r.pods[key]
 	if !ok {
-		sb = &sandbox{key: key, ready: make(chan struct{})}
+		sb = &sandbox{key: key, podIP: spec.PodIP, ready: make(chan struct{})}
 		r.pods[key] = sb
 	}
 	sb.refs++
@@ -114,7 +116,16 @@ func (r *Runtime) createSandbox(ctx context.Context, spec runtime.ContainerSpec)
 		Hostname: hostname(spec.PodName),
 		Labels:   r.labels(spec, "sandbox"),
 	}
+	// The pod's containers join the sandbox's network namespace and so
+	// read its /etc/hosts: the host aliases go there (docker allows no
+	// extra hosts on a container of network mode container:…).
+	hosts := extraHosts(spec.HostAliases, r.sandboxAddr)
+	for _, a := range hosts.unreachable {
+		r.log.Info("host alias names a host loopback address no container of this runtime answers at; written as given",
+			"pod", spec.PodNamespace+"/"+spec.PodName, "ip", a.IP, "hostnames", a.Hostnames)
+	}
 	hc := &container.HostConfig{
+		ExtraHosts:    hosts.entries,
 		NetworkMode:   container.NetworkMode(r.opts.Network),
 		IpcMode:       container.IpcMode("shareable"),
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
@@ -152,6 +163,68 @@ func (r *Runtime) createSandbox(ctx context.Context, spec runtime.ContainerSpec)
 	}
 	r.log.Debug("pod sandbox started", "pod", spec.PodNamespace+"/"+spec.PodName, "id", shortID(created.ID), "ip", ip)
 	return created.ID, ip, nil
+}
+
+// aliasHosts is what extraHosts makes of a pod's host aliases.
+type aliasHosts struct {
+	entries     []string            // HostConfig.ExtraHosts: "name:ip"
+	unreachable []runtime.HostAlias // loopback aliases no sandbox was found for
+}
+
+// extraHosts turns a pod's host aliases into the engine's extra hosts, in
+// their order (the engine appends them to the sandbox's /etc/hosts). An alias at a loopback address, which
+// inside a container is the container's own, is written at the address
+// addr gives for the first of its IP and backends that has one (a pod
+// this runtime runs); without one it is written as given, as the kubelet
+// writes every alias.
+func extraHosts(aliases []runtime.HostAlias, addr func(podIP string) string) aliasHosts {
+	var out aliasHosts
+	for _, a := range aliases {
+		ip := a.IP
+		if p := net.ParseIP(ip); p != nil && p.IsLoopback() {
+			found := ""
+			for _, cand := range append([]string{a.IP}, a.Backends...) {
+				if found = addr(cand); found != "" {
+					break
+				}
+			}
+			if found != "" {
+				ip = found
+			} else {
+				out.unreachable = append(out.unreachable, a)
+			}
+		}
+		for _, h := range a.Hostnames {
+			if h == "" {
+				continue
+			}
+			out.entries = append(out.entries, h+":"+ip)
+		}
+	}
+	return out
+}
+
+// sandboxAddr is the Docker network address of the started sandbox of
+// the pod whose pod IP is podIP ("" when this runtime runs none).
+func (r *Runtime) sandboxAddr(podIP string) string {
+	if podIP == "" {
+		return ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, sb := range r.pods {
+		if sb.podIP != podIP {
+			continue
+		}
+		select {
+		case <-sb.ready:
+			if sb.err == nil && sb.ip != "" {
+				return sb.ip
+			}
+		default:
+		}
+	}
+	return ""
 }
 
 // releaseSandbox drops one reference; the last one removes the sandbox.

@@ -164,3 +164,43 @@ func TestPauseProgram(t *testing.T) {
 		})
 	}
 }
+
+// TestExtraHosts: aliases are written as given, except those at a
+// loopback address, which go to the address of a pod behind them when
+// this runtime runs one.
+func TestExtraHosts(t *testing.T) {
+	sandboxes := map[string]string{"127.128.0.5": "172.17.0.5", "127.128.0.6": "172.17.0.6"}
+	addr := func(podIP string) string { return sandboxes[podIP] }
+	tests := []struct {
+		name        string
+		aliases     []runtime.HostAlias
+		want        []string
+		unreachable int
+	}{
+		{"none", nil, nil, 0},
+		{"not loopback: as given", []runtime.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"foo", "foo.local"}, Backends: []string{"127.128.0.5"}}},
+			[]string{"foo:10.1.2.3", "foo.local:10.1.2.3"}, 0},
+		{"cluster IP: its first backend that runs here", []runtime.HostAlias{{IP: "127.100.0.9", Hostnames: []string{"backend", "web"}, Backends: []string{"127.128.9.9", "127.128.0.6", "127.128.0.5"}}},
+			[]string{"backend:172.17.0.6", "web:172.17.0.6"}, 0},
+		{"a pod IP of this runtime", []runtime.HostAlias{{IP: "127.128.0.5", Hostnames: []string{"peer"}}},
+			[]string{"peer:172.17.0.5"}, 0},
+		{"loopback nobody runs: as given", []runtime.HostAlias{{IP: "127.100.0.7", Hostnames: []string{"gone"}, Backends: []string{"127.128.9.9"}}},
+			[]string{"gone:127.100.0.7"}, 1},
+		{"IPv6 loopback", []runtime.HostAlias{{IP: "::1", Hostnames: []string{"six"}}}, []string{"six:::1"}, 1},
+		{"order kept, empty names skipped", []runtime.HostAlias{
+			{IP: "10.0.0.1", Hostnames: []string{"b", ""}},
+			{IP: "127.100.0.1", Hostnames: []string{"a"}, Backends: []string{"127.128.0.5"}},
+		}, []string{"b:10.0.0.1", "a:172.17.0.5"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := extraHosts(tc.aliases, addr)
+			if strings.Join(got.entries, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("entries %q, want %q", got.entries, tc.want)
+			}
+			if len(got.unreachable) != tc.unreachable {
+				t.Errorf("unreachable %v, want %d", got.unreachable, tc.unreachable)
+			}
+		})
+	}
+}

@@ -41,6 +41,8 @@ const LabelTest = "io.stratus.test"
 //	hostname         print the host name
 //	serve PORT       answer HTTP on :PORT with "hello from <hostname> <$POD_NAME>" until SIGTERM
 //	get URL [SECS]   GET URL (retrying for SECS, default 10), print the body, exit 0; exit 1 if it never answers
+//	relay PORT URL   answer HTTP on :PORT with "relayed by <hostname>: " and the body of a GET of URL (502 if it fails)
+//	cat FILE         print FILE
 const Testbox = `package main
 
 import (
@@ -134,6 +136,34 @@ func main() {
 		}()
 		fmt.Println("serving on", args[0])
 		waitTerm()
+	case "relay":
+		h, _ := os.Hostname()
+		cl := &http.Client{Timeout: 5 * time.Second}
+		http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			resp, err := cl.Get(args[1])
+			if err != nil {
+				http.Error(w, "relay: "+err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			fmt.Fprintf(w, "relayed by %s: %s", h, b)
+		})
+		go func() {
+			if err := http.ListenAndServe(":"+args[0], nil); err != nil {
+				fmt.Println(err)
+				os.Exit(1)
+			}
+		}()
+		fmt.Println("serving on", args[0])
+		waitTerm()
+	case "cat":
+		b, err := os.ReadFile(args[0])
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		os.Stdout.Write(b)
 	case "get":
 		wait := 10 * time.Second
 		if len(args) > 1 {
