@@ -1,0 +1,134 @@
+package cloudstack
+
+import (
+	"strconv"
+
+	"github.com/stratus-cloud/stratus/internal/cloud"
+)
+
+// The VM family's further commands: instance groups, passwords, restore,
+// affinity group changes. Accepted and ignored: restoreVirtualMachine's
+// expunge (the old root volume is always removed at once) and its details
+// other than rootdisksize.
+
+func vmMoreCommands() []*command {
+	return []*command{
+		{Name: "createInstanceGroup", Desc: "Creates a vm group", Resp: "instancegroup", RespOf: instanceGroupView{},
+			Params: []param{
+				p("account:string", "the account of the instance group. The account parameter must be used with the domainId parameter."),
+				p("domainid:uuid:Domain", "the domain ID of account owning the instance group"),
+				p("name*:string", "the name of the instance group"),
+				p("projectid:uuid:Project", "The project of the instance group"),
+			}, Run: func(rq *request) (any, error) {
+				account, domainID, err := rq.owner()
+				if err != nil {
+					return nil, err
+				}
+				return rq.instanceGroupAnswer(rq.h.sim.CreateInstanceGroup(rq.ctx, rq.c, rq.str("name"), account, domainID))
+			}},
+		{Name: "listInstanceGroups", Desc: "Lists vm groups", Resp: "instancegroup", RespOf: instanceGroupView{},
+			Params: ownedListParams(p("id:uuid:InstanceGroup", "list instance groups by ID"), p("name:string", "list instance groups by name")),
+			Run:    listInstanceGroups},
+		{Name: "updateInstanceGroup", Desc: "Updates a vm group", Resp: "instancegroup", RespOf: instanceGroupView{},
+			Params: []param{p("id*:uuid:InstanceGroup", "Instance group ID"), p("name:string", "new instance group name")},
+			Run: func(rq *request) (any, error) {
+				return rq.instanceGroupAnswer(rq.h.sim.UpdateInstanceGroup(rq.ctx, rq.c, rq.str("id"), rq.optStr("name")))
+			}},
+		{Name: "deleteInstanceGroup", Desc: "Deletes a vm group", Resp: "success", RespOf: Success{},
+			Params: []param{p("id*:uuid:InstanceGroup", "the ID of the instance group")},
+			Run: func(rq *request) (any, error) {
+				if err := rq.h.sim.DeleteInstanceGroup(rq.ctx, rq.c, rq.str("id")); err != nil {
+					return nil, err
+				}
+				return Success{Success: true}, nil
+			}},
+		{Name: "resetPasswordForVirtualMachine", Async: true, Desc: "Resets the password for virtual machine. The virtual machine must be in a \"Stopped\" state and the template must already support this feature for this command to take effect.",
+			Resp: "virtualmachine", RespOf: vmView{},
+			Params: []param{vmIDParam(), p("password:string", "The new password of the virtual machine. If null, a random password will be generated for the VM.")},
+			Run: func(rq *request) (any, error) {
+				return asyncJob(rq.h.sim.ResetVMPassword(rq.ctx, rq.c, rq.str("id"), rq.str("password"), rq.className()))
+			}},
+		{Name: "getVMPassword", Desc: "Returns an encrypted password for the VM", Resp: "password", RespOf: vmPasswordView{},
+			Params: []param{vmIDParam()},
+			Run: func(rq *request) (any, error) {
+				pw, err := rq.h.sim.VMPassword(rq.c, rq.str("id"))
+				if err != nil {
+					return nil, err
+				}
+				return Object{Key: "password", Obj: vmPasswordView{EncryptedPassword: pw}}, nil
+			}},
+		{Name: "restoreVirtualMachine", Async: true, Desc: "Restore a VM to original template/ISO or new template/ISO", Resp: "virtualmachine", RespOf: vmView{},
+			Params: []param{
+				p("virtualmachineid*:uuid:UserVm", "Virtual Machine ID"),
+				p("templateid:uuid:Template", "an optional template Id to restore vm from the new template. This can be an ISO id in case of restore vm deployed using ISO"),
+				p("diskofferingid:uuid:DiskOffering", "Override root volume's diskoffering."),
+				p("rootdisksize:long", "Override root volume's size (in GB). Analogous to details[0].rootdisksize, which takes precedence over this parameter if both are provided").atLeast(1, "Root disk size should be a positive number."),
+				p("expunge:boolean", "Optional field to expunge old root volume after restore."),
+				p("details:map", "used to specify the custom parameters"),
+			}, Run: func(rq *request) (any, error) {
+				size := rq.integer("rootdisksize", 0)
+				for _, m := range rq.p.Map("details") {
+					if v, ok := m["rootdisksize"]; ok {
+						n, err := strconv.ParseInt(v, 10, 64)
+						if err != nil || n < 1 {
+							return nil, cloud.Invalid("Root disk size should be a positive number.")
+						}
+						size = n
+					}
+				}
+				return asyncJob(rq.h.sim.RestoreVM(rq.ctx, rq.c, cloud.RestoreVMRequest{VMID: rq.str("virtualmachineid"),
+					TemplateID: rq.str("templateid"), DiskOfferingID: rq.str("diskofferingid"), RootDiskSize: size, Cmd: rq.className()}))
+			}},
+		{Name: "updateVMAffinityGroup", Async: true, Desc: "Updates the affinity/anti-affinity group associations of a virtual machine. The VM has to be stopped and restarted for the new properties to take effect.",
+			Resp: "virtualmachine", RespOf: vmView{},
+			Params: []param{vmIDParam(),
+				p("affinitygroupids:list:AffinityGroup", "comma separated list of affinity groups id that are going to be applied to the virtual machine. Should be passed only when vm is created from a zone with Basic Network support. Mutually exclusive with securitygroupnames parameter"),
+				p("affinitygroupnames:list", "comma separated list of affinity groups names that are going to be applied to the virtual machine. Should be passed only when vm is created from a zone with Basic Network support. Mutually exclusive with securitygroupids parameter")},
+			Run: func(rq *request) (any, error) {
+				if err := checkAffinityGroups(rq); err != nil {
+					return nil, err
+				}
+				return asyncJob(rq.h.sim.UpdateVMAffinityGroups(rq.ctx, rq.c, rq.str("id"), rq.p.List("affinitygroupids"),
+					rq.p.List("affinitygroupnames"), rq.className()))
+			}},
+	}
+}
+
+// instanceGroupView is an instance group as the API shows it.
+type instanceGroupView struct {
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	Created        string `json:"created"`
+	HasAnnotations bool   `json:"hasannotations"`
+	ownerView
+}
+
+// vmPasswordView is getVMPassword's answer.
+type vmPasswordView struct {
+	EncryptedPassword string `json:"encryptedpassword"`
+}
+
+func instanceGroupOf(r cloud.Reader, g *cloud.InstanceGroup) instanceGroupView {
+	return instanceGroupView{ID: g.ID, Name: g.Name, Created: date(g.Created), ownerView: owner(r, g.Owner)}
+}
+
+func (rq *request) instanceGroupAnswer(g *cloud.InstanceGroup, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return rq.read(func(r cloud.Reader) (any, error) {
+		return Object{Key: "instancegroup", Obj: instanceGroupOf(r, g)}, nil
+	})
+}
+
+func listInstanceGroups(rq *request) (any, error) {
+	return rq.read(func(r cloud.Reader) (any, error) {
+		keep, err := rq.ownerScope(r)
+		if err != nil {
+			return nil, err
+		}
+		return listView(rq, "instancegroup", r.InstanceGroups(), func(g *cloud.InstanceGroup) bool {
+			return keep(g.Owner) && rq.match("id", g.ID) && rq.match("name", g.Name) && rq.keyword(g.Name)
+		}, func(g *cloud.InstanceGroup) instanceGroupView { return instanceGroupOf(r, g) })
+	})
+}
