@@ -151,3 +151,69 @@ func (s *Sim) UpdateVMAffinityGroups(ctx context.Context, c Caller, id string, i
 		})
 	})
 }
+
+// UpdateDefaultNIC makes one of a Running or Stopped VM's NICs its default
+// (in an advanced zone), in an async job: the two NICs swap places, and
+// so device ids, as the real server swaps them.
+func (s *Sim) UpdateDefaultNIC(ctx context.Context, c Caller, vmID, nicID, cmd string) (*Job, error) {
+	check := func(ix *index, c Caller, vm *VM) (int, error) {
+		if len(ix.vmSnapshotsOf(vm.ID)) > 0 {
+			return 0, Invalid("NIC cannot be updated for Instance with Instance Snapshots")
+		}
+		owner, nic, err := ix.nicFor(c, nicID)
+		if err != nil {
+			return 0, Invalid("Unable to find a NIC with ID %s", nicID)
+		}
+		if z, ok := ix.zones.get(vm.ZoneID); ok && z.NetworkType == "Basic" {
+			return 0, Errorf(CodeInternal, CSCloudRuntime, "Zone %d, has a NetworkType of Basic. Can't change default NIC on a Basic Network", z.Seq)
+		}
+		if owner.ID != vm.ID {
+			return 0, Invalid("NIC {\"id\":\"%s\"} is not a nic on  %s", nic.ID, vmLabel(vm))
+		}
+		if nic.Default {
+			return 0, Errorf(CodeInternal, CSCloudRuntime, "refusing to set default nic because chosen nic is already the default")
+		}
+		if vm.State != VMRunning && vm.State != VMStopped {
+			return 0, Errorf(CodeInternal, CSCloudRuntime, "refusing to set default %s is not Running or Stopped", vmLabel(vm))
+		}
+		for i := range vm.NICs {
+			if vm.NICs[i].ID == nicID {
+				return i, nil
+			}
+		}
+		return 0, notFound(KindNIC, nicID)
+	}
+	var err error
+	s.read(func(ix *index) {
+		var vm *VM
+		if vm, err = ix.vmFor(c, vmID); err == nil {
+			_, err = check(ix, c, vm)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: vmID}, func(ctx context.Context, jc *jobCtx) error {
+		return s.writeVM(ctx, vmID, func(ix *index, vm *VM, b *batch) error {
+			caller := jc.caller(ix)
+			chosen, err := check(ix, caller, vm)
+			if err != nil {
+				return err
+			}
+			n := *vm
+			n.NICs = append([]NIC(nil), vm.NICs...)
+			old := 0
+			for i := range n.NICs {
+				if n.NICs[i].Default {
+					old = i
+				}
+				n.NICs[i].Default = i == chosen
+			}
+			n.NICs[old], n.NICs[chosen] = n.NICs[chosen], n.NICs[old]
+			put(b, ix.vms, &n)
+			ix.event(b, s, vm.Owner, caller, "NIC.UPDATE", "Successfully updated the default NIC of VM. Vm Name: "+vm.Name, vm.ID, KindVM)
+			jc.complete(b, KindVM, &n)
+			return nil
+		})
+	})
+}

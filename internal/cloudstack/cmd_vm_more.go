@@ -1,6 +1,7 @@
 package cloudstack
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/stratus-cloud/stratus/internal/cloud"
@@ -91,7 +92,90 @@ func vmMoreCommands() []*command {
 				return asyncJob(rq.h.sim.UpdateVMAffinityGroups(rq.ctx, rq.c, rq.str("id"), rq.p.List("affinitygroupids"),
 					rq.p.List("affinitygroupnames"), rq.className()))
 			}},
+		{Name: "updateDefaultNicForVirtualMachine", Async: true, Desc: "Changes the default NIC on a VM", Resp: "virtualmachine", RespOf: vmView{},
+			Params: []param{p("nicid*:uuid:Nic", "NIC ID"), p("virtualmachineid*:uuid:UserVm", "Virtual Machine ID")},
+			Run: func(rq *request) (any, error) {
+				return asyncJob(rq.h.sim.UpdateDefaultNIC(rq.ctx, rq.c, rq.str("virtualmachineid"), rq.str("nicid"), rq.className()))
+			}},
+		metricsCommand("listVirtualMachinesMetrics", "listVirtualMachines", "Lists VM metrics", vmMetricsView{}, func(items any) any {
+			vms, _ := items.([]vmView)
+			out := make([]vmMetricsView, len(vms))
+			for i, v := range vms {
+				out[i] = vmMetricsOf(v)
+			}
+			return out
+		}),
+		metricsCommand("listVolumesMetrics", "listVolumes", "Lists volume metrics", volumeMetricsView{}, func(items any) any {
+			vols, _ := items.([]volumeView)
+			out := make([]volumeMetricsView, len(vols))
+			for i, v := range vols {
+				out[i] = volumeMetricsView{volumeView: v, SizeGB: fmt.Sprintf("%.2f GB", float64(v.Size)/(1<<30))}
+			}
+			return out
+		}),
 	}
+}
+
+// metricsCommand declares a list…Metrics command: the base list command's
+// parameters and answer, each item with the metrics the real server adds
+// (the simulator's VMs do no I/O, so the counters are its zero figures).
+func metricsCommand(name, base, desc string, respOf any, conv func(items any) any) *command {
+	var b *command
+	for _, c := range vmCommands() {
+		if c.Name == base {
+			b = c
+		}
+	}
+	return &command{Name: name, Desc: desc, Resp: b.Resp, RespOf: respOf, Params: b.Params,
+		Run: func(rq *request) (any, error) {
+			res, err := b.Run(rq)
+			if err != nil {
+				return nil, err
+			}
+			l, ok := res.(List)
+			if !ok {
+				return res, nil
+			}
+			l.Items = conv(l.Items)
+			return l, nil
+		}}
+}
+
+// vmMetricsView is a VM as listVirtualMachinesMetrics shows it.
+type vmMetricsView struct {
+	vmView
+	IPAddress     string `json:"ipaddress,omitempty"`
+	CPUTotal      string `json:"cputotal"`
+	MemoryTotal   string `json:"memorytotal"`
+	NetworkRead   string `json:"networkread"`
+	NetworkWrite  string `json:"networkwrite"`
+	DiskRead      string `json:"diskread"`
+	DiskWrite     string `json:"diskwrite"`
+	DiskIOPSTotal int64  `json:"diskiopstotal"`
+}
+
+// vmMetricsOf adds the real server's formatted totals to a VM.
+func vmMetricsOf(v vmView) vmMetricsView {
+	m := vmMetricsView{vmView: v,
+		CPUTotal:     fmt.Sprintf("%.2f Ghz", float64(v.CPUNumber)*float64(v.CPUSpeed)/1000),
+		MemoryTotal:  fmt.Sprintf("%.2f GB", float64(v.Memory)/1024),
+		NetworkRead:  fmt.Sprintf("%.2f MB", float64(v.NetworkKbsRead)/1024),
+		NetworkWrite: fmt.Sprintf("%.2f MB", float64(v.NetworkKbsWrite)/1024),
+		DiskRead:     fmt.Sprintf("%.2f MB", float64(v.DiskKbsRead)/1024),
+		DiskWrite:    fmt.Sprintf("%.2f MB", float64(v.DiskKbsWrite)/1024), DiskIOPSTotal: v.DiskIORead + v.DiskIOWrite}
+	for _, n := range v.Nic {
+		if n.IsDefault {
+			m.IPAddress = n.IPAddress
+		}
+	}
+	return m
+}
+
+// volumeMetricsView is a volume as listVolumesMetrics shows it.
+type volumeMetricsView struct {
+	volumeView
+	SizeGB        string `json:"sizegb"`
+	DiskIOPSTotal int64  `json:"diskiopstotal"`
 }
 
 // instanceGroupView is an instance group as the API shows it.
