@@ -97,6 +97,22 @@ func vmMoreCommands() []*command {
 			Run: func(rq *request) (any, error) {
 				return asyncJob(rq.h.sim.UpdateDefaultNIC(rq.ctx, rq.c, rq.str("virtualmachineid"), rq.str("nicid"), rq.className()))
 			}},
+		// The simulator has one storage model: volumes go with the VM, so
+		// migrateto is checked for its form and otherwise accepted and
+		// ignored; a Running VM moves host as migrateVirtualMachine does.
+		{Name: "migrateVirtualMachineWithVolume", Async: true, Role: roleRootAdmin,
+			Desc: "Attempts Migration of a VM with its volumes to a different host", Resp: "virtualmachine", RespOf: vmView{},
+			Params: []param{
+				p("virtualmachineid*:uuid:UserVm", "the ID of the virtual machine"),
+				p("hostid:uuid:Host", "Destination Host ID to migrate VM to."),
+				p("autoselect:boolean", "Automatically select a destination host for a running instance, if hostId is not specified. false by default"),
+				p("migrateto:map", "Storage to pool mapping. This parameter specifies the mapping between a volume and a pool where you want to migrate that volume."),
+			}, Run: func(rq *request) (any, error) {
+				if rq.str("hostid") == "" && len(rq.p.Map("migrateto")) == 0 && !rq.boolean("autoselect", false) {
+					return nil, cloud.Invalid("Either hostid or migrateto must be passed or autoselect must be true for migrating the VM.")
+				}
+				return asyncJob(rq.h.sim.MigrateVM(rq.ctx, rq.c, rq.str("virtualmachineid"), rq.str("hostid"), rq.className()))
+			}},
 		metricsCommand("listVirtualMachinesMetrics", "listVirtualMachines", "Lists VM metrics", vmMetricsView{}, func(items any) any {
 			vms, _ := items.([]vmView)
 			out := make([]vmMetricsView, len(vms))

@@ -360,3 +360,27 @@ func TestSDKDefaultNICAndMetrics(t *testing.T) {
 		t.Fatalf("listVolumesMetrics: %v %+v", err, v)
 	}
 }
+
+// TestSDKMigrateWithVolume moves a running VM with cloudstack-go's
+// migrateVirtualMachineWithVolume, autoselecting the host, and checks the
+// real server's refusal of a call that names no destination.
+func TestSDKMigrateWithVolume(t *testing.T) {
+	srv := cstest.Start(t, cstest.Options{})
+	e := setup(t, srv)
+	cs := e.cs
+	dp := cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone)
+	dp.SetName("mover")
+	vm, err := cs.VirtualMachine.DeployVirtualMachine(dp)
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	mp := cs.VirtualMachine.NewMigrateVirtualMachineWithVolumeParams(vm.Id)
+	if _, err := cs.VirtualMachine.MigrateVirtualMachineWithVolume(mp); err == nil || !strings.Contains(err.Error(), "autoselect must be true") {
+		t.Fatalf("no destination: %v", err)
+	}
+	mp.SetAutoselect(true)
+	got, err := cs.VirtualMachine.MigrateVirtualMachineWithVolume(mp)
+	if err != nil || got.Hostid == "" || got.Hostid == vm.Hostid || got.State != "Running" {
+		t.Fatalf("migrateVirtualMachineWithVolume: %v %+v (was on %s)", err, got, vm.Hostid)
+	}
+}
