@@ -217,3 +217,81 @@ func (s *Sim) UpdateDefaultNIC(ctx context.Context, c Caller, vmID, nicID, cmd s
 		})
 	})
 }
+
+// UpdateNICIP gives a VM's NIC another address of its network (want, or
+// the next free one), in an async job. The VM must be Stopped when the
+// network has services (as the real server asks); the static NAT and
+// port forwarding rules that pointed at the old address follow it.
+func (s *Sim) UpdateNICIP(ctx context.Context, c Caller, nicID, want, cmd string) (*Job, error) {
+	check := func(ix *index, c Caller) (*VM, *Network, error) {
+		vm, nic, err := ix.nicFor(c, nicID)
+		if err != nil {
+			return nil, nil, Invalid("There is no nic for the %s", nicID)
+		}
+		n, ok := ix.networks.get(nic.NetworkID)
+		if !ok {
+			return nil, nil, Invalid("There is no network with the nic")
+		}
+		if off, ok := ix.networkOfferings.get(n.OfferingID); ok && len(off.Services) > 0 && vm.State != VMStopped {
+			return nil, nil, Invalid("VM is not Stopped, unable to update the vm nic having the specified id")
+		}
+		return vm, n, nil
+	}
+	var vmID string
+	var err error
+	s.read(func(ix *index) {
+		var vm *VM
+		if vm, _, err = check(ix, c); err == nil {
+			vmID = vm.ID
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Submit(ctx, c, JobSpec{Cmd: cmd, InstanceType: KindVM, InstanceID: vmID}, func(ctx context.Context, jc *jobCtx) error {
+		return s.write(func(ix *index) error {
+			caller := jc.caller(ix)
+			vm, n, err := check(ix, caller)
+			if err != nil {
+				return err
+			}
+			b := &batch{}
+			nv := *vm
+			nv.NICs = append([]NIC(nil), vm.NICs...)
+			for i := range nv.NICs {
+				nic := &nv.NICs[i]
+				if nic.ID != nicID {
+					continue
+				}
+				if want == nic.IP {
+					break
+				}
+				ip, rng, err := ix.allocIP(b, n, want, vm.ID)
+				if err != nil {
+					return err
+				}
+				old := nic.IP
+				ix.release(b, n.ID, old)
+				nic.IP, nic.Netmask, nic.Gateway = ip, orDefault(rng.Netmask, n.Netmask), orDefault(rng.Gateway, n.Gateway)
+				for _, r := range ix.ruleIdx.byVM[vm.ID] {
+					if r.VMIP == old {
+						nr := *r
+						nr.VMIP = ip
+						put(b, ix.rules, &nr)
+					}
+				}
+				for _, p := range ix.publicIPs.all() {
+					if p.VMID == vm.ID && p.VMIP == old {
+						np := *p
+						np.VMIP = ip
+						put(b, ix.publicIPs, &np)
+					}
+				}
+			}
+			put(b, ix.vms, &nv)
+			ix.event(b, s, vm.Owner, caller, "NIC.UPDATE", "Successfully updated the address of a NIC of VM. Vm Name: "+vm.Name, vm.ID, KindVM)
+			jc.complete(b, KindVM, &nv)
+			return s.commit(ctx, b)
+		})
+	})
+}

@@ -97,6 +97,11 @@ func vmMoreCommands() []*command {
 			Run: func(rq *request) (any, error) {
 				return asyncJob(rq.h.sim.UpdateDefaultNIC(rq.ctx, rq.c, rq.str("virtualmachineid"), rq.str("nicid"), rq.className()))
 			}},
+		{Name: "updateVmNicIp", Async: true, Desc: "Update the default Ip of a VM Nic", Resp: "virtualmachine", RespOf: vmView{},
+			Params: []param{p("nicid*:uuid:Nic", "the ID of the nic to which you want to assign private IP"), p("ipaddress:string", "Secondary IP Address")},
+			Run: func(rq *request) (any, error) {
+				return asyncJob(rq.h.sim.UpdateNICIP(rq.ctx, rq.c, rq.str("nicid"), rq.str("ipaddress"), rq.className()))
+			}},
 		// The simulator has one storage model: volumes go with the VM, so
 		// migrateto is checked for its form and otherwise accepted and
 		// ignored; a Running VM moves host as migrateVirtualMachine does.

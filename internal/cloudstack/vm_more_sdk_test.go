@@ -328,6 +328,33 @@ func TestSDKDefaultNICAndMetrics(t *testing.T) {
 			t.Fatalf("after the change: %+v", got.Nic)
 		}
 	}
+	// the NIC's address, on the stopped VM (the network has services)
+	var nicIP string
+	for _, n := range got.Nic {
+		if n.Id == first {
+			nicIP = n.Ipaddress
+		}
+	}
+	np := cs.Nic.NewUpdateVmNicIpParams(first)
+	if _, err := cs.Nic.UpdateVmNicIp(np); err == nil || !strings.Contains(err.Error(), "VM is not Stopped") {
+		t.Fatalf("updateVmNicIp on a running VM: %v", err)
+	}
+	if _, err := cs.VirtualMachine.StopVirtualMachine(cs.VirtualMachine.NewStopVirtualMachineParams(vm.Id)); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	moved, err := cs.Nic.UpdateVmNicIp(np)
+	if err != nil {
+		t.Fatalf("updateVmNicIp: %v", err)
+	}
+	for _, n := range moved.Nic {
+		if n.Id == first && (n.Ipaddress == nicIP || n.Ipaddress == "") {
+			t.Fatalf("the NIC kept its address %s: %+v", nicIP, moved.Nic)
+		}
+	}
+	np.SetIpaddress(nicIP)
+	if back, err := cs.Nic.UpdateVmNicIp(np); err != nil || !hasNICIP(back.Nic, first, nicIP) {
+		t.Fatalf("updateVmNicIp to a chosen address: %v %+v", err, back)
+	}
 	dp = cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone)
 	dp.SetName("other")
 	other, err := cs.VirtualMachine.DeployVirtualMachine(dp)
@@ -383,4 +410,13 @@ func TestSDKMigrateWithVolume(t *testing.T) {
 	if err != nil || got.Hostid == "" || got.Hostid == vm.Hostid || got.State != "Running" {
 		t.Fatalf("migrateVirtualMachineWithVolume: %v %+v (was on %s)", err, got, vm.Hostid)
 	}
+}
+
+func hasNICIP(nics []cloudstack.Nic, id, ip string) bool {
+	for _, n := range nics {
+		if n.Id == id && n.Ipaddress == ip {
+			return true
+		}
+	}
+	return false
 }
