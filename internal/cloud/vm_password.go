@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"math/big"
 
 	"golang.org/x/crypto/ssh"
@@ -189,4 +190,10 @@ func withPassword(vm *VM, pw string) *VM {
 	n := *vm
 	n.Password = pw
 	return &n
+}
+
+// LogValue names a VM in logs by id, name and state, leaving out its
+// passwords (and user data).
+func (vm VM) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", vm.ID), slog.String("name", vm.Name), slog.String("state", string(vm.State)))
 }
