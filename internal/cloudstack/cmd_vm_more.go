@@ -3,6 +3,8 @@ package cloudstack
 import (
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/stratus-cloud/stratus/internal/cloud"
 )
@@ -118,6 +120,12 @@ func vmMoreCommands() []*command {
 				}
 				return asyncJob(rq.h.sim.MigrateVM(rq.ctx, rq.c, rq.str("virtualmachineid"), rq.str("hostid"), rq.className()))
 			}},
+		{Name: "listVirtualMachinesUsageHistory", Desc: "Lists VM stats", Resp: "virtualmachine", RespOf: vmUsageHistoryView{},
+			Params: listParams(p("id:uuid:UserVm", "the ID of the virtual machine."), p("ids:list:UserVm", "the IDs of the virtual machines, mutually exclusive with id."),
+				p("name:string", "name of the virtual machine (a substring match is made against the parameter value returning the data for all matching VMs)."),
+				p("startdate:date", "start date to filter stats.Use format \"yyyy-MM-dd hh:mm:ss\")"),
+				p("enddate:date", "end date to filter stats.Use format \"yyyy-MM-dd hh:mm:ss\")")),
+			Run: listVMUsageHistory},
 		metricsCommand("listVirtualMachinesMetrics", "listVirtualMachines", "Lists VM metrics", vmMetricsView{}, func(items any) any {
 			vms, _ := items.([]vmView)
 			out := make([]vmMetricsView, len(vms))
@@ -235,5 +243,78 @@ func listInstanceGroups(rq *request) (any, error) {
 		return listView(rq, "instancegroup", r.InstanceGroups(), func(g *cloud.InstanceGroup) bool {
 			return keep(g.Owner) && rq.match("id", g.ID) && rq.match("name", g.Name) && rq.keyword(g.Name)
 		}, func(g *cloud.InstanceGroup) instanceGroupView { return instanceGroupOf(r, g) })
+	})
+}
+
+// vmUsageHistoryView is a VM's stats as listVirtualMachinesUsageHistory
+// shows them.
+type vmUsageHistoryView struct {
+	ID          string        `json:"id"`
+	Name        string        `json:"name"`
+	DisplayName string        `json:"displayname"`
+	Stats       []vmStatsView `json:"stats"`
+}
+
+// vmStatsView is one sample of a VM's stats.
+type vmStatsView struct {
+	CPUUsed          string `json:"cpuused"`
+	DiskIORead       int64  `json:"diskioread"`
+	DiskIOWrite      int64  `json:"diskiowrite"`
+	DiskIOPSTotal    int64  `json:"diskiopstotal"`
+	DiskKbsRead      int64  `json:"diskkbsread"`
+	DiskKbsWrite     int64  `json:"diskkbswrite"`
+	MemoryKbs        int64  `json:"memorykbs"`
+	MemoryIntFreeKbs int64  `json:"memoryintfreekbs"`
+	MemoryTargetKbs  int64  `json:"memorytargetkbs"`
+	NetworkKbsRead   int64  `json:"networkkbsread"`
+	NetworkKbsWrite  int64  `json:"networkkbswrite"`
+	NetworkRead      string `json:"networkread"`
+	NetworkWrite     string `json:"networkwrite"`
+	Timestamp        string `json:"timestamp"`
+}
+
+// listVMUsageHistory answers the stats of the VMs the caller may see. The
+// simulator keeps no history: a Running VM has one sample, taken now (when
+// now is within startdate and enddate), a VM not running none.
+func listVMUsageHistory(rq *request) (any, error) {
+	if rq.str("id") != "" && rq.str("ids") != "" {
+		return nil, cloud.Invalid("id and ids parameters are mutually exclusive")
+	}
+	var from, to time.Time
+	for _, d := range []struct {
+		name string
+		t    *time.Time
+	}{{"startdate", &from}, {"enddate", &to}} {
+		if v := rq.str(d.name); v != "" {
+			t, err := parseDate(v)
+			if err != nil {
+				return nil, rq.invalidValue(d.name, v)
+			}
+			*d.t = t
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		return nil, cloud.Invalid("Start date specified is greater than end date")
+	}
+	now := rq.h.sim.Now()
+	ids := rq.idFilter()
+	name := strings.ToLower(rq.str("name"))
+	return rq.read(func(r cloud.Reader) (any, error) {
+		return listView(rq, "virtualmachine", r.VMs(), func(vm *cloud.VM) bool {
+			return r.CanAccess(rq.c, vm.Owner) && vm.State != cloud.VMDestroyed && vm.State != cloud.VMExpunging && ids(vm.ID) &&
+				strings.Contains(strings.ToLower(vm.Name), name) && rq.keyword(vm.Name, vm.DisplayName)
+		}, func(vm *cloud.VM) vmUsageHistoryView {
+			v := vmUsageHistoryView{ID: vm.ID, Name: vm.Name, DisplayName: vm.DisplayName, Stats: []vmStatsView{}}
+			if vm.State != cloud.VMRunning || !from.IsZero() && now.Before(from) || !to.IsZero() && now.After(to) {
+				return v
+			}
+			var mem int64
+			if so, ok := r.ServiceOffering(vm.ServiceOfferingID); ok {
+				mem = int64(so.MemoryMB) * 1024
+			}
+			v.Stats = append(v.Stats, vmStatsView{CPUUsed: "10%", MemoryKbs: mem, MemoryTargetKbs: mem,
+				NetworkRead: "0.00 MB", NetworkWrite: "0.00 MB", Timestamp: date(now)})
+			return v
+		})
 	})
 }

@@ -420,3 +420,46 @@ func hasNICIP(nics []cloudstack.Nic, id, ip string) bool {
 	}
 	return false
 }
+
+// TestSDKVMUsageHistory lists VM stats with cloudstack-go: a running VM
+// has a sample, a stopped one none, and a start date after the end date
+// is refused.
+func TestSDKVMUsageHistory(t *testing.T) {
+	srv := cstest.Start(t, cstest.Options{})
+	e := setup(t, srv)
+	cs := e.cs
+	var ids []string
+	for _, name := range []string{"busy", "idle"} {
+		dp := cs.VirtualMachine.NewDeployVirtualMachineParams(e.micro, e.template, e.advZone)
+		dp.SetName(name)
+		vm, err := cs.VirtualMachine.DeployVirtualMachine(dp)
+		if err != nil {
+			t.Fatalf("deploy: %v", err)
+		}
+		ids = append(ids, vm.Id)
+	}
+	if _, err := cs.VirtualMachine.StopVirtualMachine(cs.VirtualMachine.NewStopVirtualMachineParams(ids[1])); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	l, err := cs.VirtualMachine.ListVirtualMachinesUsageHistory(cs.VirtualMachine.NewListVirtualMachinesUsageHistoryParams())
+	if err != nil || l.Count != 2 {
+		t.Fatalf("listVirtualMachinesUsageHistory: %v %+v", err, l)
+	}
+	for _, v := range l.VirtualMachinesUsageHistory {
+		want := map[string]int{"busy": 1, "idle": 0}[v.Name]
+		if len(v.Stats) != want || want == 1 && (v.Stats[0].Memorykbs != 512*1024 || v.Stats[0].Timestamp == "") {
+			t.Fatalf("%s's stats: %+v", v.Name, v.Stats)
+		}
+	}
+	p := cs.VirtualMachine.NewListVirtualMachinesUsageHistoryParams()
+	p.SetName("bus")
+	if l, err := cs.VirtualMachine.ListVirtualMachinesUsageHistory(p); err != nil || l.Count != 1 || l.VirtualMachinesUsageHistory[0].Id != ids[0] {
+		t.Fatalf("by name: %v %+v", err, l)
+	}
+	p = cs.VirtualMachine.NewListVirtualMachinesUsageHistoryParams()
+	p.SetStartdate("2030-01-02 00:00:00")
+	p.SetEnddate("2030-01-01 00:00:00")
+	if _, err := cs.VirtualMachine.ListVirtualMachinesUsageHistory(p); err == nil || !strings.Contains(err.Error(), "greater than end date") {
+		t.Fatalf("start after end: %v", err)
+	}
+}
