@@ -272,6 +272,7 @@ func (ix *index) purgeAccount(b *batch, s *Sim, a *Account, c Caller) {
 	ix.purgeStorage(b, a.ID)
 	ix.purgeVPCs(b, a.ID)
 	ix.purgeVPNs(b, a.ID)
+	ix.purgeInstanceGroups(b, a.ID)
 	for _, vm := range ix.vms.byGroup(a.ID) {
 		if vm.State.holdsCapacity() {
 			ix.releaseHost(b, vm)

@@ -36,3 +36,21 @@ func TestUserLogsNoSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestVMLogsNoPassword logs a VM carrying a password (as a job's result
+// copy does) and its encrypted form: neither may appear.
+func TestVMLogsNoPassword(t *testing.T) {
+	vm := VM{ID: "vm-1", Name: "web1", State: VMRunning, Password: "PW-SECRET", EncryptedPassword: "ENC-SECRET"}
+	var b bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&b, nil))
+	log.Info("value", "vm", vm)
+	log.Info("pointer", "vm", &vm)
+	for _, secret := range []string{"PW-SECRET", "ENC-SECRET"} {
+		if strings.Contains(b.String(), secret) {
+			t.Fatalf("%s leaked into:\n%s", secret, b.String())
+		}
+	}
+	if !strings.Contains(b.String(), "web1") {
+		t.Fatalf("the VM's name is missing:\n%s", b.String())
+	}
+}

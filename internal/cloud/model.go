@@ -331,6 +331,14 @@ type VM struct {
 	MigrateToHostID string `json:"migrateToHostId,omitempty"`
 	// AffinityGroupIDs are the VM's affinity groups (placement honours them).
 	AffinityGroupIDs []string `json:"affinityGroupIds,omitempty"`
+	// GroupID is the instance group the VM is in (Group is its name).
+	GroupID string `json:"groupId,omitempty"`
+	// EncryptedPassword is the VM's password encrypted with its first key
+	// pair's public key, for getVMPassword (CloudStack's Encrypted.Password
+	// detail). Password, by contrast, is set only on the copy of a VM a
+	// job answers with (a new password is shown once); stored VMs never
+	// hold it.
+	EncryptedPassword string `json:"encryptedPassword,omitempty"`
 	Owner
 }
 

@@ -120,6 +120,8 @@ func (r Reader) Exists(k Kind, id string) bool {
 		return has(ix.snapPolicies, id)
 	case KindAlert:
 		return has(ix.alerts, id)
+	case KindInstanceGroup:
+		return has(ix.instanceGroups, id)
 	}
 	return ix.existsNet(k, id)
 }

@@ -141,6 +141,16 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 			State:        VMStopped, ZoneID: zone.ID, ServiceOfferingID: so.ID, TemplateID: tpl.ID, UserData: r.UserData,
 			KeyPairs: keys, SecurityGroupIDs: sgs, HA: so.HA, Details: r.Details, Created: now, Owner: owner, UserID: c.User.ID,
 			AffinityGroupIDs: ags}
+		ix.joinInstanceGroup(b, s, c, vm, r.Group, now)
+		// a password-enabled template gets a password, shown once in the
+		// job's result
+		pw := ""
+		if tpl.PasswordEnabled {
+			if pw, err = newVMPassword(); err != nil {
+				return err
+			}
+			ix.setVMPassword(vm, pw)
+		}
 		for i, n := range nets {
 			want := ""
 			if i == 0 {
@@ -194,13 +204,13 @@ func (s *Sim) DeployVM(ctx context.Context, c Caller, r DeployRequest) (*VM, *Jo
 			case failErr != nil:
 				job.fail(now, failErr)
 			case wait == 0:
-				job.complete(now, KindVM, &n)
+				job.complete(now, KindVM, withPassword(&n, pw))
 			default:
 				startWait = wait
 			}
 			vm = &n
 		} else {
-			job.complete(now, KindVM, vm)
+			job.complete(now, KindVM, withPassword(vm, pw))
 		}
 		if r.Name != "" {
 			// Two servers may check the name at once: the claim decides.
@@ -722,7 +732,7 @@ func (s *Sim) UpdateVM(ctx context.Context, c Caller, id string, displayName, gr
 			n.DisplayName = *displayName
 		}
 		if group != nil {
-			n.Group = *group
+			ix.joinInstanceGroup(b, s, c, &n, *group, s.clock.Now().UTC())
 		}
 		if userData != nil {
 			if _, err := base64.StdEncoding.DecodeString(*userData); err != nil {
@@ -752,6 +762,7 @@ func (s *Sim) ResetSSHKey(ctx context.Context, c Caller, id string, keyPairs []s
 			}
 			n := *vm
 			n.KeyPairs = keys
+			n.EncryptedPassword = "" // as the real server, which drops Encrypted.Password
 			put(b, ix.vms, &n)
 			jc.complete(b, KindVM, &n)
 			return nil

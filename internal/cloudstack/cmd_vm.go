@@ -47,7 +47,7 @@ func vmCommands() []*command {
 				p("hostid:uuid:Host", "the host ID"),
 				p("keypair:string", "list vms by ssh keypair name"),
 				p("securitygroupid:uuid:SecurityGroup", "the security group ID"),
-				p("groupid:uuid", "the group ID"),
+				p("groupid:uuid:InstanceGroup", "the group ID"),
 				p("userdata:boolean", "Whether to return the VMs' user data or not. By default, user data will not be returned."),
 				p("details:list", "comma separated list of vm details requested"),
 			)...), Run: listVMs},
@@ -229,7 +229,7 @@ func listVMs(rq *request) (any, error) {
 		return listView(rq, "virtualmachine", all, func(vm *cloud.VM) bool {
 			if !keep(vm.Owner) || !ids(vm.ID) || !rq.match("name", vm.Name) || !rq.match("zoneid", vm.ZoneID) ||
 				!rq.match("templateid", vm.TemplateID) || !rq.match("serviceofferingid", vm.ServiceOfferingID) ||
-				!rq.match("hostid", vm.HostID) || !rq.match("groupid", vm.Group) {
+				!rq.match("hostid", vm.HostID) || !rq.match("groupid", vm.GroupID) {
 				return false
 			}
 			switch state {

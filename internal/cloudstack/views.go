@@ -473,6 +473,7 @@ type vmView struct {
 	State                 string              `json:"state"`
 	HAEnable              bool                `json:"haenable"`
 	Group                 string              `json:"group,omitempty"`
+	GroupID               string              `json:"groupid,omitempty"`
 	ZoneID                string              `json:"zoneid"`
 	ZoneName              string              `json:"zonename"`
 	HostID                string              `json:"hostid,omitempty"`
@@ -540,7 +541,7 @@ func joinComma(ss []string) string {
 
 func vmOf(r cloud.Reader, vm *cloud.VM, withUserData bool) vmView {
 	v := vmView{ID: vm.ID, Name: vm.Name, DisplayName: vm.DisplayName, InstanceName: vm.InstanceName, Created: date(vm.Created),
-		State: string(vm.State), HAEnable: vm.HA, Group: vm.Group, ZoneID: vm.ZoneID, HostID: vm.HostID,
+		State: string(vm.State), HAEnable: vm.HA, Group: vm.Group, GroupID: vm.GroupID, Password: vm.Password, ZoneID: vm.ZoneID, HostID: vm.HostID,
 		TemplateID: vm.TemplateID, TemplateType: "USER", ServiceOfferingID: vm.ServiceOfferingID, RootDeviceType: "ROOT",
 		SecurityGroup: []securityGroupView{}, Nic: make([]nicView, 0, len(vm.NICs)), Hypervisor: "Simulator",
 		KeyPairs: joinComma(vm.KeyPairs), Details: map[string]string{}, AffinityGroup: []any{}, DisplayVM: true,
