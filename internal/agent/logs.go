@@ -63,7 +63,7 @@ func (e *engine) serveLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ps.mu.Lock()
-	cs := ps.ctrs[ctr]
+	cs := ps.ctrs.get(ctr)
 	id := ""
 	waiting := "ContainerCreating"
 	if cs != nil {

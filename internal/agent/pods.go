@@ -49,12 +49,12 @@ func (e *engine) syncPod(ctx context.Context, key string) (time.Duration, error)
 		return 0, nil
 	}
 	if ps == nil {
-		ps = &podState{key: key, uid: pod.UID, node: n, ctrs: map[string]*ctrState{}}
+		ps = &podState{key: key, uid: pod.UID, node: n}
 		if pod.Status.StartTime != nil {
 			ps.startTime = pod.Status.StartTime.Time
 		}
 		for _, cs := range pod.Status.ContainerStatuses {
-			ps.ctrs[cs.Name] = &ctrState{restarts: cs.RestartCount}
+			ps.ctrs.set(cs.Name, &ctrState{restarts: cs.RestartCount})
 		}
 		e.mu.Lock()
 		e.pods[key] = ps
@@ -110,10 +110,10 @@ func splitKey(key string) (string, string) {
 // syncContainer starts or restarts one container as its restart policy
 // says; it returns when to look again for a pending back-off.
 func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podState, c *corev1.Container) time.Duration {
-	cs := ps.ctrs[c.Name]
+	cs := ps.ctrs.get(c.Name)
 	if cs == nil {
 		cs = &ctrState{}
-		ps.ctrs[c.Name] = cs
+		ps.ctrs.set(c.Name, cs)
 	}
 	if cs.id != "" {
 		if st, err := e.rt.Status(ctx, cs.id); err == nil && st != cs.status {
@@ -186,10 +186,10 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 // syncEphemeral starts an ephemeral container (kubectl debug) once; it is
 // never restarted, whatever the pod's restart policy.
 func (e *engine) syncEphemeral(ctx context.Context, pod *corev1.Pod, ps *podState, c *corev1.Container) {
-	cs := ps.ctrs[c.Name]
+	cs := ps.ctrs.get(c.Name)
 	if cs == nil {
 		cs = &ctrState{}
-		ps.ctrs[c.Name] = cs
+		ps.ctrs.set(c.Name, cs)
 	}
 	if cs.id == "" {
 		e.startContainer(ctx, pod, ps, c, cs)
@@ -358,9 +358,9 @@ const finalDeleteRetry = 10 * time.Second
 // runningIDs maps container names to their current runtime ids (ps.mu held).
 func (ps *podState) runningIDs() map[string]string {
 	ids := make(map[string]string, len(ps.ctrs))
-	for name, cs := range ps.ctrs {
-		if cs.id != "" {
-			ids[name] = cs.id
+	for _, c := range ps.ctrs {
+		if c.cs.id != "" {
+			ids[c.name] = c.cs.id
 		}
 	}
 	return ids
@@ -391,7 +391,8 @@ func (e *engine) forget(ctx context.Context, key string, ps *podState) {
 	e.mu.Unlock()
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	for _, cs := range ps.ctrs {
+	for _, c := range ps.ctrs {
+		cs := c.cs
 		for _, id := range []string{cs.id, cs.lastID} {
 			if id != "" {
 				_ = e.rt.Stop(ctx, id, 0)
@@ -414,7 +415,11 @@ func (e *engine) writeStatus(ctx context.Context, pod *corev1.Pod, ps *podState)
 		ps.verifiedRV, ps.verifiedChanges = pod.ResourceVersion, ps.changes
 		return nil
 	}
-	upd := pod.DeepCopy()
+	// The shared informer's pods keep their managed fields; the write
+	// carries none (the server keeps the stored ones), nor copies them.
+	noMF := *pod
+	noMF.ManagedFields = nil
+	upd := noMF.DeepCopy()
 	upd.Status = st
 	got, err := e.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 	if err == nil && got != nil && got.ResourceVersion != "" {
@@ -507,7 +512,7 @@ func (e *engine) containerStatuses(pod *corev1.Pod, ps *podState) (ctrs, ephemer
 	t.total = len(pod.Spec.Containers)
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		s := e.containerStatus(c, ps.ctrs[c.Name])
+		s := e.containerStatus(c, ps.ctrs.get(c.Name))
 		switch {
 		case s.State.Running != nil:
 			t.running++
@@ -531,7 +536,7 @@ func (e *engine) containerStatuses(pod *corev1.Pod, ps *podState) (ctrs, ephemer
 	}
 	for i := range pod.Spec.EphemeralContainers {
 		c := corev1.Container(pod.Spec.EphemeralContainers[i].EphemeralContainerCommon)
-		s := e.containerStatus(&c, ps.ctrs[c.Name])
+		s := e.containerStatus(&c, ps.ctrs.get(c.Name))
 		s.Ready = false // ephemeral containers are never ready, as the kubelet reports them
 		ephemeral = append(ephemeral, s)
 	}

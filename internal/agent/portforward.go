@@ -44,9 +44,9 @@ func (e *engine) servePortForward(w http.ResponseWriter, r *http.Request) {
 	ps.mu.Lock()
 	ip := ps.ip
 	var ids []string
-	for _, cs := range ps.ctrs {
-		if cs.id != "" {
-			ids = append(ids, cs.id)
+	for _, c := range ps.ctrs {
+		if c.cs.id != "" {
+			ids = append(ids, c.cs.id)
 		}
 	}
 	ps.mu.Unlock()

@@ -212,7 +212,7 @@ func (e *engine) runProbes(ctx context.Context, pod *corev1.Pod, ps *podState, c
 // probed takes one probe's outcome (ps.mu held): its event, then the
 // kubelet's thresholds.
 func (e *engine) probed(pod *corev1.Pod, ps *podState, c *corev1.Container, id string, k probeKind, out probeOutcome) {
-	s := &ps.ctrs[c.Name].probes
+	s := &ps.ctrs.get(c.Name).probes
 	pr := &s.kinds[k]
 	rec := ps.node.recorder
 	switch {

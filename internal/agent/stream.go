@@ -84,7 +84,7 @@ func (e *engine) containerID(ns, podName, ctr string) (string, int, string) {
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	cs := ps.ctrs[ctr]
+	cs := ps.ctrs.get(ctr)
 	if cs == nil || cs.id == "" {
 		return "", http.StatusBadRequest, fmt.Sprintf("container %s is not valid for pod %s", ctr, podName)
 	}

@@ -60,7 +60,8 @@ func (e *engine) serveUsage(w http.ResponseWriter, r *http.Request) {
 		if ps.node != nil {
 			pu.Node = ps.node.name
 		}
-		for cname, cs := range ps.ctrs {
+		for _, c := range ps.ctrs {
+			cname, cs := c.name, c.cs
 			if cs.id == "" || cs.status.State != runtime.StateRunning {
 				continue
 			}

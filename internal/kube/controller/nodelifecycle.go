@@ -310,6 +310,7 @@ func (nl *nodeLifecycle) podsOn(node string) []*corev1.Pod {
 
 func (nl *nodeLifecycle) markPodNotReady(ctx context.Context, p *corev1.Pod, t metav1.Time) {
 	upd := p.DeepCopy()
+	upd.ManagedFields = nil // the shared informer's pods keep them; the write needs none
 	changed := false
 	for i := range upd.Status.Conditions {
 		c := &upd.Status.Conditions[i]

@@ -547,7 +547,11 @@ func rebuildEntries(res *cachedResult, syms *symbols, liveMF, newMF []metav1.Man
 	out := make([]metav1.ManagedFieldsEntry, len(res.entries))
 	for i, c := range res.entries {
 		out[i] = c.e
-		t := now
+		// An entry whose time is kept from an input entry shares that
+		// entry's time and, when equal, its fields: the stored objects
+		// are never changed, and a controller's thousands of pods then
+		// hold their creator's entry once instead of once each.
+		var from *metav1.ManagedFieldsEntry
 		if c.idx >= 0 {
 			src := liveMF
 			if c.fromNew {
@@ -556,13 +560,26 @@ func rebuildEntries(res *cachedResult, syms *symbols, liveMF, newMF []metav1.Man
 			if c.idx >= len(src) || src[c.idx].Time == nil {
 				return nil, false
 			}
-			t = *src[c.idx].Time
+			from = &src[c.idx]
+			out[i].Time = from.Time
+		} else {
+			t := now
+			out[i].Time = &t
 		}
-		out[i].Time = &t
 		if c.e.FieldsV1 != nil {
 			raw, ok := mapFields(c.e.FieldsV1.Raw, syms.value)
 			if !ok {
 				return nil, false
+			}
+			switch {
+			case from != nil && from.FieldsV1 != nil && bytes.Equal(raw, from.FieldsV1.Raw):
+				out[i].FieldsV1 = from.FieldsV1
+				continue
+			case cap(raw)-len(raw) > len(raw)/8:
+				// The values are longer than the template's class
+				// numbers, so the buffer grew by doubling: the stored
+				// object would keep up to twice its bytes.
+				raw = bytes.Clone(raw)
 			}
 			out[i].FieldsV1 = &metav1.FieldsV1{Raw: raw}
 		}

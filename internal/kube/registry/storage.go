@@ -681,6 +681,7 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		obj = st.trackUpdate(r, cur, obj, o.FieldManager, o.Subresource)
 		m, _ = meta.Accessor(obj)
 	}
+	shareManagedFields(cm, m)
 	key := kv.Key
 	// An object pending deletion whose last finalizer went away is deleted now.
 	if cm.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && !namespacePending(obj) &&
@@ -747,6 +748,31 @@ func (st *Storage) tryUpdate(ctx context.Context, r *Resource, kv *store.KV, cur
 		return obj, false, nil
 	}
 	return nil, false, apierrors.NewInternalError(errors.New("could not allocate"))
+}
+
+// shareManagedFields points the field sets of obj's managed fields that
+// equal one of cur's at cur's: the object stored next holds them once
+// instead of again (a binding's copy of the pod, a write that sends the
+// managed fields it read, an entry the field manager kept). Neither
+// object's field sets are ever changed in place. obj's entries are the
+// write's own unless they are cur's very slice, which is left alone.
+func shareManagedFields(cur, obj metav1.Object) {
+	old, mf := cur.GetManagedFields(), obj.GetManagedFields()
+	if len(old) == 0 || len(mf) == 0 || &old[0] == &mf[0] {
+		return
+	}
+	for i := range mf {
+		e := &mf[i]
+		if e.FieldsV1 == nil {
+			continue
+		}
+		for j := range old {
+			if f := old[j].FieldsV1; f != nil && f != e.FieldsV1 && bytes.Equal(f.Raw, e.FieldsV1.Raw) {
+				e.FieldsV1 = f
+				break
+			}
+		}
+	}
 }
 
 // namespacePending: a namespace stays while its spec.finalizers are not done.

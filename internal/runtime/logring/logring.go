@@ -118,8 +118,10 @@ func (b *Buffer) max() int {
 
 func (b *Buffer) appendLocked(l line) {
 	if b.n == len(b.lines) {
-		// grow the ring, oldest first
-		nl := make([]line, max(8, 2*len(b.lines)))
+		// grow the ring, oldest first; from one line, since most
+		// containers (every sim container) print one or a few, and a
+		// ring of eight cost 384 bytes a container
+		nl := make([]line, max(1, 2*len(b.lines)))
 		for i := 0; i < b.n; i++ {
 			nl[i] = b.lines[(b.head+i)%len(b.lines)]
 		}

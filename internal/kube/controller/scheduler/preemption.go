@@ -107,6 +107,7 @@ func (s *Scheduler) preempt(ctx context.Context, p *corev1.Pod, plan *preemption
 			continue
 		}
 		upd := vp.DeepCopy()
+		upd.ManagedFields = nil // the shared informer's pods keep them; the write needs none
 		upd.Status.Conditions = append(upd.Status.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
 			Reason: "PreemptionByScheduler", Message: Name + ": preempting to accommodate a higher priority pod", LastTransitionTime: now})
 		if _, err := s.client.CoreV1().Pods(v.ns).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
@@ -125,6 +126,7 @@ func (s *Scheduler) preempt(ctx context.Context, p *corev1.Pod, plan *preemption
 		return
 	}
 	upd := cur.DeepCopy()
+	upd.ManagedFields = nil
 	upd.Status.NominatedNodeName = plan.node
 	if _, err := s.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
 		s.log.Debug("nominating", "pod", p.Namespace+"/"+p.Name, "err", err)

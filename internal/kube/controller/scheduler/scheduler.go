@@ -636,6 +636,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pod *corev1.Pod, msg stri
 		s.recorder.Eventf(pod, corev1.EventTypeWarning, "FailedScheduling", "%s", msg)
 	}
 	upd := pod.DeepCopy()
+	upd.ManagedFields = nil // the shared informer's pods keep them; the write needs none
 	cond := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
 		Message: msg, LastTransitionTime: metav1.NewTime(time.Now().Truncate(time.Second))}
 	replaced := false
