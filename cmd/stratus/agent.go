@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	bootstraputil "k8s.io/cluster-bootstrap/token/util"
@@ -34,6 +35,7 @@ func newAgentCmd() *cobra.Command {
 		token, name, runtime, caFile, addr, internalIP string
 		proxy                                          bool
 		certLifetime                                   time.Duration
+		certDir                                        string
 	}
 	cmd := &cobra.Command{
 		Use:   "agent --server URL[,URL…] --token T",
@@ -47,8 +49,8 @@ serves container logs to the API server on --addr, which must be reachable
 from the server (the default, loopback, suits an agent on the same host).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(o.servers) == 0 || o.token == "" {
-				return errors.New("--server and --token are required (stratus up prints both)")
+			if len(o.servers) == 0 {
+				return errors.New("--server is required, and --token the first time (stratus up prints both)")
 			}
 			if o.name == "" {
 				h, err := os.Hostname()
@@ -56,6 +58,13 @@ from the server (the default, loopback, suits an agent on the same host).`,
 					return errors.New("no --name given and the host name is unknown")
 				}
 				o.name = strings.ToLower(h)
+			}
+			if o.certDir == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return fmt.Errorf("no --cert-dir given and no home directory: %w", err)
+				}
+				o.certDir = filepath.Join(home, ".stratus", "agents", o.name, "pki")
 			}
 			if o.certLifetime != 0 && o.certLifetime < 10*time.Minute {
 				return fmt.Errorf("--client-certificate-lifetime %v: at least 10m (the least a certificate signing request may ask for)", o.certLifetime)
@@ -78,33 +87,49 @@ from the server (the default, loopback, suits an agent on the same host).`,
 			}
 			cfg := servers.Config(&rest.Config{BearerToken: o.token, UserAgent: "stratus-agent/" + o.name, QPS: 50, Burst: 100,
 				TLSClientConfig: rest.TLSClientConfig{CAFile: o.caFile}})
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			// Reachable is any answer: the bootstrap token may be gone
+			// by now, and is not needed when the node has its certificate.
+			anonCfg := rest.CopyConfig(cfg) // servers' failover kept
+			anonCfg.BearerToken = ""
+			anon, err := kubernetes.NewForConfig(anonCfg)
+			if err != nil {
+				return fmt.Errorf("agent: %w", err)
+			}
+			if _, err := anon.Discovery().ServerVersion(); err != nil && !apierrors.IsUnauthorized(err) && !apierrors.IsForbidden(err) {
+				return fmt.Errorf("agent: cannot reach %s (with --ca-file %q): %w", strings.Join(servers.URLs(), ", "), o.caFile, err)
+			}
+			var rotation *nodeauth.Rotation
 			cs, err := kubernetes.NewForConfig(cfg)
 			if err != nil {
 				return fmt.Errorf("agent: %w", err)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			if _, err := cs.Discovery().ServerVersion(); err != nil {
-				return fmt.Errorf("agent: cannot reach %s (with --ca-file %q): %w", strings.Join(servers.URLs(), ", "), o.caFile, err)
-			}
-			var rotation *nodeauth.Rotation
-			if bootstraputil.IsValidBootstrapToken(o.token) {
-				// A bootstrap token is good only for joining: exchange it
-				// for this node's client certificate, as a kubelet does.
+			if o.token == "" || bootstraputil.IsValidBootstrapToken(o.token) {
+				// As a kubelet: the node's client certificate from
+				// --cert-dir, else a bootstrap token (good only for
+				// joining) exchanged for one, kept there; renewed before
+				// it expires, each renewal kept there too.
 				jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-				creds, err := nodeauth.Join(jctx, cfg, o.name, o.certLifetime)
+				var joined bool
+				rotation, joined, err = nodeauth.Open(jctx, cfg, o.name, o.certDir, o.certLifetime)
 				cancel()
 				if err != nil {
 					return fmt.Errorf("agent: join: %w", err)
 				}
-				// and renews it before it expires, as a kubelet does.
-				if rotation, err = nodeauth.NewRotation(cfg, o.name, creds, o.certLifetime); err != nil {
-					return fmt.Errorf("agent: %w", err)
-				}
 				if cs, err = kubernetes.NewForConfig(rotation.Config()); err != nil {
 					return fmt.Errorf("agent: %w", err)
 				}
-				log.Info("joined with a bootstrap token", "user", "system:node:"+o.name, "certificate expires", creds.Expiry())
+				if _, err := cs.Discovery().ServerVersion(); err != nil {
+					return fmt.Errorf("agent: the server refuses the node certificate in %s (issued by another cluster? remove it and join with a token): %w", o.certDir, err)
+				}
+				how := "kept certificate"
+				if joined {
+					how = "bootstrap token"
+				}
+				log.Info("node identity", "user", "system:node:"+o.name, "from", how, "dir", o.certDir, "certificate expires", rotation.Expiry())
+			} else if _, err := cs.Discovery().ServerVersion(); err != nil {
+				return fmt.Errorf("agent: cannot reach %s (with --ca-file %q): %w", strings.Join(servers.URLs(), ", "), o.caFile, err)
 			}
 			rt, rtName, err := instance.OpenRuntime(ctx, o.runtime, "stratus-agent-"+o.name, log)
 			if err != nil {
@@ -131,7 +156,8 @@ from the server (the default, loopback, suits an agent on the same host).`,
 	lf.register(cmd)
 	f := cmd.Flags()
 	f.StringSliceVar(&o.servers, "server", nil, "URL of a stratus Kubernetes API (https://host:6443); several servers of one cluster: repeat it or separate them with commas")
-	f.StringVar(&o.token, "token", "", "join token printed by 'stratus up'")
+	f.StringVar(&o.token, "token", "", "join token printed by 'stratus up' (a bootstrap token is needed only until the node's certificate is in --cert-dir)")
+	f.StringVar(&o.certDir, "cert-dir", "", "directory of the node's client certificate and key, kept across restarts as the kubelet's (default: ~/.stratus/agents/NAME/pki)")
 	f.StringVar(&o.name, "name", "", "node name (default: this host's name)")
 	f.StringVar(&o.runtime, "runtime", "auto", instance.RuntimeFlagHelp)
 	f.StringVar(&o.caFile, "ca-file", "", "CA certificate of the server (default: ~/.stratus/kube/ca.crt for a server on this host)")

@@ -59,7 +59,7 @@ func TestAgentJoins(t *testing.T) {
 
 	dead := "https://" + freeAddr(t) // nothing listens there
 	agent := exec.Command(stratusBinary(t), "agent", "--server", dead+","+st.KubeURL, "--token", st.JoinToken,
-		"--name", "joined-node", "--runtime", "sim", "--ca-file", filepath.Join(dir, "kube", "ca.crt"))
+		"--cert-dir", t.TempDir(), "--name", "joined-node", "--runtime", "sim", "--ca-file", filepath.Join(dir, "kube", "ca.crt"))
 	var out strings.Builder
 	agent.Stdout, agent.Stderr = &out, &out
 	if err := agent.Start(); err != nil {
@@ -94,7 +94,7 @@ func TestAgentJoins(t *testing.T) {
 
 	// A wrong token is refused.
 	bad := exec.Command(stratusBinary(t), "agent", "--server", st.KubeURL, "--token", "wrong",
-		"--name", "intruder", "--runtime", "sim", "--ca-file", filepath.Join(dir, "kube", "ca.crt"))
+		"--cert-dir", t.TempDir(), "--name", "intruder", "--runtime", "sim", "--ca-file", filepath.Join(dir, "kube", "ca.crt"))
 	if b, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(b), "provide credentials") {
 		t.Fatalf("agent with a wrong token: err=%v\n%s", err, b)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,8 +29,10 @@ func subresourceVerbs(sub string) metav1.Verbs {
 	switch sub {
 	case "log":
 		return metav1.Verbs{"get"}
-	case "binding", "eviction":
+	case "binding", "eviction", "token":
 		return metav1.Verbs{"create"}
+	case "attach", "exec", "portforward":
+		return metav1.Verbs{"create", "get"}
 	case "finalize":
 		return metav1.Verbs{"update"}
 	}
@@ -46,8 +49,36 @@ func subresourceKind(r *registry.Resource, sub string) (group, version, kind str
 		return "policy", "v1", "Eviction"
 	case "log":
 		return "", "v1", "Pod"
+	case "attach":
+		return "", "v1", "PodAttachOptions"
+	case "exec":
+		return "", "v1", "PodExecOptions"
+	case "portforward":
+		return "", "v1", "PodPortForwardOptions"
+	case "token":
+		return "authentication.k8s.io", "v1", "TokenRequest"
 	}
 	return r.Group, r.Version, r.Kind
+}
+
+// discoverySubresources are r's subresources as discovery lists them,
+// sorted as kube-apiserver's installer sorts its paths: the stored ones
+// and those the server answers apart from the registry (pods' exec,
+// attach and portforward, streamed to the node; serviceaccounts' token,
+// the TokenRequest API). The proxy subresources (pods, services and
+// nodes) are not served, so not listed.
+func discoverySubresources(r *registry.Resource) []string {
+	subs := slices.Clone(r.Subresources)
+	if r.Group == "" && r.Version == "v1" {
+		switch r.Name {
+		case "pods":
+			subs = append(subs, "attach", "exec", "portforward")
+		case "serviceaccounts":
+			subs = append(subs, "token")
+		}
+	}
+	slices.Sort(subs)
+	return slices.Compact(subs)
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, contentType string, v any) {
@@ -193,7 +224,7 @@ func (s *Server) serveResourceList(w http.ResponseWriter, _ *http.Request, gv sc
 			Name: r.Name, SingularName: r.Singular, Namespaced: r.Namespaced, Kind: r.Kind,
 			Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
 		})
-		for _, sub := range r.Subresources {
+		for _, sub := range discoverySubresources(r) {
 			g, v, k := subresourceKind(r, sub)
 			ar := metav1.APIResource{Name: r.Name + "/" + sub, Namespaced: r.Namespaced, Kind: k, Verbs: subresourceVerbs(sub)}
 			if g != r.Group || v != r.Version {
@@ -232,7 +263,7 @@ func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
 					Resource: r.Name, ResponseKind: &metav1.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind},
 					Scope: scope, SingularResource: r.Singular, Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
 				}
-				for _, sub := range r.Subresources {
+				for _, sub := range discoverySubresources(r) {
 					g, ver, k := subresourceKind(r, sub)
 					rd.Subresources = append(rd.Subresources, apidiscoveryv2.APISubresourceDiscovery{
 						Subresource: sub, ResponseKind: &metav1.GroupVersionKind{Group: g, Version: ver, Kind: k}, Verbs: subresourceVerbs(sub),

@@ -68,7 +68,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.auth.authn.Authenticate(r)
-	if u == nil && err == nil {
+	if u == nil && err == nil && !s.opts.NoAnonymous {
 		// No credentials at all: the anonymous user, allowed what RBAC
 		// grants system:unauthenticated (/version, the health checks),
 		// as kube-apiserver with --anonymous-auth (its default).

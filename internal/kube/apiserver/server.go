@@ -63,6 +63,11 @@ type Options struct {
 	// (kube-apiserver's --event-ttl); 0 means DefaultEventTTL (1 h),
 	// negative keeps Events forever.
 	EventTTL time.Duration
+	// NoAnonymous refuses requests without credentials with 401, as
+	// kube-apiserver --anonymous-auth=false; by default they are
+	// system:anonymous in system:unauthenticated, allowed what RBAC grants
+	// that group (the health checks and /version).
+	NoAnonymous bool
 	// Wrap, when set, wraps the handler the HTTPS listener serves (not the
 	// in-process clients'): stratus's fault API injects faults there.
 	Wrap func(http.Handler) http.Handler

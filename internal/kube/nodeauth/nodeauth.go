@@ -3,7 +3,10 @@
 // certificates API for a client certificate as system:node:NAME in
 // system:nodes, waits for the controller manager to approve and sign it,
 // and returns a client configuration that uses the certificate; Rotation
-// then renews it before it expires. It is a client of the Kubernetes API.
+// then renews it before it expires. Open keeps the certificate and its
+// renewals in a directory as the kubelet does (client-go's FileStore), so
+// a restarted node needs its bootstrap token only when it has no valid
+// certificate. It is a client of the Kubernetes API.
 package nodeauth
 
 import (

@@ -39,6 +39,7 @@ type Rotation struct {
 	config    *rest.Config
 	dialer    *connrotation.Dialer
 	manager   certificate.Manager
+	disk      certificate.Store // Open's directory; nil: memory only
 
 	mu   sync.RWMutex
 	cert *tls.Certificate
@@ -111,12 +112,18 @@ func (r *Rotation) Current() (*tls.Certificate, error) {
 	return r.cert, nil
 }
 
-// Update implements certificate.Store: the new pair becomes current, and
-// connections made with the old one are closed.
+// Update implements certificate.Store: the new pair is kept on disk (when
+// Open gave a directory) and becomes current, and connections made with
+// the old one are closed.
 func (r *Rotation) Update(certPEM, keyPEM []byte) (*tls.Certificate, error) {
 	c, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, err
+	}
+	if r.disk != nil {
+		if _, err := r.disk.Update(certPEM, keyPEM); err != nil {
+			return nil, err
+		}
 	}
 	if c.Leaf == nil {
 		if c.Leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {

@@ -90,3 +90,55 @@ func TestStopEscalatesToKill(t *testing.T) {
 		t.Fatal("killed before the grace period")
 	}
 }
+
+// TestExecTTY: exec with TTY runs on a terminal of its own (kubectl exec
+// -it): the command sees a terminal on stdin and stdout, of the size the
+// client sent, input is echoed by the terminal, and stderr comes on the
+// one output stream; without TTY there is none.
+func TestExecTTY(t *testing.T) {
+	rt := New(Options{Dir: t.TempDir()})
+	defer rt.Close()
+	ctx := context.Background()
+	st, err := rt.Start(ctx, runtime.ContainerSpec{PodName: "ttypod", Name: "c", Command: []string{"sleep", "60"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rt.Stop(ctx, st.ID, time.Second) }()
+	script := `if [ -t 0 ] && [ -t 1 ]; then echo terminal; else echo none; fi; stty size; read line; echo "got $line" >&2; exit 3`
+	for _, c := range []struct {
+		name     string
+		tty      bool
+		code     int
+		want     []string
+		wantNone []string
+	}{
+		{"tty", true, 3, []string{"terminal", "30 100", "hello\r\n", "got hello"}, []string{"none"}},
+		{"no tty", false, 3, []string{"none"}, []string{"terminal", "30 100"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resize := make(chan runtime.TermSize, 1)
+			resize <- runtime.TermSize{Width: 100, Height: 30}
+			close(resize)
+			var out, errOut strings.Builder
+			code, err := rt.Exec(ctx, st.ID, []string{"sh", "-c", script}, runtime.Streams{
+				Stdin: strings.NewReader("hello\n"), Stdout: &out, Stderr: &errOut, TTY: c.tty, Resize: resize})
+			if err != nil || code != c.code {
+				t.Fatalf("exit %d, %v; want %d (output %q, stderr %q)", code, err, c.code, out.String(), errOut.String())
+			}
+			all := out.String() + errOut.String()
+			for _, w := range c.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output %q lacks %q", out.String(), w)
+				}
+			}
+			for _, w := range c.wantNone {
+				if strings.Contains(all, w) {
+					t.Errorf("output %q has %q", all, w)
+				}
+			}
+			if c.tty && errOut.Len() > 0 {
+				t.Errorf("stderr apart from the terminal: %q", errOut.String())
+			}
+		})
+	}
+}

@@ -8,13 +8,16 @@ import (
 	osexec "os/exec"
 	"time"
 
+	"github.com/creack/pty"
+
 	"github.com/stratus-cloud/stratus/internal/runtime"
 )
 
 // Exec implements runtime.Runtime: the command runs as a host process
-// beside the container's, in its working dir with its env. There is no
-// terminal: with TTY the output is merged into stdout and resizes are
-// ignored (no pty is allocated).
+// beside the container's, in its working dir with its env. With TTY it
+// runs on a pseudo-terminal of its own (github.com/creack/pty), as
+// `kubectl exec -it` expects: one output stream, line discipline and echo
+// by the terminal, and resizes applied to it.
 func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, s runtime.Streams) (int, error) {
 	c, err := r.get(id)
 	if err != nil {
@@ -40,6 +43,9 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, s runtime.S
 		x.Stderr = s.Stdout
 	}
 	x.WaitDelay = 2 * time.Second
+	if s.TTY {
+		return execTTY(x, s)
+	}
 	var stdin io.WriteCloser
 	if s.Stdin != nil {
 		if stdin, err = x.StdinPipe(); err != nil {
@@ -62,7 +68,57 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, s runtime.S
 			_ = stdin.Close()
 		}()
 	}
-	err = x.Wait()
+	return exitCode(x.Wait())
+}
+
+// execTTY runs x on a new pseudo-terminal: s.Stdin is its keyboard,
+// s.Stdout its screen, s.Resize its size. It ends when x does, once the
+// terminal's output is read to the end.
+func execTTY(x *osexec.Cmd, s runtime.Streams) (int, error) {
+	x.Stdin, x.Stdout, x.Stderr = nil, nil, nil
+	tty, err := pty.Start(x)
+	if err != nil {
+		return 0, fmt.Errorf("exec runtime: %w", err)
+	}
+	defer tty.Close()
+	if s.Resize != nil {
+		// The size the client sent first (kubectl sends it at once)
+		// applies before any input is read.
+		select {
+		case sz, ok := <-s.Resize:
+			if ok {
+				_ = pty.Setsize(tty, &pty.Winsize{Cols: sz.Width, Rows: sz.Height})
+			}
+		default:
+		}
+		go func() {
+			for sz := range s.Resize {
+				_ = pty.Setsize(tty, &pty.Winsize{Cols: sz.Width, Rows: sz.Height})
+			}
+		}()
+	}
+	if s.Stdin != nil {
+		go func() { _, _ = io.Copy(tty, s.Stdin) }()
+	}
+	out := make(chan struct{})
+	go func() {
+		defer close(out)
+		w := s.Stdout
+		if w == nil {
+			w = io.Discard
+		}
+		_, _ = io.Copy(w, tty) // ends with EIO once the process and its children closed the terminal
+	}()
+	code, err := exitCode(x.Wait())
+	select {
+	case <-out:
+	case <-time.After(2 * time.Second): // a child kept the terminal open
+	}
+	return code, err
+}
+
+// exitCode is the exit code of a command's Wait error, as kubelet's.
+func exitCode(err error) (int, error) {
 	var ee *osexec.ExitError
 	switch {
 	case err == nil:

@@ -29,6 +29,8 @@ type Options struct {
 	// ServiceCIDR is apiserver.Options.ServiceCIDR (a test that runs the
 	// service proxy takes it from a claimed netslot).
 	ServiceCIDR netip.Prefix
+	// NoAnonymous is apiserver.Options.NoAnonymous.
+	NoAnonymous bool
 }
 
 // Start starts a server and registers its shutdown with t.Cleanup.
@@ -48,7 +50,7 @@ func StartWith(t testing.TB, o Options) *apiserver.Server {
 		dir = t.TempDir()
 	}
 	srv, err := apiserver.New(apiserver.Options{Store: st, DataDir: dir, Addr: "127.0.0.1:0",
-		Log: slog.New(slog.DiscardHandler), EventTTL: o.EventTTL, ServiceCIDR: o.ServiceCIDR})
+		Log: slog.New(slog.DiscardHandler), EventTTL: o.EventTTL, ServiceCIDR: o.ServiceCIDR, NoAnonymous: o.NoAnonymous})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,7 +24,7 @@ import (
 // certificate manager does (new CSRs as the node itself, signed by
 // kube-apiserver-client-kubelet), and goes on working with the new one
 // after the first has expired: its lease is renewed, its watches go on,
-// and it is still system:node:n1. The signer issues 20-second
+// and it is still system:node:n1; each renewal is kept in its directory. The signer issues 20-second
 // certificates.
 func TestNodeCertificateRotation(t *testing.T) {
 	const lifetime = 20 * time.Second
@@ -29,17 +32,14 @@ func TestNodeCertificateRotation(t *testing.T) {
 	ctx := context.Background()
 	jctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	creds, err := nodeauth.Join(jctx, bootCfg, "n1", 0)
+	dir := t.TempDir()
+	rot, _, err := nodeauth.Open(jctx, bootCfg, "n1", dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := creds.Expiry()
+	first := rot.Expiry()
 	if first.After(time.Now().Add(lifetime)) {
 		t.Fatalf("first certificate expires %v, want within %v", first, lifetime)
-	}
-	rot, err := nodeauth.NewRotation(bootCfg, "n1", creds, 0)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if err := rot.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -71,6 +71,18 @@ func TestNodeCertificateRotation(t *testing.T) {
 	}
 	if rot.Expiry().Sub(first) > 3*lifetime {
 		t.Errorf("renewed certificate expires %v, the first %v: not a new one of the signer's lifetime", rot.Expiry(), first)
+	}
+	// The renewal was kept in the directory, as the kubelet keeps it.
+	kept, err := tls.LoadX509KeyPair(filepath.Join(dir, nodeauth.ClientPairName+"-current.pem"), filepath.Join(dir, nodeauth.ClientPairName+"-current.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(kept.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !leaf.NotAfter.After(first) {
+		t.Errorf("kept certificate expires %v, the first %v: the renewal was not kept", leaf.NotAfter, first)
 	}
 	who, err := node.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil || who.Status.UserInfo.Username != "system:node:n1" {

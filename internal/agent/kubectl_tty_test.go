@@ -1,0 +1,118 @@
+package agent
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
+	rtexec "github.com/stratus-cloud/stratus/internal/runtime/exec"
+	"github.com/stratus-cloud/stratus/internal/testenv"
+)
+
+// TestKubectlExecTTYExecRuntime: `kubectl exec -it` from a terminal into a
+// pod of the exec runtime gets a terminal of the terminal's size (kubectl
+// sends it; the runtime allocates a pty), its typed input echoed and
+// answered, with kubectl 1.27, 1.29 and 1.33 (SPDY and WebSocket).
+func TestKubectlExecTTYExecRuntime(t *testing.T) {
+	srv := apiservertest.Start(t)
+	cs, err := kubernetes.NewForConfig(apiservertest.RESTConfig(t, srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := rtexec.New(rtexec.Options{Dir: t.TempDir()})
+	t.Cleanup(func() { _ = rt.Close() })
+	a, err := New(Options{Client: cs, NodeName: "n1", Runtime: rt,
+		Certs: LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Stop(ctx)
+	})
+	ctx := context.Background()
+	n, err := cs.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Spec.PodCIDR = "127.128.8.0/24"
+	if _, err := cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "host", Namespace: "default"},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "sleep", Command: []string{"sleep", "300"}}}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, "the pod running", func() bool {
+		p, err := cs.CoreV1().Pods("default").Get(ctx, "host", metav1.GetOptions{})
+		if err == nil && p.Status.Phase != corev1.PodRunning {
+			t.Logf("pod: %s %+v", p.Status.Phase, p.Status.ContainerStatuses)
+		}
+		return err == nil && p.Status.Phase == corev1.PodRunning
+	})
+	script := `[ -t 0 ] && [ -t 1 ] && echo on-a-terminal; stty size; read line; echo "typed:$line"`
+	for _, v := range []string{"1.27", "1.29", "1.33"} {
+		t.Run(v, func(t *testing.T) {
+			k := &kctl{t: t, bin: kubectlBin(t, v), home: t.TempDir(), cfg: srv.KubeconfigPath(), dir: t.TempDir()}
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			cmd := k.cmd(cctx, "", "exec", "-it", "host", "--", "sh", "-c", script)
+			term, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer term.Close()
+			var mu sync.Mutex
+			var seen strings.Builder
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				b := make([]byte, 4096)
+				for {
+					n, err := term.Read(b)
+					mu.Lock()
+					seen.Write(b[:n])
+					mu.Unlock()
+					if err != nil {
+						return // EIO once kubectl exits
+					}
+				}
+			}()
+			output := func() string {
+				mu.Lock()
+				defer mu.Unlock()
+				return seen.String()
+			}
+			// Type once the remote shell has told its size (it then
+			// reads the line).
+			testenv.Eventually(t, 20*time.Second, "the remote terminal's size", func() bool { return strings.Contains(output(), "30 100") })
+			if _, err := term.Write([]byte("hello\r")); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			<-done
+			got := output()
+			if err != nil {
+				t.Fatalf("kubectl exec -it: %v\n%s", err, got)
+			}
+			for _, w := range []string{"on-a-terminal", "30 100", "typed:hello"} {
+				if !strings.Contains(got, w) {
+					t.Errorf("kubectl exec -it output %q lacks %q", got, w)
+				}
+			}
+		})
+	}
+}
