@@ -77,6 +77,7 @@ type index struct {
 	settings         *table[Setting]
 	snapPolicies     *table[SnapshotPolicy]
 	alerts           *table[Alert]
+	vpcOfferings     *table[VPCOffering]
 	// ruleIdx holds the derived lookups of rules and static NAT.
 	ruleIdx *ruleIndex
 
@@ -160,6 +161,7 @@ func newIndex() *index {
 		settings:         newTable(KindSetting, "settings", func(v *Setting) string { return v.ID }, func(v *Setting) int64 { return v.Seq }),
 		snapPolicies:     newTable(KindSnapshotPolicy, "snapshotpolicies", func(v *SnapshotPolicy) string { return v.ID }, func(v *SnapshotPolicy) int64 { return v.Seq }),
 		alerts:           newTable(KindAlert, "alerts", func(v *Alert) string { return v.ID }, func(v *Alert) int64 { return v.Seq }),
+		vpcOfferings:     newTable(KindVPCOffering, "vpcofferings", func(v *VPCOffering) string { return v.ID }, func(v *VPCOffering) int64 { return v.Seq }),
 		ruleIdx:          newRuleIndex(),
 		apiKeys:          map[string]string{},
 		claimed:          map[string]map[uint32]int64{},
@@ -190,7 +192,8 @@ func newIndex() *index {
 	}{ix.zones, ix.pods, ix.clusters, ix.hosts, ix.serviceOfferings, ix.diskOfferings, ix.networkOfferings,
 		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
 		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots, ix.vpcs, ix.aclLists, ix.aclItems,
-		ix.vpnCustGateways, ix.vpnGateways, ix.vpnConnections, ix.remoteVPNs, ix.vpnUsers, ix.projects, ix.invitations, ix.settings, ix.snapPolicies, ix.alerts} {
+		ix.vpnCustGateways, ix.vpnGateways, ix.vpnConnections, ix.remoteVPNs, ix.vpnUsers, ix.projects, ix.invitations, ix.settings, ix.snapPolicies, ix.alerts,
+		ix.vpcOfferings} {
 		m.setTombs(ix.tombs)
 		ix.mirrors[m.segment()] = m
 	}
@@ -224,7 +227,8 @@ func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
 		maxSeq(ix.rules), maxSeq(ix.secondaryIPs), maxSeq(ix.removedVMs), maxSeq(ix.snapshots), maxSeq(ix.affinityGroups), maxSeq(ix.vmSnapshots),
 		maxSeq(ix.vpcs), maxSeq(ix.aclLists), maxSeq(ix.aclItems),
 		maxSeq(ix.vpnCustGateways), maxSeq(ix.vpnGateways), maxSeq(ix.vpnConnections), maxSeq(ix.remoteVPNs), maxSeq(ix.vpnUsers),
-		maxSeq(ix.projects), maxSeq(ix.invitations), maxSeq(ix.settings), maxSeq(ix.snapPolicies), maxSeq(ix.alerts), ix.seqStored)
+		maxSeq(ix.projects), maxSeq(ix.invitations), maxSeq(ix.settings), maxSeq(ix.snapPolicies), maxSeq(ix.alerts),
+		maxSeq(ix.vpcOfferings), ix.seqStored)
 	// Nothing is reserved yet: the first nextSeq reserves a block.
 	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
 	return res.Rev, nil
