@@ -140,9 +140,9 @@ type serviceCapabilityView struct {
 }
 
 type supportedServiceView struct {
-	Name       string                `json:"name"`
-	Provider   []serviceProviderView `json:"provider"`
-	Capability []serviceCapabilityView      `json:"capability"`
+	Name       string                  `json:"name"`
+	Provider   []serviceProviderView   `json:"provider"`
+	Capability []serviceCapabilityView `json:"capability"`
 }
 
 // supportedServices are the services the simulated providers offer, with
