@@ -423,6 +423,8 @@ type PublicIP struct {
 	// VPCID is the VPC an address belongs to (its source NAT address, or
 	// one acquired with vpcid).
 	VPCID string `json:"vpcId,omitempty"`
+	// Hidden: updateIpAddress fordisplay=false.
+	Hidden bool `json:"hidden,omitempty"`
 	Owner
 }
 

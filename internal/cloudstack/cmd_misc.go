@@ -12,7 +12,7 @@ import (
 func commands() []*command {
 	var all []*command
 	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), snapshotPolicyCommands(), vmSnapshotCommands(), templateCommands(), imageCommands(), offeringCommands(), accountStateCommands(), affinityCommands(), vpcCommands(), vpnCommands(), securityCommands(), accountCommands(), projectCommands(), adminCommands(), miscCommands(),
-		netOfferingCommands()} {
+		netOfferingCommands(), netUpdateCommands()} {
 		all = append(all, group...)
 	}
 	return all

@@ -785,7 +785,7 @@ type publicIPView struct {
 
 func publicIPOf(r cloud.Reader, p *cloud.PublicIP) publicIPView {
 	v := publicIPView{ID: p.ID, IPAddress: p.Address, Allocated: date(p.Allocated), ZoneID: p.ZoneID, IsSourceNAT: p.SourceNAT,
-		IsStaticNAT: p.StaticNAT, ForVirtualNetwork: true, ForDisplay: true, VLANName: p.VLAN, AssociatedNetworkID: p.NetworkID,
+		IsStaticNAT: p.StaticNAT, ForVirtualNetwork: true, ForDisplay: !p.Hidden, VLANName: p.VLAN, AssociatedNetworkID: p.NetworkID,
 		State: p.State, VirtualMachineID: p.VMID, VMIPAddress: p.VMIP, Tags: tagsOf(r, p.ID), ownerView: owner(r, p.Owner)}
 	if vpc, ok := r.VPC(p.VPCID); ok {
 		v.VPCID, v.VPCName = vpc.ID, vpc.Name
