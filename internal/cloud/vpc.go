@@ -409,6 +409,7 @@ func (ix *index) dropVPC(b *batch, v *VPC) {
 	for _, t := range ix.tags.byGroup(v.ID) {
 		del(b, ix.tags, t.ID)
 	}
+	ix.dropPrivateGateways(b, v.ID)
 	del(b, ix.vpcs, v.ID)
 }
 
