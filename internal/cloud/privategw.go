@@ -300,7 +300,9 @@ func (ix *index) existsPrivateGateway(k Kind, id string) bool {
 func (r Reader) PrivateGateways() []*PrivateGateway { return r.ix.privateGateways.all() }
 
 // PrivateGateway looks a private gateway up by id.
-func (r Reader) PrivateGateway(id string) (*PrivateGateway, bool) { return r.ix.privateGateways.get(id) }
+func (r Reader) PrivateGateway(id string) (*PrivateGateway, bool) {
+	return r.ix.privateGateways.get(id)
+}
 
 // StaticRoutes returns every static route in creation order.
 func (r Reader) StaticRoutes() []*StaticRoute { return r.ix.staticRoutes.all() }
