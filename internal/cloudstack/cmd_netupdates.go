@@ -5,8 +5,8 @@ import (
 )
 
 // The small updates of the network family: fordisplay of firewall and
-// egress rules, load balancer policies and public addresses, and a
-// security group's name. customid is accepted and ignored (ids are
+// egress rules, load balancer policies and public addresses, a security
+// group's name, and a network ACL rule's place in its list. customid is accepted and ignored (ids are
 // stratus's own).
 
 func netUpdateCommands() []*command {
@@ -37,6 +37,20 @@ func netUpdateCommands() []*command {
 				p("fordisplay:boolean", "an optional field, whether to the display the IP to the end user or not"), pCustomID},
 			Run: func(rq *request) (any, error) {
 				return asyncJob(rq.h.sim.UpdatePublicIPDisplay(rq.ctx, rq.c, rq.str("id"), rq.optBool("fordisplay"), rq.className()))
+			}},
+		{Name: "moveNetworkAclItem", Async: true, Desc: "Move an ACL rule to a position bettwen two other ACL rules of the same ACL network list", Resp: "networkacl",
+			RespOf: networkACLItemView{},
+			Params: []param{p("id*:string", "The ID of the network ACL rule that is being moved to a new position."),
+				p("previousaclruleid:string", "The ID of the first rule that is right before the new position where the rule being moved is going to be placed. This value can be 'NULL' if the rule is being moved to the first position of the network ACL list."),
+				p("nextaclruleid:string", "The ID of the rule that is right after the new position where the rule being moved is going to be placed. This value can be 'NULL' if the rule is being moved to the last position of the network ACL list."),
+				p("aclconsistencyhash:string", "Md5 hash used to check the consistency of the ACL rule list before applying the ACL rule move."), pCustomID},
+			Run: func(rq *request) (any, error) {
+				it, job, err := rq.h.sim.MoveNetworkACLItem(rq.ctx, rq.c, rq.str("id"), rq.str("previousaclruleid"), rq.str("nextaclruleid"),
+					rq.str("aclconsistencyhash"), rq.className())
+				if err != nil {
+					return nil, err
+				}
+				return AsyncAnswer{ID: it.ID, JobID: job.ID}, nil
 			}},
 		{Name: "updateSecurityGroup", Desc: "Updates a security group", Resp: "securitygroup", RespOf: securityGroupView{},
 			Params: []param{p("id*:uuid:SecurityGroup", "The ID of the security group."), p("name:string", "The new name of the security group."), pCustomID},
