@@ -169,6 +169,18 @@ type NetworkOffering struct {
 	Created         time.Time `json:"created"`
 	// ForVPC marks an offering for VPC tiers (only).
 	ForVPC bool `json:"forVpc,omitempty"`
+	// What createNetworkOffering sets (zero on the data center's own
+	// offerings, whose views derive them): Availability Required or
+	// Optional, NoConserve (conserve mode off), the rates, the router's
+	// service offering, egress allowed by default, persistence, tags.
+	Availability      string `json:"availability,omitempty"`
+	NoConserve        bool   `json:"noConserve,omitempty"`
+	NetworkRate       *int   `json:"networkRate,omitempty"`
+	MaxConnections    *int   `json:"maxConnections,omitempty"`
+	ServiceOfferingID string `json:"serviceOfferingId,omitempty"`
+	EgressAllow       bool   `json:"egressAllow,omitempty"`
+	Persistent        bool   `json:"persistent,omitempty"`
+	Tags              string `json:"tags,omitempty"`
 }
 
 // HasService reports whether the offering provides the named service.
@@ -419,6 +431,8 @@ type PublicIP struct {
 	// VPCID is the VPC an address belongs to (its source NAT address, or
 	// one acquired with vpcid).
 	VPCID string `json:"vpcId,omitempty"`
+	// Hidden: updateIpAddress fordisplay=false.
+	Hidden bool `json:"hidden,omitempty"`
 	Owner
 }
 

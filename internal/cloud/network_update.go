@@ -66,7 +66,7 @@ func (s *Sim) UpdateNetwork(ctx context.Context, c Caller, id string, u NetworkU
 				return nil, notFound(KindNetworkOffering, u.OfferingID)
 			}
 			if off.State != "Enabled" {
-				return nil, Invalid("Network offering %s is not in Enabled state", off.Name)
+				return nil, Invalid("Network offering with specified id is not in Enabled state, can't upgrade to it")
 			}
 			if off.GuestIPType != n.Type || off.ForVPC != (n.VPCID != "") {
 				return nil, Invalid("Can't upgrade from network offering %s to %s; check logs for more information", n.OfferingID, off.ID)

@@ -173,7 +173,7 @@ func (s *Sim) CreateNetwork(ctx context.Context, c Caller, r CreateNetworkReques
 			return notFound(KindNetworkOffering, r.OfferingID)
 		}
 		if off.State != "Enabled" {
-			return Invalid("Network offering %s is not in Enabled state", off.Name)
+			return Invalid("Can't use specified network offering id as its state is not Enabled")
 		}
 		aclID := ""
 		if r.VPCID != "" {

@@ -78,6 +78,9 @@ type index struct {
 	snapPolicies     *table[SnapshotPolicy]
 	alerts           *table[Alert]
 	instanceGroups   *table[InstanceGroup]
+	vpcOfferings     *table[VPCOffering]
+	privateGateways  *table[PrivateGateway]
+	staticRoutes     *table[StaticRoute]
 	// ruleIdx holds the derived lookups of rules and static NAT.
 	ruleIdx *ruleIndex
 
@@ -162,6 +165,9 @@ func newIndex() *index {
 		snapPolicies:     newTable(KindSnapshotPolicy, "snapshotpolicies", func(v *SnapshotPolicy) string { return v.ID }, func(v *SnapshotPolicy) int64 { return v.Seq }),
 		alerts:           newTable(KindAlert, "alerts", func(v *Alert) string { return v.ID }, func(v *Alert) int64 { return v.Seq }),
 		instanceGroups:   newTable(KindInstanceGroup, "instancegroups", func(v *InstanceGroup) string { return v.ID }, func(v *InstanceGroup) int64 { return v.Seq }),
+		vpcOfferings:     newTable(KindVPCOffering, "vpcofferings", func(v *VPCOffering) string { return v.ID }, func(v *VPCOffering) int64 { return v.Seq }),
+		privateGateways:  newTable(KindPrivateGateway, "privategateways", func(v *PrivateGateway) string { return v.ID }, func(v *PrivateGateway) int64 { return v.Seq }),
+		staticRoutes:     newTable(KindStaticRoute, "staticroutes", func(v *StaticRoute) string { return v.ID }, func(v *StaticRoute) int64 { return v.Seq }),
 		ruleIdx:          newRuleIndex(),
 		apiKeys:          map[string]string{},
 		claimed:          map[string]map[uint32]int64{},
@@ -193,7 +199,8 @@ func newIndex() *index {
 		ix.osTypes, ix.templates, ix.domains, ix.accounts, ix.users, ix.vms, ix.volumes, ix.networks,
 		ix.publicIPs, ix.securityGroups, ix.keyPairs, ix.tags, ix.events, ix.jobs, ix.mocks, ix.rules, ix.secondaryIPs, ix.removedVMs, ix.snapshots, ix.affinityGroups, ix.vmSnapshots, ix.vpcs, ix.aclLists, ix.aclItems,
 		ix.vpnCustGateways, ix.vpnGateways, ix.vpnConnections, ix.remoteVPNs, ix.vpnUsers, ix.projects, ix.invitations, ix.settings, ix.snapPolicies, ix.alerts,
-		ix.instanceGroups} {
+		ix.instanceGroups,
+		ix.vpcOfferings, ix.privateGateways, ix.staticRoutes} {
 		m.setTombs(ix.tombs)
 		ix.mirrors[m.segment()] = m
 	}
@@ -228,7 +235,8 @@ func (ix *index) load(ctx context.Context, st store.Store) (int64, error) {
 		maxSeq(ix.vpcs), maxSeq(ix.aclLists), maxSeq(ix.aclItems),
 		maxSeq(ix.vpnCustGateways), maxSeq(ix.vpnGateways), maxSeq(ix.vpnConnections), maxSeq(ix.remoteVPNs), maxSeq(ix.vpnUsers),
 		maxSeq(ix.projects), maxSeq(ix.invitations), maxSeq(ix.settings), maxSeq(ix.snapPolicies), maxSeq(ix.alerts),
-		maxSeq(ix.instanceGroups), ix.seqStored)
+		maxSeq(ix.instanceGroups),
+		maxSeq(ix.vpcOfferings), maxSeq(ix.privateGateways), maxSeq(ix.staticRoutes), ix.seqStored)
 	// Nothing is reserved yet: the first nextSeq reserves a block.
 	ix.seqEnd, ix.seqReserved = ix.seq, ix.seq
 	return res.Rev, nil

@@ -23,18 +23,35 @@ const (
 	KindNetworkACLItem Kind = "NetworkACLItem"
 )
 
-// VPCOffering is one of CloudStack's built-in VPC offerings.
+// VPCOffering is a VPC offering: one of CloudStack's built-in ones, or
+// one a root admin created. A built-in one a root admin changed or
+// deleted is stored under its own id, and the stored copy wins.
 type VPCOffering struct {
-	ID          string
-	Name        string
-	DisplayText string
-	IsDefault   bool
-	Redundant   bool
+	ID          string `json:"id"`
+	Seq         int64  `json:"seq"`
+	Name        string `json:"name"`
+	DisplayText string `json:"displayText"`
+	IsDefault   bool   `json:"isDefault,omitempty"`
+	Redundant   bool   `json:"redundant,omitempty"`
 	// Provider is the provider of most services ("VPCVirtualRouter", "Nsx").
-	Provider string
+	Provider string `json:"provider"`
 	// NetworkMode is NATTED or ROUTED for the NSX offerings ("" otherwise).
-	NetworkMode string
-	Services    []string
+	NetworkMode string   `json:"networkMode,omitempty"`
+	Services    []string `json:"services"`
+	// Disabled: updateVPCOffering state=Disabled (createVPC refuses it).
+	Disabled bool `json:"disabled,omitempty"`
+	// Created is zero for the built-in ones (they date from the cloud's
+	// creation); Removed is set once deleted.
+	Created time.Time `json:"created,omitempty"`
+	Removed time.Time `json:"removed,omitempty"`
+}
+
+// State is Enabled or Disabled, as listVPCOfferings shows it.
+func (o *VPCOffering) State() string {
+	if o.Disabled {
+		return "Disabled"
+	}
+	return "Enabled"
 }
 
 // fixedID is the id of a built-in object: a name-based UUID, the same on
@@ -163,6 +180,9 @@ func DefaultACLID(name string) string {
 }
 
 func (ix *index) vpcOffering(id string) (*VPCOffering, bool) {
+	if o, ok := ix.vpcOfferings.get(id); ok {
+		return o, o.Removed.IsZero()
+	}
 	for _, o := range builtinVPCOfferings {
 		if o.ID == id {
 			return o, true
@@ -258,6 +278,9 @@ func (s *Sim) CreateVPC(ctx context.Context, c Caller, r VPCSpec) (*VPC, *Job, e
 		off, ok := ix.vpcOffering(r.OfferingID)
 		if !ok {
 			return notFound(KindVPCOffering, r.OfferingID)
+		}
+		if off.Disabled {
+			return Invalid("Unable to find vpc offering in Enabled state by specified id")
 		}
 		if off.Provider == "Nsx" {
 			return Invalid("Zone %s has no NSX provider; VPC offering %s cannot be used in it", z.Name, off.Name)
@@ -386,6 +409,7 @@ func (ix *index) dropVPC(b *batch, v *VPC) {
 	for _, t := range ix.tags.byGroup(v.ID) {
 		del(b, ix.tags, t.ID)
 	}
+	ix.dropPrivateGateways(b, v.ID)
 	del(b, ix.vpcs, v.ID)
 }
 
@@ -855,8 +879,9 @@ func (ix *index) existsVPC(k Kind, id string) bool {
 
 // Reader access to the VPC family.
 
-// VPCOfferings returns the built-in VPC offerings.
-func (r Reader) VPCOfferings() []*VPCOffering { return builtinVPCOfferings }
+// VPCOfferings returns the VPC offerings not deleted: the built-in ones
+// (as changed), then the ones root admins created.
+func (r Reader) VPCOfferings() []*VPCOffering { return r.ix.activeVPCOfferings() }
 
 // VPCOffering looks a VPC offering up by id.
 func (r Reader) VPCOffering(id string) (*VPCOffering, bool) { return r.ix.vpcOffering(id) }

@@ -839,7 +839,7 @@ func (ix *index) existsVPN(k Kind, id string) bool {
 	case KindVPNUser:
 		return has(ix.vpnUsers, id)
 	}
-	return false
+	return ix.existsPrivateGateway(k, id)
 }
 
 // Reader access to the VPN family.

@@ -12,7 +12,7 @@ import (
 func commands() []*command {
 	var all []*command
 	for _, group := range [][]*command{infraCommands(), vmCommands(), migrateCommands(), networkCommands(), natCommands(), lbCommands(), nicCommands(), storageCommands(), snapshotPolicyCommands(), vmSnapshotCommands(), templateCommands(), imageCommands(), offeringCommands(), accountStateCommands(), affinityCommands(), vpcCommands(), vpnCommands(), securityCommands(), accountCommands(), projectCommands(), adminCommands(), miscCommands(),
-		vmMoreCommands()} {
+		vmMoreCommands(), netOfferingCommands(), netUpdateCommands(), privateGatewayCommands()} {
 		all = append(all, group...)
 	}
 	return all
@@ -198,6 +198,12 @@ func jobResult(r cloud.Reader, j *cloud.Job) json.RawMessage {
 	}
 	if obj == nil {
 		obj = projectJobResult(r, j)
+	}
+	if obj == nil {
+		obj = netOfferingJobResult(r, j)
+	}
+	if obj == nil {
+		obj = privateGatewayJobResult(r, j)
 	}
 	if obj == nil {
 		obj = Success{Success: true}

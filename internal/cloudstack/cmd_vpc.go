@@ -250,7 +250,6 @@ func listVPCOfferings(rq *request) (any, error) {
 	isDef, hasDef := rq.p["isdefault"]
 	services := rq.p.List("supportedservices")
 	return rq.read(func(r cloud.Reader) (any, error) {
-		created := date(r.CreatedAt())
 		return listView(rq, "vpcoffering", r.VPCOfferings(), func(o *cloud.VPCOffering) bool {
 			for _, s := range services {
 				if !containsFold(o.Services, s) {
@@ -258,9 +257,9 @@ func listVPCOfferings(rq *request) (any, error) {
 				}
 			}
 			return rq.match("id", o.ID) && rq.match("name", o.Name) && rq.match("displaytext", o.DisplayText) &&
-				strings.EqualFold(orAll(rq.str("state"), "Enabled"), "Enabled") && (!hasDef || parseBool(isDef) == o.IsDefault) &&
+				strings.EqualFold(orAll(rq.str("state"), o.State()), o.State()) && (!hasDef || parseBool(isDef) == o.IsDefault) &&
 				rq.keyword(o.Name, o.DisplayText)
-		}, func(o *cloud.VPCOffering) vpcOfferingView { return vpcOfferingOf(o, created) })
+		}, func(o *cloud.VPCOffering) vpcOfferingView { return vpcOfferingOf(o, vpcOfferingCreated(r, o)) })
 	})
 }
 
@@ -274,7 +273,7 @@ func containsFold(ss []string, s string) bool {
 }
 
 func vpcOfferingOf(o *cloud.VPCOffering, created string) vpcOfferingView {
-	v := vpcOfferingView{ID: o.ID, Name: o.Name, DisplayText: o.DisplayText, IsDefault: o.IsDefault, State: "Enabled",
+	v := vpcOfferingView{ID: o.ID, Name: o.Name, DisplayText: o.DisplayText, IsDefault: o.IsDefault, State: o.State(),
 		Service: vpcServicesOf(o), ForNSX: o.Provider == "Nsx", NetworkMode: o.NetworkMode, Created: created}
 	return v
 }

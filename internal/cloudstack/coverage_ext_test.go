@@ -41,7 +41,7 @@ func TestUnimplementedCommand(t *testing.T) {
 	var logs lockedBuffer
 	srv := cstest.Start(t, cstest.Options{Metrics: reg, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	cs := cloudstack.NewAsyncClient(srv.URL, srv.APIKey, srv.SecretKey, false)
-	_, err := cs.VPC.ListStaticRoutes(cs.VPC.NewListStaticRoutesParams())
+	_, err := cs.LoadBalancer.ListGlobalLoadBalancerRules(cs.LoadBalancer.NewListGlobalLoadBalancerRulesParams())
 	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "unable to verify user credentials and/or request signature") {
 		t.Fatalf("unimplemented command: %v", err)
 	}
@@ -53,7 +53,7 @@ func TestUnimplementedCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]float64{"listStaticRoutes": 1, "other": 1}
+	want := map[string]float64{"listGlobalLoadBalancerRules": 1, "other": 1}
 	seen := map[string]float64{}
 	for _, mf := range c {
 		if mf.GetName() != "stratus_cloudstack_unimplemented_commands_total" {
@@ -69,9 +69,9 @@ func TestUnimplementedCommand(t *testing.T) {
 		}
 	}
 	if len(seen) != 2 {
-		t.Errorf("series %v, want only listStaticRoutes and other", seen)
+		t.Errorf("series %v, want only listGlobalLoadBalancerRules and other", seen)
 	}
-	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "command=listStaticRoutes") {
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "command=listGlobalLoadBalancerRules") {
 		t.Errorf("no warning naming the command in:\n%s", logs.String())
 	}
 }

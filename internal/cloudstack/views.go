@@ -292,6 +292,8 @@ type networkOfferingView struct {
 	EgressDefaultPolicy  bool                 `json:"egressdefaultpolicy"`
 	SupportsPublicAccess bool                 `json:"supportspublicaccess"`
 	Created              string               `json:"created"`
+	MaxConnections       *int                 `json:"maxconnections,omitempty"`
+	Tags                 string               `json:"tags,omitempty"`
 }
 
 func networkOfferingOf(o *cloud.NetworkOffering) networkOfferingView {
@@ -301,6 +303,14 @@ func networkOfferingOf(o *cloud.NetworkOffering) networkOfferingView {
 	if o.HasService("SourceNat") {
 		v.Availability = "Required"
 	}
+	if o.Availability != "" {
+		v.Availability = o.Availability
+	}
+	if o.NetworkRate != nil {
+		v.NetworkRate = *o.NetworkRate
+	}
+	v.ConserveMode, v.ServiceOfferingID, v.EgressDefaultPolicy, v.IsPersistent, v.Tags = !o.NoConserve, o.ServiceOfferingID, o.EgressAllow, o.Persistent, o.Tags
+	v.MaxConnections = o.MaxConnections
 	v.ForVPC = o.ForVPC
 	for _, s := range o.Services {
 		prov := "VirtualRouter"
@@ -776,7 +786,7 @@ type publicIPView struct {
 
 func publicIPOf(r cloud.Reader, p *cloud.PublicIP) publicIPView {
 	v := publicIPView{ID: p.ID, IPAddress: p.Address, Allocated: date(p.Allocated), ZoneID: p.ZoneID, IsSourceNAT: p.SourceNAT,
-		IsStaticNAT: p.StaticNAT, ForVirtualNetwork: true, ForDisplay: true, VLANName: p.VLAN, AssociatedNetworkID: p.NetworkID,
+		IsStaticNAT: p.StaticNAT, ForVirtualNetwork: true, ForDisplay: !p.Hidden, VLANName: p.VLAN, AssociatedNetworkID: p.NetworkID,
 		State: p.State, VirtualMachineID: p.VMID, VMIPAddress: p.VMIP, Tags: tagsOf(r, p.ID), ownerView: owner(r, p.Owner)}
 	if vpc, ok := r.VPC(p.VPCID); ok {
 		v.VPCID, v.VPCName = vpc.ID, vpc.Name
