@@ -24,6 +24,14 @@ const (
 
 var resourceVerbs = metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 
+// verbsOf is what the main resource of r serves.
+func verbsOf(r *registry.Resource) metav1.Verbs {
+	if r.Verbs != nil {
+		return r.Verbs
+	}
+	return resourceVerbs
+}
+
 func subresourceVerbs(sub string) metav1.Verbs {
 	switch sub {
 	case "log":
@@ -191,7 +199,7 @@ func (s *Server) serveResourceList(w http.ResponseWriter, _ *http.Request, gv sc
 		found = true
 		list.APIResources = append(list.APIResources, metav1.APIResource{
 			Name: r.Name, SingularName: r.Singular, Namespaced: r.Namespaced, Kind: r.Kind,
-			Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
+			Verbs: verbsOf(r), ShortNames: r.ShortNames, Categories: r.Categories,
 		})
 		for _, sub := range r.Subresources {
 			g, v, k := subresourceKind(r, sub)
@@ -230,7 +238,7 @@ func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
 				}
 				rd := apidiscoveryv2.APIResourceDiscovery{
 					Resource: r.Name, ResponseKind: &metav1.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind},
-					Scope: scope, SingularResource: r.Singular, Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
+					Scope: scope, SingularResource: r.Singular, Verbs: verbsOf(r), ShortNames: r.ShortNames, Categories: r.Categories,
 				}
 				for _, sub := range r.Subresources {
 					g, ver, k := subresourceKind(r, sub)
