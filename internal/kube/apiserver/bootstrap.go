@@ -21,7 +21,7 @@ var builtinNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem
 
 // bootstrap creates what a fresh cluster has: the four namespaces, the
 // kubernetes service (first cluster IP) and its endpoints pointing at this
-// server.
+// server, the system priority classes and the component statuses.
 func (s *Server) bootstrap(ctx context.Context, addr *net.TCPAddr) error {
 	nsr := s.reg.Lookup("", "v1", "namespaces")
 	// No managed fields here: tracking needs the apply schema, which is still
@@ -64,7 +64,15 @@ func (s *Server) bootstrap(ctx context.Context, addr *net.TCPAddr) error {
 		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
 	}
 	pcr := s.reg.Lookup("scheduling.k8s.io", "v1", "priorityclasses")
+	csr := s.reg.Lookup("", "v1", "componentstatuses")
 	return together(
+		func() error {
+			var errs []error
+			for _, cs := range registry.ComponentStatuses() {
+				errs = append(errs, s.upsert(ctx, csr, cs, wo))
+			}
+			return errors.Join(errs...)
+		},
 		func() error {
 			var errs []error
 			for _, pc := range registry.SystemPriorityClasses() {

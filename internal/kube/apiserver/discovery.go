@@ -25,6 +25,14 @@ const (
 
 var resourceVerbs = metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 
+// verbsOf is what the main resource of r serves.
+func verbsOf(r *registry.Resource) metav1.Verbs {
+	if r.Verbs != nil {
+		return r.Verbs
+	}
+	return resourceVerbs
+}
+
 func subresourceVerbs(sub string) metav1.Verbs {
 	switch sub {
 	case "log":
@@ -222,7 +230,7 @@ func (s *Server) serveResourceList(w http.ResponseWriter, _ *http.Request, gv sc
 		found = true
 		list.APIResources = append(list.APIResources, metav1.APIResource{
 			Name: r.Name, SingularName: r.Singular, Namespaced: r.Namespaced, Kind: r.Kind,
-			Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
+			Verbs: verbsOf(r), ShortNames: r.ShortNames, Categories: r.Categories,
 		})
 		for _, sub := range discoverySubresources(r) {
 			g, v, k := subresourceKind(r, sub)
@@ -261,7 +269,7 @@ func (s *Server) writeAggregated(w http.ResponseWriter, v string, core bool) {
 				}
 				rd := apidiscoveryv2.APIResourceDiscovery{
 					Resource: r.Name, ResponseKind: &metav1.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind},
-					Scope: scope, SingularResource: r.Singular, Verbs: resourceVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
+					Scope: scope, SingularResource: r.Singular, Verbs: verbsOf(r), ShortNames: r.ShortNames, Categories: r.Categories,
 				}
 				for _, sub := range discoverySubresources(r) {
 					g, ver, k := subresourceKind(r, sub)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,7 +166,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) (verb, resource s
 		ri.namespace = ""
 	}
 	q := r.URL.Query()
-	if ri.verb, ok = s.resourceVerb(r.Method, ri, q); !ok {
+	if ri.verb, ok = s.resourceVerb(r.Method, ri, q); !ok || (ri.subresource == "" && !slices.Contains(verbsOf(ri.res), ri.verb)) {
 		s.writeError(w, newStatus(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, "the server does not allow this method on the requested resource"))
 		return r.Method, ri.resource
 	}

@@ -27,7 +27,7 @@ func (s *Server) openAPISpec() *openapi.Spec {
 		s.openapiGen = gen
 		var rs []openapi.Resource
 		for _, r := range s.reg.All() {
-			or := openapi.Resource{Group: r.Group, Version: r.Version, Name: r.Name, Kind: r.Kind, Namespaced: r.Namespaced, Verbs: resourceVerbs}
+			or := openapi.Resource{Group: r.Group, Version: r.Version, Name: r.Name, Kind: r.Kind, Namespaced: r.Namespaced, Verbs: verbsOf(r)}
 			if r.Custom != nil {
 				defs, err := customDefs(r)
 				if err != nil {

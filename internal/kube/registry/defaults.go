@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -65,6 +66,11 @@ func registerDefaults(s *runtime.Scheme) {
 	s.AddTypeDefaultingFunc(&corev1.PodTemplate{}, func(o interface{}) { defaultPodSpec(&o.(*corev1.PodTemplate).Template.Spec) })
 	s.AddTypeDefaultingFunc(&storagev1.StorageClass{}, func(o interface{}) { defaultStorageClass(o.(*storagev1.StorageClass)) })
 	s.AddTypeDefaultingFunc(&networkingv1.NetworkPolicy{}, func(o interface{}) { defaultNetworkPolicy(o.(*networkingv1.NetworkPolicy)) })
+	s.AddTypeDefaultingFunc(&autoscalingv1.HorizontalPodAutoscaler{}, func(o interface{}) {
+		if h := o.(*autoscalingv1.HorizontalPodAutoscaler); h.Spec.MinReplicas == nil {
+			h.Spec.MinReplicas = ptr.To(int32(1))
+		}
+	})
 	s.AddTypeDefaultingFunc(&autoscalingv2.HorizontalPodAutoscaler{}, func(o interface{}) { defaultHPA(o.(*autoscalingv2.HorizontalPodAutoscaler)) })
 	s.AddTypeDefaultingFunc(&schedulingv1.PriorityClass{}, func(o interface{}) { defaultPriorityClass(o.(*schedulingv1.PriorityClass)) })
 	s.AddTypeDefaultingFunc(&discoveryv1.EndpointSlice{}, func(o interface{}) {

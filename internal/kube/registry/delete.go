@@ -129,7 +129,7 @@ func (st *Storage) Delete(ctx context.Context, r *Resource, ns, name string, opt
 			return DeleteResult{}, st.storeErr(err, r, name)
 		}
 		m.SetResourceVersion(strconv.FormatInt(res.Rev, 10))
-		st.cache.put(key, res.Rev, obj)
+		st.keep(r, key, res.Rev, obj)
 		return DeleteResult{Obj: obj}, nil
 	}
 	return DeleteResult{}, apierrors.NewConflict(r.GroupResource(), name, errors.New("too many concurrent updates"))

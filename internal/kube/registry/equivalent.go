@@ -39,7 +39,18 @@ func (g *Registry) equivalentRegistry() runtime.EquivalentResourceMapper {
 var scaleKind = schema.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}
 
 func newEquivalents(rs []*Resource) runtime.EquivalentResourceRegistry {
-	eq := runtime.NewEquivalentResourceRegistry()
+	// As kube-apiserver's, resources kept in the same storage are the same
+	// objects, across groups too (core/v1 and events.k8s.io/v1 Events).
+	stored := map[schema.GroupResource]string{}
+	for _, r := range rs {
+		stored[r.GroupResource()] = r.storageResource().GroupResource().String()
+	}
+	eq := runtime.NewEquivalentResourceRegistryWithIdentity(func(gr schema.GroupResource) string {
+		if s, ok := stored[gr]; ok {
+			return s
+		}
+		return gr.String()
+	})
 	for _, r := range rs {
 		eq.RegisterKindFor(r.GVR(), "", r.GVK())
 		for _, sub := range r.Subresources {

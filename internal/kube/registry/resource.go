@@ -20,6 +20,9 @@ type Resource struct {
 	Group, Version, Name, Kind, ListKind, Singular string
 	Namespaced                                     bool
 	ShortNames, Categories                         []string
+	// Verbs the main resource serves, when not all eight of a stored
+	// resource (namespaces have no deletecollection).
+	Verbs []string
 	// Subresources served besides the main resource ("status", "scale",
 	// "log", "binding", "finalize").
 	Subresources []string
@@ -57,6 +60,9 @@ type Resource struct {
 	// Custom is set for a custom resource (one version of a CRD): its
 	// objects are unstructured and its strategy is apiextensions-apiserver's.
 	Custom *Custom
+	// StoredAs, when set, is the resource whose objects these are, served
+	// here at another version (versions.go).
+	StoredAs *Resource
 	// DeducedApply: managed fields use a schema deduced from the objects
 	// (lists atomic) since the embedded apply schema lacks the kind (CRDs).
 	DeducedApply bool
@@ -110,7 +116,7 @@ func (r *Resource) FieldManager(sub string) *managedfields.FieldManager {
 			subs = append(subs, "status")
 		}
 		tc := typeConverter()
-		var conv runtime.ObjectConvertor = r.scheme
+		var conv runtime.ObjectConvertor = crossGroup{r.scheme}
 		var creater runtime.ObjectCreater = r.scheme
 		var defaulter runtime.ObjectDefaulter = r.scheme
 		utc := updateConverter()
@@ -220,16 +226,17 @@ func (g *Registry) ByKind(gvk schema.GroupVersionKind) *Resource {
 // for server-side apply.
 func New(c *Codecs) (*Registry, error) {
 	g := &Registry{Codecs: c, byGVR: map[schema.GroupVersionResource]*Resource{}, byGVK: map[schema.GroupVersionKind]*Resource{}}
+	ev, hpa := events(), horizontalPodAutoscalers()
 	g.Resources = []*Resource{
-		configMaps(), endpoints(), events(), limitRanges(), namespaces(), nodes(),
+		componentStatuses(), configMaps(), endpoints(), ev, limitRanges(), namespaces(), nodes(),
 		persistentVolumeClaims(), persistentVolumes(), pods(), podTemplates(),
 		replicationControllers(), resourceQuotas(), secrets(), serviceAccounts(), services(),
 		mutatingWebhookConfigurations(), validatingAdmissionPolicies(), validatingAdmissionPolicyBindings(), validatingWebhookConfigurations(),
 		controllerRevisions(), daemonSets(), deployments(), replicaSets(), statefulSets(),
-		horizontalPodAutoscalers(),
+		hpa, horizontalPodAutoscalersV1(hpa),
 		cronJobs(), jobs(),
 		certificateSigningRequests(),
-		leases(), endpointSlices(),
+		leases(), endpointSlices(), eventsV1(ev),
 		flowSchemas(), priorityLevelConfigurations(),
 		ingressClasses(), ingresses(), ipAddresses(), networkPolicies(), serviceCIDRs(),
 		runtimeClasses(),
@@ -243,6 +250,9 @@ func New(c *Codecs) (*Registry, error) {
 		g.byGVR[r.GVR()] = r
 		g.byGVK[r.GVK()] = r
 		r.scheme = c.Scheme
+		if r.StoredAs != nil {
+			r.bindStored(c.Scheme)
+		}
 	}
 	Prewarm()
 	return g, nil

@@ -51,6 +51,7 @@ func NewStorage(s store.Store, reg *Registry) *Storage {
 // Prefix returns the key prefix of a resource's objects in ns ("" for all
 // namespaces or cluster-scoped), with a trailing slash.
 func Prefix(r *Resource, ns string) string {
+	r = r.storageResource()
 	g := r.Group
 	if g == "" {
 		g = "core"
@@ -138,6 +139,9 @@ func (c *objCache) drop(key string) {
 // Decode returns the object stored in kv with its resourceVersion set. The
 // result is shared: callers must not modify it.
 func (st *Storage) Decode(r *Resource, kv *store.KV) (runtime.Object, error) {
+	if r.StoredAs != nil {
+		return st.decodeOther(r, kv)
+	}
 	gvk := r.GVK()
 	if obj := st.cached(r, kv.Key, kv.ModRev); obj != nil {
 		switch {
@@ -194,6 +198,9 @@ func (st *Storage) cached(r *Resource, key string, rev int64) runtime.Object {
 
 // keep caches obj, the object at key and rev as r reads it.
 func (st *Storage) keep(r *Resource, key string, rev int64, obj runtime.Object) {
+	if r.StoredAs != nil {
+		return // the cache holds objects at the stored version only
+	}
 	if cc := converted(r); cc != nil {
 		cc.keep(key, r.Version, rev, obj)
 		return
@@ -233,6 +240,9 @@ func (st *Storage) encode(r *Resource, obj runtime.Object) ([]byte, error) {
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, err
+	}
+	if r.StoredAs != nil {
+		return st.encodeOther(r, obj)
 	}
 	rv := m.GetResourceVersion()
 	m.SetResourceVersion("")

@@ -531,3 +531,27 @@ func leaseRow(obj runtime.Object, now time.Time) []interface{} {
 	}
 	return []interface{}{l.Name, holder, Age(l.CreationTimestamp, now)}
 }
+
+// componentStatusColumns are kubectl get componentstatuses' (the real
+// server's printer).
+var componentStatusColumns = []metav1.TableColumnDefinition{
+	nameCol(), col("Status", "string", "Status of the component conditions", 0),
+	col("Message", "string", "Message of the component conditions", 0), col("Error", "string", "Error of the component conditions", 0),
+}
+
+func componentStatusRow(obj runtime.Object, _ time.Time) []interface{} {
+	cs := obj.(*corev1.ComponentStatus)
+	status, msg, errText := "Unknown", "", ""
+	for _, c := range cs.Conditions {
+		if c.Type != corev1.ComponentHealthy {
+			continue
+		}
+		status = "Unhealthy"
+		if c.Status == corev1.ConditionTrue {
+			status = "Healthy"
+		}
+		msg, errText = c.Message, c.Error
+		break
+	}
+	return []interface{}{cs.Name, status, msg, errText}
+}
