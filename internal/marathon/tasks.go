@@ -62,6 +62,14 @@ func taskState(p *corev1.Pod) string {
 	case corev1.PodFailed:
 		return TaskFailed
 	}
+	if _, ok := crashed(p); ok && p.Status.Phase == corev1.PodRunning {
+		// It exited and waits for its launch delay (delay.go), also
+		// while its pod is deleted to launch a new task.
+		if exitCode(p) == 0 {
+			return TaskFinished
+		}
+		return TaskFailed
+	}
 	if p.DeletionTimestamp != nil {
 		return TaskKilling
 	}
@@ -69,10 +77,6 @@ func taskState(p *corev1.Pod) string {
 		return TaskStaging
 	}
 	if p.Status.Phase == corev1.PodRunning {
-		if _, ok := crashed(p); ok {
-			// It exited and waits for its launch delay (delay.go).
-			return TaskFailed
-		}
 		for _, c := range p.Status.ContainerStatuses {
 			if c.State.Running == nil {
 				return TaskStarting
@@ -117,13 +121,26 @@ func (at *appTasks) portsOf(raw string) []int {
 	if ps, ok := at.ports[raw]; ok {
 		return ps
 	}
+	ps := parsePorts(raw)
+	at.ports[raw] = ps
+	return ps
+}
+
+// parsePorts reads a pod's ports annotation: its host ports, none while
+// the server has not yet given the task the ones it gets on its node.
+func parsePorts(raw string) []int {
 	ps := []int{}
 	if raw != "" {
 		_ = json.Unmarshal([]byte(raw), &ps)
 	}
-	at.ports[raw] = ps
+	if dynamicPorts(ps) {
+		return []int{}
+	}
 	return ps
 }
+
+// taskPorts are a pod's host ports.
+func taskPorts(p *corev1.Pod) []int { return parsePorts(p.Annotations[annotationPorts]) }
 
 // taskOf describes a pod as a task of app a.
 func (s *Server) taskOf(a *App, p *corev1.Pod, health bool) Task {
@@ -209,6 +226,7 @@ func (s *Server) podChanged(obj any, deleted bool) {
 	if deleted && state != TaskFinished && state != TaskFailed {
 		state = TaskKilled
 	}
+	s.trackPorts(p, deleted)
 	if deleted {
 		s.delays.forgetPod(p.UID)
 		s.checks.forget(p.UID)
