@@ -1,7 +1,8 @@
 package marathon
 
 import (
-	"encoding/json"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,12 +130,19 @@ func (at *appTasks) portsOf(raw string) []int {
 // parsePorts reads a pod's ports annotation: its host ports, none while
 // the server has not yet given the task the ones it gets on its node.
 func parsePorts(raw string) []int {
-	ps := []int{}
-	if raw != "" {
-		_ = json.Unmarshal([]byte(raw), &ps)
-	}
-	if dynamicPorts(ps) {
+	// A JSON list of integers, read without encoding/json: GET /v2/apps
+	// reads one per task.
+	body, ok := strings.CutPrefix(strings.TrimSpace(raw), "[")
+	if body, ok = strings.CutSuffix(body, "]"); !ok || strings.TrimSpace(body) == "" {
 		return []int{}
+	}
+	ps := make([]int, 0, strings.Count(body, ",")+1)
+	for f := range strings.SplitSeq(body, ",") {
+		p, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || p == 0 {
+			return []int{} // unreadable, or not given yet
+		}
+		ps = append(ps, p)
 	}
 	return ps
 }
