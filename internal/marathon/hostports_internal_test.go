@@ -106,7 +106,7 @@ func TestParsePorts(t *testing.T) {
 		want []int
 	}{
 		{"", []int{}}, {"[]", []int{}}, {"[31000]", []int{31000}}, {"[31000, 31001]", []int{31000, 31001}},
-		{"[0,31001]", []int{}}, {"[x]", []int{}}, {"31000", []int{}},
+		{"[0,31001]", []int{}}, {"[x]", []int{}}, {"31000", []int{}}, {"31000]", []int{}}, {"[31000", []int{}},
 	} {
 		if got := parsePorts(tc.raw); !slices.Equal(got, tc.want) || got == nil {
 			t.Errorf("parsePorts(%q) = %v, want %v", tc.raw, got, tc.want)

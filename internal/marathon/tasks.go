@@ -132,8 +132,9 @@ func (at *appTasks) portsOf(raw string) []int {
 func parsePorts(raw string) []int {
 	// A JSON list of integers, read without encoding/json: GET /v2/apps
 	// reads one per task.
-	body, ok := strings.CutPrefix(strings.TrimSpace(raw), "[")
-	if body, ok = strings.CutSuffix(body, "]"); !ok || strings.TrimSpace(body) == "" {
+	body, open := strings.CutPrefix(strings.TrimSpace(raw), "[")
+	body, closed := strings.CutSuffix(body, "]")
+	if !open || !closed || strings.TrimSpace(body) == "" {
 		return []int{}
 	}
 	ps := make([]int, 0, strings.Count(body, ",")+1)
