@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -174,6 +175,10 @@ func (e *engine) syncContainer(ctx context.Context, pod *corev1.Pod, ps *podStat
 		if wait := cs.backoffUntil.Sub(e.clock.Now()); wait > 0 {
 			return wait
 		}
+	} else if _, held := pod.Annotations[restartgate.StartAnnotation]; held {
+		// Its first start waits until the gate's writer removes it (the
+		// pod's next update syncs it again).
+		return 0
 	}
 	d := e.startContainer(ctx, pod, ps, c, cs)
 	if cs.id != "" && cs.status.State == runtime.StateRunning {
@@ -294,11 +299,28 @@ func (e *engine) containerEnv(pod *corev1.Pod, ps *podState, c *corev1.Container
 				val = ps.ip
 			case "status.hostIP":
 				val = e.cfg.internalIP
+			default:
+				val = metadataField(pod, v.ValueFrom.FieldRef.FieldPath)
 			}
 		}
 		env = append(env, runtime.EnvVar{Name: v.Name, Value: val})
 	}
 	return env
+}
+
+// metadataField resolves the downward API's metadata.annotations['k'] and
+// metadata.labels['k'] ("" for a key the pod lacks, as the kubelet).
+func metadataField(pod *corev1.Pod, path string) string {
+	m, rest := pod.Annotations, ""
+	if r, ok := strings.CutPrefix(path, "metadata.annotations['"); ok {
+		rest = r
+	} else if r, ok := strings.CutPrefix(path, "metadata.labels['"); ok {
+		m, rest = pod.Labels, r
+	}
+	if k, ok := strings.CutSuffix(rest, "']"); ok {
+		return m[k]
+	}
+	return ""
 }
 
 // terminate stops a deleted pod's containers within its grace period, then

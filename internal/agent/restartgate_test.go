@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -65,4 +66,44 @@ func TestRestartGate(t *testing.T) {
 	}
 	open(1, time.Now())
 	testenv.Eventually(t, 10*time.Second, "restarted at once", func() bool { return status().RestartCount == 2 })
+}
+
+// TestStartGate: a pod with the start gate does not start until the gate
+// is removed, and its env then reads the annotations written with it
+// (the downward API's metadata.annotations['k'] and metadata.labels['k']).
+func TestStartGate(t *testing.T) {
+	cs := kubetest.NewClientset()
+	dir := t.TempDir()
+	startAgent(t, cs, exec.New(exec.Options{Dir: dir}), "n1")
+	ctx := context.Background()
+	field := func(path string) *corev1.EnvVarSource {
+		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}
+	}
+	out := dir + "/env"
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default", Labels: map[string]string{"tier": "web"},
+		Annotations: map[string]string{restartgate.StartAnnotation: ""}},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "sh",
+			Command: []string{"sh", "-c", `echo "$PORT0 $TIER $NONE." > ` + out + `; sleep 100`},
+			Env: []corev1.EnvVar{{Name: "PORT0", ValueFrom: field("metadata.annotations['example.com/port0']")},
+				{Name: "TIER", ValueFrom: field("metadata.labels['tier']")},
+				{Name: "NONE", ValueFrom: field("metadata.annotations['example.com/none']")}}}}}}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if p := getPod(t, cs, "s"); len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Running != nil {
+		t.Fatalf("started through the gate: %+v", p.Status.ContainerStatuses)
+	}
+	patch := `{"metadata":{"annotations":{"example.com/port0":"31005","` + restartgate.StartAnnotation + `":null}}}`
+	if _, err := cs.CoreV1().Pods("default").Patch(ctx, "s", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	testenv.Eventually(t, 10*time.Second, "started once the gate is gone", func() bool {
+		got, _ = os.ReadFile(out)
+		return len(got) > 0
+	})
+	if string(got) != "31005 web .\n" {
+		t.Fatalf("env %q", got)
+	}
 }

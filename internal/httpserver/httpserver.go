@@ -55,9 +55,10 @@ type Server struct {
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 
-	mu         sync.Mutex
-	routes     []string
-	onShutdown []func()
+	mu          sync.Mutex
+	metricsJSON http.Handler // SetMetricsJSON
+	routes      []string
+	onShutdown  []func()
 }
 
 // OnShutdown registers f to run when Stop begins, before in-flight requests
@@ -95,8 +96,46 @@ func New(opts Options) *Server {
 		fmt.Fprintln(w, "ok")
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry}))
+	prom := promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry})
+	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		j := s.metricsJSON
+		s.mu.Unlock()
+		if j != nil && wantsJSON(r.Header.Values("Accept")) {
+			j.ServeHTTP(w, r)
+			return
+		}
+		prom.ServeHTTP(w, r)
+	})
 	return s
+}
+
+// SetMetricsJSON has h answer GET /metrics to clients that ask for JSON
+// (Accept: application/json and no Prometheus text format): Marathon's
+// clients read its Dropwizard metrics there, while Prometheus scrapers
+// (text/plain or OpenMetrics) keep getting the registry.
+func (s *Server) SetMetricsJSON(h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.metricsJSON = h
+}
+
+// wantsJSON reports whether Accept asks for application/json and not for a
+// Prometheus text format.
+func wantsJSON(accept []string) bool {
+	json := false
+	for _, v := range accept {
+		for _, part := range strings.Split(v, ",") {
+			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+			switch strings.ToLower(strings.TrimSpace(mt)) {
+			case "application/json":
+				json = true
+			case "text/plain", "application/openmetrics-text", "application/vnd.google.protobuf":
+				return false
+			}
+		}
+	}
+	return json
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

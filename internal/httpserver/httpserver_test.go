@@ -73,3 +73,54 @@ func TestServer(t *testing.T) {
 		}
 	}
 }
+
+func TestWantsJSON(t *testing.T) {
+	for _, tc := range []struct {
+		accept []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"application/json"}, true},
+		{[]string{"application/json; charset=utf-8"}, true},
+		{[]string{"*/*"}, false},
+		{[]string{"text/plain;version=0.0.4;q=0.3,*/*;q=0.1"}, false},
+		{[]string{"application/openmetrics-text;version=1.0.0,application/json"}, false},
+		{[]string{"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"}, false},
+		{[]string{"text/html", "application/json"}, true},
+	} {
+		if got := wantsJSON(tc.accept); got != tc.want {
+			t.Errorf("wantsJSON(%q) = %v, want %v", tc.accept, got, tc.want)
+		}
+	}
+}
+
+func TestMetricsJSON(t *testing.T) {
+	s := New(Options{Addr: "127.0.0.1:0", Registry: prometheus.NewRegistry()})
+	s.SetMetricsJSON(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"gauges":{}}`)
+	}))
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Stop(context.Background()) }()
+	for _, tc := range []struct{ accept, want string }{
+		{"application/json", `{"gauges":{}}`},
+		{"", "go_goroutines"},
+		{"text/plain;version=0.0.4;q=0.3,*/*;q=0.1", "go_goroutines"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, s.URL()+"/metrics", nil)
+		if tc.accept != "" {
+			req.Header.Set("Accept", tc.accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), tc.want) {
+			t.Errorf("Accept %q: %.80q, want %q", tc.accept, b, tc.want)
+		}
+	}
+}

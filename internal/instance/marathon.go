@@ -36,6 +36,8 @@ func (w *wiring) buildMarathon() error {
 	for _, p := range []string{"/v2/", "/ping", "/master/", "/state.json", "/files/"} {
 		w.http.Handle(p, "marathon", h)
 	}
+	// Marathon's clients read its JSON metrics at /metrics.
+	w.http.SetMetricsJSON(ms.MetricsJSON())
 	w.stateFns = append(w.stateFns, func(ctx context.Context, s *datadir.State) error {
 		s.Marathon = &datadir.MarathonState{URL: s.HTTPURL, Username: creds.Username, Password: creds.Password}
 		return nil

@@ -124,7 +124,9 @@ func TestDecodeDefaults(t *testing.T) {
 	if err := a.assignPorts(used, &next); err != nil {
 		t.Fatal(err)
 	}
-	if pm := a.Container.Docker.PortMappings[0]; pm.HostPort != PortRangeMin+1 || pm.ServicePort != PortRangeMin+2 {
+	// hostPort 0 stays 0 (each task gets its own); the service port is
+	// the app's.
+	if pm := a.Container.Docker.PortMappings[0]; pm.HostPort != 0 || pm.ServicePort != PortRangeMin+1 {
 		t.Fatalf("assigned %+v", pm)
 	}
 }
@@ -355,7 +357,7 @@ func TestHealthChecks(t *testing.T) {
 			readiness: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt(80), Scheme: corev1.URISchemeHTTP}},
 			liveness:  &corev1.Probe{InitialDelaySeconds: 30, PeriodSeconds: 5, TimeoutSeconds: 2, SuccessThreshold: 1, FailureThreshold: 4}},
 		{name: "tcp on a port definition, defaults",
-			app:       `{"id":"/h","cmd":"x","portDefinitions":[{"port":10500}],"healthChecks":[{"protocol":"TCP"}]}`,
+			app:       `{"id":"/h","cmd":"x","portDefinitions":[{"port":10500}],"requirePorts":true,"healthChecks":[{"protocol":"TCP"}]}`,
 			readiness: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt(10500)}},
 			liveness:  &corev1.Probe{InitialDelaySeconds: 300, PeriodSeconds: 60, TimeoutSeconds: 20, SuccessThreshold: 1, FailureThreshold: 3}},
 		{name: "command, never killed",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/stratus-cloud/stratus/internal/kube/restartgate"
 )
 
 // BenchmarkListAppsEmbedTasks: GET /v2/apps?embed=apps.tasks with 1,000
@@ -40,8 +43,12 @@ func BenchmarkListAppsEmbedTasks(b *testing.B) {
 		d.ResourceVersion = "1"
 		objs = append(objs, d)
 		for j := range per {
+			// Running tasks: their host ports given (hostports.go).
+			ann := maps.Clone(d.Spec.Template.Annotations)
+			delete(ann, restartgate.StartAnnotation)
+			ann[annotationPorts] = fmt.Sprintf("[%d]", AgentPortMin+j)
 			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("app-%d-%d", i, j), Namespace: Namespace,
-				UID: types.UID(fmt.Sprintf("uid-%d-%d", i, j)), Labels: d.Spec.Template.Labels, Annotations: d.Spec.Template.Annotations, CreationTimestamp: now},
+				UID: types.UID(fmt.Sprintf("uid-%d-%d", i, j)), Labels: d.Spec.Template.Labels, Annotations: ann, CreationTimestamp: now},
 				Spec: corev1.PodSpec{NodeName: fmt.Sprintf("n%d", (i*per+j)%nodes)},
 				Status: corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &now, PodIP: "127.128.0.2",
 					ContainerStatuses: []corev1.ContainerStatus{{Name: "task", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}}}}}

@@ -2,7 +2,6 @@ package marathon
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,13 +18,16 @@ import (
 // The launch back-off, as Marathon's rate limiter keeps it: one delay
 // per app and config version. A task that fails makes it backoffSeconds,
 // and each failure after multiplies it by backoffFactor up to
-// maxLaunchDelaySeconds; a failed task is launched again (its container
-// restarted: the task keeps its id) once the delay set at its failure
-// has passed. A delay is forgotten by the first cleanup (every 10 s)
-// after maxLaunchDelaySeconds have gone by since it was last set, by a
-// config change (a new version), or by DELETE /v2/queue/{app}/delay. Pods hand their restarts to the server
-// by the restart gate annotation (internal/kube/restartgate), which the
-// node agent honours instead of the kubelet's back-off.
+// maxLaunchDelaySeconds; a failed task (TASK_FAILED, or TASK_FINISHED for
+// an exit 0, which launches again at once and does not count) is replaced
+// by a new task, with an id of its own, once the delay set at its failure
+// has passed: its pod is deleted and the replica set creates another.
+// Until then the pod stays, its container held by the restart gate
+// annotation (internal/kube/restartgate, honoured by the node agent
+// instead of the kubelet's back-off), and the app is in the queue. A
+// delay is forgotten by the first cleanup (every 10 s) after
+// maxLaunchDelaySeconds have gone by since it was last set, by a config
+// change (a new version), or by DELETE /v2/queue/{app}/delay.
 
 // launchDelay is an app's launch delay.
 type launchDelay struct {
@@ -44,6 +46,8 @@ type delays struct {
 	// counted holds, by pod, 1 + the restarts of the last failure that
 	// made the delay grow, so that a failure counts once.
 	counted map[types.UID]int32
+	// relaunch holds, by failed pod, when its task is launched again.
+	relaunch map[types.UID]time.Time
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
@@ -128,6 +132,22 @@ func (d *delays) forgetPod(uid types.UID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.counted, uid)
+	delete(d.relaunch, uid)
+}
+
+// relaunchAt sets when failed pod uid is launched again.
+func (d *delays) relaunchAt(uid types.UID, at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.relaunch[uid] = at
+}
+
+// relaunchTime is when failed pod uid is launched again.
+func (d *delays) relaunchTime(uid types.UID) (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	at, ok := d.relaunch[uid]
+	return at, ok
 }
 
 // taskContainer is the container of a task's pod.
@@ -153,27 +173,30 @@ func crashed(p *corev1.Pod) (int32, bool) {
 	return 0, false
 }
 
-// gateHolds reports whether a crashed pod's restart gate still holds
-// its launch at now: it says nothing of this failure yet, or a later
-// time.
-func gateHolds(p *corev1.Pod, restarts int32, now time.Time) bool {
-	v, ok := p.Annotations[restartgate.Annotation]
-	if !ok {
-		return false
+// exitCode is the exit code of a crashed task's last run.
+func exitCode(p *corev1.Pod) int32 {
+	c := taskContainer(p)
+	if c == nil {
+		return 0
 	}
-	_, held := restartgate.Wait(v, restarts, now)
-	return held
+	if c.State.Terminated != nil {
+		return c.State.Terminated.ExitCode
+	}
+	if c.LastTerminationState.Terminated != nil {
+		return c.LastTerminationState.Terminated.ExitCode
+	}
+	return 0
 }
 
-// failed counts a task's failure into its app's delay and opens its
-// restart gate when the delay has passed (from the pod informer's
-// handler: the write goes on a goroutine of its own).
+// failed counts a task's failure into its app's delay (an exit 0, a
+// finished task, launches again at once, without counting) and queues
+// its relaunch for when the delay has passed: then its pod is deleted and
+// the replica set creates another, a new task with an id of its own, as
+// Marathon launches a new task for a failed one. The pod's restart gate
+// holds its container meanwhile (from the pod informer's handler).
 func (s *Server) failed(p *corev1.Pod, restarts int32) {
-	if _, gated := p.Annotations[restartgate.Annotation]; !gated {
+	if _, gated := p.Annotations[restartgate.Annotation]; !gated || p.DeletionTimestamp != nil {
 		return
-	}
-	if n, _, ok := restartgate.Parse(p.Annotations[restartgate.Annotation]); ok && n >= restarts {
-		return // decided before (by this server or one before it)
 	}
 	if !s.delays.count(p.UID, restarts) {
 		return
@@ -183,31 +206,56 @@ func (s *Server) failed(p *corev1.Pod, restarts int32) {
 	if a == nil {
 		return
 	}
-	at := s.delays.add(a, time.Now())
-	s.log.Debug("marathon: task failed, launch delayed", "app", id, "pod", p.Name, "until", at)
-	s.gate(p.Name, p.UID, restarts, at)
-}
-
-// gate writes a pod's restart gate on a goroutine of the server's.
-func (s *Server) gate(name string, uid types.UID, restarts int32, at time.Time) {
-	ctx := s.runCtx
-	if ctx == nil || ctx.Err() != nil {
-		return
+	now := time.Now()
+	at := now
+	if exitCode(p) != 0 {
+		at = s.delays.add(a, now)
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := s.writeGate(ctx, name, uid, restartgate.Value(restarts, at)); err != nil && ctx.Err() == nil {
-			s.log.Warn("marathon: open restart gate", "pod", name, "err", err)
-		}
-	}()
+	s.delays.relaunchAt(p.UID, at)
+	s.log.Debug("marathon: task failed, launch delayed", "app", id, "pod", p.Name, "until", at)
+	s.relaunchQ.AddAfter(p.Name, time.Until(at))
 }
 
-func (s *Server) writeGate(ctx context.Context, name string, uid types.UID, v string) error {
-	patch := fmt.Sprintf(`{"metadata":{"uid":%q,"annotations":{%q:%q}}}`, uid, restartgate.Annotation, v)
-	_, err := s.kc.CoreV1().Pods(Namespace).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+// relaunchWorker deletes the failed tasks' pods whose delay has passed,
+// until the queue shuts down.
+func (s *Server) relaunchWorker(ctx context.Context) {
+	for {
+		name, quit := s.relaunchQ.Get()
+		if quit {
+			return
+		}
+		if err := s.relaunch(ctx, name); err != nil && ctx.Err() == nil {
+			s.log.Warn("marathon: relaunch failed task", "pod", name, "err", err)
+			s.relaunchQ.AddAfter(name, time.Second)
+		}
+		s.relaunchQ.Done(name)
+	}
+}
+
+// relaunch deletes a failed task's pod once its delay has passed.
+func (s *Server) relaunch(ctx context.Context, name string) error {
+	o, ok, err := s.pods.GetStore().GetByKey(Namespace + "/" + name)
+	if err != nil || !ok {
+		return err
+	}
+	p := o.(*corev1.Pod)
+	if _, ok := crashed(p); !ok || p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+		return nil
+	}
+	at, ok := s.delays.relaunchTime(p.UID)
+	if !ok {
+		return nil // not counted by this server yet: its informer event will
+	}
+	if wait := time.Until(at); wait > 0 {
+		s.relaunchQ.AddAfter(name, wait)
+		return nil
+	}
+	uid := p.UID
+	grace := int64(0) // nothing runs in it any more
+	err = s.kc.CoreV1().Pods(Namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &grace,
+		Preconditions: &metav1.Preconditions{UID: &uid}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		return nil // gone, or replaced by a pod of the same name
+		return nil
 	}
 	return err
 }
@@ -247,10 +295,9 @@ func (s *Server) resetDelay(w http.ResponseWriter, r *http.Request) error {
 	s.delays.reset(a.ID)
 	now := time.Now()
 	for _, p := range s.podsOf(a.ID) {
-		if n, ok := crashed(p); ok && p.DeletionTimestamp == nil && gateHolds(p, n, now) {
-			if err := s.writeGate(r.Context(), p.Name, p.UID, restartgate.Value(n, now)); err != nil {
-				return err
-			}
+		if _, ok := crashed(p); ok && p.DeletionTimestamp == nil {
+			s.delays.relaunchAt(p.UID, now)
+			s.relaunchQ.Add(p.Name)
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -23,10 +23,10 @@ type queueItem struct {
 }
 
 // TestLaunchBackoff: a task that keeps failing (a process that exits 3)
-// is launched again after backoffSeconds, then after a delay growing by
-// backoffFactor up to maxLaunchDelaySeconds; /v2/queue shows the app and
-// its delay; DELETE /v2/queue/{app}/delay launches it at once; a config
-// change starts again from backoffSeconds.
+// is replaced by a new task (a new pod) after backoffSeconds, then after
+// a delay growing by backoffFactor up to maxLaunchDelaySeconds;
+// /v2/queue shows the app and its delay; DELETE /v2/queue/{app}/delay
+// launches it at once; a config change starts again from backoffSeconds.
 func TestLaunchBackoff(t *testing.T) {
 	c := marathontest.Start(t, marathontest.Options{Nodes: 1, Runtime: rtexec.New(rtexec.Options{Dir: t.TempDir()})})
 	ctx := context.Background()
@@ -34,36 +34,31 @@ func TestLaunchBackoff(t *testing.T) {
 		"backoffSeconds": 1, "backoffFactor": 2, "maxLaunchDelaySeconds": 3}, nil); code != 201 {
 		t.Fatalf("create: %d %s", code, b)
 	}
-	// The times at which the task failed, from its pod's restart count
-	// (a restart count of n is the failure after n launches again).
-	// (of the newest pod).
-	restarts := func() (int32, string) {
+	// Every launch is a new pod: seen holds when each was first seen,
+	// and by which config version.
+	type launch struct {
+		at      time.Time
+		version string
+	}
+	seen := map[string]launch{}
+	var order []string
+	poll := func() {
 		pods, err := c.Kube.CoreV1().Pods(marathon.Namespace).List(ctx, metav1.ListOptions{})
-		if err != nil || len(pods.Items) == 0 {
-			return -1, ""
+		if err != nil {
+			return
 		}
-		p := pods.Items[0]
-		for _, q := range pods.Items {
-			if p.CreationTimestamp.Before(&q.CreationTimestamp) {
-				p = q
+		for _, p := range pods.Items {
+			if _, ok := seen[string(p.UID)]; !ok {
+				seen[string(p.UID)] = launch{time.Now(), p.Annotations["marathon.stratus.io/version"]}
+				order = append(order, string(p.UID))
 			}
 		}
-		if len(p.Status.ContainerStatuses) != 1 {
-			return -1, string(p.UID)
-		}
-		return p.Status.ContainerStatuses[0].RestartCount, string(p.UID)
 	}
-	var launches []time.Time // when the restart count grew
-	last := int32(0)
+	launches := func() int { return len(order) - 1 } // launches again
 	sawDelay := false
 	deadline := time.Now().Add(60 * time.Second)
-	for len(launches) < 4 && time.Now().Before(deadline) {
-		if n, _ := restarts(); n > last {
-			for range n - last {
-				launches = append(launches, time.Now())
-			}
-			last = n
-		}
+	for launches() < 5 && time.Now().Before(deadline) {
+		poll()
 		var q struct{ Queue []queueItem }
 		call(t, c, "GET", "/v2/queue", nil, &q)
 		for _, it := range q.Queue {
@@ -73,8 +68,8 @@ func TestLaunchBackoff(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if len(launches) < 4 {
-		t.Fatalf("%d launches again in 60 s", len(launches))
+	if launches() < 5 {
+		t.Fatalf("%d launches again in 60 s", launches())
 	}
 	if !sawDelay {
 		t.Error("/v2/queue never showed the app with a delay to come")
@@ -82,7 +77,8 @@ func TestLaunchBackoff(t *testing.T) {
 	// Delays 1, 2, 3 (capped), 3 s: the gaps between relaunches grow
 	// from about 2 s to about 3 s (a failure follows its launch at
 	// once). Bounds are loose: the machine may be loaded.
-	gaps := []time.Duration{launches[1].Sub(launches[0]), launches[2].Sub(launches[1]), launches[3].Sub(launches[2])}
+	at := func(i int) time.Time { return seen[order[i]].at }
+	gaps := []time.Duration{at(2).Sub(at(1)), at(3).Sub(at(2)), at(4).Sub(at(3))}
 	t.Logf("relaunch gaps: %v", gaps)
 	want := []time.Duration{2 * time.Second, 3 * time.Second, 3 * time.Second}
 	for i, g := range gaps {
@@ -97,12 +93,13 @@ func TestLaunchBackoff(t *testing.T) {
 		call(t, c, "GET", "/v2/queue", nil, &q)
 		return len(q.Queue) == 1 && !q.Queue[0].Delay.Overdue && q.Queue[0].Delay.TimeLeftSeconds >= 1
 	})
-	before, _ := restarts()
+	poll()
+	before := launches()
 	reset := time.Now()
 	if code, b := call(t, c, "DELETE", "/v2/queue/crash/delay", nil, nil); code != 204 {
 		t.Fatalf("reset delay: %d %s", code, b)
 	}
-	testenv.Eventually(t, 10*time.Second, "a launch after the reset", func() bool { n, _ := restarts(); return n > before })
+	testenv.Eventually(t, 10*time.Second, "a launch after the reset", func() bool { poll(); return launches() > before })
 	if took := time.Since(reset); took > 1500*time.Millisecond {
 		t.Errorf("launched %v after the reset", took)
 	}
@@ -112,21 +109,25 @@ func TestLaunchBackoff(t *testing.T) {
 
 	// A config change: a new task, whose first relaunch is after
 	// backoffSeconds again.
-	_, uid := restarts()
+	poll()
+	old := seen[order[len(order)-1]].version
 	if code, b := call(t, c, "PUT", "/v2/apps/crash?force=true", map[string]any{"env": map[string]string{"V": "2"}}, nil); code != 200 {
 		t.Fatalf("update: %d %s", code, b)
 	}
-	// The old task stays (the new one never becomes healthy, and the
-	// upgrade strategy keeps full capacity).
 	var created time.Time
-	testenv.Eventually(t, 20*time.Second, "the new task's first relaunch", func() bool {
-		n, u := restarts()
-		if u != "" && u != uid && created.IsZero() {
-			created = time.Now()
+	testenv.Eventually(t, 20*time.Second, "the new version's first relaunch", func() bool {
+		poll()
+		n := 0
+		for _, uid := range order {
+			if l := seen[uid]; l.version != old {
+				if n++; n == 1 {
+					created = l.at
+				}
+			}
 		}
-		return u != uid && n == 1
+		return n >= 2
 	})
-	if took := time.Since(created); took > 2500*time.Millisecond {
+	if took := time.Since(created); took > 2900*time.Millisecond { // a 3 s delay would take longer
 		t.Errorf("the new version's first relaunch took %v, want about backoffSeconds (1 s)", took)
 	}
 }

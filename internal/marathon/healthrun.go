@@ -33,19 +33,43 @@ import (
 // nodeRuntimeLabel names a node's container runtime (set by the agent).
 const nodeRuntimeLabel = "node.stratus.io/runtime"
 
-// probedCheck is the index of the health check the pods' probes run.
+// probedCheck is the index of the health check the pods' probes run: the
+// first COMMAND check, else the first whose port is the same in every
+// task (a probe is part of the pod template; a port each task gets on its
+// node is not), else none (-1).
 func probedCheck(a *App) int {
 	for i, h := range a.HealthChecks {
 		if h.Protocol == "COMMAND" {
 			return i
 		}
 	}
-	return 0
+	host, _ := a.hostPorts()
+	for i, h := range a.HealthChecks {
+		switch {
+		case h.Port != nil, h.PortIndex == nil, *h.PortIndex >= len(host):
+			return i
+		case a.usesPortMappings() && a.Container.PortMappings[*h.PortIndex].ContainerPort != 0:
+			return i
+		case host[*h.PortIndex] != 0:
+			return i
+		}
+	}
+	return -1
+}
+
+// serverRuns reports whether the server runs some check of a.
+func serverRuns(a *App) bool {
+	for i := range a.HealthChecks {
+		if serverChecked(a, i) {
+			return true
+		}
+	}
+	return false
 }
 
 // serverChecked reports whether the server runs check i of a.
 func serverChecked(a *App, i int) bool {
-	return len(a.HealthChecks) > 1 && i != probedCheck(a) && a.HealthChecks[i].Protocol != "COMMAND"
+	return i != probedCheck(a) && a.HealthChecks[i].Protocol != "COMMAND"
 }
 
 // checkResult is one server-run check's state for one task.
@@ -112,7 +136,7 @@ func (s *Server) dueChecks(ctx context.Context, now time.Time) {
 			continue
 		}
 		a := s.appOf(d)
-		if a == nil || len(a.HealthChecks) < 2 {
+		if a == nil || !serverRuns(a) {
 			continue
 		}
 		for _, p := range s.appPods(a.ID) {
@@ -225,8 +249,7 @@ func (s *Server) probeTask(ctx context.Context, a *App, p *corev1.Pod, h HealthC
 	if ip == "" {
 		return false, "the task has no address"
 	}
-	hostPorts, _ := a.hostPorts()
-	pr := probe(a, h, hostPorts)
+	pr := probe(a, h, taskPorts(p))
 	timeout := time.Duration(max(h.TimeoutSeconds, 1)) * time.Second
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

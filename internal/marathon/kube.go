@@ -33,18 +33,33 @@ const (
 	managedBy         = "app.kubernetes.io/managed-by"
 )
 
-// PortRangeMin and PortRangeMax bound the ports Marathon assigns (its
-// local_port_min and local_port_max).
+// PortRangeMin and PortRangeMax bound the service ports Marathon assigns
+// to apps (its local_port_min and local_port_max).
 const (
 	PortRangeMin = 10000
 	PortRangeMax = 20000
 )
 
+// AgentPortMin and AgentPortMax bound the host ports a node offers its
+// tasks: a Mesos agent's default ports resource, [31000-32000].
+const (
+	AgentPortMin = 31000
+	AgentPortMax = 32000
+)
+
+// annotationPort is the pod annotation holding the task's i-th host port
+// (its PORTi), and annotationPortList the comma-separated list (PORTS),
+// written when the server gives a task its ports (hostports.go).
+func annotationPort(i int) string { return "marathon.stratus.io/port" + strconv.Itoa(i) }
+
+const annotationPortList = "marathon.stratus.io/port-list"
+
 // versionTime formats a version as Marathon does.
 func versionTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// hostPorts returns the task's host ports and service ports of an app
-// whose assigned ports are filled in.
+// hostPorts returns the host ports of a task of app (0: the task gets one
+// of its node's ports, as a Mesos offer's) and the app's service ports,
+// for an app whose service ports are filled in.
 func (a *App) hostPorts() (host, service []int) {
 	if a.usesPortMappings() {
 		for _, pm := range a.Container.PortMappings {
@@ -56,13 +71,45 @@ func (a *App) hostPorts() (host, service []int) {
 		return host, service
 	}
 	for _, pd := range a.PortDefinitions {
-		host = append(host, pd.Port)
+		if a.RequirePorts {
+			host = append(host, pd.Port)
+		} else {
+			host = append(host, 0)
+		}
 		service = append(service, pd.Port)
 	}
 	return host, service
 }
 
-// assignPorts gives every port 0 of the app a free port of the range;
+// dynamicPorts reports whether some of the app's host ports are given per
+// task.
+func dynamicPorts(host []int) bool {
+	for _, p := range host {
+		if p == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// portNames are the names of the app's ports, by index ("" for none).
+func (a *App) portNames() []string {
+	var out []string
+	if a.usesPortMappings() {
+		for _, pm := range a.Container.PortMappings {
+			if pm.HostPort != 0 || a.Container.Docker == nil || a.Container.Docker.Network != "USER" {
+				out = append(out, pm.Name)
+			}
+		}
+		return out
+	}
+	for _, pd := range a.PortDefinitions {
+		out = append(out, pd.Name)
+	}
+	return out
+}
+
+// assignPorts gives every service port 0 of the app a free port of the range;
 // used holds the ports other apps already have and gets the new ones.
 func (a *App) assignPorts(used map[int]bool, next *int) error {
 	take := func() (int, error) {
@@ -82,12 +129,8 @@ func (a *App) assignPorts(used map[int]bool, next *int) error {
 	var err error
 	if a.usesPortMappings() {
 		for i := range a.Container.PortMappings {
+			// hostPort 0 stays 0: each task gets its own (hostports.go).
 			pm := &a.Container.PortMappings[i]
-			if pm.HostPort == 0 {
-				if pm.HostPort, err = take(); err != nil {
-					return err
-				}
-			}
 			if pm.ServicePort == 0 {
 				if pm.ServicePort, err = take(); err != nil {
 					return err
@@ -165,14 +208,7 @@ func kubeDeployment(a *App, appJSON []byte, values func(key string) []string) *a
 	env := []corev1.EnvVar{{Name: "MARATHON_APP_ID", Value: a.ID}, {Name: "MARATHON_APP_VERSION", Value: a.configVersion()},
 		{Name: "MARATHON_APP_DOCKER_IMAGE", Value: c.Image}, {Name: "MESOS_TASK_ID", Value: taskPrefix(a.ID) + ".instance"},
 		{Name: "HOST", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}}
-	var ports []string
-	for i, p := range hostPorts {
-		env = append(env, corev1.EnvVar{Name: "PORT" + strconv.Itoa(i), Value: strconv.Itoa(p)})
-		ports = append(ports, strconv.Itoa(p))
-	}
-	if len(hostPorts) > 0 {
-		env = append(env, corev1.EnvVar{Name: "PORT", Value: strconv.Itoa(hostPorts[0])}, corev1.EnvVar{Name: "PORTS", Value: strings.Join(ports, ",")})
-	}
+	env = append(env, portEnv(a, hostPorts)...)
 	for k, v := range a.Labels {
 		env = append(env, corev1.EnvVar{Name: "MARATHON_APP_LABEL_" + envName(k), Value: v})
 	}
@@ -202,9 +238,9 @@ func kubeDeployment(a *App, appJSON []byte, values func(key string) []string) *a
 	for i, p := range hostPorts {
 		addPort("host-"+strconv.Itoa(i), p, "tcp")
 	}
-	if len(a.HealthChecks) > 0 {
+	if i := probedCheck(a); i >= 0 {
 		// One check is the probes; the server runs the others (healthrun.go).
-		c.ReadinessProbe, c.LivenessProbe = probes(a, a.HealthChecks[probedCheck(a)], hostPorts)
+		c.ReadinessProbe, c.LivenessProbe = probes(a, a.HealthChecks[i], hostPorts)
 	}
 	spec := corev1.PodSpec{Containers: []corev1.Container{c}, RestartPolicy: corev1.RestartPolicyAlways}
 	if a.TaskKillGracePeriodSeconds != nil {
@@ -231,11 +267,69 @@ func kubeDeployment(a *App, appJSON []byte, values func(key string) []string) *a
 			Strategy: strategy(a.UpgradeStrategy),
 		},
 	}
-	if len(a.HealthChecks) > 1 {
+	if len(a.HealthChecks) > 1 || serverRuns(a) {
 		d.Spec.Template.Annotations[annotationChecks] = strconv.Itoa(len(a.HealthChecks))
+	}
+	if dynamicPorts(hostPorts) {
+		// Each task starts once the server has given it its host ports
+		// on the node it was bound to (hostports.go).
+		d.Spec.Template.Annotations[restartgate.StartAnnotation] = ""
 	}
 	_ = servicePorts
 	return d
+}
+
+// portEnv is the environment Marathon gives a task of its host ports:
+// PORT0…PORTn, PORT, PORTS, PORT_<NAME> for named ports and, with port
+// mappings, PORT_<containerPort>. Ports given per task are read from the
+// annotations the server writes before the task starts.
+func portEnv(a *App, hostPorts []int) []corev1.EnvVar {
+	if len(hostPorts) == 0 {
+		return nil
+	}
+	dynamic := dynamicPorts(hostPorts)
+	value := func(name string, i int) corev1.EnvVar {
+		if !dynamic {
+			return corev1.EnvVar{Name: name, Value: strconv.Itoa(hostPorts[i])}
+		}
+		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
+			FieldPath: "metadata.annotations['" + annotationPort(i) + "']"}}}
+	}
+	var env []corev1.EnvVar
+	for i := range hostPorts {
+		env = append(env, value("PORT"+strconv.Itoa(i), i))
+	}
+	env = append(env, value("PORT", 0))
+	if dynamic {
+		env = append(env, corev1.EnvVar{Name: "PORTS", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
+			FieldPath: "metadata.annotations['" + annotationPortList + "']"}}})
+	} else {
+		env = append(env, corev1.EnvVar{Name: "PORTS", Value: joinPorts(hostPorts)})
+	}
+	seen := map[string]bool{}
+	names := a.portNames()
+	for i := range hostPorts {
+		if i < len(names) && names[i] != "" && !seen[envName(names[i])] {
+			seen[envName(names[i])] = true
+			env = append(env, value("PORT_"+envName(names[i]), i))
+		}
+		if a.usesPortMappings() && len(hostPorts) == len(a.Container.PortMappings) {
+			if cp := a.Container.PortMappings[i].ContainerPort; cp != 0 && !seen[strconv.Itoa(cp)] {
+				seen[strconv.Itoa(cp)] = true
+				env = append(env, value("PORT_"+strconv.Itoa(cp), i))
+			}
+		}
+	}
+	return env
+}
+
+// joinPorts is PORTS' value: the ports, comma-separated.
+func joinPorts(ports []int) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ",")
 }
 
 // configVersion is the version of the app's last change other than a

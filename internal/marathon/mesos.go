@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,11 +65,13 @@ func mib(q resource.Quantity) float64 { return float64(q.Value()) / (1 << 20) }
 // slaves are the nodes as Mesos agents, with what their pods use.
 func (s *Server) slaves() []map[string]any {
 	used := map[string][3]float64{}
+	usedPorts := map[string][]int{}
 	for _, o := range s.pods.GetStore().List() {
 		p := o.(*corev1.Pod)
 		if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
+		usedPorts[p.Spec.NodeName] = append(usedPorts[p.Spec.NodeName], taskPorts(p)...)
 		u := used[p.Spec.NodeName]
 		for _, c := range p.Spec.Containers {
 			u[0] += c.Resources.Requests.Cpu().AsApproximateFloat64()
@@ -85,7 +88,7 @@ func (s *Server) slaves() []map[string]any {
 		if len(c) == 0 {
 			c = n.Status.Capacity
 		}
-		total := resources(c.Cpu().AsApproximateFloat64(), mib(*c.Memory()), mib(*c.StorageEphemeral()), fmt.Sprintf("[%d-%d]", PortRangeMin, PortRangeMax))
+		total := resources(c.Cpu().AsApproximateFloat64(), mib(*c.Memory()), mib(*c.StorageEphemeral()), fmt.Sprintf("[%d-%d]", AgentPortMin, AgentPortMax))
 		u := used[n.Name]
 		attrs := map[string]string{}
 		for k, v := range n.Labels {
@@ -106,7 +109,7 @@ func (s *Server) slaves() []map[string]any {
 		out = append(out, map[string]any{
 			"id": slaveID(n), "pid": "slave(1)@" + addr + ":5051", "hostname": n.Name,
 			"registered_time": float64(n.CreationTimestamp.Unix()), "resources": total,
-			"used_resources": resources(u[0], u[1], u[2], ""), "offered_resources": resources(0, 0, 0, ""),
+			"used_resources": resources(u[0], u[1], u[2], portRanges(usedPorts[n.Name])), "offered_resources": resources(0, 0, 0, ""),
 			"reserved_resources": map[string]any{}, "unreserved_resources": total, "attributes": attrs,
 			"active": active, "deactivated": !active, "version": MesosVersion, "capabilities": []string{"MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"},
 		})
@@ -153,9 +156,17 @@ func portRanges(ports []int) string {
 	if len(ports) == 0 {
 		return ""
 	}
+	ps := slices.Clone(ports)
+	slices.Sort(ps)
+	ps = slices.Compact(ps)
 	var parts []string
-	for _, p := range ports {
-		parts = append(parts, fmt.Sprintf("%d-%d", p, p))
+	for i := 0; i < len(ps); {
+		j := i
+		for j+1 < len(ps) && ps[j+1] == ps[j]+1 {
+			j++
+		}
+		parts = append(parts, fmt.Sprintf("%d-%d", ps[i], ps[j]))
+		i = j + 1
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }

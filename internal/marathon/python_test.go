@@ -59,6 +59,14 @@ func TestPythonMarathonBackoff(t *testing.T) {
 	runPython(t, marathontest.Start(t, marathontest.Options{Nodes: 1, Runtime: rtexec.New(rtexec.Options{Dir: t.TempDir()})}), "python_backoff.py")
 }
 
+// TestPythonMarathonPorts runs testdata/python_ports.py: two tasks of one
+// app on one node (processes, the exec runtime) each get their own host
+// port of the node's range and answer on it, bound to every address.
+func TestPythonMarathonPorts(t *testing.T) {
+	needPython(t)
+	runPython(t, marathontest.Start(t, marathontest.Options{Nodes: 1, Runtime: rtexec.New(rtexec.Options{Dir: t.TempDir()})}), "python_ports.py")
+}
+
 // healthServer answers GETs on $HOST:$PORT0 with the status code in the
 // file $STATUS_FILE.
 const healthServer = `

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 
 	"github.com/stratus-cloud/stratus/internal/kube/informersync"
 )
@@ -72,6 +73,13 @@ type Server struct {
 	tasks  taskStates
 	delays delays
 	checks checkRunner
+	// ports are the host ports the tasks hold on each node; portQ the
+	// pods waiting for theirs (hostports.go).
+	ports nodePorts
+	portQ workqueue.TypedRateLimitingInterface[string]
+	// relaunchQ holds the failed tasks until their launch delay has
+	// passed (delay.go).
+	relaunchQ workqueue.TypedDelayingInterface[string]
 
 	frameworkID string
 	ready       atomic.Bool
@@ -106,7 +114,9 @@ func New(o Options) (*Server, error) {
 		nextPort: PortRangeMin, kick: make(chan struct{}, 1), start: time.Now()}
 	s.events = newBus()
 	s.tasks.last, s.tasks.counts = map[string]string{}, map[string]*stateCounts{}
-	s.delays = delays{m: map[string]*launchDelay{}, counted: map[types.UID]int32{}}
+	s.delays = delays{m: map[string]*launchDelay{}, counted: map[types.UID]int32{}, relaunch: map[types.UID]time.Time{}}
+	s.relaunchQ = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{Name: "marathon-relaunch"})
+	s.ports, s.portQ = newNodePorts(), newPortQueue()
 	s.checks = checkRunner{tasks: map[types.UID]*taskChecks{}, sem: make(chan struct{}, 32)}
 	s.mDeployments = prometheus.NewGauge(prometheus.GaugeOpts{Name: "stratus_marathon_deployments_active", Help: "Marathon deployments that have not finished."})
 	if o.Metrics != nil {
@@ -211,7 +221,21 @@ func (s *Server) Start(ctx context.Context) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		s.relaunchWorker(runCtx)
+	}()
+	for range hostPortWorkers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.portWorker(runCtx)
+		}()
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
 		<-runCtx.Done()
+		s.portQ.ShutDown()
+		s.relaunchQ.ShutDown()
 		f.Shutdown()
 		nf.Shutdown()
 		ef.Shutdown()
@@ -255,6 +279,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("pong\n"))
 	})
+	mux.HandleFunc("GET /metrics", s.metricsJSON)
 	s.routes(mux)
 	s.mesosRoutes(mux)
 	return s.authenticate(mux)

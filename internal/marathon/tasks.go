@@ -1,7 +1,8 @@
 package marathon
 
 import (
-	"encoding/json"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,14 @@ func taskState(p *corev1.Pod) string {
 	case corev1.PodFailed:
 		return TaskFailed
 	}
+	if _, ok := crashed(p); ok && p.Status.Phase == corev1.PodRunning {
+		// It exited and waits for its launch delay (delay.go), also
+		// while its pod is deleted to launch a new task.
+		if exitCode(p) == 0 {
+			return TaskFinished
+		}
+		return TaskFailed
+	}
 	if p.DeletionTimestamp != nil {
 		return TaskKilling
 	}
@@ -69,10 +78,6 @@ func taskState(p *corev1.Pod) string {
 		return TaskStaging
 	}
 	if p.Status.Phase == corev1.PodRunning {
-		if _, ok := crashed(p); ok {
-			// It exited and waits for its launch delay (delay.go).
-			return TaskFailed
-		}
 		for _, c := range p.Status.ContainerStatuses {
 			if c.State.Running == nil {
 				return TaskStarting
@@ -117,13 +122,34 @@ func (at *appTasks) portsOf(raw string) []int {
 	if ps, ok := at.ports[raw]; ok {
 		return ps
 	}
-	ps := []int{}
-	if raw != "" {
-		_ = json.Unmarshal([]byte(raw), &ps)
-	}
+	ps := parsePorts(raw)
 	at.ports[raw] = ps
 	return ps
 }
+
+// parsePorts reads a pod's ports annotation: its host ports, none while
+// the server has not yet given the task the ones it gets on its node.
+func parsePorts(raw string) []int {
+	// A JSON list of integers, read without encoding/json: GET /v2/apps
+	// reads one per task.
+	body, open := strings.CutPrefix(strings.TrimSpace(raw), "[")
+	body, closed := strings.CutSuffix(body, "]")
+	if !open || !closed || strings.TrimSpace(body) == "" {
+		return []int{}
+	}
+	ps := make([]int, 0, strings.Count(body, ",")+1)
+	for f := range strings.SplitSeq(body, ",") {
+		p, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || p == 0 {
+			return []int{} // unreadable, or not given yet
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// taskPorts are a pod's host ports.
+func taskPorts(p *corev1.Pod) []int { return parsePorts(p.Annotations[annotationPorts]) }
 
 // taskOf describes a pod as a task of app a.
 func (s *Server) taskOf(a *App, p *corev1.Pod, health bool) Task {
@@ -209,6 +235,7 @@ func (s *Server) podChanged(obj any, deleted bool) {
 	if deleted && state != TaskFinished && state != TaskFailed {
 		state = TaskKilled
 	}
+	s.trackPorts(p, deleted)
 	if deleted {
 		s.delays.forgetPod(p.UID)
 		s.checks.forget(p.UID)

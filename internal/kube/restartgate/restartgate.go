@@ -8,7 +8,7 @@
 // container that exited after N restarts starts again only once the
 // annotation reads "N@TIME" (or a larger N) and TIME (RFC 3339) has come;
 // until then it waits in CrashLoopBackOff. An empty value holds every
-// restart. A pod's first start is never held.
+// restart. A pod's first start is held only by StartAnnotation.
 package restartgate
 
 import (
@@ -19,6 +19,12 @@ import (
 
 // Annotation is the pod annotation that holds the gate.
 const Annotation = "pod.stratus.io/restart-gate"
+
+// StartAnnotation holds a pod's first start: while the pod has it, the
+// agent starts none of its containers. Its writer removes it once the pod
+// may start (the Marathon API, when it has given the task its host ports
+// on the node the pod was bound to).
+const StartAnnotation = "pod.stratus.io/start-gate"
 
 // Value lets the container that exited after restarts restarts start
 // again at t.

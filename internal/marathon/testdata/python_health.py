@@ -67,10 +67,13 @@ r = result()
 check(r.alive and r.consecutive_failures == 0 and r.last_failure, "recovered result: %s" % r.json_repr())
 check(web().tasks[0].id == task_id, "the task keeps its id")
 
-# a TCP check on a port nothing listens on
+# a TCP check on a port nothing listens on (the task's own port, so the
+# server runs it: failures count once the grace period is over; 0 would
+# be left out by the client, and Marathon's default is 300 s)
 c.create_app("tcp", MarathonApp(cmd="sleep 600", instances=1, cpus=0.01, mem=16, ports=[0],
                                 health_checks=[MarathonHealthCheck(protocol="TCP", port_index=0, interval_seconds=1,
-                                                                   timeout_seconds=1, grace_period_seconds=60)]))
+                                                                   timeout_seconds=1, grace_period_seconds=1,
+                                                                   max_consecutive_failures=1000)]))
 until(lambda: c.get_app("tcp").tasks_unhealthy == 1, "tcp unhealthy")
 t = c.get_app("tcp", embed_tasks=True).tasks[0]
 cause = t.health_check_results[0].last_failure_cause

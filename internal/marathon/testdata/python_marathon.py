@@ -17,6 +17,10 @@ from scenario import AUTH, URL, check, until
 c = MarathonClient(URL, username=AUTH[0], password=AUTH[1])
 check(c.ping().strip() in (b"pong", "pong", '"pong"'), "ping")
 check(c.get_info().name == "marathon", "info")
+# Marathon's JSON metrics (Dropwizard's shape), not Prometheus' text.
+m = c.get_metrics()
+check(set(m) >= {"version", "gauges", "counters", "histograms", "meters", "timers"}, "metrics sections: %r" % sorted(m))
+check(m["gauges"]["marathon.apps.active.gauge"]["value"] == 0, "no apps yet: %r" % m["gauges"])
 
 events = []
 
@@ -52,9 +56,12 @@ until(deployed(created.deployments[0].id), "first deployment")
 until(lambda: len(running("/py/web")) == 2, "two tasks running")
 got = c.get_app("/py/web")
 pm = got.container.docker.port_mappings[0]
-check(10000 <= pm.host_port <= 20000, "host port assigned from the range: %r" % pm.host_port)
+check(pm.host_port == 0 and 10000 <= pm.service_port <= 20000, "hostPort 0 kept, service port assigned: %r" % pm.__dict__)
 for t in running("/py/web"):
-    check(t.ports == [pm.host_port] and t.host and t.started_at, "task fields %r" % t.__dict__)
+    check(len(t.ports) == 1 and 31000 <= t.ports[0] <= 32000 and t.service_ports == [pm.service_port]
+          and t.host and t.started_at, "task fields %r" % t.__dict__)
+m = c.get_metrics()["gauges"]
+check(m["marathon.apps.active.gauge"]["value"] == 1 and m["marathon.instances.running.gauge"]["value"] == 2, "metrics %r" % m)
 
 # Scale up and down.
 dep = c.scale_app("/py/web", instances=4)["deploymentId"]

@@ -3,6 +3,7 @@ package gomarathon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"strings"
@@ -142,12 +143,20 @@ func TestGoMarathonLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	pm := (*got.Container.Docker.PortMappings)[0]
-	if pm.HostPort < stratusmarathon.PortRangeMin || pm.HostPort > stratusmarathon.PortRangeMax || pm.ServicePort == 0 {
-		t.Fatalf("port mapping = %+v, want a host and service port assigned from the range", pm)
+	if pm.HostPort != 0 || pm.ServicePort < stratusmarathon.PortRangeMin || pm.ServicePort > stratusmarathon.PortRangeMax {
+		t.Fatalf("port mapping = %+v, want hostPort 0 kept and a service port assigned from the range", pm)
 	}
+	// Each task has a host port of its node's range, its own on its node.
+	taken := map[string]bool{}
 	for _, x := range tasks {
-		if len(x.Ports) != 1 || x.Ports[0] != pm.HostPort || x.Host == "" || x.SlaveID == "" || x.StartedAt == "" {
+		if len(x.Ports) != 1 || x.Ports[0] < stratusmarathon.AgentPortMin || x.Ports[0] > stratusmarathon.AgentPortMax ||
+			x.Host == "" || x.SlaveID == "" || x.StartedAt == "" || len(x.ServicePorts) != 1 || x.ServicePorts[0] != pm.ServicePort {
 			t.Fatalf("task = %+v", x)
+		}
+		if hp := fmt.Sprintf("%s:%d", x.Host, x.Ports[0]); taken[hp] {
+			t.Fatalf("two tasks on %s", hp)
+		} else {
+			taken[hp] = true
 		}
 		if !strings.HasPrefix(x.ID, "prod_web.instance-") {
 			t.Fatalf("task id %q", x.ID)
