@@ -86,7 +86,9 @@ func TestAgentJoins(t *testing.T) {
 
 	// The joined agent serves HTTPS with a certificate the server signed
 	// for it: exec reaches a pod there.
-	run(t, kEnv, home, kubectl133, "run", "j", "--image=busybox", "--restart=Never", `--overrides={"spec":{"nodeName":"joined-node"}}`, "--", "sh")
+	// (a long-running pod: under sim a restartPolicy Never pod completes
+	// after its short simulated run, and exec into it would race that)
+	run(t, kEnv, home, kubectl133, "run", "j", "--image=busybox", `--overrides={"spec":{"nodeName":"joined-node"}}`)
 	run(t, kEnv, home, kubectl133, "wait", "--for=condition=Ready", "pod/j", "--timeout=60s")
 	if got := run(t, kEnv, home, kubectl133, "exec", "j", "--", "echo", "from the joined node"); got != "from the joined node\n" {
 		t.Errorf("exec on the joined node: %q\nagent output:\n%s", got, out.String())
