@@ -20,7 +20,8 @@ import (
 // TestKubectlExecTTYExecRuntime: `kubectl exec -it` from a terminal into a
 // pod of the exec runtime gets a terminal of the terminal's size (kubectl
 // sends it; the runtime allocates a pty), its typed input echoed and
-// answered, with kubectl 1.27, 1.29 and 1.33 (SPDY and WebSocket).
+// answered, with kubectl 1.27, 1.29 and 1.33 (SPDY and WebSocket); and
+// `kubectl attach -i` writes to a `stdin: true` container's open stdin.
 func TestKubectlExecTTYExecRuntime(t *testing.T) {
 	srv := apiservertest.Start(t)
 	cs, err := kubernetes.NewForConfig(apiservertest.RESTConfig(t, srv))
@@ -115,4 +116,49 @@ func TestKubectlExecTTYExecRuntime(t *testing.T) {
 			}
 		})
 	}
+
+	// attach -i: a container that keeps its stdin open reads what each
+	// attached client types, one client after another.
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "reader", Namespace: "default"},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "sh", Stdin: true,
+			Command: []string{"sh", "-c", `while read line; do echo "read:$line"; done`}}}}},
+		metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, "the reader running", func() bool {
+		p, err := cs.CoreV1().Pods("default").Get(ctx, "reader", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning
+	})
+	for _, v := range []string{"1.27", "1.29", "1.33"} {
+		t.Run("attach "+v, func(t *testing.T) {
+			k := &kctl{t: t, bin: kubectlBin(t, v), home: t.TempDir(), cfg: srv.KubeconfigPath(), dir: t.TempDir()}
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			cmd := k.cmd(cctx, "", "attach", "-i", "reader")
+			in, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			var out strings.Builder
+			cmd.Stdout = writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(b) })
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			want := "read:from-" + v
+			testenv.Eventually(t, 20*time.Second, "the line read back", func() bool {
+				// attach shows output from when it is attached: type until
+				// a line comes back
+				_, _ = in.Write([]byte("from-" + v + "\n"))
+				mu.Lock()
+				defer mu.Unlock()
+				return strings.Contains(out.String(), want)
+			})
+		})
+	}
 }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

@@ -56,6 +56,11 @@ type container struct {
 	logs   logring.Buffer
 	done   chan struct{} // closed when the process has exited and status is final
 	notify runtime.Notify
+	// stdin is the process's standard input, kept open for attach when the
+	// container asks for it (stdin: true); nil otherwise (no input).
+	stdin io.WriteCloser
+	// attachMu lets one attached client write to stdin at a time.
+	attachMu sync.Mutex
 
 	mu     sync.Mutex
 	status runtime.Status
@@ -116,6 +121,13 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.ContainerSpec, notify 
 	c.logs.MaxBytes = r.opts.LogBytes
 	cmd.Stdout = &c.logs
 	cmd.Stderr = &c.logs
+	if spec.Stdin {
+		// kept open, as the kubelet keeps a `stdin: true` container's, for
+		// kubectl attach -i (and run -i) to write to
+		if c.stdin, err = cmd.StdinPipe(); err != nil {
+			return runtime.Status{}, fmt.Errorf("exec runtime: %w", err)
+		}
+	}
 
 	r.mu.Lock()
 	if r.closed {

@@ -71,26 +71,35 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, s runtime.S
 	return exitCode(x.Wait())
 }
 
+// firstSizeWait is how long a terminal exec waits for the client's first
+// size before starting the command.
+const firstSizeWait = 500 * time.Millisecond
+
 // execTTY runs x on a new pseudo-terminal: s.Stdin is its keyboard,
 // s.Stdout its screen, s.Resize its size. It ends when x does, once the
 // terminal's output is read to the end.
 func execTTY(x *osexec.Cmd, s runtime.Streams) (int, error) {
 	x.Stdin, x.Stdout, x.Stderr = nil, nil, nil
-	tty, err := pty.Start(x)
+	// The terminal gets the size the client sends first (kubectl sends it
+	// at once, on its own stream) before the command starts, so a command
+	// that reads its size at once sees the client's; a client that sends
+	// none within a moment gets the pty's default.
+	var size *pty.Winsize
+	if s.Resize != nil {
+		select {
+		case sz, ok := <-s.Resize:
+			if ok {
+				size = &pty.Winsize{Cols: sz.Width, Rows: sz.Height}
+			}
+		case <-time.After(firstSizeWait):
+		}
+	}
+	tty, err := pty.StartWithSize(x, size)
 	if err != nil {
 		return 0, fmt.Errorf("exec runtime: %w", err)
 	}
 	defer tty.Close()
 	if s.Resize != nil {
-		// The size the client sent first (kubectl sends it at once)
-		// applies before any input is read.
-		select {
-		case sz, ok := <-s.Resize:
-			if ok {
-				_ = pty.Setsize(tty, &pty.Winsize{Cols: sz.Width, Rows: sz.Height})
-			}
-		default:
-		}
 		go func() {
 			for sz := range s.Resize {
 				_ = pty.Setsize(tty, &pty.Winsize{Cols: sz.Width, Rows: sz.Height})
@@ -131,8 +140,23 @@ func exitCode(err error) (int, error) {
 	return 0, err
 }
 
-// Attach implements runtime.Runtime: the container's output from now on;
-// its stdin is not kept open.
+// Attach implements runtime.Runtime: the container's output from now on,
+// and the client's input on the container's stdin when the container keeps
+// it open (stdin: true). The client's end of input leaves the container's
+// stdin open for the next attach, as the kubelet does without stdinOnce.
 func (r *Runtime) Attach(ctx context.Context, id string, s runtime.Streams) error {
+	c, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	if c.stdin != nil && s.Stdin != nil {
+		in := s.Stdin
+		s.Stdin = nil
+		go func() {
+			c.attachMu.Lock()
+			defer c.attachMu.Unlock()
+			_, _ = io.Copy(c.stdin, in)
+		}()
+	}
 	return runtime.AttachOutput(ctx, r, id, s)
 }
