@@ -111,11 +111,11 @@ type (
 		Version string `json:"version"`
 		Leader  string `json:"leader"`
 		Slaves  []struct {
-			ID        string             `json:"id"`
-			Hostname  string             `json:"hostname"`
-			Active    bool               `json:"active"`
-			Resources map[string]any     `json:"resources"`
-			Used      map[string]float64 `json:"used_resources"`
+			ID        string         `json:"id"`
+			Hostname  string         `json:"hostname"`
+			Active    bool           `json:"active"`
+			Resources map[string]any `json:"resources"`
+			Used      map[string]any `json:"used_resources"`
 		} `json:"slaves"`
 		Frameworks []struct {
 			ID     string `json:"id"`
