@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,11 +42,11 @@ stringData: {token-id: k7x2qa, token-secret: 9f8e7d6c5b4a3921, usage-bootstrap-a
 	run(t, kEnv, home, kubectl133, "apply", "-f", secret)
 	const token = "k7x2qa.9f8e7d6c5b4a3921"
 	certDir := filepath.Join(t.TempDir(), "pki")
-	start := func() (*exec.Cmd, *strings.Builder) {
+	start := func() (*exec.Cmd, *syncBuilder) {
 		agent := exec.Command(stratusBinary(t), "agent", "--server", st.KubeURL, "--token", token, "--cert-dir", certDir,
 			"--name", "boot-node", "--runtime", "sim", "--ca-file", filepath.Join(dir, "kube", "ca.crt"), "--client-certificate-lifetime", "1h")
-		var out strings.Builder
-		agent.Stdout, agent.Stderr = &out, &out
+		out := &syncBuilder{}
+		agent.Stdout, agent.Stderr = out, out
 		if err := agent.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +54,7 @@ stringData: {token-id: k7x2qa, token-secret: 9f8e7d6c5b4a3921, usage-bootstrap-a
 			_ = agent.Process.Kill()
 			_ = agent.Wait()
 		})
-		return agent, &out
+		return agent, out
 	}
 	agent, out := start()
 	waitReady := func(since time.Time) {
@@ -98,4 +99,23 @@ stringData: {token-id: k7x2qa, token-secret: 9f8e7d6c5b4a3921, usage-bootstrap-a
 	if b, err := fresh.CombinedOutput(); err == nil || !strings.Contains(string(b), "Unauthorized") {
 		t.Fatalf("agent joining with a revoked token: err=%v\n%s", err, b)
 	}
+}
+
+// syncBuilder is a strings.Builder a running process writes to while the
+// test reads it.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
