@@ -21,13 +21,6 @@ import (
 // take, not the whole registry.
 
 func netOfferingCommands() []*command {
-	ignored := func(names ...string) []param {
-		var ps []param
-		for _, n := range names {
-			ps = append(ps, p(n, "accepted and ignored by stratus"))
-		}
-		return ps
-	}
 	return []*command{
 		{Name: "createNetworkOffering", Desc: "Creates a network offering.", Resp: "networkoffering", RespOf: networkOfferingView{}, Role: roleRootAdmin,
 			Params: append([]param{
@@ -48,7 +41,7 @@ func netOfferingCommands() []*command {
 				p("specifyipranges:boolean", "true if network offering supports specifying ip ranges; defaulted to false if not specified"),
 				p("specifyvlan:boolean", "true if network offering supports vlans"),
 				p("tags:string", "the tags for the network offering."),
-			}, ignored("details:map", "domainid:list", "fornsx:boolean", "fortungsten:boolean", "internetprotocol:string", "keepaliveenabled:boolean",
+			}, ignoredParams("details:map", "domainid:list", "fornsx:boolean", "fortungsten:boolean", "internetprotocol:string", "keepaliveenabled:boolean",
 				"networkmode:string", "nsxsupportlb:boolean", "nsxsupportsinternallb:boolean", "provider:string", "routingmode:string",
 				"servicecapabilitylist:map", "serviceproviderlist:map", "specifyasnumber:boolean", "zoneid:list")...),
 			Run: func(rq *request) (any, error) {
@@ -72,7 +65,7 @@ func netOfferingCommands() []*command {
 				p("state:string", "update state for the network offering"),
 				p("tags:string", "the tags for the network offering."),
 				p("maxconnections:integer", "maximum number of concurrent connections supported by the network offering"),
-			}, ignored("domainid:string", "keepaliveenabled:boolean", "sortkey:integer", "zoneid:string")...),
+			}, ignoredParams("domainid:string", "keepaliveenabled:boolean", "sortkey:integer", "zoneid:string")...),
 			Run: func(rq *request) (any, error) {
 				o, err := rq.h.sim.UpdateNetworkOffering(rq.ctx, rq.c, rq.str("id"), cloud.NetworkOfferingUpdate{Name: rq.optStr("name"),
 					DisplayText: rq.optStr("displaytext"), Availability: rq.optStr("availability"), State: rq.optStr("state"), Tags: rq.optStr("tags"),
@@ -97,7 +90,7 @@ func netOfferingCommands() []*command {
 				p("supportedservices:list", "services supported by the vpc offering"),
 				p("enable:boolean", "set to true if the offering is to be enabled during creation. Default is false"),
 				p("serviceofferingid:uuid:ServiceOffering", "the ID of the service offering for the VPC router appliance"),
-			}, ignored("domainid:list", "fornsx:boolean", "internetprotocol:string", "networkmode:string", "nsxsupportlb:boolean", "provider:string",
+			}, ignoredParams("domainid:list", "fornsx:boolean", "internetprotocol:string", "networkmode:string", "nsxsupportlb:boolean", "provider:string",
 				"routingmode:string", "servicecapabilitylist:map", "serviceproviderlist:map", "specifyasnumber:boolean", "zoneid:list")...),
 			Run: func(rq *request) (any, error) {
 				o, job, err := rq.h.sim.CreateVPCOffering(rq.ctx, rq.c, cloud.VPCOfferingRequest{Name: rq.str("name"), DisplayText: rq.str("displaytext"),
@@ -113,7 +106,7 @@ func netOfferingCommands() []*command {
 				p("name:string", "the name of the VPC offering"),
 				p("displaytext:string", "the display text of the VPC offering"),
 				p("state:string", "update state for the VPC offering; supported states - Enabled/Disabled"),
-			}, ignored("domainid:string", "sortkey:integer", "zoneid:string")...),
+			}, ignoredParams("domainid:string", "sortkey:integer", "zoneid:string")...),
 			Run: func(rq *request) (any, error) {
 				return asyncJob(rq.h.sim.UpdateVPCOffering(rq.ctx, rq.c, rq.str("id"), cloud.VPCOfferingUpdate{Name: rq.optStr("name"),
 					DisplayText: rq.optStr("displaytext"), State: rq.optStr("state"), Cmd: rq.className()}))

@@ -18,13 +18,6 @@ import (
 // (min/max CPU and memory) are refused.
 
 func offeringCommands() []*command {
-	ignored := func(names ...string) []param {
-		var ps []param
-		for _, n := range names {
-			ps = append(ps, p(n, "accepted and ignored by stratus"))
-		}
-		return ps
-	}
 	return []*command{
 		{Name: "createServiceOffering", Desc: "Creates a service offering.", Resp: "serviceoffering", RespOf: serviceOfferingView{}, Role: roleRootAdmin,
 			Params: append([]param{
@@ -36,7 +29,7 @@ func offeringCommands() []*command {
 				p("offerha:boolean", "the HA for the service offering"),
 				p("rootdisksize:long", "the Root disk size in GB."),
 				p("customized:boolean", "Whether service offering size is custom or not"),
-			}, ignored("cachemode:string", "deploymentplanner:string", "diskofferingid:uuid", "diskofferingstrictness:boolean", "domainid:list",
+			}, ignoredParams("cachemode:string", "deploymentplanner:string", "diskofferingid:uuid", "diskofferingstrictness:boolean", "domainid:list",
 				"dynamicscalingenabled:boolean", "hosttags:string", "issystem:boolean", "isvolatile:boolean", "limitcpuuse:boolean",
 				"maxcpunumber:integer", "maxmemory:integer", "mincpunumber:integer", "minmemory:integer", "networkrate:integer",
 				"provisioningtype:string", "storagetype:string", "systemvmtype:string", "tags:string", "zoneid:list")...),
@@ -57,7 +50,7 @@ func offeringCommands() []*command {
 				p("id*:uuid:ServiceOffering", "the ID of the service offering to be updated"),
 				p("name:string", "the name of the service offering to be updated"),
 				p("displaytext:string", "the display text of the service offering to be updated"),
-			}, ignored("domainid:string", "hosttags:string", "sortkey:integer", "state:string", "storagetags:string", "zoneid:string")...),
+			}, ignoredParams("domainid:string", "hosttags:string", "sortkey:integer", "state:string", "storagetags:string", "zoneid:string")...),
 			Run: func(rq *request) (any, error) {
 				o, err := rq.h.sim.UpdateServiceOffering(rq.ctx, rq.c, rq.str("id"), cloud.OfferingUpdate{Name: rq.optStr("name"), DisplayText: rq.optStr("displaytext")})
 				if err != nil {
@@ -79,7 +72,7 @@ func offeringCommands() []*command {
 				p("displaytext:string", "An alternate display text of the disk offering, defaults to 'name'."),
 				p("disksize:long", "size of the disk offering in GB (1GB = 1,073,741,824 bytes)"),
 				p("customized:boolean", "whether disk offering size is custom or not"),
-			}, ignored("cachemode:string", "customizediops:boolean", "disksizestrictness:boolean", "displayoffering:boolean", "domainid:list",
+			}, ignoredParams("cachemode:string", "customizediops:boolean", "disksizestrictness:boolean", "displayoffering:boolean", "domainid:list",
 				"encrypt:boolean", "maxiops:long", "miniops:long", "provisioningtype:string", "storagetype:string", "tags:string", "zoneid:list")...),
 			Run: func(rq *request) (any, error) {
 				o, err := rq.h.sim.CreateDiskOffering(rq.ctx, rq.c, cloud.DiskOfferingRequest{Name: rq.str("name"), DisplayText: rq.str("displaytext"),
@@ -94,7 +87,7 @@ func offeringCommands() []*command {
 				p("id*:uuid:DiskOffering", "ID of the disk offering"),
 				p("name:string", "updates name of the disk offering with this value"),
 				p("displaytext:string", "updates alternate display text of the disk offering with this value"),
-			}, ignored("cachemode:string", "displayoffering:boolean", "domainid:string", "sortkey:integer", "state:string", "tags:string", "zoneid:string")...),
+			}, ignoredParams("cachemode:string", "displayoffering:boolean", "domainid:string", "sortkey:integer", "state:string", "tags:string", "zoneid:string")...),
 			Run: func(rq *request) (any, error) {
 				o, err := rq.h.sim.UpdateDiskOffering(rq.ctx, rq.c, rq.str("id"), cloud.OfferingUpdate{Name: rq.optStr("name"), DisplayText: rq.optStr("displaytext")})
 				if err != nil {

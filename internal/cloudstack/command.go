@@ -215,3 +215,14 @@ func (rq *request) owner() (account, domainID string, err error) {
 func (rq *request) className() string {
 	return "org.apache.cloudstack.api.command." + map[bool]string{true: "admin", false: "user"}[rq.c.IsRootAdmin()] + "." + rq.cmd.Name
 }
+
+// ignoredParams declares parameters a command accepts and ignores (named
+// "name:type"), so they are known to the parameter check and the coverage
+// table without being honoured.
+func ignoredParams(names ...string) []param {
+	ps := make([]param, 0, len(names))
+	for _, n := range names {
+		ps = append(ps, p(n, "accepted and ignored by stratus"))
+	}
+	return ps
+}
