@@ -20,6 +20,7 @@ import (
 
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver"
 	"github.com/stratus-cloud/stratus/internal/kube/apiserver/apiservertest"
+	"github.com/stratus-cloud/stratus/internal/runtime"
 	"github.com/stratus-cloud/stratus/internal/runtime/sim"
 	"github.com/stratus-cloud/stratus/internal/testenv"
 )
@@ -77,7 +78,7 @@ func TestKubectlNodeChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startChannelAgent(t, cs, srv)
+	startChannelAgent(t, cs, srv, sim.New(sim.Options{Ports: true}), "127.128.7.0/24")
 	ctx := context.Background()
 	pods := []*corev1.Pod{
 		{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", Annotations: map[string]string{sim.AnnotationOutput: "web started"}},
@@ -105,9 +106,11 @@ func TestKubectlNodeChannel(t *testing.T) {
 	}
 }
 
-func startChannelAgent(t *testing.T, cs kubernetes.Interface, srv *apiserver.Server) {
+// startChannelAgent starts node n1 on rt, serving the node channel with a
+// certificate from srv, its pods' addresses from podCIDR.
+func startChannelAgent(t *testing.T, cs kubernetes.Interface, srv *apiserver.Server, rt runtime.Runtime, podCIDR string) {
 	t.Helper()
-	a, err := New(Options{Client: cs, NodeName: "n1", Runtime: sim.New(sim.Options{Ports: true}),
+	a, err := New(Options{Client: cs, NodeName: "n1", Runtime: rt,
 		Certs: LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +128,7 @@ func startChannelAgent(t *testing.T, cs kubernetes.Interface, srv *apiserver.Ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.Spec.PodCIDR = "127.128.7.0/24"
+	n.Spec.PodCIDR = podCIDR
 	if _, err := cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -30,28 +30,8 @@ func TestKubectlExecTTYExecRuntime(t *testing.T) {
 	}
 	rt := rtexec.New(rtexec.Options{Dir: t.TempDir()})
 	t.Cleanup(func() { _ = rt.Close() })
-	a, err := New(Options{Client: cs, NodeName: "n1", Runtime: rt,
-		Certs: LocalCerts{Issue: srv.IssueKubeletServingCert, CA: srv.CACert()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Stop(ctx)
-	})
+	startChannelAgent(t, cs, srv, rt, "127.128.8.0/24")
 	ctx := context.Background()
-	n, err := cs.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Spec.PodCIDR = "127.128.8.0/24"
-	if _, err := cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := cs.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "host", Namespace: "default"},
 		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "sleep", Command: []string{"sleep", "300"}}}}},
 		metav1.CreateOptions{}); err != nil {
